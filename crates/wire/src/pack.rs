@@ -164,3 +164,111 @@ impl UpdatePacker {
         Ok(messages)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::{AsPath, Origin};
+    use crate::context::DecodeContext;
+    use crate::message::{Message, MAX_MESSAGE_LEN};
+    use crate::nlri::PrefixNlri;
+    use std::net::Ipv4Addr;
+
+    fn attrs() -> PathAttributes {
+        PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::sequence(vec![65001, 65002])),
+            ..PathAttributes::default()
+        }
+    }
+
+    fn prefixes(n: u32, v6: bool) -> NlriList {
+        NlriList::Prefixes(
+            (0..n)
+                .map(|i| PrefixNlri {
+                    path_id: None,
+                    prefix: if v6 {
+                        format!("2001:db8:{:x}::/48", i).parse().unwrap()
+                    } else {
+                        format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()
+                    },
+                })
+                .collect(),
+        )
+    }
+
+    /// Split a buffer of whole messages and decode each.
+    fn messages(buf: &[u8]) -> Vec<crate::update::Update> {
+        let mut out = Vec::new();
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let len = u16::from_be_bytes([rest[16], rest[17]]) as usize;
+            assert!(len <= MAX_MESSAGE_LEN);
+            let Message::Update(u) = Message::decode(&rest[..len], &DecodeContext::default()).unwrap() else { panic!() };
+            out.push(u);
+            rest = &rest[len..];
+        }
+        out
+    }
+
+    #[test]
+    fn packs_ipv4_into_full_messages() {
+        let packer = UpdatePacker::new(EncodeContext::default());
+        let mut out = Vec::new();
+        let nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let n = packer.announce(Family::IPV4_UNICAST, &attrs(), nh, &prefixes(2000, false), &mut out).unwrap();
+        let updates = messages(&out);
+        assert_eq!(updates.len(), n);
+        // 4 bytes per /24: about a thousand per 4096-byte message.
+        assert_eq!(n, 2);
+        let all: Vec<_> = updates.iter().flat_map(|u| u.announced.clone()).collect();
+        assert_eq!(NlriList::Prefixes(all), prefixes(2000, false));
+        assert!(updates.iter().all(|u| u.attributes.next_hop == Some(Ipv4Addr::new(192, 0, 2, 1))));
+    }
+
+    #[test]
+    fn packs_ipv6_in_mp_reach_and_withdraws() {
+        let packer = UpdatePacker::new(EncodeContext::default());
+        let mut out = Vec::new();
+        let nh = NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None };
+        packer.announce(Family::IPV6_UNICAST, &attrs(), nh, &prefixes(1000, true), &mut out).unwrap();
+        let updates = messages(&out);
+        assert!(updates.len() >= 2);
+        let mut total = 0;
+        for u in &updates {
+            let reach = u.mp_reach.as_ref().unwrap();
+            assert_eq!(reach.next_hop, nh);
+            total += reach.nlri.len();
+        }
+        assert_eq!(total, 1000);
+
+        let mut out = Vec::new();
+        packer.withdraw(Family::IPV6_UNICAST, &prefixes(1000, true), &mut out).unwrap();
+        let total: usize = messages(&out).iter().map(|u| u.mp_unreach.as_ref().unwrap().nlri.len()).sum();
+        assert_eq!(total, 1000);
+        let mut out = Vec::new();
+        packer.withdraw(Family::IPV4_UNICAST, &prefixes(3000, false), &mut out).unwrap();
+        assert_eq!(messages(&out).iter().map(|u| u.withdrawn.len()).sum::<usize>(), 3000);
+    }
+
+    #[test]
+    fn extended_messages_pack_more() {
+        let ext = EncodeContext { extended_message: true, ..EncodeContext::default() };
+        let mut out = Vec::new();
+        let nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let n = UpdatePacker::new(ext).announce(Family::IPV4_UNICAST, &attrs(), nh, &prefixes(2000, false), &mut out).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn refuses_what_cannot_fit() {
+        let mut a = attrs();
+        a.communities = vec![crate::attribute::Community(1); 1100];
+        let mut out = Vec::new();
+        let nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let err = UpdatePacker::new(EncodeContext::default())
+            .announce(Family::IPV4_UNICAST, &a, nh, &prefixes(1, false), &mut out)
+            .unwrap_err();
+        assert_eq!(err.max, MAX_MESSAGE_LEN);
+    }
+}

@@ -526,3 +526,178 @@ fn encode_mp_unreach(m: &MpUnreach, ctx: &EncodeContext, out: &mut Vec<u8>) {
         m.nlri.encode(m.family, ctx.add_path(m.family), o);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::{AsPath, Community, Origin};
+    use crate::family::FamilySet;
+    use crate::message::Message;
+    use crate::nlri::Prefix;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    fn p(s: &str) -> PrefixNlri {
+        PrefixNlri { path_id: None, prefix: s.parse::<Prefix>().unwrap() }
+    }
+
+    /// Wrap an attribute list and IPv4 NLRI into an UPDATE body.
+    fn body(attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
+        let mut b = vec![0, 0];
+        b.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        b.extend_from_slice(attrs);
+        b.extend_from_slice(nlri);
+        b
+    }
+
+    const BASE: &str = "400101 00 400200 400304 C0000201";
+    const ONE_PREFIX: [u8; 4] = [24, 10, 0, 0];
+
+    fn decode(attrs: &str, nlri: &[u8]) -> Result<Update, DecodeError> {
+        Update::decode(&body(&hex(attrs), nlri), &DecodeContext::default())
+    }
+
+    /// ExaBGP's `ipv4-unicast-1` conformance vector.
+    #[test]
+    fn decodes_exabgp_ipv4_unicast() {
+        let bytes = hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF003C020000001C4001010040020040030465016501800404000000C840050400000064000000002001010101");
+        let Message::Update(u) = Message::decode(&bytes, &DecodeContext::default()).unwrap() else { panic!() };
+        assert_eq!(u.attributes.origin, Some(Origin::Igp));
+        assert_eq!(u.attributes.as_path, Some(AsPath::default()));
+        assert_eq!(u.attributes.next_hop, Some(Ipv4Addr::new(101, 1, 101, 1)));
+        assert_eq!(u.attributes.med, Some(200));
+        assert_eq!(u.attributes.local_pref, Some(100));
+        assert_eq!(u.announced, vec![p("0.0.0.0/0"), p("0.0.0.0/0"), p("0.0.0.0/0"), p("0.0.0.0/0"), p("1.1.1.1/32")]);
+        assert!(u.issues.is_empty());
+        assert_eq!(Message::Update(u).to_bytes(&EncodeContext::default()), bytes);
+    }
+
+    #[test]
+    fn invalid_origin_is_treat_as_withdraw() {
+        let u = decode("400101 07 400200 400304 C0000201", &ONE_PREFIX).unwrap();
+        assert!(u.treat_as_withdraw());
+        assert_eq!(u.issues[0].reason, Reason::InvalidOrigin(7));
+        assert_eq!(u.announced, vec![p("10.0.0.0/24")]);
+    }
+
+    #[test]
+    fn missing_mandatory_is_treat_as_withdraw() {
+        let u = decode("400101 00 400304 C0000201", &ONE_PREFIX).unwrap();
+        assert!(u.treat_as_withdraw());
+        assert_eq!(u.issues[0].reason, Reason::MissingWellKnown(2));
+        // Without NLRI nothing is missing.
+        assert!(decode("400101 00", &[]).unwrap().issues.is_empty());
+    }
+
+    #[test]
+    fn discard_and_repeat_rules() {
+        // AGGREGATOR with a 2-octet length on a 4-octet session: discarded.
+        let u = decode(&format!("{BASE} C00706 FDE8C0000201"), &ONE_PREFIX).unwrap();
+        assert_eq!(u.action(), Some(Action::AttributeDiscard));
+        assert_eq!(u.attributes.aggregator, None);
+        // A repeated COMMUNITIES keeps the first.
+        let u = decode(&format!("{BASE} C00804 FDE80001 C00804 FDE80002"), &ONE_PREFIX).unwrap();
+        assert_eq!(u.attributes.communities, vec![Community::new(65000, 1)]);
+        assert_eq!(u.action(), Some(Action::AttributeDiscard));
+        // MED marked transitive well-known: flags conflict, treat-as-withdraw.
+        let u = decode(&format!("{BASE} 400404 00000001"), &ONE_PREFIX).unwrap();
+        assert!(matches!(u.issues[0].reason, Reason::AttributeFlags { type_code: 4, .. }));
+        assert!(u.treat_as_withdraw());
+        // COMMUNITIES whose length is not a multiple of 4.
+        let u = decode(&format!("{BASE} C00803 FDE800"), &ONE_PREFIX).unwrap();
+        assert!(u.treat_as_withdraw());
+    }
+
+    #[test]
+    fn session_reset_cases() {
+        // MP_UNREACH_NLRI twice: Malformed Attribute List.
+        let e = decode("800F03 000101 800F03 000101", &[]).unwrap_err();
+        assert_eq!((e.notification().code, e.notification().subcode), (3, 1));
+        // An unrecognised well-known attribute: 3/2 with the attribute as data.
+        let e = decode(&format!("{BASE} 406401 AA"), &ONE_PREFIX).unwrap_err();
+        assert_eq!(e.notification(), crate::Notification::new(3, 2, hex("406401AA")));
+        // Withdrawn routes length beyond the message.
+        let e = Update::decode(&hex("0010 0000"), &DecodeContext::default()).unwrap_err();
+        assert_eq!(e.notification().subcode, 1);
+        // An invalid prefix in the NLRI field: Invalid Network Field.
+        let e = decode(BASE, &[33, 1, 2, 3, 4, 5]).unwrap_err();
+        assert_eq!(e.notification().subcode, 10);
+        // A malformed MP_REACH_NLRI (next hop length 5 for IPv6).
+        let e = decode("800E0A 00020105 0000000000 00", &[]).unwrap_err();
+        assert_eq!(e.notification().subcode, 9);
+    }
+
+    #[test]
+    fn overrun_attribute_depends_on_what_can_be_found() {
+        // The last attribute claims more bytes than the attribute field holds.
+        let u = decode(&format!("{BASE} C00808 FDE80001"), &ONE_PREFIX).unwrap();
+        assert!(u.treat_as_withdraw());
+        assert_eq!(u.announced.len(), 1);
+        // With no NLRI anywhere, the routes cannot be located: reset.
+        assert!(decode(&format!("{BASE} C00808 FDE80001"), &[]).is_err());
+    }
+
+    #[test]
+    fn unknown_optional_attributes_are_kept_byte_exact() {
+        let u = decode(&format!("{BASE} E06302 BEEF"), &ONE_PREFIX).unwrap();
+        assert_eq!(u.attributes.unknown[0].flags, 0xE0);
+        assert_eq!(u.attributes.unknown[0].value, vec![0xBE, 0xEF]);
+        let mut out = Vec::new();
+        u.encode_body(&EncodeContext::default(), &mut out);
+        assert!(hex("E06302BEEF").windows(5).any(|w| out.windows(5).any(|o| o == w)));
+    }
+
+    #[test]
+    fn as4_path_reconciliation_round_trip() {
+        let mut u = Update::default();
+        u.attributes.origin = Some(Origin::Igp);
+        u.attributes.as_path = Some(AsPath::sequence(vec![65001, 4_200_000_000, 65002]));
+        u.attributes.next_hop = Some(Ipv4Addr::new(192, 0, 2, 1));
+        u.attributes.aggregator = Some(crate::attribute::Aggregator { asn: 4_200_000_001, address: Ipv4Addr::new(192, 0, 2, 9) });
+        u.announced = vec![p("10.0.0.0/8")];
+        let old = EncodeContext { four_octet_as: false, ..EncodeContext::default() };
+        let mut out = Vec::new();
+        u.encode_body(&old, &mut out);
+        // The 2-octet AS_PATH carries AS_TRANS (0x5ba0), AS4_PATH the real number.
+        assert!(out.windows(6).any(|w| w == hex("FDE95BA0FDEA")));
+        let back = Update::decode(&out, &old.mirror()).unwrap();
+        assert_eq!(back, u);
+        // A 4-octet peer gets no AS4 attributes.
+        let mut out4 = Vec::new();
+        u.encode_body(&EncodeContext::default(), &mut out4);
+        assert!(out4.len() < out.len());
+        assert_eq!(Update::decode(&out4, &DecodeContext::default()).unwrap(), u);
+    }
+
+    #[test]
+    fn end_of_rib_markers() {
+        for family in Family::known() {
+            let eor = Update::end_of_rib(family);
+            let bytes = Message::Update(eor).to_bytes(&EncodeContext::default());
+            let Message::Update(back) = Message::decode(&bytes, &DecodeContext::default()).unwrap() else { panic!() };
+            assert_eq!(back.end_of_rib_family(), Some(family));
+        }
+        assert_eq!(Message::Update(Update::end_of_rib(Family::IPV4_UNICAST)).to_bytes(&EncodeContext::default()).len(), 23);
+    }
+
+    #[test]
+    fn mp_reach_ipv6_with_link_local_and_add_path() {
+        let mut u = Update::default();
+        u.attributes.origin = Some(Origin::Igp);
+        u.attributes.as_path = Some(AsPath::sequence(vec![65001]));
+        u.mp_reach = Some(MpReach {
+            family: Family::IPV6_UNICAST,
+            next_hop: NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: Some("fe80::1".parse().unwrap()) },
+            nlri: MpNlri::Decoded(NlriList::Prefixes(vec![PrefixNlri { path_id: Some(9), prefix: "2001:db8:1::/48".parse().unwrap() }])),
+        });
+        let ctx = EncodeContext { add_path: [Family::IPV6_UNICAST].into_iter().collect::<FamilySet>(), ..EncodeContext::default() };
+        let mut out = Vec::new();
+        u.encode_body(&ctx, &mut out);
+        assert_eq!(Update::decode(&out, &ctx.mirror()).unwrap(), u);
+        // Without ADD-PATH negotiated the same bytes do not decode to the same thing.
+        assert_ne!(Update::decode(&out, &DecodeContext::default()).ok(), Some(u));
+    }
+}
