@@ -228,11 +228,15 @@ fn short_string(r: &mut Reader<'_>, code: u8) -> Result<String, CapabilityError>
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
+/// A length-prefixed string, cut at the last character boundary within 255 bytes.
 fn write_short_string(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    let n = bytes.len().min(255);
-    out.push(u8::try_from(n).unwrap_or(u8::MAX));
-    out.extend_from_slice(bytes.get(..n).unwrap_or_default());
+    let mut n = s.len().min(255);
+    while !s.is_char_boundary(n) {
+        n = n.saturating_sub(1);
+    }
+    let bytes = s.get(..n).unwrap_or_default().as_bytes();
+    out.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(bytes);
 }
 
 impl Capability {

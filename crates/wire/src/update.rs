@@ -369,7 +369,8 @@ impl Update {
                         .with_data(attribute_bytes(fl, code, value)));
                 }
                 attrs.unknown.push(attribute::RawAttribute {
-                    flags: fl,
+                    // The length form is the encoder's choice, not the attribute's.
+                    flags: fl & !flags::EXTENDED_LENGTH,
                     type_code: code,
                     value: value.to_vec(),
                 });

@@ -1,0 +1,4 @@
+//! The subcommands of the `ribbit` binary.
+
+pub mod decode;
+pub mod encode;

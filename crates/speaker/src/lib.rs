@@ -1,0 +1,8 @@
+//! Ribbit: a programmable BGP speaker and route server.
+//!
+//! This crate is the only one of Ribbit's that does I/O. For now it holds
+//! the command line tools over the codec: `ribbit decode` and `ribbit encode`,
+//! and Ribbit's JSON form of BGP messages ([`json`]).
+
+pub mod cli;
+pub mod json;

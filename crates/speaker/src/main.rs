@@ -1,0 +1,38 @@
+//! The `ribbit` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use ribbit::cli::{decode, encode};
+
+/// Ribbit: a programmable BGP speaker and route server.
+#[derive(Parser)]
+#[command(name = "ribbit", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode BGP messages given in hex and print them as JSON, one per line.
+    Decode(decode::DecodeArgs),
+    /// Encode UPDATEs from ExaBGP-style route text and print them in hex.
+    Encode(encode::EncodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => decode::run(&args),
+        Command::Encode(args) => encode::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ribbit: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

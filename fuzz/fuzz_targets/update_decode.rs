@@ -1,0 +1,17 @@
+//! UPDATE bodies under every context: no panic, and RFC 7606 issues never
+//! ask for a session reset (those must be errors instead).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ribbit_wire::{Action, Update};
+
+#[path = "context.rs"]
+mod context;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((ctx, body)) = context::split(data) else { return };
+    if let Ok(update) = Update::decode(body, &ctx) {
+        assert!(update.issues.iter().all(|i| i.action != Action::SessionReset));
+        let _ = update.end_of_rib_family();
+    }
+});
