@@ -25,8 +25,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Decode(args) => decode::run(&args),
-        Command::Encode(args) => encode::run(&args),
+        // Each subcommand has its own error type; only the message is needed here.
+        Command::Decode(args) => decode::run(&args).map_err(|e| e.to_string()),
+        Command::Encode(args) => encode::run(&args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(code) => code,

@@ -407,6 +407,10 @@ impl Update {
         if !ctx.four_octet_as {
             attribute::reconcile_as4(&mut attrs, pending);
         }
+        // The encoder writes attributes in ascending type order (RFC 4271 §5);
+        // keep the unknown ones in that order too, so that what is stored is
+        // what will be sent.
+        attrs.unknown.sort_by_key(|u| u.type_code);
         self.attributes = attrs;
         self.check_mandatory();
         Ok(())

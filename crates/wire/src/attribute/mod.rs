@@ -172,7 +172,7 @@ pub struct PathAttributes {
     pub large_communities: Vec<LargeCommunity>,
     /// Only to Customer (RFC 9234): the AS that set it.
     pub otc: Option<u32>,
-    /// Attributes Ribbit does not interpret, in the order received.
+    /// Attributes Ribbit does not interpret, in ascending type order.
     pub unknown: Vec<RawAttribute>,
 }
 
