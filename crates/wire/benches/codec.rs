@@ -2,6 +2,9 @@
 //! prefixes that share one attribute set. Throughput is per prefix, so
 //! criterion's "time per element" reads as ns per prefix.
 
+// criterion's macros generate public functions without documentation.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 
