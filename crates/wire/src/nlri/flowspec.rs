@@ -1800,7 +1800,7 @@ mod tests {
             (V4, "03 098302", "tcp-flags", &["!=syn"]),
             (
                 V4,
-                "06 0a 92 05dc 80 00",
+                "06 0a 12 05dc 80 00",
                 "packet-length",
                 &[">1500", "false"],
             ),
