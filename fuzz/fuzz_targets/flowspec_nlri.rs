@@ -8,13 +8,17 @@ use ribbit_wire::reader::Reader;
 use ribbit_wire::Afi;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, bytes)) = data.split_first() else { return };
+    let Some((&mode, bytes)) = data.split_first() else {
+        return;
+    };
     let afi = if mode & 1 == 0 { Afi::IPV4 } else { Afi::IPV6 };
     let vpn = mode & 2 != 0;
     let add_path = mode & 4 != 0;
     let mut r = Reader::new(bytes, 0);
     while !r.is_empty() {
-        let Ok(rule) = FlowspecNlri::decode(&mut r, afi, vpn, add_path) else { return };
+        let Ok(rule) = FlowspecNlri::decode(&mut r, afi, vpn, add_path) else {
+            return;
+        };
         let mut out = Vec::new();
         rule.encode(afi, add_path, &mut out);
         assert_eq!(out.len(), rule.encoded_len(afi, add_path));

@@ -9,7 +9,9 @@ use ribbit_wire::Message;
 mod context;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((ctx, bytes)) = context::split(data) else { return };
+    let Some((ctx, bytes)) = context::split(data) else {
+        return;
+    };
     if let Err(e) = Message::decode(bytes, &ctx) {
         let n = e.notification();
         assert!(n.code >= 1 && n.code <= 8);

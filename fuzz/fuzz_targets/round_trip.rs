@@ -9,8 +9,12 @@ use ribbit_wire::{EncodeContext, Message};
 mod context;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((ctx, bytes)) = context::split(data) else { return };
-    let Ok(message) = Message::decode(bytes, &ctx) else { return };
+    let Some((ctx, bytes)) = context::split(data) else {
+        return;
+    };
+    let Ok(message) = Message::decode(bytes, &ctx) else {
+        return;
+    };
     if let Message::Update(u) = &message {
         // Issues mean something was dropped on decode: the re-encoding
         // legitimately differs.

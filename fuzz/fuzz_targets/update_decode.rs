@@ -9,9 +9,14 @@ use ribbit_wire::{Action, Update};
 mod context;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((ctx, body)) = context::split(data) else { return };
+    let Some((ctx, body)) = context::split(data) else {
+        return;
+    };
     if let Ok(update) = Update::decode(body, &ctx) {
-        assert!(update.issues.iter().all(|i| i.action != Action::SessionReset));
+        assert!(update
+            .issues
+            .iter()
+            .all(|i| i.action != Action::SessionReset));
         let _ = update.end_of_rib_family();
     }
 });

@@ -44,16 +44,30 @@ fn prefixes(n: u32) -> NlriList {
 /// The body of one UPDATE announcing `n` prefixes (extended messages so
 /// that 1,000 prefixes fit in one).
 fn update_body(n: u32) -> Vec<u8> {
-    let ctx = EncodeContext { extended_message: true, ..EncodeContext::default() };
+    let ctx = EncodeContext {
+        extended_message: true,
+        ..EncodeContext::default()
+    };
     let mut out = Vec::new();
     let nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
-    let count = UpdatePacker::new(ctx).announce(Family::IPV4_UNICAST, &attributes(), nh, &prefixes(n), &mut out).unwrap();
+    let count = UpdatePacker::new(ctx)
+        .announce(
+            Family::IPV4_UNICAST,
+            &attributes(),
+            nh,
+            &prefixes(n),
+            &mut out,
+        )
+        .unwrap();
     assert_eq!(count, 1);
     out.split_off(HEADER_LEN)
 }
 
 fn decode(c: &mut Criterion) {
-    let ctx = DecodeContext { extended_message: true, ..DecodeContext::default() };
+    let ctx = DecodeContext {
+        extended_message: true,
+        ..DecodeContext::default()
+    };
     let mut group = c.benchmark_group("decode_update");
     for n in [1u32, 100, 1000] {
         let body = update_body(n);
@@ -68,8 +82,13 @@ fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_withdrawals");
     for n in [100u32, 1000] {
         let mut out = Vec::new();
-        let ext = EncodeContext { extended_message: true, ..EncodeContext::default() };
-        UpdatePacker::new(ext).withdraw(Family::IPV4_UNICAST, &prefixes(n), &mut out).unwrap();
+        let ext = EncodeContext {
+            extended_message: true,
+            ..EncodeContext::default()
+        };
+        UpdatePacker::new(ext)
+            .withdraw(Family::IPV4_UNICAST, &prefixes(n), &mut out)
+            .unwrap();
         let body = out.split_off(HEADER_LEN);
         group.throughput(Throughput::Elements(u64::from(n)));
         group.bench_with_input(BenchmarkId::from_parameter(n), &body, |b, body| {
@@ -80,8 +99,14 @@ fn decode(c: &mut Criterion) {
 
     // One attribute set, no NLRI: the per-set cost.
     let mut body = Vec::new();
-    Update { attributes: attributes(), ..Update::default() }.encode_body(&EncodeContext::default(), &mut body);
-    c.bench_function("decode_attribute_set", |b| b.iter(|| Update::decode(black_box(&body), &ctx).unwrap()));
+    Update {
+        attributes: attributes(),
+        ..Update::default()
+    }
+    .encode_body(&EncodeContext::default(), &mut body);
+    c.bench_function("decode_attribute_set", |b| {
+        b.iter(|| Update::decode(black_box(&body), &ctx).unwrap())
+    });
 }
 
 fn encode(c: &mut Criterion) {
@@ -96,7 +121,15 @@ fn encode(c: &mut Criterion) {
             let mut out = Vec::with_capacity(16 * 1024);
             b.iter(|| {
                 out.clear();
-                packer.announce(Family::IPV4_UNICAST, black_box(&attrs), nh, black_box(list), &mut out).unwrap()
+                packer
+                    .announce(
+                        Family::IPV4_UNICAST,
+                        black_box(&attrs),
+                        nh,
+                        black_box(list),
+                        &mut out,
+                    )
+                    .unwrap()
             })
         });
     }

@@ -419,7 +419,9 @@ impl Capability {
                 out.push(0);
                 out.push(f.safi.0);
             }
-            Capability::RouteRefresh | Capability::EnhancedRouteRefresh | Capability::ExtendedMessage => {}
+            Capability::RouteRefresh
+            | Capability::EnhancedRouteRefresh
+            | Capability::ExtendedMessage => {}
             Capability::Role(r) => out.push(r.code()),
             Capability::FourOctetAs(asn) => out.extend_from_slice(&asn.to_be_bytes()),
             Capability::ExtendedNextHop(v) => {
@@ -506,7 +508,10 @@ mod tests {
         round_trip(Capability::ExtendedMessage);
         round_trip(Capability::Role(Role::Customer));
         round_trip(Capability::FourOctetAs(4_200_000_000));
-        round_trip(Capability::ExtendedNextHop(vec![(Family::IPV4_UNICAST, Afi::IPV6)]));
+        round_trip(Capability::ExtendedNextHop(vec![(
+            Family::IPV4_UNICAST,
+            Afi::IPV6,
+        )]));
         round_trip(Capability::GracefulRestart {
             restarting: true,
             notification: true,
@@ -516,12 +521,17 @@ mod tests {
                 forwarding_preserved: true,
             }],
         });
-        round_trip(Capability::AddPath(vec![(Family::IPV4_UNICAST, AddPathMode::Both)]));
-        round_trip(Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
-            family: Family::IPV6_UNICAST,
-            forwarding_preserved: false,
-            stale_time: 86400,
-        }]));
+        round_trip(Capability::AddPath(vec![(
+            Family::IPV4_UNICAST,
+            AddPathMode::Both,
+        )]));
+        round_trip(Capability::LongLivedGracefulRestart(vec![
+            LongLivedFamily {
+                family: Family::IPV6_UNICAST,
+                forwarding_preserved: false,
+                stale_time: 86400,
+            },
+        ]));
         round_trip(Capability::Fqdn {
             hostname: "r1".into(),
             domain: "example.net".into(),

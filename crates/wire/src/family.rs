@@ -61,18 +61,68 @@ pub struct Family {
 
 /// Every family Ribbit decodes the NLRI of, with its config name and its ExaBGP name.
 const KNOWN: [(Family, &str, &str, NlriKind); 12] = [
-    (Family::IPV4_UNICAST, "ipv4-unicast", "ipv4 unicast", NlriKind::Prefix),
-    (Family::IPV6_UNICAST, "ipv6-unicast", "ipv6 unicast", NlriKind::Prefix),
-    (Family::IPV4_MULTICAST, "ipv4-multicast", "ipv4 multicast", NlriKind::Prefix),
-    (Family::IPV6_MULTICAST, "ipv6-multicast", "ipv6 multicast", NlriKind::Prefix),
-    (Family::IPV4_LABELED, "ipv4-labeled-unicast", "ipv4 nlri-mpls", NlriKind::Labeled),
-    (Family::IPV6_LABELED, "ipv6-labeled-unicast", "ipv6 nlri-mpls", NlriKind::Labeled),
+    (
+        Family::IPV4_UNICAST,
+        "ipv4-unicast",
+        "ipv4 unicast",
+        NlriKind::Prefix,
+    ),
+    (
+        Family::IPV6_UNICAST,
+        "ipv6-unicast",
+        "ipv6 unicast",
+        NlriKind::Prefix,
+    ),
+    (
+        Family::IPV4_MULTICAST,
+        "ipv4-multicast",
+        "ipv4 multicast",
+        NlriKind::Prefix,
+    ),
+    (
+        Family::IPV6_MULTICAST,
+        "ipv6-multicast",
+        "ipv6 multicast",
+        NlriKind::Prefix,
+    ),
+    (
+        Family::IPV4_LABELED,
+        "ipv4-labeled-unicast",
+        "ipv4 nlri-mpls",
+        NlriKind::Labeled,
+    ),
+    (
+        Family::IPV6_LABELED,
+        "ipv6-labeled-unicast",
+        "ipv6 nlri-mpls",
+        NlriKind::Labeled,
+    ),
     (Family::IPV4_VPN, "ipv4-vpn", "ipv4 mpls-vpn", NlriKind::Vpn),
     (Family::IPV6_VPN, "ipv6-vpn", "ipv6 mpls-vpn", NlriKind::Vpn),
-    (Family::IPV4_FLOWSPEC, "ipv4-flowspec", "ipv4 flow", NlriKind::Flowspec),
-    (Family::IPV6_FLOWSPEC, "ipv6-flowspec", "ipv6 flow", NlriKind::Flowspec),
-    (Family::IPV4_FLOWSPEC_VPN, "ipv4-flowspec-vpn", "ipv4 flow-vpn", NlriKind::FlowspecVpn),
-    (Family::IPV6_FLOWSPEC_VPN, "ipv6-flowspec-vpn", "ipv6 flow-vpn", NlriKind::FlowspecVpn),
+    (
+        Family::IPV4_FLOWSPEC,
+        "ipv4-flowspec",
+        "ipv4 flow",
+        NlriKind::Flowspec,
+    ),
+    (
+        Family::IPV6_FLOWSPEC,
+        "ipv6-flowspec",
+        "ipv6 flow",
+        NlriKind::Flowspec,
+    ),
+    (
+        Family::IPV4_FLOWSPEC_VPN,
+        "ipv4-flowspec-vpn",
+        "ipv4 flow-vpn",
+        NlriKind::FlowspecVpn,
+    ),
+    (
+        Family::IPV6_FLOWSPEC_VPN,
+        "ipv6-flowspec-vpn",
+        "ipv6 flow-vpn",
+        NlriKind::FlowspecVpn,
+    ),
 ];
 
 impl Family {
@@ -236,7 +286,9 @@ mod tests {
 
     #[test]
     fn set_membership() {
-        let set: FamilySet = [Family::IPV6_UNICAST, Family::IPV4_FLOWSPEC].into_iter().collect();
+        let set: FamilySet = [Family::IPV6_UNICAST, Family::IPV4_FLOWSPEC]
+            .into_iter()
+            .collect();
         assert!(set.contains(Family::IPV6_UNICAST));
         assert!(!set.contains(Family::IPV4_UNICAST));
         assert!(!set.contains(Family::new(Afi(99), Safi(1))));

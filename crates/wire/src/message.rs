@@ -121,10 +121,13 @@ impl Header {
         };
         let len = usize::from(length);
         if len < min || len > max {
-            return Err(DecodeError::new(16, Reason::BadLength {
-                length,
-                max: u16::try_from(max).unwrap_or(u16::MAX),
-            })
+            return Err(DecodeError::new(
+                16,
+                Reason::BadLength {
+                    length,
+                    max: u16::try_from(max).unwrap_or(u16::MAX),
+                },
+            )
             .with_data(length.to_be_bytes()));
         }
         Ok(Some(Header { length: len, kind }))
@@ -147,22 +150,28 @@ impl Message {
     /// one message; trailing bytes are a length error.
     pub fn decode(buf: &[u8], ctx: &DecodeContext) -> Result<Message, DecodeError> {
         let header = Header::peek(buf, ctx)?.ok_or_else(|| {
-            DecodeError::new(0, Reason::Truncated {
-                what: "message header",
-                cause: crate::reader::Truncated {
-                    offset: 0,
-                    needed: HEADER_LEN,
-                    available: buf.len(),
+            DecodeError::new(
+                0,
+                Reason::Truncated {
+                    what: "message header",
+                    cause: crate::reader::Truncated {
+                        offset: 0,
+                        needed: HEADER_LEN,
+                        available: buf.len(),
+                    },
+                    code: HEADER_ERR,
                 },
-                code: HEADER_ERR,
-            })
+            )
         })?;
         if header.length != buf.len() {
             let length = u16::try_from(header.length).unwrap_or(u16::MAX);
-            return Err(DecodeError::new(16, Reason::BadLength {
-                length,
-                max: u16::try_from(buf.len()).unwrap_or(u16::MAX),
-            })
+            return Err(DecodeError::new(
+                16,
+                Reason::BadLength {
+                    length,
+                    max: u16::try_from(buf.len()).unwrap_or(u16::MAX),
+                },
+            )
             .with_data(length.to_be_bytes()));
         }
         let body = buf.get(HEADER_LEN..).unwrap_or_default();
@@ -221,7 +230,10 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]
@@ -229,7 +241,10 @@ mod tests {
         let bytes = hex("ffffffffffffffffffffffffffffffff 0013 04");
         let ctx = DecodeContext::default();
         assert_eq!(Message::decode(&bytes, &ctx), Ok(Message::Keepalive));
-        assert_eq!(Message::Keepalive.to_bytes(&EncodeContext::default()), bytes);
+        assert_eq!(
+            Message::Keepalive.to_bytes(&EncodeContext::default()),
+            bytes
+        );
     }
 
     #[test]

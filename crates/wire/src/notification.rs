@@ -230,8 +230,12 @@ impl Notification {
     /// Decode the body (after the 19-byte header).
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body, crate::HEADER_LEN);
-        let code = r.u8().map_err(|t| DecodeError::new(t.offset, Reason::ShortNotification))?;
-        let subcode = r.u8().map_err(|t| DecodeError::new(t.offset, Reason::ShortNotification))?;
+        let code = r
+            .u8()
+            .map_err(|t| DecodeError::new(t.offset, Reason::ShortNotification))?;
+        let subcode = r
+            .u8()
+            .map_err(|t| DecodeError::new(t.offset, Reason::ShortNotification))?;
         Ok(Notification::new(code, subcode, r.take_rest()))
     }
 

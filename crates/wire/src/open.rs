@@ -43,8 +43,16 @@ pub struct Open {
 impl Open {
     /// An OPEN for `asn` (AS_TRANS goes in My AS when it needs 4 octets, and
     /// the 4-octet AS capability is added if `capabilities` lacks it).
-    pub fn new(asn: u32, hold_time: u16, router_id: Ipv4Addr, mut capabilities: Vec<Capability>) -> Open {
-        if !capabilities.iter().any(|c| matches!(c, Capability::FourOctetAs(_))) {
+    pub fn new(
+        asn: u32,
+        hold_time: u16,
+        router_id: Ipv4Addr,
+        mut capabilities: Vec<Capability>,
+    ) -> Open {
+        if !capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::FourOctetAs(_)))
+        {
             capabilities.push(Capability::FourOctetAs(asn));
         }
         Open {
@@ -77,13 +85,18 @@ impl Open {
         let version = r.u8().map_err(t("version"))?;
         if version != 4 {
             // Data: the largest version we support (RFC 4271 §6.2).
-            return Err(DecodeError::new(version_at, Reason::UnsupportedVersion(version)).with_data([0, 4]));
+            return Err(
+                DecodeError::new(version_at, Reason::UnsupportedVersion(version)).with_data([0, 4]),
+            );
         }
         let my_as = r.u16().map_err(t("my AS"))?;
         let hold_at = r.offset();
         let hold_time = r.u16().map_err(t("hold time"))?;
         if hold_time == 1 || hold_time == 2 {
-            return Err(DecodeError::new(hold_at, Reason::UnacceptableHoldTime(hold_time)));
+            return Err(DecodeError::new(
+                hold_at,
+                Reason::UnacceptableHoldTime(hold_time),
+            ));
         }
         let id_at = r.offset();
         let router_id = r.ipv4().map_err(t("BGP identifier"))?;
@@ -98,15 +111,24 @@ impl Open {
             r.u8().map_err(t("extended parameters marker"))?;
             let len = r.u16().map_err(t("extended optional parameters length"))?;
             r.sub(usize::from(len)).map_err(|_| {
-                DecodeError::new(plen_at, Reason::MalformedOpen("optional parameters length overruns the message"))
+                DecodeError::new(
+                    plen_at,
+                    Reason::MalformedOpen("optional parameters length overruns the message"),
+                )
             })?
         } else {
             r.sub(usize::from(plen)).map_err(|_| {
-                DecodeError::new(plen_at, Reason::MalformedOpen("optional parameters length overruns the message"))
+                DecodeError::new(
+                    plen_at,
+                    Reason::MalformedOpen("optional parameters length overruns the message"),
+                )
             })?
         };
         if !r.is_empty() {
-            return Err(DecodeError::new(r.offset(), Reason::MalformedOpen("bytes after the optional parameters")));
+            return Err(DecodeError::new(
+                r.offset(),
+                Reason::MalformedOpen("bytes after the optional parameters"),
+            ));
         }
         let mut capabilities = Vec::new();
         while !params.is_empty() {
@@ -117,17 +139,25 @@ impl Open {
             } else {
                 u16::from(params.u8().map_err(t("parameter length"))?)
             };
-            let mut value = params.sub(usize::from(plen)).map_err(t("parameter value"))?;
+            let mut value = params
+                .sub(usize::from(plen))
+                .map_err(t("parameter value"))?;
             if ptype != PARAM_CAPABILITIES {
-                return Err(DecodeError::new(at, Reason::UnsupportedOptionalParameter(ptype)).with_data([ptype]));
+                return Err(
+                    DecodeError::new(at, Reason::UnsupportedOptionalParameter(ptype))
+                        .with_data([ptype]),
+                );
             }
             while !value.is_empty() {
                 let cat = value.offset();
                 let ccode = value.u8().map_err(t("capability code"))?;
                 let clen = value.u8().map_err(t("capability length"))?;
-                let cval = value.take(usize::from(clen)).map_err(t("capability value"))?;
-                let cap = Capability::decode(ccode, cval)
-                    .map_err(|_| DecodeError::new(cat, Reason::MalformedOpen("malformed capability")))?;
+                let cval = value
+                    .take(usize::from(clen))
+                    .map_err(t("capability value"))?;
+                let cap = Capability::decode(ccode, cval).map_err(|_| {
+                    DecodeError::new(cat, Reason::MalformedOpen("malformed capability"))
+                })?;
                 capabilities.push(cap);
             }
         }
@@ -154,7 +184,10 @@ impl Open {
             c.encode(&mut b);
             caps.push(b);
         }
-        let short_total: usize = caps.iter().map(|c| c.len().saturating_add(2)).fold(0, usize::saturating_add);
+        let short_total: usize = caps
+            .iter()
+            .map(|c| c.len().saturating_add(2))
+            .fold(0, usize::saturating_add);
         if let Ok(total) = u8::try_from(short_total) {
             out.push(total);
             for c in &caps {
@@ -163,7 +196,10 @@ impl Open {
                 out.extend_from_slice(c);
             }
         } else {
-            let total: usize = caps.iter().map(|c| c.len().saturating_add(3)).fold(0, usize::saturating_add);
+            let total: usize = caps
+                .iter()
+                .map(|c| c.len().saturating_add(3))
+                .fold(0, usize::saturating_add);
             out.extend_from_slice(&[255, PARAM_EXTENDED]);
             out.extend_from_slice(&u16::try_from(total).unwrap_or(u16::MAX).to_be_bytes());
             for c in &caps {
@@ -184,14 +220,18 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// The OPEN of ExaBGP's `bgp-open-sofware-version` conformance vector.
     #[test]
     fn decodes_exabgp_open() {
         let bytes = hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00510104FFFD00B40A000002340206010400010001020641040000FFFD02224B201F4578614247502F6D61696E2D633261326561386562642D3230323430373135");
-        let Message::Open(open) = Message::decode(&bytes, &DecodeContext::default()).unwrap() else {
+        let Message::Open(open) = Message::decode(&bytes, &DecodeContext::default()).unwrap()
+        else {
             panic!("not an OPEN")
         };
         assert_eq!(open.asn(), 65533);
@@ -205,18 +245,29 @@ mod tests {
                 Capability::SoftwareVersion("ExaBGP/main-c2a2ea8ebd-20240715".into()),
             ]
         );
-        assert_eq!(Message::Open(open).to_bytes(&EncodeContext::default()), bytes);
+        assert_eq!(
+            Message::Open(open).to_bytes(&EncodeContext::default()),
+            bytes
+        );
     }
 
     #[test]
     fn rfc9072_extended_parameters() {
-        let caps = (0..40).map(|i| Capability::Unknown { code: 200, value: vec![i; 10] }).collect();
+        let caps = (0..40)
+            .map(|i| Capability::Unknown {
+                code: 200,
+                value: vec![i; 10],
+            })
+            .collect();
         let open = Open::new(4_200_000_000, 90, Ipv4Addr::new(192, 0, 2, 1), caps);
         assert_eq!(open.my_as, 23456);
         let bytes = Message::Open(open.clone()).to_bytes(&EncodeContext::default());
         assert_eq!(bytes[28], 255);
         assert_eq!(bytes[29], 255);
-        assert_eq!(Message::decode(&bytes, &DecodeContext::default()), Ok(Message::Open(open)));
+        assert_eq!(
+            Message::decode(&bytes, &DecodeContext::default()),
+            Ok(Message::Open(open))
+        );
     }
 
     #[test]

@@ -64,63 +64,124 @@ impl UpdatePacker {
                 a.next_hop = Some(nh);
             }
             a.encode(self.ctx.four_octet_as, &mut attrs_bytes);
-            return self.pack(nlri, family, add_path, out, |msg, body| {
-                msg.extend_from_slice(&[0, 0]);
-                let alen = u16::try_from(attrs_bytes.len()).unwrap_or(u16::MAX);
-                msg.extend_from_slice(&alen.to_be_bytes());
-                msg.extend_from_slice(&attrs_bytes);
-                msg.extend_from_slice(body);
-            }, attrs_bytes.len());
+            return self.pack(
+                nlri,
+                family,
+                add_path,
+                out,
+                |msg, body| {
+                    msg.extend_from_slice(&[0, 0]);
+                    let alen = u16::try_from(attrs_bytes.len()).unwrap_or(u16::MAX);
+                    msg.extend_from_slice(&alen.to_be_bytes());
+                    msg.extend_from_slice(&attrs_bytes);
+                    msg.extend_from_slice(body);
+                },
+                attrs_bytes.len(),
+            );
         }
         let mut low = Vec::with_capacity(64);
         let mut high = Vec::new();
         let mut a = attributes.clone();
         a.next_hop = None;
-        a.encode_range(0..=type_code::MP_UNREACH_NLRI, self.ctx.four_octet_as, &mut low);
-        a.encode_range(type_code::MP_UNREACH_NLRI.saturating_add(1)..=u8::MAX, self.ctx.four_octet_as, &mut high);
+        a.encode_range(
+            0..=type_code::MP_UNREACH_NLRI,
+            self.ctx.four_octet_as,
+            &mut low,
+        );
+        a.encode_range(
+            type_code::MP_UNREACH_NLRI.saturating_add(1)..=u8::MAX,
+            self.ctx.four_octet_as,
+            &mut high,
+        );
         let mut mp_head = Vec::with_capacity(40);
         mp_head.extend_from_slice(&family.afi.0.to_be_bytes());
         mp_head.push(family.safi.0);
         next_hop.encode(family, &mut mp_head);
         mp_head.push(0);
         // MP_REACH header is 4 bytes when its value might exceed 255 bytes.
-        let fixed = low.len().saturating_add(high.len()).saturating_add(4).saturating_add(mp_head.len());
-        self.pack(nlri, family, add_path, out, |msg, body| {
-            let mut attrs = Vec::with_capacity(fixed.saturating_add(body.len()));
-            attrs.extend_from_slice(&low);
-            let mut value = Vec::with_capacity(mp_head.len().saturating_add(body.len()));
-            value.extend_from_slice(&mp_head);
-            value.extend_from_slice(body);
-            write_attribute(flags::OPTIONAL, type_code::MP_REACH_NLRI, &value, &mut attrs);
-            attrs.extend_from_slice(&high);
-            msg.extend_from_slice(&[0, 0]);
-            msg.extend_from_slice(&u16::try_from(attrs.len()).unwrap_or(u16::MAX).to_be_bytes());
-            msg.extend_from_slice(&attrs);
-        }, fixed)
+        let fixed = low
+            .len()
+            .saturating_add(high.len())
+            .saturating_add(4)
+            .saturating_add(mp_head.len());
+        self.pack(
+            nlri,
+            family,
+            add_path,
+            out,
+            |msg, body| {
+                let mut attrs = Vec::with_capacity(fixed.saturating_add(body.len()));
+                attrs.extend_from_slice(&low);
+                let mut value = Vec::with_capacity(mp_head.len().saturating_add(body.len()));
+                value.extend_from_slice(&mp_head);
+                value.extend_from_slice(body);
+                write_attribute(
+                    flags::OPTIONAL,
+                    type_code::MP_REACH_NLRI,
+                    &value,
+                    &mut attrs,
+                );
+                attrs.extend_from_slice(&high);
+                msg.extend_from_slice(&[0, 0]);
+                msg.extend_from_slice(
+                    &u16::try_from(attrs.len()).unwrap_or(u16::MAX).to_be_bytes(),
+                );
+                msg.extend_from_slice(&attrs);
+            },
+            fixed,
+        )
     }
 
     /// Append UPDATEs withdrawing `nlri` of `family`; returns how many were written.
-    pub fn withdraw(&self, family: Family, nlri: &NlriList, out: &mut Vec<u8>) -> Result<usize, TooLarge> {
+    pub fn withdraw(
+        &self,
+        family: Family,
+        nlri: &NlriList,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, TooLarge> {
         let add_path = self.ctx.add_path(family);
         if family == Family::IPV4_UNICAST {
-            return self.pack(nlri, family, add_path, out, |msg, body| {
-                msg.extend_from_slice(&u16::try_from(body.len()).unwrap_or(u16::MAX).to_be_bytes());
-                msg.extend_from_slice(body);
-                msg.extend_from_slice(&[0, 0]);
-            }, 0);
+            return self.pack(
+                nlri,
+                family,
+                add_path,
+                out,
+                |msg, body| {
+                    msg.extend_from_slice(
+                        &u16::try_from(body.len()).unwrap_or(u16::MAX).to_be_bytes(),
+                    );
+                    msg.extend_from_slice(body);
+                    msg.extend_from_slice(&[0, 0]);
+                },
+                0,
+            );
         }
         let fixed = 4 + 3;
-        self.pack(nlri, family, add_path, out, |msg, body| {
-            let mut value = Vec::with_capacity(3usize.saturating_add(body.len()));
-            value.extend_from_slice(&family.afi.0.to_be_bytes());
-            value.push(family.safi.0);
-            value.extend_from_slice(body);
-            let mut attrs = Vec::with_capacity(value.len().saturating_add(4));
-            write_attribute(flags::OPTIONAL, type_code::MP_UNREACH_NLRI, &value, &mut attrs);
-            msg.extend_from_slice(&[0, 0]);
-            msg.extend_from_slice(&u16::try_from(attrs.len()).unwrap_or(u16::MAX).to_be_bytes());
-            msg.extend_from_slice(&attrs);
-        }, fixed)
+        self.pack(
+            nlri,
+            family,
+            add_path,
+            out,
+            |msg, body| {
+                let mut value = Vec::with_capacity(3usize.saturating_add(body.len()));
+                value.extend_from_slice(&family.afi.0.to_be_bytes());
+                value.push(family.safi.0);
+                value.extend_from_slice(body);
+                let mut attrs = Vec::with_capacity(value.len().saturating_add(4));
+                write_attribute(
+                    flags::OPTIONAL,
+                    type_code::MP_UNREACH_NLRI,
+                    &value,
+                    &mut attrs,
+                );
+                msg.extend_from_slice(&[0, 0]);
+                msg.extend_from_slice(
+                    &u16::try_from(attrs.len()).unwrap_or(u16::MAX).to_be_bytes(),
+                );
+                msg.extend_from_slice(&attrs);
+            },
+            fixed,
+        )
     }
 
     /// Split the NLRI into runs that fit next to `fixed` bytes of
@@ -134,7 +195,10 @@ impl UpdatePacker {
         write_body: impl Fn(&mut Vec<u8>, &[u8]),
         fixed: usize,
     ) -> Result<usize, TooLarge> {
-        let room = self.max().saturating_sub(UPDATE_OVERHEAD).saturating_sub(fixed);
+        let room = self
+            .max()
+            .saturating_sub(UPDATE_OVERHEAD)
+            .saturating_sub(fixed);
         let mut run = Vec::with_capacity(room.min(nlri.len().saturating_mul(5)));
         let mut messages = 0usize;
         let mut emit = |run: &mut Vec<u8>, out: &mut Vec<u8>| {
@@ -204,7 +268,11 @@ mod tests {
         while !rest.is_empty() {
             let len = u16::from_be_bytes([rest[16], rest[17]]) as usize;
             assert!(len <= MAX_MESSAGE_LEN);
-            let Message::Update(u) = Message::decode(&rest[..len], &DecodeContext::default()).unwrap() else { panic!() };
+            let Message::Update(u) =
+                Message::decode(&rest[..len], &DecodeContext::default()).unwrap()
+            else {
+                panic!()
+            };
             out.push(u);
             rest = &rest[len..];
         }
@@ -216,22 +284,43 @@ mod tests {
         let packer = UpdatePacker::new(EncodeContext::default());
         let mut out = Vec::new();
         let nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
-        let n = packer.announce(Family::IPV4_UNICAST, &attrs(), nh, &prefixes(2000, false), &mut out).unwrap();
+        let n = packer
+            .announce(
+                Family::IPV4_UNICAST,
+                &attrs(),
+                nh,
+                &prefixes(2000, false),
+                &mut out,
+            )
+            .unwrap();
         let updates = messages(&out);
         assert_eq!(updates.len(), n);
         // 4 bytes per /24: about a thousand per 4096-byte message.
         assert_eq!(n, 2);
         let all: Vec<_> = updates.iter().flat_map(|u| u.announced.clone()).collect();
         assert_eq!(NlriList::Prefixes(all), prefixes(2000, false));
-        assert!(updates.iter().all(|u| u.attributes.next_hop == Some(Ipv4Addr::new(192, 0, 2, 1))));
+        assert!(updates
+            .iter()
+            .all(|u| u.attributes.next_hop == Some(Ipv4Addr::new(192, 0, 2, 1))));
     }
 
     #[test]
     fn packs_ipv6_in_mp_reach_and_withdraws() {
         let packer = UpdatePacker::new(EncodeContext::default());
         let mut out = Vec::new();
-        let nh = NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None };
-        packer.announce(Family::IPV6_UNICAST, &attrs(), nh, &prefixes(1000, true), &mut out).unwrap();
+        let nh = NextHop::V6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None,
+        };
+        packer
+            .announce(
+                Family::IPV6_UNICAST,
+                &attrs(),
+                nh,
+                &prefixes(1000, true),
+                &mut out,
+            )
+            .unwrap();
         let updates = messages(&out);
         assert!(updates.len() >= 2);
         let mut total = 0;
@@ -243,20 +332,44 @@ mod tests {
         assert_eq!(total, 1000);
 
         let mut out = Vec::new();
-        packer.withdraw(Family::IPV6_UNICAST, &prefixes(1000, true), &mut out).unwrap();
-        let total: usize = messages(&out).iter().map(|u| u.mp_unreach.as_ref().unwrap().nlri.len()).sum();
+        packer
+            .withdraw(Family::IPV6_UNICAST, &prefixes(1000, true), &mut out)
+            .unwrap();
+        let total: usize = messages(&out)
+            .iter()
+            .map(|u| u.mp_unreach.as_ref().unwrap().nlri.len())
+            .sum();
         assert_eq!(total, 1000);
         let mut out = Vec::new();
-        packer.withdraw(Family::IPV4_UNICAST, &prefixes(3000, false), &mut out).unwrap();
-        assert_eq!(messages(&out).iter().map(|u| u.withdrawn.len()).sum::<usize>(), 3000);
+        packer
+            .withdraw(Family::IPV4_UNICAST, &prefixes(3000, false), &mut out)
+            .unwrap();
+        assert_eq!(
+            messages(&out)
+                .iter()
+                .map(|u| u.withdrawn.len())
+                .sum::<usize>(),
+            3000
+        );
     }
 
     #[test]
     fn extended_messages_pack_more() {
-        let ext = EncodeContext { extended_message: true, ..EncodeContext::default() };
+        let ext = EncodeContext {
+            extended_message: true,
+            ..EncodeContext::default()
+        };
         let mut out = Vec::new();
         let nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
-        let n = UpdatePacker::new(ext).announce(Family::IPV4_UNICAST, &attrs(), nh, &prefixes(2000, false), &mut out).unwrap();
+        let n = UpdatePacker::new(ext)
+            .announce(
+                Family::IPV4_UNICAST,
+                &attrs(),
+                nh,
+                &prefixes(2000, false),
+                &mut out,
+            )
+            .unwrap();
         assert_eq!(n, 1);
     }
 

@@ -68,8 +68,11 @@ impl RouteRefresh {
     /// ROUTE-REFRESH Message Error / Invalid Message Length, data = the message.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         if body.len() != 4 {
-            let total = u16::try_from(body.len().saturating_add(crate::HEADER_LEN)).unwrap_or(u16::MAX);
-            return Err(DecodeError::new(16, Reason::BadRouteRefreshLength(total)).with_data(body.to_vec()));
+            let total =
+                u16::try_from(body.len().saturating_add(crate::HEADER_LEN)).unwrap_or(u16::MAX);
+            return Err(
+                DecodeError::new(16, Reason::BadRouteRefreshLength(total)).with_data(body.to_vec())
+            );
         }
         let mut r = Reader::new(body, crate::HEADER_LEN);
         let (Ok(afi), Ok(sub), Ok(safi)) = (r.u16(), r.u8(), r.u8()) else {

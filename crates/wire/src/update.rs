@@ -49,8 +49,13 @@ impl NextHop {
         match self {
             NextHop::Empty => 0,
             NextHop::V4(_) => 4,
-            NextHop::V6 { link_local: None, .. } => 16,
-            NextHop::V6 { link_local: Some(_), .. } => 32,
+            NextHop::V6 {
+                link_local: None, ..
+            } => 16,
+            NextHop::V6 {
+                link_local: Some(_),
+                ..
+            } => 32,
         }
     }
 
@@ -59,10 +64,13 @@ impl NextHop {
     fn decode(bytes: &[u8], family: Family, offset: usize) -> Result<NextHop, DecodeError> {
         let vpn = matches!(family.nlri_kind(), Some(NlriKind::Vpn));
         let bad = || {
-            DecodeError::new(offset, Reason::OptionalAttribute {
-                type_code: type_code::MP_REACH_NLRI,
-                detail: "next hop length does not fit the address family",
-            })
+            DecodeError::new(
+                offset,
+                Reason::OptionalAttribute {
+                    type_code: type_code::MP_REACH_NLRI,
+                    detail: "next hop length does not fit the address family",
+                },
+            )
         };
         let mut r = Reader::new(bytes, offset);
         let addr = |r: &mut Reader<'_>, len: usize| -> Result<Vec<u8>, DecodeError> {
@@ -78,7 +86,9 @@ impl NextHop {
             NextHop::Empty
         } else if n == v4 {
             let b = addr(&mut r, 4)?;
-            NextHop::V4(Ipv4Addr::from(<[u8; 4]>::try_from(b.as_slice()).map_err(|_| bad())?))
+            NextHop::V4(Ipv4Addr::from(
+                <[u8; 4]>::try_from(b.as_slice()).map_err(|_| bad())?,
+            ))
         } else if n == v6 || n == v6_ll {
             let g = addr(&mut r, 16)?;
             let global = Ipv6Addr::from(<[u8; 16]>::try_from(g.as_slice()).map_err(|_| bad())?);
@@ -86,7 +96,9 @@ impl NextHop {
                 None
             } else {
                 let l = addr(&mut r, 16)?;
-                Some(Ipv6Addr::from(<[u8; 16]>::try_from(l.as_slice()).map_err(|_| bad())?))
+                Some(Ipv6Addr::from(
+                    <[u8; 16]>::try_from(l.as_slice()).map_err(|_| bad())?,
+                ))
             };
             NextHop::V6 { global, link_local }
         } else {
@@ -103,8 +115,19 @@ impl NextHop {
             (_, NextHop::Empty) => 0,
             (false, nh) => nh.address_len(),
             (true, NextHop::V4(_)) => 12,
-            (true, NextHop::V6 { link_local: None, .. }) => 24,
-            (true, NextHop::V6 { link_local: Some(_), .. }) => 48,
+            (
+                true,
+                NextHop::V6 {
+                    link_local: None, ..
+                },
+            ) => 24,
+            (
+                true,
+                NextHop::V6 {
+                    link_local: Some(_),
+                    ..
+                },
+            ) => 48,
         };
         out.push(u8::try_from(len).unwrap_or(0));
         match self {
@@ -130,8 +153,14 @@ impl std::fmt::Display for NextHop {
         match self {
             NextHop::Empty => f.write_str("none"),
             NextHop::V4(a) => write!(f, "{a}"),
-            NextHop::V6 { global, link_local: None } => write!(f, "{global}"),
-            NextHop::V6 { global, link_local: Some(ll) } => write!(f, "{global} {ll}"),
+            NextHop::V6 {
+                global,
+                link_local: None,
+            } => write!(f, "{global}"),
+            NextHop::V6 {
+                global,
+                link_local: Some(ll),
+            } => write!(f, "{global} {ll}"),
         }
     }
 }
@@ -190,7 +219,12 @@ impl MpNlri {
         }
     }
 
-    fn decode(r: &mut Reader<'_>, family: Family, add_path: bool, withdraw: bool) -> Result<MpNlri, DecodeError> {
+    fn decode(
+        r: &mut Reader<'_>,
+        family: Family,
+        add_path: bool,
+        withdraw: bool,
+    ) -> Result<MpNlri, DecodeError> {
         if family.nlri_kind().is_none() {
             return Ok(MpNlri::Raw(r.take_rest().to_vec()));
         }
@@ -280,7 +314,10 @@ impl Update {
         let wlen_at = r.offset();
         let wlen = r.u16().map_err(trunc("withdrawn routes length"))?;
         let mut wr = r.sub(usize::from(wlen)).map_err(|_| {
-            DecodeError::new(wlen_at, Reason::MalformedAttributeList("withdrawn routes length overruns the message"))
+            DecodeError::new(
+                wlen_at,
+                Reason::MalformedAttributeList("withdrawn routes length overruns the message"),
+            )
         })?;
         let withdrawn = match NlriList::decode(&mut wr, IPV4, ctx.add_path(IPV4), true)? {
             NlriList::Prefixes(v) => v,
@@ -290,7 +327,10 @@ impl Update {
         let alen_at = r.offset();
         let alen = r.u16().map_err(trunc("total path attribute length"))?;
         let ar = r.sub(usize::from(alen)).map_err(|_| {
-            DecodeError::new(alen_at, Reason::MalformedAttributeList("total path attribute length overruns the message"))
+            DecodeError::new(
+                alen_at,
+                Reason::MalformedAttributeList("total path attribute length overruns the message"),
+            )
         })?;
 
         let mut update = Update {
@@ -314,7 +354,11 @@ impl Update {
         });
     }
 
-    fn decode_attributes(&mut self, mut r: Reader<'_>, ctx: &DecodeContext) -> Result<(), DecodeError> {
+    fn decode_attributes(
+        &mut self,
+        mut r: Reader<'_>,
+        ctx: &DecodeContext,
+    ) -> Result<(), DecodeError> {
         let mut seen = [0u64; 4];
         let mut pending = As4Pending::default();
         let mut attrs = PathAttributes::default();
@@ -334,8 +378,10 @@ impl Update {
                 Some((fl, code, value))
             })();
             let Some((fl, code, value)) = header else {
-                let reason = Reason::MalformedAttributeList("attribute runs past the attribute field");
-                if self.mp_reach.is_none() && self.mp_unreach.is_none() && self.announced.is_empty() {
+                let reason =
+                    Reason::MalformedAttributeList("attribute runs past the attribute field");
+                if self.mp_reach.is_none() && self.mp_unreach.is_none() && self.announced.is_empty()
+                {
                     // Nothing announced could be located: withdrawals cannot be
                     // trusted to be complete either. Only a reset is safe.
                     return Err(DecodeError::new(at, reason));
@@ -354,13 +400,25 @@ impl Update {
             }
             if repeated {
                 if matches!(code, type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI) {
-                    return Err(DecodeError::new(at, Reason::MalformedAttributeList("MP_REACH_NLRI or MP_UNREACH_NLRI repeated")));
+                    return Err(DecodeError::new(
+                        at,
+                        Reason::MalformedAttributeList("MP_REACH_NLRI or MP_UNREACH_NLRI repeated"),
+                    ));
                 }
-                self.issue(at, code, Reason::MalformedAttributeList("attribute repeated"), Action::AttributeDiscard);
+                self.issue(
+                    at,
+                    code,
+                    Reason::MalformedAttributeList("attribute repeated"),
+                    Action::AttributeDiscard,
+                );
                 continue;
             }
 
-            let value_at = at.saturating_add(if fl & flags::EXTENDED_LENGTH != 0 { 4 } else { 3 });
+            let value_at = at.saturating_add(if fl & flags::EXTENDED_LENGTH != 0 {
+                4
+            } else {
+                3
+            });
             let Some(expected) = attribute::expected_flags(code) else {
                 // Unknown attribute. RFC 4271 §6.3: an unrecognised well-known
                 // attribute resets the session; optional ones are kept.
@@ -379,25 +437,48 @@ impl Update {
             let action = attribute::malformed_action(code);
             if fl & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
                 // RFC 7606 §3 (c): flags in conflict make the attribute malformed.
-                let reason = Reason::AttributeFlags { type_code: code, flags: fl };
+                let reason = Reason::AttributeFlags {
+                    type_code: code,
+                    flags: fl,
+                };
                 if action == Action::SessionReset {
-                    return Err(DecodeError::new(at, reason).with_data(attribute_bytes(fl, code, value)));
+                    return Err(
+                        DecodeError::new(at, reason).with_data(attribute_bytes(fl, code, value))
+                    );
                 }
                 self.issue(at, code, reason, action);
                 continue;
             }
             match code {
-                type_code::MP_REACH_NLRI => self.mp_reach = Some(decode_mp_reach(value, value_at, ctx)?),
-                type_code::MP_UNREACH_NLRI => self.mp_unreach = Some(decode_mp_unreach(value, value_at, ctx)?),
+                type_code::MP_REACH_NLRI => {
+                    self.mp_reach = Some(decode_mp_reach(value, value_at, ctx)?)
+                }
+                type_code::MP_UNREACH_NLRI => {
+                    self.mp_unreach = Some(decode_mp_unreach(value, value_at, ctx)?)
+                }
                 type_code::AS4_PATH | type_code::AS4_AGGREGATOR if ctx.four_octet_as => {
                     // RFC 6793 §4.1: between two NEW speakers these are discarded.
-                    self.issue(at, code, Reason::OptionalAttribute { type_code: code, detail: "AS4 attribute between 4-octet speakers" }, Action::AttributeDiscard);
+                    self.issue(
+                        at,
+                        code,
+                        Reason::OptionalAttribute {
+                            type_code: code,
+                            detail: "AS4 attribute between 4-octet speakers",
+                        },
+                        Action::AttributeDiscard,
+                    );
                 }
                 _ => {
                     let incoming = Incoming { code, value };
-                    if let Err(reason) = attribute::decode_value(&mut attrs, &mut pending, incoming, ctx.four_octet_as) {
+                    if let Err(reason) = attribute::decode_value(
+                        &mut attrs,
+                        &mut pending,
+                        incoming,
+                        ctx.four_octet_as,
+                    ) {
                         if action == Action::SessionReset {
-                            return Err(DecodeError::new(at, reason).with_data(attribute_bytes(fl, code, value)));
+                            return Err(DecodeError::new(at, reason)
+                                .with_data(attribute_bytes(fl, code, value)));
                         }
                         self.issue(at, code, reason, action);
                     }
@@ -428,14 +509,30 @@ impl Update {
         if a.origin.is_none() && !self.issues.iter().any(|i| i.type_code == type_code::ORIGIN) {
             missing.push(type_code::ORIGIN);
         }
-        if a.as_path.is_none() && !self.issues.iter().any(|i| i.type_code == type_code::AS_PATH) {
+        if a.as_path.is_none()
+            && !self
+                .issues
+                .iter()
+                .any(|i| i.type_code == type_code::AS_PATH)
+        {
             missing.push(type_code::AS_PATH);
         }
-        if !self.announced.is_empty() && a.next_hop.is_none() && !self.issues.iter().any(|i| i.type_code == type_code::NEXT_HOP) {
+        if !self.announced.is_empty()
+            && a.next_hop.is_none()
+            && !self
+                .issues
+                .iter()
+                .any(|i| i.type_code == type_code::NEXT_HOP)
+        {
             missing.push(type_code::NEXT_HOP);
         }
         for code in missing {
-            self.issue(0, code, Reason::MissingWellKnown(code), Action::TreatAsWithdraw);
+            self.issue(
+                0,
+                code,
+                Reason::MissingWellKnown(code),
+                Action::TreatAsWithdraw,
+            );
         }
     }
 
@@ -453,14 +550,19 @@ impl Update {
         patch_u16(out, wstart);
         let astart = out.len();
         out.extend_from_slice(&[0, 0]);
-        self.attributes.encode_range(0..=type_code::MP_UNREACH_NLRI, ctx.four_octet_as, out);
+        self.attributes
+            .encode_range(0..=type_code::MP_UNREACH_NLRI, ctx.four_octet_as, out);
         if let Some(m) = &self.mp_reach {
             encode_mp_reach(m, ctx, out);
         }
         if let Some(m) = &self.mp_unreach {
             encode_mp_unreach(m, ctx, out);
         }
-        self.attributes.encode_range(type_code::MP_UNREACH_NLRI.saturating_add(1)..=u8::MAX, ctx.four_octet_as, out);
+        self.attributes.encode_range(
+            type_code::MP_UNREACH_NLRI.saturating_add(1)..=u8::MAX,
+            ctx.four_octet_as,
+            out,
+        );
         patch_u16(out, astart);
         for n in &self.announced {
             crate::nlri::write_path_id(n.path_id, ap4, out);
@@ -493,22 +595,49 @@ fn read_family(r: &mut Reader<'_>) -> Option<Family> {
 
 fn decode_mp_reach(value: &[u8], at: usize, ctx: &DecodeContext) -> Result<MpReach, DecodeError> {
     let mut r = Reader::new(value, at);
-    let bad = |detail| DecodeError::new(at, Reason::OptionalAttribute { type_code: type_code::MP_REACH_NLRI, detail });
+    let bad = |detail| {
+        DecodeError::new(
+            at,
+            Reason::OptionalAttribute {
+                type_code: type_code::MP_REACH_NLRI,
+                detail,
+            },
+        )
+    };
     let family = read_family(&mut r).ok_or_else(|| bad("too short for AFI and SAFI"))?;
-    let nh_len = r.u8().map_err(|_| bad("too short for the next hop length"))?;
+    let nh_len = r
+        .u8()
+        .map_err(|_| bad("too short for the next hop length"))?;
     let nh_at = r.offset();
-    let nh = r.take(usize::from(nh_len)).map_err(|_| bad("next hop runs past the attribute"))?;
+    let nh = r
+        .take(usize::from(nh_len))
+        .map_err(|_| bad("next hop runs past the attribute"))?;
     let next_hop = NextHop::decode(nh, family, nh_at)?;
     // RFC 4760 §3: one reserved octet, to be ignored.
-    r.u8().map_err(|_| bad("too short for the reserved octet"))?;
+    r.u8()
+        .map_err(|_| bad("too short for the reserved octet"))?;
     let nlri = MpNlri::decode(&mut r, family, ctx.add_path(family), false)?;
-    Ok(MpReach { family, next_hop, nlri })
+    Ok(MpReach {
+        family,
+        next_hop,
+        nlri,
+    })
 }
 
-fn decode_mp_unreach(value: &[u8], at: usize, ctx: &DecodeContext) -> Result<MpUnreach, DecodeError> {
+fn decode_mp_unreach(
+    value: &[u8],
+    at: usize,
+    ctx: &DecodeContext,
+) -> Result<MpUnreach, DecodeError> {
     let mut r = Reader::new(value, at);
     let family = read_family(&mut r).ok_or_else(|| {
-        DecodeError::new(at, Reason::OptionalAttribute { type_code: type_code::MP_UNREACH_NLRI, detail: "too short for AFI and SAFI" })
+        DecodeError::new(
+            at,
+            Reason::OptionalAttribute {
+                type_code: type_code::MP_UNREACH_NLRI,
+                detail: "too short for AFI and SAFI",
+            },
+        )
     })?;
     let nlri = MpNlri::decode(&mut r, family, ctx.add_path(family), true)?;
     Ok(MpUnreach { family, nlri })
@@ -542,11 +671,17 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     fn p(s: &str) -> PrefixNlri {
-        PrefixNlri { path_id: None, prefix: s.parse::<Prefix>().unwrap() }
+        PrefixNlri {
+            path_id: None,
+            prefix: s.parse::<Prefix>().unwrap(),
+        }
     }
 
     /// Wrap an attribute list and IPv4 NLRI into an UPDATE body.
@@ -569,15 +704,29 @@ mod tests {
     #[test]
     fn decodes_exabgp_ipv4_unicast() {
         let bytes = hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF003C020000001C4001010040020040030465016501800404000000C840050400000064000000002001010101");
-        let Message::Update(u) = Message::decode(&bytes, &DecodeContext::default()).unwrap() else { panic!() };
+        let Message::Update(u) = Message::decode(&bytes, &DecodeContext::default()).unwrap() else {
+            panic!()
+        };
         assert_eq!(u.attributes.origin, Some(Origin::Igp));
         assert_eq!(u.attributes.as_path, Some(AsPath::default()));
         assert_eq!(u.attributes.next_hop, Some(Ipv4Addr::new(101, 1, 101, 1)));
         assert_eq!(u.attributes.med, Some(200));
         assert_eq!(u.attributes.local_pref, Some(100));
-        assert_eq!(u.announced, vec![p("0.0.0.0/0"), p("0.0.0.0/0"), p("0.0.0.0/0"), p("0.0.0.0/0"), p("1.1.1.1/32")]);
+        assert_eq!(
+            u.announced,
+            vec![
+                p("0.0.0.0/0"),
+                p("0.0.0.0/0"),
+                p("0.0.0.0/0"),
+                p("0.0.0.0/0"),
+                p("1.1.1.1/32")
+            ]
+        );
         assert!(u.issues.is_empty());
-        assert_eq!(Message::Update(u).to_bytes(&EncodeContext::default()), bytes);
+        assert_eq!(
+            Message::Update(u).to_bytes(&EncodeContext::default()),
+            bytes
+        );
     }
 
     #[test]
@@ -604,12 +753,19 @@ mod tests {
         assert_eq!(u.action(), Some(Action::AttributeDiscard));
         assert_eq!(u.attributes.aggregator, None);
         // A repeated COMMUNITIES keeps the first.
-        let u = decode(&format!("{BASE} C00804 FDE80001 C00804 FDE80002"), &ONE_PREFIX).unwrap();
+        let u = decode(
+            &format!("{BASE} C00804 FDE80001 C00804 FDE80002"),
+            &ONE_PREFIX,
+        )
+        .unwrap();
         assert_eq!(u.attributes.communities, vec![Community::new(65000, 1)]);
         assert_eq!(u.action(), Some(Action::AttributeDiscard));
         // MED marked transitive well-known: flags conflict, treat-as-withdraw.
         let u = decode(&format!("{BASE} 400404 00000001"), &ONE_PREFIX).unwrap();
-        assert!(matches!(u.issues[0].reason, Reason::AttributeFlags { type_code: 4, .. }));
+        assert!(matches!(
+            u.issues[0].reason,
+            Reason::AttributeFlags { type_code: 4, .. }
+        ));
         assert!(u.treat_as_withdraw());
         // COMMUNITIES whose length is not a multiple of 4.
         let u = decode(&format!("{BASE} C00803 FDE800"), &ONE_PREFIX).unwrap();
@@ -623,7 +779,10 @@ mod tests {
         assert_eq!((e.notification().code, e.notification().subcode), (3, 1));
         // An unrecognised well-known attribute: 3/2 with the attribute as data.
         let e = decode(&format!("{BASE} 406401 AA"), &ONE_PREFIX).unwrap_err();
-        assert_eq!(e.notification(), crate::Notification::new(3, 2, hex("406401AA")));
+        assert_eq!(
+            e.notification(),
+            crate::Notification::new(3, 2, hex("406401AA"))
+        );
         // Withdrawn routes length beyond the message.
         let e = Update::decode(&hex("0010 0000"), &DecodeContext::default()).unwrap_err();
         assert_eq!(e.notification().subcode, 1);
@@ -652,7 +811,9 @@ mod tests {
         assert_eq!(u.attributes.unknown[0].value, vec![0xBE, 0xEF]);
         let mut out = Vec::new();
         u.encode_body(&EncodeContext::default(), &mut out);
-        assert!(hex("E06302BEEF").windows(5).any(|w| out.windows(5).any(|o| o == w)));
+        assert!(hex("E06302BEEF")
+            .windows(5)
+            .any(|w| out.windows(5).any(|o| o == w)));
     }
 
     #[test]
@@ -661,9 +822,15 @@ mod tests {
         u.attributes.origin = Some(Origin::Igp);
         u.attributes.as_path = Some(AsPath::sequence(vec![65001, 4_200_000_000, 65002]));
         u.attributes.next_hop = Some(Ipv4Addr::new(192, 0, 2, 1));
-        u.attributes.aggregator = Some(crate::attribute::Aggregator { asn: 4_200_000_001, address: Ipv4Addr::new(192, 0, 2, 9) });
+        u.attributes.aggregator = Some(crate::attribute::Aggregator {
+            asn: 4_200_000_001,
+            address: Ipv4Addr::new(192, 0, 2, 9),
+        });
         u.announced = vec![p("10.0.0.0/8")];
-        let old = EncodeContext { four_octet_as: false, ..EncodeContext::default() };
+        let old = EncodeContext {
+            four_octet_as: false,
+            ..EncodeContext::default()
+        };
         let mut out = Vec::new();
         u.encode_body(&old, &mut out);
         // The 2-octet AS_PATH carries AS_TRANS (0x5ba0), AS4_PATH the real number.
@@ -682,10 +849,18 @@ mod tests {
         for family in Family::known() {
             let eor = Update::end_of_rib(family);
             let bytes = Message::Update(eor).to_bytes(&EncodeContext::default());
-            let Message::Update(back) = Message::decode(&bytes, &DecodeContext::default()).unwrap() else { panic!() };
+            let Message::Update(back) = Message::decode(&bytes, &DecodeContext::default()).unwrap()
+            else {
+                panic!()
+            };
             assert_eq!(back.end_of_rib_family(), Some(family));
         }
-        assert_eq!(Message::Update(Update::end_of_rib(Family::IPV4_UNICAST)).to_bytes(&EncodeContext::default()).len(), 23);
+        assert_eq!(
+            Message::Update(Update::end_of_rib(Family::IPV4_UNICAST))
+                .to_bytes(&EncodeContext::default())
+                .len(),
+            23
+        );
     }
 
     #[test]
@@ -695,14 +870,26 @@ mod tests {
         u.attributes.as_path = Some(AsPath::sequence(vec![65001]));
         u.mp_reach = Some(MpReach {
             family: Family::IPV6_UNICAST,
-            next_hop: NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: Some("fe80::1".parse().unwrap()) },
-            nlri: MpNlri::Decoded(NlriList::Prefixes(vec![PrefixNlri { path_id: Some(9), prefix: "2001:db8:1::/48".parse().unwrap() }])),
+            next_hop: NextHop::V6 {
+                global: "2001:db8::1".parse().unwrap(),
+                link_local: Some("fe80::1".parse().unwrap()),
+            },
+            nlri: MpNlri::Decoded(NlriList::Prefixes(vec![PrefixNlri {
+                path_id: Some(9),
+                prefix: "2001:db8:1::/48".parse().unwrap(),
+            }])),
         });
-        let ctx = EncodeContext { add_path: [Family::IPV6_UNICAST].into_iter().collect::<FamilySet>(), ..EncodeContext::default() };
+        let ctx = EncodeContext {
+            add_path: [Family::IPV6_UNICAST].into_iter().collect::<FamilySet>(),
+            ..EncodeContext::default()
+        };
         let mut out = Vec::new();
         u.encode_body(&ctx, &mut out);
         assert_eq!(Update::decode(&out, &ctx.mirror()).unwrap(), u);
         // Without ADD-PATH negotiated the same bytes do not decode to the same thing.
-        assert_ne!(Update::decode(&out, &DecodeContext::default()).ok(), Some(u));
+        assert_ne!(
+            Update::decode(&out, &DecodeContext::default()).ok(),
+            Some(u)
+        );
     }
 }

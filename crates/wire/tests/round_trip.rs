@@ -23,11 +23,13 @@ use ribbit_wire::{
 };
 
 fn v4_prefix() -> impl Strategy<Value = IpNet> {
-    (any::<u32>(), 0u8..=32).prop_map(|(a, l)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc()))
+    (any::<u32>(), 0u8..=32)
+        .prop_map(|(a, l)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc()))
 }
 
 fn v6_prefix() -> impl Strategy<Value = IpNet> {
-    (any::<u128>(), 0u8..=128).prop_map(|(a, l)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).unwrap().trunc()))
+    (any::<u128>(), 0u8..=128)
+        .prop_map(|(a, l)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).unwrap().trunc()))
 }
 
 fn prefix(afi: Afi) -> BoxedStrategy<IpNet> {
@@ -62,10 +64,26 @@ fn rd() -> impl Strategy<Value = RouteDistinguisher> {
 }
 
 fn numeric_ops(max: u64) -> impl Strategy<Value = Vec<NumericOp>> {
-    vec((any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), 0..=max), 1..4).prop_map(|v| {
+    vec(
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            0..=max,
+        ),
+        1..4,
+    )
+    .prop_map(|v| {
         v.into_iter()
             .enumerate()
-            .map(|(i, (and, lt, gt, eq, value))| NumericOp { and: and && i > 0, lt, gt, eq, value })
+            .map(|(i, (and, lt, gt, eq, value))| NumericOp {
+                and: and && i > 0,
+                lt,
+                gt,
+                eq,
+                value,
+            })
             .collect()
     })
 }
@@ -74,7 +92,12 @@ fn bitmask_ops(max: u64) -> impl Strategy<Value = Vec<BitmaskOp>> {
     vec((any::<bool>(), any::<bool>(), any::<bool>(), 0..=max), 1..4).prop_map(|v| {
         v.into_iter()
             .enumerate()
-            .map(|(i, (and, not, matches, value))| BitmaskOp { and: and && i > 0, not, matches, value })
+            .map(|(i, (and, not, matches, value))| BitmaskOp {
+                and: and && i > 0,
+                not,
+                matches,
+                value,
+            })
             .collect()
     })
 }
@@ -93,7 +116,13 @@ fn flow_prefix(afi: Afi) -> BoxedStrategy<FlowPrefix> {
 fn flow_rule(afi: Afi) -> impl Strategy<Value = Vec<Component>> {
     let types: Vec<u8> = (1..=13).filter(|t| afi == Afi::IPV6 || *t != 13).collect();
     let n = types.len();
-    (proptest::sample::subsequence(types, 1..=n), flow_prefix(afi), flow_prefix(afi), numeric_ops(u64::from(u16::MAX)), bitmask_ops(0xff))
+    (
+        proptest::sample::subsequence(types, 1..=n),
+        flow_prefix(afi),
+        flow_prefix(afi),
+        numeric_ops(u64::from(u16::MAX)),
+        bitmask_ops(0xff),
+    )
         .prop_map(move |(picked, dst, src, num, bits)| {
             picked
                 .into_iter()
@@ -104,11 +133,23 @@ fn flow_rule(afi: Afi) -> impl Strategy<Value = Vec<Component>> {
                         2 => Component::SourcePrefix(src),
                         9 | 12 => Component::Bitmask {
                             kind,
-                            ops: bits.iter().map(|o| BitmaskOp { value: o.value.min(kind.max_value()), ..*o }).collect(),
+                            ops: bits
+                                .iter()
+                                .map(|o| BitmaskOp {
+                                    value: o.value.min(kind.max_value()),
+                                    ..*o
+                                })
+                                .collect(),
                         },
                         _ => Component::Numeric {
                             kind,
-                            ops: num.iter().map(|o| NumericOp { value: o.value.min(kind.max_value()), ..*o }).collect(),
+                            ops: num
+                                .iter()
+                                .map(|o| NumericOp {
+                                    value: o.value.min(kind.max_value()),
+                                    ..*o
+                                })
+                                .collect(),
                         },
                     }
                 })
@@ -121,21 +162,62 @@ fn nlri_list(family: Family, add_path: bool) -> BoxedStrategy<NlriList> {
     let vpn_flow = family.safi == ribbit_wire::Safi::FLOWSPEC_VPN;
     match family.nlri_kind().unwrap() {
         ribbit_wire::family::NlriKind::Prefix => vec((path_id(add_path), prefix(afi)), 0..20)
-            .prop_map(|v| NlriList::Prefixes(v.into_iter().map(|(path_id, prefix)| PrefixNlri { path_id, prefix }).collect()))
+            .prop_map(|v| {
+                NlriList::Prefixes(
+                    v.into_iter()
+                        .map(|(path_id, prefix)| PrefixNlri { path_id, prefix })
+                        .collect(),
+                )
+            })
             .boxed(),
-        ribbit_wire::family::NlriKind::Labeled => vec((path_id(add_path), labels(), prefix(afi)), 0..10)
-            .prop_filter("fits the length byte", |v| v.iter().all(|(_, l, p)| l.len() * 24 + usize::from(p.prefix_len()) <= 255))
-            .prop_map(|v| NlriList::Labeled(v.into_iter().map(|(path_id, labels, prefix)| LabeledNlri { path_id, labels, prefix }).collect()))
-            .boxed(),
-        ribbit_wire::family::NlriKind::Vpn => vec((path_id(add_path), labels(), rd(), prefix(afi)), 0..10)
-            .prop_filter("fits the length byte", |v| v.iter().all(|(_, l, _, p)| l.len() * 24 + 64 + usize::from(p.prefix_len()) <= 255))
-            .prop_map(|v| NlriList::Vpn(v.into_iter().map(|(path_id, labels, rd, prefix)| VpnNlri { path_id, labels, rd, prefix }).collect()))
-            .boxed(),
+        ribbit_wire::family::NlriKind::Labeled => {
+            vec((path_id(add_path), labels(), prefix(afi)), 0..10)
+                .prop_filter("fits the length byte", |v| {
+                    v.iter()
+                        .all(|(_, l, p)| l.len() * 24 + usize::from(p.prefix_len()) <= 255)
+                })
+                .prop_map(|v| {
+                    NlriList::Labeled(
+                        v.into_iter()
+                            .map(|(path_id, labels, prefix)| LabeledNlri {
+                                path_id,
+                                labels,
+                                prefix,
+                            })
+                            .collect(),
+                    )
+                })
+                .boxed()
+        }
+        ribbit_wire::family::NlriKind::Vpn => {
+            vec((path_id(add_path), labels(), rd(), prefix(afi)), 0..10)
+                .prop_filter("fits the length byte", |v| {
+                    v.iter()
+                        .all(|(_, l, _, p)| l.len() * 24 + 64 + usize::from(p.prefix_len()) <= 255)
+                })
+                .prop_map(|v| {
+                    NlriList::Vpn(
+                        v.into_iter()
+                            .map(|(path_id, labels, rd, prefix)| VpnNlri {
+                                path_id,
+                                labels,
+                                rd,
+                                prefix,
+                            })
+                            .collect(),
+                    )
+                })
+                .boxed()
+        }
         _ => vec((path_id(add_path), rd(), flow_rule(afi)), 0..4)
             .prop_map(move |v| {
                 NlriList::Flowspec(
                     v.into_iter()
-                        .map(|(path_id, rd, components)| FlowspecNlri { path_id, rd: vpn_flow.then_some(rd), components })
+                        .map(|(path_id, rd, components)| FlowspecNlri {
+                            path_id,
+                            rd: vpn_flow.then_some(rd),
+                            components,
+                        })
                         .collect(),
                 )
             })
@@ -154,17 +236,17 @@ fn as_path(four_octet: bool) -> impl Strategy<Value = AsPath> {
         // Confederation segments lead the path, as RFC 5065 §5.1 builds it.
         segs.sort_by_key(|(kind, _)| !kind.is_confed());
         AsPath {
-        segments: segs
-            .into_iter()
-            .map(|(kind, mut asns)| {
-                // RFC 6793 cannot carry confederation members over 65535 to
-                // a 2-octet speaker: AS4_PATH has no confederation segments.
-                if !four_octet && kind.is_confed() {
-                    asns.iter_mut().for_each(|a| *a &= 0xffff);
-                }
-                Segment { kind, asns }
-            })
-            .collect(),
+            segments: segs
+                .into_iter()
+                .map(|(kind, mut asns)| {
+                    // RFC 6793 cannot carry confederation members over 65535 to
+                    // a 2-octet speaker: AS4_PATH has no confederation segments.
+                    if !four_octet && kind.is_confed() {
+                        asns.iter_mut().for_each(|a| *a &= 0xffff);
+                    }
+                    Segment { kind, asns }
+                })
+                .collect(),
         }
     })
 }
@@ -221,12 +303,18 @@ fn next_hop(family: Family) -> BoxedStrategy<NextHop> {
         ]
         .boxed(),
         _ if family.afi == Afi::IPV6 => (any::<u128>(), proptest::option::of(any::<u128>()))
-            .prop_map(|(g, l)| NextHop::V6 { global: Ipv6Addr::from(g), link_local: l.map(Ipv6Addr::from) })
+            .prop_map(|(g, l)| NextHop::V6 {
+                global: Ipv6Addr::from(g),
+                link_local: l.map(Ipv6Addr::from),
+            })
             .boxed(),
         // IPv4 NLRI may also have an IPv6 next hop (RFC 8950).
         _ => prop_oneof![
             any::<u32>().prop_map(|a| NextHop::V4(Ipv4Addr::from(a))),
-            any::<u128>().prop_map(|g| NextHop::V6 { global: Ipv6Addr::from(g), link_local: None })
+            any::<u128>().prop_map(|g| NextHop::V6 {
+                global: Ipv6Addr::from(g),
+                link_local: None
+            })
         ]
         .boxed(),
     }
@@ -235,7 +323,11 @@ fn next_hop(family: Family) -> BoxedStrategy<NextHop> {
 fn context() -> impl Strategy<Value = EncodeContext> {
     (any::<bool>(), any::<u16>()).prop_map(|(four_octet_as, bits)| EncodeContext {
         four_octet_as,
-        add_path: Family::known().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, f)| f).collect::<FamilySet>(),
+        add_path: Family::known()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, f)| f)
+            .collect::<FamilySet>(),
         extended_message: true,
     })
 }
@@ -247,26 +339,47 @@ fn family() -> impl Strategy<Value = Family> {
 fn update() -> impl Strategy<Value = (EncodeContext, Update)> {
     (context(), family(), family()).prop_flat_map(|(ctx, reach_family, unreach_family)| {
         let ap4 = ctx.add_path.contains(Family::IPV4_UNICAST);
-        let v4 = || vec((path_id(ap4), v4_prefix()), 0..20).prop_map(|v| v.into_iter().map(|(path_id, prefix)| PrefixNlri { path_id, prefix }).collect::<Vec<_>>());
+        let v4 = || {
+            vec((path_id(ap4), v4_prefix()), 0..20).prop_map(|v| {
+                v.into_iter()
+                    .map(|(path_id, prefix)| PrefixNlri { path_id, prefix })
+                    .collect::<Vec<_>>()
+            })
+        };
         (
             Just(ctx),
             v4(),
             v4(),
             attributes(ctx.four_octet_as),
-            proptest::option::of((next_hop(reach_family), nlri_list(reach_family, ctx.add_path.contains(reach_family)))),
-            proptest::option::of(nlri_list(unreach_family, ctx.add_path.contains(unreach_family))),
+            proptest::option::of((
+                next_hop(reach_family),
+                nlri_list(reach_family, ctx.add_path.contains(reach_family)),
+            )),
+            proptest::option::of(nlri_list(
+                unreach_family,
+                ctx.add_path.contains(unreach_family),
+            )),
         )
-            .prop_map(move |(ctx, withdrawn, announced, attributes, reach, unreach)| {
-                let update = Update {
-                    withdrawn,
-                    attributes,
-                    announced,
-                    mp_reach: reach.map(|(next_hop, nlri)| MpReach { family: reach_family, next_hop, nlri: MpNlri::Decoded(nlri) }),
-                    mp_unreach: unreach.map(|nlri| MpUnreach { family: unreach_family, nlri: MpNlri::Decoded(nlri) }),
-                    issues: Vec::new(),
-                };
-                (ctx, update)
-            })
+            .prop_map(
+                move |(ctx, withdrawn, announced, attributes, reach, unreach)| {
+                    let update = Update {
+                        withdrawn,
+                        attributes,
+                        announced,
+                        mp_reach: reach.map(|(next_hop, nlri)| MpReach {
+                            family: reach_family,
+                            next_hop,
+                            nlri: MpNlri::Decoded(nlri),
+                        }),
+                        mp_unreach: unreach.map(|nlri| MpUnreach {
+                            family: unreach_family,
+                            nlri: MpNlri::Decoded(nlri),
+                        }),
+                        issues: Vec::new(),
+                    };
+                    (ctx, update)
+                },
+            )
     })
 }
 
@@ -278,32 +391,72 @@ fn capability() -> impl Strategy<Value = Capability> {
         Just(Capability::ExtendedMessage),
         (0u8..6).prop_map(|r| Capability::Role(Role::from_code(r))),
         any::<u32>().prop_map(Capability::FourOctetAs),
-        vec((family(), prop_oneof![Just(AddPathMode::Receive), Just(AddPathMode::Send), Just(AddPathMode::Both)]), 1..4)
-            .prop_map(Capability::AddPath),
-        vec(family(), 1..3).prop_map(|v| Capability::ExtendedNextHop(v.into_iter().map(|f| (f, Afi::IPV6)).collect())),
-        (any::<bool>(), any::<bool>(), 0u16..4096, vec((family(), any::<bool>()), 0..3)).prop_map(|(r, n, t, f)| {
-            Capability::GracefulRestart {
-                restarting: r,
-                notification: n,
-                restart_time: t,
-                families: f.into_iter().map(|(family, forwarding_preserved)| GracefulRestartFamily { family, forwarding_preserved }).collect(),
-            }
-        }),
-        ("[a-z0-9.-]{0,20}", "[a-z0-9.-]{0,20}").prop_map(|(hostname, domain)| Capability::Fqdn { hostname, domain }),
+        vec(
+            (
+                family(),
+                prop_oneof![
+                    Just(AddPathMode::Receive),
+                    Just(AddPathMode::Send),
+                    Just(AddPathMode::Both)
+                ]
+            ),
+            1..4
+        )
+        .prop_map(Capability::AddPath),
+        vec(family(), 1..3).prop_map(|v| Capability::ExtendedNextHop(
+            v.into_iter().map(|f| (f, Afi::IPV6)).collect()
+        )),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            0u16..4096,
+            vec((family(), any::<bool>()), 0..3)
+        )
+            .prop_map(|(r, n, t, f)| {
+                Capability::GracefulRestart {
+                    restarting: r,
+                    notification: n,
+                    restart_time: t,
+                    families: f
+                        .into_iter()
+                        .map(|(family, forwarding_preserved)| GracefulRestartFamily {
+                            family,
+                            forwarding_preserved,
+                        })
+                        .collect(),
+                }
+            }),
+        ("[a-z0-9.-]{0,20}", "[a-z0-9.-]{0,20}")
+            .prop_map(|(hostname, domain)| Capability::Fqdn { hostname, domain }),
         "[ -~]{0,40}".prop_map(Capability::SoftwareVersion),
-        (100u8..=127, vec(any::<u8>(), 0..20)).prop_map(|(code, value)| Capability::Unknown { code, value }),
+        (100u8..=127, vec(any::<u8>(), 0..20))
+            .prop_map(|(code, value)| Capability::Unknown { code, value }),
     ]
 }
 
 fn message() -> impl Strategy<Value = (EncodeContext, Message)> {
     prop_oneof![
         update().prop_map(|(c, u)| (c, Message::Update(u))),
-        (any::<u16>(), prop_oneof![Just(0u16), 3u16..], 1u32.., vec(capability(), 0..30)).prop_map(|(my_as, hold, id, caps)| {
-            let open = Open { version: 4, my_as, hold_time: hold, router_id: Ipv4Addr::from(id), capabilities: caps };
-            (EncodeContext::default(), Message::Open(open))
-        }),
-        (1u8..=8, any::<u8>(), vec(any::<u8>(), 0..100))
-            .prop_map(|(c, s, d)| (EncodeContext::default(), Message::Notification(Notification::new(c, s, d)))),
+        (
+            any::<u16>(),
+            prop_oneof![Just(0u16), 3u16..],
+            1u32..,
+            vec(capability(), 0..30)
+        )
+            .prop_map(|(my_as, hold, id, caps)| {
+                let open = Open {
+                    version: 4,
+                    my_as,
+                    hold_time: hold,
+                    router_id: Ipv4Addr::from(id),
+                    capabilities: caps,
+                };
+                (EncodeContext::default(), Message::Open(open))
+            }),
+        (1u8..=8, any::<u8>(), vec(any::<u8>(), 0..100)).prop_map(|(c, s, d)| (
+            EncodeContext::default(),
+            Message::Notification(Notification::new(c, s, d))
+        )),
         Just((EncodeContext::default(), Message::Keepalive)),
         (family(), 0u8..4).prop_map(|(family, s)| {
             let subtype = match s {
@@ -312,7 +465,10 @@ fn message() -> impl Strategy<Value = (EncodeContext, Message)> {
                 2 => RefreshSubtype::End,
                 _ => RefreshSubtype::Reserved(77),
             };
-            (EncodeContext::default(), Message::RouteRefresh(RouteRefresh { family, subtype }))
+            (
+                EncodeContext::default(),
+                Message::RouteRefresh(RouteRefresh { family, subtype }),
+            )
         }),
     ]
 }

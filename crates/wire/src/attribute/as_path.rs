@@ -394,9 +394,18 @@ mod tests {
 
     #[test]
     fn malformed_paths() {
-        assert_eq!(AsPath::decode(&[2, 0], true), Err(AsPathError::EmptySegment));
-        assert_eq!(AsPath::decode(&[5, 1, 0, 1], false), Err(AsPathError::UnknownSegmentType(5)));
-        assert_eq!(AsPath::decode(&[2, 2, 0, 1], false), Err(AsPathError::Truncated));
+        assert_eq!(
+            AsPath::decode(&[2, 0], true),
+            Err(AsPathError::EmptySegment)
+        );
+        assert_eq!(
+            AsPath::decode(&[5, 1, 0, 1], false),
+            Err(AsPathError::UnknownSegmentType(5))
+        );
+        assert_eq!(
+            AsPath::decode(&[2, 2, 0, 1], false),
+            Err(AsPathError::Truncated)
+        );
         assert_eq!(AsPath::decode(&[2], false), Err(AsPathError::Truncated));
     }
 

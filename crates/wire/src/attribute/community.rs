@@ -107,7 +107,9 @@ impl FromStr for Community {
             let b = b.parse().map_err(|_| invalid("community", s))?;
             return Ok(Community::new(a, b));
         }
-        s.parse().map(Community).map_err(|_| invalid("community", s))
+        s.parse()
+            .map(Community)
+            .map_err(|_| invalid("community", s))
     }
 }
 
@@ -251,8 +253,14 @@ impl Admin {
                 u16::from_be_bytes([a, b]),
                 u32::from_be_bytes([c, d, e, f]),
             )),
-            0x01 => Some(Admin::Ipv4(Ipv4Addr::new(a, b, c, d), u16::from_be_bytes([e, f]))),
-            0x02 => Some(Admin::As4(u32::from_be_bytes([a, b, c, d]), u16::from_be_bytes([e, f]))),
+            0x01 => Some(Admin::Ipv4(
+                Ipv4Addr::new(a, b, c, d),
+                u16::from_be_bytes([e, f]),
+            )),
+            0x02 => Some(Admin::As4(
+                u32::from_be_bytes([a, b, c, d]),
+                u16::from_be_bytes([e, f]),
+            )),
             _ => None,
         }
     }
@@ -347,8 +355,12 @@ impl ExtendedCommunity {
         let [high, low, a, b, c, d, e, f] = self.0;
         let v = [a, b, c, d, e, f];
         match (high, low) {
-            (0x00..=0x02, 0x02) => Admin::from_parts(high, v).map_or(ExtendedKind::Other, ExtendedKind::RouteTarget),
-            (0x00..=0x02, 0x03) => Admin::from_parts(high, v).map_or(ExtendedKind::Other, ExtendedKind::RouteOrigin),
+            (0x00..=0x02, 0x02) => {
+                Admin::from_parts(high, v).map_or(ExtendedKind::Other, ExtendedKind::RouteTarget)
+            }
+            (0x00..=0x02, 0x03) => {
+                Admin::from_parts(high, v).map_or(ExtendedKind::Other, ExtendedKind::RouteOrigin)
+            }
             (0x80, 0x06) => ExtendedKind::TrafficRateBytes {
                 asn: u16::from_be_bytes([a, b]),
                 rate: f32::from_be_bytes([c, d, e, f]),
@@ -361,9 +373,12 @@ impl ExtendedCommunity {
                 sample: f & 0x02 != 0,
                 terminal: f & 0x01 != 0,
             },
-            (0x80..=0x82, 0x08) => Admin::from_parts(high & 0x03, v).map_or(ExtendedKind::Other, ExtendedKind::Redirect),
+            (0x80..=0x82, 0x08) => Admin::from_parts(high & 0x03, v)
+                .map_or(ExtendedKind::Other, ExtendedKind::Redirect),
             (0x80, 0x09) => ExtendedKind::TrafficMarking(f & 0x3f),
-            (0x08, 0x00) => ExtendedKind::RedirectToNextHop { copy: f & 0x01 != 0 },
+            (0x08, 0x00) => ExtendedKind::RedirectToNextHop {
+                copy: f & 0x01 != 0,
+            },
             (0x01, 0x0c) => ExtendedKind::RedirectToIpv4 {
                 addr: Ipv4Addr::new(a, b, c, d),
                 copy: f & 0x01 != 0,
@@ -392,7 +407,9 @@ impl fmt::Display for ExtendedCommunity {
         match self.kind() {
             ExtendedKind::RouteTarget(a) => write!(f, "target:{a}"),
             ExtendedKind::RouteOrigin(a) => write!(f, "origin:{a}"),
-            ExtendedKind::TrafficRateBytes { rate, .. } => write!(f, "rate-limit:{}", rate_text(rate)),
+            ExtendedKind::TrafficRateBytes { rate, .. } => {
+                write!(f, "rate-limit:{}", rate_text(rate))
+            }
             ExtendedKind::TrafficRatePackets { rate, .. } => {
                 write!(f, "rate-limit:{}:packets", rate_text(rate))
             }
@@ -446,12 +463,16 @@ impl FromStr for ExtendedCommunity {
             "origin" => Admin::parse(rest).map(Self::route_origin).ok_or_else(err),
             "redirect" => Admin::parse(rest).map(Self::redirect).ok_or_else(err),
             "rate-limit" => match rest.split_once(':') {
-                Some((r, "packets")) => parse_rate(r).map(|r| Self::traffic_rate_packets(0, r)).ok_or_else(err),
-                Some((r, "bytes")) | Some((r, "")) => {
-                    parse_rate(r).map(|r| Self::traffic_rate_bytes(0, r)).ok_or_else(err)
-                }
+                Some((r, "packets")) => parse_rate(r)
+                    .map(|r| Self::traffic_rate_packets(0, r))
+                    .ok_or_else(err),
+                Some((r, "bytes")) | Some((r, "")) => parse_rate(r)
+                    .map(|r| Self::traffic_rate_bytes(0, r))
+                    .ok_or_else(err),
                 Some(_) => Err(err()),
-                None => parse_rate(rest).map(|r| Self::traffic_rate_bytes(0, r)).ok_or_else(err),
+                None => parse_rate(rest)
+                    .map(|r| Self::traffic_rate_bytes(0, r))
+                    .ok_or_else(err),
             },
             "mark" => rest
                 .parse::<u8>()
@@ -554,7 +575,9 @@ impl FromStr for Ipv6ExtendedCommunity {
             }
             let mut b = [0u8; 20];
             for (i, out) in b.iter_mut().enumerate() {
-                let pair = hex.get(i.saturating_mul(2)..i.saturating_mul(2).saturating_add(2)).ok_or_else(err)?;
+                let pair = hex
+                    .get(i.saturating_mul(2)..i.saturating_mul(2).saturating_add(2))
+                    .ok_or_else(err)?;
                 *out = u8::from_str_radix(pair, 16).map_err(|_| err())?;
             }
             return Ok(Ipv6ExtendedCommunity(b));
@@ -579,9 +602,18 @@ mod tests {
 
     #[test]
     fn standard() {
-        assert_eq!("65000:100".parse::<Community>().unwrap(), Community::new(65000, 100));
-        assert_eq!("no-export".parse::<Community>().unwrap(), Community::NO_EXPORT);
-        assert_eq!("NO_EXPORT".parse::<Community>().unwrap(), Community::NO_EXPORT);
+        assert_eq!(
+            "65000:100".parse::<Community>().unwrap(),
+            Community::new(65000, 100)
+        );
+        assert_eq!(
+            "no-export".parse::<Community>().unwrap(),
+            Community::NO_EXPORT
+        );
+        assert_eq!(
+            "NO_EXPORT".parse::<Community>().unwrap(),
+            Community::NO_EXPORT
+        );
         assert_eq!(Community::BLACKHOLE.to_string(), "blackhole");
         assert_eq!(Community::new(30740, 0).to_string(), "30740:0");
         assert!("70000:1".parse::<Community>().is_err());
@@ -615,7 +647,11 @@ mod tests {
         ] {
             let c = ExtendedCommunity(value.to_be_bytes());
             assert_eq!(c.to_string(), text, "{value:#x}");
-            assert_eq!(text.parse::<ExtendedCommunity>().unwrap().value(), value, "{text}");
+            assert_eq!(
+                text.parse::<ExtendedCommunity>().unwrap().value(),
+                value,
+                "{text}"
+            );
         }
         assert_eq!(
             "mark 10".parse::<ExtendedCommunity>().unwrap(),
@@ -634,6 +670,9 @@ mod tests {
         assert_eq!(c.local(), 100);
         assert_eq!(c.to_string(), "target:2001:db8::1:100");
         let raw = Ipv6ExtendedCommunity([7; 20]);
-        assert_eq!(raw.to_string().parse::<Ipv6ExtendedCommunity>().unwrap(), raw);
+        assert_eq!(
+            raw.to_string().parse::<Ipv6ExtendedCommunity>().unwrap(),
+            raw
+        );
     }
 }

@@ -109,7 +109,9 @@ impl std::str::FromStr for Origin {
             "igp" | "i" => Ok(Origin::Igp),
             "egp" | "e" => Ok(Origin::Egp),
             "incomplete" | "?" => Ok(Origin::Incomplete),
-            _ => Err(format!("invalid origin {s:?} (expected igp, egp or incomplete)")),
+            _ => Err(format!(
+                "invalid origin {s:?} (expected igp, egp or incomplete)"
+            )),
         }
     }
 }
@@ -185,8 +187,14 @@ pub(crate) fn expected_flags(code: u8) -> Option<u8> {
     Some(match code {
         ORIGIN | AS_PATH | NEXT_HOP | LOCAL_PREF | ATOMIC_AGGREGATE => WELL_KNOWN,
         MED | ORIGINATOR_ID | CLUSTER_LIST | MP_REACH_NLRI | MP_UNREACH_NLRI | AIGP => OPT,
-        AGGREGATOR | COMMUNITIES | EXTENDED_COMMUNITIES | AS4_PATH | AS4_AGGREGATOR
-        | IPV6_EXTENDED_COMMUNITIES | LARGE_COMMUNITIES | OTC => OPT_TRANS,
+        AGGREGATOR
+        | COMMUNITIES
+        | EXTENDED_COMMUNITIES
+        | AS4_PATH
+        | AS4_AGGREGATOR
+        | IPV6_EXTENDED_COMMUNITIES
+        | LARGE_COMMUNITIES
+        | OTC => OPT_TRANS,
         _ => return None,
     })
 }
@@ -230,7 +238,8 @@ fn u32_of(v: &[u8]) -> Option<u32> {
 }
 
 fn chunks<const N: usize>(v: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
-    v.chunks_exact(N).filter_map(|c| <[u8; N]>::try_from(c).ok())
+    v.chunks_exact(N)
+        .filter_map(|c| <[u8; N]>::try_from(c).ok())
 }
 
 /// A non-zero multiple of `n` (RFC 7606 §7.8, §7.10, §7.14; RFC 8092 §6).
@@ -305,10 +314,14 @@ pub(crate) fn decode_value(
             if !nonzero_multiple(len, 4) {
                 return Err(length_error(code, len));
             }
-            attrs.communities = chunks::<4>(v).map(|c| Community(u32::from_be_bytes(c))).collect();
+            attrs.communities = chunks::<4>(v)
+                .map(|c| Community(u32::from_be_bytes(c)))
+                .collect();
         }
         ORIGINATOR_ID => {
-            attrs.originator_id = Some(Ipv4Addr::from(u32_of(v).ok_or_else(|| length_error(code, len))?));
+            attrs.originator_id = Some(Ipv4Addr::from(
+                u32_of(v).ok_or_else(|| length_error(code, len))?,
+            ));
         }
         CLUSTER_LIST => {
             if !nonzero_multiple(len, 4) {
@@ -360,7 +373,8 @@ pub(crate) fn decode_value(
             pending.as4_path = Some(path);
         }
         AS4_AGGREGATOR => {
-            let (Some(asn), Some(addr)) = (v.get(..4).and_then(u32_of), v.get(4..).and_then(u32_of))
+            let (Some(asn), Some(addr)) =
+                (v.get(..4).and_then(u32_of), v.get(4..).and_then(u32_of))
             else {
                 return Err(length_error(code, len));
             };
@@ -488,7 +502,11 @@ impl PathAttributes {
         out: &mut Vec<u8>,
     ) {
         use type_code::*;
-        let mut unknown = self.unknown.iter().filter(|u| range.contains(&u.type_code)).peekable();
+        let mut unknown = self
+            .unknown
+            .iter()
+            .filter(|u| range.contains(&u.type_code))
+            .peekable();
         let mut known = |code: u8, out: &mut Vec<u8>| {
             if !range.contains(&code) {
                 return;
@@ -605,13 +623,20 @@ impl PathAttributes {
             }
             AS4_PATH => {
                 // Only towards 2-octet peers, and only when needed (RFC 6793 §4.2.2).
-                if let Some(p) = self.as_path.as_ref().filter(|p| !four_octet_as && p.needs_four_octets()) {
+                if let Some(p) = self
+                    .as_path
+                    .as_ref()
+                    .filter(|p| !four_octet_as && p.needs_four_octets())
+                {
                     let as4 = p.as4_path();
                     write_attribute_with(f, code, out, |o| as4.encode(true, o));
                 }
             }
             AS4_AGGREGATOR => {
-                if let Some(a) = self.aggregator.filter(|a| !four_octet_as && a.asn > u32::from(u16::MAX)) {
+                if let Some(a) = self
+                    .aggregator
+                    .filter(|a| !four_octet_as && a.asn > u32::from(u16::MAX))
+                {
                     let mut v = [0u8; 8];
                     v[..4].copy_from_slice(&a.asn.to_be_bytes());
                     v[4..].copy_from_slice(&a.address.octets());

@@ -171,7 +171,10 @@ impl NlriList {
         withdraw: bool,
     ) -> Result<NlriList, DecodeError> {
         let kind = family.nlri_kind().ok_or_else(|| {
-            DecodeError::new(r.offset(), Reason::InvalidNetwork("unsupported address family"))
+            DecodeError::new(
+                r.offset(),
+                Reason::InvalidNetwork("unsupported address family"),
+            )
         })?;
         let afi = family.afi;
         Ok(match kind {
@@ -485,18 +488,29 @@ mod tests {
 
     #[test]
     fn ipv4_prefixes_mask_trailing_bits() {
-        let list = decode(&[0, 8, 10, 24, 192, 0, 0xff, 32, 1, 2, 3, 4], Family::IPV4_UNICAST, false)
-            .unwrap();
-        let NlriList::Prefixes(v) = &list else { panic!() };
+        let list = decode(
+            &[0, 8, 10, 24, 192, 0, 0xff, 32, 1, 2, 3, 4],
+            Family::IPV4_UNICAST,
+            false,
+        )
+        .unwrap();
+        let NlriList::Prefixes(v) = &list else {
+            panic!()
+        };
         let got: Vec<String> = v.iter().map(|n| n.prefix.to_string()).collect();
-        assert_eq!(got, ["0.0.0.0/0", "10.0.0.0/8", "192.0.255.0/24", "1.2.3.4/32"]);
+        assert_eq!(
+            got,
+            ["0.0.0.0/0", "10.0.0.0/8", "192.0.255.0/24", "1.2.3.4/32"]
+        );
         let mut out = Vec::new();
         list.encode(Family::IPV4_UNICAST, false, &mut out);
         assert_eq!(out, [0, 8, 10, 24, 192, 0, 0xff, 32, 1, 2, 3, 4]);
         // Trailing host bits are dropped.
         let list = decode(&[7, 0xff], Family::IPV4_UNICAST, false).unwrap();
         assert_eq!(list.iter().count(), 1);
-        let NlriList::Prefixes(v) = list else { panic!() };
+        let NlriList::Prefixes(v) = list else {
+            panic!()
+        };
         assert_eq!(v[0].prefix.to_string(), "254.0.0.0/7");
     }
 
@@ -512,7 +526,9 @@ mod tests {
     #[test]
     fn add_path_ids() {
         let list = decode(&[0, 0, 0, 7, 16, 10, 1], Family::IPV4_UNICAST, true).unwrap();
-        let NlriList::Prefixes(v) = list else { panic!() };
+        let NlriList::Prefixes(v) = list else {
+            panic!()
+        };
         assert_eq!(v[0].path_id, Some(7));
         assert_eq!(v[0].prefix.to_string(), "10.1.0.0/16");
     }
@@ -522,7 +538,9 @@ mod tests {
         // 10.0.0.0/8 with label 16 (bottom of stack).
         let bytes = [32, 0x00, 0x01, 0x01, 10];
         let list = decode(&bytes, Family::IPV4_LABELED, false).unwrap();
-        let NlriList::Labeled(v) = &list else { panic!() };
+        let NlriList::Labeled(v) = &list else {
+            panic!()
+        };
         assert_eq!(v[0].labels, vec![Label(0x101)]);
         assert_eq!(v[0].labels[0].value(), 16);
         let mut out = Vec::new();
