@@ -31,6 +31,8 @@ pub mod open;
 pub mod pack;
 pub mod reader;
 pub mod route_refresh;
+#[cfg(test)]
+mod testing;
 pub mod update;
 
 pub use attribute::{AsPath, Origin, PathAttributes};

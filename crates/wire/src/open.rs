@@ -216,15 +216,8 @@ mod tests {
     use super::*;
     use crate::family::Family;
     use crate::message::Message;
+    use crate::testing::hex;
     use crate::{DecodeContext, EncodeContext};
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// The OPEN of ExaBGP's `bgp-open-sofware-version` conformance vector.
     #[test]

@@ -668,14 +668,7 @@ mod tests {
     use crate::family::FamilySet;
     use crate::message::Message;
     use crate::nlri::Prefix;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::testing::hex;
 
     fn p(s: &str) -> PrefixNlri {
         PrefixNlri {

@@ -9,7 +9,7 @@
 //! NOTIFICATION a speaker would send; the other messages are still printed
 //! and the exit status is 1.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,6 +19,7 @@ use ribbit_exabgp::json as exa;
 use ribbit_wire::reader::Reader;
 use ribbit_wire::{DecodeContext, DecodeError, Family, FamilySet, Message, NlriList};
 
+use crate::cli::input::{gather, Origin};
 use crate::json;
 
 /// The JSON dialect to print.
@@ -177,13 +178,6 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, InputError> {
         .collect())
 }
 
-/// One input to decode and where it came from, for error messages.
-struct Input {
-    text: String,
-    /// The line of standard input it was read from, if any.
-    line: Option<usize>,
-}
-
 /// Run `ribbit decode`.
 pub fn run(args: &DecodeArgs) -> Result<ExitCode, DecodeCommandError> {
     if let Some(f) = args.family {
@@ -191,7 +185,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode, DecodeCommandError> {
             return Err(DecodeCommandError::UnsupportedFamily(f));
         }
     }
-    let inputs = gather(&args.messages)?;
+    let inputs = gather(&args.messages).map_err(DecodeCommandError::Stdin)?;
     let ctx = DecodeContext {
         four_octet_as: !args.asn2,
         add_path: args.add_path.iter().copied().collect::<FamilySet>(),
@@ -219,10 +213,10 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode, DecodeCommandError> {
                 failed = true;
                 // Keep stdout and stderr in order for a reader of both.
                 out.flush().map_err(DecodeCommandError::Output)?;
-                let origin = input
-                    .line
-                    .map(|l| format!(" (standard input, line {l})"))
-                    .unwrap_or_default();
+                let origin = match input.origin {
+                    Origin::Stdin(_) => format!(" ({})", input.origin),
+                    Origin::Argument(_) => String::new(),
+                };
                 eprintln!("ribbit: message {number}{origin}: {e}");
             }
             Err(RenderError::Json(e)) => return Err(DecodeCommandError::Json(e)),
@@ -234,38 +228,6 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode, DecodeCommandError> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The arguments, with `-` replaced by the messages of standard input.
-fn gather(args: &[String]) -> Result<Vec<Input>, DecodeCommandError> {
-    let mut inputs = Vec::with_capacity(args.len());
-    let mut stdin_read = false;
-    for arg in args {
-        if arg != "-" {
-            inputs.push(Input {
-                text: arg.clone(),
-                line: None,
-            });
-            continue;
-        }
-        // A second `-` finds standard input at its end: nothing more to read.
-        if stdin_read {
-            continue;
-        }
-        stdin_read = true;
-        for (i, line) in io::stdin().lock().lines().enumerate() {
-            let line = line.map_err(DecodeCommandError::Stdin)?;
-            let trimmed = line.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            inputs.push(Input {
-                text: line,
-                line: Some(i.saturating_add(1)),
-            });
-        }
-    }
-    Ok(inputs)
 }
 
 enum RenderError {

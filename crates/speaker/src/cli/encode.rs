@@ -9,8 +9,7 @@
 //! column and the problem; the others are still encoded and the exit status
 //! is 1.
 
-use std::fmt;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
 
@@ -18,6 +17,8 @@ use clap::Args;
 
 use ribbit_exabgp::text::{self, EncodeError, EncodeSettings, ParseError, Peering};
 use ribbit_wire::{EncodeContext, Family, FamilySet, HEADER_LEN};
+
+use crate::cli::input::gather;
 
 /// Options of `ribbit encode`.
 #[derive(Debug, Clone, Args)]
@@ -132,34 +133,10 @@ impl From<EncodeError> for LineError {
     }
 }
 
-/// Where a command came from, for error messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// The n-th COMMAND argument (1-based).
-    Argument(usize),
-    /// A line of standard input (1-based, counting skipped lines).
-    Stdin(usize),
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Argument(n) => write!(f, "argument {n}"),
-            Origin::Stdin(n) => write!(f, "standard input, line {n}"),
-        }
-    }
-}
-
-/// One command to encode.
-struct Input {
-    text: String,
-    origin: Origin,
-}
-
 /// Run `ribbit encode`.
 pub fn run(args: &EncodeArgs) -> Result<ExitCode, EncodeCommandError> {
     let settings = args.settings();
-    let inputs = gather(&args.commands)?;
+    let inputs = gather(&args.commands).map_err(EncodeCommandError::Stdin)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut failed = false;
@@ -185,38 +162,6 @@ pub fn run(args: &EncodeArgs) -> Result<ExitCode, EncodeCommandError> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The arguments, with `-` replaced by the commands of standard input.
-fn gather(args: &[String]) -> Result<Vec<Input>, EncodeCommandError> {
-    let mut inputs = Vec::with_capacity(args.len());
-    let mut stdin_read = false;
-    for (i, arg) in args.iter().enumerate() {
-        if arg != "-" {
-            inputs.push(Input {
-                text: arg.clone(),
-                origin: Origin::Argument(i.saturating_add(1)),
-            });
-            continue;
-        }
-        // A second `-` finds standard input at its end: nothing more to read.
-        if stdin_read {
-            continue;
-        }
-        stdin_read = true;
-        for (n, line) in io::stdin().lock().lines().enumerate() {
-            let line = line.map_err(EncodeCommandError::Stdin)?;
-            let trimmed = line.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            inputs.push(Input {
-                text: line,
-                origin: Origin::Stdin(n.saturating_add(1)),
-            });
-        }
-    }
-    Ok(inputs)
 }
 
 /// Parse one command and encode it. Neighbor selectors are accepted and

@@ -1502,18 +1502,11 @@ fn parse_bitmask_term(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::hex;
     use proptest::prelude::*;
 
     const V4: Afi = Afi::IPV4;
     const V6: Afi = Afi::IPV6;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// Decode one NLRI that must fill `bytes` exactly.
     fn dec(bytes: &[u8], afi: Afi, vpn: bool, add_path: bool) -> Result<FlowspecNlri, DecodeError> {
