@@ -1744,6 +1744,35 @@ mod tests {
     }
 
     #[test]
+    fn rfc8955_examples() {
+        // RFC 8955 §4.3: packets to 192.0.2.0/24 and TCP port 25.
+        vector_roundtrip(
+            "0b 0118c00002 038106 048119",
+            V4,
+            false,
+            &[
+                ("destination-ipv4", &["192.0.2.0/24"]),
+                ("protocol", &["=tcp"]),
+                ("port", &["=25"]),
+            ],
+            "flow destination-ipv4 192.0.2.0/24 protocol =tcp port =25",
+        );
+        // RFC 8955 §4.3: packets to 192.0.2.0/24 from 203.0.113.0/24 and
+        // port {range [137, 139] or 8080}.
+        vector_roundtrip(
+            "12 0118c00002 0218cb0071 04 0389 458b 911f90",
+            V4,
+            false,
+            &[
+                ("destination-ipv4", &["192.0.2.0/24"]),
+                ("source-ipv4", &["203.0.113.0/24"]),
+                ("port", &[">=137&<=139", "=8080"]),
+            ],
+            "flow destination-ipv4 192.0.2.0/24 source-ipv4 203.0.113.0/24 port [ >=137&<=139 =8080 ]",
+        );
+    }
+
+    #[test]
     fn rfc8956_examples() {
         // RFC 8956 §3.8.1 and §3.8.2 (offset 64, then offset 65: the pattern
         // is shifted by bits, not octets).
