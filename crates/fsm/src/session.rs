@@ -136,6 +136,17 @@ pub enum DownReason {
     Stopped,
 }
 
+impl std::fmt::Display for DownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DownReason::NotificationSent(n) => write!(f, "NOTIFICATION sent: {n}"),
+            DownReason::NotificationReceived(n) => write!(f, "NOTIFICATION received: {n}"),
+            DownReason::ConnectionClosed => f.write_str("connection closed"),
+            DownReason::Stopped => f.write_str("stopped"),
+        }
+    }
+}
+
 /// What the driver must do or may want to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -152,8 +163,9 @@ pub enum Output {
         /// The new state.
         to: State,
     },
-    /// The session is up; the driver takes the codec contexts from here.
-    Established(Box<Negotiated>),
+    /// The session is up on this connection; the driver takes the codec
+    /// contexts from the negotiated settings.
+    Established(ConnId, Box<Negotiated>),
     /// An UPDATE, decoded with the negotiated context. RFC 7606 findings are in
     /// [`Update::issues`]; a treat-as-withdraw UPDATE is delivered as such.
     Update(Box<Update>),
@@ -442,12 +454,13 @@ impl Session {
         self.outputs.push_back(Output::Connect);
     }
 
-    /// The connect-retry interval: doubled for each consecutive failure up
-    /// to the cap, times a jitter of 0.75 to 1 (RFC 4271 §10).
+    /// The connect-retry interval: the base after the first failure, doubled
+    /// for each further consecutive one up to the cap, times a jitter of
+    /// 0.75 to 1 (RFC 4271 §10).
     fn backoff(&mut self) -> Duration {
         let base = self.config.connect_retry;
-        let doubled =
-            base.saturating_mul(1u32.checked_shl(self.failures.min(16)).unwrap_or(u32::MAX));
+        let exponent = self.failures.saturating_sub(1).min(16);
+        let doubled = base.saturating_mul(1u32.checked_shl(exponent).unwrap_or(u32::MAX));
         let capped = doubled.min(self.config.max_backoff.max(base));
         // xorshift64: deterministic per seed, good enough for jitter.
         self.rng ^= self.rng << 13;
@@ -789,7 +802,7 @@ impl Session {
             );
             self.fail_connection(now, j, n);
         }
-        self.outputs.push_back(Output::Established(Box::new(n)));
+        self.outputs.push_back(Output::Established(id, Box::new(n)));
     }
 }
 
