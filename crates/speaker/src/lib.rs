@@ -5,4 +5,10 @@
 //! and Ribbit's JSON form of BGP messages ([`json`]).
 
 pub mod cli;
+pub mod config;
 pub mod json;
+pub mod net;
+pub mod peer;
+pub mod speaker;
+
+pub use speaker::Speaker;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use ribbit::cli::{decode, encode};
+use ribbit::cli::{decode, encode, run};
 
 /// Ribbit: a programmable BGP speaker and route server.
 #[derive(Parser)]
@@ -20,6 +20,8 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Encode UPDATEs from ExaBGP-style route text and print them in hex.
     Encode(encode::EncodeArgs),
+    /// Run the speaker: keep the configured BGP sessions up.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         // Each subcommand has its own error type; only the message is needed here.
         Command::Decode(args) => decode::run(&args).map_err(|e| e.to_string()),
         Command::Encode(args) => encode::run(&args).map_err(|e| e.to_string()),
+        Command::Run(args) => run::run(&args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(code) => code,

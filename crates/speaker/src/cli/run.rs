@@ -1,0 +1,106 @@
+//! `ribbit run --config FILE`: keep the configured sessions up until
+//! interrupted.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::speaker::{Speaker, StartError};
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Arguments of `ribbit run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The configuration file (TOML; see docs/config.md).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Log format. The level comes from the RIBBIT_LOG environment variable
+    /// (e.g. `info`, `ribbit=debug`); the default is `info`.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Check the configuration and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Why `ribbit run` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is wrong (every problem is listed).
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    /// Listening failed.
+    #[error("{0}")]
+    Start(#[from] StartError),
+    /// The runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("RIBBIT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Run `ribbit run`.
+pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
+    // Every configuration problem is reported before any session starts.
+    let config = Config::load(&args.config)?;
+    if args.check {
+        println!(
+            "{}: ok ({} neighbors)",
+            args.config.display(),
+            config.neighbors.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    init_logging(args.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    runtime.block_on(async {
+        let speaker = Speaker::start(&config).await?;
+        wait_for_signal().await;
+        info!("shutting down");
+        speaker
+            .shutdown(Some("Ribbit shutting down".to_string()))
+            .await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,190 @@
+//! `[global]`: who this speaker is and where it listens.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::de::DeTable;
+use toml::Spanned;
+
+use super::report::Report;
+use super::values::{asn, number, parsed};
+
+/// The port of BGP (RFC 4271 §8.2.1).
+pub const BGP_PORT: u16 = 179;
+/// Hold time proposed when none is configured, in seconds.
+pub const DEFAULT_HOLD_TIME: u16 = 90;
+/// Base of the connect-retry back-off when none is configured.
+pub const DEFAULT_CONNECT_RETRY: Duration = Duration::from_secs(30);
+
+/// The listen addresses when `listen` is not given.
+pub fn default_listen() -> Vec<SocketAddr> {
+    vec![
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), BGP_PORT),
+        SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), BGP_PORT),
+    ]
+}
+
+/// `[global]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Our AS (`asn`).
+    pub asn: u32,
+    /// Our BGP identifier (`router-id`).
+    pub router_id: Ipv4Addr,
+    /// Where to accept connections (`listen`); empty: nowhere.
+    pub listen: Vec<SocketAddr>,
+    /// Hold time neighbors propose unless they say otherwise (`hold-time`), seconds.
+    pub hold_time: u16,
+    /// Connect-retry base for neighbors unless they say otherwise (`connect-retry`).
+    pub connect_retry: Duration,
+}
+
+impl Global {
+    /// The defaults, with placeholders where there are none; only used
+    /// when a problem has been recorded.
+    pub(super) fn placeholder() -> Global {
+        Global {
+            asn: 0,
+            router_id: Ipv4Addr::UNSPECIFIED,
+            listen: default_listen(),
+            hold_time: DEFAULT_HOLD_TIME,
+            connect_retry: DEFAULT_CONNECT_RETRY,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawGlobal {
+    asn: Option<Spanned<i64>>,
+    router_id: Option<Spanned<String>>,
+    listen: Option<Vec<Spanned<String>>>,
+    hold_time: Option<Spanned<i64>>,
+    connect_retry: Option<Spanned<i64>>,
+}
+
+/// Hold time: 0 (no keepalives, no hold timer) or 3 to 65535 seconds (RFC 4271 §4.2).
+pub(super) fn hold_time(r: &mut Report<'_>, context: &str, value: &Spanned<i64>) -> Option<u16> {
+    let n = *value.get_ref();
+    match u16::try_from(n) {
+        Ok(h) if h == 0 || h >= 3 => Some(h),
+        _ => {
+            r.error(
+                &value.span(),
+                context,
+                format!("hold-time {n} is not allowed (0, or 3 to 65535)"),
+            );
+            None
+        }
+    }
+}
+
+/// A number of seconds from 1 to 65535.
+pub(super) fn seconds(
+    r: &mut Report<'_>,
+    context: &str,
+    key: &str,
+    value: &Spanned<i64>,
+) -> Option<Duration> {
+    number::<u16>(r, context, key, value, 1..=65535).map(|s| Duration::from_secs(u64::from(s)))
+}
+
+/// Read `[global]`. `table` is `None` when the section is missing. The
+/// result holds placeholders where there were problems; they are recorded
+/// in `r`, so it is never used then.
+pub(super) fn read(
+    r: &mut Report<'_>,
+    section: Option<(Range<usize>, Spanned<DeTable<'_>>)>,
+) -> Global {
+    const CTX: &str = "global";
+    let mut g = Global::placeholder();
+    let Some((key_span, table)) = section else {
+        r.error_at_line(1, "", "[global] is missing (it needs at least asn)");
+        return g;
+    };
+    let Some(raw) = r.deserialize::<RawGlobal>(table, CTX) else {
+        return g;
+    };
+    match &raw.asn {
+        Some(v) => g.asn = asn(r, CTX, "asn", v).unwrap_or(0),
+        None => r.error(&key_span, CTX, "asn is required"),
+    }
+    if let Some(v) = &raw.hold_time {
+        g.hold_time = hold_time(r, CTX, v).unwrap_or(DEFAULT_HOLD_TIME);
+    }
+    if let Some(v) = &raw.connect_retry {
+        g.connect_retry = seconds(r, CTX, "connect-retry", v).unwrap_or(DEFAULT_CONNECT_RETRY);
+    }
+    if let Some(list) = &raw.listen {
+        g.listen = listen(r, list);
+    }
+    match &raw.router_id {
+        Some(v) => {
+            if let Some(id) = parsed::<Ipv4Addr>(r, CTX, "router-id", v, "an IPv4 address") {
+                if id.is_unspecified() {
+                    r.error(&v.span(), CTX, "router-id 0.0.0.0 is not allowed");
+                }
+                g.router_id = id;
+            }
+        }
+        None => match first_ipv4(&g.listen) {
+            Some(id) => g.router_id = id,
+            None => r.error(
+                &key_span,
+                CTX,
+                "router-id is required (there is no IPv4 listen address other than 0.0.0.0 to take it from)",
+            ),
+        },
+    }
+    g
+}
+
+/// The first specific IPv4 listen address: the default router-id.
+fn first_ipv4(listen: &[SocketAddr]) -> Option<Ipv4Addr> {
+    listen.iter().find_map(|a| match a.ip() {
+        IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
+        _ => None,
+    })
+}
+
+/// `listen`: `address:port`, `[v6]:port`, or an address alone for port 179.
+fn listen(r: &mut Report<'_>, list: &[Spanned<String>]) -> Vec<SocketAddr> {
+    const CTX: &str = "global";
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for item in list {
+        let text = item.get_ref().trim();
+        let addr = text.parse::<SocketAddr>().ok().or_else(|| {
+            text.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .ok()
+                .map(|ip| SocketAddr::new(ip, BGP_PORT))
+        });
+        let Some(addr) = addr else {
+            r.error(
+                &item.span(),
+                CTX,
+                format!(
+                    "listen {text:?} is not a socket address (such as 192.0.2.1:179, [2001:db8::1]:179 or 192.0.2.1)"
+                ),
+            );
+            continue;
+        };
+        if addr.port() == 0 {
+            r.error(&item.span(), CTX, format!("listen {text:?} has port 0"));
+        } else if addr.ip().is_multicast() {
+            r.error(
+                &item.span(),
+                CTX,
+                format!("listen {text:?} is a multicast address"),
+            );
+        } else if out.contains(&addr) {
+            r.error(&item.span(), CTX, format!("listen {addr} is given twice"));
+        } else {
+            out.push(addr);
+        }
+    }
+    out
+}

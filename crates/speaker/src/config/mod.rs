@@ -1,0 +1,175 @@
+//! The configuration file of `ribbit run --config FILE`: TOML, documented
+//! key by key in `docs/config.md`.
+//!
+//! ```toml
+//! [global]
+//! asn = 65000
+//! router-id = "192.0.2.1"
+//! listen = ["127.0.0.1:1179"]
+//!
+//! [[neighbor]]
+//! address = "127.0.0.2"
+//! asn = 65001
+//!
+//! [[neighbor.route]]
+//! prefix = "10.0.0.0/24"
+//! next-hop = "self"
+//! ```
+//!
+//! [`Config::load`] reads and checks the whole file before anything starts,
+//! and reports every problem it finds, each on one line that names the file,
+//! the line and the key: `ribbit.toml:12: neighbor 127.0.0.2: hold-time 2 is
+//! not allowed (0, or 3 to 65535)`.
+//!
+//! How it is built: each section has a raw serde struct (every key
+//! optional, `deny_unknown_fields`, values kept with their position) and a
+//! checked public struct with typed fields and the defaults filled in. The
+//! top-level tables are taken apart by hand and each `[global]`,
+//! `[[neighbor]]` and `[[route]]` table is deserialized on its own, so that
+//! one mistake does not hide the others. Adding a section (`[api]`,
+//! `[[bmp]]`, ...) is a module with its raw and checked structs and a `read`
+//! function, one field in [`Config`] and one arm in [`Config::parse`].
+
+mod global;
+mod neighbor;
+mod report;
+mod route;
+mod values;
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use ipnet::IpNet;
+use ribbit_wire::FamilySet;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
+pub use neighbor::{Md5Password, NeighborConfig, MD5_MAX_LEN};
+pub use report::{ConfigError, Problem};
+pub use ribbit_exabgp::text::NextHopSpec;
+pub use route::RouteConfig;
+
+use report::Report;
+
+/// A whole configuration file, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `[global]`.
+    pub global: Global,
+    /// The `[[neighbor]]` tables, in file order; addresses are unique.
+    pub neighbors: Vec<NeighborConfig>,
+    /// The `[[route]]` tables: announced to every neighbor that negotiated
+    /// the route's family.
+    pub routes: Vec<RouteConfig>,
+}
+
+impl Config {
+    /// Read and check a file. Messages name the file as `path` is written.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        Config::parse(&text, &name)
+    }
+
+    /// Check the text of a configuration file; `name` is the file's name in
+    /// messages.
+    pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let mut r = Report::new(name, text);
+        let mut root = match DeTable::parse(text) {
+            Ok(root) => root.into_inner(),
+            Err(e) => {
+                r.syntax(&e);
+                return Err(r.into_error());
+            }
+        };
+
+        // [global] first: neighbors take their defaults from it.
+        let global = match root.remove_entry("global") {
+            None => global::read(&mut r, None),
+            Some((key, value)) => {
+                let span = value.span();
+                match value.into_inner() {
+                    DeValue::Table(t) => {
+                        global::read(&mut r, Some((key.span(), Spanned::new(span, t))))
+                    }
+                    _ => {
+                        r.error(&key.span(), "", "global must be a table: [global]");
+                        Global::placeholder()
+                    }
+                }
+            }
+        };
+
+        let mut neighbors = Vec::new();
+        let mut routes = Vec::new();
+        for (key, value) in root {
+            let key_span = key.span();
+            match key.get_ref().as_ref() {
+                "neighbor" => {
+                    for t in r.tables(&key_span, value, "neighbor", "") {
+                        neighbors.extend(neighbor::read(&mut r, &global, t));
+                    }
+                }
+                "route" => {
+                    for t in r.tables(&key_span, value, "route", "") {
+                        routes.extend(route::read(&mut r, "", t));
+                    }
+                }
+                other => {
+                    let expected = ["global", "neighbor", "route"];
+                    r.error(&key_span, "", report::unknown_key(other, &expected));
+                }
+            }
+        }
+
+        for (i, n) in neighbors.iter().enumerate() {
+            if let Some(first) = neighbors[..i].iter().find(|o| o.address == n.address) {
+                r.error_at_line(
+                    n.line,
+                    &format!("neighbor {}", n.address),
+                    format!(
+                        "address is already that of the neighbor at line {}",
+                        first.line
+                    ),
+                );
+            }
+        }
+        neighbor::duplicate_routes(&mut r, "", &routes);
+
+        r.finish()?;
+        Ok(Config {
+            global,
+            neighbors,
+            routes,
+        })
+    }
+
+    /// The neighbor with this address.
+    pub fn neighbor(&self, address: IpAddr) -> Option<&NeighborConfig> {
+        self.neighbors.iter().find(|n| n.address == address)
+    }
+
+    /// The routes to announce to `neighbor` once the session is up with the
+    /// families in `negotiated`: the global routes of those families, then
+    /// the neighbor's own. A neighbor's route replaces a global route of the
+    /// same prefix and path identifier.
+    pub fn routes_for<'a>(
+        &'a self,
+        neighbor: &'a NeighborConfig,
+        negotiated: FamilySet,
+    ) -> Vec<&'a RouteConfig> {
+        let key = |r: &RouteConfig| (r.prefix, r.path_id.unwrap_or(0));
+        let own: Vec<(IpNet, u32)> = neighbor.routes.iter().map(key).collect();
+        self.routes
+            .iter()
+            .filter(|r| !own.contains(&key(r)))
+            .chain(neighbor.routes.iter())
+            .filter(|r| negotiated.contains(r.family()))
+            .collect()
+    }
+}

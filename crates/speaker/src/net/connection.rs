@@ -1,0 +1,165 @@
+//! One TCP connection of a session: a reader task that cuts the byte stream
+//! into messages and a writer task that sends what it is given, each with a
+//! bounded queue so that a slow side pushes back instead of growing memory.
+
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use ribbit_fsm::ConnId;
+use ribbit_wire::message::{MARKER, MAX_EXTENDED_MESSAGE_LEN};
+use ribbit_wire::HEADER_LEN;
+
+/// Messages a reader may have queued before it stops reading: the peer is
+/// then held back by TCP flow control.
+pub const READ_QUEUE: usize = 64;
+/// Messages a writer may have queued.
+pub const WRITE_QUEUE: usize = 256;
+
+/// What a connection reports to its session.
+#[derive(Debug)]
+pub enum ConnEvent {
+    /// One whole message, header included (or the bad header that ends the stream).
+    Message(ConnId, BytesMut),
+    /// The connection closed or failed.
+    Closed(ConnId),
+}
+
+/// The session's side of a connection.
+#[derive(Debug)]
+pub struct Connection {
+    /// The id the session knows it by.
+    pub id: ConnId,
+    writer: mpsc::Sender<Vec<u8>>,
+    reader: JoinHandle<()>,
+}
+
+impl Connection {
+    /// Split `stream` into a reader and a writer task. Messages go to
+    /// `events`; the id of the connection goes to `flushed` each time the
+    /// writer has written everything it was given (RFC 9687 send hold).
+    pub fn spawn(
+        id: ConnId,
+        stream: TcpStream,
+        events: mpsc::Sender<ConnEvent>,
+        flushed: mpsc::Sender<ConnId>,
+    ) -> Connection {
+        let _ = stream.set_nodelay(true);
+        let (read_half, write_half) = stream.into_split();
+        let (writer_tx, writer_rx) = mpsc::channel(WRITE_QUEUE);
+        let reader = tokio::spawn(read_loop(id, read_half, events.clone()));
+        tokio::spawn(write_loop(id, write_half, writer_rx, flushed, events));
+        Connection {
+            id,
+            writer: writer_tx,
+            reader,
+        }
+    }
+
+    /// Queue bytes for sending without waiting. Returns them back when the
+    /// writer's queue is full, so the caller can keep them until it drains.
+    pub fn try_send(&self, bytes: Vec<u8>) -> Result<(), Vec<u8>> {
+        self.writer.try_send(bytes).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(b) | mpsc::error::TrySendError::Closed(b) => b,
+        })
+    }
+
+    /// Queue bytes for sending, waiting for room.
+    pub async fn send(&self, bytes: Vec<u8>) -> bool {
+        self.writer.send(bytes).await.is_ok()
+    }
+
+    /// Room left in the writer's queue.
+    pub fn capacity(&self) -> usize {
+        self.writer.capacity()
+    }
+}
+
+impl Drop for Connection {
+    /// Stop reading at once; the writer finishes what is queued (a final
+    /// NOTIFICATION, say) and then closes the socket.
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+async fn read_loop(
+    id: ConnId,
+    mut sock: tokio::net::tcp::OwnedReadHalf,
+    events: mpsc::Sender<ConnEvent>,
+) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        // Hand over every whole message in the buffer.
+        while buf.len() >= HEADER_LEN {
+            let length = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
+            let bad_header =
+                buf[..16] != MARKER || !(HEADER_LEN..=MAX_EXTENDED_MESSAGE_LEN).contains(&length);
+            if bad_header {
+                // The session decodes the header and answers with the right
+                // NOTIFICATION; nothing after it can be framed.
+                let header = buf.split_to(HEADER_LEN);
+                let _ = events.send(ConnEvent::Message(id, header)).await;
+                let _ = events.send(ConnEvent::Closed(id)).await;
+                return;
+            }
+            if buf.len() < length {
+                break;
+            }
+            let message = buf.split_to(length);
+            if events.send(ConnEvent::Message(id, message)).await.is_err() {
+                return;
+            }
+        }
+        if buf.capacity() - buf.len() < MAX_EXTENDED_MESSAGE_LEN {
+            buf.reserve(MAX_EXTENDED_MESSAGE_LEN);
+        }
+        match sock.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = events.send(ConnEvent::Closed(id)).await;
+                return;
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn write_loop(
+    id: ConnId,
+    mut sock: tokio::net::tcp::OwnedWriteHalf,
+    mut queue: mpsc::Receiver<Vec<u8>>,
+    flushed: mpsc::Sender<ConnId>,
+    events: mpsc::Sender<ConnEvent>,
+) {
+    let mut batch = BytesMut::new();
+    while let Some(first) = queue.recv().await {
+        // Coalesce what is queued into one write.
+        batch.extend_from_slice(&first);
+        while batch.len() < 256 * 1024 {
+            match queue.try_recv() {
+                Ok(more) => batch.extend_from_slice(&more),
+                Err(_) => break,
+            }
+        }
+        while batch.has_remaining() {
+            match sock.write(&batch).await {
+                Ok(0) | Err(_) => {
+                    let _ = events.send(ConnEvent::Closed(id)).await;
+                    return;
+                }
+                Ok(n) => batch.advance(n),
+            }
+        }
+        batch.clear();
+        if queue.is_empty() {
+            // A dropped report only delays the next one: the queue holds one.
+            let _ = flushed.try_send(id);
+        }
+    }
+    // The session let go of the connection: close after what was queued.
+    let _ = tokio::time::timeout(Duration::from_secs(5), sock.shutdown()).await;
+}

@@ -1,0 +1,274 @@
+//! The running speaker: listeners, one task per neighbor, and the routing
+//! of accepted connections to their neighbor.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use ribbit_fsm::{LocalSettings, SessionConfig, State};
+use ribbit_wire::capability::Capability;
+use ribbit_wire::Family;
+
+use crate::config::{Config, NeighborConfig};
+use crate::net::connect::{self, TransportSettings};
+use crate::net::sockopt;
+use crate::peer::{self, PeerCommand, PeerEvent, PeerSettings, ReceivedRoute};
+
+/// How many events a slow subscriber may fall behind before it misses some.
+const EVENT_BUFFER: usize = 4096;
+
+/// A speaker that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+    /// A TCP-MD5 key could not be installed on a listening socket.
+    #[error("cannot set the TCP-MD5 key of neighbor {peer} on {addr}: {source}")]
+    Md5 {
+        /// The neighbor.
+        peer: IpAddr,
+        /// The listening address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// A running BGP speaker.
+pub struct Speaker {
+    peers: Arc<HashMap<IpAddr, mpsc::Sender<PeerCommand>>>,
+    tasks: Vec<JoinHandle<()>>,
+    listeners: Vec<JoinHandle<()>>,
+    local: Vec<SocketAddr>,
+    events: broadcast::Sender<PeerEvent>,
+}
+
+/// The session settings of a configured neighbor.
+pub fn peer_settings(config: &Config, n: &NeighborConfig) -> PeerSettings {
+    let local = LocalSettings {
+        asn: n.local_asn,
+        peer_asn: n.peer_asn,
+        router_id: config.global.router_id,
+        hold_time: n.hold_time,
+        families: n.families.clone(),
+        route_refresh: n.route_refresh,
+        extended_message: n.extended_message,
+        add_path: n.add_path.clone(),
+        extended_next_hop: Vec::new(),
+        role: None,
+        extra: vec![Capability::SoftwareVersion(format!(
+            "Ribbit/{}",
+            env!("CARGO_PKG_VERSION")
+        ))],
+    };
+    let mut session = SessionConfig::new(local);
+    session.passive = n.passive;
+    session.connect_retry = n.connect_retry;
+    session.delay_open = n.delay_open;
+    let all = n.family_set();
+    PeerSettings {
+        address: n.address,
+        port: n.port,
+        transport: TransportSettings {
+            local_address: n.local_address,
+            md5_key: n.md5_password.as_ref().map(|k| k.as_bytes().to_vec()),
+            outgoing_ttl: n.outgoing_ttl(),
+            minimum_ttl: n.minimum_ttl(),
+        },
+        session,
+        routes: config
+            .routes_for(n, all)
+            .into_iter()
+            .map(|r| r.announcement())
+            .collect(),
+    }
+}
+
+impl Speaker {
+    /// Bind the listeners and start every enabled neighbor.
+    pub async fn start(config: &Config) -> Result<Speaker, StartError> {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let mut peers = HashMap::new();
+        let mut tasks = Vec::new();
+        for (i, n) in config
+            .neighbors
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.enabled)
+        {
+            let settings = peer_settings(config, n);
+            let seed = u64::from(u32::from(config.global.router_id))
+                ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let (tx, handle) = peer::spawn(settings, events.clone(), seed);
+            peers.insert(n.address, tx);
+            tasks.push(handle);
+        }
+        let peers = Arc::new(peers);
+        let mut listeners = Vec::new();
+        let mut local = Vec::new();
+        for addr in &config.global.listen {
+            let listener = connect::listen(*addr).map_err(|source| StartError::Listen {
+                addr: *addr,
+                source,
+            })?;
+            for n in config
+                .neighbors
+                .iter()
+                .filter(|n| n.enabled && n.address.is_ipv6() == addr.is_ipv6())
+            {
+                if let Some(key) = &n.md5_password {
+                    sockopt::set_md5(listener.as_fd(), n.address, key.as_bytes()).map_err(
+                        |source| StartError::Md5 {
+                            peer: n.address,
+                            addr: *addr,
+                            source,
+                        },
+                    )?;
+                }
+            }
+            let bound = listener.local_addr().unwrap_or(*addr);
+            info!(addr = %bound, "listening");
+            local.push(bound);
+            listeners.push(tokio::spawn(accept_loop(
+                listener,
+                Arc::clone(&peers),
+                transport_map(config),
+            )));
+        }
+        Ok(Speaker {
+            peers,
+            tasks,
+            listeners,
+            local,
+            events,
+        })
+    }
+
+    /// The addresses the speaker listens on (with the ports really bound).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
+    }
+
+    /// Session events of every neighbor, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
+        self.events.subscribe()
+    }
+
+    async fn ask<T>(
+        &self,
+        peer: IpAddr,
+        make: impl FnOnce(oneshot::Sender<T>) -> PeerCommand,
+    ) -> Option<T> {
+        let tx = self.peers.get(&peer)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(make(reply)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The session state of a neighbor.
+    pub async fn state(&self, peer: IpAddr) -> Option<State> {
+        self.ask(peer, PeerCommand::State).await
+    }
+
+    /// What a neighbor announced to us.
+    pub async fn adj_rib_in(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
+        self.ask(peer, PeerCommand::AdjRibIn).await
+    }
+
+    /// Ask a neighbor to send its routes of `family` again (RFC 2918).
+    pub async fn route_refresh(&self, peer: IpAddr, family: Family) -> bool {
+        match self.peers.get(&peer) {
+            Some(tx) => tx.send(PeerCommand::RouteRefresh(family)).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Stop every session with Cease / Administrative Shutdown and the
+    /// given message (RFC 9003), and wait until the NOTIFICATIONs are out.
+    pub async fn shutdown(self, message: Option<String>) {
+        for l in &self.listeners {
+            l.abort();
+        }
+        let mut waits = Vec::new();
+        for tx in self.peers.values() {
+            let (done, rx) = oneshot::channel();
+            if tx
+                .send(PeerCommand::Shutdown(message.clone(), done))
+                .await
+                .is_ok()
+            {
+                waits.push(rx);
+            }
+        }
+        for rx in waits {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+        }
+        // Give the writers a moment to put the NOTIFICATIONs on the wire.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Transport settings by neighbor address, for accepted connections.
+fn transport_map(config: &Config) -> Arc<HashMap<IpAddr, TransportSettings>> {
+    Arc::new(
+        config
+            .neighbors
+            .iter()
+            .map(|n| (n.address, peer_settings(config, n).transport))
+            .collect(),
+    )
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    peers: Arc<HashMap<IpAddr, mpsc::Sender<PeerCommand>>>,
+    transport: Arc<HashMap<IpAddr, TransportSettings>>,
+) {
+    loop {
+        let (stream, from) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // IPv4 peers reaching an IPv6 socket show up as mapped addresses.
+        let ip = match from.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        let Some(tx) = peers.get(&ip) else {
+            // Unknown source: closed before anything is read.
+            debug!(%from, "connection from an unknown address refused");
+            drop(stream);
+            continue;
+        };
+        if let Some(t) = transport.get(&ip) {
+            if let Err(e) = t.apply_ttl(stream.as_fd(), ip.is_ipv6()) {
+                warn!(%from, error = %e, "cannot apply TTL settings; connection dropped");
+                continue;
+            }
+        }
+        if tx.send(PeerCommand::Accepted(stream)).await.is_err() {
+            debug!(%from, "neighbor task gone; connection dropped");
+        }
+    }
+}
