@@ -107,6 +107,26 @@ fn decode(c: &mut Criterion) {
     c.bench_function("decode_attribute_set", |b| {
         b.iter(|| Update::decode(black_box(&body), &ctx).unwrap())
     });
+    // The same into a reused UPDATE, as a session decodes one after another.
+    let mut reused = Update::default();
+    c.bench_function("decode_into_attribute_set", |b| {
+        b.iter(|| {
+            reused.decode_into(black_box(&body), &ctx).unwrap();
+            black_box(reused.attributes.communities.len())
+        })
+    });
+    let mut group = c.benchmark_group("decode_into_update");
+    for n in [100u32, 1000] {
+        let body = update_body(n);
+        group.throughput(Throughput::Elements(u64::from(n)));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &body, |b, body| {
+            b.iter(|| {
+                reused.decode_into(black_box(body), &ctx).unwrap();
+                black_box(reused.announced.len())
+            })
+        });
+    }
+    group.finish();
 }
 
 fn encode(c: &mut Criterion) {

@@ -306,6 +306,16 @@ impl Update {
     /// Returns `Err` when the session must be reset; errors RFC 7606 lets the
     /// session survive are in [`Update::issues`].
     pub fn decode(body: &[u8], ctx: &DecodeContext) -> Result<Update, DecodeError> {
+        let mut update = Update::default();
+        update.decode_into(body, ctx)?;
+        Ok(update)
+    }
+
+    /// [`Update::decode`] into an existing UPDATE, reusing its buffers: a
+    /// session that decodes one UPDATE after another allocates nothing once
+    /// the buffers have grown. On error the UPDATE's content is unspecified.
+    pub fn decode_into(&mut self, body: &[u8], ctx: &DecodeContext) -> Result<(), DecodeError> {
+        self.clear();
         let mut r = Reader::new(body, crate::HEADER_LEN);
         let trunc = |what| move |t| DecodeError::truncated(what, t, MALFORMED_LIST);
 
@@ -319,10 +329,7 @@ impl Update {
                 Reason::MalformedAttributeList("withdrawn routes length overruns the message"),
             )
         })?;
-        let withdrawn = match NlriList::decode(&mut wr, IPV4, ctx.add_path(IPV4), true)? {
-            NlriList::Prefixes(v) => v,
-            _ => Vec::new(),
-        };
+        read_ipv4_field(&mut wr, ctx, &mut self.withdrawn)?;
 
         let alen_at = r.offset();
         let alen = r.u16().map_err(trunc("total path attribute length"))?;
@@ -332,17 +339,18 @@ impl Update {
                 Reason::MalformedAttributeList("total path attribute length overruns the message"),
             )
         })?;
+        read_ipv4_field(&mut r, ctx, &mut self.announced)?;
+        self.decode_attributes(ar, ctx)
+    }
 
-        let mut update = Update {
-            withdrawn,
-            ..Update::default()
-        };
-        update.announced = match NlriList::decode(&mut r, IPV4, ctx.add_path(IPV4), false)? {
-            NlriList::Prefixes(v) => v,
-            _ => Vec::new(),
-        };
-        update.decode_attributes(ar, ctx)?;
-        Ok(update)
+    /// Empty every field, keeping the buffers.
+    fn clear(&mut self) {
+        self.withdrawn.clear();
+        self.announced.clear();
+        self.attributes.clear();
+        self.mp_reach = None;
+        self.mp_unreach = None;
+        self.issues.clear();
     }
 
     fn issue(&mut self, offset: usize, code: u8, reason: Reason, action: Action) {
@@ -361,7 +369,6 @@ impl Update {
     ) -> Result<(), DecodeError> {
         let mut seen = [0u64; 4];
         let mut pending = As4Pending::default();
-        let mut attrs = PathAttributes::default();
         while !r.is_empty() {
             let at = r.offset();
             // RFC 7606 §4: an attribute header or value that runs past the
@@ -426,7 +433,7 @@ impl Update {
                     return Err(DecodeError::new(at, Reason::UnrecognizedWellKnown(code))
                         .with_data(attribute_bytes(fl, code, value)));
                 }
-                attrs.unknown.push(attribute::RawAttribute {
+                self.attributes.unknown.push(attribute::RawAttribute {
                     // The length form is the encoder's choice, not the attribute's.
                     flags: fl & !flags::EXTENDED_LENGTH,
                     type_code: code,
@@ -471,7 +478,7 @@ impl Update {
                 _ => {
                     let incoming = Incoming { code, value };
                     if let Err(reason) = attribute::decode_value(
-                        &mut attrs,
+                        &mut self.attributes,
                         &mut pending,
                         incoming,
                         ctx.four_octet_as,
@@ -486,13 +493,14 @@ impl Update {
             }
         }
         if !ctx.four_octet_as {
-            attribute::reconcile_as4(&mut attrs, pending);
+            attribute::reconcile_as4(&mut self.attributes, pending);
         }
         // The encoder writes attributes in ascending type order (RFC 4271 §5);
         // keep the unknown ones in that order too, so that what is stored is
         // what will be sent.
-        attrs.unknown.sort_by_key(|u| u.type_code);
-        self.attributes = attrs;
+        if self.attributes.unknown.len() > 1 {
+            self.attributes.unknown.sort_by_key(|u| u.type_code);
+        }
         self.check_mandatory();
         Ok(())
     }
@@ -569,6 +577,22 @@ impl Update {
             crate::nlri::write_prefix(&n.prefix, out);
         }
     }
+}
+
+/// Read the Withdrawn Routes or NLRI field (IPv4 unicast) into `out`.
+fn read_ipv4_field(
+    r: &mut Reader<'_>,
+    ctx: &DecodeContext,
+    out: &mut Vec<PrefixNlri>,
+) -> Result<(), DecodeError> {
+    let add_path = ctx.add_path(IPV4);
+    if !add_path {
+        return crate::nlri::read_ipv4_prefixes_into(r, out);
+    }
+    if let NlriList::Prefixes(v) = NlriList::decode(r, IPV4, add_path, false)? {
+        *out = v;
+    }
+    Ok(())
 }
 
 /// Write the length of what follows the 2-byte slot at `at`.
@@ -835,6 +859,34 @@ mod tests {
         u.encode_body(&EncodeContext::default(), &mut out4);
         assert!(out4.len() < out.len());
         assert_eq!(Update::decode(&out4, &DecodeContext::default()).unwrap(), u);
+    }
+
+    #[test]
+    fn decode_into_reuses_buffers_without_leaking_state() {
+        let first = body(
+            &hex(&format!("{BASE} C00804 FDE80001 E06302 BEEF")),
+            &ONE_PREFIX,
+        );
+        let second = body(
+            &hex("400101 01 400200 400304 C0000202 800404 00000007"),
+            &[16, 10, 1],
+        );
+        let mut reused = Update::default();
+        reused
+            .decode_into(&first, &DecodeContext::default())
+            .unwrap();
+        assert_eq!(
+            reused,
+            Update::decode(&first, &DecodeContext::default()).unwrap()
+        );
+        reused
+            .decode_into(&second, &DecodeContext::default())
+            .unwrap();
+        assert_eq!(
+            reused,
+            Update::decode(&second, &DecodeContext::default()).unwrap()
+        );
+        assert!(reused.attributes.communities.is_empty() && reused.attributes.unknown.is_empty());
     }
 
     #[test]

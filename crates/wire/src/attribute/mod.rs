@@ -247,8 +247,9 @@ fn nonzero_multiple(len: usize, n: usize) -> bool {
     len != 0 && len.checked_rem(n) == Some(0)
 }
 
-/// Parse one known attribute's value into `attrs`. Returns the reason when
-/// it is malformed; the caller applies [`malformed_action`].
+/// Parse one known attribute's value into `attrs`, whose lists are empty
+/// (the caller cleared them and discards repeated attributes). Returns the
+/// reason when it is malformed; the caller applies [`malformed_action`].
 pub(crate) fn decode_value(
     attrs: &mut PathAttributes,
     pending: &mut As4Pending,
@@ -314,9 +315,9 @@ pub(crate) fn decode_value(
             if !nonzero_multiple(len, 4) {
                 return Err(length_error(code, len));
             }
-            attrs.communities = chunks::<4>(v)
-                .map(|c| Community(u32::from_be_bytes(c)))
-                .collect();
+            attrs
+                .communities
+                .extend(chunks::<4>(v).map(|c| Community(u32::from_be_bytes(c))));
         }
         ORIGINATOR_ID => {
             attrs.originator_id = Some(Ipv4Addr::from(
@@ -327,34 +328,38 @@ pub(crate) fn decode_value(
             if !nonzero_multiple(len, 4) {
                 return Err(length_error(code, len));
             }
-            attrs.cluster_list = chunks::<4>(v).map(Ipv4Addr::from).collect();
+            attrs
+                .cluster_list
+                .extend(chunks::<4>(v).map(Ipv4Addr::from));
         }
         EXTENDED_COMMUNITIES => {
             if !nonzero_multiple(len, 8) {
                 return Err(length_error(code, len));
             }
-            attrs.extended_communities = chunks::<8>(v).map(ExtendedCommunity).collect();
+            attrs
+                .extended_communities
+                .extend(chunks::<8>(v).map(ExtendedCommunity));
         }
         IPV6_EXTENDED_COMMUNITIES => {
             if !nonzero_multiple(len, 20) {
                 return Err(length_error(code, len));
             }
-            attrs.ipv6_extended_communities = chunks::<20>(v).map(Ipv6ExtendedCommunity).collect();
+            attrs
+                .ipv6_extended_communities
+                .extend(chunks::<20>(v).map(Ipv6ExtendedCommunity));
         }
         LARGE_COMMUNITIES => {
             if !nonzero_multiple(len, 12) {
                 return Err(length_error(code, len));
             }
-            attrs.large_communities = chunks::<12>(v)
-                .map(|c| {
-                    let [a, b, cc, d, e, f, g, h, i, j, k, l] = c;
-                    LargeCommunity {
-                        global: u32::from_be_bytes([a, b, cc, d]),
-                        local1: u32::from_be_bytes([e, f, g, h]),
-                        local2: u32::from_be_bytes([i, j, k, l]),
-                    }
-                })
-                .collect();
+            attrs.large_communities.extend(chunks::<12>(v).map(|c| {
+                let [a, b, cc, d, e, f, g, h, i, j, k, l] = c;
+                LargeCommunity {
+                    global: u32::from_be_bytes([a, b, cc, d]),
+                    local1: u32::from_be_bytes([e, f, g, h]),
+                    local2: u32::from_be_bytes([i, j, k, l]),
+                }
+            }));
         }
         OTC => attrs.otc = Some(u32_of(v).ok_or_else(|| length_error(code, len))?),
         AIGP => attrs.aigp = Some(decode_aigp(v)?),
@@ -486,6 +491,26 @@ pub(crate) fn write_attribute_with(
 }
 
 impl PathAttributes {
+    /// Remove every attribute, keeping the buffers for the next UPDATE.
+    pub fn clear(&mut self) {
+        self.origin = None;
+        self.as_path = None;
+        self.next_hop = None;
+        self.med = None;
+        self.local_pref = None;
+        self.atomic_aggregate = false;
+        self.aggregator = None;
+        self.communities.clear();
+        self.originator_id = None;
+        self.cluster_list.clear();
+        self.extended_communities.clear();
+        self.ipv6_extended_communities.clear();
+        self.aigp = None;
+        self.large_communities.clear();
+        self.otc = None;
+        self.unknown.clear();
+    }
+
     /// Whether no attribute is set.
     pub fn is_empty(&self) -> bool {
         *self == PathAttributes::default()

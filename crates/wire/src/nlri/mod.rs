@@ -178,9 +178,14 @@ impl NlriList {
         })?;
         let afi = family.afi;
         Ok(match kind {
+            NlriKind::Prefix if afi == Afi::IPV4 && !add_path => {
+                let mut out = Vec::new();
+                read_ipv4_prefixes_into(r, &mut out)?;
+                NlriList::Prefixes(out)
+            }
             NlriKind::Prefix => {
                 // Typical UPDATEs carry short prefixes: ~4 bytes each.
-                let mut out = Vec::with_capacity((r.remaining() / 4).saturating_add(1));
+                let mut out = Vec::with_capacity(r.remaining() / 4);
                 while !r.is_empty() {
                     let path_id = read_path_id(r, add_path)?;
                     let prefix = read_prefix(r, afi)?;
@@ -368,6 +373,65 @@ pub(crate) fn read_address_bits(
             .map_err(|_| bad("IPv4 prefix longer than 32 bits"))?;
         Ok(IpNet::V4(net.trunc()))
     }
+}
+
+/// The hot path of every full table: a run of IPv4 prefixes without path
+/// identifiers, read straight from the slice with one bounds check per
+/// prefix and no allocation but the output vector.
+pub(crate) fn read_ipv4_prefixes_into(
+    r: &mut Reader<'_>,
+    out: &mut Vec<PrefixNlri>,
+) -> Result<(), DecodeError> {
+    let base = r.offset();
+    let bytes = r.take_rest();
+    // Room for prefixes of 3 bytes and more (/9 and longer: nearly every
+    // route of a real table), so the vector is never moved while it fills;
+    // no allocation at all for the common empty field.
+    out.reserve(bytes.len() / 3);
+    let mut rest = bytes;
+    while let Some((&len, tail)) = rest.split_first() {
+        let at = base.saturating_add(bytes.len().saturating_sub(rest.len()));
+        if len > 32 {
+            return Err(DecodeError::new(
+                at,
+                Reason::InvalidNetwork("IPv4 prefix longer than 32 bits"),
+            ));
+        }
+        let n = bytes_for(len);
+        let (Some(addr), Some(next)) = (tail.get(..n), tail.get(n..)) else {
+            let cause = crate::reader::Truncated {
+                offset: at.saturating_add(1),
+                needed: n,
+                available: tail.len(),
+            };
+            return Err(DecodeError::truncated("prefix", cause, INVALID_NETWORK));
+        };
+        // Load four bytes at once when the buffer has them (the bytes of the
+        // next prefix are masked away below), else only the prefix's own.
+        let raw = match tail.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
+            Some(four) => u32::from_be_bytes(four),
+            None => {
+                let mut octets = [0u8; 4];
+                if let Some(dst) = octets.get_mut(..n) {
+                    dst.copy_from_slice(addr);
+                }
+                u32::from_be_bytes(octets)
+            }
+        };
+        // Trailing bits are irrelevant (RFC 4271 §4.3): clear them.
+        let mask = u32::MAX
+            .checked_shl(32u32.saturating_sub(u32::from(len)))
+            .unwrap_or(0);
+        let network = Ipv4Addr::from(raw & mask);
+        // `len` is at most 32 (checked above), so this cannot fail.
+        let prefix = Ipv4Net::new_assert(network, len);
+        out.push(PrefixNlri {
+            path_id: None,
+            prefix: IpNet::V4(prefix),
+        });
+        rest = next;
+    }
+    Ok(())
 }
 
 /// Read one length-prefixed prefix of `afi`.

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Seed the fuzz corpora with the messages of ExaBGP's conformance vectors.
+
+Each target reads a two-byte decode context first (see fuzz_targets/context.rs);
+the seeds use 0x0001 (4-octet AS, no ADD-PATH, 4096-byte messages).
+"""
+import glob
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+qa = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "shared", "conformance", "exabgp-qa")
+
+
+def messages():
+    for path in sorted(glob.glob(os.path.join(qa, "decoding", "*"))):
+        lines = open(path).read().split("\n")
+        if len(lines) > 1:
+            yield lines[1]
+    for path in sorted(glob.glob(os.path.join(qa, "encoding", "*.ci"))):
+        for line in open(path):
+            if ":raw:" in line:
+                yield line.split(":raw:", 1)[1]
+
+
+def write(target, name, data):
+    folder = os.path.join(here, "corpus", target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+count = 0
+for text in messages():
+    digits = "".join(c for c in text if c in "0123456789abcdefABCDEF")
+    if len(digits) % 2:
+        continue
+    msg = bytes.fromhex(digits)
+    name = "seed-%03d" % count
+    write("message_decode", name, b"\x00\x01" + msg)
+    write("round_trip", name, b"\x00\x01" + msg)
+    if len(msg) > 19 and msg[18] == 2:
+        write("update_decode", name, b"\x00\x01" + msg[19:])
+    count += 1
+print("%d seeds written under %s" % (count, os.path.join(here, "corpus")))
