@@ -51,8 +51,11 @@ pub enum RunError {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("RIBBIT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a terminal: logs written to files stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
