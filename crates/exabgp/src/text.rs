@@ -533,7 +533,9 @@ fn command(c: &mut Cursor<'_>) -> Result<Command, ParseError> {
     match verb.text {
         "announce" if !verb.quoted => action(c, verb, Action::Announce),
         "withdraw" if !verb.quoted => action(c, verb, Action::Withdraw),
-        // ExaBGP's configuration block, accepted alone as an announcement.
+        // ExaBGP's configuration forms, accepted alone as announcements:
+        // `route 10.0.0.0/24 next-hop ...` and `flow route { ... }`.
+        "route" if !verb.quoted => route(c, verb, Action::Announce, Want::Auto),
         "flow" if !verb.quoted => flow(c, verb, Action::Announce, None, false),
         w if OTHER_COMMANDS.contains(&w) => Err(ParseError::unsupported(
             verb,
@@ -541,7 +543,7 @@ fn command(c: &mut Cursor<'_>) -> Result<Command, ParseError> {
         )),
         w => Err(ParseError::at(
             verb,
-            format!("expected \"announce\" or \"withdraw\", got \"{w}\""),
+            format!("expected \"announce\", \"withdraw\", \"route\" or \"flow\", got \"{w}\""),
         )),
     }
 }
@@ -3100,9 +3102,15 @@ mod tests {
             err("").message,
             "expected a command such as \"announce\" or \"withdraw\", got an empty line"
         );
+        // The configuration form of the contract: a bare `route`.
+        assert_eq!(
+            parse("route 10.0.0.0/24 next-hop 192.0.2.1 community [100:100]").map(|c| c.command),
+            parse("announce route 10.0.0.0/24 next-hop 192.0.2.1 community [100:100]")
+                .map(|c| c.command)
+        );
         assert_eq!(
             err("bonjour").message,
-            "expected \"announce\" or \"withdraw\", got \"bonjour\""
+            "expected \"announce\", \"withdraw\", \"route\" or \"flow\", got \"bonjour\""
         );
         for s in [
             "announce vpls rd 1:1",

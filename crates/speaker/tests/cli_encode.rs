@@ -60,6 +60,31 @@ fn one_route() {
     assert!(stderr(&out).is_empty());
 }
 
+/// The two examples of the contract, as written there.
+#[test]
+fn contract_examples() {
+    let out = ribbit(
+        &[
+            "encode",
+            "route 10.0.0.0/24 next-hop 192.0.2.1 community [100:100]",
+            "flow route { match { destination 10.0.0.0/24; } then { discard; } }",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 2);
+    let route = update(&lines[0], &DecodeContext::default());
+    assert_eq!(route.announced[0].prefix.to_string(), "10.0.0.0/24");
+    assert_eq!(route.attributes.communities[0].to_string(), "100:100");
+    let flow = update(&lines[1], &DecodeContext::default());
+    assert_eq!(flow.mp_reach.map(|m| m.family), Some(Family::IPV4_FLOWSPEC));
+    assert_eq!(
+        flow.attributes.extended_communities[0].to_string(),
+        "rate-limit:0"
+    );
+}
+
 #[test]
 fn exabgp_separator_form() {
     let out = ribbit(&["encode", "--separator", ":", ROUTE, "announce eor"], None);
