@@ -359,6 +359,12 @@ impl Session {
         }
         if self.connect_retry.is_some_and(|t| t <= now) {
             self.connect_retry = None;
+            if self.connecting {
+                // The attempt got no answer in time (a peer that drops our
+                // SYNs): a failure like a refused one, so the wait grows.
+                self.connecting = false;
+                self.failures = self.failures.saturating_add(1);
+            }
             // Connect or Active, ConnectRetryTimer_Expires (event 9): try again.
             if self.running && !self.config.passive && self.conns.is_empty() {
                 self.connect(now);
@@ -738,8 +744,14 @@ impl Session {
             c.hold = (hold > 0).then(|| now + secs(hold));
             c.keepalive = (keepalive > 0).then(|| now + secs(keepalive));
         }
-        self.send(now, i, &Message::Keepalive);
+        // RFC 4271 §6.8: collision detection comes first. A connection that
+        // loses it is closed with a Cease and must not send a KEEPALIVE: the
+        // peer would take it as confirmation, establish on it and drop the
+        // connection that won.
         self.resolve_collision(now, id, peer_id);
+        if let Some(i) = self.index(id) {
+            self.send(now, i, &Message::Keepalive);
+        }
     }
 
     /// RFC 4271 §6.8: with two connections past OPEN, the one opened by the

@@ -321,6 +321,33 @@ fn collision_keeps_the_connection_of_the_higher_identifier() {
     assert_eq!(h.session.state(), State::Established);
 }
 
+/// RFC 4271 §6.8: collision detection comes before the KEEPALIVE, so the
+/// losing connection never confirms the OPEN it received.
+#[test]
+fn a_connection_that_loses_the_collision_sends_no_keepalive() {
+    let mut h = Harness::active();
+    h.input(Input::Start);
+    h.input(Input::Connected(1));
+    h.input(Input::Accepted(2));
+    // Ours (192.0.2.1) is higher: our outbound connection 1 must win.
+    h.input(Input::Message(
+        1,
+        &peer_open(Ipv4Addr::new(192, 0, 2, 0), 90),
+    ));
+    let out = h.input(Input::Message(
+        2,
+        &peer_open(Ipv4Addr::new(192, 0, 2, 0), 90),
+    ));
+    let on_loser = sent(&out, 2);
+    assert!(!on_loser.contains(&Message::Keepalive), "{on_loser:?}");
+    assert!(
+        matches!(on_loser[..], [Message::Notification(ref n)] if (n.code, n.subcode) == (6, 7))
+    );
+    assert!(out.contains(&Output::Close(2)));
+    h.input(Input::Message(1, &keepalive()));
+    assert_eq!(h.session.state(), State::Established);
+}
+
 #[test]
 fn established_session_rejects_another_connection() {
     let mut h = Harness::active();

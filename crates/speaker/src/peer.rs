@@ -18,6 +18,7 @@ use tracing::{debug, info, warn, Instrument};
 use ribbit_exabgp::text::{Announcement, EncodeSettings, Peering};
 use ribbit_fsm::{ConnId, DownReason, Input, Negotiated, Output, Session, SessionConfig, State};
 use ribbit_wire::nlri::{Nlri, NlriList};
+use ribbit_wire::route_refresh::RefreshSubtype;
 use ribbit_wire::update::{MpNlri, NextHop};
 use ribbit_wire::{Family, Message, PathAttributes, RouteRefresh, Update};
 
@@ -107,6 +108,10 @@ struct PeerTask {
     conns: HashMap<ConnId, Connection>,
     /// Messages the FSM produced while a writer's queue was full.
     backlog: HashMap<ConnId, VecDeque<Vec<u8>>>,
+    /// Route refreshes asked for while the backlog was not empty: answered
+    /// once it drains, so that a peer asking again and again without
+    /// reading gets one more copy of the table queued, not one per request.
+    refresh_pending: Vec<Family>,
     local_addrs: HashMap<ConnId, SocketAddr>,
     next_id: ConnId,
     connecting: Option<JoinHandle<()>>,
@@ -145,6 +150,7 @@ async fn run(
         session,
         conns: HashMap::new(),
         backlog: HashMap::new(),
+        refresh_pending: Vec::new(),
         local_addrs: HashMap::new(),
         next_id: 1,
         connecting: None,
@@ -176,6 +182,9 @@ async fn run(
                 task.drain_backlog(id);
                 if task.backlog.get(&id).is_none_or(|b| b.is_empty()) {
                     task.handle(Input::Flushed(id));
+                    for family in std::mem::take(&mut task.refresh_pending) {
+                        task.refresh(family);
+                    }
                 }
             }
             Some(ev) = conn_rx.recv() => match ev {
@@ -286,10 +295,18 @@ impl PeerTask {
                 }
                 Output::Established(id, n) => self.established(id, n),
                 Output::Update(u) => self.update(*u),
-                Output::RouteRefresh(rr) => {
-                    info!(family = %rr.family, "route refresh requested");
-                    self.announce(Some(rr.family));
-                }
+                Output::RouteRefresh(rr) => match rr.subtype {
+                    RefreshSubtype::Request => {
+                        info!(family = %rr.family, "route refresh requested");
+                        self.refresh(rr.family);
+                    }
+                    // RFC 7313 §4: BoRR and EoRR only frame the peer's own
+                    // re-advertisement; they ask nothing of us. Reserved
+                    // subtypes are ignored.
+                    other => {
+                        debug!(family = %rr.family, subtype = other.name(), "route refresh marker");
+                    }
+                },
                 Output::NotificationSent(n) => {
                     warn!(notification = %n, "NOTIFICATION sent");
                     let _ = self.events.send(PeerEvent::Notification {
@@ -312,6 +329,7 @@ impl PeerTask {
                         other => warn!(reason = %other, "session down"),
                     }
                     self.established = None;
+                    self.refresh_pending.clear();
                     self.adj_rib_in.clear();
                 }
             }
@@ -359,6 +377,21 @@ impl PeerTask {
                 backlog.push_front(bytes);
                 break;
             }
+        }
+    }
+
+    /// Answer a route refresh request: announce the family again, or, while
+    /// the writer is behind, once it has caught up.
+    fn refresh(&mut self, family: Family) {
+        let behind = self
+            .established
+            .as_ref()
+            .and_then(|(id, _)| self.backlog.get(id))
+            .is_some_and(|b| !b.is_empty());
+        if !behind {
+            self.announce(Some(family));
+        } else if !self.refresh_pending.contains(&family) {
+            self.refresh_pending.push(family);
         }
     }
 

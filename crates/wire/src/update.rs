@@ -458,10 +458,14 @@ impl Update {
             }
             match code {
                 type_code::MP_REACH_NLRI => {
-                    self.mp_reach = Some(decode_mp_reach(value, value_at, ctx)?)
+                    let reach = decode_mp_reach(value, value_at, ctx)
+                        .map_err(|e| with_attribute(e, fl, code, value))?;
+                    self.mp_reach = Some(reach);
                 }
                 type_code::MP_UNREACH_NLRI => {
-                    self.mp_unreach = Some(decode_mp_unreach(value, value_at, ctx)?)
+                    let unreach = decode_mp_unreach(value, value_at, ctx)
+                        .map_err(|e| with_attribute(e, fl, code, value))?;
+                    self.mp_unreach = Some(unreach);
                 }
                 type_code::AS4_PATH | type_code::AS4_AGGREGATOR if ctx.four_octet_as => {
                     // RFC 6793 §4.1: between two NEW speakers these are discarded.
@@ -601,6 +605,16 @@ fn patch_u16(out: &mut [u8], at: usize) {
     let [hi, lo] = u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes();
     if let Some(slot) = out.get_mut(at..at.saturating_add(2)) {
         slot.copy_from_slice(&[hi, lo]);
+    }
+}
+
+/// RFC 4271 §6.3: an Optional Attribute Error carries the attribute as its
+/// data. (NLRI errors inside it, Invalid Network Field, carry none.)
+fn with_attribute(e: DecodeError, fl: u8, code: u8, value: &[u8]) -> DecodeError {
+    if e.data.is_empty() && matches!(e.reason, Reason::OptionalAttribute { .. }) {
+        e.with_data(attribute_bytes(fl, code, value))
+    } else {
+        e
     }
 }
 
@@ -809,6 +823,8 @@ mod tests {
         // A malformed MP_REACH_NLRI (next hop length 5 for IPv6).
         let e = decode("800E0A 00020105 0000000000 00", &[]).unwrap_err();
         assert_eq!(e.notification().subcode, 9);
+        // ... whose data is the attribute (RFC 4271 §6.3).
+        assert_eq!(e.notification().data, hex("800E0A 00020105 0000000000 00"));
     }
 
     #[test]

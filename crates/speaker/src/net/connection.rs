@@ -19,6 +19,10 @@ use ribbit_wire::HEADER_LEN;
 pub const READ_QUEUE: usize = 64;
 /// Messages a writer may have queued.
 pub const WRITE_QUEUE: usize = 256;
+/// How long a writer may go on once its session let go of the connection
+/// (to put a last NOTIFICATION on the wire) before the socket is closed
+/// anyway: a peer that does not read would otherwise keep it open forever.
+pub const LINGER: Duration = Duration::from_secs(5);
 
 /// What a connection reports to its session.
 #[derive(Debug)]
@@ -36,6 +40,7 @@ pub struct Connection {
     pub id: ConnId,
     writer: mpsc::Sender<Vec<u8>>,
     reader: JoinHandle<()>,
+    write_task: tokio::task::AbortHandle,
 }
 
 impl Connection {
@@ -52,11 +57,13 @@ impl Connection {
         let (read_half, write_half) = stream.into_split();
         let (writer_tx, writer_rx) = mpsc::channel(WRITE_QUEUE);
         let reader = tokio::spawn(read_loop(id, read_half, events.clone()));
-        tokio::spawn(write_loop(id, write_half, writer_rx, flushed, events));
+        let write_task =
+            tokio::spawn(write_loop(id, write_half, writer_rx, flushed, events)).abort_handle();
         Connection {
             id,
             writer: writer_tx,
             reader,
+            write_task,
         }
     }
 
@@ -81,9 +88,20 @@ impl Connection {
 
 impl Drop for Connection {
     /// Stop reading at once; the writer finishes what is queued (a final
-    /// NOTIFICATION, say) and then closes the socket.
+    /// NOTIFICATION, say) and then closes the socket, or is stopped after
+    /// [`LINGER`] if it cannot (the peer does not read), closing it then.
     fn drop(&mut self) {
         self.reader.abort();
+        let writer = self.write_task.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(LINGER).await;
+                    writer.abort();
+                });
+            }
+            Err(_) => writer.abort(),
+        }
     }
 }
 

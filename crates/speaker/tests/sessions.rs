@@ -1,0 +1,1046 @@
+//! Two Ribbit speakers talking to each other in one process, over loopback.
+//!
+//! Each test has its own addresses in 127.0.1.0/24 and its own ports
+//! (11900-11949), so that the tests can run in parallel. Every wait has a
+//! deadline; a test that waits too long fails and prints what it saw.
+//!
+//! The tests run on tokio's current-thread runtime: a speaker's tasks only
+//! run when the test awaits, so subscribing right after `Speaker::start`
+//! sees every event from the first one on.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use ribbit::config::Config;
+use ribbit::peer::{PeerEvent, ReceivedRoute};
+use ribbit::Speaker;
+use ribbit_fsm::State;
+use ribbit_wire::attribute::{Community, LargeCommunity};
+use ribbit_wire::{AsPath, Family, NextHop, Origin};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
+use tokio::time::{sleep, timeout_at, Instant};
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("test address")
+}
+
+async fn start(name: &str, text: &str) -> Speaker {
+    let config = Config::parse(text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    match Speaker::start(&config).await {
+        Ok(s) => s,
+        Err(e) => panic!("{name}: the speaker did not start: {e}"),
+    }
+}
+
+/// One line per event, for failure messages.
+fn describe(e: &PeerEvent) -> String {
+    match e {
+        PeerEvent::State { peer, from, to } => format!("{peer}: {from} -> {to}"),
+        PeerEvent::Notification {
+            peer,
+            received,
+            notification,
+        } => format!(
+            "{peer}: NOTIFICATION {} {notification} data {:02x?}",
+            if *received { "received" } else { "sent" },
+            notification.data
+        ),
+        PeerEvent::Update { peer, update } => match update.end_of_rib_family() {
+            Some(f) => format!("{peer}: End-of-RIB {f}"),
+            None => format!(
+                "{peer}: UPDATE {:?} {:?}",
+                update.announced,
+                update.mp_reach.as_ref().map(|m| m.family)
+            ),
+        },
+    }
+}
+
+/// Every event one speaker published since the test subscribed, in order.
+struct Events {
+    name: &'static str,
+    rx: Receiver<PeerEvent>,
+    seen: Vec<PeerEvent>,
+}
+
+impl Events {
+    fn new(name: &'static str, speaker: &Speaker) -> Events {
+        Events {
+            name,
+            rx: speaker.subscribe(),
+            seen: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, r: Result<PeerEvent, RecvError>) {
+        match r {
+            Ok(e) => self.seen.push(e),
+            Err(RecvError::Lagged(n)) => panic!("{}: {n} events lost", self.name),
+            Err(RecvError::Closed) => panic!("{}: the speaker is gone", self.name),
+        }
+    }
+
+    /// Take in what has arrived, without waiting.
+    fn poll(&mut self) {
+        loop {
+            match self.rx.try_recv() {
+                Ok(e) => self.seen.push(e),
+                Err(TryRecvError::Lagged(n)) => panic!("{}: {n} events lost", self.name),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return,
+            }
+        }
+    }
+
+    fn dump(&self) -> String {
+        self.seen
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("  {i}: {}\n", describe(e)))
+            .collect()
+    }
+
+    /// The index of the first event at or after `from` that matches,
+    /// waiting for it at most `within`.
+    async fn wait(
+        &mut self,
+        from: usize,
+        within: Duration,
+        what: &str,
+        matches: impl Fn(&PeerEvent) -> bool,
+    ) -> usize {
+        let deadline = Instant::now() + within;
+        let mut i = from;
+        loop {
+            while let Some(e) = self.seen.get(i) {
+                if matches(e) {
+                    return i;
+                }
+                i += 1;
+            }
+            match timeout_at(deadline, self.rx.recv()).await {
+                Ok(r) => self.push(r),
+                Err(_) => panic!(
+                    "{}: no {what} within {within:?}; events:\n{}",
+                    self.name,
+                    self.dump()
+                ),
+            }
+        }
+    }
+
+    /// Collect events for `d`.
+    async fn collect_for(&mut self, d: Duration) {
+        let deadline = Instant::now() + d;
+        while let Ok(r) = timeout_at(deadline, self.rx.recv()).await {
+            self.push(r);
+        }
+    }
+}
+
+fn state_to(e: &PeerEvent, who: IpAddr, state: State) -> bool {
+    matches!(e, PeerEvent::State { peer, to, .. } if *peer == who && *to == state)
+}
+
+fn end_of_rib(e: &PeerEvent, who: IpAddr, family: Family) -> bool {
+    matches!(e, PeerEvent::Update { peer, update } if *peer == who && update.end_of_rib_family() == Some(family))
+}
+
+/// Poll `state()` until it is `want`, at most `within`.
+async fn wait_state(speaker: &Speaker, peer: IpAddr, want: State, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let now = speaker.state(peer).await;
+        if now == Some(want) {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!("{peer} is {now:?}, not {want}, after {within:?}");
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn route<'a>(rib: &'a [ReceivedRoute], nlri: &str) -> &'a ReceivedRoute {
+    rib.iter()
+        .find(|r| r.nlri == nlri)
+        .unwrap_or_else(|| panic!("{nlri} is not in the Adj-RIB-In: {rib:#?}"))
+}
+
+fn nlris(rib: &[ReceivedRoute]) -> Vec<&str> {
+    let mut v: Vec<&str> = rib.iter().map(|r| r.nlri.as_str()).collect();
+    v.sort_unstable();
+    v
+}
+
+fn communities(list: &[&str]) -> Vec<Community> {
+    list.iter().map(|c| c.parse().expect("community")).collect()
+}
+
+/// The IPv4 TCP sockets of this network namespace from /proc/net/tcp:
+/// local address, remote address, state (1 ESTABLISHED, 2 SYN_SENT, ...).
+fn tcp_sockets() -> Vec<(SocketAddr, SocketAddr, u8)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    // "0100007F:2E7C": the address as the native-endian u32 of its bytes.
+    let parse = |f: &str| -> Option<SocketAddr> {
+        let (a, p) = f.split_once(':')?;
+        let a = u32::from_str_radix(a, 16).ok()?.to_ne_bytes();
+        Some(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::from(a)),
+            u16::from_str_radix(p, 16).ok()?,
+        ))
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            Some((
+                parse(f.get(1)?)?,
+                parse(f.get(2)?)?,
+                u8::from_str_radix(f.get(3)?, 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// TCP connections in state ESTABLISHED from `local` to `remote` (any ports).
+fn established_tcp(local: Ipv4Addr, remote: Ipv4Addr) -> usize {
+    tcp_sockets()
+        .iter()
+        .filter(|(l, r, state)| l.ip() == local && r.ip() == remote && *state == 1)
+        .count()
+}
+
+// ---------------------------------------------------------------------------
+// Sessions and routes
+
+/// eBGP: B (passive) announces IPv4 and IPv6 routes of `[[neighbor.route]]`
+/// and `[[route]]`; A (active, connect-retry 1) receives them with their
+/// attributes, B's AS prepended, no LOCAL_PREF; End-of-RIB for each family.
+/// A's route reaches B the same way.
+#[tokio::test]
+async fn ebgp_session_exchanges_ipv4_and_ipv6_routes() {
+    let (a_ip, b_ip) = (ip("127.0.1.1"), ip("127.0.1.2"));
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65002
+router-id = "127.0.1.2"
+listen = ["127.0.1.2:11901"]
+
+[[neighbor]]
+address = "127.0.1.1"
+asn = 65001
+passive = true
+families = ["ipv4-unicast", "ipv6-unicast"]
+
+[[neighbor.route]]
+prefix = "10.2.0.0/24"
+as-path = [65100]
+med = 5
+communities = ["65002:100", "no-export"]
+large-communities = ["65002:1:2"]
+
+[[route]]
+prefix = "10.2.1.0/24"
+next-hop = "192.0.2.7"
+origin = "incomplete"
+local-pref = 300
+
+[[route]]
+prefix = "2001:db8:2::/48"
+next-hop = "2001:db8::2"
+communities = ["65002:6"]
+"#,
+    )
+    .await;
+    let mut b_events = Events::new("B", &b);
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65001
+router-id = "127.0.1.1"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.2"
+port = 11901
+local-address = "127.0.1.1"
+asn = 65002
+families = ["ipv4-unicast", "ipv6-unicast"]
+connect-retry = 1
+
+[[neighbor.route]]
+prefix = "10.1.0.0/24"
+communities = ["65001:1"]
+"#,
+    )
+    .await;
+    let mut a_events = Events::new("A", &a);
+
+    let within = Duration::from_secs(10);
+    a_events
+        .wait(0, within, "Established", |e| {
+            state_to(e, b_ip, State::Established)
+        })
+        .await;
+    b_events
+        .wait(0, within, "Established", |e| {
+            state_to(e, a_ip, State::Established)
+        })
+        .await;
+    // End-of-RIB closes each family's initial announcements (RFC 4724 §2).
+    for f in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+        a_events
+            .wait(0, within, &format!("End-of-RIB {f} from B"), |e| {
+                end_of_rib(e, b_ip, f)
+            })
+            .await;
+        b_events
+            .wait(0, within, &format!("End-of-RIB {f} from A"), |e| {
+                end_of_rib(e, a_ip, f)
+            })
+            .await;
+    }
+
+    let rib = a.adj_rib_in(b_ip).await.expect("B is a neighbor of A");
+    assert_eq!(
+        nlris(&rib),
+        vec!["10.2.0.0/24", "10.2.1.0/24", "2001:db8:2::/48"]
+    );
+
+    let r = route(&rib, "10.2.0.0/24");
+    assert_eq!(r.family, Family::IPV4_UNICAST);
+    // next-hop defaults to self: B's address on the connection.
+    assert_eq!(r.next_hop, Some(NextHop::V4(Ipv4Addr::new(127, 0, 1, 2))));
+    let at = &r.attributes;
+    assert_eq!(at.origin, Some(Origin::Igp));
+    assert_eq!(at.as_path, Some(AsPath::sequence(vec![65002, 65100])));
+    assert_eq!(at.med, Some(5));
+    assert_eq!(at.local_pref, None, "LOCAL_PREF is not sent on eBGP");
+    assert_eq!(at.communities, communities(&["65002:100", "no-export"]));
+    assert_eq!(
+        at.large_communities,
+        vec![LargeCommunity {
+            global: 65002,
+            local1: 1,
+            local2: 2
+        }]
+    );
+
+    let r = route(&rib, "10.2.1.0/24");
+    assert_eq!(r.next_hop, Some(NextHop::V4(Ipv4Addr::new(192, 0, 2, 7))));
+    assert_eq!(r.attributes.origin, Some(Origin::Incomplete));
+    assert_eq!(r.attributes.as_path, Some(AsPath::sequence(vec![65002])));
+    assert_eq!(
+        r.attributes.local_pref, None,
+        "LOCAL_PREF is not sent on eBGP"
+    );
+
+    let r = route(&rib, "2001:db8:2::/48");
+    assert_eq!(r.family, Family::IPV6_UNICAST);
+    assert_eq!(
+        r.next_hop,
+        Some(NextHop::V6 {
+            global: "2001:db8::2".parse::<Ipv6Addr>().unwrap(),
+            link_local: None
+        })
+    );
+    assert_eq!(r.attributes.as_path, Some(AsPath::sequence(vec![65002])));
+    assert_eq!(r.attributes.communities, communities(&["65002:6"]));
+
+    // The other direction.
+    let rib = b.adj_rib_in(a_ip).await.expect("A is a neighbor of B");
+    assert_eq!(nlris(&rib), vec!["10.1.0.0/24"]);
+    let r = route(&rib, "10.1.0.0/24");
+    assert_eq!(r.next_hop, Some(NextHop::V4(Ipv4Addr::new(127, 0, 1, 1))));
+    assert_eq!(r.attributes.as_path, Some(AsPath::sequence(vec![65001])));
+    assert_eq!(r.attributes.communities, communities(&["65001:1"]));
+
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+/// iBGP: no AS prepended, LOCAL_PREF 100 unless the route sets one, and
+/// next-hop self for an IPv6 route over an IPv4 session as ::ffff:a.b.c.d.
+#[tokio::test]
+async fn ibgp_session_sends_local_pref_and_no_as() {
+    let b_ip = ip("127.0.1.12");
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65000
+router-id = "127.0.1.12"
+listen = ["127.0.1.12:11902"]
+
+[[neighbor]]
+address = "127.0.1.11"
+asn = 65000
+passive = true
+families = ["ipv4-unicast", "ipv6-unicast"]
+
+[[neighbor.route]]
+prefix = "10.12.0.0/24"
+communities = ["65000:12"]
+
+[[route]]
+prefix = "10.12.1.0/24"
+local-pref = 250
+as-path = [64999]
+
+[[route]]
+prefix = "2001:db8:12::/48"
+"#,
+    )
+    .await;
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65000
+router-id = "127.0.1.11"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.12"
+port = 11902
+local-address = "127.0.1.11"
+asn = 65000
+families = ["ipv4-unicast", "ipv6-unicast"]
+connect-retry = 1
+"#,
+    )
+    .await;
+    let mut a_events = Events::new("A", &a);
+    let within = Duration::from_secs(10);
+    for f in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+        a_events
+            .wait(0, within, &format!("End-of-RIB {f}"), |e| {
+                end_of_rib(e, b_ip, f)
+            })
+            .await;
+    }
+    assert_eq!(a.state(b_ip).await, Some(State::Established));
+
+    let rib = a.adj_rib_in(b_ip).await.expect("neighbor");
+    assert_eq!(
+        nlris(&rib),
+        vec!["10.12.0.0/24", "10.12.1.0/24", "2001:db8:12::/48"]
+    );
+    let r = route(&rib, "10.12.0.0/24");
+    assert_eq!(r.next_hop, Some(NextHop::V4(Ipv4Addr::new(127, 0, 1, 12))));
+    assert_eq!(r.attributes.local_pref, Some(100));
+    assert_eq!(
+        r.attributes.as_path,
+        Some(AsPath::default()),
+        "iBGP does not prepend"
+    );
+    assert_eq!(r.attributes.communities, communities(&["65000:12"]));
+
+    let r = route(&rib, "10.12.1.0/24");
+    assert_eq!(r.attributes.local_pref, Some(250));
+    assert_eq!(r.attributes.as_path, Some(AsPath::sequence(vec![64999])));
+
+    let r = route(&rib, "2001:db8:12::/48");
+    assert_eq!(r.family, Family::IPV6_UNICAST);
+    assert_eq!(r.attributes.local_pref, Some(100));
+    assert_eq!(
+        r.next_hop,
+        Some(NextHop::V6 {
+            global: "::ffff:127.0.1.12".parse::<Ipv6Addr>().unwrap(),
+            link_local: None
+        })
+    );
+
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+/// A asks B to refresh IPv4 unicast: B sends its IPv4 routes and End-of-RIB
+/// again, and nothing of IPv6.
+#[tokio::test]
+async fn route_refresh_resends_the_family() {
+    let b_ip = ip("127.0.1.22");
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65022
+router-id = "127.0.1.22"
+listen = ["127.0.1.22:11903"]
+
+[[neighbor]]
+address = "127.0.1.21"
+asn = 65021
+passive = true
+families = ["ipv4-unicast", "ipv6-unicast"]
+
+[[neighbor.route]]
+prefix = "10.22.0.0/24"
+
+[[neighbor.route]]
+prefix = "2001:db8:22::/48"
+next-hop = "2001:db8::22"
+"#,
+    )
+    .await;
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65021
+router-id = "127.0.1.21"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.22"
+port = 11903
+local-address = "127.0.1.21"
+asn = 65022
+families = ["ipv4-unicast", "ipv6-unicast"]
+connect-retry = 1
+"#,
+    )
+    .await;
+    let mut a_events = Events::new("A", &a);
+    let within = Duration::from_secs(10);
+    for f in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+        a_events
+            .wait(0, within, &format!("End-of-RIB {f}"), |e| {
+                end_of_rib(e, b_ip, f)
+            })
+            .await;
+    }
+    // Nothing more comes unasked.
+    a_events.collect_for(Duration::from_millis(300)).await;
+    let mark = a_events.seen.len();
+
+    assert!(a.route_refresh(b_ip, Family::IPV4_UNICAST).await);
+    let announced = a_events
+        .wait(mark, Duration::from_secs(5), "the refreshed route", |e| {
+            matches!(e, PeerEvent::Update { peer, update } if *peer == b_ip
+                && update.announced.iter().any(|n| n.prefix.to_string() == "10.22.0.0/24"))
+        })
+        .await;
+    a_events
+        .wait(
+            announced,
+            Duration::from_secs(5),
+            "End-of-RIB after the refresh",
+            |e| end_of_rib(e, b_ip, Family::IPV4_UNICAST),
+        )
+        .await;
+    a_events.collect_for(Duration::from_millis(300)).await;
+    let ipv6_after = a_events.seen[mark..].iter().any(|e| {
+        matches!(e, PeerEvent::Update { peer, update } if *peer == b_ip
+            && (update.mp_reach.is_some() || update.mp_unreach.is_some()))
+    });
+    assert!(
+        !ipv6_after,
+        "an IPv4 refresh re-sent IPv6 too:\n{}",
+        a_events.dump()
+    );
+    assert_eq!(a.state(b_ip).await, Some(State::Established));
+
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+/// A shuts down with a message: B receives Cease / Administrative Shutdown
+/// with that message (RFC 9003), leaves Established and forgets A's routes.
+#[tokio::test]
+async fn shutdown_sends_cease_with_the_message() {
+    let a_ip = ip("127.0.1.31");
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65032
+router-id = "127.0.1.32"
+listen = ["127.0.1.32:11904"]
+
+[[neighbor]]
+address = "127.0.1.31"
+asn = 65031
+passive = true
+"#,
+    )
+    .await;
+    let mut b_events = Events::new("B", &b);
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65031
+router-id = "127.0.1.31"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.32"
+port = 11904
+local-address = "127.0.1.31"
+asn = 65032
+connect-retry = 1
+
+[[neighbor.route]]
+prefix = "10.31.0.0/24"
+"#,
+    )
+    .await;
+    b_events
+        .wait(0, Duration::from_secs(10), "End-of-RIB from A", |e| {
+            end_of_rib(e, a_ip, Family::IPV4_UNICAST)
+        })
+        .await;
+    let rib = b.adj_rib_in(a_ip).await.expect("neighbor");
+    assert_eq!(nlris(&rib), vec!["10.31.0.0/24"]);
+    let mark = b_events.seen.len();
+
+    a.shutdown(Some("maintenance".to_string())).await;
+
+    let i = b_events
+        .wait(
+            mark,
+            Duration::from_secs(5),
+            "NOTIFICATION from A",
+            |e| matches!(e, PeerEvent::Notification { peer, received: true, .. } if *peer == a_ip),
+        )
+        .await;
+    let PeerEvent::Notification { notification, .. } = &b_events.seen[i] else {
+        unreachable!()
+    };
+    assert_eq!((notification.code, notification.subcode), (6, 2));
+    assert_eq!(notification.shutdown_message(), Some("maintenance"));
+    assert_eq!(
+        notification.data,
+        b"\x0bmaintenance".to_vec(),
+        "RFC 9003: length octet, then UTF-8"
+    );
+    b_events
+        .wait(i, Duration::from_secs(5), "leaving Established", |e| {
+            matches!(e, PeerEvent::State { peer, from: State::Established, .. } if *peer == a_ip)
+        })
+        .await;
+    let now = b.state(a_ip).await;
+    assert!(
+        matches!(now, Some(State::Idle | State::Active)),
+        "B is {now:?} after A's shutdown"
+    );
+    assert_eq!(b.adj_rib_in(a_ip).await, Some(Vec::new()));
+
+    b.shutdown(None).await;
+}
+
+// ---------------------------------------------------------------------------
+// Failures
+
+/// A expects AS 65099 but B is AS 65042: A sends OPEN Message Error / Bad
+/// Peer AS, the session never comes up, and A's attempts back off
+/// exponentially (1 s base, doubling, jitter 0.75-1) instead of retrying
+/// every second: within 10 s that is at most 4-5 attempts, not 10.
+#[tokio::test]
+async fn wrong_peer_as_is_refused_and_retries_back_off() {
+    let (a_ip, b_ip) = (ip("127.0.1.41"), ip("127.0.1.42"));
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65042
+router-id = "127.0.1.42"
+listen = ["127.0.1.42:11905"]
+
+[[neighbor]]
+address = "127.0.1.41"
+asn = 65041
+passive = true
+connect-retry = 1
+"#,
+    )
+    .await;
+    let mut b_events = Events::new("B", &b);
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65041
+router-id = "127.0.1.41"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.42"
+port = 11905
+local-address = "127.0.1.41"
+asn = 65099
+connect-retry = 1
+"#,
+    )
+    .await;
+    let mut a_events = Events::new("A", &a);
+    let window = Duration::from_secs(10);
+    a_events.collect_for(window).await;
+    b_events.poll();
+
+    let attempts = a_events
+        .seen
+        .iter()
+        .filter(|e| state_to(e, b_ip, State::Connect))
+        .count();
+    assert!(
+        (3..=5).contains(&attempts),
+        "{attempts} connection attempts in {window:?} (expected 3 to 5 with back-off):\n{}",
+        a_events.dump()
+    );
+    let sent_bad_as = a_events.seen.iter().any(|e| {
+        matches!(e, PeerEvent::Notification { peer, received: false, notification }
+            if *peer == b_ip && (notification.code, notification.subcode) == (2, 2))
+    });
+    assert!(sent_bad_as, "A sent no Bad Peer AS:\n{}", a_events.dump());
+    let got_bad_as = b_events.seen.iter().any(|e| {
+        matches!(e, PeerEvent::Notification { peer, received: true, notification }
+            if *peer == a_ip && (notification.code, notification.subcode) == (2, 2))
+    });
+    assert!(
+        got_bad_as,
+        "B did not get Bad Peer AS:\n{}",
+        b_events.dump()
+    );
+    for (events, peer) in [(&a_events, b_ip), (&b_events, a_ip)] {
+        assert!(
+            !events
+                .seen
+                .iter()
+                .any(|e| state_to(e, peer, State::Established)),
+            "{}: Established with the wrong AS:\n{}",
+            events.name,
+            events.dump()
+        );
+    }
+
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+/// Both sides connect (connect-retry 1, both listening): collision
+/// detection (RFC 4271 §6.8) leaves exactly one session, on one TCP
+/// connection, and it stays up.
+#[tokio::test]
+async fn connection_collision_leaves_one_session() {
+    let (a4, b4) = (Ipv4Addr::new(127, 0, 1, 51), Ipv4Addr::new(127, 0, 1, 52));
+    let (a_ip, b_ip) = (IpAddr::V4(a4), IpAddr::V4(b4));
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65051
+router-id = "127.0.1.51"
+listen = ["127.0.1.51:11906"]
+
+[[neighbor]]
+address = "127.0.1.52"
+port = 11907
+local-address = "127.0.1.51"
+asn = 65052
+connect-retry = 1
+hold-time = 9
+"#,
+    )
+    .await;
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65052
+router-id = "127.0.1.52"
+listen = ["127.0.1.52:11907"]
+
+[[neighbor]]
+address = "127.0.1.51"
+port = 11906
+local-address = "127.0.1.52"
+asn = 65051
+connect-retry = 1
+hold-time = 9
+"#,
+    )
+    .await;
+    let mut a_events = Events::new("A", &a);
+    let mut b_events = Events::new("B", &b);
+
+    // Both started at once; give collision resolution and any retry time.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let up = a.state(b_ip).await == Some(State::Established)
+            && b.state(a_ip).await == Some(State::Established);
+        a_events.poll();
+        b_events.poll();
+        if up {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no session after 20 s\nA:\n{}B:\n{}",
+            a_events.dump(),
+            b_events.dump()
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+    let (a_mark, b_mark) = (a_events.seen.len(), b_events.seen.len());
+
+    // Longer than the hold time: keepalives flow on the surviving connection.
+    let watch = Duration::from_secs(10);
+    tokio::join!(a_events.collect_for(watch), b_events.collect_for(watch));
+    for (events, mark) in [(&a_events, a_mark), (&b_events, b_mark)] {
+        let changes: Vec<String> = events.seen[mark..]
+            .iter()
+            .filter(|e| matches!(e, PeerEvent::State { .. }))
+            .map(describe)
+            .collect();
+        assert!(
+            changes.is_empty(),
+            "{}: the session did not stay up: {changes:?}\n{}",
+            events.name,
+            events.dump()
+        );
+    }
+    assert_eq!(a.state(b_ip).await, Some(State::Established));
+    assert_eq!(b.state(a_ip).await, Some(State::Established));
+    assert_eq!(
+        (established_tcp(a4, b4), established_tcp(b4, a4)),
+        (1, 1),
+        "exactly one TCP connection between A and B"
+    );
+    // The test is about a collision: at least one side resolved one.
+    let resolved = [&a_events, &b_events].iter().any(|events| {
+        events.seen.iter().any(|e| {
+            matches!(e, PeerEvent::Notification { received: false, notification, .. }
+                if (notification.code, notification.subcode) == (6, 7))
+        })
+    });
+    assert!(
+        resolved,
+        "no Cease / Connection Collision Resolution: the connections did not collide\nA:\n{}B:\n{}",
+        a_events.dump(),
+        b_events.dump()
+    );
+
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+fn md5_configs(a: &str, b: &str, port: u16, key_a: &str, key_b: &str) -> (String, String) {
+    let a_text = format!(
+        r#"
+[global]
+asn = 65061
+router-id = "{a}"
+listen = []
+
+[[neighbor]]
+address = "{b}"
+port = {port}
+local-address = "{a}"
+asn = 65062
+connect-retry = 1
+md5-password = "{key_a}"
+"#
+    );
+    let b_text = format!(
+        r#"
+[global]
+asn = 65062
+router-id = "{b}"
+listen = ["{b}:{port}"]
+
+[[neighbor]]
+address = "{a}"
+asn = 65061
+passive = true
+md5-password = "{key_b}"
+"#
+    );
+    (a_text, b_text)
+}
+
+async fn start_md5(name: &str, text: &str) -> Speaker {
+    let config = Config::parse(text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    match Speaker::start(&config).await {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "{name}: cannot start with TCP-MD5 ({e}); does this kernel have \
+             TCP_MD5SIG (CONFIG_TCP_MD5SIG)?"
+        ),
+    }
+}
+
+/// TCP-MD5 (RFC 2385) with the same key on both sides: the session comes up.
+#[tokio::test]
+async fn md5_same_key_establishes() {
+    let (a_ip, b_ip) = (ip("127.0.1.61"), ip("127.0.1.62"));
+    let (a_text, b_text) = md5_configs("127.0.1.61", "127.0.1.62", 11908, "s3cret", "s3cret");
+    let b = start_md5("b.toml", &b_text).await;
+    let a = start_md5("a.toml", &a_text).await;
+    wait_state(&a, b_ip, State::Established, Duration::from_secs(10)).await;
+    wait_state(&b, a_ip, State::Established, Duration::from_secs(5)).await;
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+/// Different keys: the kernel drops the SYNs signed with the wrong key, so
+/// no TCP connection is ever made: A keeps trying (Connect) and never gets
+/// to OpenSent, and B sees nothing at all. A's attempts, unanswered, back
+/// off like refused ones: counted as SYN_SENT sockets (one local port per
+/// attempt) in /proc/net/tcp over 8 s, about 4 (1 s base, doubling), not
+/// one a second.
+#[tokio::test]
+async fn md5_different_keys_never_connect() {
+    let (a_ip, b_ip) = (ip("127.0.1.63"), ip("127.0.1.64"));
+    let b_port: SocketAddr = "127.0.1.64:11909".parse().unwrap();
+    let (a_text, b_text) = md5_configs("127.0.1.63", "127.0.1.64", 11909, "alpha", "beta");
+    let b = start_md5("b.toml", &b_text).await;
+    let mut b_events = Events::new("B", &b);
+    let a = start_md5("a.toml", &a_text).await;
+    let mut a_events = Events::new("A", &a);
+
+    let mut attempts = std::collections::BTreeSet::new();
+    let window = Duration::from_secs(8);
+    let end = Instant::now() + window;
+    while Instant::now() < end {
+        for (l, r, state) in tcp_sockets() {
+            if l.ip() == a_ip && r == b_port && state == 2 {
+                attempts.insert(l.port());
+            }
+        }
+        a_events.poll();
+        b_events.poll();
+        sleep(Duration::from_millis(50)).await;
+    }
+
+    assert!(
+        a_events
+            .seen
+            .iter()
+            .any(|e| state_to(e, b_ip, State::Connect)),
+        "A never tried:\n{}",
+        a_events.dump()
+    );
+    for (events, peer) in [(&a_events, b_ip), (&b_events, a_ip)] {
+        let got_further = events.seen.iter().any(|e| match e {
+            PeerEvent::State { to, .. } => *to > State::Active,
+            _ => true,
+        });
+        assert!(
+            !got_further,
+            "{}: a connection with {peer} was made despite different keys:\n{}",
+            events.name,
+            events.dump()
+        );
+    }
+    assert!(
+        (2..=6).contains(&attempts.len()),
+        "{} connection attempts in {window:?} to a peer that drops them (expected 2 to 6 \
+         with back-off)",
+        attempts.len()
+    );
+    assert!(matches!(
+        a.state(b_ip).await,
+        Some(State::Idle | State::Connect | State::Active)
+    ));
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+/// Read until EOF or an error, at most `within`; what was read.
+async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Result<Vec<u8>, String> {
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) => return Ok(got),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            // A reset also closes it.
+            Ok(Err(_)) => return Ok(got),
+            Err(_) => return Err(format!("still open after {within:?}, read {got:02x?}")),
+        }
+    }
+}
+
+async fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
+    let s = TcpSocket::new_v4().expect("socket");
+    s.bind(SocketAddr::new(IpAddr::V4(from), 0)).expect("bind");
+    tokio::time::timeout(Duration::from_secs(2), s.connect(to))
+        .await
+        .expect("connect timed out")
+        .expect("connect")
+}
+
+/// A connection from an address that is not a neighbor is closed at once:
+/// no OPEN, no byte at all, and no session event. The same connection from
+/// the neighbor's address gets an OPEN, so the refusal is by address.
+#[tokio::test]
+async fn unknown_source_address_is_refused() {
+    let listen: SocketAddr = "127.0.1.71:11910".parse().unwrap();
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65071
+router-id = "127.0.1.71"
+listen = ["127.0.1.71:11910"]
+
+[[neighbor]]
+address = "127.0.1.72"
+asn = 65072
+passive = true
+"#,
+    )
+    .await;
+    let mut events = Events::new("B", &b);
+    // B's own start (Idle -> Active for its passive neighbor) comes first.
+    events
+        .wait(0, Duration::from_secs(2), "B's start", |e| {
+            matches!(
+                e,
+                PeerEvent::State {
+                    to: State::Active,
+                    ..
+                }
+            )
+        })
+        .await;
+    let mark = events.seen.len();
+
+    let mut stranger = connect_from(Ipv4Addr::new(127, 0, 1, 79), listen).await;
+    let got = read_until_closed(&mut stranger, Duration::from_secs(3))
+        .await
+        .expect("the stranger's connection was not closed");
+    assert!(got.is_empty(), "a stranger was sent {got:02x?}");
+    // Writing to it now fails or goes nowhere; either way nothing comes back.
+    let _ = stranger.write_all(&[0xff; 19]).await;
+    events.collect_for(Duration::from_millis(300)).await;
+    assert!(
+        events.seen[mark..].is_empty(),
+        "the stranger caused events:\n{}",
+        events.dump()
+    );
+
+    // Control: the configured neighbor gets an OPEN right away.
+    let mut neighbor = connect_from(Ipv4Addr::new(127, 0, 1, 72), listen).await;
+    let mut header = [0u8; 19];
+    tokio::time::timeout(Duration::from_secs(3), neighbor.read_exact(&mut header))
+        .await
+        .expect("no OPEN for the neighbor")
+        .expect("read");
+    assert_eq!(header[18], 1, "the neighbor's first message is an OPEN");
+
+    b.shutdown(None).await;
+}
