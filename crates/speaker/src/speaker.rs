@@ -140,6 +140,21 @@ impl Speaker {
                     )?;
                 }
             }
+            // GTSM (RFC 5082): the SYN-ACK leaves from the listening socket,
+            // before a connection is matched to its neighbor. A GTSM peer
+            // drops it unless it has TTL 255, so send everything with 255
+            // when some neighbor uses GTSM (the TTL matters to no one else).
+            let gtsm = config.neighbors.iter().any(|n| {
+                n.enabled && n.address.is_ipv6() == addr.is_ipv6() && n.minimum_ttl().is_some()
+            });
+            if gtsm {
+                sockopt::set_ttl(listener.as_fd(), addr.is_ipv6(), 255).map_err(|source| {
+                    StartError::Listen {
+                        addr: *addr,
+                        source,
+                    }
+                })?;
+            }
             let bound = listener.local_addr().unwrap_or(*addr);
             info!(addr = %bound, "listening");
             local.push(bound);

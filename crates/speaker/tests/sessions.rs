@@ -1044,3 +1044,132 @@ passive = true
 
     b.shutdown(None).await;
 }
+
+/// IPv6 transport: both speakers on ::1 (each knows the other by that
+/// address and a port), IPv4 and IPv6 routes over the IPv6 session.
+#[tokio::test]
+async fn ipv6_transport() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        panic!("::1 is not available on this machine: IPv6 loopback is needed");
+    }
+    let peer = ip("::1");
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65002
+router-id = "192.0.2.72"
+listen = ["[::1]:11912"]
+
+[[neighbor]]
+address = "::1"
+port = 11911
+asn = 65001
+passive = true
+families = ["ipv4-unicast", "ipv6-unicast"]
+
+[[neighbor.route]]
+prefix = "2001:db8:72::/48"
+next-hop = "2001:db8:ffff::72"
+"#,
+    )
+    .await;
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65001
+router-id = "192.0.2.71"
+listen = ["[::1]:11911"]
+
+[[neighbor]]
+address = "::1"
+port = 11912
+asn = 65002
+connect-retry = 1
+families = ["ipv4-unicast", "ipv6-unicast"]
+
+[[neighbor.route]]
+prefix = "198.51.100.0/24"
+next-hop = "198.18.0.71"
+"#,
+    )
+    .await;
+    wait_state(&a, peer, State::Established, Duration::from_secs(10)).await;
+    wait_state(&b, peer, State::Established, Duration::from_secs(5)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let at_a = a.adj_rib_in(peer).await.unwrap_or_default();
+        let at_b = b.adj_rib_in(peer).await.unwrap_or_default();
+        if nlris(&at_a) == ["2001:db8:72::/48"] && nlris(&at_b) == ["198.51.100.0/24"] {
+            let v6 = route(&at_a, "2001:db8:72::/48");
+            assert_eq!(v6.attributes.as_path, Some(AsPath::sequence(vec![65002])));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "routes missing: A has {:?}, B has {:?}",
+            nlris(&at_a),
+            nlris(&at_b)
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+fn gtsm_configs(a: &str, b: &str, port: u16, a_extra: &str, b_extra: &str) -> (String, String) {
+    let a_text = format!(
+        "[global]\nasn = 65001\nrouter-id = \"192.0.2.81\"\nlisten = [\"{a}:{port}\"]\n\n\
+         [[neighbor]]\naddress = \"{b}\"\nport = {}\nlocal-address = \"{a}\"\nasn = 65002\nconnect-retry = 1\n{a_extra}\n",
+        port + 1
+    );
+    let b_text = format!(
+        "[global]\nasn = 65002\nrouter-id = \"192.0.2.82\"\nlisten = [\"{b}:{}\"]\n\n\
+         [[neighbor]]\naddress = \"{a}\"\nport = {port}\nasn = 65001\npassive = true\n{b_extra}\n",
+        port + 1
+    );
+    (a_text, b_text)
+}
+
+/// GTSM (RFC 5082): both sides with `ttl-security = 1` send with TTL 255
+/// and accept only 255: the session comes up.
+#[tokio::test]
+async fn gtsm_on_both_sides_establishes() {
+    let (a_ip, b_ip) = (ip("127.0.1.81"), ip("127.0.1.82"));
+    let (a_text, b_text) = gtsm_configs(
+        "127.0.1.81",
+        "127.0.1.82",
+        11913,
+        "ttl-security = 1",
+        "ttl-security = 1",
+    );
+    let b = start("b.toml", &b_text).await;
+    let a = start("a.toml", &a_text).await;
+    wait_state(&a, b_ip, State::Established, Duration::from_secs(10)).await;
+    wait_state(&b, a_ip, State::Established, Duration::from_secs(5)).await;
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+/// GTSM on B only: A sends as a directly connected eBGP peer does, with
+/// TTL 1, and B's kernel drops every packet below TTL 255: no session.
+#[tokio::test]
+async fn gtsm_drops_a_peer_that_does_not_send_ttl_255() {
+    let (a_ip, b_ip) = (ip("127.0.1.83"), ip("127.0.1.84"));
+    let (a_text, b_text) = gtsm_configs(
+        "127.0.1.83",
+        "127.0.1.84",
+        11915,
+        "multihop = 1",
+        "ttl-security = 1",
+    );
+    let b = start("b.toml", &b_text).await;
+    let a = start("a.toml", &a_text).await;
+    sleep(Duration::from_secs(4)).await;
+    assert_ne!(a.state(b_ip).await, Some(State::Established));
+    assert_ne!(b.state(a_ip).await, Some(State::Established));
+    assert!(b.adj_rib_in(a_ip).await.unwrap_or_default().is_empty());
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
