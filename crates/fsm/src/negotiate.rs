@@ -21,8 +21,10 @@ pub struct LocalSettings {
     pub hold_time: u16,
     /// Families we want.
     pub families: Vec<Family>,
-    /// Advertise route refresh (RFC 2918) and enhanced route refresh (RFC 7313).
+    /// Advertise route refresh (RFC 2918).
     pub route_refresh: bool,
+    /// Advertise enhanced route refresh (RFC 7313).
+    pub enhanced_route_refresh: bool,
     /// Advertise the extended message capability (RFC 8654).
     pub extended_message: bool,
     /// ADD-PATH modes we offer, per family (RFC 7911).
@@ -46,6 +48,8 @@ impl LocalSettings {
             .collect();
         if self.route_refresh {
             caps.push(Capability::RouteRefresh);
+        }
+        if self.enhanced_route_refresh {
             caps.push(Capability::EnhancedRouteRefresh);
         }
         caps.push(Capability::FourOctetAs(self.asn));
@@ -260,7 +264,7 @@ pub fn negotiate(
         families,
         four_octet_as,
         route_refresh: local.route_refresh && (peer_rr || peer_err),
-        enhanced_route_refresh: local.route_refresh && peer_err,
+        enhanced_route_refresh: local.enhanced_route_refresh && peer_err,
         add_path_receive,
         add_path_send,
         extended_message_send: local.extended_message && peer_ext_msg,
@@ -283,6 +287,7 @@ mod tests {
             hold_time: 90,
             families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
             route_refresh: true,
+            enhanced_route_refresh: true,
             extended_message: true,
             add_path: vec![
                 (Family::IPV4_UNICAST, AddPathMode::Both),

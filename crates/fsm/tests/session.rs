@@ -20,6 +20,7 @@ fn settings() -> LocalSettings {
         hold_time: 90,
         families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
         route_refresh: true,
+        enhanced_route_refresh: true,
         extended_message: true,
         add_path: vec![],
         extended_next_hop: vec![],

@@ -59,6 +59,14 @@ pub enum PeerEvent {
         /// The UPDATE as decoded.
         update: Arc<Update>,
     },
+    /// A ROUTE-REFRESH was received: a request, or the BoRR / EoRR that
+    /// frame the neighbor's answer to ours (RFC 7313).
+    RouteRefresh {
+        /// The neighbor.
+        peer: IpAddr,
+        /// The message.
+        refresh: RouteRefresh,
+    },
     /// A NOTIFICATION was sent or received.
     Notification {
         /// The neighbor.
@@ -68,6 +76,55 @@ pub enum PeerEvent {
         /// The NOTIFICATION.
         notification: ribbit_wire::Notification,
     },
+}
+
+/// One line per event, for logs and test failures.
+impl std::fmt::Display for PeerEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerEvent::State { peer, from, to } => write!(f, "{peer}: {from} -> {to}"),
+            PeerEvent::Update { peer, update } => match update.end_of_rib_family() {
+                Some(family) => write!(f, "{peer}: End-of-RIB {family}"),
+                None => write!(
+                    f,
+                    "{peer}: UPDATE {} withdrawn, {} announced{}{}{}",
+                    update.withdrawn.len(),
+                    update.announced.len(),
+                    match &update.mp_reach {
+                        Some(m) => format!(", {} {} announced", m.nlri.len(), m.family),
+                        None => String::new(),
+                    },
+                    match &update.mp_unreach {
+                        Some(m) => format!(", {} {} withdrawn", m.nlri.len(), m.family),
+                        None => String::new(),
+                    },
+                    if update.issues.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", issues: {:?}", update.issues)
+                    },
+                ),
+            },
+            PeerEvent::RouteRefresh { peer, refresh } => {
+                write!(
+                    f,
+                    "{peer}: ROUTE-REFRESH {} {}",
+                    refresh.family,
+                    refresh.subtype.name()
+                )
+            }
+            PeerEvent::Notification {
+                peer,
+                received,
+                notification,
+            } => write!(
+                f,
+                "{peer}: NOTIFICATION {} {notification} data {:02x?}",
+                if *received { "received" } else { "sent" },
+                notification.data
+            ),
+        }
+    }
 }
 
 /// A route the neighbor announced, as kept in its Adj-RIB-In.
@@ -295,18 +352,24 @@ impl PeerTask {
                 }
                 Output::Established(id, n) => self.established(id, n),
                 Output::Update(u) => self.update(*u),
-                Output::RouteRefresh(rr) => match rr.subtype {
-                    RefreshSubtype::Request => {
-                        info!(family = %rr.family, "route refresh requested");
-                        self.refresh(rr.family);
+                Output::RouteRefresh(rr) => {
+                    let _ = self.events.send(PeerEvent::RouteRefresh {
+                        peer: self.settings.address,
+                        refresh: rr,
+                    });
+                    match rr.subtype {
+                        RefreshSubtype::Request => {
+                            info!(family = %rr.family, "route refresh requested");
+                            self.refresh(rr.family);
+                        }
+                        // RFC 7313 §4: BoRR and EoRR only frame the peer's own
+                        // re-advertisement; they ask nothing of us. Reserved
+                        // subtypes are ignored.
+                        other => {
+                            debug!(family = %rr.family, subtype = other.name(), "route refresh marker");
+                        }
                     }
-                    // RFC 7313 §4: BoRR and EoRR only frame the peer's own
-                    // re-advertisement; they ask nothing of us. Reserved
-                    // subtypes are ignored.
-                    other => {
-                        debug!(family = %rr.family, subtype = other.name(), "route refresh marker");
-                    }
-                },
+                }
                 Output::NotificationSent(n) => {
                     warn!(notification = %n, "NOTIFICATION sent");
                     let _ = self.events.send(PeerEvent::Notification {
@@ -389,7 +452,7 @@ impl PeerTask {
             .and_then(|(id, _)| self.backlog.get(id))
             .is_some_and(|b| !b.is_empty());
         if !behind {
-            self.announce(Some(family));
+            self.announce(Some(family), true);
         } else if !self.refresh_pending.contains(&family) {
             self.refresh_pending.push(family);
         }
@@ -402,12 +465,14 @@ impl PeerTask {
             "session established"
         );
         self.established = Some((id, n));
-        self.announce(None);
+        self.announce(None, false);
     }
 
-    /// Send the static routes (of one family, or all), then End-of-RIB
-    /// for each negotiated family (RFC 4724 §2).
-    fn announce(&mut self, only: Option<Family>) {
+    /// Send the static routes (of one family, or all). When the session
+    /// comes up, End-of-RIB follows for each negotiated family (RFC 4724 §2);
+    /// a refresh is framed by BoRR and EoRR when enhanced route refresh was
+    /// negotiated (RFC 7313 §4).
+    fn announce(&mut self, only: Option<Family>, refresh: bool) {
         let Some((id, n)) = self.established.as_ref() else {
             return;
         };
@@ -428,7 +493,14 @@ impl PeerTask {
             .copied()
             .filter(|f| only.is_none_or(|o| o == *f))
             .collect();
+        let enhanced = refresh && n.enhanced_route_refresh;
+        let marker = |family, subtype| {
+            Message::RouteRefresh(RouteRefresh { family, subtype }).to_bytes(&n.encode_context())
+        };
         let mut out = Vec::new();
+        if enhanced {
+            out.extend(families.iter().map(|f| marker(*f, RefreshSubtype::Begin)));
+        }
         for route in &self.settings.routes {
             if !families.contains(&route.family) {
                 continue;
@@ -438,8 +510,12 @@ impl PeerTask {
                 Err(e) => warn!(error = %e, family = %route.family, "route not announced"),
             }
         }
-        for f in families {
-            out.push(Message::Update(Update::end_of_rib(f)).to_bytes(&settings.context));
+        if enhanced {
+            out.extend(families.iter().map(|f| marker(*f, RefreshSubtype::End)));
+        } else if !refresh {
+            for f in families {
+                out.push(Message::Update(Update::end_of_rib(f)).to_bytes(&settings.context));
+            }
         }
         for bytes in out {
             self.send(id, bytes);

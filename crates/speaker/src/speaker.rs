@@ -66,6 +66,7 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig) -> PeerSettings {
         hold_time: n.hold_time,
         families: n.families.clone(),
         route_refresh: n.route_refresh,
+        enhanced_route_refresh: n.enhanced_route_refresh,
         extended_message: n.extended_message,
         add_path: n.add_path.clone(),
         extended_next_hop: Vec::new(),

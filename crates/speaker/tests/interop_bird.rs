@@ -329,6 +329,7 @@ async fn bird_ibgp_bird_connects() {
         peer_port: 11821,
         peer_asn: 65120,
         passive: true,
+        enhanced_route_refresh: true,
     })
     .await;
     let bird = Bird::start(
@@ -394,6 +395,7 @@ async fn bird_ebgp_ribbit_connects() {
         peer_port: 11826,
         peer_asn: 65126,
         passive: false,
+        enhanced_route_refresh: true,
     })
     .await;
     let from_bird = [

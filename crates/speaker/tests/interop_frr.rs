@@ -349,6 +349,7 @@ async fn frr_ebgp_frr_connects() {
         peer_port: 11831,
         peer_asn: 65130,
         passive: true,
+        enhanced_route_refresh: true,
     })
     .await;
     let frr = Frr::start(
@@ -412,6 +413,7 @@ async fn frr_ibgp_ribbit_connects() {
         peer_port: 11836,
         peer_asn: 65136,
         passive: false,
+        enhanced_route_refresh: true,
     })
     .await;
     let from_frr = [

@@ -374,6 +374,7 @@ async fn gobgp_ebgp_ribbit_connects() {
         peer_port: 11801,
         peer_asn: 65101,
         passive: false,
+        enhanced_route_refresh: true,
     })
     .await;
     let from_gobgp = [
@@ -422,6 +423,7 @@ async fn gobgp_ibgp_gobgp_connects() {
         peer_port: 11811,
         peer_asn: 65110,
         passive: true,
+        enhanced_route_refresh: true,
     })
     .await;
     let gobgp = GoBgp::start(&lab, &side).await;

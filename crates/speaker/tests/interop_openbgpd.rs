@@ -368,6 +368,7 @@ async fn openbgpd_ibgp_ribbit_connects() {
         peer_port: 11841,
         peer_asn: 65140,
         passive: false,
+        enhanced_route_refresh: true,
     })
     .await;
     let from_openbgpd = [
@@ -405,6 +406,7 @@ async fn openbgpd_ebgp_openbgpd_connects() {
         peer_port: 11846,
         peer_asn: 65146,
         passive: true,
+        enhanced_route_refresh: true,
     })
     .await;
     let openbgpd = OpenBgpd::start(
@@ -470,6 +472,7 @@ async fn openbgpd_ebgp_ribbit_run_binary() {
         peer_port: 11844,
         peer_asn: 65144,
         passive: false,
+        enhanced_route_refresh: true,
     };
     lab.write("ribbit.toml", &side.toml());
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ribbit"));

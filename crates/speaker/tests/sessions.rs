@@ -16,6 +16,7 @@ use ribbit::peer::{PeerEvent, ReceivedRoute};
 use ribbit::Speaker;
 use ribbit_fsm::State;
 use ribbit_wire::attribute::{Community, LargeCommunity};
+use ribbit_wire::route_refresh::RefreshSubtype;
 use ribbit_wire::{AsPath, Family, NextHop, Origin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -35,30 +36,6 @@ async fn start(name: &str, text: &str) -> Speaker {
     match Speaker::start(&config).await {
         Ok(s) => s,
         Err(e) => panic!("{name}: the speaker did not start: {e}"),
-    }
-}
-
-/// One line per event, for failure messages.
-fn describe(e: &PeerEvent) -> String {
-    match e {
-        PeerEvent::State { peer, from, to } => format!("{peer}: {from} -> {to}"),
-        PeerEvent::Notification {
-            peer,
-            received,
-            notification,
-        } => format!(
-            "{peer}: NOTIFICATION {} {notification} data {:02x?}",
-            if *received { "received" } else { "sent" },
-            notification.data
-        ),
-        PeerEvent::Update { peer, update } => match update.end_of_rib_family() {
-            Some(f) => format!("{peer}: End-of-RIB {f}"),
-            None => format!(
-                "{peer}: UPDATE {:?} {:?}",
-                update.announced,
-                update.mp_reach.as_ref().map(|m| m.family)
-            ),
-        },
     }
 }
 
@@ -101,7 +78,7 @@ impl Events {
         self.seen
             .iter()
             .enumerate()
-            .map(|(i, e)| format!("  {i}: {}\n", describe(e)))
+            .map(|(i, e)| format!("  {i}: {e}\n"))
             .collect()
     }
 
@@ -531,14 +508,37 @@ connect-retry = 1
                 && update.announced.iter().any(|n| n.prefix.to_string() == "10.22.0.0/24"))
         })
         .await;
+    // Enhanced route refresh is negotiated (both sides offer it by default):
+    // the answer is framed by BoRR and EoRR (RFC 7313 §4), not End-of-RIB.
+    let marker = |e: &PeerEvent, subtype: RefreshSubtype| {
+        matches!(e, PeerEvent::RouteRefresh { peer, refresh } if *peer == b_ip
+            && refresh.family == Family::IPV4_UNICAST && refresh.subtype == subtype)
+    };
+    let begin = a_events
+        .wait(mark, Duration::from_secs(5), "BoRR", |e| {
+            marker(e, RefreshSubtype::Begin)
+        })
+        .await;
+    assert!(
+        begin < announced,
+        "BoRR came after the routes:\n{}",
+        a_events.dump()
+    );
     a_events
         .wait(
             announced,
             Duration::from_secs(5),
-            "End-of-RIB after the refresh",
-            |e| end_of_rib(e, b_ip, Family::IPV4_UNICAST),
+            "EoRR after the routes",
+            |e| marker(e, RefreshSubtype::End),
         )
         .await;
+    assert!(
+        !a_events.seen[mark..]
+            .iter()
+            .any(|e| end_of_rib(e, b_ip, Family::IPV4_UNICAST)),
+        "End-of-RIB after a refresh:\n{}",
+        a_events.dump()
+    );
     a_events.collect_for(Duration::from_millis(300)).await;
     let ipv6_after = a_events.seen[mark..].iter().any(|e| {
         matches!(e, PeerEvent::Update { peer, update } if *peer == b_ip
@@ -802,7 +802,7 @@ hold-time = 9
         let changes: Vec<String> = events.seen[mark..]
             .iter()
             .filter(|e| matches!(e, PeerEvent::State { .. }))
-            .map(describe)
+            .map(ToString::to_string)
             .collect();
         assert!(
             changes.is_empty(),

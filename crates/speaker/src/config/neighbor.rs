@@ -74,8 +74,10 @@ pub struct NeighborConfig {
     pub ttl_security: Option<u8>,
     /// The TTL of our packets to an eBGP peer more than one hop away (`multihop`).
     pub multihop: Option<u8>,
-    /// Offer route refresh and enhanced route refresh (`route-refresh`).
+    /// Offer route refresh (`route-refresh`).
     pub route_refresh: bool,
+    /// Offer enhanced route refresh too (`enhanced-route-refresh`; needs `route-refresh`).
+    pub enhanced_route_refresh: bool,
     /// Offer extended messages, up to 65535 bytes (`extended-message`, RFC 8654).
     pub extended_message: bool,
     /// ADD-PATH modes offered per family (`add-path`, RFC 7911), in family order.
@@ -148,6 +150,7 @@ struct RawNeighbor {
     ttl_security: Option<Spanned<i64>>,
     multihop: Option<Spanned<i64>>,
     route_refresh: Option<bool>,
+    enhanced_route_refresh: Option<bool>,
     extended_message: Option<bool>,
     add_path: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     // `route` (the `[[neighbor.route]]` tables) is taken out before
@@ -344,6 +347,8 @@ pub(super) fn read(
         ttl_security,
         multihop,
         route_refresh: raw.route_refresh.unwrap_or(true),
+        enhanced_route_refresh: raw.route_refresh.unwrap_or(true)
+            && raw.enhanced_route_refresh.unwrap_or(true),
         extended_message: raw.extended_message.unwrap_or(true),
         add_path: add_path?,
         routes,

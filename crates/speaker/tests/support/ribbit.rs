@@ -147,6 +147,9 @@ pub struct RibbitSide {
     pub peer_asn: u32,
     /// Wait for the daemon to connect instead of connecting.
     pub passive: bool,
+    /// Offer enhanced route refresh (RFC 7313). Off for ExaBGP 4.2, which
+    /// offers it but fails on every ROUTE-REFRESH it receives.
+    pub enhanced_route_refresh: bool,
 }
 
 impl RibbitSide {
@@ -170,6 +173,7 @@ port = {peer_port}
 local-address = "{address}"
 asn = {peer_asn}
 passive = {passive}
+enhanced-route-refresh = {enhanced}
 families = ["ipv4-unicast", "ipv6-unicast"]
 connect-retry = 1
 
@@ -195,6 +199,7 @@ large-communities = ["{ORIGIN_AS}:1:2"]
             peer_port = self.peer_port,
             peer_asn = self.peer_asn,
             passive = self.passive,
+            enhanced = self.enhanced_route_refresh,
         )
     }
 
