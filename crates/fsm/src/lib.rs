@@ -9,5 +9,5 @@
 pub mod negotiate;
 pub mod session;
 
-pub use negotiate::{negotiate, LocalSettings, Negotiated};
+pub use negotiate::{negotiate, LocalSettings, Negotiated, PeerGracefulRestart};
 pub use session::{ConnId, Direction, DownReason, Input, Output, Session, SessionConfig, State};

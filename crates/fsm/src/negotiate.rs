@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use ribbit_wire::attribute::AS_TRANS;
-use ribbit_wire::capability::{AddPathMode, Capability, Role};
+use ribbit_wire::capability::{AddPathMode, Capability, GracefulRestartFamily, Role};
 use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::{Afi, DecodeContext, EncodeContext, Family, FamilySet, Notification, Open};
 
@@ -102,6 +102,23 @@ pub struct Negotiated {
     pub hold_time: u16,
     /// Keepalive interval in seconds: a third of the hold time (RFC 4271 §10).
     pub keepalive: u16,
+    /// What the peer announced of graceful restart (RFC 4724), limited to
+    /// the negotiated families.
+    pub peer_graceful_restart: Option<PeerGracefulRestart>,
+}
+
+/// The peer's Graceful Restart capability (RFC 4724 §3), for the families
+/// both sides negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerGracefulRestart {
+    /// How long to keep its routes when the session drops, in seconds.
+    pub restart_time: u16,
+    /// The peer has just restarted (R bit).
+    pub restarting: bool,
+    /// The peer supports the graceful NOTIFICATION of RFC 8538 (N bit).
+    pub notification: bool,
+    /// Families whose forwarding state the peer may preserve, with the F bit.
+    pub families: Vec<GracefulRestartFamily>,
 }
 
 impl Negotiated {
@@ -256,6 +273,25 @@ pub fn negotiate(
         .filter(|e| peer_enh.contains(e))
         .collect();
 
+    let peer_graceful_restart = caps.iter().find_map(|c| match c {
+        Capability::GracefulRestart {
+            restarting,
+            notification,
+            restart_time,
+            families: gr_families,
+        } => Some(PeerGracefulRestart {
+            restart_time: *restart_time,
+            restarting: *restarting,
+            notification: *notification,
+            families: gr_families
+                .iter()
+                .copied()
+                .filter(|g| families.contains(&g.family))
+                .collect(),
+        }),
+        _ => None,
+    });
+
     let hold_time = local.hold_time.min(peer.hold_time);
     Ok(Negotiated {
         local_open: local_open.clone(),
@@ -272,6 +308,7 @@ pub fn negotiate(
         extended_next_hop,
         hold_time,
         keepalive: hold_time / 3,
+        peer_graceful_restart,
     })
 }
 
@@ -326,6 +363,32 @@ mod tests {
         assert!(n.add_path_receive.contains(Family::IPV6_UNICAST));
         assert!(!n.extended_message_send && n.extended_message_receive);
         assert_eq!(p.my_as, 23456);
+    }
+
+    #[test]
+    fn graceful_restart_is_kept_for_negotiated_families() {
+        let l = local();
+        let gr = |family| GracefulRestartFamily {
+            family,
+            forwarding_preserved: true,
+        };
+        let p = peer(vec![
+            Capability::Multiprotocol(Family::IPV4_UNICAST),
+            Capability::GracefulRestart {
+                restarting: true,
+                notification: false,
+                restart_time: 120,
+                families: vec![gr(Family::IPV4_UNICAST), gr(Family::IPV4_FLOWSPEC)],
+            },
+        ]);
+        let n = negotiate(&l, &l.open(), &p).unwrap();
+        let g = n.peer_graceful_restart.unwrap();
+        assert_eq!((g.restart_time, g.restarting), (120, true));
+        assert_eq!(g.families, vec![gr(Family::IPV4_UNICAST)]);
+        assert!(negotiate(&l, &l.open(), &peer(vec![]))
+            .unwrap()
+            .peer_graceful_restart
+            .is_none());
     }
 
     #[test]
