@@ -220,6 +220,14 @@ async fn run(
     };
     task.handle(Input::Start);
     loop {
+        // Timers that fell due while events kept the task busy fire here, so
+        // a flood of UPDATEs never holds back our KEEPALIVEs. (Messages are
+        // handled first: each one restarts the hold timer, so a queued
+        // KEEPALIVE is never mistaken for silence.)
+        let now = task.now();
+        if task.session.poll_timeout().is_some_and(|t| t <= now) {
+            task.session.handle_timeout(now);
+        }
         task.carry_out().await;
         let deadline = task.session.poll_timeout().map(Instant::from_std);
         tokio::select! {
