@@ -1,0 +1,11 @@
+//! `ribbit-rib`: the routing tables of Ribbit, without I/O.
+//!
+//! So far: the decision process ([`decision::best_path`]), which picks the
+//! best of the paths to one destination by eliminating candidates step by
+//! step as RFC 4271 §9.1.2.2 describes, so that the answer never depends on
+//! the order the paths arrived in. The tables themselves (Adj-RIB-In,
+//! Loc-RIB, Adj-RIB-Out with interned attribute sets) come next.
+
+pub mod decision;
+
+pub use decision::{best_path, Candidate, Decision, DecisionOptions, PeerInfo, Step};
