@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use ribbit_wire::message::Header;
+use ribbit_wire::message::{Header, MAX_MESSAGE_LEN};
 use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::{
     DecodeContext, DecodeError, EncodeContext, Message, Notification, Open, RouteRefresh, Update,
@@ -601,10 +601,13 @@ impl Session {
     }
 
     /// Send a NOTIFICATION on connection `i`, close it, and handle the loss.
-    fn fail_connection(&mut self, now: Instant, i: usize, n: Notification) {
+    fn fail_connection(&mut self, now: Instant, i: usize, mut n: Notification) {
         if i >= self.conns.len() {
             return;
         }
+        // The data (an offending attribute, say) may be longer than a message
+        // the peer accepts: cut it to fit 4096 bytes, which every peer takes.
+        n.data.truncate(MAX_MESSAGE_LEN.saturating_sub(21));
         let conn = self.conns.remove(i);
         self.send_raw(
             conn.id,
@@ -773,8 +776,12 @@ impl Session {
             return;
         }
         let local_id = u32::from(self.config.local.router_id);
-        // The loser is the connection opened by the speaker with the lower identifier.
-        let losing = if local_id < peer_id {
+        let local_asn = self.config.local.asn;
+        let peer_asn = self.config.local.peer_asn;
+        // The loser is the connection opened by the speaker with the lower
+        // identifier; with equal identifiers (possible between ASes), the
+        // one with the lower AS number (RFC 6286 §2.3).
+        let losing = if (local_id, local_asn) < (peer_id, peer_asn) {
             Direction::Outbound
         } else {
             Direction::Inbound
@@ -783,7 +790,12 @@ impl Session {
         let loser = if established {
             self.index(id)
         } else {
-            self.conns.iter().position(|c| c.direction == losing)
+            // Two connections of the same direction (a peer connecting
+            // twice): the newer one goes.
+            self.conns
+                .iter()
+                .position(|c| c.direction == losing)
+                .or_else(|| self.index(id))
         };
         if let Some(j) = loser {
             let n = Notification::new(

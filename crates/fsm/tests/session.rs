@@ -456,6 +456,40 @@ fn notification_from_the_peer_ends_the_session() {
     assert!(notifications(&out).is_empty());
 }
 
+/// RFC 4271 §6.4: a NOTIFICATION too short to carry its codes ends the
+/// session, and is not answered with one.
+#[test]
+fn a_short_notification_is_not_answered() {
+    let mut h = Harness::active();
+    h.establish(1);
+    let mut short = keepalive();
+    short[18] = 3; // a NOTIFICATION of 19 bytes: no code, no subcode
+    let out = h.input(Input::Message(1, &short));
+    assert!(notifications(&out).is_empty(), "{out:?}");
+    assert!(out.contains(&Output::Close(1)));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Down(DownReason::ConnectionClosed))));
+}
+
+/// RFC 6286 §2.3: with equal BGP identifiers, the AS numbers decide the
+/// collision, so exactly one connection survives.
+#[test]
+fn collision_with_equal_identifiers_is_decided_by_as() {
+    let mut h = Harness::active();
+    h.input(Input::Start);
+    h.input(Input::Connected(1));
+    h.input(Input::Accepted(2));
+    // Same identifier as ours; the peer's AS (65001) is higher than ours
+    // (65000): its connection, our inbound one, wins.
+    h.input(Input::Message(1, &peer_open(LOCAL_ID, 90)));
+    let out = h.input(Input::Message(2, &peer_open(LOCAL_ID, 90)));
+    assert!(out.contains(&Output::Close(1)), "{out:?}");
+    assert_eq!(h.session.connections(), 1);
+    h.input(Input::Message(2, &keepalive()));
+    assert_eq!(h.session.state(), State::Established);
+}
+
 #[test]
 fn send_hold_timer_closes_a_peer_that_does_not_read() {
     let mut config = SessionConfig::new(settings());

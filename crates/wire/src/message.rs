@@ -111,11 +111,13 @@ impl Header {
         }
         let kind = MessageType::from_code(ty)
             .ok_or_else(|| DecodeError::new(18, Reason::BadType(ty)).with_data([ty]))?;
-        // RFC 8654 §3: OPEN, KEEPALIVE and NOTIFICATION stay within 4096 bytes.
+        // RFC 8654 §3: the extension covers every message but OPEN and KEEPALIVE.
         let (min, max) = match kind {
             MessageType::Open => (29, MAX_MESSAGE_LEN),
             MessageType::Update => (23, ctx.max_message_len()),
-            MessageType::Notification => (21, MAX_MESSAGE_LEN),
+            // A NOTIFICATION too short for its code and subcode is still
+            // framed: it ends the session without an answer (RFC 4271 §6.4).
+            MessageType::Notification => (19, ctx.max_message_len()),
             MessageType::Keepalive => (19, 19),
             MessageType::RouteRefresh => (23, ctx.max_message_len()),
         };

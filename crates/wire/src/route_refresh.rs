@@ -70,9 +70,15 @@ impl RouteRefresh {
         if body.len() != 4 {
             let total =
                 u16::try_from(body.len().saturating_add(crate::HEADER_LEN)).unwrap_or(u16::MAX);
-            return Err(
-                DecodeError::new(16, Reason::BadRouteRefreshLength(total)).with_data(body.to_vec())
-            );
+            return Err({
+                // RFC 7313 §5: the data is the complete message.
+                let mut data = Vec::with_capacity(usize::from(total));
+                data.extend_from_slice(&crate::MARKER);
+                data.extend_from_slice(&total.to_be_bytes());
+                data.push(crate::MessageType::RouteRefresh as u8);
+                data.extend_from_slice(body);
+                DecodeError::new(16, Reason::BadRouteRefreshLength(total)).with_data(data)
+            });
         }
         let mut r = Reader::new(body, crate::HEADER_LEN);
         let (Ok(afi), Ok(sub), Ok(safi)) = (r.u16(), r.u8(), r.u8()) else {

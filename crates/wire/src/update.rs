@@ -82,7 +82,17 @@ impl NextHop {
         // Lengths: plain 0, 4, 16, 32; VPN 12, 24, 48 (an RD before each address).
         let (v4, v6, v6_ll) = if vpn { (12, 24, 48) } else { (4, 16, 32) };
         let n = bytes.len();
+        let flowspec = matches!(
+            family.nlri_kind(),
+            Some(NlriKind::Flowspec | NlriKind::FlowspecVpn)
+        );
         let nh = if n == 0 {
+            // Only Flowspec routes go without a next hop (RFC 8955 §5);
+            // for the others the length is inconsistent with the AFI/SAFI
+            // (RFC 7606 §7.11).
+            if !flowspec {
+                return Err(bad());
+            }
             NextHop::Empty
         } else if n == v4 {
             let b = addr(&mut r, 4)?;
