@@ -20,10 +20,10 @@ use ribbit_fsm::{ConnId, DownReason, Input, Negotiated, Output, Session, Session
 use ribbit_wire::nlri::{Nlri, NlriList};
 use ribbit_wire::route_refresh::RefreshSubtype;
 use ribbit_wire::update::{MpNlri, NextHop};
-use ribbit_wire::{Family, Message, PathAttributes, RouteRefresh, Update};
+use ribbit_wire::{Family, Message, MessageType, PathAttributes, RouteRefresh, Update};
 
 use crate::net::connect::{self, TransportSettings};
-use crate::net::connection::{ConnEvent, Connection, READ_QUEUE};
+use crate::net::connection::{ConnEvent, Connection, LINGER, READ_QUEUE};
 
 /// Everything a neighbor's task needs to know.
 #[derive(Debug, Clone)]
@@ -165,6 +165,8 @@ struct PeerTask {
     conns: HashMap<ConnId, Connection>,
     /// Messages the FSM produced while a writer's queue was full.
     backlog: HashMap<ConnId, VecDeque<Vec<u8>>>,
+    /// Connections let go of, still handing over their last NOTIFICATION.
+    closing: Vec<JoinHandle<()>>,
     /// Route refreshes asked for while the backlog was not empty: answered
     /// once it drains, so that a peer asking again and again without
     /// reading gets one more copy of the table queued, not one per request.
@@ -172,9 +174,12 @@ struct PeerTask {
     local_addrs: HashMap<ConnId, SocketAddr>,
     next_id: ConnId,
     connecting: Option<JoinHandle<()>>,
+    /// Numbers the connect attempts, so that the result of an abandoned one
+    /// is never taken for the current one's.
+    attempt: u64,
     conn_events: mpsc::Sender<ConnEvent>,
     flushed: mpsc::Sender<ConnId>,
-    connected: mpsc::Sender<std::io::Result<TcpStream>>,
+    connected: mpsc::Sender<(u64, std::io::Result<TcpStream>)>,
     established: Option<(ConnId, Box<Negotiated>)>,
     adj_rib_in: BTreeMap<RibKey, ReceivedRoute>,
     events: broadcast::Sender<PeerEvent>,
@@ -207,10 +212,12 @@ async fn run(
         session,
         conns: HashMap::new(),
         backlog: HashMap::new(),
+        closing: Vec::new(),
         refresh_pending: Vec::new(),
         local_addrs: HashMap::new(),
         next_id: 1,
         connecting: None,
+        attempt: 0,
         conn_events: conn_tx,
         flushed: flushed_tx,
         connected: connected_tx,
@@ -228,25 +235,29 @@ async fn run(
         if task.session.poll_timeout().is_some_and(|t| t <= now) {
             task.session.handle_timeout(now);
         }
-        task.carry_out().await;
+        task.carry_out();
         let deadline = task.session.poll_timeout().map(Instant::from_std);
         tokio::select! {
             biased;
-            Some(cmd) = commands.recv() => {
-                if let PeerCommand::Shutdown(message, done) = cmd {
-                    task.handle(Input::Stop(message.as_deref()));
-                    task.carry_out().await;
-                    task.conns.clear();
-                    if let Some(c) = task.connecting.take() { c.abort(); }
+            cmd = commands.recv() => match cmd {
+                Some(PeerCommand::Shutdown(message, done)) => {
+                    task.stop(message.as_deref()).await;
                     let _ = done.send(());
                     return;
                 }
-                task.command(cmd);
-            }
+                Some(cmd) => task.command(cmd),
+                // Nobody can reach this neighbor any more: stop it cleanly.
+                None => {
+                    task.stop(None).await;
+                    return;
+                }
+            },
             Some(id) = flushed_rx.recv() => {
+                // The writer made progress: the peer reads (RFC 9687 asks
+                // about progress, not about an empty queue).
                 task.drain_backlog(id);
+                task.handle(Input::Flushed(id));
                 if task.backlog.get(&id).is_none_or(|b| b.is_empty()) {
-                    task.handle(Input::Flushed(id));
                     for family in std::mem::take(&mut task.refresh_pending) {
                         task.refresh(family);
                     }
@@ -256,7 +267,11 @@ async fn run(
                 ConnEvent::Message(id, bytes) => task.message(id, bytes),
                 ConnEvent::Closed(id) => task.handle(Input::Closed(id)),
             },
-            Some(result) = connected_rx.recv() => task.connect_result(result),
+            Some((attempt, result)) = connected_rx.recv() => {
+                if attempt == task.attempt {
+                    task.connect_result(result);
+                }
+            }
             () = sleep_until(deadline) => {
                 let now = task.now();
                 task.session.handle_timeout(now);
@@ -339,17 +354,28 @@ impl PeerTask {
         }
     }
 
+    /// Stop the session (Cease to the peer) and let go of every connection,
+    /// giving their writers up to [`LINGER`] to send the NOTIFICATION.
+    async fn stop(&mut self, message: Option<&str>) {
+        self.handle(Input::Stop(message));
+        self.carry_out();
+        if let Some(c) = self.connecting.take() {
+            c.abort();
+        }
+        let closing: Vec<_> = std::mem::take(&mut self.closing);
+        for task in closing {
+            let _ = tokio::time::timeout(LINGER, task).await;
+        }
+        self.conns.clear();
+    }
+
     /// Carry out everything the state machine asked for.
-    async fn carry_out(&mut self) {
+    fn carry_out(&mut self) {
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Connect => self.start_connect(),
                 Output::Send(id, bytes) => self.send(id, bytes),
-                Output::Close(id) => {
-                    self.conns.remove(&id);
-                    self.backlog.remove(&id);
-                    self.local_addrs.remove(&id);
-                }
+                Output::Close(id) => self.close(id),
                 Output::StateChanged { from, to } => {
                     info!(%from, %to, "state changed");
                     let _ = self.events.send(PeerEvent::State {
@@ -407,10 +433,42 @@ impl PeerTask {
         }
     }
 
+    /// Let go of a connection. A NOTIFICATION still waiting behind a full
+    /// writer queue is handed over anyway (RFC 4271 §6: it goes out before
+    /// the connection closes), bounded by [`LINGER`]; what else waited is
+    /// dropped with the connection.
+    fn close(&mut self, id: ConnId) {
+        self.local_addrs.remove(&id);
+        let Some(conn) = self.conns.remove(&id) else {
+            return;
+        };
+        let last: Vec<Vec<u8>> = self
+            .backlog
+            .remove(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.get(18) == Some(&(MessageType::Notification as u8)))
+            .collect();
+        self.closing.retain(|t| !t.is_finished());
+        self.closing.push(tokio::spawn(async move {
+            for bytes in last {
+                if tokio::time::timeout(LINGER, conn.send(bytes))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            drop(conn);
+        }));
+    }
+
     fn start_connect(&mut self) {
         if let Some(old) = self.connecting.take() {
             old.abort();
         }
+        self.attempt = self.attempt.wrapping_add(1);
+        let attempt = self.attempt;
         let peer = SocketAddr::new(self.settings.address, self.settings.port);
         let transport = self.settings.transport.clone();
         let tx = self.connected.clone();
@@ -421,7 +479,7 @@ impl PeerTask {
             .max(Duration::from_secs(1));
         self.connecting = Some(tokio::spawn(async move {
             let result = connect::connect(peer, &transport, timeout).await;
-            let _ = tx.send(result).await;
+            let _ = tx.send((attempt, result)).await;
         }));
     }
 
@@ -536,11 +594,27 @@ impl PeerTask {
             warn!(issue = %issue, "malformed attribute (RFC 7606)");
         }
         let attributes = Arc::new(update.attributes.clone());
-        for n in &update.withdrawn {
+        // Routes of families the session did not negotiate are not kept
+        // (RFC 4760 §6: a speaker only sends what the peer said it takes).
+        let negotiated = |f: Family| {
+            let ok = self
+                .established
+                .as_ref()
+                .is_some_and(|(_, n)| n.families.contains(&f));
+            if !ok {
+                warn!(family = %f, "routes of a family that was not negotiated ignored");
+            }
+            ok
+        };
+        let v4 = (!update.withdrawn.is_empty() || !update.announced.is_empty())
+            && negotiated(Family::IPV4_UNICAST);
+        let unreach = update.mp_unreach.as_ref().filter(|u| negotiated(u.family));
+        let reach = update.mp_reach.as_ref().filter(|r| negotiated(r.family));
+        for n in update.withdrawn.iter().filter(|_| v4) {
             self.adj_rib_in
                 .remove(&(Family::IPV4_UNICAST, n.prefix.to_string(), n.path_id));
         }
-        if let Some(u) = &update.mp_unreach {
+        if let Some(u) = unreach {
             if let MpNlri::Decoded(list) = &u.nlri {
                 for (text, path_id) in nlri_keys(list, u.family) {
                     self.adj_rib_in.remove(&(u.family, text, path_id));
@@ -549,11 +623,11 @@ impl PeerTask {
         }
         let withdraw_all = update.treat_as_withdraw();
         let v4_next_hop = update.attributes.next_hop.map(NextHop::V4);
-        for n in &update.announced {
+        for n in update.announced.iter().filter(|_| v4) {
             let key = (Family::IPV4_UNICAST, n.prefix.to_string(), n.path_id);
             self.store(key, v4_next_hop, &attributes, withdraw_all);
         }
-        if let Some(r) = &update.mp_reach {
+        if let Some(r) = reach {
             if let MpNlri::Decoded(list) = &r.nlri {
                 for (text, path_id) in nlri_keys(list, r.family) {
                     self.store(

@@ -102,6 +102,17 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig) -> PeerSettings {
 impl Speaker {
     /// Bind the listeners and start every enabled neighbor.
     pub async fn start(config: &Config) -> Result<Speaker, StartError> {
+        // Every listener first: when one cannot be bound, nothing has been
+        // started that would outlive the error.
+        let mut bound_listeners = Vec::new();
+        let mut local = Vec::new();
+        for addr in &config.global.listen {
+            let listener = bind_listener(config, *addr)?;
+            let bound = listener.local_addr().unwrap_or(*addr);
+            info!(addr = %bound, "listening");
+            local.push(bound);
+            bound_listeners.push(listener);
+        }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut peers = HashMap::new();
         let mut tasks = Vec::new();
@@ -119,52 +130,11 @@ impl Speaker {
             tasks.push(handle);
         }
         let peers = Arc::new(peers);
-        let mut listeners = Vec::new();
-        let mut local = Vec::new();
-        for addr in &config.global.listen {
-            let listener = connect::listen(*addr).map_err(|source| StartError::Listen {
-                addr: *addr,
-                source,
-            })?;
-            for n in config
-                .neighbors
-                .iter()
-                .filter(|n| n.enabled && n.address.is_ipv6() == addr.is_ipv6())
-            {
-                if let Some(key) = &n.md5_password {
-                    sockopt::set_md5(listener.as_fd(), n.address, key.as_bytes()).map_err(
-                        |source| StartError::Md5 {
-                            peer: n.address,
-                            addr: *addr,
-                            source,
-                        },
-                    )?;
-                }
-            }
-            // GTSM (RFC 5082): the SYN-ACK leaves from the listening socket,
-            // before a connection is matched to its neighbor. A GTSM peer
-            // drops it unless it has TTL 255, so send everything with 255
-            // when some neighbor uses GTSM (the TTL matters to no one else).
-            let gtsm = config.neighbors.iter().any(|n| {
-                n.enabled && n.address.is_ipv6() == addr.is_ipv6() && n.minimum_ttl().is_some()
-            });
-            if gtsm {
-                sockopt::set_ttl(listener.as_fd(), addr.is_ipv6(), 255).map_err(|source| {
-                    StartError::Listen {
-                        addr: *addr,
-                        source,
-                    }
-                })?;
-            }
-            let bound = listener.local_addr().unwrap_or(*addr);
-            info!(addr = %bound, "listening");
-            local.push(bound);
-            listeners.push(tokio::spawn(accept_loop(
-                listener,
-                Arc::clone(&peers),
-                transport_map(config),
-            )));
-        }
+        let transport = transport_map(config);
+        let listeners = bound_listeners
+            .into_iter()
+            .map(|l| tokio::spawn(accept_loop(l, Arc::clone(&peers), Arc::clone(&transport))))
+            .collect();
         Ok(Speaker {
             peers,
             tasks,
@@ -241,6 +211,40 @@ impl Speaker {
     }
 }
 
+/// Bind one listening address, with the TCP-MD5 keys of the neighbors of its
+/// address family and, when one of them uses GTSM, TTL 255.
+fn bind_listener(config: &Config, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    let listener = connect::listen(addr).map_err(|source| StartError::Listen { addr, source })?;
+    let neighbors = config
+        .neighbors
+        .iter()
+        .filter(|n| n.enabled && n.address.is_ipv6() == addr.is_ipv6());
+    let mut gtsm = false;
+    for n in neighbors {
+        if let Some(key) = &n.md5_password {
+            sockopt::set_md5(listener.as_fd(), n.address, key.as_bytes()).map_err(|source| {
+                StartError::Md5 {
+                    peer: n.address,
+                    addr,
+                    source,
+                }
+            })?;
+        }
+        gtsm |= n.minimum_ttl().is_some();
+    }
+    // GTSM (RFC 5082): the SYN-ACK leaves from the listening socket, before
+    // a connection is matched to its neighbor. A GTSM peer drops it unless
+    // it has TTL 255, so send everything with 255 when some neighbor uses
+    // GTSM (the TTL matters to no one else). The minimum TTL can only be set
+    // per neighbor, on the accepted socket: a spoofed far-away SYN still
+    // completes the handshake, and is then dropped before it is read.
+    if gtsm {
+        sockopt::set_ttl(listener.as_fd(), addr.is_ipv6(), 255)
+            .map_err(|source| StartError::Listen { addr, source })?;
+    }
+    Ok(listener)
+}
+
 /// Transport settings by neighbor address, for accepted connections.
 fn transport_map(config: &Config) -> Arc<HashMap<IpAddr, TransportSettings>> {
     Arc::new(
@@ -266,11 +270,9 @@ async fn accept_loop(
                 continue;
             }
         };
-        // IPv4 peers reaching an IPv6 socket show up as mapped addresses.
-        let ip = match from.ip() {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-            v4 => v4,
-        };
+        // IPv6 listeners are IPv6-only (see `connect::listen`): no mapped
+        // IPv4 addresses show up here.
+        let ip = from.ip();
         let Some(tx) = peers.get(&ip) else {
             // Unknown source: closed before anything is read.
             debug!(%from, "connection from an unknown address refused");
@@ -283,8 +285,10 @@ async fn accept_loop(
                 continue;
             }
         }
-        if tx.send(PeerCommand::Accepted(stream)).await.is_err() {
-            debug!(%from, "neighbor task gone; connection dropped");
+        // Never wait on one neighbor: a busy one must not hold up the
+        // connections of all the others.
+        if let Err(e) = tx.try_send(PeerCommand::Accepted(stream)) {
+            debug!(%from, error = %e, "neighbor busy or gone; connection dropped");
         }
     }
 }

@@ -79,11 +79,6 @@ impl Connection {
     pub async fn send(&self, bytes: Vec<u8>) -> bool {
         self.writer.send(bytes).await.is_ok()
     }
-
-    /// Room left in the writer's queue.
-    pub fn capacity(&self) -> usize {
-        self.writer.capacity()
-    }
 }
 
 impl Drop for Connection {
@@ -173,11 +168,10 @@ async fn write_loop(
             }
         }
         batch.clear();
-        if queue.is_empty() {
-            // A dropped report only delays the next one: the queue holds one.
-            let _ = flushed.try_send(id);
-        }
+        // Progress: the peer takes what we send (RFC 9687). A report that
+        // finds the channel full is dropped: one is already on its way.
+        let _ = flushed.try_send(id);
     }
     // The session let go of the connection: close after what was queued.
-    let _ = tokio::time::timeout(Duration::from_secs(5), sock.shutdown()).await;
+    let _ = tokio::time::timeout(LINGER, sock.shutdown()).await;
 }
