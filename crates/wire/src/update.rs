@@ -452,7 +452,12 @@ impl Update {
                 continue;
             };
             let action = attribute::malformed_action(code);
-            if fl & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
+            // RFC 4271 §4.3: the Partial bit is 0 on well-known and on
+            // optional non-transitive attributes; only optional transitive
+            // ones may carry it.
+            let partial_allowed = expected == flags::OPTIONAL | flags::TRANSITIVE;
+            let partial_wrong = fl & flags::PARTIAL != 0 && !partial_allowed;
+            if fl & (flags::OPTIONAL | flags::TRANSITIVE) != expected || partial_wrong {
                 // RFC 7606 §3 (c): flags in conflict make the attribute malformed.
                 let reason = Reason::AttributeFlags {
                     type_code: code,
@@ -808,6 +813,16 @@ mod tests {
             Reason::AttributeFlags { type_code: 4, .. }
         ));
         assert!(u.treat_as_withdraw());
+        // ORIGIN (well-known) with the Partial bit: flags conflict.
+        let u = decode("600101 00 400200 400304 C0000201", &ONE_PREFIX).unwrap();
+        assert!(matches!(
+            u.issues[0].reason,
+            Reason::AttributeFlags { type_code: 1, .. }
+        ));
+        assert!(u.treat_as_withdraw());
+        // COMMUNITIES (optional transitive) may carry it.
+        let u = decode(&format!("{BASE} E00804 FDE80001"), &ONE_PREFIX).unwrap();
+        assert!(u.issues.is_empty());
         // COMMUNITIES whose length is not a multiple of 4.
         let u = decode(&format!("{BASE} C00803 FDE800"), &ONE_PREFIX).unwrap();
         assert!(u.treat_as_withdraw());
