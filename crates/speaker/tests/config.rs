@@ -648,6 +648,14 @@ fn neighbor_problems() {
         ["t.toml:9: neighbor 127.0.0.2: md5-password is empty (leave the key out for no password)"]
     );
     assert_eq!(
+        problems(&with_neighbor("route-refresh = false\nenhanced-route-refresh = true")),
+        ["t.toml:10: neighbor 127.0.0.2: enhanced-route-refresh needs route-refresh (RFC 7313 extends RFC 2918)"]
+    );
+    let c = parse(&with_neighbor("route-refresh = false"));
+    assert!(!c.neighbors[0].route_refresh && !c.neighbors[0].enhanced_route_refresh);
+    let c = parse(&with_neighbor("enhanced-route-refresh = false"));
+    assert!(c.neighbors[0].route_refresh && !c.neighbors[0].enhanced_route_refresh);
+    assert_eq!(
         problems(&with_neighbor("ttl-security = 1\nmultihop = 2")),
         ["t.toml:10: neighbor 127.0.0.2: multihop and ttl-security cannot both be set (with ttl-security the TTL is always 255; its value is the number of hops)"]
     );

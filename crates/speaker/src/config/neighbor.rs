@@ -150,7 +150,7 @@ struct RawNeighbor {
     ttl_security: Option<Spanned<i64>>,
     multihop: Option<Spanned<i64>>,
     route_refresh: Option<bool>,
-    enhanced_route_refresh: Option<bool>,
+    enhanced_route_refresh: Option<Spanned<bool>>,
     extended_message: Option<bool>,
     add_path: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     // `route` (the `[[neighbor.route]]` tables) is taken out before
@@ -305,6 +305,19 @@ pub(super) fn read(
         }
         None => None,
     };
+    let enhanced_route_refresh = match &raw.enhanced_route_refresh {
+        Some(v) if *v.get_ref() && raw.route_refresh == Some(false) => {
+            r.error(
+                &v.span(),
+                ctx,
+                "enhanced-route-refresh needs route-refresh (RFC 7313 extends RFC 2918)",
+            );
+            ok = false;
+            false
+        }
+        Some(v) => *v.get_ref(),
+        None => raw.route_refresh.unwrap_or(true),
+    };
     let add_path = add_path(r, ctx, raw.add_path.as_ref(), families.as_deref());
     ok &= add_path.is_some();
 
@@ -347,8 +360,7 @@ pub(super) fn read(
         ttl_security,
         multihop,
         route_refresh: raw.route_refresh.unwrap_or(true),
-        enhanced_route_refresh: raw.route_refresh.unwrap_or(true)
-            && raw.enhanced_route_refresh.unwrap_or(true),
+        enhanced_route_refresh,
         extended_message: raw.extended_message.unwrap_or(true),
         add_path: add_path?,
         routes,
