@@ -3,9 +3,12 @@
 //! So far: the decision process ([`decision::best_path`]), which picks the
 //! best of the paths to one destination by eliminating candidates step by
 //! step as RFC 4271 §9.1.2.2 describes, so that the answer never depends on
-//! the order the paths arrived in. The tables themselves (Adj-RIB-In,
-//! Loc-RIB, Adj-RIB-Out with interned attribute sets) come next.
+//! the order the paths arrived in; and the attribute interner
+//! ([`intern::Interner`]) that stores each distinct attribute set once. The
+//! tables themselves (Adj-RIB-In, Loc-RIB, Adj-RIB-Out) come next.
 
 pub mod decision;
+pub mod intern;
 
 pub use decision::{best_path, Candidate, Decision, DecisionOptions, PeerInfo, Step};
+pub use intern::{AttrSet, Interner};
