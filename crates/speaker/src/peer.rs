@@ -593,7 +593,12 @@ impl PeerTask {
         for issue in &update.issues {
             warn!(issue = %issue, "malformed attribute (RFC 7606)");
         }
-        let attributes = Arc::new(update.attributes.clone());
+        let mut attributes = update.attributes.clone();
+        // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
+        if self.established.as_ref().is_some_and(|(_, n)| !n.is_ibgp()) {
+            attributes.local_pref = None;
+        }
+        let attributes = Arc::new(attributes);
         // Routes of families the session did not negotiate are not kept
         // (RFC 4760 §6: a speaker only sends what the peer said it takes).
         let negotiated = |f: Family| {

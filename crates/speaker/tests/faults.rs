@@ -797,6 +797,36 @@ async fn update_with_bad_origin_length_is_treat_as_withdraw() {
     lab.stop().await;
 }
 
+/// RFC 4271 §5.1.5: LOCAL_PREF received from an external peer is ignored;
+/// the route itself is kept.
+#[tokio::test]
+async fn local_pref_from_an_external_peer_is_ignored() {
+    const N: u8 = 11;
+    let mut lab = Lab::start(N, &[Scripted { k: 3, extra: "" }]).await;
+    let f_ip = IpAddr::V4(addr(N, 3));
+    let nh = addr(N, 3);
+    let mut f = Peer::connect(&lab, 3).await;
+    f.establish(&f_open(nh, 90)).await;
+    let mut a = base_attributes(&[0], nh);
+    a.extend_from_slice(&[0x40, 5, 4, 0, 0, 1, 0xf4]); // LOCAL_PREF 500
+    f.send(&frame(2, &update_body(&a, &nlri("10.11.1.0/24"))))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let rib = lab.r.adj_rib_in(f_ip).await.expect("neighbor");
+        if let Some(route) = rib.first() {
+            assert_eq!(route.nlri, "10.11.1.0/24");
+            assert_eq!(route.attributes.local_pref, None);
+            assert_eq!(route.attributes.next_hop, Some(nh));
+            break;
+        }
+        assert!(Instant::now() < deadline, "route not received");
+        sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(lab.r.state(f_ip).await, Some(State::Established));
+    lab.stop().await;
+}
+
 // ---------------------------------------------------------------------------
 // Message header errors
 
