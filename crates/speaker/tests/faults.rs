@@ -802,7 +802,7 @@ async fn update_with_bad_origin_length_is_treat_as_withdraw() {
 #[tokio::test]
 async fn local_pref_from_an_external_peer_is_ignored() {
     const N: u8 = 11;
-    let mut lab = Lab::start(N, &[Scripted { k: 3, extra: "" }]).await;
+    let lab = Lab::start(N, &[Scripted { k: 3, extra: "" }]).await;
     let f_ip = IpAddr::V4(addr(N, 3));
     let nh = addr(N, 3);
     let mut f = Peer::connect(&lab, 3).await;
