@@ -4,11 +4,15 @@
 //! best of the paths to one destination by eliminating candidates step by
 //! step as RFC 4271 §9.1.2.2 describes, so that the answer never depends on
 //! the order the paths arrived in; and the attribute interner
-//! ([`intern::Interner`]) that stores each distinct attribute set once. The
-//! tables themselves (Adj-RIB-In, Loc-RIB, Adj-RIB-Out) come next.
+//! ([`intern::Interner`]) that stores each distinct attribute set once; and
+//! compact prefix keys in an ordered table ([`prefix::PrefixTable`]) with
+//! longest-prefix match and more-specifics walks. The tables themselves
+//! (Adj-RIB-In, Loc-RIB, Adj-RIB-Out) come next.
 
 pub mod decision;
 pub mod intern;
+pub mod prefix;
 
 pub use decision::{best_path, Candidate, Decision, DecisionOptions, PeerInfo, Step};
 pub use intern::{AttrSet, Interner};
+pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
