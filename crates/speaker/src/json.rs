@@ -25,7 +25,7 @@ use serde::Serialize;
 use ribbit_wire::attribute::{AsPath, SegmentType};
 use ribbit_wire::capability::Capability as WireCapability;
 use ribbit_wire::error::{Action, AttributeIssue};
-use ribbit_wire::nlri::flowspec::{Component, ComponentType, FlowspecNlri};
+use ribbit_wire::nlri::flowspec::{Component, FlowspecNlri};
 use ribbit_wire::nlri::{Label, NlriList};
 use ribbit_wire::route_refresh::RefreshSubtype;
 use ribbit_wire::update::{MpNlri, NextHop};
@@ -576,7 +576,7 @@ pub struct FlowComponent {
 
 impl FlowComponent {
     fn new(c: &Component) -> FlowComponent {
-        let kind = component_name(c.kind());
+        let kind = c.kind().name();
         match c {
             Component::DestinationPrefix(p) | Component::SourcePrefix(p) => FlowComponent {
                 kind,
@@ -591,25 +591,6 @@ impl FlowComponent {
                 matches: Some(c.exabgp_values()),
             },
         }
-    }
-}
-
-/// Ribbit's family-neutral name of a component type.
-fn component_name(t: ComponentType) -> &'static str {
-    match t {
-        ComponentType::DestinationPrefix => "destination-prefix",
-        ComponentType::SourcePrefix => "source-prefix",
-        ComponentType::IpProtocol => "ip-protocol",
-        ComponentType::Port => "port",
-        ComponentType::DestinationPort => "destination-port",
-        ComponentType::SourcePort => "source-port",
-        ComponentType::IcmpType => "icmp-type",
-        ComponentType::IcmpCode => "icmp-code",
-        ComponentType::TcpFlags => "tcp-flags",
-        ComponentType::PacketLength => "packet-length",
-        ComponentType::Dscp => "dscp",
-        ComponentType::Fragment => "fragment",
-        ComponentType::FlowLabel => "flow-label",
     }
 }
 

@@ -261,21 +261,23 @@ impl ComponentType {
     }
 
     /// A family-neutral name for messages.
-    fn description(self) -> &'static str {
+    /// Ribbit's name of the type, the same for both families
+    /// (`destination-prefix`, `ip-protocol`, `dscp`, ...).
+    pub fn name(self) -> &'static str {
         match self {
-            ComponentType::DestinationPrefix => "destination prefix",
-            ComponentType::SourcePrefix => "source prefix",
-            ComponentType::IpProtocol => "ip protocol",
+            ComponentType::DestinationPrefix => "destination-prefix",
+            ComponentType::SourcePrefix => "source-prefix",
+            ComponentType::IpProtocol => "ip-protocol",
             ComponentType::Port => "port",
-            ComponentType::DestinationPort => "destination port",
-            ComponentType::SourcePort => "source port",
-            ComponentType::IcmpType => "icmp type",
-            ComponentType::IcmpCode => "icmp code",
-            ComponentType::TcpFlags => "tcp flags",
-            ComponentType::PacketLength => "packet length",
+            ComponentType::DestinationPort => "destination-port",
+            ComponentType::SourcePort => "source-port",
+            ComponentType::IcmpType => "icmp-type",
+            ComponentType::IcmpCode => "icmp-code",
+            ComponentType::TcpFlags => "tcp-flags",
+            ComponentType::PacketLength => "packet-length",
             ComponentType::Dscp => "dscp",
             ComponentType::Fragment => "fragment",
-            ComponentType::FlowLabel => "flow label",
+            ComponentType::FlowLabel => "flow-label",
         }
     }
 }
@@ -283,7 +285,7 @@ impl ComponentType {
 /// `type N (name)`, for error messages.
 impl fmt::Display for ComponentType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "type {} ({})", self.code(), self.description())
+        write!(f, "type {} ({})", self.code(), self.name())
     }
 }
 
