@@ -450,17 +450,7 @@ impl PeerTask {
             .filter(|m| m.get(18) == Some(&(MessageType::Notification as u8)))
             .collect();
         self.closing.retain(|t| !t.is_finished());
-        self.closing.push(tokio::spawn(async move {
-            for bytes in last {
-                if tokio::time::timeout(LINGER, conn.send(bytes))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-            drop(conn);
-        }));
+        self.closing.push(tokio::spawn(conn.close(last)));
     }
 
     fn start_connect(&mut self) {

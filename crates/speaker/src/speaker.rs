@@ -203,11 +203,11 @@ impl Speaker {
         for rx in waits {
             let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
         }
+        // Each neighbor task ends once its connections are closed, their
+        // NOTIFICATIONs written (or the linger time is up).
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
-        // Give the writers a moment to put the NOTIFICATIONs on the wire.
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

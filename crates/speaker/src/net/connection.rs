@@ -40,7 +40,8 @@ pub struct Connection {
     pub id: ConnId,
     writer: mpsc::Sender<Vec<u8>>,
     reader: JoinHandle<()>,
-    write_task: tokio::task::AbortHandle,
+    /// The writer task; taken by [`Connection::close`], which waits for it.
+    write_task: Option<JoinHandle<()>>,
 }
 
 impl Connection {
@@ -57,13 +58,40 @@ impl Connection {
         let (read_half, write_half) = stream.into_split();
         let (writer_tx, writer_rx) = mpsc::channel(WRITE_QUEUE);
         let reader = tokio::spawn(read_loop(id, read_half, events.clone()));
-        let write_task =
-            tokio::spawn(write_loop(id, write_half, writer_rx, flushed, events)).abort_handle();
+        let write_task = tokio::spawn(write_loop(id, write_half, writer_rx, flushed, events));
         Connection {
             id,
             writer: writer_tx,
             reader,
-            write_task,
+            write_task: Some(write_task),
+        }
+    }
+
+    /// Close the connection: stop reading, queue `last` (a final
+    /// NOTIFICATION, RFC 4271 §6) even if the writer's queue is full, and
+    /// wait until the writer has put everything on the wire and closed the
+    /// socket; all within [`LINGER`], after which the writer is stopped.
+    pub async fn close(mut self, last: Vec<Vec<u8>>) {
+        self.reader.abort();
+        let deadline = tokio::time::Instant::now() + LINGER;
+        for bytes in last {
+            if tokio::time::timeout_at(deadline, self.writer.send(bytes))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let writer = self.write_task.take();
+        // Dropping the sender tells the writer there is nothing more.
+        drop(self);
+        if let Some(mut writer) = writer {
+            if tokio::time::timeout_at(deadline, &mut writer)
+                .await
+                .is_err()
+            {
+                writer.abort();
+            }
         }
     }
 
@@ -74,11 +102,6 @@ impl Connection {
             mpsc::error::TrySendError::Full(b) | mpsc::error::TrySendError::Closed(b) => b,
         })
     }
-
-    /// Queue bytes for sending, waiting for room.
-    pub async fn send(&self, bytes: Vec<u8>) -> bool {
-        self.writer.send(bytes).await.is_ok()
-    }
 }
 
 impl Drop for Connection {
@@ -87,7 +110,10 @@ impl Drop for Connection {
     /// [`LINGER`] if it cannot (the peer does not read), closing it then.
     fn drop(&mut self) {
         self.reader.abort();
-        let writer = self.write_task.clone();
+        let Some(writer) = self.write_task.take() else {
+            return;
+        };
+        let writer = writer.abort_handle();
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
