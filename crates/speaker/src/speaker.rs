@@ -116,6 +116,8 @@ impl Speaker {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut peers = HashMap::new();
         let mut tasks = Vec::new();
+        // Transport settings by neighbor address, for accepted connections.
+        let mut transport = HashMap::new();
         for (i, n) in config
             .neighbors
             .iter()
@@ -123,6 +125,7 @@ impl Speaker {
             .filter(|(_, n)| n.enabled)
         {
             let settings = peer_settings(config, n);
+            transport.insert(n.address, settings.transport.clone());
             let seed = u64::from(u32::from(config.global.router_id))
                 ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let (tx, handle) = peer::spawn(settings, events.clone(), seed);
@@ -130,7 +133,7 @@ impl Speaker {
             tasks.push(handle);
         }
         let peers = Arc::new(peers);
-        let transport = transport_map(config);
+        let transport = Arc::new(transport);
         let listeners = bound_listeners
             .into_iter()
             .map(|l| tokio::spawn(accept_loop(l, Arc::clone(&peers), Arc::clone(&transport))))
@@ -243,17 +246,6 @@ fn bind_listener(config: &Config, addr: SocketAddr) -> Result<TcpListener, Start
             .map_err(|source| StartError::Listen { addr, source })?;
     }
     Ok(listener)
-}
-
-/// Transport settings by neighbor address, for accepted connections.
-fn transport_map(config: &Config) -> Arc<HashMap<IpAddr, TransportSettings>> {
-    Arc::new(
-        config
-            .neighbors
-            .iter()
-            .map(|n| (n.address, peer_settings(config, n).transport))
-            .collect(),
-    )
 }
 
 async fn accept_loop(

@@ -442,8 +442,8 @@ connect-retry = 1
     b.shutdown(None).await;
 }
 
-/// A asks B to refresh IPv4 unicast: B sends its IPv4 routes and End-of-RIB
-/// again, and nothing of IPv6.
+/// A asks B to refresh IPv4 unicast: B sends its IPv4 routes again between
+/// BoRR and EoRR (RFC 7313), no End-of-RIB, and nothing of IPv6.
 #[tokio::test]
 async fn route_refresh_resends_the_family() {
     let b_ip = ip("127.0.1.22");

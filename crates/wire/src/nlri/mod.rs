@@ -236,30 +236,8 @@ impl NlriList {
 
     /// Append every NLRI of the list in wire form.
     pub fn encode(&self, family: Family, add_path: bool, out: &mut Vec<u8>) {
-        match self {
-            NlriList::Prefixes(v) => {
-                for n in v {
-                    write_path_id(n.path_id, add_path, out);
-                    write_prefix(&n.prefix, out);
-                }
-            }
-            NlriList::Labeled(v) => {
-                for n in v {
-                    write_path_id(n.path_id, add_path, out);
-                    write_labeled(&n.labels, None, &n.prefix, out);
-                }
-            }
-            NlriList::Vpn(v) => {
-                for n in v {
-                    write_path_id(n.path_id, add_path, out);
-                    write_labeled(&n.labels, Some(n.rd), &n.prefix, out);
-                }
-            }
-            NlriList::Flowspec(v) => {
-                for n in v {
-                    n.encode(family.afi, add_path, out);
-                }
-            }
+        for n in self.iter() {
+            n.encode(family.afi, add_path, out);
         }
     }
 }
