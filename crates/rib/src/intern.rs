@@ -10,17 +10,17 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use ribbit_wire::attribute::PathAttributes;
+use crate::route::RouteAttrs;
 
 /// A shared, immutable attribute set. Equal sets interned by one
 /// [`Interner`] are the same allocation, so comparing two is a pointer
 /// comparison ([`AttrSet::same`]).
 #[derive(Debug, Clone)]
-pub struct AttrSet(Arc<PathAttributes>);
+pub struct AttrSet(Arc<RouteAttrs>);
 
 impl AttrSet {
     /// The attributes.
-    pub fn get(&self) -> &PathAttributes {
+    pub fn get(&self) -> &RouteAttrs {
         &self.0
     }
 
@@ -36,16 +36,16 @@ impl AttrSet {
 }
 
 impl std::ops::Deref for AttrSet {
-    type Target = PathAttributes;
+    type Target = RouteAttrs;
 
-    fn deref(&self) -> &PathAttributes {
+    fn deref(&self) -> &RouteAttrs {
         &self.0
     }
 }
 
 /// Keyed by content, so a set can be found from a freshly decoded copy.
 #[derive(Debug)]
-struct Entry(Arc<PathAttributes>);
+struct Entry(Arc<RouteAttrs>);
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Entry) -> bool {
@@ -61,8 +61,8 @@ impl Hash for Entry {
     }
 }
 
-impl std::borrow::Borrow<PathAttributes> for Entry {
-    fn borrow(&self) -> &PathAttributes {
+impl std::borrow::Borrow<RouteAttrs> for Entry {
+    fn borrow(&self) -> &RouteAttrs {
         &self.0
     }
 }
@@ -80,7 +80,7 @@ impl Interner {
     }
 
     /// The shared copy of `attributes`, adding it if it is new.
-    pub fn intern(&mut self, attributes: PathAttributes) -> AttrSet {
+    pub fn intern(&mut self, attributes: RouteAttrs) -> AttrSet {
         if let Some(e) = self.sets.get(&attributes) {
             return AttrSet(Arc::clone(&e.0));
         }
@@ -91,7 +91,7 @@ impl Interner {
 
     /// The shared copy of an attribute set the caller only borrows (no
     /// clone when it is already known).
-    pub fn intern_ref(&mut self, attributes: &PathAttributes) -> AttrSet {
+    pub fn intern_ref(&mut self, attributes: &RouteAttrs) -> AttrSet {
         match self.sets.get(attributes) {
             Some(e) => AttrSet(Arc::clone(&e.0)),
             None => self.intern(attributes.clone()),
@@ -120,13 +120,18 @@ impl Interner {
 mod tests {
     use super::*;
     use ribbit_wire::attribute::{AsPath, Community, Origin};
+    use ribbit_wire::update::NextHop;
+    use ribbit_wire::PathAttributes;
 
-    fn attrs(asn: u32, community: u32) -> PathAttributes {
-        PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(AsPath::sequence(vec![asn])),
-            communities: vec![Community(community)],
-            ..PathAttributes::default()
+    fn attrs(asn: u32, community: u32) -> RouteAttrs {
+        RouteAttrs {
+            next_hop: NextHop::V4("192.0.2.1".parse().unwrap()),
+            attributes: PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: Some(AsPath::sequence(vec![asn])),
+                communities: vec![Community(community)],
+                ..PathAttributes::default()
+            },
         }
     }
 
@@ -140,7 +145,7 @@ mod tests {
         assert!(!a.same(&c));
         assert_eq!(interner.len(), 2);
         assert_eq!(a.users(), 3);
-        assert_eq!(a.as_path, Some(AsPath::sequence(vec![65001])));
+        assert_eq!(a.attributes.as_path, Some(AsPath::sequence(vec![65001])));
         drop(c);
         assert_eq!(interner.purge(), 1);
         assert_eq!(interner.len(), 1);

@@ -11,8 +11,12 @@
 
 pub mod decision;
 pub mod intern;
+pub mod policy;
 pub mod prefix;
+pub mod route;
 
 pub use decision::{best_path, Candidate, Decision, DecisionOptions, PeerInfo, Step};
 pub use intern::{AttrSet, Interner};
+pub use policy::{Outcome, PeerFacts, PolicyChain, Subject, Verdict};
 pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
+pub use route::RouteAttrs;
