@@ -40,7 +40,7 @@ pub enum Outcome {
     /// The route is dropped.
     Reject,
     /// The route passes; with new attributes when a rule changed them.
-    Accept(Option<RouteAttrs>),
+    Accept(Option<Box<RouteAttrs>>),
 }
 
 /// Whether a route that no rule decided is accepted or rejected.
