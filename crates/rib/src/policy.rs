@@ -19,6 +19,9 @@ pub struct Subject<'a> {
     /// The neighbor: the one that sent the route on import, the one it is
     /// sent to on export.
     pub peer: &'a PeerFacts,
+    /// The neighbor the route was learned from (on import the same as
+    /// `peer`); `None` for a locally originated route.
+    pub source: Option<&'a PeerFacts>,
 }
 
 /// The facts about a neighbor that policies match on.
