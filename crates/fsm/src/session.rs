@@ -109,6 +109,10 @@ pub enum Input<'a> {
     Start,
     /// Stop the session, with an optional shutdown communication (RFC 9003).
     Stop(Option<&'a str>),
+    /// Stop the session with this NOTIFICATION (a Cease of another subcode:
+    /// maximum number of prefixes reached, RFC 4486 §4, administrative
+    /// reset...). Like `Stop`, the session stays down until `Start`.
+    Cease(&'a Notification),
     /// Our outbound connection is up (event 16).
     Connected(ConnId),
     /// Our outbound connection attempt failed (event 18).
@@ -311,6 +315,7 @@ impl Session {
         match input {
             Input::Start => self.start(now),
             Input::Stop(message) => self.stop(message),
+            Input::Cease(n) => self.stop_with(n.clone()),
             // The driver owns connection ids; a duplicate one is its bug and is ignored.
             Input::Connected(id) | Input::Accepted(id) if self.index(id).is_some() => {}
             Input::Connected(id) => {
@@ -477,6 +482,17 @@ impl Session {
     }
 
     fn stop(&mut self, message: Option<&str>) {
+        // RFC 8203 / RFC 9003: Cease / Administrative Shutdown, with the
+        // operator's message when there is one.
+        let n = match message {
+            Some(text) => Notification::shutdown(subcode::ADMINISTRATIVE_SHUTDOWN, text),
+            None => Notification::new(code::CEASE, subcode::ADMINISTRATIVE_SHUTDOWN, Vec::new()),
+        };
+        self.stop_with(n);
+    }
+
+    /// Event 2 (ManualStop) with the given NOTIFICATION.
+    fn stop_with(&mut self, n: Notification) {
         if !self.running {
             return;
         }
@@ -484,12 +500,6 @@ impl Session {
         self.connecting = false;
         self.connect_retry = None;
         self.idle_until = None;
-        // RFC 8203 / RFC 9003: Cease / Administrative Shutdown, with the
-        // operator's message when there is one.
-        let n = match message {
-            Some(text) => Notification::shutdown(subcode::ADMINISTRATIVE_SHUTDOWN, text),
-            None => Notification::new(code::CEASE, subcode::ADMINISTRATIVE_SHUTDOWN, Vec::new()),
-        };
         let conns = std::mem::take(&mut self.conns);
         for c in conns {
             // Event 2 (ManualStop): a NOTIFICATION once an OPEN went out.

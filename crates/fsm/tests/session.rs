@@ -446,6 +446,23 @@ fn stop_sends_cease_with_the_shutdown_message() {
 }
 
 #[test]
+fn cease_sends_the_given_notification_and_stays_down() {
+    let mut h = Harness::active();
+    h.establish(1);
+    // RFC 4486 §4: maximum number of prefixes reached, with AFI/SAFI and the limit.
+    let n = Notification::new(6, 1, vec![0, 1, 1, 0, 0, 0, 100]);
+    let out = h.input(Input::Cease(&n));
+    assert!(out.contains(&Output::NotificationSent(n)));
+    assert_eq!(notifications(&out), vec![(6, 1)]);
+    assert!(out.contains(&Output::Down(DownReason::Stopped)));
+    assert_eq!(h.session.state(), State::Idle);
+    assert!(h.advance(Duration::from_secs(3600)).is_empty());
+    // Start brings it back.
+    h.input(Input::Start);
+    assert_ne!(h.session.state(), State::Idle);
+}
+
+#[test]
 fn notification_from_the_peer_ends_the_session() {
     let mut h = Harness::active();
     h.establish(1);
