@@ -9,6 +9,7 @@
 
 pub mod daemon;
 pub mod ribbit;
+pub mod scenario;
 
 use std::fmt::Display;
 use std::future::Future;
