@@ -475,28 +475,32 @@ async fn route_server() {
 /// that passes because a parser drops attributes would prove nothing.
 #[test]
 fn bird_output_parses() {
-    let text = "BIRD 2.0.12 ready.\nTable master4:\n\
-198.51.100.0/28      unreachable [ribbit 16:59:23.303 from 127.0.7.3] * (100) [AS65001?]\n\
-\tType: BGP univ\n\
-\tBGP.origin: Incomplete\n\
-\tBGP.as_path: 65001 65002\n\
-\tBGP.next_hop: 198.18.0.11\n\
-\tBGP.med: 50\n\
-\tBGP.local_pref: 300\n\
-\tBGP.community: (65535,65281) (65001,1)\n\
-\tBGP.large_community: (65001, 2, 3)\n\
-\tBGP.originator_id: 10.0.0.5\n\
-\tBGP.cluster_list: 10.255.0.1 10.255.0.2\n\
-198.51.100.16/28     unreachable [ribbit 16:59:23.303 from 127.0.7.3] * (100) [AS65001i]\n\
-\tType: BGP univ\n\
-\tBGP.origin: IGP\n\
-\tBGP.as_path: 65001\n\
-\tBGP.next_hop: 127.0.7.1\n\
-\tBGP.local_pref: 100\n\
-                     unreachable [ribbit 16:59:24.100 from 127.0.7.3] (100) [AS65001e]\n\
-\tType: BGP univ\n\
-\tBGP.origin: EGP\n";
-    let routes = parse_bird_routes(text);
+    let text = [
+        "BIRD 2.0.12 ready.",
+        "Table master4:",
+        "198.51.100.0/28      unreachable [ribbit 16:59:23.303 from 127.0.7.3] * (100) [AS65001?]",
+        "\tType: BGP univ",
+        "\tBGP.origin: Incomplete",
+        "\tBGP.as_path: 65001 65002",
+        "\tBGP.next_hop: 198.18.0.11",
+        "\tBGP.med: 50",
+        "\tBGP.local_pref: 300",
+        "\tBGP.community: (65535,65281) (65001,1)",
+        "\tBGP.large_community: (65001, 2, 3)",
+        "\tBGP.originator_id: 10.0.0.5",
+        "\tBGP.cluster_list: 10.255.0.1 10.255.0.2",
+        "198.51.100.16/28     unreachable [ribbit 16:59:23.303 from 127.0.7.3] * (100) [AS65001i]",
+        "\tType: BGP univ",
+        "\tBGP.origin: IGP",
+        "\tBGP.as_path: 65001",
+        "\tBGP.next_hop: 127.0.7.1",
+        "\tBGP.local_pref: 100",
+        "                     unreachable [ribbit 16:59:24.100 from 127.0.7.3] (100) [AS65001e]",
+        "\tType: BGP univ",
+        "\tBGP.origin: EGP",
+    ]
+    .join("\n");
+    let routes = parse_bird_routes(&text);
     let expected = vec![
         Route {
             prefix: "198.51.100.0/28".into(),
