@@ -23,8 +23,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ribbit::config::Config;
+use ribbit::peer::ReceivedRoute;
 use ribbit::Speaker;
 use ribbit_fsm::State;
+use ribbit_wire::update::NextHop;
 use serde_json::Value;
 
 use super::{eventually, find_binary, run_cli, Daemon, Lab, Steps, ESTABLISHED, PROPAGATE};
@@ -497,34 +499,79 @@ fn sorted(list: &[String]) -> Vec<String> {
 /// `Ok` if `seen` is exactly `expected` (one route per prefix, every
 /// attribute equal), else every difference.
 pub fn compare_tables(seen: &[Route], expected: &[Route]) -> Result<(), String> {
+    let problems = table_diff(seen, expected);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        let lines: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
+        Err(lines.join("\n    "))
+    }
+}
+
+/// The differences between `seen` and `expected`, each with its prefix.
+fn table_diff(seen: &[Route], expected: &[Route]) -> Vec<(String, String)> {
     let mut by_prefix: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
     for r in seen {
         by_prefix.entry(&r.prefix).or_default().push(r);
     }
     let mut problems = Vec::new();
     for e in expected {
-        match by_prefix.remove(e.prefix.as_str()).as_deref() {
-            None | Some([]) => problems.push(format!("missing: {e}")),
-            Some([r]) if *r == e => {}
-            Some([r]) => problems.push(format!("expected {e}\n      seen {r}")),
-            Some(many) => problems.push(format!(
+        let problem = match by_prefix.remove(e.prefix.as_str()).as_deref() {
+            None | Some([]) => format!("missing: {e}"),
+            Some([r]) if *r == e => continue,
+            Some([r]) => format!("expected {e}\n      seen {r}"),
+            Some(many) => format!(
                 "{} paths for {} (expected one): {}",
                 many.len(),
                 e.prefix,
                 list(many.iter().copied())
-            )),
-        }
+            ),
+        };
+        problems.push((e.prefix.clone(), problem));
     }
-    for (_, routes) in by_prefix {
+    for (prefix, routes) in by_prefix {
         for r in routes {
-            problems.push(format!("unexpected: {r}"));
+            problems.push((prefix.to_string(), format!("unexpected: {r}")));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n    "))
-    }
+    problems
+}
+
+/// A route of Ribbit's Adj-RIB-In in the same form, for failure messages.
+fn route_from_received(r: &ReceivedRoute) -> Route {
+    let a = &r.attributes;
+    let mut route = Route {
+        prefix: r.nlri.clone(),
+        next_hop: match r.next_hop {
+            Some(NextHop::V4(addr)) => addr.to_string(),
+            Some(NextHop::V6 { global, .. }) => global.to_string(),
+            Some(NextHop::Empty) | None => String::new(),
+        },
+        as_path: a
+            .as_path
+            .iter()
+            .flat_map(|p| p.segments.iter())
+            .flat_map(|s| s.asns.iter().copied())
+            .collect(),
+        origin: a.origin.and_then(|o| Origin::from_code(o as u64)),
+        med: a.med,
+        local_pref: a.local_pref,
+        communities: a
+            .communities
+            .iter()
+            .map(|c| format!("{}:{}", c.high(), c.low()))
+            .collect(),
+        large_communities: a
+            .large_communities
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        originator_id: a.originator_id,
+        cluster_list: a.cluster_list.clone(),
+    };
+    route.communities.sort();
+    route.large_communities.sort();
+    route
 }
 
 fn list<'a>(routes: impl Iterator<Item = &'a Route>) -> String {
@@ -1103,7 +1150,7 @@ impl Scenario {
                 ),
                 ESTABLISHED,
                 || async {
-                    scenario.node(p.name).daemon().check_running()?;
+                    scenario.all_running();
                     match scenario.speaker().state(peer).await {
                         Some(State::Established) => Ok(()),
                         other => Err(format!("{other:?}")),
@@ -1114,12 +1161,25 @@ impl Scenario {
         }
         scenario.steps.done("every session Established");
         for p in &scenario.topo.peers {
-            scenario.wait_received(p).await;
+            if !p.announcements.is_empty() {
+                scenario.wait_received(p).await;
+                scenario
+                    .steps
+                    .done(&format!("{}'s routes in Ribbit's Adj-RIB-In", p.name));
+            }
         }
         scenario
-            .steps
-            .done("every announced route in Ribbit's Adj-RIB-In");
-        scenario
+    }
+
+    /// Fail the test at once if a daemon exited (a port taken by a process
+    /// left over from an interrupted run, a config it refused): waiting for
+    /// it would only turn that into a timeout.
+    fn all_running(&self) {
+        for (name, node) in &self.nodes {
+            if let Err(e) = node.daemon().check_running() {
+                panic!("daemon {name} is not running: {e}");
+            }
+        }
     }
 
     fn speaker(&self) -> &Speaker {
@@ -1166,8 +1226,8 @@ impl Scenario {
     pub async fn observed(&self, observer: &str) -> Result<Vec<Route>, String> {
         let spec = self.topo.peer(observer);
         let ebgp = self.topo.ebgp(spec);
+        self.all_running();
         let node = self.node(observer);
-        node.daemon().check_running()?;
         let routes = match node {
             Node::GoBgp(g) => g.adj_in(self.topo.ribbit.address).await?,
             Node::Bird(b) => b.routes(ebgp).await?,
@@ -1179,23 +1239,49 @@ impl Scenario {
             .collect())
     }
 
-    /// `Ok` if `observer` holds exactly what `best` implies.
+    /// `Ok` if `observer` holds exactly what `best` implies; else the
+    /// differences, what Ribbit received for those prefixes, and the
+    /// observer's complaints about what it got.
     async fn check(&self, observer: &str, best: &Best) -> Result<(), String> {
         let expected = self.topo.expected_table(observer, best);
         let seen = self.observed(observer).await?;
-        compare_tables(&seen, &expected).map_err(|diff| {
-            let mut msg = format!("{observer}'s table from Ribbit:\n    {diff}");
-            if let Node::GoBgp(g) = self.node(observer) {
-                let warnings = g.warnings();
-                if !warnings.is_empty() {
-                    msg.push_str(&format!(
-                        "\n  {observer}'s log (GoBGP treats a 127/8 next hop as a withdraw):\n    {}",
-                        warnings.join("\n    ")
-                    ));
-                }
+        let diff = table_diff(&seen, &expected);
+        if diff.is_empty() {
+            return Ok(());
+        }
+        let mut msg = format!("{observer}'s table from Ribbit:");
+        for (_, problem) in &diff {
+            msg.push_str(&format!("\n    {problem}"));
+        }
+        let prefixes: Vec<&str> = diff.iter().map(|(p, _)| p.as_str()).collect();
+        msg.push_str("\n  Ribbit's Adj-RIB-In for those prefixes:");
+        for p in &self.topo.peers {
+            let routes = self
+                .speaker()
+                .adj_rib_in(IpAddr::V4(p.address))
+                .await
+                .unwrap_or_default();
+            for r in routes
+                .iter()
+                .filter(|r| prefixes.contains(&r.nlri.as_str()))
+            {
+                msg.push_str(&format!(
+                    "\n    from {}: {}",
+                    p.name,
+                    route_from_received(r)
+                ));
             }
-            msg
-        })
+        }
+        if let Node::GoBgp(g) = self.node(observer) {
+            let warnings = g.warnings();
+            if !warnings.is_empty() {
+                msg.push_str(&format!(
+                    "\n  {observer}'s log (GoBGP treats a 127/8 next hop as a withdraw):\n    {}",
+                    warnings.join("\n    ")
+                ));
+            }
+        }
+        Err(msg)
     }
 
     /// Wait until every observer holds exactly what `best` implies.
