@@ -334,7 +334,7 @@ impl Topology {
                 toml.push_str(&format!(
                     "\n[[policy]]\nname = \"{name}\"\n\n[[policy.rule]]\n\
                      match = {{ prefix = [\"{prefix}\"] }}\n\
-                     then = {{ local-preference = {value} }}\n",
+                     then = {{ local-pref = {value} }}\n",
                     name = p.policy_name(),
                 ));
             }
