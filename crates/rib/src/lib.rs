@@ -17,6 +17,6 @@ pub mod route;
 
 pub use decision::{best_path, Candidate, Decision, DecisionOptions, PeerInfo, Step};
 pub use intern::{AttrSet, Interner};
-pub use policy::{Outcome, PeerFacts, PolicyChain, Subject, Verdict};
+pub use policy::{Outcome, PeerFacts, Policies, Policy, PolicyChain, Subject, Verdict};
 pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
 pub use route::RouteAttrs;
