@@ -29,9 +29,14 @@ pub struct InvalidCommunityEntry {
 
 impl fmt::Display for InvalidCommunityEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let article = if self.kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         write!(
             f,
-            "{:?} is not a {} or a pattern of one (such as {})",
+            "{:?} is not {article} {} or a pattern of one (such as {})",
             self.text, self.kind, self.examples
         )
     }
@@ -501,6 +506,18 @@ mod tests {
                 .unwrap()
                 .to_string(),
             "*:5:10-20"
+        );
+    }
+
+    #[test]
+    fn messages_read_well() {
+        assert_eq!(
+            ExtendedCommunity::parse_entry("x").unwrap_err().to_string(),
+            "\"x\" is not an extended community or a pattern of one (such as target:65000:100, origin:192.0.2.1:7, target:65000:* or 0x0002fde800000064)"
+        );
+        assert_eq!(
+            LargeCommunity::parse_entry("x").unwrap_err().to_string(),
+            "\"x\" is not a large community or a pattern of one (such as 65000:1:2, 65000:1:* or 65000:*:*)"
         );
     }
 

@@ -40,6 +40,7 @@ mod report;
 mod route;
 mod values;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -127,22 +128,31 @@ impl Config {
             }
         }
         let mut policies = Policies::new();
+        // Every policy name given, also of policies with problems, so that
+        // neighbors naming them are not reported as naming nothing.
+        let mut policy_names: BTreeMap<String, usize> = BTreeMap::new();
         if let Some((key, value)) = root.remove_entry("policy") {
-            let mut lines: Vec<(String, usize)> = Vec::new();
             for t in r.tables(&key.span(), value, "policy", "") {
-                let Some((p, line)) = policy::read_policy(&mut r, &sets, t) else {
-                    continue;
-                };
-                if let Some((_, first)) = lines.iter().find(|(n, _)| *n == p.name) {
+                let line = r.line(t.span().start);
+                let name = t
+                    .get_ref()
+                    .get("name")
+                    .and_then(|v| v.get_ref().as_str())
+                    .map(|n| n.trim().to_string());
+                let first = name.as_ref().and_then(|n| policy_names.get(n).copied());
+                if let (Some(n), Some(first)) = (&name, first) {
                     r.error_at_line(
                         line,
-                        &format!("policy {}", p.name),
+                        &format!("policy {n}"),
                         format!("name is already that of the policy at line {first}"),
                     );
-                    continue;
+                } else if let Some(n) = name {
+                    policy_names.insert(n, line);
                 }
-                lines.push((p.name.clone(), line));
-                policies.insert(p);
+                let read = policy::read_policy(&mut r, &sets, t);
+                if let (Some(p), None) = (read, first) {
+                    policies.insert(p);
+                }
             }
         }
 
@@ -153,7 +163,7 @@ impl Config {
             match key.get_ref().as_ref() {
                 "neighbor" => {
                     for t in r.tables(&key_span, value, "neighbor", "") {
-                        neighbors.extend(neighbor::read(&mut r, &global, &policies, t));
+                        neighbors.extend(neighbor::read(&mut r, &global, &policy_names, t));
                     }
                 }
                 "route" => {

@@ -5,9 +5,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ribbit_rib::policy::{Policies, Verdict};
+use ribbit_rib::policy::Verdict;
 use ribbit_wire::capability::{AddPathMode, Role};
 use ribbit_wire::{Family, FamilySet};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use toml::de::DeTable;
 use toml::Spanned;
@@ -248,14 +249,19 @@ struct RawNeighbor {
     graceful_restart_time: Option<Spanned<i64>>,
     long_lived_stale_time: Option<Spanned<i64>>,
     // `route` (the `[[neighbor.route]]` tables) and `max-prefix` are taken
-    // out before deserializing, so that each is read and reported on its own.
+    // out before deserializing, so that each is read and reported on its
+    // own; they are named here for the list of keys in messages.
+    #[allow(dead_code, reason = "always taken out before")]
+    route: Option<IgnoredAny>,
+    #[allow(dead_code, reason = "always taken out before")]
+    max_prefix: Option<IgnoredAny>,
 }
 
 /// Read one `[[neighbor]]` table.
 pub(super) fn read(
     r: &mut Report<'_>,
     global: &Global,
-    policies: &Policies,
+    policies: &BTreeMap<String, usize>,
     mut table: Spanned<DeTable<'_>>,
 ) -> Option<NeighborConfig> {
     let span = table.span();
@@ -516,12 +522,13 @@ struct Routing {
 
 /// Read and check [`Routing`]; `ebgp` is `None` when the AS numbers had
 /// problems (already reported), and the checks that need it are skipped.
+/// `policies` are the names of the policies in the file, with their lines.
 fn routing(
     r: &mut Report<'_>,
     ctx: &str,
     raw: &RawNeighbor,
     ebgp: Option<bool>,
-    policies: &Policies,
+    policies: &BTreeMap<String, usize>,
     add_path: Option<&[(Family, AddPathMode)]>,
 ) -> Option<Routing> {
     let mut ok = true;
@@ -529,11 +536,11 @@ fn routing(
         let Some(v) = v else {
             return Vec::new();
         };
-        let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+        let known: Vec<&str> = policies.keys().map(String::as_str).collect();
         let mut out: Vec<String> = Vec::new();
         for item in items(v) {
             let name = item.get_ref().trim();
-            if policies.get(name).is_none() {
+            if !policies.contains_key(name) {
                 let hint = match suggestion(name, &known) {
                     Some(s) => format!(" (did you mean {s}?)"),
                     None => String::new(),

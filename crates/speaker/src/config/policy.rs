@@ -21,6 +21,7 @@ use ribbit_rib::policy::{
 };
 use ribbit_wire::attribute::{Community, ExtendedCommunity, LargeCommunity};
 use ribbit_wire::Origin;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -319,17 +320,19 @@ fn take_table<'i>(
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawPolicy {
     name: Option<Spanned<String>>,
-    // `rule` (the `[[policy.rule]]` tables) is taken out before.
+    // `rule` (the `[[policy.rule]]` tables) is taken out before; it is
+    // named here for the list of keys in messages.
+    #[allow(dead_code, reason = "always taken out before")]
+    rule: Option<IgnoredAny>,
 }
 
-/// Read one `[[policy]]` table; returns the policy and the line of its table.
+/// Read one `[[policy]]` table.
 pub(super) fn read_policy(
     r: &mut Report<'_>,
     sets: &Sets,
     mut table: Spanned<DeTable<'_>>,
-) -> Option<(Policy, usize)> {
+) -> Option<Policy> {
     let span = table.span();
-    let line = r.line(span.start);
     let named = table
         .get_ref()
         .get("name")
@@ -369,7 +372,7 @@ pub(super) fn read_policy(
             return None;
         }
     };
-    ok.then_some((Policy { name, rules }, line))
+    ok.then_some(Policy { name, rules })
 }
 
 #[derive(Deserialize)]
@@ -377,7 +380,13 @@ pub(super) fn read_policy(
 struct RawRule {
     #[allow(dead_code, reason = "read for the messages, before deserializing")]
     name: Option<String>,
-    // `match` and `then` are taken out before.
+    // `match` and `then` are taken out before; they are named here for
+    // the list of keys in messages.
+    #[allow(dead_code, reason = "always taken out before")]
+    #[serde(rename = "match")]
+    match_: Option<IgnoredAny>,
+    #[allow(dead_code, reason = "always taken out before")]
+    then: Option<IgnoredAny>,
 }
 
 fn read_rule(
@@ -483,7 +492,10 @@ struct RawMatch {
     next_hop: Option<Spanned<Strings>>,
     origin: Option<Spanned<Strings>>,
     family: Option<Spanned<Strings>>,
-    // `not` is taken out before.
+    // `not` is taken out before; it is named here for the list of keys in
+    // messages.
+    #[allow(dead_code, reason = "always taken out before")]
+    not: Option<IgnoredAny>,
 }
 
 /// One condition from an optional raw value; `ok` turns false on a problem.
@@ -720,7 +732,14 @@ struct RawThen {
     origin: Option<Spanned<String>>,
     next_hop: Option<Spanned<String>>,
     as_path_prepend: Option<Spanned<toml::Value>>,
-    // The three community tables are taken out before.
+    // The three community tables are taken out before; they are named here
+    // for the list of keys in messages.
+    #[allow(dead_code, reason = "always taken out before")]
+    communities: Option<IgnoredAny>,
+    #[allow(dead_code, reason = "always taken out before")]
+    extended_communities: Option<IgnoredAny>,
+    #[allow(dead_code, reason = "always taken out before")]
+    large_communities: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -749,7 +768,7 @@ fn read_then(
         r.error(
             &span,
             ctx,
-            "then is empty (write accept, reject, or the actions to take)",
+            "is empty (write accept, reject, or the actions to take)",
         );
         return None;
     }
