@@ -35,7 +35,7 @@ mod table;
 
 pub use decision::{best_path, Candidate, Decision, DecisionOptions, PeerInfo, Step};
 pub use intern::{AttrSet, Interner};
-pub use policy::{Outcome, PeerFacts, PolicyChain, Subject, Verdict};
+pub use policy::{Outcome, PeerFacts, Policies, Policy, PolicyChain, Subject, Verdict};
 pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
 pub use rib::{
     AddPathSend, BlackholeAction, DestinationView, FamilyStats, GracefulDown, Ineligible,
