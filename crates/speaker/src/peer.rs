@@ -18,6 +18,7 @@ use tracing::{debug, info, warn, Instrument};
 use ribbit_exabgp::text::{Announcement, EncodeSettings, Peering};
 use ribbit_fsm::{ConnId, DownReason, Input, Negotiated, Output, Session, SessionConfig, State};
 use ribbit_rib::{GracefulDown, MaxPrefixAction, MaxPrefixHit, PeerId, SessionInfo};
+use ribbit_wire::capability::Capability;
 use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::route_refresh::RefreshSubtype;
 use ribbit_wire::update::NextHop;
@@ -51,6 +52,10 @@ pub struct PeerSettings {
     /// of a restarting peer are kept once it is back, at most, waiting for
     /// its End-of-RIB. `None`: we did not announce it.
     pub graceful_restart: Option<Duration>,
+    /// Long-lived graceful restart (RFC 9494) as we announced it: the
+    /// longest we keep a peer's routes as long-lived stale (the peer's own
+    /// stale time applies when shorter). `None`: we did not announce it.
+    pub long_lived_stale_time: Option<Duration>,
 }
 
 /// Something a neighbor did, for subscribers.
@@ -208,9 +213,10 @@ struct PeerTask {
     alarms: mpsc::UnboundedSender<MaxPrefixHit>,
     /// When a session torn down for too many prefixes starts again.
     restart_at: Option<Instant>,
-    /// Stale paths of a restarting peer, per family, and until when they
-    /// are kept (RFC 4724 §4.2).
-    stale_until: Vec<(Family, Instant)>,
+    /// Stale paths of a restarting peer, per family, until when they are
+    /// kept (RFC 4724 §4.2), and how long they then stay as long-lived
+    /// stale (RFC 9494 §4.2).
+    stale_until: Vec<(Family, Instant, Option<Duration>)>,
     /// Families kept stale when the session went down, awaiting its return.
     stale: Vec<Family>,
 }
@@ -602,7 +608,7 @@ impl PeerTask {
                 Some(IpAddr::V6(a)) => Some(a),
                 _ => None,
             },
-            llgr: false,
+            llgr: !self.long_lived(&n).is_empty(),
         };
         // Families kept stale that the peer no longer says it preserved
         // (RFC 4724 §4.2: absent from its new capability, or without the
@@ -624,7 +630,7 @@ impl PeerTask {
                     peer: self.settings.id,
                     family,
                 });
-                self.stale_until.retain(|(f, _)| *f != family);
+                self.stale_until.retain(|(f, _, _)| *f != family);
             }
         }
         let (sink, batches) = mpsc::channel(2);
@@ -633,8 +639,9 @@ impl PeerTask {
         // stale time.
         if let Some(stale_time) = self.settings.graceful_restart {
             let until = Instant::now() + stale_time;
-            for (_, t) in &mut self.stale_until {
+            for (_, t, then) in &mut self.stale_until {
                 *t = until;
+                *then = None;
             }
         }
         self.batch_in_flight = false;
@@ -655,29 +662,17 @@ impl PeerTask {
     /// RFC 8538 extends that to NOTIFICATIONs other than Hard Reset when
     /// both sides set the N bit, which Ribbit does not yet).
     fn down(&mut self, reason: &DownReason) {
-        let graceful = match (&self.established, self.settings.graceful_restart) {
-            (Some((_, n)), Some(_)) if *reason == DownReason::ConnectionClosed => n
-                .peer_graceful_restart
-                .as_ref()
-                .filter(|g| g.restart_time > 0)
-                .map(|g| {
-                    let families: Vec<Family> = g.families.iter().map(|f| f.family).collect();
-                    let until = Instant::now() + Duration::from_secs(u64::from(g.restart_time));
-                    (families, until)
-                }),
+        let graceful = match (self.established.take(), self.settings.graceful_restart) {
+            (Some((_, n)), Some(_)) if *reason == DownReason::ConnectionClosed => {
+                Some(self.graceful_down(&n))
+            }
             _ => None,
-        };
-        let graceful = graceful.map(|(families, until)| {
-            for f in &families {
-                self.stale_until.retain(|(g, _)| g != f);
-                self.stale_until.push((*f, until));
-            }
-            self.stale.clone_from(&families);
-            GracefulDown {
-                families,
-                long_lived: Vec::new(),
-            }
-        });
+        }
+        .filter(|g| !g.families.is_empty() || !g.long_lived.is_empty());
+        if graceful.is_none() {
+            self.stale.clear();
+            self.stale_until.clear();
+        }
         let _ = self.rib.control.send(RibControl::Down {
             peer: self.settings.id,
             epoch: self.epoch,
@@ -694,24 +689,110 @@ impl PeerTask {
 
     /// The earliest end of a stale period.
     fn stale_deadline(&self) -> Option<Instant> {
-        self.stale_until.iter().map(|(_, t)| *t).min()
+        self.stale_until.iter().map(|(_, t, _)| *t).min()
     }
 
     /// The peer did not come back in time, or did not finish its
-    /// re-advertisement in time: its stale routes go.
+    /// re-advertisement in time: its stale routes go, or become long-lived
+    /// stale for the long-lived stale time (the RIB knows which).
     fn stale_expired(&mut self) {
         let now = Instant::now();
         let (expired, kept): (Vec<_>, Vec<_>) =
-            self.stale_until.iter().partition(|(_, t)| *t <= now);
+            self.stale_until.iter().partition(|(_, t, _)| *t <= now);
         self.stale_until = kept;
-        for (family, _) in expired {
-            info!(%family, "stale routes of the restarting neighbor dropped");
-            self.stale.retain(|f| *f != family);
+        for (family, _, long_lived) in expired {
+            match long_lived {
+                Some(d) => {
+                    info!(%family, seconds = d.as_secs(), "routes of the restarting neighbor kept as long-lived stale");
+                    self.stale_until.push((family, now + d, None));
+                }
+                None => {
+                    info!(%family, "stale routes of the restarting neighbor dropped");
+                    self.stale.retain(|f| *f != family);
+                }
+            }
             let _ = self.rib.control.send(RibControl::PurgeStale {
                 peer: self.settings.id,
                 family,
             });
         }
+    }
+
+    /// The families the peer announced long-lived graceful restart for,
+    /// with the stale time that applies (the shorter of its and ours),
+    /// when we announced it too (RFC 9494 §4).
+    fn long_lived(&self, n: &Negotiated) -> Vec<(Family, Duration)> {
+        let Some(ours) = self.settings.long_lived_stale_time else {
+            return Vec::new();
+        };
+        n.peer_open
+            .capabilities
+            .iter()
+            .find_map(|c| match c {
+                Capability::LongLivedGracefulRestart(v) => Some(v),
+                _ => None,
+            })
+            .map(|v| {
+                v.iter()
+                    .filter(|l| n.families.contains(&l.family) && l.stale_time > 0)
+                    .map(|l| {
+                        (
+                            l.family,
+                            Duration::from_secs(u64::from(l.stale_time)).min(ours),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What the RIB keeps of a peer whose session ended without a
+    /// NOTIFICATION, and the timers that bound it: the families it
+    /// announced graceful restart for stay stale for its restart time
+    /// (RFC 4724 §4.2), then long-lived stale for the long-lived stale time
+    /// where both sides announced it (RFC 9494 §4.2; straight away when
+    /// the restart time is zero or the family had no graceful restart).
+    fn graceful_down(&mut self, n: &Negotiated) -> GracefulDown {
+        let now = Instant::now();
+        let (gr_families, restart) = n
+            .peer_graceful_restart
+            .as_ref()
+            .filter(|g| g.restart_time > 0)
+            .map(|g| {
+                (
+                    g.families.iter().map(|f| f.family).collect::<Vec<_>>(),
+                    Duration::from_secs(u64::from(g.restart_time)),
+                )
+            })
+            .unwrap_or_default();
+        let long_lived = self.long_lived(n);
+        let mut down = GracefulDown::default();
+        for family in &n.families {
+            let ll = long_lived
+                .iter()
+                .find(|(f, _)| f == family)
+                .map(|(_, d)| *d);
+            let deadline = if gr_families.contains(family) {
+                down.families.push(*family);
+                if ll.is_some() {
+                    down.long_lived.push(*family);
+                }
+                Some((now + restart, ll))
+            } else if let Some(d) = ll {
+                down.long_lived.push(*family);
+                Some((now + d, None))
+            } else {
+                None
+            };
+            if let Some((until, then)) = deadline {
+                self.stale_until.retain(|(f, _, _)| f != family);
+                self.stale_until.push((*family, until, then));
+                if !self.stale.contains(family) {
+                    self.stale.push(*family);
+                }
+            }
+        }
+        down
     }
 
     /// Whether the established connection's writer has nothing waiting
@@ -845,7 +926,7 @@ impl PeerTask {
         }
         if let Some(family) = update.end_of_rib_family() {
             info!(%family, "End-of-RIB received");
-            self.stale_until.retain(|(f, _)| *f != family);
+            self.stale_until.retain(|(f, _, _)| *f != family);
             self.stale.retain(|f| *f != family);
         }
         let _ = self.events.send(PeerEvent::Update {

@@ -17,7 +17,7 @@ use ribbit_fsm::{LocalSettings, SessionConfig, State};
 use ribbit_rib::{
     AddPathSend, MaxPrefix, MaxPrefixAction, PeerConfig, PeerId, Rib, RibOptions, RibStats, Verdict,
 };
-use ribbit_wire::capability::{Capability, GracefulRestartFamily};
+use ribbit_wire::capability::{Capability, GracefulRestartFamily, LongLivedFamily};
 use ribbit_wire::Family;
 
 use crate::config::{
@@ -153,6 +153,23 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
                 .collect(),
         });
     }
+    let long_lived = n.graceful_restart && !n.long_lived_stale_time.is_zero();
+    if long_lived {
+        // RFC 9494 §2: the stale time is 24 bits of seconds.
+        let stale_time = u32::try_from(n.long_lived_stale_time.as_secs())
+            .unwrap_or(u32::MAX)
+            .min(0x00ff_ffff);
+        extra.push(Capability::LongLivedGracefulRestart(
+            n.families
+                .iter()
+                .map(|f| LongLivedFamily {
+                    family: *f,
+                    forwarding_preserved: false,
+                    stale_time,
+                })
+                .collect(),
+        ));
+    }
     let local = LocalSettings {
         asn: n.local_asn,
         peer_asn: n.peer_asn,
@@ -190,6 +207,7 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
         id,
         max_prefix_restart: n.max_prefix.iter().map(|m| (m.family, m.restart)).collect(),
         graceful_restart: n.graceful_restart.then_some(n.graceful_restart_time),
+        long_lived_stale_time: long_lived.then_some(n.long_lived_stale_time),
     }
 }
 
