@@ -28,7 +28,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use ribbit_rib::{GracefulDown, MaxPrefixHit, PeerId, Rib, RibStats, SessionInfo};
+use ribbit_rib::{
+    GracefulDown, MaxPrefixHit, PeerConfig, PeerId, Reconfigured, Rib, RibStats, SessionInfo,
+};
 use ribbit_wire::{Family, Update};
 
 use crate::peer::ReceivedRoute;
@@ -105,6 +107,18 @@ pub enum RibControl {
         peer: PeerId,
         /// The family.
         family: Family,
+    },
+    /// A neighbor's routing settings changed (policies, route reflection,
+    /// limits...): its routes are evaluated again, sessions stay up. The
+    /// answer lists the families whose import needs the peer's routes again
+    /// (no pre-policy copy kept): the caller asks for a ROUTE-REFRESH.
+    Reconfigure {
+        /// The neighbor.
+        peer: PeerId,
+        /// Its new settings.
+        config: Box<PeerConfig>,
+        /// The families to refresh.
+        reply: oneshot::Sender<Vec<Family>>,
     },
     /// A question about the tables.
     Query(RibQuery),
@@ -311,6 +325,17 @@ impl RibTask {
                 }
             }
             RibControl::PurgeStale { peer, family } => self.rib.purge_stale(peer, family),
+            RibControl::Reconfigure {
+                peer,
+                config,
+                reply,
+            } => {
+                let refresh = match self.rib.reconfigure_peer(peer, *config) {
+                    Reconfigured::Done => Vec::new(),
+                    Reconfigured::NeedsRefresh(families) => families,
+                };
+                let _ = reply.send(refresh);
+            }
             RibControl::Query(q) => self.query(q),
         }
     }

@@ -349,6 +349,37 @@ impl Speaker {
         .await
     }
 
+    /// Apply the routing settings of `config` (policies, route reflection,
+    /// route server, next hop, limits...) to the running neighbors it
+    /// shares with the one the speaker started with, without touching their
+    /// sessions: the RIB evaluates their routes again from the pre-policy
+    /// copy where one is kept (`keep-adj-rib-in`), else asks the peer for
+    /// its routes again with a ROUTE-REFRESH (RFC 2918). Returns the
+    /// neighbors that were asked.
+    pub async fn reconfigure_routing(&self, config: &Config) -> Vec<(IpAddr, Family)> {
+        let mut refreshed = Vec::new();
+        for n in &config.neighbors {
+            let Some(peer) = self.ids.get(&n.address).copied() else {
+                continue;
+            };
+            let (reply, rx) = oneshot::channel();
+            let sent = self.rib.control.send(RibControl::Reconfigure {
+                peer,
+                config: Box::new(rib_peer_config(config, n)),
+                reply,
+            });
+            if sent.is_err() {
+                break;
+            }
+            for family in rx.await.unwrap_or_default() {
+                if self.route_refresh(n.address, family).await {
+                    refreshed.push((n.address, family));
+                }
+            }
+        }
+        refreshed
+    }
+
     /// Table sizes and counters.
     pub async fn rib_stats(&self) -> Option<RibStats> {
         self.ask_rib(|reply| RibQuery::Stats { reply }).await
