@@ -1209,7 +1209,7 @@ import = [{import}]
 #[tokio::test]
 async fn import_policy_change_applies_without_session_reset() {
     for keep in [true, false] {
-        let (a_ip, b_ip) = (ip("127.0.1.90"), ip("127.0.1.91"));
+        let b_ip = ip("127.0.1.91");
         let a = start("a.toml", &policy_config_a(keep, "")).await;
         let mut a_events = Events::new("A", &a);
         let b = start(
