@@ -6,22 +6,67 @@
 //! the one shared copy of a set (hash-consing); [`Interner::purge`] drops the
 //! sets no path uses any more, so memory follows the table, not its history.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use ribbit_wire::EncodedAttributes;
 
 use crate::route::RouteAttrs;
+
+/// One interned set: the attributes, a number that names it for as long
+/// as the interner lives, and its wire encoding, made the first time the
+/// set is sent.
+#[derive(Debug)]
+struct Shared {
+    id: u64,
+    attrs: RouteAttrs,
+    /// The encoding for 4-octet AS sessions (nearly all of them); the
+    /// 2-octet form is made when needed.
+    wire: OnceLock<EncodedAttributes>,
+}
 
 /// A shared, immutable attribute set. Equal sets interned by one
 /// [`Interner`] are the same allocation, so comparing two is a pointer
 /// comparison ([`AttrSet::same`]).
 #[derive(Debug, Clone)]
-pub struct AttrSet(Arc<RouteAttrs>);
+pub struct AttrSet(Arc<Shared>);
 
 impl AttrSet {
+    /// A set that belongs to no interner (for views built on demand);
+    /// its [`AttrSet::id`] is 0.
+    pub fn detached(attrs: RouteAttrs) -> AttrSet {
+        AttrSet(Arc::new(Shared {
+            id: 0,
+            attrs,
+            wire: OnceLock::new(),
+        }))
+    }
+
     /// The attributes.
     pub fn get(&self) -> &RouteAttrs {
-        &self.0
+        &self.0.attrs
+    }
+
+    /// The number the interner gave this set, unique among the sets it
+    /// ever held (never reused, so it can key caches that outlive the set).
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The attributes in wire form (next hop left out), encoded once for
+    /// 4-octet AS sessions and cached; for 2-octet sessions encoded anew.
+    pub fn encoded(&self, four_octet_as: bool) -> Cow<'_, EncodedAttributes> {
+        if four_octet_as {
+            Cow::Borrowed(
+                self.0
+                    .wire
+                    .get_or_init(|| EncodedAttributes::new(&self.0.attrs.attributes, true)),
+            )
+        } else {
+            Cow::Owned(EncodedAttributes::new(&self.0.attrs.attributes, false))
+        }
     }
 
     /// Whether two handles point to the same interned set.
@@ -39,17 +84,17 @@ impl std::ops::Deref for AttrSet {
     type Target = RouteAttrs;
 
     fn deref(&self) -> &RouteAttrs {
-        &self.0
+        &self.0.attrs
     }
 }
 
 /// Keyed by content, so a set can be found from a freshly decoded copy.
 #[derive(Debug)]
-struct Entry(Arc<RouteAttrs>);
+struct Entry(Arc<Shared>);
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Entry) -> bool {
-        self.0 == other.0
+        self.0.attrs == other.0.attrs
     }
 }
 
@@ -57,13 +102,13 @@ impl Eq for Entry {}
 
 impl Hash for Entry {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        self.0.attrs.hash(state);
     }
 }
 
 impl std::borrow::Borrow<RouteAttrs> for Entry {
     fn borrow(&self) -> &RouteAttrs {
-        &self.0
+        &self.0.attrs
     }
 }
 
@@ -71,6 +116,7 @@ impl std::borrow::Borrow<RouteAttrs> for Entry {
 #[derive(Debug, Default)]
 pub struct Interner {
     sets: HashSet<Entry>,
+    next_id: u64,
 }
 
 impl Interner {
@@ -84,7 +130,12 @@ impl Interner {
         if let Some(e) = self.sets.get(&attributes) {
             return AttrSet(Arc::clone(&e.0));
         }
-        let shared = Arc::new(attributes);
+        self.next_id = self.next_id.wrapping_add(1);
+        let shared = Arc::new(Shared {
+            id: self.next_id,
+            attrs: attributes,
+            wire: OnceLock::new(),
+        });
         self.sets.insert(Entry(Arc::clone(&shared)));
         AttrSet(shared)
     }
@@ -100,8 +151,20 @@ impl Interner {
 
     /// Drop the sets that nothing but the interner holds; returns how many.
     pub fn purge(&mut self) -> usize {
+        self.purge_with(|_| {})
+    }
+
+    /// [`Interner::purge`], telling `dropped` the [`AttrSet::id`] of each
+    /// set dropped (so that caches keyed by it can forget it).
+    pub fn purge_with(&mut self, mut dropped: impl FnMut(u64)) -> usize {
         let before = self.sets.len();
-        self.sets.retain(|e| Arc::strong_count(&e.0) > 1);
+        self.sets.retain(|e| {
+            let keep = Arc::strong_count(&e.0) > 1;
+            if !keep {
+                dropped(e.0.id);
+            }
+            keep
+        });
         before.saturating_sub(self.sets.len())
     }
 

@@ -9,6 +9,8 @@ pub mod config;
 pub mod json;
 pub mod net;
 pub mod peer;
+pub mod rib_task;
+pub mod rib_view;
 pub mod speaker;
 
 pub use speaker::Speaker;

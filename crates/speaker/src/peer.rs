@@ -1,9 +1,9 @@
 //! The task that runs one neighbor: it drives the session state machine,
 //! carries out what it asks (connect, send, close), announces the
-//! neighbor's static routes once the session is up, and keeps what the
-//! neighbor announced (its Adj-RIB-In).
+//! neighbor's static routes once the session is up, hands what the neighbor
+//! announces to the RIB task and writes what the RIB task has for it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +17,18 @@ use tracing::{debug, info, warn, Instrument};
 
 use ribbit_exabgp::text::{Announcement, EncodeSettings, Peering};
 use ribbit_fsm::{ConnId, DownReason, Input, Negotiated, Output, Session, SessionConfig, State};
-use ribbit_wire::nlri::{Nlri, NlriList};
+use ribbit_rib::{GracefulDown, MaxPrefixAction, MaxPrefixHit, PeerId, SessionInfo};
+use ribbit_wire::capability::Capability;
+use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::route_refresh::RefreshSubtype;
-use ribbit_wire::update::{MpNlri, NextHop};
-use ribbit_wire::{Family, Message, MessageType, PathAttributes, RouteRefresh, Update};
+use ribbit_wire::update::NextHop;
+use ribbit_wire::{
+    Family, Message, MessageType, Notification, PathAttributes, RouteRefresh, Update,
+};
 
 use crate::net::connect::{self, TransportSettings};
 use crate::net::connection::{ConnEvent, Connection, LINGER, READ_QUEUE};
+use crate::rib_task::{Batch, RibControl, RibHandle, RibUpdate};
 
 /// Everything a neighbor's task needs to know.
 #[derive(Debug, Clone)]
@@ -38,6 +43,19 @@ pub struct PeerSettings {
     pub session: SessionConfig,
     /// Routes announced to this neighbor once the session is up.
     pub routes: Vec<Announcement>,
+    /// The neighbor in the RIB.
+    pub id: PeerId,
+    /// How long to stay down after a maximum-prefix teardown, per family
+    /// (`None` for a family: until restarted by hand).
+    pub max_prefix_restart: Vec<(Option<Family>, Option<Duration>)>,
+    /// Graceful restart (RFC 4724) as we announced it: how long the routes
+    /// of a restarting peer are kept once it is back, at most, waiting for
+    /// its End-of-RIB. `None`: we did not announce it.
+    pub graceful_restart: Option<Duration>,
+    /// Long-lived graceful restart (RFC 9494) as we announced it: the
+    /// longest we keep a peer's routes as long-lived stale (the peer's own
+    /// stale time applies when shorter). `None`: we did not announce it.
+    pub long_lived_stale_time: Option<Duration>,
 }
 
 /// Something a neighbor did, for subscribers.
@@ -127,7 +145,7 @@ impl std::fmt::Display for PeerEvent {
     }
 }
 
-/// A route the neighbor announced, as kept in its Adj-RIB-In.
+/// A route of an Adj-RIB-In or Adj-RIB-Out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedRoute {
     /// Its family.
@@ -138,7 +156,8 @@ pub struct ReceivedRoute {
     pub path_id: Option<u32>,
     /// The next hop.
     pub next_hop: Option<NextHop>,
-    /// The path attributes (shared by the routes of one UPDATE).
+    /// The path attributes; for IPv4 unicast with an IPv4 next hop, NEXT_HOP
+    /// holds it too, as on the wire.
     pub attributes: Arc<PathAttributes>,
 }
 
@@ -153,11 +172,7 @@ pub enum PeerCommand {
     RouteRefresh(Family),
     /// The current state.
     State(oneshot::Sender<State>),
-    /// A copy of the Adj-RIB-In.
-    AdjRibIn(oneshot::Sender<Vec<ReceivedRoute>>),
 }
-
-type RibKey = (Family, String, Option<u32>);
 
 struct PeerTask {
     settings: PeerSettings,
@@ -181,31 +196,57 @@ struct PeerTask {
     flushed: mpsc::Sender<ConnId>,
     connected: mpsc::Sender<(u64, std::io::Result<TcpStream>)>,
     established: Option<(ConnId, Box<Negotiated>)>,
-    adj_rib_in: BTreeMap<RibKey, ReceivedRoute>,
     events: broadcast::Sender<PeerEvent>,
+    rib: RibHandle,
+    /// Counts the sessions that came up; the RIB ignores what belongs to an
+    /// earlier one.
+    epoch: u64,
+    /// An UPDATE waiting for room in the RIB's queue. While one waits, no
+    /// further message is read: TCP pushes back on the peer.
+    waiting: Option<RibUpdate>,
+    /// Where the RIB's batches for a session that just came up arrive,
+    /// until the task's loop takes it over.
+    new_batches: Option<mpsc::Receiver<Batch>>,
+    /// A batch was handed to the writer; the RIB hears "ready" once it is
+    /// all out of the backlog.
+    batch_in_flight: bool,
+    alarms: mpsc::UnboundedSender<MaxPrefixHit>,
+    /// When a session torn down for too many prefixes starts again.
+    restart_at: Option<Instant>,
+    /// Stale paths of a restarting peer, per family, until when they are
+    /// kept (RFC 4724 §4.2), and how long they then stay as long-lived
+    /// stale (RFC 9494 §4.2).
+    stale_until: Vec<(Family, Instant, Option<Duration>)>,
+    /// Families kept stale when the session went down, awaiting its return.
+    stale: Vec<Family>,
 }
 
 /// Start the task of one neighbor.
 pub fn spawn(
     settings: PeerSettings,
     events: broadcast::Sender<PeerEvent>,
+    rib: RibHandle,
     seed: u64,
 ) -> (mpsc::Sender<PeerCommand>, JoinHandle<()>) {
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let span = tracing::info_span!("neighbor", peer = %settings.address);
-    let handle = tokio::spawn(run(settings, events, seed, cmd_rx).instrument(span));
+    let handle = tokio::spawn(run(settings, events, rib, seed, cmd_rx).instrument(span));
     (cmd_tx, handle)
 }
 
 async fn run(
     settings: PeerSettings,
     events: broadcast::Sender<PeerEvent>,
+    rib: RibHandle,
     seed: u64,
     mut commands: mpsc::Receiver<PeerCommand>,
 ) {
     let (conn_tx, mut conn_rx) = mpsc::channel(READ_QUEUE);
     let (flushed_tx, mut flushed_rx) = mpsc::channel(16);
     let (connected_tx, mut connected_rx) = mpsc::channel(2);
+    let (alarms_tx, mut alarms_rx) = mpsc::unbounded_channel();
+    // The RIB's batches for the current session (see `new_batches`).
+    let mut batches: Option<mpsc::Receiver<Batch>> = None;
     let session = Session::new(settings.session.clone(), seed);
     let mut task = PeerTask {
         settings,
@@ -222,8 +263,16 @@ async fn run(
         flushed: flushed_tx,
         connected: connected_tx,
         established: None,
-        adj_rib_in: BTreeMap::new(),
         events,
+        rib,
+        epoch: 0,
+        waiting: None,
+        new_batches: None,
+        batch_in_flight: false,
+        alarms: alarms_tx,
+        restart_at: None,
+        stale_until: Vec::new(),
+        stale: Vec::new(),
     };
     task.handle(Input::Start);
     loop {
@@ -237,6 +286,15 @@ async fn run(
         }
         task.carry_out();
         let deadline = task.session.poll_timeout().map(Instant::from_std);
+        let writer_idle = task.writer_idle();
+        let reading = task.waiting.is_none();
+        if let Some(rx) = task.new_batches.take() {
+            batches = Some(rx);
+        }
+        if task.established.is_none() {
+            batches = None;
+        }
+        let updates = task.rib.updates.clone();
         tokio::select! {
             biased;
             cmd = commands.recv() => match cmd {
@@ -252,6 +310,11 @@ async fn run(
                     return;
                 }
             },
+            Ok(permit) = updates.reserve(), if !reading => {
+                if let Some(u) = task.waiting.take() {
+                    permit.send(u);
+                }
+            }
             Some(id) = flushed_rx.recv() => {
                 // The writer made progress: the peer reads (RFC 9687 asks
                 // about progress, not about an empty queue).
@@ -261,9 +324,18 @@ async fn run(
                     for family in std::mem::take(&mut task.refresh_pending) {
                         task.refresh(family);
                     }
+                    task.batch_written();
                 }
             }
-            Some(ev) = conn_rx.recv() => match ev {
+            Some(batch) = next_batch(&mut batches), if writer_idle => task.write_batch(batch),
+            Some(hit) = alarms_rx.recv() => task.max_prefix(hit),
+            () = sleep_until(task.restart_at), if task.restart_at.is_some() => {
+                task.restart_at = None;
+                info!("restarting after a maximum-prefix teardown");
+                task.handle(Input::Start);
+            }
+            () = sleep_until(task.stale_deadline()), if !task.stale_until.is_empty() => task.stale_expired(),
+            Some(ev) = conn_rx.recv(), if reading => match ev {
                 ConnEvent::Message(id, bytes) => task.message(id, bytes),
                 ConnEvent::Closed(id) => task.handle(Input::Closed(id)),
             },
@@ -283,6 +355,13 @@ async fn run(
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_batch(batches: &mut Option<mpsc::Receiver<Batch>>) -> Option<Batch> {
+    match batches {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }
@@ -321,9 +400,6 @@ impl PeerTask {
             }
             PeerCommand::State(reply) => {
                 let _ = reply.send(self.session.state());
-            }
-            PeerCommand::AdjRibIn(reply) => {
-                let _ = reply.send(self.adj_rib_in.values().cloned().collect());
             }
             PeerCommand::Shutdown(..) => {}
         }
@@ -425,9 +501,7 @@ impl PeerTask {
                         DownReason::Stopped => info!("session stopped"),
                         other => warn!(reason = %other, "session down"),
                     }
-                    self.established = None;
-                    self.refresh_pending.clear();
-                    self.adj_rib_in.clear();
+                    self.down(&reason);
                 }
             }
         }
@@ -520,14 +594,275 @@ impl PeerTask {
             hold_time = n.hold_time,
             "session established"
         );
+        self.epoch = self.epoch.wrapping_add(1);
+        let local = self.local_addrs.get(&id).map(SocketAddr::ip);
+        let session = SessionInfo {
+            router_id: n.peer_open.router_id,
+            families: n.families.clone(),
+            encode: n.encode_context(),
+            local_v4: match local {
+                Some(IpAddr::V4(a)) => Some(a),
+                _ => None,
+            },
+            local_v6: match local {
+                Some(IpAddr::V6(a)) => Some(a),
+                _ => None,
+            },
+            llgr: !self.long_lived(&n).is_empty(),
+        };
+        // Families kept stale that the peer no longer says it preserved
+        // (RFC 4724 §4.2: absent from its new capability, or without the
+        // F bit) are dropped now; the others wait for its End-of-RIB.
+        let preserved: Vec<Family> = n
+            .peer_graceful_restart
+            .as_ref()
+            .map(|g| {
+                g.families
+                    .iter()
+                    .filter(|f| f.forwarding_preserved)
+                    .map(|f| f.family)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for family in std::mem::take(&mut self.stale) {
+            if !preserved.contains(&family) {
+                let _ = self.rib.control.send(RibControl::PurgeStale {
+                    peer: self.settings.id,
+                    family,
+                });
+                self.stale_until.retain(|(f, _, _)| *f != family);
+            }
+        }
+        let (sink, batches) = mpsc::channel(2);
+        self.new_batches = Some(batches);
+        // What is still stale waits for the peer's End-of-RIB, at most the
+        // stale time.
+        if let Some(stale_time) = self.settings.graceful_restart {
+            let until = Instant::now() + stale_time;
+            for (_, t, then) in &mut self.stale_until {
+                *t = until;
+                *then = None;
+            }
+        }
+        self.batch_in_flight = false;
+        let _ = self.rib.control.send(RibControl::Up {
+            peer: self.settings.id,
+            epoch: self.epoch,
+            session: Box::new(session),
+            sink,
+            alarms: self.alarms.clone(),
+        });
         self.established = Some((id, n));
         self.announce(None, false);
     }
 
-    /// Send the static routes (of one family, or all). When the session
-    /// comes up, End-of-RIB follows for each negotiated family (RFC 4724 §2);
-    /// a refresh is framed by BoRR and EoRR when enhanced route refresh was
-    /// negotiated (RFC 7313 §4).
+    /// The session went down: the RIB withdraws the peer's routes, or keeps
+    /// them as stale while a peer that announced graceful restart comes back
+    /// (RFC 4724 §4.2: only when the session ended without a NOTIFICATION;
+    /// RFC 8538 extends that to NOTIFICATIONs other than Hard Reset when
+    /// both sides set the N bit, which Ribbit does not yet).
+    fn down(&mut self, reason: &DownReason) {
+        let graceful = match (self.established.take(), self.settings.graceful_restart) {
+            (Some((_, n)), Some(_)) if *reason == DownReason::ConnectionClosed => {
+                Some(self.graceful_down(&n))
+            }
+            _ => None,
+        }
+        .filter(|g| !g.families.is_empty() || !g.long_lived.is_empty());
+        if graceful.is_none() {
+            self.stale.clear();
+            self.stale_until.clear();
+        }
+        let _ = self.rib.control.send(RibControl::Down {
+            peer: self.settings.id,
+            epoch: self.epoch,
+            graceful,
+        });
+        self.established = None;
+        self.refresh_pending.clear();
+        self.new_batches = None;
+        self.batch_in_flight = false;
+        // An UPDATE of the old session still waiting for the RIB is of no
+        // use any more.
+        self.waiting = None;
+    }
+
+    /// The earliest end of a stale period.
+    fn stale_deadline(&self) -> Option<Instant> {
+        self.stale_until.iter().map(|(_, t, _)| *t).min()
+    }
+
+    /// The peer did not come back in time, or did not finish its
+    /// re-advertisement in time: its stale routes go, or become long-lived
+    /// stale for the long-lived stale time (the RIB knows which).
+    fn stale_expired(&mut self) {
+        let now = Instant::now();
+        let (expired, kept): (Vec<_>, Vec<_>) =
+            self.stale_until.iter().partition(|(_, t, _)| *t <= now);
+        self.stale_until = kept;
+        for (family, _, long_lived) in expired {
+            match long_lived {
+                Some(d) => {
+                    info!(%family, seconds = d.as_secs(), "routes of the restarting neighbor kept as long-lived stale");
+                    self.stale_until.push((family, now + d, None));
+                }
+                None => {
+                    info!(%family, "stale routes of the restarting neighbor dropped");
+                    self.stale.retain(|f| *f != family);
+                }
+            }
+            let _ = self.rib.control.send(RibControl::PurgeStale {
+                peer: self.settings.id,
+                family,
+            });
+        }
+    }
+
+    /// The families the peer announced long-lived graceful restart for,
+    /// with the stale time that applies (the shorter of its and ours),
+    /// when we announced it too (RFC 9494 §4).
+    fn long_lived(&self, n: &Negotiated) -> Vec<(Family, Duration)> {
+        let Some(ours) = self.settings.long_lived_stale_time else {
+            return Vec::new();
+        };
+        n.peer_open
+            .capabilities
+            .iter()
+            .find_map(|c| match c {
+                Capability::LongLivedGracefulRestart(v) => Some(v),
+                _ => None,
+            })
+            .map(|v| {
+                v.iter()
+                    .filter(|l| n.families.contains(&l.family) && l.stale_time > 0)
+                    .map(|l| {
+                        (
+                            l.family,
+                            Duration::from_secs(u64::from(l.stale_time)).min(ours),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What the RIB keeps of a peer whose session ended without a
+    /// NOTIFICATION, and the timers that bound it: the families it
+    /// announced graceful restart for stay stale for its restart time
+    /// (RFC 4724 §4.2), then long-lived stale for the long-lived stale time
+    /// where both sides announced it (RFC 9494 §4.2; straight away when
+    /// the restart time is zero or the family had no graceful restart).
+    fn graceful_down(&mut self, n: &Negotiated) -> GracefulDown {
+        let now = Instant::now();
+        let (gr_families, restart) = n
+            .peer_graceful_restart
+            .as_ref()
+            .filter(|g| g.restart_time > 0)
+            .map(|g| {
+                (
+                    g.families.iter().map(|f| f.family).collect::<Vec<_>>(),
+                    Duration::from_secs(u64::from(g.restart_time)),
+                )
+            })
+            .unwrap_or_default();
+        let long_lived = self.long_lived(n);
+        let mut down = GracefulDown::default();
+        for family in &n.families {
+            let ll = long_lived
+                .iter()
+                .find(|(f, _)| f == family)
+                .map(|(_, d)| *d);
+            let deadline = if gr_families.contains(family) {
+                down.families.push(*family);
+                if ll.is_some() {
+                    down.long_lived.push(*family);
+                }
+                Some((now + restart, ll))
+            } else if let Some(d) = ll {
+                down.long_lived.push(*family);
+                Some((now + d, None))
+            } else {
+                None
+            };
+            if let Some((until, then)) = deadline {
+                self.stale_until.retain(|(f, _, _)| f != family);
+                self.stale_until.push((*family, until, then));
+                if !self.stale.contains(family) {
+                    self.stale.push(*family);
+                }
+            }
+        }
+        down
+    }
+
+    /// Whether the established connection's writer has nothing waiting
+    /// (so a batch from the RIB can go straight to it).
+    fn writer_idle(&self) -> bool {
+        self.established
+            .as_ref()
+            .and_then(|(id, _)| self.backlog.get(id))
+            .is_none_or(|b| b.is_empty())
+            && !self.batch_in_flight
+    }
+
+    /// Hand a batch from the RIB to the writer.
+    fn write_batch(&mut self, batch: Batch) {
+        let Some((id, _)) = self.established.as_ref() else {
+            return;
+        };
+        let id = *id;
+        for bytes in batch {
+            self.send(id, bytes);
+        }
+        self.batch_in_flight = true;
+        self.batch_written();
+    }
+
+    /// Tell the RIB the last batch is out of the backlog, so it sends more.
+    fn batch_written(&mut self) {
+        let Some((id, _)) = self.established.as_ref() else {
+            return;
+        };
+        if self.batch_in_flight && self.backlog.get(id).is_none_or(|b| b.is_empty()) {
+            self.batch_in_flight = false;
+            let _ = self.rib.control.send(RibControl::Ready {
+                peer: self.settings.id,
+                epoch: self.epoch,
+            });
+        }
+    }
+
+    /// The RIB found the peer over a maximum-prefix limit. Warnings and
+    /// withdraw-excess are the RIB's business; a teardown ends the session
+    /// with Cease / Maximum Number of Prefixes Reached (RFC 4486 §4: AFI,
+    /// SAFI and the limit as data) and, when configured, restarts it later.
+    fn max_prefix(&mut self, hit: MaxPrefixHit) {
+        if hit.action != MaxPrefixAction::Teardown || self.established.is_none() {
+            return;
+        }
+        let mut data = Vec::with_capacity(7);
+        data.extend_from_slice(&hit.family.afi.0.to_be_bytes());
+        data.push(hit.family.safi.0);
+        data.extend_from_slice(&hit.limit.to_be_bytes());
+        let n = Notification::new(code::CEASE, subcode::MAX_PREFIXES_REACHED, data);
+        self.handle(Input::Cease(&n));
+        let restart = self
+            .settings
+            .max_prefix_restart
+            .iter()
+            .find(|(f, _)| f.is_none_or(|f| f == hit.family))
+            .and_then(|(_, r)| *r);
+        if let Some(after) = restart {
+            info!(seconds = after.as_secs(), "session restarts later");
+            self.restart_at = Some(Instant::now() + after);
+        }
+    }
+
+    /// Send the static routes (of one family, or all). The RIB's routes
+    /// follow, then End-of-RIB for each negotiated family (RFC 4724 §2)
+    /// once the session is up; a refresh is framed by BoRR here and EoRR
+    /// after the RIB's routes when enhanced route refresh was negotiated
+    /// (RFC 7313 §4).
     fn announce(&mut self, only: Option<Family>, refresh: bool) {
         let Some((id, n)) = self.established.as_ref() else {
             return;
@@ -550,12 +885,15 @@ impl PeerTask {
             .filter(|f| only.is_none_or(|o| o == *f))
             .collect();
         let enhanced = refresh && n.enhanced_route_refresh;
-        let marker = |family, subtype| {
-            Message::RouteRefresh(RouteRefresh { family, subtype }).to_bytes(&n.encode_context())
-        };
         let mut out = Vec::new();
         if enhanced {
-            out.extend(families.iter().map(|f| marker(*f, RefreshSubtype::Begin)));
+            out.extend(families.iter().map(|f| {
+                Message::RouteRefresh(RouteRefresh {
+                    family: *f,
+                    subtype: RefreshSubtype::Begin,
+                })
+                .to_bytes(&settings.context)
+            }));
         }
         for route in &self.settings.routes {
             if !families.contains(&route.family) {
@@ -566,15 +904,18 @@ impl PeerTask {
                 Err(e) => warn!(error = %e, family = %route.family, "route not announced"),
             }
         }
-        if enhanced {
-            out.extend(families.iter().map(|f| marker(*f, RefreshSubtype::End)));
-        } else if !refresh {
-            for f in families {
-                out.push(Message::Update(Update::end_of_rib(f)).to_bytes(&settings.context));
-            }
-        }
         for bytes in out {
             self.send(id, bytes);
+        }
+        if refresh {
+            for family in families {
+                let _ = self.rib.control.send(RibControl::Refresh {
+                    peer: self.settings.id,
+                    epoch: self.epoch,
+                    family,
+                    end_marker: enhanced,
+                });
+            }
         }
     }
 
@@ -583,94 +924,29 @@ impl PeerTask {
         for issue in &update.issues {
             warn!(issue = %issue, "malformed attribute (RFC 7606)");
         }
-        let mut attributes = update.attributes.clone();
-        // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
-        if self.established.as_ref().is_some_and(|(_, n)| !n.is_ibgp()) {
-            attributes.local_pref = None;
-        }
-        let attributes = Arc::new(attributes);
-        // Routes of families the session did not negotiate are not kept
-        // (RFC 4760 §6: a speaker only sends what the peer said it takes).
-        let negotiated = |f: Family| {
-            let ok = self
-                .established
-                .as_ref()
-                .is_some_and(|(_, n)| n.families.contains(&f));
-            if !ok {
-                warn!(family = %f, "routes of a family that was not negotiated ignored");
-            }
-            ok
-        };
-        let v4 = (!update.withdrawn.is_empty() || !update.announced.is_empty())
-            && negotiated(Family::IPV4_UNICAST);
-        let unreach = update.mp_unreach.as_ref().filter(|u| negotiated(u.family));
-        let reach = update.mp_reach.as_ref().filter(|r| negotiated(r.family));
-        for n in update.withdrawn.iter().filter(|_| v4) {
-            self.adj_rib_in
-                .remove(&(Family::IPV4_UNICAST, n.prefix.to_string(), n.path_id));
-        }
-        if let Some(u) = unreach {
-            if let MpNlri::Decoded(list) = &u.nlri {
-                for (text, path_id) in nlri_keys(list, u.family) {
-                    self.adj_rib_in.remove(&(u.family, text, path_id));
-                }
-            }
-        }
-        let withdraw_all = update.treat_as_withdraw();
-        let v4_next_hop = update.attributes.next_hop.map(NextHop::V4);
-        for n in update.announced.iter().filter(|_| v4) {
-            let key = (Family::IPV4_UNICAST, n.prefix.to_string(), n.path_id);
-            self.store(key, v4_next_hop, &attributes, withdraw_all);
-        }
-        if let Some(r) = reach {
-            if let MpNlri::Decoded(list) = &r.nlri {
-                for (text, path_id) in nlri_keys(list, r.family) {
-                    self.store(
-                        (r.family, text, path_id),
-                        Some(r.next_hop),
-                        &attributes,
-                        withdraw_all,
-                    );
-                }
-            }
+        if let Some(family) = update.end_of_rib_family() {
+            info!(%family, "End-of-RIB received");
+            self.stale_until.retain(|(f, _, _)| *f != family);
+            self.stale.retain(|f| *f != family);
         }
         let _ = self.events.send(PeerEvent::Update {
             peer: self.settings.address,
-            update,
+            update: Arc::clone(&update),
         });
-    }
-
-    fn store(
-        &mut self,
-        key: RibKey,
-        next_hop: Option<NextHop>,
-        attributes: &Arc<PathAttributes>,
-        withdraw: bool,
-    ) {
-        if withdraw {
-            // RFC 7606 §2 treat-as-withdraw: the announcement removes the route.
-            self.adj_rib_in.remove(&key);
-            return;
-        }
-        let route = ReceivedRoute {
-            family: key.0,
-            nlri: key.1.clone(),
-            path_id: key.2,
-            next_hop,
-            attributes: Arc::clone(attributes),
+        let u = RibUpdate {
+            peer: self.settings.id,
+            epoch: self.epoch,
+            update,
         };
-        self.adj_rib_in.insert(key, route);
+        // Straight into the RIB's queue when there is room; otherwise the
+        // UPDATE waits here and no further message is read until it is in.
+        if let Err(e) = self.rib.updates.try_send(u) {
+            match e {
+                mpsc::error::TrySendError::Full(u) => self.waiting = Some(u),
+                mpsc::error::TrySendError::Closed(_) => {
+                    warn!("the RIB is gone; UPDATE not stored");
+                }
+            }
+        }
     }
-}
-
-/// Text keys of the NLRI of a list: the prefix, or the rule for Flowspec.
-fn nlri_keys(list: &NlriList, family: Family) -> Vec<(String, Option<u32>)> {
-    list.iter()
-        .map(|n| match n {
-            Nlri::Prefix(p) => (p.prefix.to_string(), p.path_id),
-            Nlri::Labeled(l) => (l.prefix.to_string(), l.path_id),
-            Nlri::Vpn(v) => (format!("{} {}", v.rd, v.prefix), v.path_id),
-            Nlri::Flowspec(f) => (f.exabgp_string(family.afi), f.path_id),
-        })
-        .collect()
 }

@@ -1,5 +1,5 @@
-//! The running speaker: listeners, one task per neighbor, and the routing
-//! of accepted connections to their neighbor.
+//! The running speaker: listeners, one task per neighbor, the RIB task,
+//! and the routing of accepted connections to their neighbor.
 
 use std::collections::HashMap;
 use std::io;
@@ -14,13 +14,20 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use ribbit_fsm::{LocalSettings, SessionConfig, State};
-use ribbit_wire::capability::Capability;
+use ribbit_rib::{
+    AddPathSend, MaxPrefix, MaxPrefixAction, PeerConfig, PeerId, Rib, RibOptions, RibStats, Verdict,
+};
+use ribbit_wire::capability::{Capability, GracefulRestartFamily, LongLivedFamily};
 use ribbit_wire::Family;
 
-use crate::config::{Config, NeighborConfig};
+use crate::config::{
+    AddPathSendConfig, Config, MaxPrefixAction as MaxPrefixConfigAction, NeighborConfig,
+};
 use crate::net::connect::{self, TransportSettings};
 use crate::net::sockopt;
 use crate::peer::{self, PeerCommand, PeerEvent, PeerSettings, ReceivedRoute};
+use crate::rib_task::{self, RibControl, RibHandle, RibQuery};
+use crate::rib_view::DestinationLine;
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_BUFFER: usize = 4096;
@@ -51,14 +58,118 @@ pub enum StartError {
 /// A running BGP speaker.
 pub struct Speaker {
     peers: Arc<HashMap<IpAddr, mpsc::Sender<PeerCommand>>>,
+    ids: HashMap<IpAddr, PeerId>,
     tasks: Vec<JoinHandle<()>>,
     listeners: Vec<JoinHandle<()>>,
     local: Vec<SocketAddr>,
     events: broadcast::Sender<PeerEvent>,
+    rib: RibHandle,
+    rib_task: JoinHandle<()>,
+}
+
+/// The RIB's settings of the speaker.
+pub fn rib_options(config: &Config) -> RibOptions {
+    let g = &config.global;
+    RibOptions {
+        local_as: g.asn,
+        router_id: g.router_id,
+        cluster_id: Some(g.cluster_id),
+        decision: g.decision_options(),
+        blackhole: match g.blackhole {
+            Verdict::Accept => ribbit_rib::BlackholeAction::Accept,
+            Verdict::Reject => ribbit_rib::BlackholeAction::Reject,
+        },
+    }
+}
+
+/// The RIB's view of a configured neighbor.
+pub fn rib_peer_config(config: &Config, n: &NeighborConfig) -> PeerConfig {
+    let (import, export) = config.policy_chains(n);
+    PeerConfig {
+        address: n.address,
+        peer_as: n.peer_asn,
+        local_as: n.local_asn,
+        route_reflector_client: n.route_reflector_client,
+        route_server_client: n.route_server_client,
+        next_hop_self: n.next_hop_self,
+        next_hop_unchanged: n.next_hop_unchanged,
+        send_med: n.send_med,
+        allow_own_as: n.allow_own_as,
+        import,
+        export,
+        max_prefix: n
+            .max_prefix
+            .iter()
+            .map(|m| MaxPrefix {
+                family: m.family,
+                limit: m.limit,
+                action: match m.action {
+                    MaxPrefixConfigAction::Warn => MaxPrefixAction::Warn,
+                    MaxPrefixConfigAction::WithdrawExcess => MaxPrefixAction::WithdrawExcess,
+                    MaxPrefixConfigAction::Teardown => MaxPrefixAction::Teardown,
+                },
+            })
+            .collect(),
+        add_path_send: n
+            .families
+            .iter()
+            .map(|f| {
+                (
+                    *f,
+                    match n.add_path_send {
+                        AddPathSendConfig::All => AddPathSend::All,
+                        AddPathSendConfig::Best(k) => AddPathSend::Best(k),
+                    },
+                )
+            })
+            .collect(),
+        keep_adj_rib_in: n.keep_adj_rib_in,
+        role: n.role,
+    }
 }
 
 /// The session settings of a configured neighbor.
-pub fn peer_settings(config: &Config, n: &NeighborConfig) -> PeerSettings {
+pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSettings {
+    let mut extra = vec![Capability::SoftwareVersion(format!(
+        "Ribbit/{}",
+        env!("CARGO_PKG_VERSION")
+    ))];
+    if n.graceful_restart {
+        // RFC 4724 §3: we keep no forwarding state (Ribbit programs no FIB),
+        // so the F bits are clear; the capability tells the peer to keep
+        // our routes while we restart and that we keep its routes while it
+        // restarts.
+        extra.push(Capability::GracefulRestart {
+            restarting: false,
+            notification: false,
+            restart_time: u16::try_from(n.graceful_restart_time.as_secs()).unwrap_or(u16::MAX),
+            families: n
+                .families
+                .iter()
+                .map(|f| GracefulRestartFamily {
+                    family: *f,
+                    forwarding_preserved: false,
+                })
+                .collect(),
+        });
+    }
+    let long_lived = n.graceful_restart && !n.long_lived_stale_time.is_zero();
+    if long_lived {
+        // RFC 9494 §2: the stale time is 24 bits of seconds.
+        let stale_time = u32::try_from(n.long_lived_stale_time.as_secs())
+            .unwrap_or(u32::MAX)
+            .min(0x00ff_ffff);
+        extra.push(Capability::LongLivedGracefulRestart(
+            n.families
+                .iter()
+                .map(|f| LongLivedFamily {
+                    family: *f,
+                    forwarding_preserved: false,
+                    stale_time,
+                })
+                .collect(),
+        ));
+    }
     let local = LocalSettings {
         asn: n.local_asn,
         peer_asn: n.peer_asn,
@@ -70,11 +181,8 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig) -> PeerSettings {
         extended_message: n.extended_message,
         add_path: n.add_path.clone(),
         extended_next_hop: Vec::new(),
-        role: None,
-        extra: vec![Capability::SoftwareVersion(format!(
-            "Ribbit/{}",
-            env!("CARGO_PKG_VERSION")
-        ))],
+        role: n.role,
+        extra,
     };
     let mut session = SessionConfig::new(local);
     session.passive = n.passive;
@@ -96,6 +204,10 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig) -> PeerSettings {
             .into_iter()
             .map(|r| r.announcement())
             .collect(),
+        id,
+        max_prefix_restart: n.max_prefix.iter().map(|m| (m.family, m.restart)).collect(),
+        graceful_restart: n.graceful_restart.then_some(n.graceful_restart_time),
+        long_lived_stale_time: long_lived.then_some(n.long_lived_stale_time),
     }
 }
 
@@ -114,6 +226,13 @@ impl Speaker {
             bound_listeners.push(listener);
         }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let mut rib = Rib::new(rib_options(config));
+        let mut ids = HashMap::new();
+        for n in config.neighbors.iter().filter(|n| n.enabled) {
+            ids.insert(n.address, rib.add_peer(rib_peer_config(config, n)));
+        }
+        let names = ids.iter().map(|(a, id)| (*id, *a)).collect();
+        let (rib, rib_task) = rib_task::spawn(rib, names);
         let mut peers = HashMap::new();
         let mut tasks = Vec::new();
         // Transport settings by neighbor address, for accepted connections.
@@ -124,11 +243,14 @@ impl Speaker {
             .enumerate()
             .filter(|(_, n)| n.enabled)
         {
-            let settings = peer_settings(config, n);
+            let Some(id) = ids.get(&n.address).copied() else {
+                continue;
+            };
+            let settings = peer_settings(config, n, id);
             transport.insert(n.address, settings.transport.clone());
             let seed = u64::from(u32::from(config.global.router_id))
                 ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let (tx, handle) = peer::spawn(settings, events.clone(), seed);
+            let (tx, handle) = peer::spawn(settings, events.clone(), rib.clone(), seed);
             peers.insert(n.address, tx);
             tasks.push(handle);
         }
@@ -140,10 +262,13 @@ impl Speaker {
             .collect();
         Ok(Speaker {
             peers,
+            ids,
             tasks,
             listeners,
             local,
             events,
+            rib,
+            rib_task,
         })
     }
 
@@ -173,9 +298,91 @@ impl Speaker {
         self.ask(peer, PeerCommand::State).await
     }
 
-    /// What a neighbor announced to us.
+    async fn ask_rib<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> RibQuery) -> Option<T> {
+        let (reply, rx) = oneshot::channel();
+        self.rib.control.send(RibControl::Query(make(reply))).ok()?;
+        rx.await.ok()
+    }
+
+    /// What a neighbor announced to us and we accepted (after import policy).
     pub async fn adj_rib_in(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
-        self.ask(peer, PeerCommand::AdjRibIn).await
+        let peer = *self.ids.get(&peer)?;
+        self.ask_rib(|reply| RibQuery::AdjRibIn {
+            peer,
+            pre_policy: false,
+            reply,
+        })
+        .await
+    }
+
+    /// What a neighbor announced to us before import policy (only kept
+    /// with `keep-adj-rib-in`).
+    pub async fn adj_rib_in_pre_policy(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
+        let peer = *self.ids.get(&peer)?;
+        self.ask_rib(|reply| RibQuery::AdjRibIn {
+            peer,
+            pre_policy: true,
+            reply,
+        })
+        .await
+    }
+
+    /// What we sent a neighbor (its Adj-RIB-Out).
+    pub async fn adj_rib_out(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
+        let peer = *self.ids.get(&peer)?;
+        self.ask_rib(|reply| RibQuery::AdjRibOut { peer, reply })
+            .await
+    }
+
+    /// Every path of a family (or of a prefix and its more-specifics), with
+    /// the best one and why it won.
+    pub async fn paths(
+        &self,
+        family: Family,
+        within: Option<ipnet::IpNet>,
+    ) -> Option<Vec<DestinationLine>> {
+        self.ask_rib(|reply| RibQuery::Paths {
+            family,
+            within,
+            reply,
+        })
+        .await
+    }
+
+    /// Apply the routing settings of `config` (policies, route reflection,
+    /// route server, next hop, limits...) to the running neighbors it
+    /// shares with the one the speaker started with, without touching their
+    /// sessions: the RIB evaluates their routes again from the pre-policy
+    /// copy where one is kept (`keep-adj-rib-in`), else asks the peer for
+    /// its routes again with a ROUTE-REFRESH (RFC 2918). Returns the
+    /// neighbors that were asked.
+    pub async fn reconfigure_routing(&self, config: &Config) -> Vec<(IpAddr, Family)> {
+        let mut refreshed = Vec::new();
+        for n in &config.neighbors {
+            let Some(peer) = self.ids.get(&n.address).copied() else {
+                continue;
+            };
+            let (reply, rx) = oneshot::channel();
+            let sent = self.rib.control.send(RibControl::Reconfigure {
+                peer,
+                config: Box::new(rib_peer_config(config, n)),
+                reply,
+            });
+            if sent.is_err() {
+                break;
+            }
+            for family in rx.await.unwrap_or_default() {
+                if self.route_refresh(n.address, family).await {
+                    refreshed.push((n.address, family));
+                }
+            }
+        }
+        refreshed
+    }
+
+    /// Table sizes and counters.
+    pub async fn rib_stats(&self) -> Option<RibStats> {
+        self.ask_rib(|reply| RibQuery::Stats { reply }).await
     }
 
     /// Ask a neighbor to send its routes of `family` again (RFC 2918).
@@ -211,6 +418,10 @@ impl Speaker {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
+        // The neighbor tasks held the last senders of the RIB's channels
+        // besides ours: dropping it ends the RIB task.
+        drop(self.rib);
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.rib_task).await;
     }
 }
 

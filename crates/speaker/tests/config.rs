@@ -809,3 +809,1138 @@ fn a_missing_file() {
     );
     assert!(e.problems().is_empty());
 }
+
+// ------------------------------------------------------------- policies
+
+use ribbit::config::{AddPathSendConfig, MaxPrefixAction, MaxPrefixConfig, NeighborConfig};
+use ribbit_rib::policy::{
+    Action, Amount, Condition, NextHopAction, Outcome, PeerFacts, PolicyChain, Subject, Verdict,
+};
+use ribbit_rib::RouteAttrs;
+use ribbit_wire::capability::Role;
+use ribbit_wire::update::NextHop;
+
+fn facts(n: &NeighborConfig) -> PeerFacts {
+    PeerFacts {
+        address: n.address,
+        asn: n.peer_asn,
+        local_asn: n.local_asn,
+        local_address: n.local_address,
+    }
+}
+
+fn route(path: &[u32], communities: &[&str], large: &[&str]) -> RouteAttrs {
+    RouteAttrs {
+        next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 3)),
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::sequence(path.to_vec())),
+            communities: communities.iter().map(|c| c.parse().unwrap()).collect(),
+            large_communities: large.iter().map(|c| c.parse().unwrap()).collect(),
+            ..PathAttributes::default()
+        },
+    }
+}
+
+/// Apply a chain to a route of `prefix` between `peer` (the neighbor) and
+/// `source` (where it came from).
+fn apply(
+    chain: &PolicyChain,
+    prefix: &str,
+    peer: &PeerFacts,
+    source: Option<&PeerFacts>,
+    attrs: &RouteAttrs,
+) -> Outcome {
+    let prefix: IpNet = prefix.parse().unwrap();
+    let family = match prefix {
+        IpNet::V4(_) => Family::IPV4_UNICAST,
+        IpNet::V6(_) => Family::IPV6_UNICAST,
+    };
+    let subject = Subject {
+        family,
+        prefix: Some(prefix),
+        peer,
+        source,
+    };
+    chain.apply(&subject, attrs)
+}
+
+fn accepted(outcome: Outcome, original: &RouteAttrs) -> RouteAttrs {
+    match outcome {
+        Outcome::Accept(Some(a)) => *a,
+        Outcome::Accept(None) => original.clone(),
+        Outcome::Reject => panic!("rejected"),
+    }
+}
+
+fn strings<T: ToString>(list: &[T]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn the_policies_example_does_what_its_comments_say() {
+    let c = Config::load(root().join("examples/policies.toml")).unwrap();
+    assert_eq!(c.policies.len(), 5);
+    let transit = &c.neighbors[0];
+    let customer = &c.neighbors[1];
+    let (customer_in, customer_out) = c.policy_chains(customer);
+    let (transit_in, transit_out) = c.policy_chains(transit);
+    assert_eq!(customer_in.default, Verdict::Reject);
+    assert_eq!(transit_out.default, Verdict::Reject);
+    let from_customer = facts(customer);
+    let from_transit = facts(transit);
+
+    // The customer's prefix, from its AS: preferred and tagged, and our
+    // own community it tried to set is gone.
+    let r = route(&[64501, 64501], &["64500:666", "64501:1"], &["64500:9:9"]);
+    let a = accepted(
+        apply(
+            &customer_in,
+            "198.51.100.0/23",
+            &from_customer,
+            Some(&from_customer),
+            &r,
+        ),
+        &r,
+    );
+    assert_eq!(a.attributes.local_pref, Some(200));
+    assert_eq!(strings(&a.attributes.communities), ["64501:1", "64500:100"]);
+    assert_eq!(strings(&a.attributes.large_communities), ["64500:1:64501"]);
+    // Not its prefix, too specific, a bogon, a leak, or not from its AS: dropped.
+    for (prefix, path) in [
+        ("192.0.2.0/24", &[64501][..]),
+        ("198.51.100.0/25", &[64501]),
+        ("10.1.0.0/16", &[64501]),
+        ("198.51.100.0/24", &[64501, 1299, 64999]),
+        ("198.51.100.0/24", &[64502, 64501]),
+        ("198.51.100.0/24", &[64501, 65000]),
+    ] {
+        let r = route(path, &[], &[]);
+        assert_eq!(
+            apply(
+                &customer_in,
+                prefix,
+                &from_customer,
+                Some(&from_customer),
+                &r
+            ),
+            Outcome::Reject,
+            "{prefix} {path:?}"
+        );
+    }
+
+    // From transit: tagged; a long path a little less preferred.
+    let r = route(&[64510, 3356, 15169], &[], &[]);
+    let a = accepted(
+        apply(
+            &transit_in,
+            "8.8.8.0/24",
+            &from_transit,
+            Some(&from_transit),
+            &r,
+        ),
+        &r,
+    );
+    assert_eq!(a.attributes.local_pref, Some(100));
+    assert_eq!(strings(&a.attributes.communities), ["64500:300"]);
+    let long = route(&[64510, 1, 2, 3, 4, 5], &[], &[]);
+    let a = accepted(
+        apply(
+            &transit_in,
+            "8.8.8.0/24",
+            &from_transit,
+            Some(&from_transit),
+            &long,
+        ),
+        &long,
+    );
+    assert_eq!(a.attributes.local_pref, Some(90));
+
+    // To transit: customer routes, prepended once, without our tags;
+    // transit routes are not sent back.
+    let tagged = route(&[64501], &["64500:100", "64501:7"], &[]);
+    let a = accepted(
+        apply(
+            &transit_out,
+            "198.51.100.0/24",
+            &from_transit,
+            Some(&from_customer),
+            &tagged,
+        ),
+        &tagged,
+    );
+    assert_eq!(
+        a.attributes.as_path,
+        Some(AsPath::sequence(vec![64500, 64501]))
+    );
+    assert_eq!(strings(&a.attributes.communities), ["64501:7"]);
+    let untagged = route(&[64510, 15169], &["64500:300"], &[]);
+    assert_eq!(
+        apply(
+            &transit_out,
+            "8.8.8.0/24",
+            &from_transit,
+            Some(&from_transit),
+            &untagged
+        ),
+        Outcome::Reject
+    );
+    // To the customer: everything but blackhole requests.
+    assert_eq!(
+        apply(
+            &customer_out,
+            "8.8.8.0/24",
+            &from_customer,
+            Some(&from_transit),
+            &route(&[64510], &["blackhole"], &[])
+        ),
+        Outcome::Reject
+    );
+    let a = accepted(
+        apply(
+            &customer_out,
+            "8.8.8.0/24",
+            &from_customer,
+            Some(&from_transit),
+            &untagged,
+        ),
+        &untagged,
+    );
+    assert!(a.attributes.communities.is_empty());
+
+    // The route reflector client.
+    let rr = &c.neighbors[2];
+    assert!(rr.route_reflector_client && rr.next_hop_self && rr.keep_adj_rib_in);
+    assert!(!rr.next_hop_unchanged);
+    assert!(rr.send_med, "iBGP sends MED");
+    assert_eq!(rr.add_path_send, AddPathSendConfig::Best(2));
+    assert!(rr.graceful_restart);
+    assert_eq!(rr.graceful_restart_time, Duration::from_secs(180));
+    assert_eq!(rr.long_lived_stale_time, Duration::from_secs(3600));
+    assert!(c.policy_chains(rr).0.is_pass_through());
+
+    assert_eq!(transit.role, Some(Role::Customer));
+    assert_eq!(customer.role, Some(Role::Provider));
+    assert_eq!(
+        transit.max_prefix,
+        vec![MaxPrefixConfig {
+            family: None,
+            limit: 1_200_000,
+            action: MaxPrefixAction::Warn,
+            restart: None
+        }]
+    );
+    assert_eq!(
+        customer.max_prefix_for(Family::IPV4_UNICAST),
+        Some(&MaxPrefixConfig {
+            family: Some(Family::IPV4_UNICAST),
+            limit: 100,
+            action: MaxPrefixAction::Teardown,
+            restart: Some(Duration::from_secs(300))
+        })
+    );
+    assert_eq!(
+        customer
+            .max_prefix_for(Family::IPV6_UNICAST)
+            .map(|m| (m.limit, m.action)),
+        Some((50, MaxPrefixAction::WithdrawExcess))
+    );
+}
+
+#[test]
+fn the_route_server_example_does_what_its_comments_say() {
+    let c = Config::load(root().join("examples/route-server.toml")).unwrap();
+    assert_eq!(c.global.blackhole, Verdict::Accept);
+    assert!(!c.global.always_compare_med);
+    let (a, b) = (&c.neighbors[0], &c.neighbors[1]);
+    for n in [a, b] {
+        assert!(n.route_server_client && n.next_hop_unchanged && n.send_med);
+        assert!(!n.next_hop_self && n.keep_adj_rib_in);
+        assert_eq!(n.role, Some(Role::RouteServer));
+        assert_eq!(n.import_default, Verdict::Reject);
+        assert_eq!(n.export_default, Verdict::Accept);
+    }
+    assert_eq!(
+        a.max_prefix,
+        vec![MaxPrefixConfig {
+            family: None,
+            limit: 100,
+            action: MaxPrefixAction::Teardown,
+            restart: Some(Duration::from_secs(600))
+        }]
+    );
+    assert_eq!(
+        b.max_prefix_for(Family::IPV4_UNICAST).map(|m| m.limit),
+        Some(50)
+    );
+    let (fa, fb) = (facts(a), facts(b));
+    let (a_in, a_out) = c.policy_chains(a);
+
+    let r = route(&[64501], &[], &[]);
+    assert_eq!(
+        apply(&a_in, "198.51.100.0/24", &fa, Some(&fa), &r),
+        Outcome::Accept(None)
+    );
+    for (prefix, path) in [
+        ("203.0.113.0/24", &[64501][..]),
+        ("198.51.100.0/24", &[64502, 64501]),
+        ("198.51.100.0/25", &[64501]),
+        ("10.0.0.0/8", &[64501]),
+        ("192.0.2.0/24", &[64501]),
+    ] {
+        let r = route(path, &[], &[]);
+        assert_eq!(
+            apply(&a_in, prefix, &fa, Some(&fa), &r),
+            Outcome::Reject,
+            "{prefix}"
+        );
+    }
+    // A blackhole request for its own host route: accepted, NO_EXPORT added.
+    let bh = route(&[64501], &["blackhole"], &[]);
+    let got = accepted(apply(&a_in, "198.51.100.7/32", &fa, Some(&fa), &bh), &bh);
+    assert_eq!(
+        strings(&got.attributes.communities),
+        ["blackhole", "no-export"]
+    );
+    // ...but not for someone else's.
+    assert_eq!(
+        apply(&a_in, "203.0.113.7/32", &fa, Some(&fa), &bh),
+        Outcome::Reject
+    );
+
+    // Export control by large communities, stripped on the way out.
+    let from_b = |large: &[&str]| route(&[64502], &[], large);
+    let plain = from_b(&["64502:5:5"]);
+    assert_eq!(
+        apply(&a_out, "203.0.113.0/24", &fa, Some(&fb), &plain),
+        Outcome::Accept(None)
+    );
+    let not_to_a = from_b(&["64500:0:64501"]);
+    assert_eq!(
+        apply(&a_out, "203.0.113.0/24", &fa, Some(&fb), &not_to_a),
+        Outcome::Reject
+    );
+    let to_none = from_b(&["64500:0:0"]);
+    assert_eq!(
+        apply(&a_out, "203.0.113.0/24", &fa, Some(&fb), &to_none),
+        Outcome::Reject
+    );
+    let only_a = from_b(&["64500:0:0", "64500:1:64501", "64502:1:1"]);
+    let got = accepted(
+        apply(&a_out, "203.0.113.0/24", &fa, Some(&fb), &only_a),
+        &only_a,
+    );
+    assert_eq!(strings(&got.attributes.large_communities), ["64502:1:1"]);
+}
+
+const SETS_AND_POLICY: &str = r#"
+[global]
+asn = 65000
+router-id = "192.0.2.1"
+listen = []
+
+[prefix-sets]
+p1 = ["10.0.0.0/8 le 24", "2001:db8::/32 ge 48"]
+p2 = "192.168.0.0/16"
+
+[as-path-sets]
+a1 = ["_65001_", "^65002$"]
+
+[community-sets]
+c1 = ["65000:*", "no-export"]
+
+[extended-community-sets]
+e1 = ["target:65000:*"]
+
+[large-community-sets]
+l1 = ["65000:*:*"]
+
+[[policy]]
+name = "every-key"
+
+[[policy.rule]]
+name = "matches"
+match.prefix-set = ["p1", "p2"]
+match.prefix = "172.16.0.0/12 le 32"
+match.as-path = ["_65001_"]
+match.as-path-set = "a1"
+match.as-path-length = { min = 1, max = 10 }
+match.communities = ["65000:1"]
+match.community-set = "c1"
+match.extended-communities = "target:65000:1"
+match.extended-community-set = ["e1"]
+match.large-communities = ["65000:1:*"]
+match.large-community-set = "l1"
+match.neighbor = ["192.0.2.2", "2001:db8::/32"]
+match.neighbor-asn = [65001, 65002]
+match.source = "192.0.2.0/24"
+match.source-asn = 65001
+match.next-hop = ["192.0.2.9"]
+match.origin = ["igp", "egp"]
+match.family = "ipv4-unicast"
+match.not = { community-set = "c1", as-path-length = 3 }
+then.local-pref = "+10"
+then.med = 50
+then.origin = "incomplete"
+then.next-hop = "self"
+then.as-path-prepend = { asn = 65009, count = 3 }
+then.communities = { set = ["1:1"], remove = ["65000:*"], remove-set = ["c1"], add = ["no-export"] }
+then.extended-communities = { add = ["target:65000:9"], remove-set = "e1" }
+then.large-communities = { remove = "65000:*:*" }
+then.accept = true
+
+[[policy.rule]]
+then = { reject = true }
+
+[[policy.rule]]
+then = { med = "-5", local-pref = 7, next-hop = "192.0.2.77", as-path-prepend = 2 }
+
+[[policy.rule]]
+then = { next-hop = "peer", med = "+1", local-pref = "-1" }
+
+[[policy.rule]]
+then = "accept"
+
+[[neighbor]]
+address = "192.0.2.2"
+asn = 65001
+import = "every-key"
+export = ["every-key"]
+"#;
+
+#[test]
+fn every_policy_key() {
+    let c = parse(SETS_AND_POLICY);
+    let p = c.policies.get("every-key").unwrap();
+    assert_eq!(p.rules.len(), 5);
+    let rule = &p.rules[0];
+    assert_eq!(rule.name.as_deref(), Some("matches"));
+    assert_eq!(rule.verdict, Some(Verdict::Accept));
+    // One condition per key, in a fixed order, the two of `not` last.
+    assert_eq!(rule.conditions.len(), 20, "{:#?}", rule.conditions);
+    let kinds: Vec<String> = rule
+        .conditions
+        .iter()
+        .map(|c| {
+            format!("{c:?}")
+                .split(['(', ' '])
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Prefix",
+            "Prefix",
+            "AsPath",
+            "AsPath",
+            "AsPathLength",
+            "Communities",
+            "Communities",
+            "ExtendedCommunities",
+            "ExtendedCommunities",
+            "LargeCommunities",
+            "LargeCommunities",
+            "Neighbor",
+            "NeighborAsn",
+            "Source",
+            "SourceAsn",
+            "NextHop",
+            "Origin",
+            "Family",
+            "Not",
+            "Not"
+        ]
+    );
+    match &rule.conditions[0] {
+        Condition::Prefix(sets) => {
+            let names: Vec<&str> = sets.iter().map(|s| s.name()).collect();
+            assert_eq!(names, ["p1", "p2"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(rule
+        .conditions
+        .contains(&Condition::AsPathLength { min: 1, max: 10 }));
+    assert!(rule.conditions.contains(&Condition::Neighbor(vec![
+        "192.0.2.2/32".parse().unwrap(),
+        "2001:db8::/32".parse().unwrap()
+    ])));
+    assert!(rule
+        .conditions
+        .contains(&Condition::NeighborAsn(vec![65001, 65002])));
+    assert!(rule.conditions.contains(&Condition::SourceAsn(vec![65001])));
+    assert!(rule
+        .conditions
+        .contains(&Condition::Origin(vec![Origin::Igp, Origin::Egp])));
+    assert!(rule
+        .conditions
+        .contains(&Condition::Family(vec![Family::IPV4_UNICAST])));
+    // The `not` table holds two conditions, each negated.
+    let nots = rule
+        .conditions
+        .iter()
+        .filter(|c| matches!(c, Condition::Not(_)))
+        .count();
+    assert_eq!(nots, 2, "{:#?}", rule.conditions);
+    assert!(rule
+        .conditions
+        .contains(&Condition::Not(Box::new(Condition::AsPathLength {
+            min: 3,
+            max: 3
+        }))));
+
+    // Actions in their fixed order.
+    assert_eq!(rule.actions.len(), 8);
+    assert_eq!(rule.actions[0], Action::Origin(Origin::Incomplete));
+    assert_eq!(
+        rule.actions[1],
+        Action::AsPathPrepend {
+            asn: Some(65009),
+            count: 3
+        }
+    );
+    assert_eq!(rule.actions[2], Action::NextHop(NextHopAction::SelfAddress));
+    assert_eq!(rule.actions[3], Action::LocalPref(Amount::Add(10)));
+    assert_eq!(rule.actions[4], Action::Med(Amount::Set(50)));
+    match &rule.actions[5] {
+        Action::Communities(e) => {
+            assert_eq!(e.set, Some(vec![Community::new(1, 1)]));
+            assert_eq!(e.add, vec![Community::NO_EXPORT]);
+            let names: Vec<&str> = e.remove.iter().map(|s| s.name()).collect();
+            assert_eq!(names, ["", "c1"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(&rule.actions[6], Action::ExtendedCommunities(e) if e.add.len() == 1 && e.remove.len() == 1)
+    );
+    assert!(
+        matches!(&rule.actions[7], Action::LargeCommunities(e) if e.set.is_none() && e.remove.len() == 1)
+    );
+
+    assert_eq!(p.rules[1].verdict, Some(Verdict::Reject));
+    assert!(p.rules[1].actions.is_empty() && p.rules[1].conditions.is_empty());
+    assert_eq!(
+        p.rules[2].actions,
+        vec![
+            Action::AsPathPrepend {
+                asn: None,
+                count: 2
+            },
+            Action::NextHop(NextHopAction::Address("192.0.2.77".parse().unwrap())),
+            Action::LocalPref(Amount::Set(7)),
+            Action::Med(Amount::Subtract(5)),
+        ]
+    );
+    assert_eq!(p.rules[2].verdict, None);
+    assert_eq!(
+        p.rules[3].actions,
+        vec![
+            Action::NextHop(NextHopAction::Peer),
+            Action::LocalPref(Amount::Subtract(1)),
+            Action::Med(Amount::Add(1)),
+        ]
+    );
+    assert_eq!(p.rules[4].verdict, Some(Verdict::Accept));
+
+    let n = &c.neighbors[0];
+    assert_eq!(n.import, ["every-key"]);
+    assert_eq!(n.export, ["every-key"]);
+    let (import, export) = c.policy_chains(n);
+    assert!(import.uses("every-key") && export.uses("every-key"));
+    assert_eq!(import.default, Verdict::Accept);
+}
+
+#[test]
+fn a_chain_naming_an_unknown_policy_rejects_everything() {
+    let c = parse(SETS_AND_POLICY);
+    let mut n = c.neighbors[0].clone();
+    n.import = vec!["gone".to_string()];
+    let (import, export) = c.policy_chains(&n);
+    assert_eq!(import, PolicyChain::reject_all());
+    assert!(export.uses("every-key"));
+}
+
+#[test]
+fn routing_defaults() {
+    let c = parse(
+        r#"
+[global]
+asn = 65000
+router-id = "192.0.2.1"
+
+[[neighbor]]
+address = "192.0.2.2"
+asn = 65001
+
+[[neighbor]]
+address = "192.0.2.3"
+asn = 65000
+
+[[neighbor]]
+address = "192.0.2.4"
+asn = 65004
+route-server-client = true
+
+[[neighbor]]
+address = "192.0.2.5"
+asn = 65005
+route-server-client = true
+next-hop-self = true
+send-med = false
+"#,
+    );
+    let g = &c.global;
+    assert_eq!(g.cluster_id, g.router_id);
+    assert!(!g.always_compare_med && !g.prefer_oldest);
+    assert_eq!(g.blackhole, Verdict::Accept);
+    assert_eq!(g.decision_options(), ribbit_rib::DecisionOptions::default());
+    assert!(c.policies.is_empty());
+
+    let ebgp = &c.neighbors[0];
+    assert!(ebgp.import.is_empty() && ebgp.export.is_empty());
+    assert_eq!(
+        (ebgp.import_default, ebgp.export_default),
+        (Verdict::Accept, Verdict::Accept)
+    );
+    assert!(!ebgp.route_reflector_client && !ebgp.route_server_client);
+    assert!(!ebgp.next_hop_self && !ebgp.next_hop_unchanged);
+    assert!(!ebgp.send_med, "no MED to other ASes by default");
+    assert_eq!(ebgp.allow_own_as, 0);
+    assert!(!ebgp.keep_adj_rib_in);
+    assert_eq!(ebgp.role, None);
+    assert!(ebgp.max_prefix.is_empty());
+    assert_eq!(ebgp.max_prefix_for(Family::IPV4_UNICAST), None);
+    assert_eq!(ebgp.add_path_send, AddPathSendConfig::All);
+    assert!(!ebgp.graceful_restart);
+    assert_eq!(ebgp.graceful_restart_time, Duration::from_secs(120));
+    assert_eq!(ebgp.long_lived_stale_time, Duration::ZERO);
+    let (import, export) = c.policy_chains(ebgp);
+    assert!(import.is_pass_through() && export.is_pass_through());
+
+    assert!(c.neighbors[1].send_med, "iBGP sends MED");
+    let rs = &c.neighbors[2];
+    assert!(rs.route_server_client && rs.next_hop_unchanged && rs.send_med);
+    let rs_self = &c.neighbors[3];
+    assert!(rs_self.next_hop_self && !rs_self.next_hop_unchanged && !rs_self.send_med);
+}
+
+#[test]
+fn every_routing_key() {
+    let c = parse(
+        r#"
+[global]
+asn = 65000
+router-id = "192.0.2.1"
+cluster-id = "10.0.0.1"
+always-compare-med = true
+deterministic-med = true
+prefer-oldest = true
+blackhole = "reject"
+
+[[policy]]
+name = "a"
+
+[[policy]]
+name = "b"
+
+[[neighbor]]
+address = "192.0.2.2"
+asn = 65000
+families = ["ipv4-unicast", "ipv6-unicast"]
+import = ["a", "b"]
+import-default = "reject"
+export = "b"
+export-default = "reject"
+route-reflector-client = true
+next-hop-unchanged = true
+send-med = false
+allow-own-as = 10
+keep-adj-rib-in = true
+add-path = { ipv4-unicast = "both" }
+add-path-send = "all"
+graceful-restart = true
+graceful-restart-time = 4095
+long-lived-stale-time = 16777215
+max-prefix = [{ family = "ipv4-unicast", limit = 10, action = "withdraw-excess" }, { limit = 20, action = "teardown", restart = 65535 }]
+
+[[neighbor]]
+address = "192.0.2.3"
+asn = 65003
+role = "peer"
+next-hop-self = true
+send-med = true
+add-path = { ipv4-unicast = "send" }
+add-path-send = 255
+
+[[neighbor]]
+address = "192.0.2.4"
+asn = 65004
+role = "rs-client"
+max-prefix = 1
+"#,
+    );
+    let g = &c.global;
+    assert_eq!(g.cluster_id, Ipv4Addr::new(10, 0, 0, 1));
+    assert!(g.always_compare_med && g.prefer_oldest);
+    assert_eq!(g.blackhole, Verdict::Reject);
+    assert_eq!(
+        g.decision_options(),
+        ribbit_rib::DecisionOptions {
+            always_compare_med: true,
+            prefer_oldest: true
+        }
+    );
+    let n = &c.neighbors[0];
+    assert_eq!(n.import, ["a", "b"]);
+    assert_eq!(n.export, ["b"]);
+    assert_eq!(
+        (n.import_default, n.export_default),
+        (Verdict::Reject, Verdict::Reject)
+    );
+    assert!(n.route_reflector_client && n.next_hop_unchanged && !n.send_med);
+    assert_eq!(n.allow_own_as, 10);
+    assert!(n.keep_adj_rib_in && n.graceful_restart);
+    assert_eq!(n.add_path_send, AddPathSendConfig::All);
+    assert_eq!(n.graceful_restart_time, Duration::from_secs(4095));
+    assert_eq!(n.long_lived_stale_time, Duration::from_secs(16_777_215));
+    assert_eq!(
+        n.max_prefix_for(Family::IPV4_UNICAST)
+            .map(|m| (m.limit, m.action)),
+        Some((10, MaxPrefixAction::WithdrawExcess))
+    );
+    assert_eq!(
+        n.max_prefix_for(Family::IPV6_UNICAST),
+        Some(&MaxPrefixConfig {
+            family: None,
+            limit: 20,
+            action: MaxPrefixAction::Teardown,
+            restart: Some(Duration::from_secs(65535))
+        })
+    );
+    let (import, export) = c.policy_chains(n);
+    let names: Vec<&str> = import.policies.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(
+        (import.default, export.default),
+        (Verdict::Reject, Verdict::Reject)
+    );
+    assert!(!import.is_pass_through());
+
+    let p = &c.neighbors[1];
+    assert_eq!(p.role, Some(Role::Peer));
+    assert!(p.next_hop_self && p.send_med);
+    assert_eq!(p.add_path_send, AddPathSendConfig::Best(255));
+    assert_eq!(c.neighbors[2].role, Some(Role::RouteServerClient));
+    assert_eq!(c.neighbors[2].max_prefix[0].limit, 1);
+
+    // A cluster-id may also be a number, as some daemons write it.
+    let c = parse("[global]\nasn = 65000\nrouter-id = \"192.0.2.1\"\ncluster-id = 167772161\n");
+    assert_eq!(c.global.cluster_id, Ipv4Addr::new(10, 0, 0, 1));
+}
+
+#[test]
+fn every_new_key_is_documented() {
+    let docs = std::fs::read_to_string(root().join("docs/config.md")).unwrap();
+    for key in [
+        // [global]
+        "cluster-id",
+        "always-compare-med",
+        "deterministic-med",
+        "prefer-oldest",
+        "blackhole",
+        // [[neighbor]]
+        "import",
+        "import-default",
+        "export",
+        "export-default",
+        "route-reflector-client",
+        "route-server-client",
+        "next-hop-self",
+        "next-hop-unchanged",
+        "send-med",
+        "allow-own-as",
+        "keep-adj-rib-in",
+        "role",
+        "max-prefix",
+        "add-path-send",
+        "graceful-restart",
+        "graceful-restart-time",
+        "long-lived-stale-time",
+        // max-prefix
+        "family",
+        "limit",
+        "action",
+        "restart",
+        // [[policy]], [[policy.rule]]
+        "name",
+        "rule",
+        "match",
+        "then",
+        // match
+        "prefix-set",
+        "prefix",
+        "as-path",
+        "as-path-set",
+        "as-path-length",
+        "communities",
+        "community-set",
+        "neighbor",
+        "neighbor-asn",
+        "source",
+        "source-asn",
+        "next-hop",
+        "origin",
+        "not",
+        // then
+        "accept",
+        "reject",
+        "local-pref",
+        "med",
+        "as-path-prepend",
+        "extended-communities",
+        "large-communities",
+    ] {
+        assert!(
+            docs.contains(&format!("| `{key}` |")) || docs.contains(&format!("| `{key}`, ")),
+            "{key} is not in docs/config.md"
+        );
+    }
+    for section in [
+        "[prefix-sets]",
+        "[as-path-sets]",
+        "[community-sets]",
+        "[extended-community-sets]",
+        "[large-community-sets]",
+        "[[policy]]",
+        "[[policy.rule]]",
+    ] {
+        assert!(docs.contains(section), "{section}");
+    }
+}
+
+const GLOBAL: &str = "[global]\nasn = 65000\nrouter-id = \"192.0.2.1\"\n";
+
+#[test]
+fn set_problems() {
+    assert_eq!(
+        problems(&format!(
+            "{GLOBAL}[prefix-sets]\nbogons = [\"10.0.0.0/8 le 32\", \"10.0.0.1/8\",\n  \"172.16.0.0/12 le 8\", \"10.0.0.0/8 ge 24 le 16\", \"10.0.0.0/8 le 33\", \"10.0.0.0\", \"ten\"]\n\"bad name\" = [\"10.0.0.0/8\"]\nnum = 3\n"
+        )),
+        [
+            "t.toml:5: prefix-set bogons: \"10.0.0.1/8\" has host bits set (the network is 10.0.0.0/8)",
+            "t.toml:6: prefix-set bogons: \"172.16.0.0/12 le 8\" has le 8, shorter than the prefix's own length 12",
+            "t.toml:6: prefix-set bogons: \"10.0.0.0/8 ge 24 le 16\" has ge 24 greater than le 16",
+            "t.toml:6: prefix-set bogons: \"10.0.0.0/8 le 33\" needs a length from 0 to 32 after le",
+            "t.toml:6: prefix-set bogons: \"10.0.0.0\" has no prefix length (write 10.0.0.0/32 for one address)",
+            "t.toml:6: prefix-set bogons: \"ten\" does not start with a prefix (\"ten\" is not one)",
+            "t.toml:7: prefix-set name \"bad name\" may only have letters, digits, -, _ and . (and cannot be empty)",
+            "t.toml:8: prefix-set num: entries must be a string or a list of strings, not integer `3`",
+        ]
+    );
+    assert_eq!(
+        problems(&format!(
+            "{GLOBAL}[as-path-sets]\nx = [\"_1_\", \"(65000\", \"\"]\n[community-sets]\nc = [\"65000:*\", \"1:2:3\", \"70000:1\"]\n[extended-community-sets]\ne = [\"target:65000:*\", \"colour:1\"]\n[large-community-sets]\nl = [\"1:2\"]\n"
+        )),
+        [
+            "t.toml:5: as-path-set x: \"(65000\" is not a valid regular expression: unclosed group",
+            "t.toml:5: as-path-set x: \"\" is not a valid regular expression: it is empty (write ^$ for the empty path, or .* for any)",
+            "t.toml:7: community-set c: \"1:2:3\" is not a community or a pattern of one (such as 65000:100, no-export, 65000:* or 65000:100-199)",
+            "t.toml:7: community-set c: \"70000:1\" is not a community or a pattern of one (such as 65000:100, no-export, 65000:* or 65000:100-199)",
+            "t.toml:9: extended-community-set e: \"colour:1\" is not an extended community or a pattern of one (such as target:65000:100, origin:192.0.2.1:7, target:65000:* or 0x0002fde800000064)",
+            "t.toml:11: large-community-set l: \"1:2\" is not a large community or a pattern of one (such as 65000:1:2, 65000:1:* or 65000:*:*)",
+        ]
+    );
+    assert_eq!(
+        problems(&format!("prefix-sets = [\"10.0.0.0/8\"]\n{GLOBAL}")),
+        ["t.toml:1: prefix-sets must be a table: [prefix-sets], one name = [entries] per line"]
+    );
+    assert_eq!(
+        problems(&format!("{GLOBAL}[prefix-set]\na = []\n")),
+        ["t.toml:4: unknown key prefix-set (did you mean prefix-sets?)"]
+    );
+}
+
+#[test]
+fn policy_problems() {
+    let text = format!(
+        r#"{GLOBAL}[prefix-sets]
+bogons = ["10.0.0.0/8 le 32"]
+broken = ["10.0.0.1/8"]
+
+[[policy]]
+name = "in"
+
+[[policy.rule]]
+name = "refs"
+match = {{ prefix-set = ["bogons", "bogonz", "broken"], as-path-set = "nothing", community-set = [] }}
+then = "reject"
+
+[[policy.rule]]
+match.as-path-length = {{ min = 5, max = 2 }}
+match.not = {{ neighbor = "10.0.0.1/8", origin = "bgp" }}
+match.as-path = ["(x"]
+then = {{ local-pref = "+x", med = true, next-hop = "unchanged", as-path-prepend = 33, origin = "i-g-p" }}
+
+[[policy.rule]]
+then = {{ accept = true, reject = true }}
+
+[[policy.rule]]
+match = {{ family = "ipv4-unicst", colour = "blue" }}
+
+[[policy.rule]]
+then = "maybe"
+
+[[policy.rule]]
+then = {{ communities = {{ add = ["65000:*"], remove = ["1:2:3"], remove-set = ["nope"] }}, large-communities = {{}} }}
+
+[[policy.rule]]
+then = {{ accept = false, communities = ["65000:1"] }}
+
+[[policy.rule]]
+then = {{}}
+
+[[policy]]
+name = "in"
+
+[[policy]]
+rule = []
+
+[[policy]]
+name = "a b"
+"#
+    );
+    // "broken" in rule refs names a set with problems: only the set's own
+    // problem is reported, not the reference.
+    assert_eq!(
+        problems(&text),
+        [
+            "t.toml:6: prefix-set broken: \"10.0.0.1/8\" has host bits set (the network is 10.0.0.0/8)",
+            "t.toml:13: policy in: rule refs: match: prefix-set: there is no prefix set named \"bogonz\" (did you mean bogons?)",
+            "t.toml:13: policy in: rule refs: match: as-path-set: there is no AS-path set named \"nothing\"",
+            "t.toml:13: policy in: rule refs: match: community-set is empty (leave it out to match everything)",
+            "t.toml:17: policy in: rule 2: match: as-path-length min 5 is greater than max 2",
+            "t.toml:18: policy in: rule 2: match: not: neighbor: \"10.0.0.1/8\" has host bits set (the network is 10.0.0.0/8)",
+            "t.toml:18: policy in: rule 2: match: not: origin: \"bgp\" is not igp, egp or incomplete",
+            "t.toml:19: policy in: rule 2: match: as-path: \"(x\" is not a valid regular expression: unclosed group",
+            "t.toml:20: policy in: rule 2: then: origin \"i-g-p\" is not igp, egp or incomplete",
+            "t.toml:20: policy in: rule 2: then: as-path-prepend count 33 is out of range (1 to 32)",
+            "t.toml:20: policy in: rule 2: then: next-hop \"unchanged\" is not an action: leave next-hop out, or set next-hop-unchanged on the neighbor",
+            "t.toml:20: policy in: rule 2: then: local-pref: \"+x\" is not a value from 0 to 4294967295, +N or -N",
+            "t.toml:20: policy in: rule 2: then: med must be an integer or a string such as \"+10\" or \"-10\", not boolean",
+            "t.toml:23: policy in: rule 3: then: accept and reject cannot both be true",
+            "t.toml:25: policy in: rule 4: then is required (accept, reject, or a table of actions); without it the rule does nothing",
+            "t.toml:26: policy in: rule 4: match: unknown key colour (expected one of: prefix-set, prefix, as-path, as-path-set, as-path-length, communities, community-set, extended-communities, extended-community-set, large-communities, large-community-set, neighbor, neighbor-asn, source, source-asn, next-hop, origin, family, not)",
+            "t.toml:29: policy in: rule 5: then \"maybe\" is not accept, reject or a table of actions",
+            "t.toml:32: policy in: rule 6: then: communities: add: \"65000:*\" is a pattern; add takes exact values (patterns go in remove)",
+            "t.toml:32: policy in: rule 6: then: communities: remove: \"1:2:3\" is not a community or a pattern of one (such as 65000:100, no-export, 65000:* or 65000:100-199)",
+            "t.toml:32: policy in: rule 6: then: communities: remove-set: there is no community set named \"nope\"",
+            "t.toml:32: policy in: rule 6: then: large-communities: has nothing to do (give set, add, remove or remove-set)",
+            "t.toml:35: policy in: rule 7: then: communities must be a table such as { add = [\"65000:1\"] }, not array",
+            "t.toml:35: policy in: rule 7: then: accept = false is not allowed: leave accept out to go on with the next rule",
+            "t.toml:38: policy in: rule 8: then: is empty (write accept, reject, or the actions to take)",
+            "t.toml:40: policy in: name is already that of the policy at line 8",
+            "t.toml:43: policy: name is required",
+            "t.toml:47: policy a b: policy name \"a b\" may only have letters, digits, -, _ and . (and cannot be empty)",
+        ]
+    );
+    assert_eq!(
+        problems(&format!(
+            "{GLOBAL}[[policy]]\nname = \"p\"\npolicy = 1\n[[policy.rule]]\nthen = \"accept\"\n"
+        )),
+        ["t.toml:6: policy p: unknown key policy (expected one of: name, rule)"]
+    );
+    assert_eq!(
+        problems(&format!(
+            "{GLOBAL}[[policy]]\nname = \"p\"\n[[policy.rule]]\nthen = \"accept\"\nwhen = {{}}\n"
+        )),
+        ["t.toml:8: policy p: rule 1: unknown key when (did you mean then?)"]
+    );
+    assert_eq!(
+        problems(&format!(
+            "{GLOBAL}[[policy]]\nname = \"p\"\n[policy.rule]\nthen = \"accept\"\n"
+        )),
+        ["t.toml:6: policy p: policy.rule must be written [[policy.rule]], one table per entry"]
+    );
+    assert_eq!(
+        problems(&format!("{GLOBAL}[[policy]]\nname = \"p\"\n[[policy.rule]]\nmatch = \"all\"\nthen = \"accept\"\n[[policy.rule]]\nthen = 1\n")),
+        [
+            "t.toml:7: policy p: rule 1: match must be a table such as { prefix-set = \"name\" }, not string",
+            "t.toml:10: policy p: rule 2: then must be \"accept\", \"reject\" or a table of actions, not integer",
+        ]
+    );
+    assert_eq!(
+        problems(&format!("{GLOBAL}[[policy]]\nname = \"p\"\n[[policy.rule]]\nmatch = {{ as-path-length = {{ least = 1 }}, neighbor-asn = [1, 23456] }}\nthen = {{ as-path-prepend = {{ asn = 0, times = 2 }}, local-pref = -1, med = 1.5 }}\n")),
+        [
+            "t.toml:7: policy p: rule 1: match: as-path-length: unknown key least (expected one of: min, max)",
+            "t.toml:7: policy p: rule 1: match: neighbor-asn 23456 is AS_TRANS (RFC 6793), which stands in for 4-octet AS numbers and cannot be used",
+            "t.toml:8: policy p: rule 1: then: as-path-prepend: unknown key times (expected one of: asn, count)",
+            "t.toml:8: policy p: rule 1: then: as-path-prepend asn 0 is reserved (RFC 7607) and cannot be used",
+            "t.toml:8: policy p: rule 1: then: local-pref -1 is out of range (0 to 4294967295)",
+            "t.toml:8: policy p: rule 1: then: med must be an integer or a string such as \"+10\" or \"-10\", not float",
+        ]
+    );
+}
+
+#[test]
+fn routing_problems() {
+    let text = format!(
+        r#"{GLOBAL}[[policy]]
+name = "in"
+
+[[neighbor]]
+address = "192.0.2.2"
+asn = 65001
+import = ["in", "inn", "in", "out"]
+import-default = "deny"
+route-reflector-client = true
+next-hop-self = true
+next-hop-unchanged = true
+allow-own-as = 11
+role = "rs"
+add-path-send = 2
+graceful-restart-time = 5000
+long-lived-stale-time = 10
+
+[[neighbor]]
+address = "192.0.2.3"
+asn = 65000
+route-server-client = true
+role = "peer"
+add-path = {{ ipv4-unicast = "receive" }}
+add-path-send = 0
+graceful-restart = true
+long-lived-stale-time = 16777216
+"#
+    );
+    assert_eq!(
+        problems(&text),
+        [
+            "t.toml:10: neighbor 192.0.2.2: import: there is no policy named \"inn\" (did you mean in?)",
+            "t.toml:10: neighbor 192.0.2.2: import lists in twice",
+            "t.toml:10: neighbor 192.0.2.2: import: there is no policy named \"out\"",
+            "t.toml:11: neighbor 192.0.2.2: import-default \"deny\" is not accept or reject",
+            "t.toml:12: neighbor 192.0.2.2: route-reflector-client is for iBGP neighbors (RFC 4456); this one is in another AS",
+            "t.toml:14: neighbor 192.0.2.2: next-hop-self and next-hop-unchanged cannot both be true",
+            "t.toml:15: neighbor 192.0.2.2: allow-own-as 11 is out of range (0 to 10)",
+            "t.toml:16: neighbor 192.0.2.2: role rs needs route-server-client = true (it makes us the neighbor's route server)",
+            "t.toml:17: neighbor 192.0.2.2: add-path-send needs add-path = \"send\" or \"both\" for some family",
+            "t.toml:18: neighbor 192.0.2.2: graceful-restart-time 5000 is out of range (1 to 4095)",
+            "t.toml:18: neighbor 192.0.2.2: graceful-restart-time needs graceful-restart = true",
+            "t.toml:19: neighbor 192.0.2.2: long-lived-stale-time needs graceful-restart = true (Ribbit offers long-lived graceful restart together with graceful restart)",
+            "t.toml:24: neighbor 192.0.2.3: route-server-client is for eBGP neighbors (RFC 7947); this one is in our AS",
+            "t.toml:25: neighbor 192.0.2.3: role is for eBGP neighbors (RFC 9234 roles are relations between ASes); this one is in our AS",
+            "t.toml:27: neighbor 192.0.2.3: add-path-send needs add-path = \"send\" or \"both\" for some family",
+            "t.toml:27: neighbor 192.0.2.3: add-path-send 0 is out of range (1 to 255)",
+            "t.toml:29: neighbor 192.0.2.3: long-lived-stale-time 16777216 is out of range (0 to 16777215)",
+        ]
+    );
+    let text = format!(
+        "{GLOBAL}[[neighbor]]\naddress = \"192.0.2.4\"\nasn = 65004\nroute-server-client = true\nrole = \"customer\"\nexport-default = \"drop\"\nadd-path-send = \"best\"\n"
+    );
+    assert_eq!(
+        problems(&text),
+        [
+            "t.toml:8: neighbor 192.0.2.4: role customer does not fit route-server-client = true (our role toward a route-server client is rs)",
+            "t.toml:9: neighbor 192.0.2.4: export-default \"drop\" is not accept or reject",
+            "t.toml:10: neighbor 192.0.2.4: add-path-send needs add-path = \"send\" or \"both\" for some family",
+            "t.toml:10: neighbor 192.0.2.4: add-path-send must be \"all\" or a number of paths from 1 to 255, not \"best\"",
+        ]
+    );
+    assert_eq!(
+        problems(&with_neighbor("role = \"boss\"\nimport = 3")),
+        ["t.toml:10: neighbor 127.0.0.2: import must be a string or a list of strings, not integer `3`"]
+    );
+    assert_eq!(
+        problems(&with_neighbor("role = \"boss\"")),
+        ["t.toml:9: neighbor 127.0.0.2: role \"boss\" is not provider, customer, peer, rs or rs-client"]
+    );
+    // Other daemons' names get Ribbit's suggested.
+    for (theirs, ours) in [
+        ("allowas-in = 1", "allow-own-as"),
+        ("rr-client = true", "route-reflector-client"),
+        ("maximum-prefix = 5", "max-prefix"),
+        ("import-policy = \"a\"", "import"),
+        ("default-import-policy = \"reject\"", "import-default"),
+        ("local-role = \"peer\"", "role"),
+        ("send-max = 2", "add-path-send"),
+        ("restart-time = 5", "graceful-restart-time"),
+    ] {
+        let p = problems(&with_neighbor(theirs));
+        let key = theirs.split(' ').next().unwrap();
+        assert_eq!(
+            p,
+            [format!(
+                "t.toml:9: neighbor 127.0.0.2: unknown key {key} (did you mean {ours}?)"
+            )]
+        );
+    }
+}
+
+#[test]
+fn max_prefix_problems() {
+    assert_eq!(
+        problems(&with_neighbor(
+            "max-prefix = [{ family = \"ipv6-unicast\", limit = 0, action = \"warn\", restart = 5 },\n  100,\n  200,\n  { family = \"ipv4-unicast\", limit = 1 },\n  { family = \"ipv4-unicast\", action = \"shout\" },\n  true]"
+        )),
+        [
+            "t.toml:9: neighbor 127.0.0.2: max-prefix: family ipv6-unicast is not in this neighbor's families (ipv4-unicast)",
+            "t.toml:9: neighbor 127.0.0.2: max-prefix: limit 0 is out of range (1 to 4294967295)",
+            "t.toml:9: neighbor 127.0.0.2: max-prefix: restart applies only to action teardown (the session stays up with the others)",
+            "t.toml:11: neighbor 127.0.0.2: max-prefix for all families is given twice (first at line 10)",
+            "t.toml:13: neighbor 127.0.0.2: max-prefix: limit is required",
+            "t.toml:13: neighbor 127.0.0.2: max-prefix: action \"shout\" is not warn, withdraw-excess or teardown",
+            "t.toml:14: neighbor 127.0.0.2: max-prefix must be a number, a table such as { limit = 1000, action = \"warn\" }, or a list of them, not boolean",
+        ]
+    );
+    assert_eq!(
+        problems(&with_neighbor(
+            "[[neighbor.max-prefix]]\nlimit = 5\nrestart = 0\n[[neighbor.max-prefix]]\nfamily = \"ipv4-unicast\"\nlimit = 5\nafter = 1"
+        )),
+        [
+            "t.toml:11: neighbor 127.0.0.2: max-prefix: restart 0 is out of range (1 to 65535)",
+            "t.toml:15: neighbor 127.0.0.2: max-prefix: unknown key after (expected one of: family, limit, action, restart)",
+        ]
+    );
+    // An inline table and [[neighbor.max-prefix]] together are not TOML.
+    let p = problems(&with_neighbor(
+        "max-prefix = { limit = 5 }\n[[neighbor.max-prefix]]\nlimit = 6",
+    ));
+    assert_eq!(p.len(), 1);
+    assert!(p[0].contains("TOML syntax"), "{p:?}");
+    assert_eq!(
+        problems(&with_neighbor("max-prefix = [{ family = \"ipv4-unicast\", limit = 5 },\n  { family = \"ipv4-unicast\", limit = 6 }]")),
+        ["t.toml:10: neighbor 127.0.0.2: max-prefix for ipv4-unicast is given twice (first at line 9)"]
+    );
+}
+
+#[test]
+fn global_routing_problems() {
+    assert_eq!(
+        problems("[global]\nasn = 65000\nrouter-id = \"192.0.2.1\"\ndeterministic-med = false\nblackhole = \"drop\"\ncluster-id = \"x\"\n"),
+        [
+            "t.toml:4: global: deterministic-med = false is not supported: Ribbit always compares MED within the paths from each neighbouring AS, whatever order they arrived in (RFC 4271 §9.1.2.2)",
+            "t.toml:5: global: blackhole \"drop\" is not accept or reject",
+            "t.toml:6: global: cluster-id \"x\" is not an IPv4 address",
+        ]
+    );
+    assert_eq!(
+        problems("[global]\nasn = 65000\nrouter-id = \"192.0.2.1\"\ncluster-id = \"0.0.0.0\"\n"),
+        ["t.toml:4: global: cluster-id 0.0.0.0 is not allowed"]
+    );
+    assert_eq!(
+        problems("[global]\nasn = 65000\nrouter-id = \"192.0.2.1\"\ncluster-id = true\nalways-compare-med = 1\n"),
+        ["t.toml:5: global: always-compare-med must be true or false, not integer `1`"]
+    );
+    assert_eq!(
+        problems("[global]\nasn = 65000\nrouter-id = \"192.0.2.1\"\ncluster-id = [1]\n"),
+        ["t.toml:4: global: cluster-id must be an IPv4 address such as \"192.0.2.1\" or a number, not array"]
+    );
+    assert_eq!(
+        problems("[global]\nasn = 65000\nrouter-id = \"192.0.2.1\"\n[policies]\n"),
+        ["t.toml:4: unknown key policies (did you mean policy?)"]
+    );
+}

@@ -1263,3 +1263,165 @@ async fn connection_let_go_is_closed_even_if_the_peer_does_not_read() {
     }
     drop(f);
 }
+
+// ---------------------------------------------------------------------------
+// The RIB's limits and graceful restart, seen from a scripted peer
+
+/// RFC 4486 §4: past its limit, a `teardown` neighbor gets Cease / Maximum
+/// Number of Prefixes Reached with AFI, SAFI and the limit; its routes are
+/// gone; it is refused until the restart time has passed, then welcome.
+#[tokio::test]
+async fn max_prefix_teardown_then_restart() {
+    const N: u8 = 12;
+    let lab = Lab::start(
+        N,
+        &[Scripted {
+            k: 3,
+            extra: r#"max-prefix = { limit = 2, action = "teardown", restart = 2 }"#,
+        }],
+    )
+    .await;
+    let f_ip = IpAddr::V4(addr(N, 3));
+    let nh = addr(N, 3);
+    let mut f = Peer::connect(&lab, 3).await;
+    f.establish(&f_open(nh, 90)).await;
+    f.send(&announce(nh, &["10.12.1.0/24", "10.12.2.0/24"]))
+        .await;
+    f.send(&announce(nh, &["10.12.3.0/24"])).await;
+    let n = f.expect_notification(Duration::from_secs(3)).await;
+    assert_eq!((n.code, n.subcode), (6, 1), "{n}");
+    assert_eq!(n.data, vec![0, 1, 1, 0, 0, 0, 2], "AFI 1, SAFI 1, limit 2");
+    f.expect_closed().await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while lab.r.adj_rib_in(f_ip).await.map(|r| r.len()) != Some(0) {
+        assert!(Instant::now() < deadline, "routes kept after the teardown");
+        sleep(Duration::from_millis(20)).await;
+    }
+    // Within the restart time the session stays down: a new connection is
+    // closed without an OPEN.
+    let mut early = Peer::connect(&lab, 3).await;
+    early.expect_closed().await;
+    sleep(Duration::from_millis(2500)).await;
+    let mut again = Peer::connect(&lab, 3).await;
+    again.establish(&f_open(nh, 90)).await;
+    assert_eq!(lab.r.state(f_ip).await, Some(State::Established));
+    lab.stop().await;
+}
+
+/// The Graceful Restart capability F announces: IPv4 unicast, with the F
+/// bit as given.
+fn graceful_restart(restart_time: u16, restarting: bool, preserved: bool) -> Capability {
+    Capability::GracefulRestart {
+        restarting,
+        notification: false,
+        restart_time,
+        families: vec![ribbit_wire::capability::GracefulRestartFamily {
+            family: Family::IPV4_UNICAST,
+            forwarding_preserved: preserved,
+        }],
+    }
+}
+
+async fn wait_routes(lab: &Lab, peer: IpAddr, expected: &[&str], what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let rib = lab.r.adj_rib_in(peer).await.expect("neighbor");
+        if nlris(&rib) == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: R holds {:?}, expected {expected:?}",
+            nlris(&rib)
+        );
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// RFC 4724 §4.2: when the TCP connection of a peer that announced
+/// graceful restart fails, its routes stay (stale) while it restarts; when
+/// it is back, its End-of-RIB removes the stale routes it did not announce
+/// again. A second peer whose restart time runs out loses its routes then.
+#[tokio::test]
+async fn graceful_restart_keeps_routes_until_end_of_rib() {
+    const N: u8 = 13;
+    let extra = "graceful-restart = true\ngraceful-restart-time = 30";
+    let lab = Lab::start(N, &[Scripted { k: 3, extra }, Scripted { k: 4, extra }]).await;
+    let (f_ip, nh) = (IpAddr::V4(addr(N, 3)), addr(N, 3));
+    let (h_ip, h_nh) = (IpAddr::V4(addr(N, 4)), addr(N, 4));
+
+    let mut f = Peer::connect(&lab, 3).await;
+    let theirs = f.expect_open().await;
+    assert!(
+        theirs.capabilities.iter().any(|c| matches!(
+            c,
+            Capability::GracefulRestart {
+                restart_time: 30,
+                ..
+            }
+        )),
+        "R's OPEN lacks graceful restart: {:?}",
+        theirs.capabilities
+    );
+    f.send(&f_open_with(
+        nh,
+        90,
+        vec![graceful_restart(30, false, true)],
+    ))
+    .await;
+    f.send(&keepalive()).await;
+    f.send(&announce(nh, &["10.13.1.0/24", "10.13.2.0/24"]))
+        .await;
+    let mut h = Peer::connect(&lab, 4).await;
+    h.establish(&f_open_with(
+        h_nh,
+        90,
+        vec![graceful_restart(1, false, true)],
+    ))
+    .await;
+    h.send(&announce(h_nh, &["10.13.9.0/24"])).await;
+    wait_routes(&lab, f_ip, &["10.13.1.0/24", "10.13.2.0/24"], "before").await;
+    wait_routes(&lab, h_ip, &["10.13.9.0/24"], "before").await;
+
+    // Both connections fail without a NOTIFICATION.
+    drop(f);
+    drop(h);
+    sleep(Duration::from_millis(300)).await;
+    wait_routes(
+        &lab,
+        f_ip,
+        &["10.13.1.0/24", "10.13.2.0/24"],
+        "F restarting",
+    )
+    .await;
+    // H's restart time (1 s) runs out: its routes go.
+    sleep(Duration::from_millis(1200)).await;
+    wait_routes(&lab, h_ip, &[], "H's restart time over").await;
+    wait_routes(
+        &lab,
+        f_ip,
+        &["10.13.1.0/24", "10.13.2.0/24"],
+        "F still restarting",
+    )
+    .await;
+
+    // F is back and announces one of its two routes, then End-of-RIB.
+    let mut f = Peer::connect(&lab, 3).await;
+    f.establish(&f_open_with(nh, 90, vec![graceful_restart(30, true, true)]))
+        .await;
+    f.send(&announce(nh, &["10.13.1.0/24"])).await;
+    wait_routes(
+        &lab,
+        f_ip,
+        &["10.13.1.0/24", "10.13.2.0/24"],
+        "before F's End-of-RIB",
+    )
+    .await;
+    f.send(
+        &Message::Update(Update::end_of_rib(Family::IPV4_UNICAST))
+            .to_bytes(&EncodeContext::default()),
+    )
+    .await;
+    wait_routes(&lab, f_ip, &["10.13.1.0/24"], "after F's End-of-RIB").await;
+    lab.stop().await;
+}

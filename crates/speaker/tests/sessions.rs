@@ -1173,3 +1173,120 @@ async fn gtsm_drops_a_peer_that_does_not_send_ttl_255() {
     a.shutdown(None).await;
     b.shutdown(None).await;
 }
+
+/// A's routing settings for B in the policy test: `policy` is the import
+/// policy list, `keep` whether the pre-policy copy is kept.
+fn policy_config_a(keep: bool, import: &str) -> String {
+    format!(
+        r#"
+[global]
+asn = 65001
+router-id = "127.0.1.90"
+listen = ["127.0.1.90:11916"]
+
+[[policy]]
+name = "prefer"
+[[policy.rule]]
+match = {{ prefix = ["10.90.1.0/24"] }}
+then = {{ local-pref = 300 }}
+[[policy.rule]]
+match = {{ prefix = ["10.90.2.0/24"] }}
+then = "reject"
+
+[[neighbor]]
+address = "127.0.1.91"
+asn = 65001
+passive = true
+keep-adj-rib-in = {keep}
+import = [{import}]
+"#
+    )
+}
+
+/// RFC 4271 §9.1.1 with a changed import policy: the new policy applies
+/// to the routes already received, from the pre-policy copy when it is
+/// kept and by ROUTE-REFRESH otherwise, and the session never drops.
+#[tokio::test]
+async fn import_policy_change_applies_without_session_reset() {
+    for keep in [true, false] {
+        let b_ip = ip("127.0.1.91");
+        let a = start("a.toml", &policy_config_a(keep, "")).await;
+        let mut a_events = Events::new("A", &a);
+        let b = start(
+            "b.toml",
+            r#"
+[global]
+asn = 65001
+router-id = "127.0.1.91"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.90"
+port = 11916
+local-address = "127.0.1.91"
+asn = 65001
+connect-retry = 1
+
+[[neighbor.route]]
+prefix = "10.90.1.0/24"
+[[neighbor.route]]
+prefix = "10.90.2.0/24"
+[[neighbor.route]]
+prefix = "10.90.3.0/24"
+"#,
+        )
+        .await;
+        let within = Duration::from_secs(10);
+        a_events
+            .wait(0, within, "End-of-RIB from B", |e| {
+                end_of_rib(e, b_ip, Family::IPV4_UNICAST)
+            })
+            .await;
+        let rib = a.adj_rib_in(b_ip).await.expect("B is a neighbor");
+        assert_eq!(
+            nlris(&rib),
+            vec!["10.90.1.0/24", "10.90.2.0/24", "10.90.3.0/24"]
+        );
+        assert_eq!(route(&rib, "10.90.1.0/24").attributes.local_pref, Some(100));
+
+        let changed = Config::parse(&policy_config_a(keep, r#""prefer""#), "a.toml").unwrap();
+        let refreshed = a.reconfigure_routing(&changed).await;
+        assert_eq!(
+            refreshed,
+            if keep {
+                Vec::new()
+            } else {
+                vec![(b_ip, Family::IPV4_UNICAST)]
+            },
+            "keep-adj-rib-in = {keep}"
+        );
+        let deadline = Instant::now() + within;
+        loop {
+            let rib = a.adj_rib_in(b_ip).await.expect("B is a neighbor");
+            if nlris(&rib) == vec!["10.90.1.0/24", "10.90.3.0/24"]
+                && route(&rib, "10.90.1.0/24").attributes.local_pref == Some(300)
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "keep-adj-rib-in = {keep}: the new policy did not apply: {rib:?}"
+            );
+            sleep(Duration::from_millis(20)).await;
+        }
+        a_events.poll();
+        assert!(
+            !a_events.seen.iter().any(|e| matches!(
+                e,
+                PeerEvent::State {
+                    from: State::Established,
+                    ..
+                }
+            )),
+            "keep-adj-rib-in = {keep}: a session went down:\n{}",
+            a_events.dump()
+        );
+        b.shutdown(None).await;
+        a.shutdown(None).await;
+    }
+}

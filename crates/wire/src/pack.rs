@@ -26,6 +26,67 @@ pub struct TooLarge {
     pub max: usize,
 }
 
+/// Path attributes encoded once, for many UPDATEs of any family and next
+/// hop: every attribute of a [`PathAttributes`] but NEXT_HOP, in ascending
+/// type order, and the two places where NEXT_HOP (IPv4 unicast) or
+/// MP_REACH_NLRI (every other family) go.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EncodedAttributes {
+    bytes: Box<[u8]>,
+    /// Where the attributes with type codes above NEXT_HOP start.
+    next_hop_at: u32,
+    /// Where the attributes with type codes above MP_UNREACH_NLRI start.
+    mp_at: u32,
+}
+
+impl EncodedAttributes {
+    /// Encode `attributes` (their `next_hop` is left out: it is given
+    /// with each announcement) with 4-octet or 2-octet AS numbers.
+    pub fn new(attributes: &PathAttributes, four_octet_as: bool) -> EncodedAttributes {
+        let mut bytes = Vec::with_capacity(64);
+        attributes.encode_range(0..=type_code::AS_PATH, four_octet_as, &mut bytes);
+        let next_hop_at = bytes.len();
+        attributes.encode_range(
+            type_code::MED..=type_code::MP_UNREACH_NLRI,
+            four_octet_as,
+            &mut bytes,
+        );
+        let mp_at = bytes.len();
+        attributes.encode_range(
+            type_code::MP_UNREACH_NLRI.saturating_add(1)..=u8::MAX,
+            four_octet_as,
+            &mut bytes,
+        );
+        EncodedAttributes {
+            bytes: bytes.into_boxed_slice(),
+            next_hop_at: u32::try_from(next_hop_at).unwrap_or(u32::MAX),
+            mp_at: u32::try_from(mp_at).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The encoded attributes, NEXT_HOP and MP_REACH_NLRI left out.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Their length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether no attribute is encoded.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    fn split(&self, at: u32) -> (&[u8], &[u8]) {
+        let at = usize::try_from(at)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        self.bytes.split_at(at)
+    }
+}
+
 /// Packs NLRI into UPDATE messages for one session.
 #[derive(Debug, Clone, Copy)]
 pub struct UpdatePacker {
@@ -48,6 +109,8 @@ impl UpdatePacker {
 
     /// Append UPDATEs (whole messages) announcing `nlri` of `family` with
     /// `attributes` and `next_hop` to `out`; returns how many were written.
+    /// For IPv4 unicast, [`NextHop::Empty`] means the NEXT_HOP of
+    /// `attributes`, if any.
     pub fn announce(
         &self,
         family: Family,
@@ -56,14 +119,39 @@ impl UpdatePacker {
         nlri: &NlriList,
         out: &mut Vec<u8>,
     ) -> Result<usize, TooLarge> {
+        let next_hop = match (next_hop, attributes.next_hop) {
+            (NextHop::Empty, Some(nh)) if family == Family::IPV4_UNICAST => NextHop::V4(nh),
+            (nh, _) => nh,
+        };
+        let encoded = EncodedAttributes::new(attributes, self.ctx.four_octet_as);
+        self.announce_encoded(family, &encoded, next_hop, nlri, out)
+    }
+
+    /// [`UpdatePacker::announce`] with attributes encoded beforehand
+    /// ([`EncodedAttributes`], made with this session's `four_octet_as`),
+    /// so that a set sent with many NLRI, in many calls, is encoded once.
+    pub fn announce_encoded(
+        &self,
+        family: Family,
+        attributes: &EncodedAttributes,
+        next_hop: NextHop,
+        nlri: &NlriList,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, TooLarge> {
         let add_path = self.ctx.add_path(family);
+        let (before_nh, after_nh) = attributes.split(attributes.next_hop_at);
         if family == Family::IPV4_UNICAST && matches!(next_hop, NextHop::V4(_) | NextHop::Empty) {
-            let mut attrs_bytes = Vec::with_capacity(64);
-            let mut a = attributes.clone();
+            let mut nh_attr = Vec::with_capacity(7);
             if let NextHop::V4(nh) = next_hop {
-                a.next_hop = Some(nh);
+                write_attribute(
+                    flags::TRANSITIVE,
+                    type_code::NEXT_HOP,
+                    &nh.octets(),
+                    &mut nh_attr,
+                );
             }
-            a.encode(self.ctx.four_octet_as, &mut attrs_bytes);
+            let alen = attributes.bytes.len().saturating_add(nh_attr.len());
+            let alen16 = u16::try_from(alen).unwrap_or(u16::MAX);
             return self.pack(
                 nlri,
                 family,
@@ -71,28 +159,16 @@ impl UpdatePacker {
                 out,
                 |msg, body| {
                     msg.extend_from_slice(&[0, 0]);
-                    let alen = u16::try_from(attrs_bytes.len()).unwrap_or(u16::MAX);
-                    msg.extend_from_slice(&alen.to_be_bytes());
-                    msg.extend_from_slice(&attrs_bytes);
+                    msg.extend_from_slice(&alen16.to_be_bytes());
+                    msg.extend_from_slice(before_nh);
+                    msg.extend_from_slice(&nh_attr);
+                    msg.extend_from_slice(after_nh);
                     msg.extend_from_slice(body);
                 },
-                attrs_bytes.len(),
+                alen,
             );
         }
-        let mut low = Vec::with_capacity(64);
-        let mut high = Vec::new();
-        let mut a = attributes.clone();
-        a.next_hop = None;
-        a.encode_range(
-            0..=type_code::MP_UNREACH_NLRI,
-            self.ctx.four_octet_as,
-            &mut low,
-        );
-        a.encode_range(
-            type_code::MP_UNREACH_NLRI.saturating_add(1)..=u8::MAX,
-            self.ctx.four_octet_as,
-            &mut high,
-        );
+        let (low, high) = attributes.split(attributes.mp_at);
         let mut mp_head = Vec::with_capacity(40);
         mp_head.extend_from_slice(&family.afi.0.to_be_bytes());
         mp_head.push(family.safi.0);
@@ -110,23 +186,33 @@ impl UpdatePacker {
             add_path,
             out,
             |msg, body| {
-                let mut attrs = Vec::with_capacity(fixed.saturating_add(body.len()));
-                attrs.extend_from_slice(&low);
-                let mut value = Vec::with_capacity(mp_head.len().saturating_add(body.len()));
-                value.extend_from_slice(&mp_head);
-                value.extend_from_slice(body);
-                write_attribute(
-                    flags::OPTIONAL,
-                    type_code::MP_REACH_NLRI,
-                    &value,
-                    &mut attrs,
-                );
-                attrs.extend_from_slice(&high);
                 msg.extend_from_slice(&[0, 0]);
-                msg.extend_from_slice(
-                    &u16::try_from(attrs.len()).unwrap_or(u16::MAX).to_be_bytes(),
-                );
-                msg.extend_from_slice(&attrs);
+                let len_at = msg.len();
+                msg.extend_from_slice(&[0, 0]);
+                msg.extend_from_slice(low);
+                let value_len = mp_head.len().saturating_add(body.len());
+                match u8::try_from(value_len) {
+                    Ok(short) => {
+                        msg.extend_from_slice(&[flags::OPTIONAL, type_code::MP_REACH_NLRI, short])
+                    }
+                    Err(_) => {
+                        let [hi, lo] = u16::try_from(value_len).unwrap_or(u16::MAX).to_be_bytes();
+                        msg.extend_from_slice(&[
+                            flags::OPTIONAL | flags::EXTENDED_LENGTH,
+                            type_code::MP_REACH_NLRI,
+                            hi,
+                            lo,
+                        ]);
+                    }
+                }
+                msg.extend_from_slice(&mp_head);
+                msg.extend_from_slice(body);
+                msg.extend_from_slice(high);
+                let alen = msg.len().saturating_sub(len_at).saturating_sub(2);
+                let [hi, lo] = u16::try_from(alen).unwrap_or(u16::MAX).to_be_bytes();
+                if let Some(slot) = msg.get_mut(len_at..len_at.saturating_add(2)) {
+                    slot.copy_from_slice(&[hi, lo]);
+                }
             },
             fixed,
         )
@@ -383,5 +469,99 @@ mod tests {
             .announce(Family::IPV4_UNICAST, &a, nh, &prefixes(1, false), &mut out)
             .unwrap_err();
         assert_eq!(err.max, MAX_MESSAGE_LEN);
+    }
+
+    #[test]
+    fn pre_encoded_attributes_give_the_same_messages() {
+        let mut a = attrs();
+        a.med = Some(7);
+        a.communities = vec![crate::attribute::Community(9)];
+        a.large_communities = vec![crate::attribute::LargeCommunity {
+            global: 1,
+            local1: 2,
+            local2: 3,
+        }];
+        a.otc = Some(65001);
+        let v4 = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let v6 = NextHop::V6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None,
+        };
+        for ctx in [
+            EncodeContext::default(),
+            EncodeContext {
+                four_octet_as: false,
+                ..EncodeContext::default()
+            },
+        ] {
+            let packer = UpdatePacker::new(ctx);
+            let encoded = EncodedAttributes::new(&a, ctx.four_octet_as);
+            for (family, nh, list) in [
+                (Family::IPV4_UNICAST, v4, prefixes(1500, false)),
+                (Family::IPV4_UNICAST, v6, prefixes(10, false)),
+                (Family::IPV4_MULTICAST, v4, prefixes(10, false)),
+                (Family::IPV6_UNICAST, v6, prefixes(1500, true)),
+                (Family::IPV4_UNICAST, v4, prefixes(10, false)),
+                (Family::IPV6_UNICAST, v6, prefixes(10, true)),
+            ] {
+                let mut by_value = Vec::new();
+                packer
+                    .announce(family, &a, nh, &list, &mut by_value)
+                    .unwrap();
+                let mut pre = Vec::new();
+                packer
+                    .announce_encoded(family, &encoded, nh, &list, &mut pre)
+                    .unwrap();
+                assert_eq!(pre, by_value);
+                if list.len() <= 10 {
+                    // One message: the same bytes as the UPDATE encoder writes.
+                    let NlriList::Prefixes(v) = &list else {
+                        panic!()
+                    };
+                    let mut u = crate::update::Update {
+                        attributes: a.clone(),
+                        ..Default::default()
+                    };
+                    match (family, nh) {
+                        (Family::IPV4_UNICAST, NextHop::V4(addr)) => {
+                            u.attributes.next_hop = Some(addr);
+                            u.announced = v.clone();
+                        }
+                        _ => {
+                            u.mp_reach = Some(crate::update::MpReach {
+                                family,
+                                next_hop: nh,
+                                nlri: crate::update::MpNlri::Decoded(list.clone()),
+                            })
+                        }
+                    }
+                    assert_eq!(pre, Message::Update(u).to_bytes(&ctx));
+                }
+                let ctx_in = ctx.mirror();
+                let mut rest = &pre[..];
+                let mut n = 0;
+                while !rest.is_empty() {
+                    let len = u16::from_be_bytes([rest[16], rest[17]]) as usize;
+                    let Message::Update(u) = Message::decode(&rest[..len], &ctx_in).unwrap() else {
+                        panic!()
+                    };
+                    assert_eq!(u.attributes.med, Some(7));
+                    assert_eq!(u.attributes.otc, Some(65001));
+                    n += u.announced.len() + u.mp_reach.map_or(0, |r| r.nlri.len());
+                    rest = &rest[len..];
+                }
+                assert_eq!(n, list.len());
+            }
+        }
+        // Without NEXT_HOP the bytes are those of the attributes alone.
+        let mut with_nh = a.clone();
+        with_nh.next_hop = Some(Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(
+            EncodedAttributes::new(&with_nh, true),
+            EncodedAttributes::new(&a, true)
+        );
+        let mut plain = Vec::new();
+        a.encode(true, &mut plain);
+        assert_eq!(EncodedAttributes::new(&a, true).as_bytes(), &plain[..]);
     }
 }

@@ -4,6 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::time::Duration;
 
+use ribbit_rib::policy::Verdict;
+use ribbit_rib::DecisionOptions;
 use serde::Deserialize;
 use toml::de::DeTable;
 use toml::Spanned;
@@ -39,6 +41,19 @@ pub struct Global {
     pub hold_time: u16,
     /// Connect-retry base for neighbors unless they say otherwise (`connect-retry`).
     pub connect_retry: Duration,
+    /// The CLUSTER_ID of route reflection (`cluster-id`, RFC 4456 §7;
+    /// default: the router-id).
+    pub cluster_id: Ipv4Addr,
+    /// Compare MED between paths from different neighbouring ASes too
+    /// (`always-compare-med`).
+    pub always_compare_med: bool,
+    /// Prefer the oldest of otherwise equal eBGP paths (`prefer-oldest`,
+    /// RFC 5004).
+    pub prefer_oldest: bool,
+    /// What happens to routes that carry the BLACKHOLE community
+    /// (`blackhole`, RFC 7999): accepted (then handled as the policies
+    /// say) or rejected on import.
+    pub blackhole: Verdict,
 }
 
 impl Global {
@@ -51,6 +66,18 @@ impl Global {
             listen: default_listen(),
             hold_time: DEFAULT_HOLD_TIME,
             connect_retry: DEFAULT_CONNECT_RETRY,
+            cluster_id: Ipv4Addr::UNSPECIFIED,
+            always_compare_med: false,
+            prefer_oldest: false,
+            blackhole: Verdict::Accept,
+        }
+    }
+
+    /// The options of the decision process.
+    pub fn decision_options(&self) -> DecisionOptions {
+        DecisionOptions {
+            always_compare_med: self.always_compare_med,
+            prefer_oldest: self.prefer_oldest,
         }
     }
 }
@@ -63,6 +90,11 @@ struct RawGlobal {
     listen: Option<Vec<Spanned<String>>>,
     hold_time: Option<Spanned<i64>>,
     connect_retry: Option<Spanned<i64>>,
+    cluster_id: Option<Spanned<toml::Value>>,
+    always_compare_med: Option<bool>,
+    deterministic_med: Option<Spanned<bool>>,
+    prefer_oldest: Option<bool>,
+    blackhole: Option<Spanned<String>>,
 }
 
 /// Hold time: 0 (no keepalives, no hold timer) or 3 to 65535 seconds (RFC 4271 §4.2).
@@ -138,7 +170,69 @@ pub(super) fn read(
             ),
         },
     }
+    g.cluster_id = match &raw.cluster_id {
+        Some(v) => cluster_id(r, v).unwrap_or(g.router_id),
+        None => g.router_id,
+    };
+    g.always_compare_med = raw.always_compare_med.unwrap_or(false);
+    g.prefer_oldest = raw.prefer_oldest.unwrap_or(false);
+    if let Some(v) = &raw.deterministic_med {
+        if !*v.get_ref() {
+            r.error(
+                &v.span(),
+                CTX,
+                "deterministic-med = false is not supported: Ribbit always compares MED within the paths from each neighbouring AS, whatever order they arrived in (RFC 4271 §9.1.2.2)",
+            );
+        }
+    }
+    if let Some(v) = &raw.blackhole {
+        match v.get_ref().parse::<Verdict>() {
+            Ok(d) => g.blackhole = d,
+            Err(_) => r.error(
+                &v.span(),
+                CTX,
+                format!("blackhole {:?} is not accept or reject", v.get_ref()),
+            ),
+        }
+    }
     g
+}
+
+/// `cluster-id`: an IPv4 address, or a number as some daemons write it.
+fn cluster_id(r: &mut Report<'_>, v: &Spanned<toml::Value>) -> Option<Ipv4Addr> {
+    const CTX: &str = "global";
+    let id = match v.get_ref() {
+        toml::Value::String(s) => parsed::<Ipv4Addr>(
+            r,
+            CTX,
+            "cluster-id",
+            &Spanned::new(v.span(), s.clone()),
+            "an IPv4 address",
+        )?,
+        toml::Value::Integer(n) => Ipv4Addr::from(number::<u32>(
+            r,
+            CTX,
+            "cluster-id",
+            &Spanned::new(v.span(), *n),
+            0..=i64::from(u32::MAX),
+        )?),
+        other => {
+            r.error(
+                &v.span(),
+                CTX,
+                format!(
+                    "cluster-id must be an IPv4 address such as \"192.0.2.1\" or a number, not {}",
+                    other.type_str()
+                ),
+            );
+            return None;
+        }
+    };
+    if id.is_unspecified() {
+        r.error(&v.span(), CTX, "cluster-id 0.0.0.0 is not allowed");
+        return None;
+    }
+    Some(id)
 }
 
 /// The first specific IPv4 listen address: the default router-id.

@@ -25,27 +25,38 @@
 //! optional, `deny_unknown_fields`, values kept with their position) and a
 //! checked public struct with typed fields and the defaults filled in. The
 //! top-level tables are taken apart by hand and each `[global]`,
-//! `[[neighbor]]` and `[[route]]` table is deserialized on its own, so that
-//! one mistake does not hide the others. Adding a section (`[api]`,
+//! `[[neighbor]]`, `[[route]]`, `[[policy]]` and set table is deserialized
+//! on its own, so that one mistake does not hide the others. Sets are read
+//! before policies and policies before neighbors, wherever they are in the
+//! file, so that names can be checked where they are used. Adding a section (`[api]`,
 //! `[[bmp]]`, ...) is a module with its raw and checked structs and a `read`
 //! function, one field in [`Config`] and one arm in [`Config::parse`].
 
 mod global;
+mod max_prefix;
 mod neighbor;
+mod policy;
 mod report;
 mod route;
 mod values;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
 use ipnet::IpNet;
+use ribbit_rib::policy::{Policies, PolicyChain};
 use ribbit_wire::FamilySet;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
-pub use neighbor::{Md5Password, NeighborConfig, MD5_MAX_LEN};
+pub use max_prefix::{MaxPrefixAction, MaxPrefixConfig};
+pub use neighbor::{
+    AddPathSendConfig, Md5Password, NeighborConfig, DEFAULT_GRACEFUL_RESTART_TIME,
+    MAX_ALLOW_OWN_AS, MD5_MAX_LEN,
+};
+pub use policy::MAX_PREPEND;
 pub use report::{ConfigError, Problem};
 pub use ribbit_exabgp::text::NextHopSpec;
 pub use route::RouteConfig;
@@ -62,6 +73,9 @@ pub struct Config {
     /// The `[[route]]` tables: announced to every neighbor that negotiated
     /// the route's family.
     pub routes: Vec<RouteConfig>,
+    /// The `[[policy]]` tables, by name, with the named sets they use
+    /// resolved.
+    pub policies: Policies,
 }
 
 impl Config {
@@ -105,6 +119,43 @@ impl Config {
             }
         };
 
+        // Then the sets, which policies name, then the policies, which
+        // neighbors name; wherever they are in the file.
+        let mut sets = policy::Sets::default();
+        for (section, _) in policy::SET_SECTIONS {
+            if let Some((key, value)) = root.remove_entry(section) {
+                policy::read_sets(&mut r, &mut sets, section, &key.span(), value);
+            }
+        }
+        let mut policies = Policies::new();
+        // Every policy name given, also of policies with problems, so that
+        // neighbors naming them are not reported as naming nothing.
+        let mut policy_names: BTreeMap<String, usize> = BTreeMap::new();
+        if let Some((key, value)) = root.remove_entry("policy") {
+            for t in r.tables(&key.span(), value, "policy", "") {
+                let line = r.line(t.span().start);
+                let name = t
+                    .get_ref()
+                    .get("name")
+                    .and_then(|v| v.get_ref().as_str())
+                    .map(|n| n.trim().to_string());
+                let first = name.as_ref().and_then(|n| policy_names.get(n).copied());
+                if let (Some(n), Some(first)) = (&name, first) {
+                    r.error_at_line(
+                        line,
+                        &format!("policy {n}"),
+                        format!("name is already that of the policy at line {first}"),
+                    );
+                } else if let Some(n) = name {
+                    policy_names.insert(n, line);
+                }
+                let read = policy::read_policy(&mut r, &sets, t);
+                if let (Some(p), None) = (read, first) {
+                    policies.insert(p);
+                }
+            }
+        }
+
         let mut neighbors = Vec::new();
         let mut routes = Vec::new();
         for (key, value) in root {
@@ -112,7 +163,7 @@ impl Config {
             match key.get_ref().as_ref() {
                 "neighbor" => {
                     for t in r.tables(&key_span, value, "neighbor", "") {
-                        neighbors.extend(neighbor::read(&mut r, &global, t));
+                        neighbors.extend(neighbor::read(&mut r, &global, &policy_names, t));
                     }
                 }
                 "route" => {
@@ -121,7 +172,8 @@ impl Config {
                     }
                 }
                 other => {
-                    let expected = ["global", "neighbor", "route"];
+                    let mut expected = vec!["global", "neighbor", "route", "policy"];
+                    expected.extend(policy::SET_SECTIONS.iter().map(|(s, _)| *s));
                     r.error(&key_span, "", report::unknown_key(other, &expected));
                 }
             }
@@ -146,7 +198,26 @@ impl Config {
             global,
             neighbors,
             routes,
+            policies,
         })
+    }
+
+    /// The import and export policy chains of a neighbor: its `import`
+    /// and `export` policies in order, then its `import-default` and
+    /// `export-default`. [`Config::load`] has checked that every name is
+    /// a policy; a chain that names an unknown policy anyway (a
+    /// [`NeighborConfig`] built by hand) rejects every route, so that a
+    /// mistake never lets routes through.
+    pub fn policy_chains(&self, neighbor: &NeighborConfig) -> (PolicyChain, PolicyChain) {
+        let chain = |names: &[String], default| {
+            self.policies
+                .chain(names, default)
+                .unwrap_or_else(|_| PolicyChain::reject_all())
+        };
+        (
+            chain(&neighbor.import, neighbor.import_default),
+            chain(&neighbor.export, neighbor.export_default),
+        )
     }
 
     /// The neighbor with this address.

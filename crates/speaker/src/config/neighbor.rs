@@ -5,16 +5,35 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ribbit_wire::capability::AddPathMode;
+use ribbit_rib::policy::Verdict;
+use ribbit_wire::capability::{AddPathMode, Role};
 use ribbit_wire::{Family, FamilySet};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use toml::de::DeTable;
 use toml::Spanned;
 
 use super::global::{hold_time, seconds, Global, BGP_PORT};
-use super::report::Report;
+use super::max_prefix::{self, MaxPrefixConfig};
+use super::report::{suggestion, Report};
 use super::route::{self, RouteConfig};
-use super::values::{asn, host_address, number};
+use super::values::{asn, host_address, items, number, Strings};
+
+/// The graceful restart time offered when none is configured, in seconds.
+pub const DEFAULT_GRACEFUL_RESTART_TIME: Duration = Duration::from_secs(120);
+/// The most `allow-own-as` accepts.
+pub const MAX_ALLOW_OWN_AS: u8 = 10;
+
+/// How many paths per prefix are sent to a neighbor with which ADD-PATH
+/// send (RFC 7911) was negotiated for the family (`add-path-send`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AddPathSendConfig {
+    /// `"all"`: every path that passes the export policy.
+    #[default]
+    All,
+    /// `N`: the N best, in the order of the decision process.
+    Best(u8),
+}
 
 /// The longest TCP-MD5 key: RFC 2385 leaves it open, Linux takes 80 bytes
 /// (`TCP_MD5SIG_MAXKEYLEN`), and a longer key is refused, never cut.
@@ -84,6 +103,57 @@ pub struct NeighborConfig {
     pub add_path: Vec<(Family, AddPathMode)>,
     /// Routes announced to this neighbor only (`[[neighbor.route]]`).
     pub routes: Vec<RouteConfig>,
+    /// The import policies, applied in this order to the routes the
+    /// neighbor sends (`import`); each is the name of a `[[policy]]`.
+    pub import: Vec<String>,
+    /// What happens to a route that no import policy accepted or rejected
+    /// (`import-default`, default accept).
+    pub import_default: Verdict,
+    /// The export policies, applied in this order to the routes sent to
+    /// the neighbor (`export`).
+    pub export: Vec<String>,
+    /// What happens to a route that no export policy accepted or rejected
+    /// (`export-default`, default accept).
+    pub export_default: Verdict,
+    /// The neighbor is a route reflector client (`route-reflector-client`,
+    /// RFC 4456; iBGP only).
+    pub route_reflector_client: bool,
+    /// The neighbor is a client of this route server
+    /// (`route-server-client`, RFC 7947; eBGP only).
+    pub route_server_client: bool,
+    /// Our address replaces the next hop of the routes sent
+    /// (`next-hop-self`).
+    pub next_hop_self: bool,
+    /// The next hop of the routes sent is left as it is, also on eBGP
+    /// (`next-hop-unchanged`; default: true for a route-server client,
+    /// RFC 7947 §2.2, unless `next-hop-self`).
+    pub next_hop_unchanged: bool,
+    /// MED is sent (`send-med`; default: true on iBGP and to route-server
+    /// clients, false to other eBGP neighbors, RFC 4271 §5.1.4).
+    pub send_med: bool,
+    /// How many times our own AS may be in a received AS path before the
+    /// route is refused as a loop (`allow-own-as`, 0 to 10).
+    pub allow_own_as: u8,
+    /// Keep the routes received as they were before import policies
+    /// (`keep-adj-rib-in`), so that a policy change is applied without
+    /// asking the neighbor to send them again.
+    pub keep_adj_rib_in: bool,
+    /// Our BGP role on the session (`role`, RFC 9234), announced in our OPEN.
+    pub role: Option<Role>,
+    /// Prefix limits (`max-prefix`), at most one per family and one for
+    /// all families.
+    pub max_prefix: Vec<MaxPrefixConfig>,
+    /// How many paths per prefix to send where ADD-PATH send was
+    /// negotiated (`add-path-send`).
+    pub add_path_send: AddPathSendConfig,
+    /// Offer graceful restart (`graceful-restart`, RFC 4724).
+    pub graceful_restart: bool,
+    /// The restart time we announce (`graceful-restart-time`, 1 to 4095 s).
+    pub graceful_restart_time: Duration,
+    /// How long routes are kept as stale after the restart time, with
+    /// long-lived graceful restart (`long-lived-stale-time`, RFC 9494);
+    /// zero: no long-lived graceful restart.
+    pub long_lived_stale_time: Duration,
     /// The line of the neighbor's table in the file, for later messages.
     pub line: usize,
 }
@@ -123,6 +193,15 @@ impl NeighborConfig {
         }
     }
 
+    /// The prefix limit of a family: its own entry, else the entry for all
+    /// families.
+    pub fn max_prefix_for(&self, family: Family) -> Option<&MaxPrefixConfig> {
+        self.max_prefix
+            .iter()
+            .find(|m| m.family == Some(family))
+            .or_else(|| self.max_prefix.iter().find(|m| m.family.is_none()))
+    }
+
     /// With `ttl-security`, the smallest TTL accepted on the peer's
     /// packets: 256 minus the number of hops (RFC 5082 §3).
     pub fn minimum_ttl(&self) -> Option<u8> {
@@ -153,14 +232,36 @@ struct RawNeighbor {
     enhanced_route_refresh: Option<Spanned<bool>>,
     extended_message: Option<bool>,
     add_path: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
-    // `route` (the `[[neighbor.route]]` tables) is taken out before
-    // deserializing, so that each route is read and reported on its own.
+    import: Option<Spanned<Strings>>,
+    export: Option<Spanned<Strings>>,
+    import_default: Option<Spanned<String>>,
+    export_default: Option<Spanned<String>>,
+    route_reflector_client: Option<Spanned<bool>>,
+    route_server_client: Option<Spanned<bool>>,
+    next_hop_self: Option<Spanned<bool>>,
+    next_hop_unchanged: Option<Spanned<bool>>,
+    send_med: Option<bool>,
+    allow_own_as: Option<Spanned<i64>>,
+    keep_adj_rib_in: Option<bool>,
+    role: Option<Spanned<String>>,
+    add_path_send: Option<Spanned<toml::Value>>,
+    graceful_restart: Option<bool>,
+    graceful_restart_time: Option<Spanned<i64>>,
+    long_lived_stale_time: Option<Spanned<i64>>,
+    // `route` (the `[[neighbor.route]]` tables) and `max-prefix` are taken
+    // out before deserializing, so that each is read and reported on its
+    // own; they are named here for the list of keys in messages.
+    #[allow(dead_code, reason = "always taken out before")]
+    route: Option<IgnoredAny>,
+    #[allow(dead_code, reason = "always taken out before")]
+    max_prefix: Option<IgnoredAny>,
 }
 
 /// Read one `[[neighbor]]` table.
 pub(super) fn read(
     r: &mut Report<'_>,
     global: &Global,
+    policies: &BTreeMap<String, usize>,
     mut table: Spanned<DeTable<'_>>,
 ) -> Option<NeighborConfig> {
     let span = table.span();
@@ -177,6 +278,7 @@ pub(super) fn read(
     let ctx = ctx.as_str();
 
     let route_entry = table.get_mut().remove_entry("route");
+    let max_prefix_entry = table.get_mut().remove_entry("max-prefix");
     let raw = r.deserialize::<RawNeighbor>(table, ctx);
 
     // Routes are read even when the neighbor has problems, to report theirs.
@@ -340,9 +442,22 @@ pub(super) fn read(
     }
     duplicate_routes(r, ctx, &routes);
 
+    let max_prefix = match max_prefix_entry {
+        Some((_, value)) => max_prefix::read(r, ctx, value, families.as_deref()),
+        None => Some(Vec::new()),
+    };
+    ok &= max_prefix.is_some();
+    let ebgp = match (peer_asn, local_asn) {
+        (Some(p), Some(l)) => Some(p != l),
+        _ => None,
+    };
+    let routing = routing(r, ctx, &raw, ebgp, policies, add_path.as_deref());
+    ok &= routing.is_some();
+
     if !ok {
         return None;
     }
+    let routing = routing?;
     Some(NeighborConfig {
         address: address?,
         port: port?,
@@ -364,11 +479,302 @@ pub(super) fn read(
         extended_message: raw.extended_message.unwrap_or(true),
         add_path: add_path?,
         routes,
+        import: routing.import,
+        import_default: routing.import_default,
+        export: routing.export,
+        export_default: routing.export_default,
+        route_reflector_client: routing.route_reflector_client,
+        route_server_client: routing.route_server_client,
+        next_hop_self: routing.next_hop_self,
+        next_hop_unchanged: routing.next_hop_unchanged,
+        send_med: routing.send_med,
+        allow_own_as: routing.allow_own_as,
+        keep_adj_rib_in: raw.keep_adj_rib_in.unwrap_or(false),
+        role: routing.role,
+        max_prefix: max_prefix?,
+        add_path_send: routing.add_path_send,
+        graceful_restart: routing.graceful_restart,
+        graceful_restart_time: routing.graceful_restart_time,
+        long_lived_stale_time: routing.long_lived_stale_time,
         line,
     })
 }
 
-fn names(families: &[Family]) -> String {
+/// The settings of a neighbor that concern its routes rather than its
+/// session, checked together because they depend on one another.
+struct Routing {
+    import: Vec<String>,
+    import_default: Verdict,
+    export: Vec<String>,
+    export_default: Verdict,
+    route_reflector_client: bool,
+    route_server_client: bool,
+    next_hop_self: bool,
+    next_hop_unchanged: bool,
+    send_med: bool,
+    allow_own_as: u8,
+    role: Option<Role>,
+    add_path_send: AddPathSendConfig,
+    graceful_restart: bool,
+    graceful_restart_time: Duration,
+    long_lived_stale_time: Duration,
+}
+
+/// Read and check [`Routing`]; `ebgp` is `None` when the AS numbers had
+/// problems (already reported), and the checks that need it are skipped.
+/// `policies` are the names of the policies in the file, with their lines.
+fn routing(
+    r: &mut Report<'_>,
+    ctx: &str,
+    raw: &RawNeighbor,
+    ebgp: Option<bool>,
+    policies: &BTreeMap<String, usize>,
+    add_path: Option<&[(Family, AddPathMode)]>,
+) -> Option<Routing> {
+    let mut ok = true;
+    let mut names = |r: &mut Report<'_>, key: &str, v: &Option<Spanned<Strings>>| {
+        let Some(v) = v else {
+            return Vec::new();
+        };
+        let known: Vec<&str> = policies.keys().map(String::as_str).collect();
+        let mut out: Vec<String> = Vec::new();
+        for item in items(v) {
+            let name = item.get_ref().trim();
+            if !policies.contains_key(name) {
+                let hint = match suggestion(name, &known) {
+                    Some(s) => format!(" (did you mean {s}?)"),
+                    None => String::new(),
+                };
+                r.error(
+                    &item.span(),
+                    ctx,
+                    format!("{key}: there is no policy named {name:?}{hint}"),
+                );
+                ok = false;
+            } else if out.iter().any(|o| o == name) {
+                r.error(&item.span(), ctx, format!("{key} lists {name} twice"));
+                ok = false;
+            } else {
+                out.push(name.to_string());
+            }
+        }
+        out
+    };
+    let import = names(r, "import", &raw.import);
+    let export = names(r, "export", &raw.export);
+    let mut verdict = |r: &mut Report<'_>, key: &str, v: &Option<Spanned<String>>| match v {
+        None => Verdict::Accept,
+        Some(v) => match v.get_ref().parse::<Verdict>() {
+            Ok(d) => d,
+            Err(_) => {
+                r.error(
+                    &v.span(),
+                    ctx,
+                    format!("{key} {:?} is not accept or reject", v.get_ref()),
+                );
+                ok = false;
+                Verdict::Accept
+            }
+        },
+    };
+    let import_default = verdict(r, "import-default", &raw.import_default);
+    let export_default = verdict(r, "export-default", &raw.export_default);
+
+    let flag = |v: &Option<Spanned<bool>>| v.as_ref().is_some_and(|b| *b.get_ref());
+    let rr_client = flag(&raw.route_reflector_client);
+    let rs_client = flag(&raw.route_server_client);
+    if let (Some(v), Some(true)) = (&raw.route_reflector_client, ebgp) {
+        if *v.get_ref() {
+            r.error(
+                &v.span(),
+                ctx,
+                "route-reflector-client is for iBGP neighbors (RFC 4456); this one is in another AS",
+            );
+            ok = false;
+        }
+    }
+    if let (Some(v), Some(false)) = (&raw.route_server_client, ebgp) {
+        if *v.get_ref() {
+            r.error(
+                &v.span(),
+                ctx,
+                "route-server-client is for eBGP neighbors (RFC 7947); this one is in our AS",
+            );
+            ok = false;
+        }
+    }
+    let nh_self = flag(&raw.next_hop_self);
+    if let (Some(s), Some(u)) = (&raw.next_hop_self, &raw.next_hop_unchanged) {
+        if *s.get_ref() && *u.get_ref() {
+            r.error(
+                &u.span(),
+                ctx,
+                "next-hop-self and next-hop-unchanged cannot both be true",
+            );
+            ok = false;
+        }
+    }
+    let nh_unchanged = match &raw.next_hop_unchanged {
+        Some(v) => *v.get_ref(),
+        None => rs_client && !nh_self,
+    };
+    let send_med = raw
+        .send_med
+        .unwrap_or(rs_client || ebgp.is_some_and(|e| !e));
+    let allow_own_as = match &raw.allow_own_as {
+        Some(v) => {
+            let n = number(r, ctx, "allow-own-as", v, 0..=i64::from(MAX_ALLOW_OWN_AS));
+            ok &= n.is_some();
+            n.unwrap_or(0)
+        }
+        None => 0,
+    };
+    let role = match &raw.role {
+        None => None,
+        Some(v) => {
+            let text = v.get_ref().trim();
+            let known = [
+                Role::Provider,
+                Role::Customer,
+                Role::Peer,
+                Role::RouteServer,
+                Role::RouteServerClient,
+            ];
+            match known.into_iter().find(|k| k.name() == text) {
+                None => {
+                    r.error(
+                        &v.span(),
+                        ctx,
+                        format!("role {text:?} is not provider, customer, peer, rs or rs-client"),
+                    );
+                    ok = false;
+                    None
+                }
+                Some(_) if ebgp == Some(false) => {
+                    r.error(
+                        &v.span(),
+                        ctx,
+                        "role is for eBGP neighbors (RFC 9234 roles are relations between ASes); this one is in our AS",
+                    );
+                    ok = false;
+                    None
+                }
+                Some(role) if (role == Role::RouteServer) != rs_client => {
+                    let m = if rs_client {
+                        format!("role {text} does not fit route-server-client = true (our role toward a route-server client is rs)")
+                    } else {
+                        "role rs needs route-server-client = true (it makes us the neighbor's route server)".to_string()
+                    };
+                    r.error(&v.span(), ctx, m);
+                    ok = false;
+                    None
+                }
+                Some(role) => Some(role),
+            }
+        }
+    };
+    let add_path_send = match &raw.add_path_send {
+        None => AddPathSendConfig::All,
+        Some(v) => {
+            let sends = add_path.is_some_and(|modes| {
+                modes
+                    .iter()
+                    .any(|(_, m)| matches!(m, AddPathMode::Send | AddPathMode::Both))
+            });
+            if add_path.is_some() && !sends {
+                r.error(
+                    &v.span(),
+                    ctx,
+                    "add-path-send needs add-path = \"send\" or \"both\" for some family",
+                );
+                ok = false;
+            }
+            match v.get_ref() {
+                toml::Value::String(s) if s.trim() == "all" => AddPathSendConfig::All,
+                toml::Value::Integer(n) => {
+                    let n = number(
+                        r,
+                        ctx,
+                        "add-path-send",
+                        &Spanned::new(v.span(), *n),
+                        1..=255,
+                    );
+                    ok &= n.is_some();
+                    AddPathSendConfig::Best(n.unwrap_or(1))
+                }
+                other => {
+                    let shown = match other {
+                        toml::Value::String(s) => format!("{s:?}"),
+                        o => o.type_str().to_string(),
+                    };
+                    r.error(
+                        &v.span(),
+                        ctx,
+                        format!("add-path-send must be \"all\" or a number of paths from 1 to 255, not {shown}"),
+                    );
+                    ok = false;
+                    AddPathSendConfig::All
+                }
+            }
+        }
+    };
+    let graceful_restart = raw.graceful_restart.unwrap_or(false);
+    let graceful_restart_time = match &raw.graceful_restart_time {
+        None => DEFAULT_GRACEFUL_RESTART_TIME,
+        Some(v) => {
+            // 12 bits in the capability (RFC 4724 §3).
+            let t = number::<u16>(r, ctx, "graceful-restart-time", v, 1..=4095);
+            ok &= t.is_some();
+            if !graceful_restart {
+                r.error(
+                    &v.span(),
+                    ctx,
+                    "graceful-restart-time needs graceful-restart = true",
+                );
+                ok = false;
+            }
+            t.map_or(DEFAULT_GRACEFUL_RESTART_TIME, |t| {
+                Duration::from_secs(u64::from(t))
+            })
+        }
+    };
+    let long_lived_stale_time = match &raw.long_lived_stale_time {
+        None => Duration::ZERO,
+        Some(v) => {
+            // 24 bits in the capability (RFC 9494 §2).
+            let t = number::<u32>(r, ctx, "long-lived-stale-time", v, 0..=0x00FF_FFFF);
+            ok &= t.is_some();
+            if !graceful_restart && t.is_some_and(|t| t > 0) {
+                r.error(
+                    &v.span(),
+                    ctx,
+                    "long-lived-stale-time needs graceful-restart = true (Ribbit offers long-lived graceful restart together with graceful restart)",
+                );
+                ok = false;
+            }
+            Duration::from_secs(u64::from(t.unwrap_or(0)))
+        }
+    };
+    ok.then_some(Routing {
+        import,
+        import_default,
+        export,
+        export_default,
+        route_reflector_client: rr_client,
+        route_server_client: rs_client,
+        next_hop_self: nh_self,
+        next_hop_unchanged: nh_unchanged,
+        send_med,
+        allow_own_as,
+        role,
+        add_path_send,
+        graceful_restart,
+        graceful_restart_time,
+        long_lived_stale_time,
+    })
+}
+
+pub(super) fn names(families: &[Family]) -> String {
     families
         .iter()
         .map(ToString::to_string)
@@ -377,7 +783,12 @@ fn names(families: &[Family]) -> String {
 }
 
 /// Families Ribbit can carry: those whose NLRI it knows.
-fn family(r: &mut Report<'_>, ctx: &str, key: &str, v: &Spanned<String>) -> Option<Family> {
+pub(super) fn family(
+    r: &mut Report<'_>,
+    ctx: &str,
+    key: &str,
+    v: &Spanned<String>,
+) -> Option<Family> {
     let text = v.get_ref().trim();
     match text.parse::<Family>() {
         Ok(f) if Family::known().any(|k| k == f) => Some(f),

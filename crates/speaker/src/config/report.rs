@@ -176,6 +176,25 @@ impl<'t> Report<'t> {
         }
     }
 
+    /// Deserialize one value (not a table of keys) into `T`, recording the
+    /// problem under the name `key` if that fails.
+    pub(super) fn value<T: DeserializeOwned>(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+        context: &str,
+        key: &str,
+    ) -> Option<T> {
+        let span = value.span();
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let at = e.span().unwrap_or(span);
+                self.error(&at, context, describe(e.message(), Some(key)));
+                None
+            }
+        }
+    }
+
     /// The tables of an array of tables (`[[neighbor]]`), or a problem if
     /// `value` is something else.
     pub(super) fn tables<'i>(
@@ -288,9 +307,47 @@ const ALIASES: &[(&str, &str)] = &[
     ("routes", "route"),
     ("neighbors", "neighbor"),
     ("router_id", "router-id"),
+    ("policies", "policy"),
+    ("route-map", "policy"),
+    ("filter", "policy"),
+    ("prefix-list", "prefix-sets"),
+    ("prefix-lists", "prefix-sets"),
+    ("import-policy", "import"),
+    ("export-policy", "export"),
+    ("default-import-policy", "import-default"),
+    ("default-export-policy", "export-default"),
+    ("rr-client", "route-reflector-client"),
+    ("rs-client", "route-server-client"),
+    ("maximum-prefix", "max-prefix"),
+    ("max-prefixes", "max-prefix"),
+    ("prefix-limit", "max-prefix"),
+    ("allowas-in", "allow-own-as"),
+    ("allow-local-as", "allow-own-as"),
+    ("local-role", "role"),
+    ("bgp-role", "role"),
+    ("send-max", "add-path-send"),
+    ("restart-time", "graceful-restart-time"),
+    ("llgr-stale-time", "long-lived-stale-time"),
+    ("cluster", "cluster-id"),
+    ("bestpath-compare-med", "always-compare-med"),
+    ("conditions", "match"),
+    ("actions", "then"),
+    ("statement", "rule"),
+    ("statements", "rule"),
+    ("rules", "rule"),
+    ("as-path-regex", "as-path"),
+    ("aspath-regex", "as-path"),
+    ("as-path-len", "as-path-length"),
+    ("nexthop-self", "next-hop-self"),
+    ("families", "family"),
+    ("prepend", "as-path-prepend"),
+    ("peer", "neighbor"),
+    ("neighbor-as", "neighbor-asn"),
+    ("source-as", "source-asn"),
+    ("afi-safi", "family"),
 ];
 
-fn suggestion<'a>(name: &str, expected: &[&'a str]) -> Option<&'a str> {
+pub(super) fn suggestion<'a>(name: &str, expected: &[&'a str]) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase().replace('_', "-");
     if let Some(e) = expected.iter().find(|e| **e == lower) {
         return Some(e);

@@ -99,3 +99,89 @@ pub(super) fn host_address(
     }
     Some(addr)
 }
+
+/// A string or a list of strings (`import = "p"` or `import = ["p", "q"]`).
+pub(super) enum Strings {
+    /// One string; its position is that of the whole value.
+    One(String),
+    /// A list, each item with its position.
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> serde::Deserialize<'de> for Strings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strings, D::Error> {
+        struct Visitor;
+
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Strings;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Strings, E> {
+                Ok(Strings::One(v.to_string()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Strings, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    items.push(item);
+                }
+                Ok(Strings::Many(items))
+            }
+        }
+
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// The items of a [`Strings`], each with its position.
+pub(super) fn items(value: &Spanned<Strings>) -> Vec<Spanned<String>> {
+    match value.get_ref() {
+        Strings::One(s) => vec![Spanned::new(value.span(), s.clone())],
+        Strings::Many(items) => items.clone(),
+    }
+}
+
+/// An AS number, or a list of them, as a TOML value; each checked as
+/// [`asn`] checks it. The position is that of the whole value.
+pub(super) fn asns(
+    r: &mut Report<'_>,
+    context: &str,
+    key: &str,
+    value: &Spanned<toml::Value>,
+) -> Option<Vec<u32>> {
+    let span = value.span();
+    let list: Vec<&toml::Value> = match value.get_ref() {
+        toml::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::with_capacity(list.len());
+    let mut ok = true;
+    for item in list {
+        match item {
+            toml::Value::Integer(n) => {
+                match asn(r, context, key, &Spanned::new(span.clone(), *n)) {
+                    Some(a) => out.push(a),
+                    None => ok = false,
+                }
+            }
+            other => {
+                r.error(
+                    &span,
+                    context,
+                    format!(
+                        "{key} must be an AS number or a list of them, not {}",
+                        other.type_str()
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}

@@ -1,0 +1,1178 @@
+//! The tables of one family: destinations with their paths (Adj-RIBs-In
+//! after policy and the Loc-RIB, see [`crate::table`]), the pre-policy
+//! copies, and per neighbor what was last sent and what is due.
+//!
+//! What is due for a neighbor is a set of destinations (`dirty`) plus,
+//! after the session comes up or a refresh, a walk of the whole table from
+//! a cursor: never a copy of the table. Producing messages compares what
+//! the neighbor should have now with what it was last sent, so a
+//! destination that changed many times is sent once, in its latest state,
+//! and one that changed back is not sent at all.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Bound;
+
+use ribbit_wire::attribute::Community;
+use ribbit_wire::family::NlriKind;
+use ribbit_wire::nlri::{Nlri, NlriList};
+use ribbit_wire::route_refresh::{RefreshSubtype, RouteRefresh};
+use ribbit_wire::{EncodeContext, EncodedAttributes, Family, Message, NextHop, UpdatePacker};
+
+use crate::decision::best_path;
+use crate::intern::AttrSet;
+use crate::key::{NlriKey, RouteKey};
+use crate::prefix::{PrefixKey, V4Key, V6Key};
+use crate::rib::{
+    end_of_rib, import_policy, max_prefix, view, AddPathSend, DestinationView, Ineligible,
+    MaxPrefixAction, MaxPrefixHit, PathView, PeerId, RouteView, SessionInfo, Shared, UpdateReport,
+};
+use crate::table::{flag, Dest, Path, LOCAL};
+
+/// A family's tables, by key type.
+#[derive(Debug)]
+pub(crate) enum AnyFamily {
+    /// IPv4 unicast and multicast.
+    V4(FamilyRib<V4Key>),
+    /// IPv6 unicast and multicast.
+    V6(FamilyRib<V6Key>),
+    /// Labeled, VPN and Flowspec families.
+    Other(FamilyRib<NlriKey>),
+}
+
+impl AnyFamily {
+    /// The tables for a family Ribbit decodes.
+    pub fn new(family: Family) -> Option<AnyFamily> {
+        Some(match family.nlri_kind()? {
+            NlriKind::Prefix if family.is_ipv6() => AnyFamily::V6(FamilyRib::new(family)),
+            NlriKind::Prefix => AnyFamily::V4(FamilyRib::new(family)),
+            _ => AnyFamily::Other(FamilyRib::new(family)),
+        })
+    }
+}
+
+/// A route kept before import policy.
+#[derive(Debug, Clone)]
+struct PrePath<X> {
+    attrs: AttrSet,
+    extra: X,
+    stale: bool,
+}
+
+/// A neighbor's routes before import policy, by key and path identifier.
+type PreTable<K> = BTreeMap<(K, Option<u32>), PrePath<<K as RouteKey>::Extra>>;
+
+/// One path as last sent to a neighbor.
+#[derive(Debug, Clone)]
+struct SentPath<X> {
+    /// The path identifier it was sent with (ADD-PATH) or would be.
+    id: u32,
+    set: AttrSet,
+    extra: X,
+}
+
+/// What a neighbor was last sent for one destination.
+#[derive(Debug, Clone)]
+enum Sent<X> {
+    One(SentPath<X>),
+    Many(Box<[SentPath<X>]>),
+}
+
+impl<X> Sent<X> {
+    fn paths(&self) -> &[SentPath<X>] {
+        match self {
+            Sent::One(p) => std::slice::from_ref(p),
+            Sent::Many(v) => v,
+        }
+    }
+
+    fn from_vec(mut v: Vec<SentPath<X>>) -> Option<Sent<X>> {
+        match v.len() {
+            0 => None,
+            1 => v.pop().map(Sent::One),
+            _ => Some(Sent::Many(v.into_boxed_slice())),
+        }
+    }
+}
+
+/// A pass over the whole table for one neighbor.
+#[derive(Debug, Clone)]
+struct Walk<K> {
+    /// The last key handled; `None` before the first.
+    from: Option<K>,
+    /// Send every route even if the neighbor has it (ROUTE-REFRESH).
+    force: bool,
+    /// End-of-RIB after the pass.
+    eor: bool,
+    /// Enhanced route refresh end marker after the pass.
+    eorr: bool,
+}
+
+impl<K: Ord> Walk<K> {
+    /// Whether `key` is still ahead of the walk.
+    fn ahead(&self, key: &K) -> bool {
+        self.from.as_ref().is_none_or(|f| key > f)
+    }
+}
+
+/// One neighbor's Adj-RIB-Out of the family and what is due.
+#[derive(Debug)]
+struct OutState<K: RouteKey> {
+    /// ADD-PATH send negotiated: NLRI carry path identifiers.
+    add_path: bool,
+    adj: BTreeMap<K, Sent<K::Extra>>,
+    sent_paths: u32,
+    dirty: BTreeSet<K>,
+    walk: Option<Walk<K>>,
+}
+
+impl<K: RouteKey> OutState<K> {
+    fn new(add_path: bool) -> Self {
+        OutState {
+            add_path,
+            adj: BTreeMap::new(),
+            sent_paths: 0,
+            dirty: BTreeSet::new(),
+            walk: None,
+        }
+    }
+}
+
+/// The tables of one family.
+#[derive(Debug)]
+pub(crate) struct FamilyRib<K: RouteKey> {
+    family: Family,
+    loc: BTreeMap<K, Dest<K::Extra>>,
+    paths: usize,
+    pre: HashMap<u32, PreTable<K>>,
+    out: HashMap<u32, OutState<K>>,
+}
+
+/// What identifies the best path for change detection.
+type BestSig<X> = Option<(u32, Option<u32>, u64, X)>;
+
+fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
+    d.best()
+        .map(|p| (p.peer, p.path_id(), p.attrs.id(), p.extra.clone()))
+}
+
+/// Mark `key` due for the neighbors whose export it may change.
+fn touch<K: RouteKey>(
+    out: &mut HashMap<u32, OutState<K>>,
+    sh: &Shared,
+    family: Family,
+    key: &K,
+    best_changed: bool,
+) {
+    for (idx, st) in out.iter_mut() {
+        if !best_changed && !sh.peer(*idx).is_some_and(|p| p.wants_all_changes(family)) {
+            continue;
+        }
+        if st.walk.as_ref().is_some_and(|w| w.ahead(key)) {
+            continue;
+        }
+        st.dirty.insert(key.clone());
+    }
+}
+
+/// Bytes of an UPDATE besides attributes and NLRI (header, two lengths).
+const UPDATE_OVERHEAD: usize = ribbit_wire::HEADER_LEN + 4;
+
+/// Running size of the UPDATEs of one group, computed the way
+/// [`UpdatePacker`] fills them.
+#[derive(Debug, Clone, Copy)]
+struct Acc {
+    fixed: usize,
+    room: usize,
+    fill: usize,
+    messages: usize,
+}
+
+impl Acc {
+    fn new(fixed: usize, max: usize) -> Acc {
+        Acc {
+            fixed,
+            room: max.saturating_sub(UPDATE_OVERHEAD).saturating_sub(fixed),
+            fill: 0,
+            messages: 0,
+        }
+    }
+
+    /// The bytes that adding an NLRI of `n` bytes adds.
+    fn cost(&self, n: usize) -> usize {
+        if self.messages == 0 || self.fill.saturating_add(n) > self.room {
+            UPDATE_OVERHEAD.saturating_add(self.fixed).saturating_add(n)
+        } else {
+            n
+        }
+    }
+
+    fn add(&mut self, n: usize) {
+        if self.messages == 0 || self.fill.saturating_add(n) > self.room {
+            self.messages = self.messages.saturating_add(1);
+            self.fill = n;
+        } else {
+            self.fill = self.fill.saturating_add(n);
+        }
+    }
+}
+
+/// The bytes of an MP_REACH_NLRI's fixed part for `next_hop` (AFI, SAFI,
+/// next hop length and address, reserved octet), as the packer writes it.
+fn mp_head_len(family: Family, next_hop: &NextHop) -> usize {
+    let addr = match next_hop {
+        NextHop::Empty => 0,
+        NextHop::V4(_) => 4,
+        NextHop::V6 {
+            link_local: None, ..
+        } => 16,
+        NextHop::V6 {
+            link_local: Some(_),
+            ..
+        } => 32,
+    };
+    let rd = if matches!(family.nlri_kind(), Some(NlriKind::Vpn)) && addr > 0 {
+        if addr == 32 {
+            16
+        } else {
+            8
+        }
+    } else {
+        0
+    };
+    5 + addr + rd
+}
+
+/// Announcements of one attribute set.
+struct Group {
+    set: AttrSet,
+    /// The 2-octet AS encoding, made once per group.
+    two_octet: Option<EncodedAttributes>,
+    nlri: NlriList,
+    acc: Acc,
+}
+
+/// The messages being put together in one [`FamilyRib::take`].
+struct Batch {
+    family: Family,
+    ctx: EncodeContext,
+    groups: Vec<Group>,
+    index: HashMap<u64, usize>,
+    withdraw: NlriList,
+    w_acc: Acc,
+    bytes: usize,
+}
+
+impl Batch {
+    fn new(family: Family, ctx: EncodeContext) -> Batch {
+        let classic = family == Family::IPV4_UNICAST;
+        Batch {
+            family,
+            ctx,
+            groups: Vec::new(),
+            index: HashMap::new(),
+            withdraw: NlriList::empty_for(family).unwrap_or(NlriList::Prefixes(Vec::new())),
+            w_acc: Acc::new(if classic { 0 } else { 7 }, ctx.max_message_len()),
+            bytes: 0,
+        }
+    }
+
+    fn path_id_len(&self) -> usize {
+        if self.ctx.add_path(self.family) {
+            4
+        } else {
+            0
+        }
+    }
+
+    /// The fixed part of an UPDATE announcing with `set`.
+    fn fixed(&self, set: &AttrSet, attrs_len: usize) -> usize {
+        let nh = set.next_hop;
+        if self.family == Family::IPV4_UNICAST && matches!(nh, NextHop::V4(_) | NextHop::Empty) {
+            attrs_len + if matches!(nh, NextHop::V4(_)) { 7 } else { 0 }
+        } else {
+            attrs_len + 4 + mp_head_len(self.family, &nh)
+        }
+    }
+
+    fn announce_cost(&self, set: &AttrSet, n: usize) -> usize {
+        match self.index.get(&set.id()).and_then(|&i| self.groups.get(i)) {
+            Some(g) => g.acc.cost(n),
+            None => {
+                let len = set.encoded(self.ctx.four_octet_as).len();
+                Acc::new(self.fixed(set, len), self.ctx.max_message_len()).cost(n)
+            }
+        }
+    }
+
+    fn announce<K: RouteKey>(&mut self, key: &K, id: Option<u32>, set: &AttrSet, extra: &K::Extra) {
+        let n = key.wire_len(extra) + self.path_id_len();
+        let i = match self.index.get(&set.id()) {
+            Some(&i) => i,
+            None => {
+                let two_octet = (!self.ctx.four_octet_as).then(|| set.encoded(false).into_owned());
+                let len = two_octet
+                    .as_ref()
+                    .map_or_else(|| set.encoded(true).len(), EncodedAttributes::len);
+                let acc = Acc::new(self.fixed(set, len), self.ctx.max_message_len());
+                self.groups.push(Group {
+                    set: set.clone(),
+                    two_octet,
+                    nlri: NlriList::empty_for(self.family)
+                        .unwrap_or(NlriList::Prefixes(Vec::new())),
+                    acc,
+                });
+                let i = self.groups.len() - 1;
+                self.index.insert(set.id(), i);
+                i
+            }
+        };
+        if let Some(g) = self.groups.get_mut(i) {
+            self.bytes = self.bytes.saturating_add(g.acc.cost(n));
+            g.acc.add(n);
+            key.push_nlri(self.family, id, extra, &mut g.nlri);
+        }
+    }
+
+    fn withdraw_cost(&self, n: usize) -> usize {
+        self.w_acc.cost(n)
+    }
+
+    fn withdraw<K: RouteKey>(&mut self, key: &K, id: Option<u32>, extra: &K::Extra) {
+        let n = key.wire_len(extra) + self.path_id_len();
+        self.bytes = self.bytes.saturating_add(self.w_acc.cost(n));
+        self.w_acc.add(n);
+        key.push_nlri(self.family, id, extra, &mut self.withdraw);
+    }
+
+    /// Encode everything, withdrawals first; returns the bytes appended.
+    fn encode(self, out: &mut Vec<Vec<u8>>) -> usize {
+        let packer = UpdatePacker::new(self.ctx);
+        let mut buf = Vec::with_capacity(self.bytes);
+        if !self.withdraw.is_empty() {
+            // Cannot fail: a withdrawn NLRI always fits an empty UPDATE.
+            let _ = packer.withdraw(self.family, &self.withdraw, &mut buf);
+        }
+        for g in &self.groups {
+            let encoded = match &g.two_octet {
+                Some(e) => std::borrow::Cow::Borrowed(e),
+                None => g.set.encoded(true),
+            };
+            // The export rules refuse sets too large to be sent with one
+            // NLRI, so this does not fail either.
+            let _ =
+                packer.announce_encoded(self.family, &encoded, g.set.next_hop, &g.nlri, &mut buf);
+        }
+        split_messages(&buf, out)
+    }
+}
+
+/// Split a buffer of whole messages into one vector per message.
+fn split_messages(buf: &[u8], out: &mut Vec<Vec<u8>>) -> usize {
+    let mut rest = buf;
+    let mut total = 0usize;
+    while let Some(len) = rest
+        .get(16..18)
+        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+        .map(|b| usize::from(u16::from_be_bytes(b)))
+    {
+        let Some((msg, tail)) = (len >= ribbit_wire::HEADER_LEN)
+            .then(|| rest.split_at_checked(len))
+            .flatten()
+        else {
+            break;
+        };
+        out.push(msg.to_vec());
+        total = total.saturating_add(len);
+        rest = tail;
+    }
+    total
+}
+
+/// The paths a neighbor should have for a destination, with their send
+/// identifiers, best first.
+type Desired<X> = Vec<(u32, AttrSet, X)>;
+
+/// Indices of the eligible paths in decision order: the best, then the
+/// best of the rest, and so on; long-lived stale paths after all others.
+fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
+    let mut c = sh.candidates(paths);
+    let base: Vec<bool> = paths
+        .iter()
+        .map(|p| sh.reachable(&p.attrs.next_hop))
+        .collect();
+    let mut order = Vec::with_capacity(paths.len());
+    loop {
+        match best_path(&c, sh.options.decision) {
+            Some(d) => {
+                order.push(d.best);
+                if let Some(x) = c.get_mut(d.best) {
+                    x.reachable = false;
+                }
+            }
+            None => {
+                // The long-lived stale tier, if it was held back.
+                let mut again = false;
+                for (i, x) in c.iter_mut().enumerate() {
+                    if !order.contains(&i) && base.get(i).copied().unwrap_or(false) && !x.reachable
+                    {
+                        x.reachable = true;
+                        again = true;
+                    }
+                }
+                if !again {
+                    break;
+                }
+            }
+        }
+    }
+    order
+}
+
+impl<K: RouteKey> FamilyRib<K> {
+    fn new(family: Family) -> Self {
+        FamilyRib {
+            family,
+            loc: BTreeMap::new(),
+            paths: 0,
+            pre: HashMap::new(),
+            out: HashMap::new(),
+        }
+    }
+
+    /// (destinations, paths).
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.loc.len(), self.paths)
+    }
+
+    /// Paths in a neighbor's Adj-RIB-Out.
+    pub fn advertised(&self, peer: u32) -> u32 {
+        self.out.get(&peer).map_or(0, |o| o.sent_paths)
+    }
+
+    /// Start (or restart) a walk of the whole table for a neighbor.
+    /// `fresh`: the session just came up, nothing was sent yet.
+    pub fn start_walk(&mut self, peer: u32, force: bool, eorr: bool, fresh: bool) {
+        if fresh {
+            self.out.remove(&peer);
+        }
+        let st = self.out.entry(peer).or_insert_with(|| OutState::new(false));
+        let prev = st.walk.take();
+        st.walk = Some(Walk {
+            from: None,
+            force: force || prev.as_ref().is_some_and(|w| w.force),
+            eor: fresh || prev.as_ref().is_some_and(|w| w.eor),
+            eorr: eorr || prev.as_ref().is_some_and(|w| w.eorr),
+        });
+    }
+
+    /// Forget what was sent to a neighbor (its session went down).
+    pub fn drop_out(&mut self, peer: u32) {
+        self.out.remove(&peer);
+    }
+
+    /// Forget everything of a removed neighbor but its paths.
+    pub fn forget_peer(&mut self, peer: u32) {
+        self.out.remove(&peer);
+        self.pre.remove(&peer);
+    }
+
+    /// Whether messages are due for a neighbor.
+    pub fn has_pending(&self, peer: u32) -> bool {
+        self.out
+            .get(&peer)
+            .is_some_and(|o| !o.dirty.is_empty() || o.walk.is_some())
+    }
+
+    fn adjust_accepted(&self, sh: &mut Shared, peer: u32, delta: i64) {
+        if peer == LOCAL {
+            return;
+        }
+        let family = self.family;
+        if let Some(p) = sh.peer_mut(peer) {
+            let c = p.counter(family);
+            c.accepted = if delta < 0 {
+                c.accepted.saturating_sub(1)
+            } else {
+                c.accepted.saturating_add(1)
+            };
+            let count = c.accepted;
+            if let Some(m) = crate::rib::max_prefix(p, family) {
+                if count <= m.limit {
+                    p.max_reported.remove(&family);
+                }
+            }
+        }
+    }
+
+    /// Insert or replace a path, decide, and mark the destination due.
+    fn upsert(&mut self, sh: &mut Shared, key: K, path: Path<K::Extra>) {
+        let peer = path.peer;
+        let dest = self.loc.entry(key.clone()).or_default();
+        let before = best_sig(dest);
+        let new_attrs = path.attrs.id();
+        let new_extra = path.extra.clone();
+        let old = dest.upsert(path);
+        let same = old
+            .as_ref()
+            .is_some_and(|o| o.attrs.id() == new_attrs && o.extra == new_extra);
+        sh.decide(dest.paths_mut());
+        if same {
+            // Only flags (stale) changed: nothing anyone sees.
+            return;
+        }
+        let changed = before != best_sig(dest);
+        if old.is_none() {
+            self.paths = self.paths.saturating_add(1);
+            self.adjust_accepted(sh, peer, 1);
+        }
+        touch(&mut self.out, sh, self.family, &key, changed);
+    }
+
+    /// Remove the path `peer` sent with `path_id` for `key`.
+    fn remove_path(
+        &mut self,
+        sh: &mut Shared,
+        peer: u32,
+        key: &K,
+        path_id: Option<u32>,
+    ) -> Option<Path<K::Extra>> {
+        let dest = self.loc.get_mut(key)?;
+        let before = best_sig(dest);
+        let removed = dest.remove(peer, path_id)?;
+        let changed = if dest.is_empty() {
+            self.loc.remove(key);
+            true
+        } else {
+            sh.decide(dest.paths_mut());
+            before != best_sig(dest)
+        };
+        self.paths = self.paths.saturating_sub(1);
+        self.adjust_accepted(sh, peer, -1);
+        touch(&mut self.out, sh, self.family, key, changed);
+        Some(removed)
+    }
+
+    /// Withdraw the path a neighbor (or [`LOCAL`]) has for an NLRI.
+    pub fn withdraw(
+        &mut self,
+        sh: &mut Shared,
+        peer: u32,
+        nlri: Nlri<'_>,
+    ) -> Option<Path<K::Extra>> {
+        let (key, path_id, _) = K::from_nlri(self.family, nlri)?;
+        self.remove_path(sh, peer, &key, path_id)
+    }
+
+    /// One announcement from a neighbor, `set` being the attributes after
+    /// the import rules (`None`: refused by them).
+    pub fn import_one(
+        &mut self,
+        sh: &mut Shared,
+        peer: u32,
+        nlri: Nlri<'_>,
+        set: Option<&AttrSet>,
+        report: &mut UpdateReport,
+    ) {
+        let family = self.family;
+        let Some((key, path_id, extra)) = K::from_nlri(family, nlri) else {
+            report.ignored = report.ignored.saturating_add(1);
+            return;
+        };
+        let prefix = key.prefix().or_else(|| crate::key::nlri_prefix(nlri));
+        let accepted = set.and_then(|s| import_policy(sh, peer, family, prefix, s));
+        let reject = |sh: &mut Shared, report: &mut UpdateReport| {
+            report.rejected = report.rejected.saturating_add(1);
+            if let Some(p) = sh.peer_mut(peer) {
+                let c = p.counter(family);
+                c.rejected = c.rejected.saturating_add(1);
+            }
+        };
+        let Some(set) = accepted else {
+            reject(sh, report);
+            // A refused announcement replaces what the neighbor had.
+            self.remove_path(sh, peer, &key, path_id);
+            return;
+        };
+        let exists = self
+            .loc
+            .get(&key)
+            .is_some_and(|d| d.paths().iter().any(|p| p.is(peer, path_id)));
+        if !exists {
+            let mut refuse = false;
+            if let Some(p) = sh.peer_mut(peer) {
+                if let Some(m) = max_prefix(p, family) {
+                    let count = p.counter(family).accepted.saturating_add(1);
+                    if count > m.limit {
+                        if p.max_reported.insert(family) {
+                            report.max_prefix = Some(MaxPrefixHit {
+                                family,
+                                limit: m.limit,
+                                count,
+                                action: m.action,
+                            });
+                        }
+                        refuse = m.action != MaxPrefixAction::Warn;
+                    }
+                }
+            }
+            if refuse {
+                reject(sh, report);
+                return;
+            }
+        }
+        let seq = sh.next_seq();
+        let path = Path {
+            attrs: set,
+            peer,
+            path_id: path_id.unwrap_or(0),
+            seq,
+            flags: if path_id.is_some() { flag::PATH_ID } else { 0 },
+            extra,
+        };
+        self.upsert(sh, key, path);
+        report.announced = report.announced.saturating_add(1);
+    }
+
+    /// A locally originated route.
+    pub fn insert_local(
+        &mut self,
+        sh: &mut Shared,
+        nlri: Nlri<'_>,
+        set: AttrSet,
+        seq: u32,
+    ) -> bool {
+        let Some((key, path_id, extra)) = K::from_nlri(self.family, nlri) else {
+            return false;
+        };
+        let path = Path {
+            attrs: set,
+            peer: LOCAL,
+            path_id: path_id.unwrap_or(0),
+            seq,
+            flags: if path_id.is_some() { flag::PATH_ID } else { 0 },
+            extra,
+        };
+        self.upsert(sh, key, path);
+        true
+    }
+
+    /// Keep a route before import policy.
+    pub fn pre_insert(&mut self, peer: u32, nlri: Nlri<'_>, attrs: AttrSet) {
+        if let Some((key, id, extra)) = K::from_nlri(self.family, nlri) {
+            self.pre.entry(peer).or_default().insert(
+                (key, id),
+                PrePath {
+                    attrs,
+                    extra,
+                    stale: false,
+                },
+            );
+        }
+    }
+
+    /// Forget a kept pre-policy route.
+    pub fn pre_remove(&mut self, peer: u32, nlri: Nlri<'_>) {
+        let Some(map) = self.pre.get_mut(&peer) else {
+            return;
+        };
+        if let Some((key, id, _)) = K::from_nlri(self.family, nlri) {
+            map.remove(&(key, id));
+        }
+    }
+
+    /// Forget every kept pre-policy route of a neighbor.
+    pub fn pre_drop(&mut self, peer: u32) {
+        self.pre.remove(&peer);
+    }
+
+    /// A neighbor's kept pre-policy routes: (NLRI, attributes, stale).
+    pub fn pre_routes(&self, peer: u32) -> Vec<(NlriList, AttrSet, bool)> {
+        let Some(map) = self.pre.get(&peer) else {
+            return Vec::new();
+        };
+        map.iter()
+            .map(|((key, id), p)| {
+                let v = view(
+                    self.family,
+                    key,
+                    *id,
+                    &p.extra,
+                    p.attrs.clone(),
+                    None,
+                    false,
+                );
+                (v.nlri, p.attrs.clone(), p.stale)
+            })
+            .collect()
+    }
+
+    /// Mark one path of a neighbor stale (re-import of stale routes).
+    pub fn mark_one_stale(&mut self, peer: u32, nlri: Nlri<'_>) {
+        let Some((key, id, _)) = K::from_nlri(self.family, nlri) else {
+            return;
+        };
+        if let Some(d) = self.loc.get_mut(&key) {
+            for p in d.paths_mut() {
+                if p.is(peer, id) {
+                    p.flags |= flag::STALE;
+                }
+            }
+        }
+    }
+
+    /// Mark every path of a neighbor stale (graceful restart, RFC 4724
+    /// §4.2). Nothing else changes: stale paths are used as before.
+    pub fn mark_stale(&mut self, _sh: &mut Shared, peer: u32) {
+        for d in self.loc.values_mut() {
+            for p in d.paths_mut() {
+                if p.peer == peer {
+                    p.flags |= flag::STALE;
+                }
+            }
+        }
+        if let Some(map) = self.pre.get_mut(&peer) {
+            for p in map.values_mut() {
+                p.stale = true;
+            }
+        }
+    }
+
+    /// Turn a neighbor's stale paths long-lived stale (RFC 9494 §4.2):
+    /// LLGR_STALE added, least preferred; paths with NO_LLGR are removed.
+    pub fn make_long_lived(&mut self, sh: &mut Shared, peer: u32) {
+        let mut converted: HashMap<u64, AttrSet> = HashMap::new();
+        let FamilyRib {
+            loc,
+            out,
+            family,
+            paths,
+            ..
+        } = self;
+        let mut removed = 0usize;
+        loc.retain(|key, d| {
+            let touches = d
+                .paths()
+                .iter()
+                .any(|p| p.peer == peer && p.has(flag::STALE) && !p.has(flag::LLGR));
+            if !touches {
+                return true;
+            }
+            let before = best_sig(d);
+            let gone = d.retain(|p| {
+                !(p.peer == peer
+                    && p.has(flag::STALE)
+                    && p.attrs.attributes.communities.contains(&Community::NO_LLGR))
+            });
+            removed = removed.saturating_add(gone.len());
+            for p in d.paths_mut() {
+                if p.peer == peer && p.has(flag::STALE) && !p.has(flag::LLGR) {
+                    let set = converted
+                        .entry(p.attrs.id())
+                        .or_insert_with(|| {
+                            let mut a = p.attrs.get().clone();
+                            if !a.attributes.communities.contains(&Community::LLGR_STALE) {
+                                a.attributes.communities.push(Community::LLGR_STALE);
+                            }
+                            sh.interner.intern(a)
+                        })
+                        .clone();
+                    p.attrs = set;
+                    p.flags |= flag::LLGR;
+                }
+            }
+            if d.is_empty() {
+                touch(out, sh, *family, key, true);
+                return false;
+            }
+            sh.decide(d.paths_mut());
+            // The signature holds the attribute set: a best path that
+            // stays best with LLGR_STALE added is a change too.
+            let changed = before != best_sig(d);
+            touch(out, sh, *family, key, changed);
+            true
+        });
+        *paths = paths.saturating_sub(removed);
+        if removed > 0 {
+            if let Some(p) = sh.peer_mut(peer) {
+                let c = p.counter(*family);
+                c.accepted = c
+                    .accepted
+                    .saturating_sub(u32::try_from(removed).unwrap_or(u32::MAX));
+            }
+        }
+    }
+
+    /// Remove a neighbor's paths: all of them, or only the stale ones
+    /// (End-of-RIB, restart timer). Kept pre-policy routes go the same way.
+    pub fn remove_peer_paths(&mut self, sh: &mut Shared, peer: u32, only_stale: bool) {
+        let FamilyRib {
+            loc,
+            out,
+            family,
+            paths,
+            pre,
+        } = self;
+        let mut removed = 0usize;
+        loc.retain(|key, d| {
+            let before = best_sig(d);
+            let gone = d.retain(|p| !(p.peer == peer && (!only_stale || p.has(flag::STALE))));
+            if gone.is_empty() {
+                return true;
+            }
+            removed = removed.saturating_add(gone.len());
+            if d.is_empty() {
+                touch(out, sh, *family, key, true);
+                return false;
+            }
+            sh.decide(d.paths_mut());
+            let changed = before != best_sig(d);
+            touch(out, sh, *family, key, changed);
+            true
+        });
+        *paths = paths.saturating_sub(removed);
+        if let Some(p) = sh.peer_mut(peer) {
+            let c = p.counter(*family);
+            c.accepted = c
+                .accepted
+                .saturating_sub(u32::try_from(removed).unwrap_or(u32::MAX));
+            p.max_reported.remove(family);
+        }
+        if only_stale {
+            if let Some(map) = pre.get_mut(&peer) {
+                map.retain(|_, p| !p.stale);
+            }
+        } else {
+            pre.remove(&peer);
+        }
+    }
+
+    /// What neighbor `to` should have for a destination.
+    fn desired(
+        sh: &mut Shared,
+        to: u32,
+        family: Family,
+        key: &K,
+        dest: &Dest<K::Extra>,
+    ) -> Desired<K::Extra> {
+        let prefix = key.prefix();
+        let Some(p) = sh.peer(to) else {
+            return Vec::new();
+        };
+        let mode = p.add_path_send(family);
+        let rs_client = p.config.route_server_client;
+        let mut out = Vec::new();
+        match mode {
+            None => {
+                let Some(best) = dest.best() else {
+                    return out;
+                };
+                if let Some(set) = sh.export(to, family, prefix, best) {
+                    out.push((sh.send_id(best), set, best.extra.clone()));
+                    return out;
+                }
+                if rs_client {
+                    // RFC 7947 §2.3.2: a route server client gets the best
+                    // path it is allowed to have, not nothing, when the
+                    // overall best is withheld from it (path hiding).
+                    let paths = dest.paths();
+                    for i in rank(sh, paths).into_iter().skip(1) {
+                        let Some(p) = paths.get(i) else { continue };
+                        if let Some(set) = sh.export(to, family, prefix, p) {
+                            out.push((sh.send_id(p), set, p.extra.clone()));
+                            break;
+                        }
+                    }
+                }
+            }
+            Some(mode) => {
+                let n = match mode {
+                    AddPathSend::Best(n) => usize::from(n),
+                    AddPathSend::All => usize::MAX,
+                };
+                let paths = dest.paths();
+                for i in rank(sh, paths) {
+                    if out.len() >= n {
+                        break;
+                    }
+                    let Some(p) = paths.get(i) else { continue };
+                    if let Some(set) = sh.export(to, family, prefix, p) {
+                        out.push((sh.send_id(p), set, p.extra.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Produce messages for a neighbor, about `budget` bytes (at least
+    /// something when `first` and anything is due).
+    pub fn take(
+        &mut self,
+        sh: &mut Shared,
+        peer: u32,
+        session: &SessionInfo,
+        budget: usize,
+        first: bool,
+        out: &mut Vec<Vec<u8>>,
+    ) -> usize {
+        let family = self.family;
+        let FamilyRib { loc, out: outs, .. } = self;
+        let Some(st) = outs.get_mut(&peer) else {
+            return 0;
+        };
+        st.add_path = session.encode.add_path(family);
+        let wire_ids = st.add_path;
+        let mut batch = Batch::new(family, session.encode);
+        let mut eor = false;
+        let mut eorr = false;
+        loop {
+            let (key, from_walk, force) = if let Some(k) = st.dirty.first() {
+                (k.clone(), false, false)
+            } else if let Some(w) = &st.walk {
+                let next = match &w.from {
+                    None => loc.keys().next(),
+                    Some(f) => loc
+                        .range((Bound::Excluded(f), Bound::Unbounded))
+                        .next()
+                        .map(|(k, _)| k),
+                };
+                match next {
+                    Some(k) => (k.clone(), true, w.force),
+                    None => {
+                        if let Some(w) = st.walk.take() {
+                            eor |= w.eor;
+                            eorr |= w.eorr;
+                        }
+                        break;
+                    }
+                }
+            } else {
+                break;
+            };
+            let desired = match loc.get(&key) {
+                Some(d) => Self::desired(sh, peer, family, &key, d),
+                None => Vec::new(),
+            };
+            let sent = st.adj.get(&key);
+            let sent_paths = sent.map_or(&[][..], Sent::paths);
+            let withdraws: Vec<&SentPath<K::Extra>> = sent_paths
+                .iter()
+                .filter(|s| !desired.iter().any(|d| d.0 == s.id))
+                .collect();
+            let announces: Vec<&(u32, AttrSet, K::Extra)> = desired
+                .iter()
+                .filter(|d| {
+                    force
+                        || !sent_paths
+                            .iter()
+                            .any(|s| s.id == d.0 && s.set.same(&d.1) && s.extra == d.2)
+                })
+                .collect();
+            let pid = batch.path_id_len();
+            let mut cost = 0usize;
+            for w in &withdraws {
+                cost = cost.saturating_add(batch.withdraw_cost(key.wire_len(&w.extra) + pid));
+            }
+            for a in &announces {
+                cost = cost.saturating_add(batch.announce_cost(&a.1, key.wire_len(&a.2) + pid));
+            }
+            let used = batch.bytes;
+            if cost > 0 && used.saturating_add(cost) > budget && (used > 0 || !first) {
+                break;
+            }
+            // Committed: this destination goes out in this call.
+            for w in &withdraws {
+                batch.withdraw(&key, wire_ids.then_some(w.id), &w.extra);
+            }
+            for a in &announces {
+                batch.announce(&key, wire_ids.then_some(a.0), &a.1, &a.2);
+            }
+            let before = sent_paths.len();
+            let after = desired.len();
+            let new_sent = Sent::from_vec(
+                desired
+                    .into_iter()
+                    .map(|(id, set, extra)| SentPath { id, set, extra })
+                    .collect(),
+            );
+            st.sent_paths = st
+                .sent_paths
+                .saturating_sub(u32::try_from(before).unwrap_or(u32::MAX))
+                .saturating_add(u32::try_from(after).unwrap_or(u32::MAX));
+            match new_sent {
+                Some(s) => {
+                    st.adj.insert(key.clone(), s);
+                }
+                None => {
+                    st.adj.remove(&key);
+                }
+            }
+            if from_walk {
+                if let Some(w) = st.walk.as_mut() {
+                    w.from = Some(key);
+                }
+            } else {
+                st.dirty.remove(&key);
+            }
+        }
+        let mut used = batch.encode(out);
+        if eor {
+            let m = end_of_rib(family, &session.encode);
+            used = used.saturating_add(m.len());
+            out.push(m);
+        }
+        if eorr {
+            let m = Message::RouteRefresh(RouteRefresh {
+                family,
+                subtype: RefreshSubtype::End,
+            })
+            .to_bytes(&session.encode);
+            used = used.saturating_add(m.len());
+            out.push(m);
+        }
+        used
+    }
+
+    /// Every path of the destination of `nlri`.
+    pub fn destination(&self, sh: &Shared, nlri: Nlri<'_>) -> Option<DestinationView> {
+        let (key, _, _) = K::from_nlri(self.family, nlri)?;
+        let dest = self.loc.get(&key)?;
+        let paths = dest.paths();
+        let step = dest.best().and_then(|_| {
+            let c = sh.candidates(paths);
+            best_path(&c, sh.options.decision).map(|d| d.step)
+        });
+        let views = paths
+            .iter()
+            .map(|p| PathView {
+                route: self.path_view(&key, p),
+                best: p.has(flag::BEST),
+                llgr_stale: p
+                    .attrs
+                    .attributes
+                    .communities
+                    .contains(&Community::LLGR_STALE),
+                ineligible: (!sh.reachable(&p.attrs.next_hop))
+                    .then_some(Ineligible::UnreachableNextHop),
+            })
+            .collect();
+        Some(DestinationView {
+            family: self.family,
+            paths: views,
+            step,
+        })
+    }
+
+    fn path_view(&self, key: &K, p: &Path<K::Extra>) -> RouteView {
+        view(
+            self.family,
+            key,
+            p.path_id(),
+            &p.extra,
+            p.attrs.clone(),
+            (p.peer != LOCAL).then_some(PeerId(p.peer)),
+            p.has(flag::STALE),
+        )
+    }
+
+    /// Best paths in key order, after the key of `after`.
+    pub fn loc_rib_from<'a>(
+        &'a self,
+        _sh: &'a Shared,
+        after: Option<Nlri<'_>>,
+    ) -> Box<dyn Iterator<Item = RouteView> + 'a> {
+        let range = match after {
+            None => self.loc.range::<K, std::ops::RangeFull>(..),
+            Some(n) => match K::from_nlri(self.family, n) {
+                Some((k, _, _)) => self.loc.range((Bound::Excluded(k), Bound::Unbounded)),
+                None => return Box::new(std::iter::empty()),
+            },
+        };
+        Box::new(range.filter_map(move |(k, d)| d.best().map(|p| self.path_view(k, p))))
+    }
+
+    /// A neighbor's routes, after or before import policy.
+    pub fn adj_rib_in(&self, _sh: &Shared, peer: u32, pre_policy: bool) -> Vec<RouteView> {
+        if pre_policy {
+            let Some(map) = self.pre.get(&peer) else {
+                return Vec::new();
+            };
+            return map
+                .iter()
+                .map(|((k, id), p)| {
+                    view(
+                        self.family,
+                        k,
+                        *id,
+                        &p.extra,
+                        p.attrs.clone(),
+                        Some(PeerId(peer)),
+                        p.stale,
+                    )
+                })
+                .collect();
+        }
+        self.loc
+            .iter()
+            .flat_map(|(k, d)| {
+                d.paths()
+                    .iter()
+                    .filter(|p| p.peer == peer)
+                    .map(move |p| self.path_view(k, p))
+            })
+            .collect()
+    }
+
+    /// What a neighbor was last sent.
+    pub fn adj_rib_out(&self, peer: u32) -> Vec<RouteView> {
+        let Some(st) = self.out.get(&peer) else {
+            return Vec::new();
+        };
+        st.adj
+            .iter()
+            .flat_map(|(k, s)| {
+                s.paths().iter().map(move |p| {
+                    let id = st.add_path.then_some(p.id);
+                    view(self.family, k, id, &p.extra, p.set.clone(), None, false)
+                })
+            })
+            .collect()
+    }
+}
+
+impl<K: RouteKey + PrefixKey> FamilyRib<K> {
+    /// The best path of the most specific destination containing `addr`.
+    fn longest_match(&self, addr: K::Addr) -> Option<RouteView> {
+        (0..=K::MAX_LEN).rev().find_map(|len| {
+            let k = K::new(addr, len);
+            let d = self.loc.get(&k)?;
+            d.best().map(|p| self.path_view(&k, p))
+        })
+    }
+
+    /// Best paths of `key` and its more specifics.
+    pub fn more_specifics<'a>(
+        &'a self,
+        _sh: &'a Shared,
+        key: K,
+    ) -> impl Iterator<Item = RouteView> + 'a {
+        self.loc
+            .range(key.range_start()..=key.range_end())
+            .filter_map(move |(k, d)| d.best().map(|p| self.path_view(k, p)))
+    }
+}
+
+impl FamilyRib<V4Key> {
+    /// [`FamilyRib::longest_match`] for IPv4.
+    pub fn longest_match_v4(&self, _sh: &Shared, addr: Ipv4Addr) -> Option<RouteView> {
+        self.longest_match(addr)
+    }
+}
+
+impl FamilyRib<V6Key> {
+    /// [`FamilyRib::longest_match`] for IPv6.
+    pub fn longest_match_v6(&self, _sh: &Shared, addr: Ipv6Addr) -> Option<RouteView> {
+        self.longest_match(addr)
+    }
+}

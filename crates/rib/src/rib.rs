@@ -1,0 +1,1564 @@
+//! The routing tables: [`Rib`] holds every neighbor's paths (the
+//! Adj-RIBs-In, with an optional pre-policy copy), picks the best path of
+//! each destination (the Loc-RIB) and keeps, per neighbor, only what was
+//! last sent for each destination (the Adj-RIB-Out), producing the UPDATEs
+//! that bring each neighbor up to date.
+//!
+//! Everything is driven by the runtime: it reports sessions going up and
+//! down, hands over decoded UPDATEs, and pulls encoded messages per
+//! neighbor with [`Rib::take_messages`] when the neighbor's socket has
+//! room. Nothing here blocks, allocates per prefix beyond the table
+//! itself, or remembers churn: a destination that changes a thousand
+//! times before it is sent costs one entry and one UPDATE.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+use ribbit_wire::attribute::Community;
+use ribbit_wire::capability::Role;
+use ribbit_wire::nlri::{Nlri, NlriList, PrefixNlri};
+use ribbit_wire::update::{MpNlri, Update};
+use ribbit_wire::{EncodeContext, Family, NextHop};
+
+use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
+use crate::export::{export_rules, Source, Target};
+use crate::family_rib::AnyFamily;
+use crate::intern::{AttrSet, Interner};
+use crate::key::RouteKey;
+use crate::policy::{Outcome, PeerFacts, PolicyChain, Subject};
+use crate::route::RouteAttrs;
+use crate::table::{flag, Path, LOCAL};
+
+/// A neighbor of the RIB, as returned by [`Rib::add_peer`]. Never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u32);
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "peer#{}", self.0)
+    }
+}
+
+/// What a received route carrying BLACKHOLE (RFC 7999) gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlackholeAction {
+    /// Accepted, with NO_EXPORT added unless it already has NO_EXPORT or
+    /// NO_ADVERTISE (RFC 7999 §3.2).
+    #[default]
+    Accept,
+    /// Rejected.
+    Reject,
+}
+
+/// Settings of the whole RIB.
+#[derive(Debug, Clone)]
+pub struct RibOptions {
+    /// Our AS.
+    pub local_as: u32,
+    /// Our BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// The route reflection cluster identifier; `None`: the router ID
+    /// (RFC 4456 §7).
+    pub cluster_id: Option<Ipv4Addr>,
+    /// Options of the decision process.
+    pub decision: DecisionOptions,
+    /// What a received route with BLACKHOLE gets.
+    pub blackhole: BlackholeAction,
+}
+
+impl RibOptions {
+    /// Defaults for everything but the AS and the router ID.
+    pub fn new(local_as: u32, router_id: Ipv4Addr) -> RibOptions {
+        RibOptions {
+            local_as,
+            router_id,
+            cluster_id: None,
+            decision: DecisionOptions::default(),
+            blackhole: BlackholeAction::default(),
+        }
+    }
+}
+
+/// What happens when a neighbor sends more prefixes than its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxPrefixAction {
+    /// Only report it.
+    Warn,
+    /// Accept up to the limit and ignore further new prefixes.
+    WithdrawExcess,
+    /// Report it so that the runtime closes the session (RFC 4486 Cease,
+    /// Maximum Number of Prefixes Reached); excess prefixes are ignored.
+    Teardown,
+}
+
+/// A limit on the paths accepted from one neighbor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPrefix {
+    /// The family it applies to; `None`: each family separately.
+    pub family: Option<Family>,
+    /// The most paths accepted (after import policy, ADD-PATH paths
+    /// counted one by one).
+    pub limit: u32,
+    /// What happens beyond it.
+    pub action: MaxPrefixAction,
+}
+
+/// Which paths a neighbor that negotiated ADD-PATH send gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPathSend {
+    /// The best `n`, in decision order.
+    Best(u8),
+    /// Every eligible path.
+    All,
+}
+
+/// A neighbor's configuration, as far as the tables are concerned.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// Its address.
+    pub address: IpAddr,
+    /// Its AS.
+    pub peer_as: u32,
+    /// Our AS on this session (may differ from [`RibOptions::local_as`]).
+    pub local_as: u32,
+    /// A route reflector client of ours (RFC 4456).
+    pub route_reflector_client: bool,
+    /// A route server client of ours (RFC 7947).
+    pub route_server_client: bool,
+    /// Set the next hop to our address on export, for every route.
+    pub next_hop_self: bool,
+    /// eBGP: do not set the next hop to our address.
+    pub next_hop_unchanged: bool,
+    /// eBGP: pass MED on (not done by default, RFC 4271 §5.1.4).
+    pub send_med: bool,
+    /// How many times our AS may appear in a received AS_PATH.
+    pub allow_own_as: u8,
+    /// Import policy.
+    pub import: PolicyChain,
+    /// Export policy.
+    pub export: PolicyChain,
+    /// Prefix limits.
+    pub max_prefix: Vec<MaxPrefix>,
+    /// What to send per family where ADD-PATH send was negotiated
+    /// (families not listed: the best path only).
+    pub add_path_send: Vec<(Family, AddPathSend)>,
+    /// Keep received routes before import policy (soft reconfiguration
+    /// inbound), so that a policy change needs no ROUTE-REFRESH.
+    pub keep_adj_rib_in: bool,
+    /// Our role on this session (RFC 9234); the OTC rules of §5 apply
+    /// when set.
+    pub role: Option<Role>,
+}
+
+impl PeerConfig {
+    /// A neighbor with every option at its default.
+    pub fn new(address: IpAddr, peer_as: u32, local_as: u32) -> PeerConfig {
+        PeerConfig {
+            address,
+            peer_as,
+            local_as,
+            route_reflector_client: false,
+            route_server_client: false,
+            next_hop_self: false,
+            next_hop_unchanged: false,
+            send_med: false,
+            allow_own_as: 0,
+            import: PolicyChain::accept_all(),
+            export: PolicyChain::accept_all(),
+            max_prefix: Vec::new(),
+            add_path_send: Vec::new(),
+            keep_adj_rib_in: false,
+            role: None,
+        }
+    }
+
+    /// Whether the session is eBGP.
+    pub fn is_ebgp(&self) -> bool {
+        self.peer_as != self.local_as
+    }
+}
+
+/// What the runtime knows about an established session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The neighbor's BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// The negotiated families.
+    pub families: Vec<Family>,
+    /// How to encode what we send.
+    pub encode: EncodeContext,
+    /// Our IPv4 address for next-hop self, if known.
+    pub local_v4: Option<Ipv4Addr>,
+    /// Our IPv6 address for next-hop self, if known.
+    pub local_v6: Option<Ipv6Addr>,
+    /// The neighbor negotiated long-lived graceful restart (RFC 9494) and
+    /// takes long-lived stale routes.
+    pub llgr: bool,
+}
+
+/// How a session went down gracefully (RFC 4724, RFC 9494).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GracefulDown {
+    /// Families whose paths stay, marked stale, until the neighbor's
+    /// End-of-RIB or [`Rib::purge_stale`].
+    pub families: Vec<Family>,
+    /// Families whose paths then become long-lived stale (LLGR_STALE
+    /// added, least preferred): at the [`Rib::purge_stale`] that ends the
+    /// restart time when also in `families`, at once otherwise.
+    pub long_lived: Vec<Family>,
+}
+
+/// A prefix limit that was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPrefixHit {
+    /// The family.
+    pub family: Family,
+    /// The limit.
+    pub limit: u32,
+    /// Paths the neighbor has (or tried to have) in the family.
+    pub count: u32,
+    /// The configured action; [`MaxPrefixAction::Teardown`] asks the
+    /// runtime to close the session.
+    pub action: MaxPrefixAction,
+}
+
+/// What [`Rib::apply_update`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateReport {
+    /// Paths accepted (new or replaced).
+    pub announced: u32,
+    /// NLRI withdrawn (treat-as-withdraw included).
+    pub withdrawn: u32,
+    /// Announcements refused (loop, policy, route leak, BLACKHOLE,
+    /// prefix limit).
+    pub rejected: u32,
+    /// NLRI ignored: families not negotiated, or not decodable.
+    pub ignored: u32,
+    /// A prefix limit reached by this UPDATE.
+    pub max_prefix: Option<MaxPrefixHit>,
+}
+
+/// What [`Rib::reconfigure_peer`] needs from the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconfigured {
+    /// Nothing: the import side was re-run from the kept routes (or did
+    /// not change), and the export side is being re-sent.
+    Done,
+    /// The import policy changed and no pre-policy copy is kept: ask the
+    /// neighbor for a ROUTE-REFRESH of these families.
+    NeedsRefresh(Vec<Family>),
+}
+
+/// One route, for queries.
+#[derive(Debug, Clone)]
+pub struct RouteView {
+    /// The family.
+    pub family: Family,
+    /// The NLRI (one element, path identifier included when there is one).
+    pub nlri: NlriList,
+    /// The ADD-PATH path identifier (received, or sent for Adj-RIB-Out).
+    pub path_id: Option<u32>,
+    /// Next hop and attributes.
+    pub attrs: AttrSet,
+    /// The neighbor it came from; `None` for our own routes and for
+    /// Adj-RIB-Out entries.
+    pub peer: Option<PeerId>,
+    /// Kept while its neighbor restarts (graceful restart).
+    pub stale: bool,
+}
+
+/// Why a path cannot be best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ineligible {
+    /// Its next hop is unspecified or one of our own addresses.
+    UnreachableNextHop,
+}
+
+/// One path of a destination, for [`Rib::destination`].
+#[derive(Debug, Clone)]
+pub struct PathView {
+    /// The route.
+    pub route: RouteView,
+    /// Whether it is the best path.
+    pub best: bool,
+    /// Long-lived stale (LLGR_STALE): least preferred.
+    pub llgr_stale: bool,
+    /// Why it cannot be best, if it cannot.
+    pub ineligible: Option<Ineligible>,
+}
+
+/// Every path of one destination and why the best one won.
+#[derive(Debug, Clone)]
+pub struct DestinationView {
+    /// The family.
+    pub family: Family,
+    /// The paths, the best first.
+    pub paths: Vec<PathView>,
+    /// The step of the decision that picked the best path.
+    pub step: Option<Step>,
+}
+
+/// Counters of one neighbor in one family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerFamilyStats {
+    /// The family.
+    pub family: Option<Family>,
+    /// Announcements received.
+    pub received: u64,
+    /// Paths currently accepted (after import policy).
+    pub accepted: u32,
+    /// Announcements refused.
+    pub rejected: u64,
+    /// Withdrawals received.
+    pub withdrawn: u64,
+    /// Paths currently advertised to the neighbor (its Adj-RIB-Out).
+    pub advertised: u32,
+    /// NLRI ignored (family not negotiated or not decodable).
+    pub ignored: u64,
+}
+
+/// Counters of one neighbor.
+#[derive(Debug, Clone)]
+pub struct PeerStats {
+    /// The neighbor.
+    pub peer: PeerId,
+    /// Its address.
+    pub address: IpAddr,
+    /// Whether its session is up.
+    pub up: bool,
+    /// Per family.
+    pub families: Vec<PeerFamilyStats>,
+}
+
+/// Size of one family's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyStats {
+    /// The family.
+    pub family: Family,
+    /// Destinations with at least one path.
+    pub destinations: usize,
+    /// Paths.
+    pub paths: usize,
+}
+
+/// Sizes and counters of the whole RIB.
+#[derive(Debug, Clone)]
+pub struct RibStats {
+    /// Per family.
+    pub families: Vec<FamilyStats>,
+    /// Distinct attribute sets held.
+    pub attribute_sets: usize,
+    /// Per neighbor.
+    pub peers: Vec<PeerStats>,
+}
+
+/// Where a neighbor's stale paths of one family are in graceful restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StaleState {
+    /// Restarting (RFC 4724); `then_llgr`: long-lived stale when the timer
+    /// runs out.
+    Restarting { then_llgr: bool },
+    /// Long-lived stale (RFC 9494).
+    LongLived,
+}
+
+/// One neighbor.
+#[derive(Debug)]
+pub(crate) struct PeerState {
+    pub config: PeerConfig,
+    pub ebgp: bool,
+    pub facts: PeerFacts,
+    /// The last BGP identifier seen (kept for stale paths after a session
+    /// went down).
+    pub router_id: Ipv4Addr,
+    pub session: Option<SessionInfo>,
+    pub counters: BTreeMap<Family, PeerFamilyStats>,
+    /// Export rules results per (source attribute set id, source neighbor).
+    pub export_cache: HashMap<(u64, u32), Option<AttrSet>>,
+    pub stale: BTreeMap<Family, StaleState>,
+    /// Families whose prefix limit was reported (reported again only
+    /// after dropping back under it).
+    pub max_reported: HashSet<Family>,
+    /// End-of-RIB due for families the tables do not handle.
+    pub eor_only: Vec<Family>,
+}
+
+impl PeerState {
+    pub fn counter(&mut self, family: Family) -> &mut PeerFamilyStats {
+        self.counters.entry(family).or_insert(PeerFamilyStats {
+            family: Some(family),
+            ..PeerFamilyStats::default()
+        })
+    }
+
+    /// Whether the session is up with `family` negotiated.
+    pub fn up_with(&self, family: Family) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.families.contains(&family))
+    }
+
+    /// What the neighbor gets for `family` when ADD-PATH send was
+    /// negotiated; `None` without ADD-PATH (best path only).
+    pub fn add_path_send(&self, family: Family) -> Option<AddPathSend> {
+        let s = self.session.as_ref()?;
+        if !s.encode.add_path(family) {
+            return None;
+        }
+        Some(
+            self.config
+                .add_path_send
+                .iter()
+                .find(|(f, _)| *f == family)
+                .map_or(AddPathSend::Best(1), |(_, m)| *m),
+        )
+    }
+
+    /// Whether any change to a destination (not only of its best path)
+    /// may change what this neighbor gets.
+    pub fn wants_all_changes(&self, family: Family) -> bool {
+        self.config.route_server_client || self.add_path_send(family).is_some()
+    }
+}
+
+/// Everything but the per-family tables, borrowed by them.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub options: RibOptions,
+    pub cluster_id: Ipv4Addr,
+    pub peers: Vec<Option<PeerState>>,
+    pub interner: Interner,
+    /// Interner size at which the next purge runs.
+    pub purge_at: usize,
+    pub seq: u32,
+    /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
+    pub send_ids: HashMap<(u32, u32), u32>,
+    pub next_send_id: u32,
+    /// Our addresses: next hops equal to one are unreachable.
+    pub local_addrs: HashSet<IpAddr>,
+}
+
+/// The smallest interner size at which purges run.
+const PURGE_MIN: usize = 4096;
+
+impl Shared {
+    pub fn peer(&self, idx: u32) -> Option<&PeerState> {
+        self.peers.get(idx as usize).and_then(Option::as_ref)
+    }
+
+    pub fn peer_mut(&mut self, idx: u32) -> Option<&mut PeerState> {
+        self.peers.get_mut(idx as usize).and_then(Option::as_mut)
+    }
+
+    pub fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Whether a next hop can be used (RFC 4271 §9.1.2). Without an IGP,
+    /// every next hop is reachable except the unspecified address and our
+    /// own addresses (a route through ourselves loops).
+    pub fn reachable(&self, nh: &NextHop) -> bool {
+        let addr: IpAddr = match nh {
+            NextHop::Empty => return true,
+            NextHop::V4(a) => IpAddr::V4(*a),
+            NextHop::V6 { global, .. } => IpAddr::V6(*global),
+        };
+        !addr.is_unspecified() && !self.local_addrs.contains(&addr)
+    }
+
+    /// The decision's view of the neighbor of a path.
+    fn peer_info(&self, idx: u32) -> Option<PeerInfo> {
+        let p = self.peer(idx)?;
+        Some(PeerInfo {
+            address: p.config.address,
+            router_id: p.router_id,
+            ebgp: p.ebgp,
+        })
+    }
+
+    /// Decision candidates for `paths`; long-lived stale paths (RFC 9494
+    /// §4.3: least preferred) take part only when nothing else is eligible.
+    pub fn candidates<'a, X>(&self, paths: &'a [Path<X>]) -> Vec<Candidate<'a>> {
+        let mut c: Vec<Candidate<'a>> = paths
+            .iter()
+            .map(|p| Candidate {
+                attributes: &p.attrs.attributes,
+                peer: if p.peer == LOCAL {
+                    None
+                } else {
+                    self.peer_info(p.peer)
+                },
+                reachable: self.reachable(&p.attrs.next_hop),
+                igp_cost: None,
+                received: u64::from(p.seq),
+                path_id: p.path_id(),
+            })
+            .collect();
+        let llgr = |p: &Path<X>| {
+            p.attrs
+                .attributes
+                .communities
+                .contains(&Community::LLGR_STALE)
+        };
+        let fresh = paths.iter().zip(&c).any(|(p, c)| c.reachable && !llgr(p));
+        if fresh {
+            for (p, c) in paths.iter().zip(c.iter_mut()) {
+                if llgr(p) {
+                    c.reachable = false;
+                }
+            }
+        }
+        c
+    }
+
+    /// Recompute the best path of a destination, moving it first; returns
+    /// whether the best path changed.
+    pub fn decide<X>(&self, paths: &mut [Path<X>]) -> bool {
+        let old = paths
+            .first()
+            .filter(|p| p.has(flag::BEST))
+            .map(|p| (p.peer, p.path_id(), p.attrs.clone()));
+        for p in paths.iter_mut() {
+            p.flags &= !flag::BEST;
+        }
+        let winner = if paths.len() == 1 {
+            paths
+                .first()
+                .filter(|p| self.reachable(&p.attrs.next_hop))
+                .map(|_| 0)
+        } else {
+            let c = self.candidates(paths);
+            best_path(&c, self.options.decision).map(|d| d.best)
+        };
+        if let Some(i) = winner {
+            paths.swap(0, i);
+            if let Some(p) = paths.first_mut() {
+                p.flags |= flag::BEST;
+            }
+        }
+        let new = paths.first().filter(|p| p.has(flag::BEST));
+        match (old, new) {
+            (None, None) => false,
+            (Some((peer, id, attrs)), Some(p)) => {
+                !(p.peer == peer && p.path_id() == id && p.attrs.same(&attrs))
+            }
+            _ => true,
+        }
+    }
+
+    /// The ADD-PATH identifier we send a path with: stable for the life of
+    /// the path. Paths without a received identifier are told apart by
+    /// their neighbor alone; the others get numbers from an allocator kept
+    /// per (neighbor, received identifier), with the top bit set so that
+    /// the two ranges never meet.
+    pub fn send_id<X>(&mut self, p: &Path<X>) -> u32 {
+        match p.path_id() {
+            None => p.peer.wrapping_add(1),
+            Some(id) => {
+                if let Some(&s) = self.send_ids.get(&(p.peer, id)) {
+                    return s;
+                }
+                self.next_send_id = self.next_send_id.wrapping_add(1) & 0x7fff_ffff;
+                let s = 0x8000_0000 | self.next_send_id;
+                self.send_ids.insert((p.peer, id), s);
+                s
+            }
+        }
+    }
+
+    fn source(&self, idx: u32) -> Option<(Source, Option<&PeerFacts>)> {
+        if idx == LOCAL {
+            return Some((
+                Source {
+                    local: true,
+                    ebgp: false,
+                    rr_client: false,
+                    router_id: self.options.router_id,
+                },
+                None,
+            ));
+        }
+        let p = self.peer(idx)?;
+        Some((
+            Source {
+                local: false,
+                ebgp: p.ebgp,
+                rr_client: p.config.route_reflector_client,
+                router_id: p.router_id,
+            },
+            Some(&p.facts),
+        ))
+    }
+
+    /// What neighbor `to` gets for a path of `family` to `prefix`: the
+    /// export rules (cached per attribute set and source), then its export
+    /// policy. `None`: nothing is sent.
+    pub fn export<X>(
+        &mut self,
+        to: u32,
+        family: Family,
+        prefix: Option<IpNet>,
+        path: &Path<X>,
+    ) -> Option<AttrSet> {
+        if path.peer == to {
+            // Never back to where it came from (RFC 4271 §9.2, RFC 7947).
+            return None;
+        }
+        let key = (path.attrs.id(), path.peer);
+        let cached = self.peer(to)?.export_cache.get(&key).cloned();
+        let ruled = match cached {
+            Some(r) => r,
+            None => {
+                let r = self.export_uncached(to, path);
+                self.peer_mut(to)?.export_cache.insert(key, r.clone());
+                r
+            }
+        }?;
+        let target = self.peer(to)?;
+        if target.config.export.is_pass_through() {
+            return Some(ruled);
+        }
+        let (_, source_facts) = self.source(path.peer)?;
+        let subject = Subject {
+            family,
+            prefix,
+            peer: &target.facts,
+            source: source_facts,
+        };
+        match target.config.export.apply(&subject, &ruled) {
+            Outcome::Reject => None,
+            Outcome::Accept(None) => Some(ruled),
+            Outcome::Accept(Some(changed)) => Some(self.interner.intern(*changed)),
+        }
+    }
+
+    fn export_uncached<X>(&mut self, to: u32, path: &Path<X>) -> Option<AttrSet> {
+        let target = self.peer(to)?;
+        let session = target.session.as_ref()?;
+        let (source, _) = self.source(path.peer)?;
+        let t = Target {
+            config: &target.config,
+            session,
+            ebgp: target.ebgp,
+            cluster_id: self.cluster_id,
+        };
+        let out = export_rules(&source, &t, &path.attrs)?;
+        // A set too large for any UPDATE (with one NLRI) cannot be sent.
+        let max = session.encode.max_message_len();
+        let limit = max.saturating_sub(ribbit_wire::HEADER_LEN + 4 + 48 + 64);
+        match out {
+            std::borrow::Cow::Borrowed(_) => {
+                (path.attrs.encoded(true).len() <= limit).then(|| path.attrs.clone())
+            }
+            std::borrow::Cow::Owned(a) => {
+                let set = self.interner.intern(a);
+                (set.encoded(true).len() <= limit).then_some(set)
+            }
+        }
+    }
+
+    /// Drop attribute sets nobody uses any more, and the cached export
+    /// results of dropped sets, once the interner has doubled since the
+    /// last purge.
+    pub fn maybe_purge(&mut self) {
+        if self.interner.len() < self.purge_at {
+            return;
+        }
+        self.purge();
+    }
+
+    pub fn purge(&mut self) {
+        // Export results keep their sets alive: purge until stable.
+        loop {
+            let mut dead = HashSet::new();
+            let n = self.interner.purge_with(|id| {
+                dead.insert(id);
+            });
+            if !dead.is_empty() {
+                for p in self.peers.iter_mut().flatten() {
+                    p.export_cache.retain(|k, _| !dead.contains(&k.0));
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        self.purge_at = self.interner.len().saturating_mul(2).max(PURGE_MIN);
+    }
+}
+
+/// What one announcement becomes after the import rules: the attributes
+/// to store, or refused.
+enum Imported {
+    Accept(Box<RouteAttrs>),
+    Reject,
+}
+
+/// The routing tables.
+#[derive(Debug)]
+pub struct Rib {
+    pub(crate) sh: Shared,
+    pub(crate) families: BTreeMap<Family, AnyFamily>,
+}
+
+macro_rules! each {
+    ($fam:expr, $t:ident => $body:expr) => {
+        match $fam {
+            AnyFamily::V4($t) => $body,
+            AnyFamily::V6($t) => $body,
+            AnyFamily::Other($t) => $body,
+        }
+    };
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new(options: RibOptions) -> Rib {
+        Rib {
+            sh: Shared {
+                cluster_id: options.cluster_id.unwrap_or(options.router_id),
+                options,
+                peers: Vec::new(),
+                interner: Interner::new(),
+                purge_at: PURGE_MIN,
+                seq: 0,
+                send_ids: HashMap::new(),
+                next_send_id: 0,
+                local_addrs: HashSet::new(),
+            },
+            families: BTreeMap::new(),
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &RibOptions {
+        &self.sh.options
+    }
+
+    /// Add a neighbor (its session down).
+    pub fn add_peer(&mut self, config: PeerConfig) -> PeerId {
+        let idx = u32::try_from(self.sh.peers.len()).unwrap_or(LOCAL.saturating_sub(1));
+        let facts = PeerFacts {
+            address: config.address,
+            asn: config.peer_as,
+            local_asn: config.local_as,
+            local_address: None,
+        };
+        self.sh.peers.push(Some(PeerState {
+            ebgp: config.is_ebgp(),
+            config,
+            facts,
+            router_id: Ipv4Addr::UNSPECIFIED,
+            session: None,
+            counters: BTreeMap::new(),
+            export_cache: HashMap::new(),
+            stale: BTreeMap::new(),
+            max_reported: HashSet::new(),
+            eor_only: Vec::new(),
+        }));
+        PeerId(idx)
+    }
+
+    /// A neighbor's configuration.
+    pub fn peer_config(&self, peer: PeerId) -> Option<&PeerConfig> {
+        self.sh.peer(peer.0).map(|p| &p.config)
+    }
+
+    /// The neighbors.
+    pub fn peers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.sh
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_some())
+            .filter_map(|(i, _)| u32::try_from(i).ok().map(PeerId))
+    }
+
+    /// Remove a neighbor: its paths are withdrawn, its Adj-RIB-Out dropped.
+    pub fn remove_peer(&mut self, peer: PeerId) {
+        if self.sh.peer(peer.0).is_none() {
+            return;
+        }
+        self.peer_down(peer, None);
+        for fam in self.families.values_mut() {
+            each!(fam, t => t.forget_peer(peer.0));
+        }
+        self.sh.send_ids.retain(|k, _| k.0 != peer.0);
+        if let Some(slot) = self.sh.peers.get_mut(peer.0 as usize) {
+            *slot = None;
+        }
+        for p in self.sh.peers.iter_mut().flatten() {
+            p.export_cache.retain(|k, _| k.1 != peer.0);
+        }
+        self.sh.purge();
+    }
+
+    /// Create the tables of a family Ribbit decodes; false for others.
+    fn ensure_family(&mut self, family: Family) -> bool {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.families.entry(family) {
+            let Some(t) = AnyFamily::new(family) else {
+                return false;
+            };
+            e.insert(t);
+        }
+        true
+    }
+
+    /// A neighbor's session is established: its whole Adj-RIB-Out is due
+    /// (a walk of the Loc-RIB per family, then End-of-RIB).
+    pub fn peer_up(&mut self, peer: PeerId, session: SessionInfo) {
+        let Some(p) = self.sh.peer_mut(peer.0) else {
+            return;
+        };
+        let new_router_id = p.router_id != session.router_id;
+        p.router_id = session.router_id;
+        p.facts.local_address = match p.config.address {
+            IpAddr::V4(_) => session.local_v4.map(IpAddr::V4),
+            IpAddr::V6(_) => session.local_v6.map(IpAddr::V6),
+        };
+        p.export_cache.clear();
+        let families = session.families.clone();
+        let local = [
+            session.local_v4.map(IpAddr::V4),
+            session.local_v6.map(IpAddr::V6),
+        ];
+        p.session = Some(session);
+        p.eor_only.clear();
+        self.sh.local_addrs.extend(local.into_iter().flatten());
+        if new_router_id {
+            // Reflected paths of this neighbor carry its identifier.
+            for q in self.sh.peers.iter_mut().flatten() {
+                q.export_cache.retain(|k, _| k.1 != peer.0);
+            }
+        }
+        for family in families {
+            self.ensure_family(family);
+            match self.families.get_mut(&family) {
+                Some(t) => each!(t, t => t.start_walk(peer.0, false, false, true)),
+                None => {
+                    if let Some(p) = self.sh.peer_mut(peer.0) {
+                        p.eor_only.push(family);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A neighbor's session went down. Without `graceful`, its paths are
+    /// withdrawn now; with it, the paths of the families listed stay as
+    /// stale (see [`GracefulDown`]) and the others are withdrawn. Either
+    /// way what was sent to it is forgotten.
+    pub fn peer_down(&mut self, peer: PeerId, graceful: Option<GracefulDown>) {
+        let Some(p) = self.sh.peer_mut(peer.0) else {
+            return;
+        };
+        p.session = None;
+        p.facts.local_address = None;
+        p.eor_only.clear();
+        p.max_reported.clear();
+        let g = graceful.unwrap_or_default();
+        let families: Vec<Family> = self.families.keys().copied().collect();
+        for family in families {
+            let in_gr = g.families.contains(&family);
+            let in_llgr = g.long_lived.contains(&family);
+            let state = if in_gr {
+                Some(StaleState::Restarting { then_llgr: in_llgr })
+            } else if in_llgr {
+                Some(StaleState::LongLived)
+            } else {
+                None
+            };
+            let Some(t) = self.families.get_mut(&family) else {
+                continue;
+            };
+            each!(t, t => {
+                t.drop_out(peer.0);
+                match state {
+                    Some(StaleState::Restarting { .. }) => t.mark_stale(&mut self.sh, peer.0),
+                    Some(StaleState::LongLived) => {
+                        t.mark_stale(&mut self.sh, peer.0);
+                        t.make_long_lived(&mut self.sh, peer.0);
+                    }
+                    None => t.remove_peer_paths(&mut self.sh, peer.0, false),
+                }
+            });
+            if let Some(p) = self.sh.peer_mut(peer.0) {
+                match state {
+                    Some(s) => {
+                        // Paths already stale from an earlier restart keep
+                        // their state unless this one goes further.
+                        let cur = p.stale.get(&family).copied();
+                        if cur != Some(StaleState::LongLived) {
+                            p.stale.insert(family, s);
+                        }
+                    }
+                    None => {
+                        p.stale.remove(&family);
+                    }
+                }
+            }
+        }
+        self.refresh_local_addrs();
+        self.sh.maybe_purge();
+    }
+
+    fn refresh_local_addrs(&mut self) {
+        let mut addrs = HashSet::new();
+        for p in self.sh.peers.iter().flatten() {
+            if let Some(s) = &p.session {
+                addrs.extend(s.local_v4.map(IpAddr::V4));
+                addrs.extend(s.local_v6.map(IpAddr::V6));
+            }
+        }
+        self.sh.local_addrs = addrs;
+    }
+
+    /// The restart timer of a neighbor ran out for `family`: its stale
+    /// paths are withdrawn, or become long-lived stale when
+    /// [`GracefulDown::long_lived`] listed the family (a later call then
+    /// withdraws them).
+    pub fn purge_stale(&mut self, peer: PeerId, family: Family) {
+        let Some(p) = self.sh.peer_mut(peer.0) else {
+            return;
+        };
+        let state = p.stale.get(&family).copied();
+        let to_llgr = state == Some(StaleState::Restarting { then_llgr: true });
+        if to_llgr {
+            p.stale.insert(family, StaleState::LongLived);
+        } else {
+            p.stale.remove(&family);
+        }
+        let Some(t) = self.families.get_mut(&family) else {
+            return;
+        };
+        each!(t, t => {
+            if to_llgr {
+                t.make_long_lived(&mut self.sh, peer.0);
+            } else {
+                t.remove_peer_paths(&mut self.sh, peer.0, true);
+            }
+        });
+        self.sh.maybe_purge();
+    }
+
+    /// Originate a route (a static route of the configuration): a path
+    /// with no neighbor, exported like any best path. Returns false when
+    /// the family or NLRI cannot be stored.
+    pub fn originate(&mut self, family: Family, nlri: Nlri<'_>, attrs: RouteAttrs) -> bool {
+        let set = self.sh.interner.intern(attrs);
+        let seq = self.sh.next_seq();
+        self.ensure_family(family);
+        let Some(t) = self.families.get_mut(&family) else {
+            return false;
+        };
+        let ok = each!(t, t => t.insert_local(&mut self.sh, nlri, set, seq));
+        self.sh.maybe_purge();
+        ok
+    }
+
+    /// Withdraw a route given to [`Rib::originate`]; returns whether it
+    /// existed.
+    pub fn withdraw_local(&mut self, family: Family, nlri: Nlri<'_>) -> bool {
+        let Some(t) = self.families.get_mut(&family) else {
+            return false;
+        };
+        each!(t, t => t.withdraw(&mut self.sh, LOCAL, nlri).is_some())
+    }
+
+    /// The import rules that do not depend on the prefix: LOCAL_PREF from
+    /// eBGP ignored (RFC 4271 §5.1.5), loop detection (RFC 4271 §9.1.2,
+    /// RFC 4456 §8), BLACKHOLE (RFC 7999 §3.2), route leaks (RFC 9234 §5).
+    fn import_rules(&self, p: &PeerState, raw: &RouteAttrs) -> Imported {
+        let mut a = raw.clone();
+        let attrs = &mut a.attributes;
+        if p.ebgp {
+            attrs.local_pref = None;
+        }
+        let own = |asn: u32| {
+            attrs.as_path.as_ref().map_or(0usize, |path| {
+                path.segments
+                    .iter()
+                    .map(|s| s.asns.iter().filter(|&&x| x == asn).count())
+                    .sum()
+            })
+        };
+        let limit = usize::from(p.config.allow_own_as);
+        if own(self.sh.options.local_as) > limit
+            || (p.config.local_as != self.sh.options.local_as && own(p.config.local_as) > limit)
+        {
+            return Imported::Reject;
+        }
+        if attrs.originator_id == Some(self.sh.options.router_id)
+            || attrs.cluster_list.contains(&self.sh.cluster_id)
+        {
+            return Imported::Reject;
+        }
+        if attrs.communities.contains(&Community::BLACKHOLE) {
+            match self.sh.options.blackhole {
+                BlackholeAction::Reject => return Imported::Reject,
+                BlackholeAction::Accept => {
+                    if !attrs.communities.contains(&Community::NO_EXPORT)
+                        && !attrs.communities.contains(&Community::NO_ADVERTISE)
+                    {
+                        attrs.communities.push(Community::NO_EXPORT);
+                    }
+                }
+            }
+        }
+        match p.config.role {
+            // From a customer or an RS client: OTC means a leak.
+            Some(Role::Provider | Role::RouteServer) if attrs.otc.is_some() => {
+                return Imported::Reject;
+            }
+            // From a peer: OTC must be the peer's AS; added when absent.
+            Some(Role::Peer) => match attrs.otc {
+                Some(v) if v != p.config.peer_as => return Imported::Reject,
+                Some(_) => {}
+                None => attrs.otc = Some(p.config.peer_as),
+            },
+            // From a provider or a route server: added when absent.
+            Some(Role::Customer | Role::RouteServerClient) if attrs.otc.is_none() => {
+                attrs.otc = Some(p.config.peer_as);
+            }
+            _ => {}
+        }
+        Imported::Accept(Box::new(a))
+    }
+
+    /// Apply one decoded UPDATE of an established neighbor.
+    pub fn apply_update(&mut self, peer: PeerId, update: &Update) -> UpdateReport {
+        let mut report = UpdateReport::default();
+        let Some(p) = self.sh.peer(peer.0) else {
+            return report;
+        };
+        if p.session.is_none() {
+            return report;
+        }
+        if let Some(family) = update.end_of_rib_family() {
+            self.end_of_rib(peer, family);
+            return report;
+        }
+        let withdraw_all = update.treat_as_withdraw();
+        // Withdrawals first: an UPDATE may withdraw and announce the same
+        // prefix (RFC 4271 §4.3 lets the announcement win).
+        if !update.withdrawn.is_empty() {
+            let list = NlriList::Prefixes(update.withdrawn.clone());
+            self.withdraw_list(peer, Family::IPV4_UNICAST, &list, &mut report);
+        }
+        if let Some(un) = &update.mp_unreach {
+            match &un.nlri {
+                MpNlri::Decoded(list) => self.withdraw_list(peer, un.family, list, &mut report),
+                MpNlri::Raw(_) => self.ignore(peer, un.family, 1, &mut report),
+            }
+        }
+        if !update.announced.is_empty() {
+            let list = NlriList::Prefixes(update.announced.clone());
+            if withdraw_all {
+                self.withdraw_list(peer, Family::IPV4_UNICAST, &list, &mut report);
+            } else {
+                let attrs = RouteAttrs::new(update.attributes.clone(), None);
+                self.announce_list(peer, Family::IPV4_UNICAST, &list, attrs, &mut report);
+            }
+        }
+        if let Some(reach) = &update.mp_reach {
+            match &reach.nlri {
+                MpNlri::Decoded(list) if withdraw_all => {
+                    self.withdraw_list(peer, reach.family, list, &mut report)
+                }
+                MpNlri::Decoded(list) => {
+                    let attrs = RouteAttrs::new(update.attributes.clone(), Some(reach.next_hop));
+                    self.announce_list(peer, reach.family, list, attrs, &mut report);
+                }
+                MpNlri::Raw(_) => self.ignore(peer, reach.family, 1, &mut report),
+            }
+        }
+        self.sh.maybe_purge();
+        report
+    }
+
+    fn ignore(&mut self, peer: PeerId, family: Family, n: usize, report: &mut UpdateReport) {
+        let n32 = u32::try_from(n).unwrap_or(u32::MAX);
+        report.ignored = report.ignored.saturating_add(n32);
+        if let Some(p) = self.sh.peer_mut(peer.0) {
+            let c = p.counter(family);
+            c.ignored = c.ignored.saturating_add(n as u64);
+        }
+    }
+
+    fn negotiated(&self, peer: PeerId, family: Family) -> bool {
+        self.sh.peer(peer.0).is_some_and(|p| p.up_with(family))
+    }
+
+    fn withdraw_list(
+        &mut self,
+        peer: PeerId,
+        family: Family,
+        list: &NlriList,
+        report: &mut UpdateReport,
+    ) {
+        if !self.negotiated(peer, family) || family.nlri_kind().is_none() {
+            self.ignore(peer, family, list.len(), report);
+            return;
+        }
+        self.ensure_family(family);
+        let Some(t) = self.families.get_mut(&family) else {
+            return;
+        };
+        let mut n = 0u32;
+        each!(t, t => {
+            for nlri in list.iter() {
+                t.withdraw(&mut self.sh, peer.0, nlri);
+                t.pre_remove(peer.0, nlri);
+                n = n.saturating_add(1);
+            }
+        });
+        report.withdrawn = report.withdrawn.saturating_add(n);
+        if let Some(p) = self.sh.peer_mut(peer.0) {
+            let c = p.counter(family);
+            c.withdrawn = c.withdrawn.saturating_add(u64::from(n));
+        }
+    }
+
+    fn announce_list(
+        &mut self,
+        peer: PeerId,
+        family: Family,
+        list: &NlriList,
+        raw: RouteAttrs,
+        report: &mut UpdateReport,
+    ) {
+        if !self.negotiated(peer, family) || family.nlri_kind().is_none() {
+            self.ignore(peer, family, list.len(), report);
+            return;
+        }
+        let Some(p) = self.sh.peer(peer.0) else {
+            return;
+        };
+        let keep_pre = p.config.keep_adj_rib_in;
+        let imported = self.import_rules(p, &raw);
+        let pre = keep_pre.then(|| self.sh.interner.intern(raw));
+        let set = match imported {
+            Imported::Accept(a) => Some(self.sh.interner.intern(*a)),
+            Imported::Reject => None,
+        };
+        if let Some(p) = self.sh.peer_mut(peer.0) {
+            let c = p.counter(family);
+            c.received = c.received.saturating_add(list.len() as u64);
+        }
+        if !self.ensure_family(family) {
+            return;
+        }
+        let Some(t) = self.families.get_mut(&family) else {
+            return;
+        };
+        each!(t, t => {
+            for nlri in list.iter() {
+                if let Some(pre) = &pre {
+                    t.pre_insert(peer.0, nlri, pre.clone());
+                }
+                t.import_one(&mut self.sh, peer.0, nlri, set.as_ref(), report);
+            }
+        });
+    }
+
+    /// End-of-RIB from a neighbor: its stale paths of the family go.
+    fn end_of_rib(&mut self, peer: PeerId, family: Family) {
+        if let Some(p) = self.sh.peer_mut(peer.0) {
+            p.stale.remove(&family);
+        }
+        if let Some(t) = self.families.get_mut(&family) {
+            each!(t, t => t.remove_peer_paths(&mut self.sh, peer.0, true));
+        }
+        self.sh.maybe_purge();
+    }
+
+    /// Change a neighbor's configuration. The import side is re-run from
+    /// the pre-policy copy when one is kept, or needs a ROUTE-REFRESH
+    /// when the import side changed; the export side is re-evaluated for
+    /// every destination, and only differences are sent.
+    pub fn reconfigure_peer(&mut self, peer: PeerId, config: PeerConfig) -> Reconfigured {
+        let Some(p) = self.sh.peer_mut(peer.0) else {
+            return Reconfigured::Done;
+        };
+        let old = std::mem::replace(&mut p.config, config);
+        let new = &p.config;
+        // PolicyChain has no equality; its Debug form shows every rule.
+        let import_changed = format!("{:?}", old.import) != format!("{:?}", new.import)
+            || old.allow_own_as != new.allow_own_as
+            || old.role != new.role
+            || old.local_as != new.local_as
+            || old.peer_as != new.peer_as
+            || old.max_prefix != new.max_prefix;
+        let source_changed = old.route_reflector_client != new.route_reflector_client
+            || old.peer_as != new.peer_as
+            || old.local_as != new.local_as
+            || old.address != new.address;
+        p.ebgp = new.is_ebgp();
+        p.facts.address = new.address;
+        p.facts.asn = new.peer_as;
+        p.facts.local_asn = new.local_as;
+        p.export_cache.clear();
+        let kept = old.keep_adj_rib_in && new.keep_adj_rib_in;
+        let keep_pre = new.keep_adj_rib_in;
+        let session_families = p.session.as_ref().map(|s| s.families.clone());
+        if source_changed {
+            for q in self.sh.peers.iter_mut().flatten() {
+                q.export_cache.clear();
+            }
+        }
+        let mut result = Reconfigured::Done;
+        if import_changed {
+            if kept {
+                let families: Vec<Family> = self.families.keys().copied().collect();
+                for family in families {
+                    self.reimport(peer, family);
+                }
+            } else if let Some(f) = &session_families {
+                result = Reconfigured::NeedsRefresh(f.clone());
+            }
+        }
+        if !keep_pre {
+            for t in self.families.values_mut() {
+                each!(t, t => t.pre_drop(peer.0));
+            }
+        }
+        // Re-evaluate exports: this neighbor's, and everyone's when what
+        // it is as a source changed.
+        let targets: Vec<u32> = self
+            .sh
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(i, q)| {
+                q.as_ref().is_some_and(|q| q.session.is_some())
+                    && (source_changed || *i == peer.0 as usize)
+            })
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect();
+        for t in self.families.values_mut() {
+            for &to in &targets {
+                each!(t, t => t.start_walk(to, false, false, false));
+            }
+        }
+        self.sh.maybe_purge();
+        result
+    }
+
+    /// Re-run import for every kept pre-policy route of a neighbor.
+    fn reimport(&mut self, peer: PeerId, family: Family) {
+        let Some(p) = self.sh.peer(peer.0) else {
+            return;
+        };
+        if !p.up_with(family) && !p.stale.contains_key(&family) {
+            return;
+        }
+        let Some(t) = self.families.get(&family) else {
+            return;
+        };
+        let routes = each!(t, t => t.pre_routes(peer.0));
+        let mut report = UpdateReport::default();
+        let mut last: Option<(AttrSet, Option<AttrSet>)> = None;
+        for (nlri, raw, stale) in routes {
+            let set = match &last {
+                Some((r, s)) if r.same(&raw) => s.clone(),
+                _ => {
+                    let Some(p) = self.sh.peer(peer.0) else {
+                        return;
+                    };
+                    let s = match self.import_rules(p, raw.get()) {
+                        Imported::Accept(a) => Some(self.sh.interner.intern(*a)),
+                        Imported::Reject => None,
+                    };
+                    last = Some((raw.clone(), s.clone()));
+                    s
+                }
+            };
+            let Some(t) = self.families.get_mut(&family) else {
+                return;
+            };
+            for n in nlri.iter() {
+                each!(t, t => {
+                    t.import_one(&mut self.sh, peer.0, n, set.as_ref(), &mut report);
+                    if stale {
+                        t.mark_one_stale(peer.0, n);
+                    }
+                });
+            }
+        }
+    }
+
+    /// A neighbor asked for a ROUTE-REFRESH of `family`: its Adj-RIB-Out
+    /// of the family is sent again in full; with `end_marker`, an EoRR
+    /// follows the last UPDATE (RFC 7313; the runtime sent the BoRR).
+    pub fn refresh(&mut self, peer: PeerId, family: Family, end_marker: bool) {
+        if !self.negotiated(peer, family) {
+            return;
+        }
+        self.ensure_family(family);
+        match self.families.get_mut(&family) {
+            Some(t) => each!(t, t => t.start_walk(peer.0, true, end_marker, false)),
+            None => {
+                if end_marker {
+                    if let Some(p) = self.sh.peer_mut(peer.0) {
+                        p.eor_only.push(family);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether messages are due for a neighbor.
+    pub fn has_pending(&self, peer: PeerId) -> bool {
+        let Some(p) = self.sh.peer(peer.0) else {
+            return false;
+        };
+        if p.session.is_none() {
+            return false;
+        }
+        !p.eor_only.is_empty()
+            || self
+                .families
+                .values()
+                .any(|t| each!(t, t => t.has_pending(peer.0)))
+    }
+
+    /// The neighbors with messages due.
+    pub fn pending_peers(&self) -> Vec<PeerId> {
+        self.peers().filter(|&p| self.has_pending(p)).collect()
+    }
+
+    /// Append complete messages (header included) for a neighbor to `out`,
+    /// about `budget` bytes at most but at least one message when
+    /// anything is due; returns the bytes appended. UPDATEs are grouped by
+    /// attribute set and packed full; after the first complete pass over a
+    /// family since [`Rib::peer_up`], one End-of-RIB (RFC 4724 §2). The
+    /// Adj-RIB-Out is updated as messages are produced.
+    pub fn take_messages(&mut self, peer: PeerId, budget: usize, out: &mut Vec<Vec<u8>>) -> usize {
+        let Some(p) = self.sh.peer(peer.0) else {
+            return 0;
+        };
+        let Some(session) = p.session.clone() else {
+            return 0;
+        };
+        let mut used = 0usize;
+        for family in &session.families {
+            if used >= budget && used > 0 {
+                break;
+            }
+            let Some(t) = self.families.get_mut(family) else {
+                continue;
+            };
+            let left = budget.saturating_sub(used);
+            used = used.saturating_add(
+                each!(t, t => t.take(&mut self.sh, peer.0, &session, left, used == 0, out)),
+            );
+        }
+        if let Some(p) = self.sh.peer_mut(peer.0) {
+            for family in std::mem::take(&mut p.eor_only) {
+                let bytes = end_of_rib(family, &session.encode);
+                used = used.saturating_add(bytes.len());
+                out.push(bytes);
+            }
+        }
+        self.sh.maybe_purge();
+        used
+    }
+
+    /// Every path of one destination, with the decision's verdict.
+    pub fn destination(&self, family: Family, nlri: Nlri<'_>) -> Option<DestinationView> {
+        let t = self.families.get(&family)?;
+        each!(t, t => t.destination(&self.sh, nlri))
+    }
+
+    /// [`Rib::destination`] of a prefix (unicast and multicast families).
+    pub fn destination_prefix(&self, family: Family, prefix: IpNet) -> Option<DestinationView> {
+        let n = PrefixNlri {
+            path_id: None,
+            prefix: prefix.trunc(),
+        };
+        self.destination(family, Nlri::Prefix(&n))
+    }
+
+    /// The best paths of a family, in key order (prefix order for IP
+    /// families).
+    pub fn loc_rib(&self, family: Family) -> Box<dyn Iterator<Item = RouteView> + '_> {
+        match self.families.get(&family) {
+            None => Box::new(std::iter::empty()),
+            Some(t) => each!(t, t => Box::new(t.loc_rib_from(&self.sh, None))),
+        }
+    }
+
+    /// A page of [`Rib::loc_rib`]: at most `limit` best paths after the
+    /// destination of `after` (from the start when `None`). Pass the last
+    /// route's NLRI to get the next page.
+    pub fn loc_rib_page(
+        &self,
+        family: Family,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<RouteView> {
+        match self.families.get(&family) {
+            None => Vec::new(),
+            Some(t) => each!(t, t => t.loc_rib_from(&self.sh, after).take(limit).collect()),
+        }
+    }
+
+    /// The best path of the most specific prefix containing `addr`.
+    pub fn longest_match(&self, family: Family, addr: IpAddr) -> Option<RouteView> {
+        match (self.families.get(&family)?, addr) {
+            (AnyFamily::V4(t), IpAddr::V4(a)) => t.longest_match_v4(&self.sh, a),
+            (AnyFamily::V6(t), IpAddr::V6(a)) => t.longest_match_v6(&self.sh, a),
+            _ => None,
+        }
+    }
+
+    /// The best paths of `prefix` and every more specific prefix.
+    pub fn more_specifics(
+        &self,
+        family: Family,
+        prefix: IpNet,
+    ) -> Box<dyn Iterator<Item = RouteView> + '_> {
+        match (self.families.get(&family), prefix) {
+            (Some(AnyFamily::V4(t)), IpNet::V4(p)) => {
+                Box::new(t.more_specifics(&self.sh, p.into()))
+            }
+            (Some(AnyFamily::V6(t)), IpNet::V6(p)) => {
+                Box::new(t.more_specifics(&self.sh, p.into()))
+            }
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// A neighbor's routes of a family: after import policy (the paths it
+    /// has in the tables), or before (when kept, else empty).
+    pub fn adj_rib_in(&self, peer: PeerId, family: Family, pre_policy: bool) -> Vec<RouteView> {
+        match self.families.get(&family) {
+            None => Vec::new(),
+            Some(t) => each!(t, t => t.adj_rib_in(&self.sh, peer.0, pre_policy)),
+        }
+    }
+
+    /// What was last sent to a neighbor for a family.
+    pub fn adj_rib_out(&self, peer: PeerId, family: Family) -> Vec<RouteView> {
+        match self.families.get(&family) {
+            None => Vec::new(),
+            Some(t) => each!(t, t => t.adj_rib_out(peer.0)),
+        }
+    }
+
+    /// Sizes and counters.
+    pub fn stats(&self) -> RibStats {
+        let families = self
+            .families
+            .iter()
+            .map(|(f, t)| {
+                let (destinations, paths) = each!(t, t => t.sizes());
+                FamilyStats {
+                    family: *f,
+                    destinations,
+                    paths,
+                }
+            })
+            .collect();
+        let peers = self
+            .sh
+            .peers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let p = p.as_ref()?;
+                let id = u32::try_from(i).ok()?;
+                let families = p
+                    .counters
+                    .values()
+                    .map(|c| {
+                        let mut c = *c;
+                        if let Some(t) = c.family.and_then(|f| self.families.get(&f)) {
+                            c.advertised = each!(t, t => t.advertised(id));
+                        }
+                        c
+                    })
+                    .collect();
+                Some(PeerStats {
+                    peer: PeerId(id),
+                    address: p.config.address,
+                    up: p.session.is_some(),
+                    families,
+                })
+            })
+            .collect();
+        RibStats {
+            families,
+            attribute_sets: self.sh.interner.len(),
+            peers,
+        }
+    }
+}
+
+/// An End-of-RIB marker for `family` (RFC 4724 §2).
+pub(crate) fn end_of_rib(family: Family, ctx: &EncodeContext) -> Vec<u8> {
+    ribbit_wire::Message::Update(Update::end_of_rib(family)).to_bytes(ctx)
+}
+
+/// Build a [`RouteView`] of a key.
+pub(crate) fn view<K: RouteKey>(
+    family: Family,
+    key: &K,
+    path_id: Option<u32>,
+    extra: &K::Extra,
+    attrs: AttrSet,
+    peer: Option<PeerId>,
+    stale: bool,
+) -> RouteView {
+    let mut nlri = NlriList::empty_for(family).unwrap_or(NlriList::Prefixes(Vec::new()));
+    key.push_nlri(family, path_id, extra, &mut nlri);
+    RouteView {
+        family,
+        nlri,
+        path_id,
+        attrs,
+        peer,
+        stale,
+    }
+}
+
+/// The import policy of a neighbor applied to one route.
+pub(crate) fn import_policy(
+    sh: &mut Shared,
+    peer: u32,
+    family: Family,
+    prefix: Option<IpNet>,
+    set: &AttrSet,
+) -> Option<AttrSet> {
+    let p = sh.peer(peer)?;
+    if p.config.import.is_pass_through() {
+        return Some(set.clone());
+    }
+    let subject = Subject {
+        family,
+        prefix,
+        peer: &p.facts,
+        source: Some(&p.facts),
+    };
+    match p.config.import.apply(&subject, set) {
+        Outcome::Reject => None,
+        Outcome::Accept(None) => Some(set.clone()),
+        Outcome::Accept(Some(changed)) => Some(sh.interner.intern(*changed)),
+    }
+}
+
+/// The prefix limit of a neighbor for a family, if any.
+pub(crate) fn max_prefix(p: &PeerState, family: Family) -> Option<MaxPrefix> {
+    p.config
+        .max_prefix
+        .iter()
+        .find(|m| m.family == Some(family))
+        .or_else(|| p.config.max_prefix.iter().find(|m| m.family.is_none()))
+        .copied()
+}
+
+#[cfg(test)]
+#[path = "rib_tests.rs"]
+pub(crate) mod tests;

@@ -1,0 +1,1356 @@
+//! Tests of the tables through the public API: decision steps as seen in
+//! the Loc-RIB, import and export rules, and the messages produced, decoded
+//! back with the wire codec.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ribbit_wire::attribute::{AsPath, Community, Origin, PathAttributes, Segment, SegmentType};
+use ribbit_wire::capability::Role;
+use ribbit_wire::nlri::{Nlri, NlriList, PrefixNlri};
+use ribbit_wire::update::{MpNlri, MpReach, MpUnreach, Update};
+use ribbit_wire::{DecodeContext, EncodeContext, Family, FamilySet, Message, NextHop, Prefix};
+
+use super::*;
+use crate::policy::Verdict;
+
+pub(crate) const V4: Family = Family::IPV4_UNICAST;
+pub(crate) const V6: Family = Family::IPV6_UNICAST;
+pub(crate) const LOCAL_AS: u32 = 65000;
+
+pub(crate) fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+pub(crate) fn v4(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+pub(crate) fn pfx(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+pub(crate) fn rib() -> Rib {
+    Rib::new(RibOptions::new(LOCAL_AS, v4("10.0.0.1")))
+}
+
+/// Attributes with an AS path and next hop.
+pub(crate) fn attrs(path: &[u32], nh: &str) -> PathAttributes {
+    PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::sequence(path.to_vec())),
+        next_hop: Some(v4(nh)),
+        ..PathAttributes::default()
+    }
+}
+
+pub(crate) fn announce(prefixes: &[&str], a: PathAttributes) -> Update {
+    Update {
+        attributes: a,
+        announced: prefixes
+            .iter()
+            .map(|p| PrefixNlri {
+                path_id: None,
+                prefix: pfx(p),
+            })
+            .collect(),
+        ..Update::default()
+    }
+}
+
+pub(crate) fn withdraw(prefixes: &[&str]) -> Update {
+    Update {
+        withdrawn: prefixes
+            .iter()
+            .map(|p| PrefixNlri {
+                path_id: None,
+                prefix: pfx(p),
+            })
+            .collect(),
+        ..Update::default()
+    }
+}
+
+pub(crate) fn session(router_id: &str, local: &str) -> SessionInfo {
+    SessionInfo {
+        router_id: v4(router_id),
+        families: vec![V4, V6],
+        encode: EncodeContext::default(),
+        local_v4: Some(v4(local)),
+        local_v6: Some("2001:db8::ffff".parse().unwrap()),
+        llgr: false,
+    }
+}
+
+/// A neighbor `n` (address 192.0.2.n, router ID 10.0.1.n) of AS `asn`, up.
+pub(crate) fn peer_with(rib: &mut Rib, n: u8, asn: u32, f: impl FnOnce(&mut PeerConfig)) -> PeerId {
+    let mut c = PeerConfig::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)), asn, LOCAL_AS);
+    f(&mut c);
+    let id = rib.add_peer(c);
+    rib.peer_up(id, session(&format!("10.0.1.{n}"), "192.0.2.254"));
+    id
+}
+
+pub(crate) fn peer(rib: &mut Rib, n: u8, asn: u32) -> PeerId {
+    peer_with(rib, n, asn, |_| {})
+}
+
+/// The best path's neighbor for a prefix.
+fn best_peer(rib: &Rib, p: &str) -> Option<PeerId> {
+    let d = rib.destination_prefix(V4, pfx(p))?;
+    d.paths.iter().find(|x| x.best).and_then(|x| x.route.peer)
+}
+
+fn best_step(rib: &Rib, p: &str) -> Option<Step> {
+    rib.destination_prefix(V4, pfx(p))?.step
+}
+
+/// What a neighbor holds after every message it was given: prefix and
+/// path id to (next hop, attributes), and the End-of-RIB families seen.
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    pub routes: BTreeMap<(Family, Prefix, Option<u32>), (NextHop, PathAttributes)>,
+    pub eor: Vec<Family>,
+    pub eorr: Vec<Family>,
+    pub messages: usize,
+    pub bytes: usize,
+}
+
+impl Received {
+    pub(crate) fn apply(&mut self, msgs: &[Vec<u8>], ctx: &EncodeContext) {
+        let dctx: DecodeContext = ctx.mirror();
+        for m in msgs {
+            self.messages += 1;
+            self.bytes += m.len();
+            assert!(m.len() <= ctx.max_message_len());
+            match Message::decode(m, &dctx).expect("a message we produced decodes") {
+                Message::Update(u) => {
+                    assert!(u.issues.is_empty(), "{:?}", u.issues);
+                    if let Some(f) = u.end_of_rib_family() {
+                        self.eor.push(f);
+                        continue;
+                    }
+                    for w in &u.withdrawn {
+                        assert!(self.routes.remove(&(V4, w.prefix, w.path_id)).is_some());
+                    }
+                    if let Some(MpUnreach {
+                        family,
+                        nlri: MpNlri::Decoded(NlriList::Prefixes(v)),
+                    }) = &u.mp_unreach
+                    {
+                        for w in v {
+                            assert!(self
+                                .routes
+                                .remove(&(*family, w.prefix, w.path_id))
+                                .is_some());
+                        }
+                    }
+                    let mut a = u.attributes.clone();
+                    let nh = a.next_hop.take();
+                    for n in &u.announced {
+                        self.routes.insert(
+                            (V4, n.prefix, n.path_id),
+                            (NextHop::V4(nh.expect("NEXT_HOP")), a.clone()),
+                        );
+                    }
+                    if let Some(MpReach {
+                        family,
+                        next_hop,
+                        nlri: MpNlri::Decoded(NlriList::Prefixes(v)),
+                    }) = &u.mp_reach
+                    {
+                        for n in v {
+                            self.routes
+                                .insert((*family, n.prefix, n.path_id), (*next_hop, a.clone()));
+                        }
+                    }
+                }
+                Message::RouteRefresh(r) => self.eorr.push(r.family),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, p: &str) -> Option<&(NextHop, PathAttributes)> {
+        self.routes.get(&(V4, pfx(p), None))
+    }
+}
+
+/// Take everything due for a neighbor.
+pub(crate) fn drain(rib: &mut Rib, peer: PeerId, into: &mut Received) {
+    let ctx = rib
+        .sh
+        .peer(peer.0)
+        .and_then(|p| p.session.as_ref())
+        .map(|s| s.encode)
+        .unwrap();
+    let mut guard = 0;
+    while rib.has_pending(peer) {
+        let mut out = Vec::new();
+        let n = rib.take_messages(peer, 64 * 1024, &mut out);
+        assert_eq!(n, out.iter().map(Vec::len).sum::<usize>());
+        into.apply(&out, &ctx);
+        guard += 1;
+        assert!(guard < 100_000);
+    }
+}
+
+fn received(rib: &mut Rib, peer: PeerId) -> Received {
+    let mut r = Received::default();
+    drain(rib, peer, &mut r);
+    r
+}
+
+// ---------------------------------------------------------------------
+// Decision steps, seen through the tables.
+
+#[test]
+fn local_pref_wins_over_path_length() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, LOCAL_AS);
+    let b = peer(&mut rib, 2, LOCAL_AS);
+    let mut long = attrs(&[1, 2, 3], "192.0.2.1");
+    long.local_pref = Some(200);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], long));
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[1], "192.0.2.2")));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(a));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::LocalPref));
+}
+
+#[test]
+fn local_pref_from_ebgp_is_ignored() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    let mut lp = attrs(&[65001, 1, 2], "192.0.2.1");
+    lp.local_pref = Some(500);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], lp));
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.2")));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    let d = rib.destination_prefix(V4, pfx("10.0.0.0/8")).unwrap();
+    assert!(d
+        .paths
+        .iter()
+        .all(|p| p.route.attrs.attributes.local_pref.is_none()));
+}
+
+#[test]
+fn as_path_length_counts_sets_once_and_confed_segments_not() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    // a: 65001 {7 8 9} (length 2) plus a confed segment (length 0).
+    let mut with_set = attrs(&[65001], "192.0.2.1");
+    with_set.as_path = Some(AsPath {
+        segments: vec![
+            Segment {
+                kind: SegmentType::ConfedSequence,
+                asns: vec![64512, 64513, 64514],
+            },
+            Segment {
+                kind: SegmentType::Sequence,
+                asns: vec![65001],
+            },
+            Segment {
+                kind: SegmentType::Set,
+                asns: vec![7, 8, 9],
+            },
+        ],
+    });
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], with_set));
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], attrs(&[65002, 5, 6], "192.0.2.2")),
+    );
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(a));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::AsPathLength));
+}
+
+#[test]
+fn origin_then_med_within_one_neighbor_as() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65001);
+    let c = peer(&mut rib, 3, 65003);
+    let mut incomplete = attrs(&[65001], "192.0.2.1");
+    incomplete.origin = Some(Origin::Incomplete);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], incomplete));
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.2")));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::Origin));
+
+    // MED: a (AS 65001, MED 10), b (AS 65001, MED 5), c (AS 65003, MED 1).
+    let mut rib = self::rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 9, 65001);
+    let c2 = peer(&mut rib, 3, 65003);
+    let with_med = |asn, nh: &str, med| {
+        let mut x = attrs(&[asn], nh);
+        x.med = Some(med);
+        x
+    };
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], with_med(65001, "192.0.2.1", 10)),
+    );
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], with_med(65001, "192.0.2.9", 5)),
+    );
+    rib.apply_update(
+        c2,
+        &announce(&["10.0.0.0/8"], with_med(65003, "192.0.2.3", 50)),
+    );
+    // MED removes a (b is lower in AS 65001); b and c go on to the router
+    // ID, where c (10.0.1.3) beats b (10.0.1.9).
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(c2));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::RouterId));
+    // Comparing MED across ASes, b wins on MED.
+    let mut opts = RibOptions::new(LOCAL_AS, v4("10.0.0.1"));
+    opts.decision.always_compare_med = true;
+    let mut rib = Rib::new(opts);
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 9, 65001);
+    let c3 = peer(&mut rib, 3, 65003);
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], with_med(65001, "192.0.2.1", 10)),
+    );
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], with_med(65001, "192.0.2.9", 5)),
+    );
+    rib.apply_update(
+        c3,
+        &announce(&["10.0.0.0/8"], with_med(65003, "192.0.2.3", 50)),
+    );
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::Med));
+    let _ = c;
+}
+
+#[test]
+fn ebgp_over_ibgp_then_router_id_cluster_list_and_address() {
+    let mut rib = rib();
+    let i = peer(&mut rib, 1, LOCAL_AS);
+    let e = peer(&mut rib, 2, 65002);
+    rib.apply_update(i, &announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.1")));
+    rib.apply_update(e, &announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.2")));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(e));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::External));
+
+    // Two iBGP paths: ORIGINATOR_ID stands for the router ID.
+    let mut rib = self::rib();
+    let a = peer(&mut rib, 1, LOCAL_AS);
+    let b = peer(&mut rib, 2, LOCAL_AS);
+    let mut reflected = attrs(&[65009], "192.0.2.1");
+    reflected.originator_id = Some(v4("10.9.9.9"));
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], reflected));
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65009], "192.0.2.2")));
+    // a's originator 10.9.9.9 loses to b's router ID 10.0.1.2.
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::RouterId));
+
+    // Same originator: the shorter CLUSTER_LIST wins.
+    let mut rib = self::rib();
+    let a = peer(&mut rib, 1, LOCAL_AS);
+    let b = peer(&mut rib, 2, LOCAL_AS);
+    let mut one = attrs(&[65009], "192.0.2.1");
+    one.originator_id = Some(v4("10.9.9.9"));
+    one.cluster_list = vec![v4("10.8.0.1"), v4("10.8.0.2")];
+    let mut two = one.clone();
+    two.next_hop = Some(v4("192.0.2.2"));
+    two.cluster_list = vec![v4("10.8.0.3")];
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], one));
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], two));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::ClusterList));
+
+    // Same everything but the neighbor address (same router ID).
+    let mut rib = self::rib();
+    let a = rib.add_peer(PeerConfig::new(ip("192.0.2.7"), 65001, LOCAL_AS));
+    let b = rib.add_peer(PeerConfig::new(ip("192.0.2.6"), 65001, LOCAL_AS));
+    rib.peer_up(a, session("10.0.1.1", "192.0.2.254"));
+    rib.peer_up(b, session("10.0.1.1", "192.0.2.254"));
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.7")));
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.6")));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::PeerAddress));
+}
+
+#[test]
+fn withdraw_moves_best_to_the_next_candidate() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    let c = peer(&mut rib, 3, 65003);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], attrs(&[65002, 1], "192.0.2.2")),
+    );
+    rib.apply_update(
+        c,
+        &announce(&["10.0.0.0/8"], attrs(&[65003, 1, 2], "192.0.2.3")),
+    );
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(a));
+    let r = rib.apply_update(a, &withdraw(&["10.0.0.0/8"]));
+    assert_eq!(r.withdrawn, 1);
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    rib.apply_update(b, &withdraw(&["10.0.0.0/8"]));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(c));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::OnlyPath));
+    rib.apply_update(c, &withdraw(&["10.0.0.0/8"]));
+    assert!(rib.destination_prefix(V4, pfx("10.0.0.0/8")).is_none());
+    assert_eq!(rib.stats().families[0].paths, 0);
+}
+
+#[test]
+fn unreachable_next_hops_are_not_eligible() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    // Our own address as next hop, and 0.0.0.0.
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.254")),
+    );
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], attrs(&[65002, 1, 2], "0.0.0.0")),
+    );
+    let d = rib.destination_prefix(V4, pfx("10.0.0.0/8")).unwrap();
+    assert!(d.paths.iter().all(|p| !p.best));
+    assert!(d
+        .paths
+        .iter()
+        .all(|p| p.ineligible == Some(Ineligible::UnreachableNextHop)));
+    assert_eq!(rib.loc_rib(V4).count(), 0);
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], attrs(&[65002, 1, 2], "192.0.2.2")),
+    );
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+}
+
+// ---------------------------------------------------------------------
+// Import rules.
+
+#[test]
+fn loop_detection() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let r = rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], attrs(&[65001, LOCAL_AS, 7], "192.0.2.1")),
+    );
+    assert_eq!((r.announced, r.rejected), (0, 1));
+    // allow-own-as 1 accepts one occurrence, not two.
+    let mut rib = self::rib();
+    let a = peer_with(&mut rib, 1, 65001, |c| c.allow_own_as = 1);
+    let r = rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], attrs(&[65001, LOCAL_AS, 7], "192.0.2.1")),
+    );
+    assert_eq!(r.announced, 1);
+    let r = rib.apply_update(
+        a,
+        &announce(
+            &["10.1.0.0/16"],
+            attrs(&[65001, LOCAL_AS, LOCAL_AS], "192.0.2.1"),
+        ),
+    );
+    assert_eq!(r.rejected, 1);
+    // Our ORIGINATOR_ID, our cluster ID.
+    let i = peer(&mut rib, 2, LOCAL_AS);
+    let mut mine = attrs(&[7], "192.0.2.2");
+    mine.originator_id = Some(v4("10.0.0.1"));
+    assert_eq!(
+        rib.apply_update(i, &announce(&["10.2.0.0/16"], mine))
+            .rejected,
+        1
+    );
+    let mut looped = attrs(&[7], "192.0.2.2");
+    looped.cluster_list = vec![v4("10.5.5.5"), v4("10.0.0.1")];
+    assert_eq!(
+        rib.apply_update(i, &announce(&["10.2.0.0/16"], looped))
+            .rejected,
+        1
+    );
+    // A looped announcement replaces what the neighbor had before.
+    let r = rib.apply_update(
+        a,
+        &announce(
+            &["10.0.0.0/8"],
+            attrs(&[65001, LOCAL_AS, LOCAL_AS], "192.0.2.1"),
+        ),
+    );
+    assert_eq!(r.rejected, 1);
+    assert!(rib.destination_prefix(V4, pfx("10.0.0.0/8")).is_none());
+}
+
+#[test]
+fn blackhole_handling() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let mut bh = attrs(&[65001], "192.0.2.1");
+    bh.communities = vec![Community::BLACKHOLE];
+    rib.apply_update(a, &announce(&["192.0.2.99/32"], bh.clone()));
+    let d = rib.destination_prefix(V4, pfx("192.0.2.99/32")).unwrap();
+    assert!(d.paths[0]
+        .route
+        .attrs
+        .attributes
+        .communities
+        .contains(&Community::NO_EXPORT));
+    let mut opts = RibOptions::new(LOCAL_AS, v4("10.0.0.1"));
+    opts.blackhole = BlackholeAction::Reject;
+    let mut rib = Rib::new(opts);
+    let a = peer(&mut rib, 1, 65001);
+    assert_eq!(
+        rib.apply_update(a, &announce(&["192.0.2.99/32"], bh))
+            .rejected,
+        1
+    );
+}
+
+#[test]
+fn import_policy_reject_and_treat_as_withdraw() {
+    let mut rib = rib();
+    let a = peer_with(&mut rib, 1, 65001, |c| c.import.default = Verdict::Reject);
+    let r = rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    assert_eq!((r.announced, r.rejected), (0, 1));
+    assert!(rib.loc_rib(V4).next().is_none());
+    let s = rib.stats();
+    let c = s.peers[0].families[0];
+    assert_eq!((c.received, c.rejected, c.accepted), (1, 1, 0));
+
+    let b = peer(&mut rib, 2, 65002);
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.2")));
+    let mut bad = announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.2"));
+    bad.issues.push(ribbit_wire::AttributeIssue {
+        offset: 0,
+        type_code: 1,
+        reason: ribbit_wire::Reason::InvalidOrigin(9),
+        action: ribbit_wire::Action::TreatAsWithdraw,
+    });
+    let r = rib.apply_update(b, &bad);
+    assert_eq!((r.announced, r.withdrawn), (0, 1));
+    assert!(rib.loc_rib(V4).next().is_none());
+}
+
+#[test]
+fn families_not_negotiated_are_ignored() {
+    let mut rib = rib();
+    let a = rib.add_peer(PeerConfig::new(ip("192.0.2.1"), 65001, LOCAL_AS));
+    let mut s = session("10.0.1.1", "192.0.2.254");
+    s.families = vec![V6];
+    rib.peer_up(a, s);
+    let r = rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    assert_eq!((r.announced, r.ignored), (0, 1));
+    // Neighbors that are not up are ignored altogether.
+    let b = rib.add_peer(PeerConfig::new(ip("192.0.2.2"), 65002, LOCAL_AS));
+    let r = rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.2")));
+    assert_eq!(r, UpdateReport::default());
+}
+
+// ---------------------------------------------------------------------
+// Export rules.
+
+#[test]
+fn ebgp_export_prepends_sets_next_hop_and_strips_local_pref_and_med() {
+    let mut rib = rib();
+    let i = peer(&mut rib, 1, LOCAL_AS);
+    let e = peer(&mut rib, 2, 65002);
+    let keep = peer_with(&mut rib, 3, 65003, |c| {
+        c.next_hop_unchanged = true;
+        c.send_med = true;
+    });
+    let mut a = attrs(&[65009], "192.0.2.1");
+    a.local_pref = Some(300);
+    a.med = Some(42);
+    a.originator_id = Some(v4("10.7.7.7"));
+    a.cluster_list = vec![v4("10.7.7.8")];
+    rib.apply_update(i, &announce(&["10.0.0.0/8"], a));
+    let got = received(&mut rib, e);
+    let (nh, sent) = got.get("10.0.0.0/8").unwrap();
+    assert_eq!(*nh, NextHop::V4(v4("192.0.2.254")));
+    assert_eq!(sent.as_path, Some(AsPath::sequence(vec![LOCAL_AS, 65009])));
+    assert_eq!(sent.local_pref, None);
+    assert_eq!(sent.med, None);
+    assert_eq!(sent.originator_id, None);
+    assert!(sent.cluster_list.is_empty());
+    assert_eq!(got.eor, vec![V4, V6]);
+    let got = received(&mut rib, keep);
+    let (nh, sent) = got.get("10.0.0.0/8").unwrap();
+    assert_eq!(*nh, NextHop::V4(v4("192.0.2.1")));
+    assert_eq!(sent.med, Some(42));
+}
+
+#[test]
+fn ibgp_learned_paths_are_not_readvertised_to_ibgp() {
+    let mut rib = rib();
+    let i1 = peer(&mut rib, 1, LOCAL_AS);
+    let i2 = peer(&mut rib, 2, LOCAL_AS);
+    let e = peer(&mut rib, 3, 65003);
+    rib.apply_update(i1, &announce(&["10.0.0.0/8"], attrs(&[65009], "192.0.2.1")));
+    rib.apply_update(e, &announce(&["10.1.0.0/16"], attrs(&[65003], "192.0.2.3")));
+    let got = received(&mut rib, i2);
+    assert!(got.get("10.0.0.0/8").is_none());
+    // eBGP-learned go to iBGP as they are, with LOCAL_PREF 100 added.
+    let (nh, sent) = got.get("10.1.0.0/16").unwrap();
+    assert_eq!(*nh, NextHop::V4(v4("192.0.2.3")));
+    assert_eq!(sent.as_path, Some(AsPath::sequence(vec![65003])));
+    assert_eq!(sent.local_pref, Some(100));
+    // Never back to the neighbor it came from.
+    assert!(received(&mut rib, i1).get("10.0.0.0/8").is_none());
+    // With next-hop-self, our address.
+    let nhs = peer_with(&mut rib, 4, LOCAL_AS, |c| c.next_hop_self = true);
+    let got = received(&mut rib, nhs);
+    assert_eq!(
+        got.get("10.1.0.0/16").unwrap().0,
+        NextHop::V4(v4("192.0.2.254"))
+    );
+}
+
+#[test]
+fn route_reflection() {
+    let mut opts = RibOptions::new(LOCAL_AS, v4("10.0.0.1"));
+    opts.cluster_id = Some(v4("10.255.0.1"));
+    let mut rib = Rib::new(opts);
+    let c1 = peer_with(&mut rib, 1, LOCAL_AS, |c| c.route_reflector_client = true);
+    let c2 = peer_with(&mut rib, 2, LOCAL_AS, |c| c.route_reflector_client = true);
+    let n1 = peer(&mut rib, 3, LOCAL_AS);
+    let n2 = peer(&mut rib, 4, LOCAL_AS);
+    // From a client: to the other clients and to non-clients.
+    rib.apply_update(
+        c1,
+        &announce(&["10.1.0.0/16"], attrs(&[65009], "192.0.2.1")),
+    );
+    // From a non-client: to clients only.
+    let mut from_nc = attrs(&[65008], "192.0.2.3");
+    from_nc.originator_id = Some(v4("10.3.3.3"));
+    from_nc.cluster_list = vec![v4("10.254.0.1")];
+    rib.apply_update(n1, &announce(&["10.3.0.0/16"], from_nc));
+    let to_c2 = received(&mut rib, c2);
+    let to_n2 = received(&mut rib, n2);
+    let to_c1 = received(&mut rib, c1);
+    let (_, r) = to_c2.get("10.1.0.0/16").unwrap();
+    assert_eq!(r.originator_id, Some(v4("10.0.1.1")));
+    assert_eq!(r.cluster_list, vec![v4("10.255.0.1")]);
+    assert!(to_n2.get("10.1.0.0/16").is_some());
+    assert!(to_c1.get("10.1.0.0/16").is_none());
+    let (_, r) = to_c2.get("10.3.0.0/16").unwrap();
+    // ORIGINATOR_ID kept, our cluster prepended.
+    assert_eq!(r.originator_id, Some(v4("10.3.3.3")));
+    assert_eq!(r.cluster_list, vec![v4("10.255.0.1"), v4("10.254.0.1")]);
+    assert!(to_c1.get("10.3.0.0/16").is_some());
+    assert!(to_n2.get("10.3.0.0/16").is_none());
+}
+
+#[test]
+fn route_server_is_transparent() {
+    let mut rib = rib();
+    let rs = |c: &mut PeerConfig| c.route_server_client = true;
+    let a = peer_with(&mut rib, 1, 65001, rs);
+    let b = peer_with(&mut rib, 2, 65002, rs);
+    let mut x = attrs(&[65001, 7], "192.0.2.1");
+    x.med = Some(9);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], x));
+    let got = received(&mut rib, b);
+    let (nh, sent) = got.get("10.0.0.0/8").unwrap();
+    assert_eq!(*nh, NextHop::V4(v4("192.0.2.1")));
+    assert_eq!(sent.as_path, Some(AsPath::sequence(vec![65001, 7])));
+    assert_eq!(sent.med, Some(9));
+    // Not back to the client it came from.
+    assert!(received(&mut rib, a).get("10.0.0.0/8").is_none());
+}
+
+#[test]
+fn route_server_client_gets_the_best_path_it_may_have() {
+    let mut rib = rib();
+    let rs = |c: &mut PeerConfig| c.route_server_client = true;
+    let a = peer_with(&mut rib, 1, 65001, rs);
+    let b = peer_with(&mut rib, 2, 65002, rs);
+    let c = peer_with(&mut rib, 3, 65003, rs);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], attrs(&[65002, 5], "192.0.2.2")),
+    );
+    // a's path is best overall; a itself gets b's.
+    let got = received(&mut rib, a);
+    assert_eq!(
+        got.get("10.0.0.0/8").unwrap().0,
+        NextHop::V4(v4("192.0.2.2"))
+    );
+    let got = received(&mut rib, c);
+    assert_eq!(
+        got.get("10.0.0.0/8").unwrap().0,
+        NextHop::V4(v4("192.0.2.1"))
+    );
+}
+
+#[test]
+fn well_known_communities() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let e = peer(&mut rib, 2, 65002);
+    let i = peer(&mut rib, 3, LOCAL_AS);
+    let with = |c: Community| {
+        let mut a = attrs(&[65001], "192.0.2.1");
+        a.communities = vec![c];
+        a
+    };
+    rib.apply_update(
+        src,
+        &announce(&["10.1.0.0/16"], with(Community::NO_ADVERTISE)),
+    );
+    rib.apply_update(src, &announce(&["10.2.0.0/16"], with(Community::NO_EXPORT)));
+    rib.apply_update(
+        src,
+        &announce(&["10.3.0.0/16"], with(Community::NO_EXPORT_SUBCONFED)),
+    );
+    rib.apply_update(
+        src,
+        &announce(&["10.4.0.0/16"], with(Community::new(65001, 1))),
+    );
+    let to_e = received(&mut rib, e);
+    let to_i = received(&mut rib, i);
+    assert!(to_e.get("10.1.0.0/16").is_none() && to_i.get("10.1.0.0/16").is_none());
+    assert!(to_e.get("10.2.0.0/16").is_none() && to_i.get("10.2.0.0/16").is_some());
+    assert!(to_e.get("10.3.0.0/16").is_none() && to_i.get("10.3.0.0/16").is_some());
+    assert!(to_e.get("10.4.0.0/16").is_some() && to_i.get("10.4.0.0/16").is_some());
+}
+
+#[test]
+fn otc_ingress() {
+    let mut rib = rib();
+    let with_otc = |asn: u32, otc: Option<u32>| {
+        let mut a = attrs(&[asn], "192.0.2.9");
+        a.otc = otc;
+        a
+    };
+    // From a customer (our role provider): OTC is a leak.
+    let cust = peer_with(&mut rib, 1, 65001, |c| c.role = Some(Role::Provider));
+    assert_eq!(
+        rib.apply_update(cust, &announce(&["10.1.0.0/16"], with_otc(65001, Some(7))))
+            .rejected,
+        1
+    );
+    assert_eq!(
+        rib.apply_update(cust, &announce(&["10.1.0.0/16"], with_otc(65001, None)))
+            .announced,
+        1
+    );
+    // From an RS client (our role RS): the same.
+    let rsc = peer_with(&mut rib, 2, 65002, |c| c.role = Some(Role::RouteServer));
+    assert_eq!(
+        rib.apply_update(
+            rsc,
+            &announce(&["10.2.0.0/16"], with_otc(65002, Some(65002)))
+        )
+        .rejected,
+        1
+    );
+    // From a peer: OTC must be its AS; added when absent.
+    let p = peer_with(&mut rib, 3, 65003, |c| c.role = Some(Role::Peer));
+    assert_eq!(
+        rib.apply_update(p, &announce(&["10.3.0.0/16"], with_otc(65003, Some(65099))))
+            .rejected,
+        1
+    );
+    assert_eq!(
+        rib.apply_update(p, &announce(&["10.3.0.0/16"], with_otc(65003, Some(65003))))
+            .announced,
+        1
+    );
+    assert_eq!(
+        rib.apply_update(p, &announce(&["10.4.0.0/16"], with_otc(65003, None)))
+            .announced,
+        1
+    );
+    let d = rib.destination_prefix(V4, pfx("10.4.0.0/16")).unwrap();
+    assert_eq!(d.paths[0].route.attrs.attributes.otc, Some(65003));
+    // From a provider (our role customer) or an RS (our role RS client): added.
+    let prov = peer_with(&mut rib, 4, 65004, |c| c.role = Some(Role::Customer));
+    rib.apply_update(prov, &announce(&["10.5.0.0/16"], with_otc(65004, None)));
+    let d = rib.destination_prefix(V4, pfx("10.5.0.0/16")).unwrap();
+    assert_eq!(d.paths[0].route.attrs.attributes.otc, Some(65004));
+    let rs = peer_with(&mut rib, 5, 65005, |c| {
+        c.role = Some(Role::RouteServerClient)
+    });
+    rib.apply_update(
+        rs,
+        &announce(&["10.6.0.0/16"], with_otc(65005, Some(65111))),
+    );
+    let d = rib.destination_prefix(V4, pfx("10.6.0.0/16")).unwrap();
+    assert_eq!(d.paths[0].route.attrs.attributes.otc, Some(65111));
+}
+
+#[test]
+fn otc_egress() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let cust = peer_with(&mut rib, 2, 65002, |c| c.role = Some(Role::Provider));
+    let prov = peer_with(&mut rib, 3, 65003, |c| c.role = Some(Role::Customer));
+    let pr = peer_with(&mut rib, 4, 65004, |c| c.role = Some(Role::Peer));
+    let rs = peer_with(&mut rib, 5, 65005, |c| {
+        c.role = Some(Role::RouteServerClient)
+    });
+    let rsc = peer_with(&mut rib, 6, 65006, |c| c.role = Some(Role::RouteServer));
+    rib.apply_update(
+        src,
+        &announce(&["10.1.0.0/16"], attrs(&[65001], "192.0.2.1")),
+    );
+    let mut leaked = attrs(&[65001], "192.0.2.1");
+    leaked.otc = Some(65001);
+    rib.apply_update(src, &announce(&["10.2.0.0/16"], leaked));
+    // Without OTC: to customers, peers and RS clients with OTC = our AS;
+    // to providers and route servers as is.
+    for (p, want) in [
+        (cust, Some(LOCAL_AS)),
+        (pr, Some(LOCAL_AS)),
+        (rsc, Some(LOCAL_AS)),
+        (prov, None),
+        (rs, None),
+    ] {
+        let got = received(&mut rib, p);
+        assert_eq!(got.get("10.1.0.0/16").unwrap().1.otc, want, "{p}");
+        // With OTC: only to customers and RS clients.
+        let has = got.get("10.2.0.0/16").is_some();
+        assert_eq!(has, p == cust || p == rsc, "{p}");
+    }
+}
+
+// ---------------------------------------------------------------------
+// Prefix limits, ADD-PATH, graceful restart.
+
+#[test]
+fn max_prefix_actions() {
+    for action in [
+        MaxPrefixAction::Warn,
+        MaxPrefixAction::WithdrawExcess,
+        MaxPrefixAction::Teardown,
+    ] {
+        let mut rib = rib();
+        let a = peer_with(&mut rib, 1, 65001, |c| {
+            c.max_prefix = vec![MaxPrefix {
+                family: None,
+                limit: 2,
+                action,
+            }]
+        });
+        let r = rib.apply_update(
+            a,
+            &announce(
+                &["10.1.0.0/16", "10.2.0.0/16"],
+                attrs(&[65001], "192.0.2.1"),
+            ),
+        );
+        assert_eq!((r.announced, r.max_prefix), (2, None));
+        // Replacing an existing prefix is not a new one.
+        let r = rib.apply_update(
+            a,
+            &announce(&["10.1.0.0/16"], attrs(&[65001, 1], "192.0.2.1")),
+        );
+        assert_eq!(r.max_prefix, None);
+        let r = rib.apply_update(
+            a,
+            &announce(
+                &["10.3.0.0/16", "10.4.0.0/16"],
+                attrs(&[65001], "192.0.2.1"),
+            ),
+        );
+        let hit = r.max_prefix.unwrap();
+        assert_eq!(
+            (hit.family, hit.limit, hit.count, hit.action),
+            (V4, 2, 3, action)
+        );
+        let kept = rib.loc_rib(V4).count();
+        match action {
+            MaxPrefixAction::Warn => assert_eq!((kept, r.announced), (4, 2)),
+            _ => assert_eq!((kept, r.rejected), (2, 2)),
+        }
+        // Reported once until the count drops under the limit again.
+        let r = rib.apply_update(a, &announce(&["10.5.0.0/16"], attrs(&[65001], "192.0.2.1")));
+        assert_eq!(r.max_prefix, None);
+    }
+}
+
+fn add_path_update(prefix: &str, id: u32, a: PathAttributes) -> Update {
+    Update {
+        attributes: a,
+        announced: vec![PrefixNlri {
+            path_id: Some(id),
+            prefix: pfx(prefix),
+        }],
+        ..Update::default()
+    }
+}
+
+#[test]
+fn add_path_receive_and_send() {
+    let mut rib = rib();
+    let ap: FamilySet = [V4].into_iter().collect();
+    let src = rib.add_peer(PeerConfig::new(ip("192.0.2.1"), 65001, LOCAL_AS));
+    rib.peer_up(src, session("10.0.1.1", "192.0.2.254"));
+    // Three paths from one neighbor, told apart by path identifier.
+    for (id, len) in [(1u32, 3usize), (2, 1), (3, 2)] {
+        let path: Vec<u32> = std::iter::repeat_n(65001, len).collect();
+        rib.apply_update(
+            src,
+            &add_path_update(
+                "10.0.0.0/8",
+                id,
+                attrs(&path, &format!("192.0.2.{}", 10 + id)),
+            ),
+        );
+    }
+    let d = rib.destination_prefix(V4, pfx("10.0.0.0/8")).unwrap();
+    assert_eq!(d.paths.len(), 3);
+    assert_eq!(d.paths[0].route.path_id, Some(2));
+    assert_eq!(d.step, Some(Step::AsPathLength));
+
+    let mk = |rib: &mut Rib, n: u8, mode: Option<AddPathSend>| {
+        let id = rib.add_peer({
+            let mut c = PeerConfig::new(
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)),
+                65000 + u32::from(n),
+                LOCAL_AS,
+            );
+            c.add_path_send = mode.map(|m| vec![(V4, m)]).unwrap_or_default();
+            c
+        });
+        let mut s = session(&format!("10.0.1.{n}"), "192.0.2.254");
+        s.encode.add_path = ap;
+        rib.peer_up(id, s);
+        id
+    };
+    let best2 = mk(&mut rib, 2, Some(AddPathSend::Best(2)));
+    let all = mk(&mut rib, 3, Some(AddPathSend::All));
+    let default = mk(&mut rib, 4, None);
+    let got = received(&mut rib, best2);
+    let hops: Vec<NextHop> = got.routes.values().map(|v| v.0).collect();
+    assert_eq!(got.routes.len(), 2);
+    assert!(hops.contains(&NextHop::V4(v4("192.0.2.254"))));
+    // The two best by path length: ids 2 and 3 of the source.
+    let paths: Vec<usize> = got
+        .routes
+        .values()
+        .map(|v| v.1.as_path.as_ref().unwrap().path_len())
+        .collect();
+    assert_eq!(
+        {
+            let mut p = paths.clone();
+            p.sort();
+            p
+        },
+        vec![2, 3]
+    );
+    assert_eq!(received(&mut rib, all).routes.len(), 3);
+    assert_eq!(received(&mut rib, default).routes.len(), 1);
+    // Withdrawing one path withdraws exactly it, by its sent identifier.
+    let before = rib.adj_rib_out(all, V4);
+    rib.apply_update(
+        src,
+        &Update {
+            withdrawn: vec![PrefixNlri {
+                path_id: Some(1),
+                prefix: pfx("10.0.0.0/8"),
+            }],
+            ..Update::default()
+        },
+    );
+    let mut got = Received::default();
+    for r in &before {
+        let NlriList::Prefixes(v) = &r.nlri else {
+            panic!()
+        };
+        got.routes.insert(
+            (V4, v[0].prefix, v[0].path_id),
+            (r.attrs.next_hop, r.attrs.attributes.clone()),
+        );
+    }
+    drain(&mut rib, all, &mut got);
+    assert_eq!(got.routes.len(), 2);
+    assert_eq!(rib.adj_rib_out(all, V4).len(), 2);
+}
+
+#[test]
+fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let mon = peer(&mut rib, 2, 65002);
+    rib.apply_update(
+        a,
+        &announce(
+            &["10.1.0.0/16", "10.2.0.0/16"],
+            attrs(&[65001], "192.0.2.1"),
+        ),
+    );
+    let mut seen = received(&mut rib, mon);
+    assert_eq!(seen.routes.len(), 2);
+    rib.peer_down(
+        a,
+        Some(GracefulDown {
+            families: vec![V4],
+            long_lived: vec![],
+        }),
+    );
+    let d = rib.destination_prefix(V4, pfx("10.1.0.0/16")).unwrap();
+    assert!(d.paths[0].route.stale && d.paths[0].best);
+    // Nothing changes for the others while the neighbor restarts.
+    assert!(!rib.has_pending(mon));
+    rib.peer_up(a, session("10.0.1.1", "192.0.2.254"));
+    // 10.1/16 comes back, 10.2/16 does not; End-of-RIB purges it.
+    rib.apply_update(
+        a,
+        &announce(&["10.1.0.0/16"], attrs(&[65001, 9], "192.0.2.1")),
+    );
+    assert!(
+        !rib.destination_prefix(V4, pfx("10.1.0.0/16"))
+            .unwrap()
+            .paths[0]
+            .route
+            .stale
+    );
+    assert!(rib.destination_prefix(V4, pfx("10.2.0.0/16")).is_some());
+    rib.apply_update(a, &Update::end_of_rib(V4));
+    assert!(rib.destination_prefix(V4, pfx("10.2.0.0/16")).is_none());
+    drain(&mut rib, mon, &mut seen);
+    assert_eq!(seen.routes.len(), 1);
+    assert_eq!(
+        seen.get("10.1.0.0/16").unwrap().1.as_path,
+        Some(AsPath::sequence(vec![LOCAL_AS, 65001, 9]))
+    );
+
+    // The restart timer runs out instead: the stale paths go.
+    rib.peer_down(
+        a,
+        Some(GracefulDown {
+            families: vec![V4],
+            long_lived: vec![],
+        }),
+    );
+    rib.purge_stale(a, V4);
+    assert_eq!(rib.loc_rib(V4).count(), 0);
+    // Without graceful restart, at once.
+    rib.peer_up(a, session("10.0.1.1", "192.0.2.254"));
+    rib.apply_update(a, &announce(&["10.1.0.0/16"], attrs(&[65001], "192.0.2.1")));
+    rib.peer_down(a, None);
+    assert_eq!(rib.loc_rib(V4).count(), 0);
+}
+
+#[test]
+fn long_lived_stale_paths() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    let llgr_mon = peer_with(&mut rib, 3, 65003, |_| {});
+    rib.peer_down(llgr_mon, None);
+    let mut s = session("10.0.1.3", "192.0.2.254");
+    s.llgr = true;
+    rib.peer_up(llgr_mon, s);
+    let plain_mon = peer(&mut rib, 4, 65004);
+    rib.apply_update(
+        a,
+        &announce(
+            &["10.1.0.0/16", "10.2.0.0/16"],
+            attrs(&[65001], "192.0.2.1"),
+        ),
+    );
+    let mut no_llgr = attrs(&[65001], "192.0.2.1");
+    no_llgr.communities = vec![Community::NO_LLGR];
+    rib.apply_update(a, &announce(&["10.3.0.0/16"], no_llgr));
+    // b has a worse path to 10.2/16.
+    rib.apply_update(
+        b,
+        &announce(&["10.2.0.0/16"], attrs(&[65002, 1, 2], "192.0.2.2")),
+    );
+    let mut to_llgr = received(&mut rib, llgr_mon);
+    let mut to_plain = received(&mut rib, plain_mon);
+    rib.peer_down(
+        a,
+        Some(GracefulDown {
+            families: vec![V4],
+            long_lived: vec![V4],
+        }),
+    );
+    // Restart time over: long-lived stale.
+    rib.purge_stale(a, V4);
+    let d = rib.destination_prefix(V4, pfx("10.1.0.0/16")).unwrap();
+    assert!(d.paths[0].llgr_stale && d.paths[0].best);
+    assert!(d.paths[0]
+        .route
+        .attrs
+        .attributes
+        .communities
+        .contains(&Community::LLGR_STALE));
+    // NO_LLGR paths are withdrawn; LLGR-stale ones are least preferred.
+    assert!(rib.destination_prefix(V4, pfx("10.3.0.0/16")).is_none());
+    assert_eq!(best_peer(&rib, "10.2.0.0/16"), Some(b));
+    drain(&mut rib, llgr_mon, &mut to_llgr);
+    drain(&mut rib, plain_mon, &mut to_plain);
+    assert!(to_llgr
+        .get("10.1.0.0/16")
+        .unwrap()
+        .1
+        .communities
+        .contains(&Community::LLGR_STALE));
+    assert!(to_plain.get("10.1.0.0/16").is_none());
+    assert!(to_plain.get("10.2.0.0/16").is_some() && to_plain.get("10.3.0.0/16").is_none());
+    // Long-lived time over too.
+    rib.purge_stale(a, V4);
+    assert!(rib.destination_prefix(V4, pfx("10.1.0.0/16")).is_none());
+    assert_eq!(best_peer(&rib, "10.2.0.0/16"), Some(b));
+}
+
+// ---------------------------------------------------------------------
+// Adj-RIB-Out and messages.
+
+#[test]
+fn adj_rib_out_keeps_only_the_latest_state() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let mon = peer(&mut rib, 2, 65002);
+    let mut seen = received(&mut rib, mon);
+    assert_eq!(seen.eor, vec![V4, V6]);
+    let before = seen.messages;
+    for i in 0..1000u32 {
+        let u = if i % 2 == 0 {
+            announce(&["10.0.0.0/8"], attrs(&[65001, i], "192.0.2.1"))
+        } else {
+            withdraw(&["10.0.0.0/8"])
+        };
+        rib.apply_update(a, &u);
+    }
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], attrs(&[65001, 7], "192.0.2.1")),
+    );
+    drain(&mut rib, mon, &mut seen);
+    assert_eq!(seen.messages - before, 1);
+    assert_eq!(
+        seen.get("10.0.0.0/8").unwrap().1.as_path,
+        Some(AsPath::sequence(vec![LOCAL_AS, 65001, 7]))
+    );
+    // A change that changes back sends nothing.
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], attrs(&[65001, 8], "192.0.2.1")),
+    );
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8"], attrs(&[65001, 7], "192.0.2.1")),
+    );
+    let n = seen.messages;
+    drain(&mut rib, mon, &mut seen);
+    assert_eq!(seen.messages, n);
+    assert_eq!(rib.adj_rib_out(mon, V4).len(), 1);
+}
+
+#[test]
+fn budget_packing_and_end_of_rib() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    // 3000 prefixes over 3 attribute sets.
+    for set in 0..3u32 {
+        let prefixes: Vec<String> = (0..1000u32)
+            .map(|i| format!("{}.{}.{}.0/24", 20 + set, i / 256, i % 256))
+            .collect();
+        let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        rib.apply_update(a, &announce(&refs, attrs(&[65001, set], "192.0.2.1")));
+    }
+    let mon = peer(&mut rib, 2, 65002);
+    assert!(rib.pending_peers().contains(&mon));
+    let mut seen = Received::default();
+    let ctx = EncodeContext::default();
+    let mut calls = 0;
+    while rib.has_pending(mon) {
+        let mut out = Vec::new();
+        let n = rib.take_messages(mon, 5000, &mut out);
+        assert!(!out.is_empty());
+        // About the budget: never more than one message beyond it.
+        assert!(n <= 5000 + 4096, "{n}");
+        seen.apply(&out, &ctx);
+        calls += 1;
+    }
+    assert_eq!(seen.routes.len(), 3000);
+    // The empty IPv6 table is done first; each End-of-RIB once.
+    seen.eor.sort();
+    assert_eq!(seen.eor, vec![V4, V6]);
+    // 3 sets of 1000 /24s (4 bytes each): 3 full-ish UPDATEs per set at most.
+    assert!(seen.messages <= 3 * 3 + 2, "{}", seen.messages);
+    assert!(calls >= 3);
+    // A budget of 0 still gives one message.
+    rib.apply_update(a, &announce(&["30.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    let mut out = Vec::new();
+    assert!(rib.take_messages(mon, 0, &mut out) > 0);
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn refresh_resends_with_an_end_marker() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let mon = peer(&mut rib, 2, 65002);
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8", "11.0.0.0/8"], attrs(&[65001], "192.0.2.1")),
+    );
+    let mut seen = received(&mut rib, mon);
+    let n = seen.messages;
+    rib.refresh(mon, V4, true);
+    drain(&mut rib, mon, &mut seen);
+    // One UPDATE with both prefixes again, then the EoRR; no End-of-RIB.
+    assert_eq!(seen.messages - n, 2);
+    assert_eq!(seen.eorr, vec![V4]);
+    assert_eq!(seen.eor, vec![V4, V6]);
+}
+
+#[test]
+fn ipv6_and_locally_originated_routes() {
+    let mut rib = rib();
+    let e = peer(&mut rib, 2, 65002);
+    let i = peer(&mut rib, 3, LOCAL_AS);
+    let mut a = attrs(&[], "0.0.0.0");
+    a.next_hop = None;
+    a.med = Some(5);
+    let nh = NextHop::V6 {
+        global: "2001:db8::1".parse().unwrap(),
+        link_local: None,
+    };
+    let n = PrefixNlri {
+        path_id: None,
+        prefix: pfx("2001:db8:1::/48"),
+    };
+    assert!(rib.originate(V6, Nlri::Prefix(&n), RouteAttrs::new(a, Some(nh))));
+    let d = rib.destination_prefix(V6, pfx("2001:db8:1::/48")).unwrap();
+    assert_eq!(d.paths[0].route.peer, None);
+    let to_e = received(&mut rib, e);
+    let (hop, sent) = to_e
+        .routes
+        .get(&(V6, pfx("2001:db8:1::/48"), None))
+        .unwrap();
+    assert_eq!(
+        *hop,
+        NextHop::V6 {
+            global: "2001:db8::ffff".parse().unwrap(),
+            link_local: None
+        }
+    );
+    assert_eq!(sent.as_path, Some(AsPath::sequence(vec![LOCAL_AS])));
+    // Our own MED goes out.
+    assert_eq!(sent.med, Some(5));
+    let to_i = received(&mut rib, i);
+    let (hop, sent) = to_i
+        .routes
+        .get(&(V6, pfx("2001:db8:1::/48"), None))
+        .unwrap();
+    assert_eq!(*hop, nh);
+    assert_eq!(sent.as_path, Some(AsPath::default()));
+    assert!(rib.withdraw_local(V6, Nlri::Prefix(&n)));
+    let mut to_e2 = to_e;
+    drain(&mut rib, e, &mut to_e2);
+    assert!(to_e2.routes.is_empty());
+    assert_eq!(
+        rib.longest_match(V6, "2001:db8:1::5".parse().unwrap())
+            .map(|r| r.path_id),
+        None
+    );
+}
+
+#[test]
+fn queries() {
+    let mut rib = rib();
+    let a = peer_with(&mut rib, 1, 65001, |c| c.keep_adj_rib_in = true);
+    let mut lp = attrs(&[65001], "192.0.2.1");
+    lp.local_pref = Some(7);
+    rib.apply_update(
+        a,
+        &announce(
+            &["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "11.0.0.0/8"],
+            lp,
+        ),
+    );
+    let lm = rib.longest_match(V4, ip("10.1.2.3")).unwrap();
+    assert_eq!(
+        lm.nlri,
+        NlriList::Prefixes(vec![PrefixNlri {
+            path_id: None,
+            prefix: pfx("10.1.2.0/24")
+        }])
+    );
+    assert_eq!(rib.more_specifics(V4, pfx("10.0.0.0/8")).count(), 3);
+    let page = rib.loc_rib_page(V4, None, 2);
+    assert_eq!(page.len(), 2);
+    let NlriList::Prefixes(last) = &page[1].nlri else {
+        panic!()
+    };
+    let rest = rib.loc_rib_page(V4, Some(Nlri::Prefix(&last[0])), 10);
+    assert_eq!(rest.len(), 2);
+    // Pre-policy keeps LOCAL_PREF as received; post-policy ignored it (eBGP).
+    let pre = rib.adj_rib_in(a, V4, true);
+    let post = rib.adj_rib_in(a, V4, false);
+    assert_eq!(pre.len(), 4);
+    assert_eq!(pre[0].attrs.attributes.local_pref, Some(7));
+    assert_eq!(post[0].attrs.attributes.local_pref, None);
+    let s = rib.stats();
+    assert_eq!(s.families[0].destinations, 4);
+    assert!(s.attribute_sets >= 2);
+}
+
+#[test]
+fn reconfigure_reimports_or_asks_for_a_refresh() {
+    let mut rib = rib();
+    let kept = peer_with(&mut rib, 1, 65001, |c| c.keep_adj_rib_in = true);
+    let plain = peer(&mut rib, 2, 65002);
+    let mon = peer(&mut rib, 3, 65003);
+    rib.apply_update(
+        kept,
+        &announce(&["10.1.0.0/16"], attrs(&[65001], "192.0.2.1")),
+    );
+    rib.apply_update(
+        plain,
+        &announce(&["10.2.0.0/16"], attrs(&[65002], "192.0.2.2")),
+    );
+    let mut seen = received(&mut rib, mon);
+    assert_eq!(seen.routes.len(), 2);
+    let mut c = rib.peer_config(kept).unwrap().clone();
+    c.import.default = Verdict::Reject;
+    assert_eq!(rib.reconfigure_peer(kept, c.clone()), Reconfigured::Done);
+    assert!(rib.destination_prefix(V4, pfx("10.1.0.0/16")).is_none());
+    // Back to accepting: the kept copy comes back without a refresh.
+    c.import.default = Verdict::Accept;
+    assert_eq!(rib.reconfigure_peer(kept, c), Reconfigured::Done);
+    assert!(rib.destination_prefix(V4, pfx("10.1.0.0/16")).is_some());
+    let mut c = rib.peer_config(plain).unwrap().clone();
+    c.import.default = Verdict::Reject;
+    assert_eq!(
+        rib.reconfigure_peer(plain, c),
+        Reconfigured::NeedsRefresh(vec![V4, V6])
+    );
+    // Export policy change: only differences are sent.
+    let mut c = rib.peer_config(mon).unwrap().clone();
+    c.export.default = Verdict::Reject;
+    assert_eq!(rib.reconfigure_peer(mon, c), Reconfigured::Done);
+    drain(&mut rib, mon, &mut seen);
+    assert!(seen.routes.is_empty());
+}
+
+#[test]
+fn remove_peer_withdraws_its_paths() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let mon = peer(&mut rib, 2, 65002);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    let mut seen = received(&mut rib, mon);
+    rib.remove_peer(a);
+    assert!(rib.peer_config(a).is_none());
+    drain(&mut rib, mon, &mut seen);
+    assert!(seen.routes.is_empty());
+    // Sets nobody uses go at the next purge (run when the interner grew).
+    rib.sh.purge();
+    assert_eq!(rib.stats().attribute_sets, 0);
+}

@@ -1,0 +1,396 @@
+//! The RIB task: the one owner of the routing tables ([`ribbit_rib::Rib`]).
+//!
+//! Neighbor tasks hand it what their peers announce and take from it what
+//! their peers are to be sent. Two channels lead in:
+//! - a bounded one for UPDATEs: when the RIB falls behind, a neighbor task
+//!   waits for room before it reads the next message from its socket (TCP
+//!   then pushes back on the peer), while its timers keep running, so
+//!   KEEPALIVEs go on and no UPDATE is ever dropped;
+//! - an unbounded one for session events, flow control and queries, which
+//!   are few and must never wait behind a flood of UPDATEs. It is polled
+//!   first.
+//!
+//! Each established neighbor gets its messages in batches of about
+//! [`BATCH_BYTES`], one batch at a time: the next one is produced when the
+//! neighbor says it wrote the last. What a slow peer has not taken yet stays
+//! in the RIB as "pending" (latest state per prefix), so a slow or stuck
+//! peer costs no memory beyond its Adj-RIB-Out, however much churn there is.
+//!
+//! UPDATEs and session events carry the session's epoch (it changes each
+//! time the session comes up), so that UPDATEs still queued when a session
+//! went down are never applied to the next one.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use ribbit_rib::{
+    GracefulDown, MaxPrefixHit, PeerConfig, PeerId, Reconfigured, Rib, RibStats, SessionInfo,
+};
+use ribbit_wire::{Family, Update};
+
+use crate::peer::ReceivedRoute;
+
+/// How many UPDATEs may wait for the RIB before neighbor tasks wait.
+pub const UPDATE_QUEUE: usize = 1024;
+/// About how many bytes of messages a neighbor is given at a time.
+pub const BATCH_BYTES: usize = 256 * 1024;
+/// How many inputs the RIB applies before it produces messages: large
+/// enough to amortise grouping by attribute set, small enough that peers
+/// hear of changes promptly.
+const BURST: usize = 512;
+
+/// A batch of complete BGP messages for one neighbor.
+pub type Batch = Vec<Vec<u8>>;
+
+/// An UPDATE received on an established session.
+#[derive(Debug)]
+pub struct RibUpdate {
+    /// The neighbor.
+    pub peer: PeerId,
+    /// The session it came on.
+    pub epoch: u64,
+    /// The UPDATE.
+    pub update: Arc<Update>,
+}
+
+/// What a neighbor task tells the RIB task, besides UPDATEs.
+#[derive(Debug)]
+pub enum RibControl {
+    /// The session came up: the neighbor's Adj-RIB-Out is due.
+    Up {
+        /// The neighbor.
+        peer: PeerId,
+        /// The new session's epoch.
+        epoch: u64,
+        /// What was negotiated.
+        session: Box<SessionInfo>,
+        /// Where its messages go.
+        sink: mpsc::Sender<Batch>,
+        /// Where the RIB reports a maximum-prefix violation.
+        alarms: mpsc::UnboundedSender<MaxPrefixHit>,
+    },
+    /// The session went down.
+    Down {
+        /// The neighbor.
+        peer: PeerId,
+        /// The session that ended.
+        epoch: u64,
+        /// Paths kept as stale (graceful restart), or `None`.
+        graceful: Option<GracefulDown>,
+    },
+    /// The neighbor wrote the last batch: send more.
+    Ready {
+        /// The neighbor.
+        peer: PeerId,
+        /// Its session.
+        epoch: u64,
+    },
+    /// The peer asked for a ROUTE-REFRESH of a family.
+    Refresh {
+        /// The neighbor.
+        peer: PeerId,
+        /// Its session.
+        epoch: u64,
+        /// The family.
+        family: Family,
+        /// Whether an EoRR ends the answer (RFC 7313; the BoRR went out).
+        end_marker: bool,
+    },
+    /// The graceful-restart timer of a neighbor ran out: drop its stale paths.
+    PurgeStale {
+        /// The neighbor.
+        peer: PeerId,
+        /// The family.
+        family: Family,
+    },
+    /// A neighbor's routing settings changed (policies, route reflection,
+    /// limits...): its routes are evaluated again, sessions stay up. The
+    /// answer lists the families whose import needs the peer's routes again
+    /// (no pre-policy copy kept): the caller asks for a ROUTE-REFRESH.
+    Reconfigure {
+        /// The neighbor.
+        peer: PeerId,
+        /// Its new settings.
+        config: Box<PeerConfig>,
+        /// The families to refresh.
+        reply: oneshot::Sender<Vec<Family>>,
+    },
+    /// A question about the tables.
+    Query(RibQuery),
+}
+
+/// A question about the tables, answered on its oneshot channel.
+pub enum RibQuery {
+    /// What a neighbor sent (after import policy, or before when kept).
+    AdjRibIn {
+        /// The neighbor.
+        peer: PeerId,
+        /// Before import policy (only when `keep-adj-rib-in` is set).
+        pre_policy: bool,
+        /// The answer.
+        reply: oneshot::Sender<Vec<ReceivedRoute>>,
+    },
+    /// What a neighbor was sent.
+    AdjRibOut {
+        /// The neighbor.
+        peer: PeerId,
+        /// The answer.
+        reply: oneshot::Sender<Vec<ReceivedRoute>>,
+    },
+    /// Every path of every destination of a family (or of the destinations
+    /// a prefix covers), with the best one and why it won.
+    Paths {
+        /// The family.
+        family: Family,
+        /// Only this prefix and its more-specifics.
+        within: Option<ipnet::IpNet>,
+        /// The answer.
+        reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
+    },
+    /// Table sizes and counters.
+    Stats {
+        /// The answer.
+        reply: oneshot::Sender<RibStats>,
+    },
+}
+
+impl std::fmt::Debug for RibQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RibQuery::AdjRibIn { .. } => "RibQuery::AdjRibIn",
+            RibQuery::AdjRibOut { .. } => "RibQuery::AdjRibOut",
+            RibQuery::Paths { .. } => "RibQuery::Paths",
+            RibQuery::Stats { .. } => "RibQuery::Stats",
+        })
+    }
+}
+
+/// How neighbor tasks and the speaker reach the RIB task.
+#[derive(Debug, Clone)]
+pub struct RibHandle {
+    /// Session events, flow control, queries.
+    pub control: mpsc::UnboundedSender<RibControl>,
+    /// UPDATEs.
+    pub updates: mpsc::Sender<RibUpdate>,
+}
+
+/// The address of each neighbor the RIB knows, for messages.
+type Names = HashMap<PeerId, IpAddr>;
+
+/// Start the RIB task with its tables.
+pub fn spawn(rib: Rib, names: HashMap<PeerId, IpAddr>) -> (RibHandle, JoinHandle<()>) {
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let (updates, updates_rx) = mpsc::channel(UPDATE_QUEUE);
+    let span = tracing::info_span!("rib");
+    let task = RibTask {
+        rib,
+        names,
+        sessions: HashMap::new(),
+    };
+    let handle = tokio::spawn(tracing::Instrument::instrument(
+        task.run(control_rx, updates_rx),
+        span,
+    ));
+    (RibHandle { control, updates }, handle)
+}
+
+/// An established neighbor, as the RIB task sees it.
+struct Session {
+    epoch: u64,
+    sink: mpsc::Sender<Batch>,
+    alarms: mpsc::UnboundedSender<MaxPrefixHit>,
+    /// The neighbor has written everything it was given.
+    ready: bool,
+}
+
+struct RibTask {
+    rib: Rib,
+    names: Names,
+    sessions: HashMap<PeerId, Session>,
+}
+
+impl RibTask {
+    async fn run(
+        mut self,
+        mut control: mpsc::UnboundedReceiver<RibControl>,
+        mut updates: mpsc::Receiver<RibUpdate>,
+    ) {
+        loop {
+            tokio::select! {
+                biased;
+                c = control.recv() => match c {
+                    Some(c) => self.control(c),
+                    // The speaker is gone.
+                    None => return,
+                },
+                Some(u) = updates.recv() => self.update(u),
+            }
+            // Apply what else is waiting, session events first, then
+            // produce messages for every neighbor that can take them.
+            for _ in 0..BURST {
+                if let Ok(c) = control.try_recv() {
+                    self.control(c);
+                } else if let Ok(u) = updates.try_recv() {
+                    self.update(u);
+                } else {
+                    break;
+                }
+            }
+            self.send_pending();
+        }
+    }
+
+    fn current(&self, peer: PeerId, epoch: u64) -> bool {
+        self.sessions.get(&peer).is_some_and(|s| s.epoch == epoch)
+    }
+
+    fn name(&self, peer: PeerId) -> String {
+        self.names
+            .get(&peer)
+            .map_or_else(|| peer.to_string(), ToString::to_string)
+    }
+
+    fn update(&mut self, u: RibUpdate) {
+        if !self.current(u.peer, u.epoch) {
+            // Queued before its session went down.
+            return;
+        }
+        let report = self.rib.apply_update(u.peer, &u.update);
+        if let Some(hit) = report.max_prefix {
+            warn!(
+                peer = %self.name(u.peer),
+                family = %hit.family,
+                limit = hit.limit,
+                count = hit.count,
+                action = ?hit.action,
+                "maximum number of prefixes exceeded"
+            );
+            if let Some(s) = self.sessions.get(&u.peer) {
+                let _ = s.alarms.send(hit);
+            }
+        }
+    }
+
+    fn control(&mut self, c: RibControl) {
+        match c {
+            RibControl::Up {
+                peer,
+                epoch,
+                session,
+                sink,
+                alarms,
+            } => {
+                self.rib.peer_up(peer, *session);
+                self.sessions.insert(
+                    peer,
+                    Session {
+                        epoch,
+                        sink,
+                        alarms,
+                        ready: true,
+                    },
+                );
+            }
+            RibControl::Down {
+                peer,
+                epoch,
+                graceful,
+            } => {
+                if self.current(peer, epoch) {
+                    self.sessions.remove(&peer);
+                    if graceful.is_some() {
+                        info!(peer = %self.name(peer), "keeping the routes of a restarting neighbor as stale");
+                    }
+                    self.rib.peer_down(peer, graceful);
+                }
+            }
+            RibControl::Ready { peer, epoch } => {
+                if let Some(s) = self.sessions.get_mut(&peer).filter(|s| s.epoch == epoch) {
+                    s.ready = true;
+                }
+            }
+            RibControl::Refresh {
+                peer,
+                epoch,
+                family,
+                end_marker,
+            } => {
+                if self.current(peer, epoch) {
+                    self.rib.refresh(peer, family, end_marker);
+                }
+            }
+            RibControl::PurgeStale { peer, family } => self.rib.purge_stale(peer, family),
+            RibControl::Reconfigure {
+                peer,
+                config,
+                reply,
+            } => {
+                let refresh = match self.rib.reconfigure_peer(peer, *config) {
+                    Reconfigured::Done => Vec::new(),
+                    Reconfigured::NeedsRefresh(families) => families,
+                };
+                let _ = reply.send(refresh);
+            }
+            RibControl::Query(q) => self.query(q),
+        }
+    }
+
+    /// Give every neighbor that wrote its last batch the next one.
+    fn send_pending(&mut self) {
+        for peer in self.rib.pending_peers() {
+            let Some(s) = self.sessions.get_mut(&peer) else {
+                continue;
+            };
+            if !s.ready {
+                continue;
+            }
+            let mut batch = Vec::new();
+            self.rib.take_messages(peer, BATCH_BYTES, &mut batch);
+            if batch.is_empty() {
+                continue;
+            }
+            match s.sink.try_send(batch) {
+                Ok(()) => s.ready = false,
+                // The neighbor holds one batch at a time and only says it is
+                // ready once it took the last, so the channel has room; if
+                // its task is gone, its Down is on the way.
+                Err(e) => warn!(peer = %peer, error = %e, "neighbor did not take its batch"),
+            }
+        }
+    }
+
+    fn query(&self, q: RibQuery) {
+        match q {
+            RibQuery::AdjRibIn {
+                peer,
+                pre_policy,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::adj_rib_in(&self.rib, peer, pre_policy));
+            }
+            RibQuery::AdjRibOut { peer, reply } => {
+                let _ = reply.send(crate::rib_view::adj_rib_out(&self.rib, peer));
+            }
+            RibQuery::Paths {
+                family,
+                within,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::paths(
+                    &self.rib,
+                    &self.names,
+                    family,
+                    within,
+                ));
+            }
+            RibQuery::Stats { reply } => {
+                let _ = reply.send(self.rib.stats());
+            }
+        }
+    }
+}
