@@ -14,7 +14,7 @@
 //! | `MED` .32/28 | AS 65001, MED 50 | AS 65001, MED 10 | AS 65003, MED 5 | MED within an AS, then router id: B; with always-compare-med: C |
 //! | `ROUTER_ID` .48/28 | id 10.0.0.2 | id 10.0.0.1 | - | router id: B (although A's address is lower) |
 //! | `PEER_ADDRESS` .64/28 | id 10.0.0.2 | - | id 10.0.0.2 | lowest neighbor address: A |
-//! | `LOCAL_PREF` .80/28 | path 1 | - | path 2, import policy LOCAL_PREF 200 | LOCAL_PREF: C |
+//! | `LOCAL_PREF` .80/28 | - | path 1 | path 2, import policy LOCAL_PREF 200 | LOCAL_PREF: C |
 //! | `EBGP` .96/28 (route reflector test) | iBGP | - | - (E: eBGP) | eBGP over iBGP: E |
 //! | `NO_EXPORT` .112/28 | - | - | NO_EXPORT | sent on iBGP only |
 //! | `NO_ADVERTISE` .128/28 | - | - | NO_ADVERTISE | sent to nobody |
@@ -131,7 +131,6 @@ fn routes_a(with_ebgp_case: bool) -> Vec<Announcement> {
         Announcement::new(MED, &[65001], &["64601:3"]).med(50),
         Announcement::new(ROUTER_ID, &[65001], &["64601:4"]),
         Announcement::new(PEER_ADDRESS, &[65001], &["64601:5"]),
-        Announcement::new(LOCAL_PREF, &[65001], &["64601:6"]),
     ];
     if with_ebgp_case {
         // As long as E's path, from another neighbouring AS (MED not
@@ -148,6 +147,11 @@ fn routes_b() -> Vec<Announcement> {
         Announcement::new(ORIGIN, &[65001], &["64602:2"]),
         Announcement::new(MED, &[65001], &["64602:3"]).med(10),
         Announcement::new(ROUTER_ID, &[65001], &["64602:4"]),
+        // B, not A, competes with C here: in the route reflector test A is a
+        // client, gets C's path reflected with LOCAL_PREF 200, prefers it
+        // and withdraws its own (a speaker advertises its best path only);
+        // B, a non-client, never gets C's path.
+        Announcement::new(LOCAL_PREF, &[65001], &["64602:6"]),
         Announcement::new(B_ONLY, &[65001], &["64602:11"]).large("64602:11:2"),
     ]
 }
@@ -189,7 +193,7 @@ fn all_up(med: &'static str) -> Best {
         // A and C are equal up to the router id (same id; with route
         // reflection C has its own, higher): the lower neighbor address, A's.
         (PEER_ADDRESS, Some("a")),
-        // The import policy's LOCAL_PREF 200 beats A's shorter path.
+        // The import policy's LOCAL_PREF 200 beats B's shorter path.
         (LOCAL_PREF, Some("c")),
         // Single paths; which peers get them is the export rules' business.
         (NO_EXPORT_ROUTE, Some("c")),
@@ -203,8 +207,8 @@ fn all_up(med: &'static str) -> Best {
 fn without_c(best: &mut Best) {
     // B's 3-AS path is all that is left.
     best.insert(AS_PATH, Some("b"));
-    // A's path, at the default LOCAL_PREF, is all that is left.
-    best.insert(LOCAL_PREF, Some("a"));
+    // B's path, at the default LOCAL_PREF, is all that is left.
+    best.insert(LOCAL_PREF, Some("b"));
     for only_c in [NO_EXPORT_ROUTE, NO_ADVERTISE_ROUTE, C_ONLY] {
         best.insert(only_c, None);
     }

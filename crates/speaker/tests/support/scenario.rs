@@ -1240,8 +1240,8 @@ impl Scenario {
     }
 
     /// `Ok` if `observer` holds exactly what `best` implies; else the
-    /// differences, what Ribbit received for those prefixes, and the
-    /// observer's complaints about what it got.
+    /// differences, what Ribbit received and what it sent the observer for
+    /// those prefixes, and the observer's complaints about what it got.
     async fn check(&self, observer: &str, best: &Best) -> Result<(), String> {
         let expected = self.topo.expected_table(observer, best);
         let seen = self.observed(observer).await?;
@@ -1271,6 +1271,18 @@ impl Scenario {
                     route_from_received(r)
                 ));
             }
+        }
+        let spec = self.topo.peer(observer);
+        let sent = self
+            .speaker()
+            .adj_rib_out(IpAddr::V4(spec.address))
+            .await
+            .unwrap_or_default();
+        msg.push_str(&format!(
+            "\n  Ribbit's Adj-RIB-Out to {observer} for those prefixes:"
+        ));
+        for r in sent.iter().filter(|r| prefixes.contains(&r.nlri.as_str())) {
+            msg.push_str(&format!("\n    {}", route_from_received(r)));
         }
         if let Node::GoBgp(g) = self.node(observer) {
             let warnings = g.warnings();
