@@ -49,7 +49,7 @@ use std::net::Ipv4Addr;
 
 use support::scenario::{
     best, compare_tables, parse_bird_routes, Announcement, Best, Change, Kind, Origin, PeerSpec,
-    RibbitSpec, Role, Route, Scenario, Topology, NO_ADVERTISE, NO_EXPORT,
+    RibbitSpec, Role, Route, Scenario, Topology, NO_ADVERTISE, NO_EXPORT, SESSION_BACK,
 };
 
 const AS_PATH: &str = "198.51.100.0/28";
@@ -290,7 +290,34 @@ async fn plain_ebgp() {
     )
     .await;
     s.hold_tables("C down", &best, &["m"]).await;
+
+    back_to_all_up(&mut s, "b", &["m"]).await;
     s.finish().await;
+}
+
+/// The way back, once A withdrew `AS_PATH` and C's session went down: A
+/// announces it again (its 1-AS path is best again, within a second), then
+/// C's session comes back and every table is as with everybody up.
+/// `med`: whose `MED` path wins with everybody up.
+async fn back_to_all_up(s: &mut Scenario, med: &'static str, observers: &[&str]) {
+    let mut best = all_up(med);
+    without_c(&mut best);
+    // Without C, B's MED 10 beats A's 50 (same neighbouring AS).
+    best.insert(MED, Some("b"));
+    best.insert(AS_PATH, Some("a"));
+    s.failover(
+        "A announces AS_PATH again",
+        Change::Announce("a", AS_PATH),
+        &best,
+        "m",
+    )
+    .await;
+    s.change("C's session enabled again", Change::StartSession("c"))
+        .await;
+    let best = all_up(med);
+    s.wait_tables_within("C back", &best, observers, SESSION_BACK)
+        .await;
+    s.hold_tables("C back", &best, observers).await;
 }
 
 /// Route reflection (RFC 4456): a client's path goes to every iBGP peer, a
@@ -387,9 +414,26 @@ async fn route_reflector() {
         "m",
     )
     .await;
-    let observers = ["m", "b", "c"];
-    s.wait_tables("E down", &best, &observers).await;
-    s.hold_tables("E down", &best, &observers).await;
+    let down = ["m", "b", "c"];
+    s.wait_tables("E down", &best, &down).await;
+    s.hold_tables("E down", &best, &down).await;
+
+    // The way back: A announces AS_PATH again (best again within a second),
+    // then E's session comes back and EBGP is E's again.
+    best.insert(AS_PATH, Some("a"));
+    s.failover(
+        "A announces AS_PATH again",
+        Change::Announce("a", AS_PATH),
+        &best,
+        "m",
+    )
+    .await;
+    s.change("E's session enabled again", Change::StartSession("e"))
+        .await;
+    best.insert(EBGP, Some("e"));
+    s.wait_tables_within("E back", &best, &observers, SESSION_BACK)
+        .await;
+    s.hold_tables("E back", &best, &observers).await;
     s.finish().await;
 }
 
@@ -472,6 +516,8 @@ async fn route_server() {
     )
     .await;
     s.hold_tables("C down", &best, &["m"]).await;
+
+    back_to_all_up(&mut s, "c", &observers).await;
     s.finish().await;
 }
 

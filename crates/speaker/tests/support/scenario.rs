@@ -31,6 +31,11 @@ use serde_json::Value;
 
 use super::{eventually, find_binary, run_cli, Daemon, Lab, Steps, ESTABLISHED, PROPAGATE};
 
+/// How long a session that comes back may take to show its routes: Ribbit
+/// reconnects with its connect-retry back-off (1 s doubled per failed
+/// attempt while the peer refused) and the routes follow.
+pub const SESSION_BACK: Duration = ESTABLISHED;
+
 /// NO_EXPORT (RFC 1997), as the observers' tables show it.
 pub const NO_EXPORT: &str = "65535:65281";
 /// NO_ADVERTISE (RFC 1997).
@@ -1298,10 +1303,24 @@ impl Scenario {
 
     /// Wait until every observer holds exactly what `best` implies.
     pub async fn wait_tables(&mut self, what: &str, best: &Best, observers: &[&str]) {
+        self.wait_tables_within(what, best, observers, PROPAGATE)
+            .await;
+    }
+
+    /// Wait until every observer holds exactly what `best` implies, for at
+    /// most `timeout`.
+    pub async fn wait_tables_within(
+        &mut self,
+        what: &str,
+        best: &Best,
+        observers: &[&str],
+        timeout: Duration,
+    ) {
+        self.topo.check_best(best);
         for observer in observers {
             eventually(
                 format!("{what}: {observer} to hold exactly the expected routes"),
-                PROPAGATE,
+                timeout,
                 || self.check(observer, best),
             )
             .await;
@@ -1340,13 +1359,32 @@ impl Scenario {
                     .await
                     .unwrap_or_else(|e| panic!("{peer}: cannot withdraw {prefix}: {e}"));
             }
+            (Change::Announce(peer, prefix), Node::GoBgp(g)) => {
+                let spec = self.topo.peer(peer);
+                let a = spec.announcement(prefix).unwrap_or_else(|| {
+                    panic!("scenario error: {peer} has no announcement of {prefix}")
+                });
+                g.announce(spec, a, self.topo.ebgp(spec)).await;
+            }
             (Change::StopSession(peer), Node::Bird(b)) => {
                 b.run(&["disable", "ribbit"])
                     .await
                     .unwrap_or_else(|e| panic!("{peer}: cannot disable the session: {e}"));
             }
+            (Change::StartSession(peer), Node::Bird(b)) => {
+                b.run(&["enable", "ribbit"])
+                    .await
+                    .unwrap_or_else(|e| panic!("{peer}: cannot enable the session: {e}"));
+            }
             (change, _) => panic!("scenario error: {change:?} is not supported on that daemon"),
         }
+    }
+
+    /// Make a change whose effect is not timed (a session coming back up
+    /// takes Ribbit's connect retry, not the RIB's time).
+    pub async fn change(&mut self, what: &str, change: Change) {
+        self.apply(change).await;
+        self.steps.done(what);
     }
 
     /// Measure a failover: from just before `change` is made until
@@ -1402,15 +1440,22 @@ impl Scenario {
 pub enum Change {
     /// The GoBGP peer withdraws the prefix (`gobgp global rib del`).
     Withdraw(&'static str, &'static str),
+    /// The GoBGP peer announces its route for the prefix (again).
+    Announce(&'static str, &'static str),
     /// The BIRD peer closes its session with Ribbit (`birdc disable`: a
     /// Cease, then the TCP connection closes), withdrawing all its paths.
     StopSession(&'static str),
+    /// The BIRD peer accepts Ribbit's connections again (`birdc enable`).
+    StartSession(&'static str),
 }
 
 impl Change {
     fn peer(self) -> &'static str {
         match self {
-            Change::Withdraw(peer, _) | Change::StopSession(peer) => peer,
+            Change::Withdraw(peer, _)
+            | Change::Announce(peer, _)
+            | Change::StopSession(peer)
+            | Change::StartSession(peer) => peer,
         }
     }
 }
