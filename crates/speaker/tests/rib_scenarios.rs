@@ -15,7 +15,7 @@
 //! | `ROUTER_ID` .48/28 | id 10.0.0.2 | id 10.0.0.1 | - | router id: B (although A's address is lower) |
 //! | `PEER_ADDRESS` .64/28 | id 10.0.0.2 | - | id 10.0.0.2 | lowest neighbor address: A |
 //! | `LOCAL_PREF` .80/28 | - | path 1 | path 2, import policy LOCAL_PREF 200 | LOCAL_PREF: C |
-//! | `EBGP` .96/28 (route reflector test) | iBGP | - | - (E: eBGP) | eBGP over iBGP: E |
+//! | `EBGP` .96/28 (route reflector test) | iBGP | - | - (E: eBGP, MED 20) | eBGP over iBGP: E |
 //! | `NO_EXPORT` .112/28 | - | - | NO_EXPORT | sent on iBGP only |
 //! | `NO_ADVERTISE` .128/28 | - | - | NO_ADVERTISE | sent to nobody |
 //! | `C_ONLY` .144/28 | - | - | MED 7 | one path; C's session going down withdraws it |
@@ -46,6 +46,8 @@
 mod support;
 
 use std::net::Ipv4Addr;
+
+use ribbit_rib::Step;
 
 use support::scenario::{
     best, compare_tables, parse_bird_routes, Announcement, Best, Change, Kind, Origin, PeerSpec,
@@ -203,6 +205,24 @@ fn all_up(med: &'static str) -> Best {
     ])
 }
 
+/// Why Ribbit selects each path with everybody up (the step of the
+/// decision process that eliminated the last competitor), as `all_up`
+/// explains it; `med` and `peer_address` differ between the modes.
+fn reasons_all_up(med: Step, peer_address: Step) -> Vec<(&'static str, Step)> {
+    vec![
+        (AS_PATH, Step::AsPathLength),
+        (ORIGIN, Step::Origin),
+        (MED, med),
+        (ROUTER_ID, Step::RouterId),
+        (PEER_ADDRESS, peer_address),
+        (LOCAL_PREF, Step::LocalPref),
+        (NO_EXPORT_ROUTE, Step::OnlyPath),
+        (NO_ADVERTISE_ROUTE, Step::OnlyPath),
+        (C_ONLY, Step::OnlyPath),
+        (B_ONLY, Step::OnlyPath),
+    ]
+}
+
 /// What changes once C's session is down.
 fn without_c(best: &mut Best) {
     // B's 3-AS path is all that is left.
@@ -270,6 +290,9 @@ async fn plain_ebgp() {
     let mut best = all_up("b");
     s.wait_tables("all up", &best, &["m"]).await;
     s.hold_tables("all up", &best, &["m"]).await;
+    // MED: the last competitor, C, falls at the router id.
+    let reasons = reasons_all_up(Step::RouterId, Step::PeerAddress);
+    s.check_reasons("all up", &best, &reasons).await;
 
     // A withdraws the best path; C's 2-AS path is next.
     best.insert(AS_PATH, Some("c"));
@@ -292,6 +315,24 @@ async fn plain_ebgp() {
     s.hold_tables("C down", &best, &["m"]).await;
 
     back_to_all_up(&mut s, "b", &["m"]).await;
+
+    // A replaces its best path with a 4-AS one, no withdraw in between: the
+    // new path replaces the old one in Ribbit (RFC 4271 §3.1) and C's 2-AS
+    // path is best.
+    s.topo.replace_announcement(
+        "a",
+        Announcement::new(AS_PATH, &[65001, 65001, 65001, 65001], &["64601:12"]),
+    );
+    let mut best = all_up("b");
+    best.insert(AS_PATH, Some("c"));
+    s.failover(
+        "A replaces AS_PATH with a longer path",
+        Change::Announce("a", AS_PATH),
+        &best,
+        "m",
+    )
+    .await;
+    s.hold_tables("A's longer path", &best, &["m"]).await;
     s.finish().await;
 }
 
@@ -330,7 +371,10 @@ async fn route_reflector() {
         port: 11731,
     };
     // E, eBGP, announces EBGP only.
-    let e_routes = vec![Announcement::new(EBGP, &[65005], &["64605:7"])];
+    // With a MED: a MED received over eBGP is passed on over iBGP
+    // (RFC 4271 §5.1.4; Ribbit's `send-med` is true on iBGP). A's path is
+    // from another neighbouring AS, so the MEDs are not compared.
+    let e_routes = vec![Announcement::new(EBGP, &[65005], &["64605:7"]).med(20)];
     let topo = Topology {
         ribbit: plan.ribbit(Some(CLUSTER_ID), false),
         peers: vec![
@@ -392,6 +436,10 @@ async fn route_reflector() {
     let observers = ["m", "b", "c", "e"];
     s.wait_tables("all up", &best, &observers).await;
     s.hold_tables("all up", &best, &observers).await;
+    // PEER_ADDRESS: A and C differ in router id here.
+    let mut reasons = reasons_all_up(Step::RouterId, Step::RouterId);
+    reasons.push((EBGP, Step::External));
+    s.check_reasons("all up", &best, &reasons).await;
 
     // A (a client) withdraws; C's path, from a non-client, is next: the
     // monitor (a client) gets it, B (a non-client) loses the path it had.
@@ -495,6 +543,8 @@ async fn route_server() {
     let observers = ["m", "c"];
     s.wait_tables("all up", &best, &observers).await;
     s.hold_tables("all up", &best, &observers).await;
+    let reasons = reasons_all_up(Step::Med, Step::PeerAddress);
+    s.check_reasons("all up", &best, &reasons).await;
 
     best.insert(AS_PATH, Some("c"));
     s.failover(

@@ -24,9 +24,12 @@ use std::time::{Duration, Instant};
 
 use ribbit::config::Config;
 use ribbit::peer::ReceivedRoute;
+use ribbit::rib_view::step_text;
 use ribbit::Speaker;
 use ribbit_fsm::State;
+use ribbit_rib::Step;
 use ribbit_wire::update::NextHop;
+use ribbit_wire::Family;
 use serde_json::Value;
 
 use super::{eventually, find_binary, run_cli, Daemon, Lab, Steps, ESTABLISHED, PROPAGATE};
@@ -314,6 +317,20 @@ impl Topology {
             .iter()
             .find(|p| p.name == name)
             .unwrap_or_else(|| panic!("scenario error: no peer named {name}"))
+    }
+
+    /// Replace what `peer` announces for the announcement's prefix (a
+    /// changed route, announced next with [`Change::Announce`]).
+    pub fn replace_announcement(&mut self, peer: &str, a: Announcement) {
+        let spec = self
+            .peers
+            .iter_mut()
+            .find(|p| p.name == peer)
+            .unwrap_or_else(|| panic!("scenario error: no peer named {peer}"));
+        match spec.announcements.iter_mut().find(|x| x.prefix == a.prefix) {
+            Some(old) => *old = a,
+            None => spec.announcements.push(a),
+        }
     }
 
     fn ebgp(&self, peer: &PeerSpec) -> bool {
@@ -1380,6 +1397,70 @@ impl Scenario {
         }
     }
 
+    /// Check what Ribbit itself says (`Speaker::paths`, the data of
+    /// `ribbit show paths`): for each prefix, the best path is the one from
+    /// the peer `best` names, and it won at `step` of the decision process.
+    /// A winner right for a wrong reason (a MED compared across ASes, a
+    /// router id compared where the addresses should decide) is caught here
+    /// even where the observers' tables cannot tell.
+    pub async fn check_reasons(&mut self, what: &str, best: &Best, reasons: &[(&str, Step)]) {
+        let lines = self
+            .speaker()
+            .paths(Family::IPV4_UNICAST, None)
+            .await
+            .unwrap_or_default();
+        let names: BTreeMap<IpAddr, &str> = self
+            .topo
+            .peers
+            .iter()
+            .map(|p| (IpAddr::V4(p.address), p.name))
+            .collect();
+        let mut problems = Vec::new();
+        for &(prefix, step) in reasons {
+            let winner = best.get(prefix).copied().flatten();
+            let Some(line) = lines.iter().find(|l| l.nlri == prefix) else {
+                problems.push(format!("{prefix}: not in Ribbit's table"));
+                continue;
+            };
+            let chosen = line
+                .paths
+                .iter()
+                .find(|p| p.best)
+                .and_then(|p| p.peer)
+                .and_then(|a| names.get(&a).copied());
+            let wanted = Some(step_text(step));
+            if chosen != winner || line.reason != wanted {
+                let paths: Vec<String> = line
+                    .paths
+                    .iter()
+                    .map(|p| {
+                        let from = p.peer.and_then(|a| names.get(&a).copied());
+                        format!(
+                            "{}{} via {} path [{}]",
+                            if p.best { "*" } else { "" },
+                            from.unwrap_or("local"),
+                            p.next_hop,
+                            p.as_path
+                        )
+                    })
+                    .collect();
+                problems.push(format!(
+                    "{prefix}: best from {chosen:?} because {:?}; expected from {winner:?} \
+                     because {wanted:?}; paths: {}",
+                    line.reason,
+                    paths.join(", ")
+                ));
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "{what}: Ribbit's own view of its choices:\n    {}",
+            problems.join("\n    ")
+        );
+        self.steps
+            .done(&format!("{what}: Ribbit's reasons as expected"));
+    }
+
     /// Make a change whose effect is not timed (a session coming back up
     /// takes Ribbit's connect retry, not the RIB's time).
     pub async fn change(&mut self, what: &str, change: Change) {
@@ -1440,7 +1521,9 @@ impl Scenario {
 pub enum Change {
     /// The GoBGP peer withdraws the prefix (`gobgp global rib del`).
     Withdraw(&'static str, &'static str),
-    /// The GoBGP peer announces its route for the prefix (again).
+    /// The GoBGP peer announces its route for the prefix (again, or as
+    /// changed with [`Topology::replace_announcement`]: GoBGP then sends the
+    /// new path, which replaces the old one, RFC 4271 §3.1).
     Announce(&'static str, &'static str),
     /// The BIRD peer closes its session with Ribbit (`birdc disable`: a
     /// Cease, then the TCP connection closes), withdrawing all its paths.
