@@ -22,7 +22,9 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
-use ribbit_mrt::{Body, MrtWriter, Peer, PeerIndexTable, Record, Rib, RibEntry, RibNlri, TableDumpV2};
+use ribbit_mrt::{
+    Body, MrtWriter, Peer, PeerIndexTable, Record, Rib, RibEntry, RibNlri, TableDumpV2,
+};
 use ribbit_wire::attribute::Community;
 use ribbit_wire::{AsPath, Family, Origin, PathAttributes};
 
@@ -288,7 +290,9 @@ pub fn write_table(spec: &TableSpec, out: impl Write) -> Result<TableStats, ribb
     let peers = (0..spec.peers)
         .map(|p| {
             let (address, asn, _) = peer(p);
-            let IpAddr::V4(id) = address else { unreachable!() };
+            let IpAddr::V4(id) = address else {
+                unreachable!()
+            };
             Peer {
                 bgp_id: id,
                 address,
@@ -368,11 +372,15 @@ mod tests {
         assert_eq!(stats.sets, 6_000);
         let share24 = stats.slash24 as f64 / 20_000.0;
         assert!((0.55..0.7).contains(&share24), "{share24}");
-        assert!((4.0..5.0).contains(&stats.mean_path_len), "{}", stats.mean_path_len);
+        assert!(
+            (4.0..5.0).contains(&stats.mean_path_len),
+            "{}",
+            stats.mean_path_len
+        );
         // Read back: unique prefixes, every path starting with its peer's AS,
         // and exactly `sets` distinct attribute sets per peer.
         let mut prefixes = HashSet::new();
-        let mut distinct = vec![HashSet::new(), HashSet::new()];
+        let mut distinct = [HashSet::new(), HashSet::new()];
         for r in ribbit_mrt::MrtReader::new(a.as_slice()).unwrap() {
             if let Body::TableDumpV2(TableDumpV2::Rib(rib)) = r.unwrap().body {
                 assert!(prefixes.insert(rib.prefix().unwrap()));
