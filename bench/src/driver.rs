@@ -3,16 +3,17 @@
 //! stream has gone quiet, read the target's memory and CPU, stop it.
 
 use std::fs;
-use std::net::{IpAddr, SocketAddr};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ribbit_wire::Family;
 
 use crate::inject::{self, PeerLoad};
-use crate::monitor::{self, Progress};
+use crate::monitor::{self, Progress, Watch};
 use crate::session::{self, Closer, Session, Speaker};
 use crate::targets::{self, Kind, Plan, Running, Usage, MONITOR, MONITOR_AS, TARGET};
 
@@ -34,6 +35,14 @@ pub struct RunResult {
     pub updates: u64,
     /// The target's peak memory and CPU.
     pub usage: Usage,
+    /// Churn: seconds from the first withdrawal written to the monitor
+    /// holding every prefix, the churned ones in their new version.
+    pub churn: Option<f64>,
+    /// Churn: the fewest prefixes the monitor held meanwhile (a target that
+    /// merges the withdrawal with the new announcement never dips).
+    pub dipped_to: Option<usize>,
+    /// Builds (cargo, rustc) ran on the machine during the run.
+    pub noisy: bool,
     /// What went wrong, if anything.
     pub error: Option<String>,
 }
@@ -53,6 +62,8 @@ pub struct RunSpec<'a> {
     pub timeout: Duration,
     /// A fresh directory for the run (configs, logs).
     pub dir: &'a Path,
+    /// After the table is loaded, withdraw and re-announce 10 % of it.
+    pub churn: bool,
 }
 
 fn speaker(asn: u32, router_id: std::net::Ipv4Addr) -> Speaker {
@@ -73,6 +84,9 @@ pub fn run(spec: &RunSpec<'_>) -> RunResult {
         held: 0,
         updates: 0,
         usage: Usage::default(),
+        churn: None,
+        dipped_to: None,
+        noisy: builds_running(),
         error: None,
     };
     let mut target: Option<Running> = None;
@@ -102,12 +116,12 @@ pub fn run(spec: &RunSpec<'_>) -> RunResult {
                     }
                     Ok::<_, String>(out)
                 });
-                let (inj_closers, inj_threads, first) = start_injectors(spec, addr, deadline)?;
+                let (inj_closers, inj_threads, _, first) = start_injectors(spec, addr, deadline)?;
                 let sessions = acceptor.join().map_err(|_| "acceptor panicked")??;
                 let mut progress = Vec::new();
                 for (sess, exp) in sessions {
                     closers.push(sess.closer().map_err(|e| e.to_string())?);
-                    let (p, h) = monitor::spawn(sess, exp);
+                    let (p, h) = monitor::spawn(sess, exp, None);
                     threads.push(h);
                     progress.push((p, exp));
                 }
@@ -128,14 +142,26 @@ pub fn run(spec: &RunSpec<'_>) -> RunResult {
                 let sess = Session::establish(stream, &speaker(MONITOR_AS, MONITOR), &FAMILIES)
                     .map_err(|e| format!("monitor session: {e}"))?;
                 closers.push(sess.closer().map_err(|e| e.to_string())?);
-                let (p, h) = monitor::spawn(sess, spec.expected);
+                let watch = spec.churn.then(|| {
+                    let churned: Vec<_> = spec
+                        .loads
+                        .iter()
+                        .flat_map(|l| l.churned.iter().copied())
+                        .collect();
+                    Watch::new(&churned, inject::CHURN_MARK)
+                });
+                let (p, h) = monitor::spawn(sess, spec.expected, watch);
                 threads.push(h);
                 (vec![(p, spec.expected)], to)
             };
-        let (inj_closers, inj_threads, first) = start_injectors(spec, monitor_sessions, deadline)?;
+        let (inj_closers, inj_threads, writers, first) =
+            start_injectors(spec, monitor_sessions, deadline)?;
         closers.extend(inj_closers);
         threads.extend(inj_threads);
-        let r = wait(spec, &progress, first, deadline, &mut result);
+        let mut r = wait(spec, &progress, first, deadline, &mut result);
+        if r.is_ok() && spec.churn {
+            r = churn(spec, &progress, &writers, deadline, &mut result);
+        }
         if let Some(t) = target.as_mut() {
             if let Some(status) = t.exited() {
                 return Err(format!("target exited: {status}"));
@@ -159,7 +185,12 @@ pub fn run(spec: &RunSpec<'_>) -> RunResult {
     result
 }
 
-type Started = (Vec<Closer>, Vec<thread::JoinHandle<()>>, Instant);
+type Started = (
+    Vec<Closer>,
+    Vec<thread::JoinHandle<()>>,
+    Vec<Arc<Mutex<TcpStream>>>,
+    Instant,
+);
 
 /// Connect every injector to `to`, establish, and start sending on threads
 /// of their own. Returns when every first UPDATE is on its way, with the
@@ -184,14 +215,22 @@ fn start_injectors(
         closers.push(sess.closer().map_err(|e| e.to_string())?);
         sessions.push(sess);
     }
+    let writers: Vec<Arc<Mutex<TcpStream>>> = sessions.iter().map(|s| s.writer.clone()).collect();
     let (tx, rx) = std::sync::mpsc::channel();
     for (sess, load) in sessions.into_iter().zip(spec.loads.iter().cloned()) {
         let tx = tx.clone();
         threads.push(thread::spawn(move || {
             let Session { writer, reader, .. } = sess;
             let drain = inject::drain(reader);
-            let r = inject::send(&writer, &load).map_err(|e| e.to_string());
-            let _ = tx.send(r);
+            // Report the first write at once: the monitor may not be
+            // reading yet (floor), and the send lasts until it does.
+            let first_tx = tx.clone();
+            let r = inject::send(&writer, &load, move |t| {
+                let _ = first_tx.send(Ok(t));
+            });
+            if let Err(e) = r {
+                let _ = tx.send(Err(e.to_string()));
+            }
             let _ = drain.join();
         }));
     }
@@ -201,7 +240,7 @@ fn start_injectors(
         let t = r.map_err(|e| format!("send: {e}"))?;
         first = Some(first.map_or(t, |f| f.min(t)));
     }
-    Ok((closers, threads, first.ok_or("no injector")?))
+    Ok((closers, threads, writers, first.ok_or("no injector")?))
 }
 
 /// Wait until every monitor session is complete and the stream has been
@@ -213,7 +252,6 @@ fn wait(
     deadline: Instant,
     result: &mut RunResult,
 ) -> Result<(), String> {
-    let _ = spec;
     let secs = |t: Instant| t.saturating_duration_since(first).as_secs_f64();
     loop {
         thread::sleep(Duration::from_millis(20));
@@ -240,6 +278,7 @@ fn wait(
         {
             return Err(format!("monitor session ended: {e}"));
         }
+        result.noisy |= builds_running();
         if let (Some(c), Some(l)) = (complete, last) {
             result.complete = Some(secs(c));
             if l.elapsed() >= QUIET {
@@ -255,6 +294,80 @@ fn wait(
             ));
         }
     }
+}
+
+/// Withdraw and re-announce the churned prefixes (the initial send is over,
+/// so the writers are free), then wait until the monitor holds every prefix
+/// in its new version and the stream has been quiet for [`QUIET`].
+fn churn(
+    spec: &RunSpec<'_>,
+    progress: &[(Arc<Progress>, usize)],
+    writers: &[Arc<Mutex<TcpStream>>],
+    deadline: Instant,
+    result: &mut RunResult,
+) -> Result<(), String> {
+    let mut first = None;
+    for (w, load) in writers.iter().zip(spec.loads) {
+        let mut w = w.lock().map_err(|_| "writer lock poisoned")?;
+        first.get_or_insert_with(Instant::now);
+        w.write_all(&load.churn_withdraw)
+            .and_then(|()| w.write_all(&load.churn_announce))
+            .map_err(|e| format!("churn: {e}"))?;
+    }
+    let first = first.ok_or("no injector")?;
+    loop {
+        thread::sleep(Duration::from_millis(20));
+        result.noisy |= builds_running();
+        let consistent = progress
+            .iter()
+            .map(|(p, _)| p.consistent_at.lock().ok().and_then(|c| *c))
+            .collect::<Option<Vec<_>>>()
+            .and_then(|v| v.into_iter().max());
+        let last = progress
+            .iter()
+            .filter_map(|(p, _)| p.last_update_at.lock().ok().and_then(|c| *c))
+            .max();
+        if let Some(e) = progress
+            .iter()
+            .find_map(|(p, _)| p.ended.lock().ok().and_then(|e| e.clone()))
+        {
+            return Err(format!("monitor session ended: {e}"));
+        }
+        if let (Some(c), Some(l)) = (consistent, last) {
+            result.churn = Some(c.saturating_duration_since(first).as_secs_f64());
+            if l.elapsed() >= QUIET {
+                result.dipped_to = progress
+                    .iter()
+                    .map(|(p, _)| p.dipped_to.load(std::sync::atomic::Ordering::Relaxed))
+                    .min();
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "churn: timeout after {:.0} s",
+                spec.timeout.as_secs_f64()
+            ));
+        }
+    }
+}
+
+/// Whether a Rust build is running on the machine (other engineers share
+/// it): a `cargo` or `rustc` process, found by name in /proc.
+pub fn builds_running() -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        fs::read_to_string(e.path().join("comm"))
+            .map(|c| {
+                matches!(
+                    c.trim(),
+                    "cargo" | "rustc" | "cargo-clippy" | "clippy-driver"
+                )
+            })
+            .unwrap_or(false)
+    })
 }
 
 /// A fresh temporary directory under the system's, removed by [`TempDir::drop`].

@@ -11,7 +11,9 @@ use std::thread;
 use std::time::Instant;
 
 use ribbit_mrt::{Body, MrtReader, RibNlri, TableDumpV2};
+use ribbit_wire::attribute::Community;
 use ribbit_wire::nlri::PrefixNlri;
+use ribbit_wire::Prefix;
 use ribbit_wire::{
     EncodeContext, Family, Message, NextHop, NlriList, PathAttributes, Update, UpdatePacker,
 };
@@ -37,6 +39,12 @@ pub struct PeerLoad {
     pub end_of_rib: Vec<u8>,
     /// The families announced.
     pub families: Vec<Family>,
+    /// Churn: UPDATEs withdrawing every [`CHURN_EVERY`]th prefix of the dump.
+    pub churn_withdraw: Vec<u8>,
+    /// Churn: UPDATEs announcing them again, with [`CHURN_MARK`] added.
+    pub churn_announce: Vec<u8>,
+    /// The churned prefixes.
+    pub churned: Vec<Prefix>,
 }
 
 /// Errors while preparing the load.
@@ -64,7 +72,16 @@ struct Group {
     attributes: PathAttributes,
     next_hop: NextHop,
     nlri: Vec<PrefixNlri>,
+    /// The group's prefixes chosen for churn (also in `nlri`).
+    churn: Vec<PrefixNlri>,
 }
+
+/// The community that marks re-announced routes in the churn scenario
+/// (64999:1), so that the monitor can tell the new version from the old.
+pub const CHURN_MARK: Community = Community(0xFDE7_0001);
+
+/// Every how many prefixes of the dump one is churned (10 %).
+pub const CHURN_EVERY: usize = 10;
 
 /// The load of every peer of a dump.
 #[derive(Debug, Clone)]
@@ -94,6 +111,7 @@ pub fn prepare(dump: impl Read, ctx: EncodeContext) -> Result<Prepared, PrepareE
                 let RibNlri::Prefix(prefix) = rib.nlri else {
                     continue;
                 };
+                let churned = distinct % CHURN_EVERY == 0;
                 distinct += 1;
                 for e in rib.entries {
                     let Some((_, index, groups)) = peers.get_mut(usize::from(e.peer_index)) else {
@@ -111,8 +129,8 @@ pub fn prepare(dump: impl Read, ctx: EncodeContext) -> Result<Prepared, PrepareE
                         path_id: e.path_id,
                         prefix,
                     };
-                    match index.get(&key) {
-                        Some(&g) => groups[g].nlri.push(nlri),
+                    let g = match index.get(&key) {
+                        Some(&g) => g,
                         None => {
                             index.insert(key.clone(), groups.len());
                             let mut attributes = e.attributes;
@@ -121,9 +139,15 @@ pub fn prepare(dump: impl Read, ctx: EncodeContext) -> Result<Prepared, PrepareE
                                 family: rib.family,
                                 attributes,
                                 next_hop,
-                                nlri: vec![nlri],
+                                nlri: Vec::new(),
+                                churn: Vec::new(),
                             });
+                            groups.len() - 1
                         }
+                    };
+                    groups[g].nlri.push(nlri);
+                    if churned {
+                        groups[g].churn.push(nlri);
                     }
                 }
             }
@@ -154,6 +178,29 @@ pub fn prepare(dump: impl Read, ctx: EncodeContext) -> Result<Prepared, PrepareE
         for f in &families {
             Message::Update(Update::end_of_rib(*f)).encode(&ctx, &mut end_of_rib);
         }
+        let mut churn_withdraw = Vec::new();
+        let mut churn_announce = Vec::new();
+        let mut churned = Vec::new();
+        for f in &families {
+            let mine: Vec<PrefixNlri> = groups
+                .iter()
+                .filter(|g| g.family == *f)
+                .flat_map(|g| g.churn.iter().copied())
+                .collect();
+            churned.extend(mine.iter().map(|n| n.prefix));
+            packer.withdraw(*f, &NlriList::Prefixes(mine), &mut churn_withdraw)?;
+        }
+        for g in groups.iter().filter(|g| !g.churn.is_empty()) {
+            let mut attributes = g.attributes.clone();
+            attributes.communities.push(CHURN_MARK);
+            packer.announce(
+                g.family,
+                &attributes,
+                g.next_hop,
+                &NlriList::Prefixes(g.churn.clone()),
+                &mut churn_announce,
+            )?;
+        }
         out.push(PeerLoad {
             address: peer.address,
             asn: peer.asn,
@@ -164,6 +211,9 @@ pub fn prepare(dump: impl Read, ctx: EncodeContext) -> Result<Prepared, PrepareE
             sets: groups.len(),
             end_of_rib,
             families,
+            churn_withdraw,
+            churn_announce,
+            churned,
         });
     }
     Ok(Prepared {
@@ -174,12 +224,18 @@ pub fn prepare(dump: impl Read, ctx: EncodeContext) -> Result<Prepared, PrepareE
 
 /// Write every UPDATE then the End-of-RIB markers, holding the session's
 /// writer for the whole run (the UPDATEs themselves keep the peer's hold
-/// timer going). Returns the instant just before the first byte was written.
-pub fn send(writer: &Mutex<TcpStream>, load: &PeerLoad) -> io::Result<Instant> {
+/// timer going). `on_first` gets the instant just before the first byte is
+/// written, as soon as it is known; it is also returned.
+pub fn send(
+    writer: &Mutex<TcpStream>,
+    load: &PeerLoad,
+    on_first: impl FnOnce(Instant),
+) -> io::Result<Instant> {
     let mut w = writer
         .lock()
         .map_err(|_| io::Error::other("writer lock poisoned"))?;
     let first = Instant::now();
+    on_first(first);
     // Large writes: the kernel takes what the socket buffer holds, the rest
     // waits for the target to read. 1 MiB per call keeps syscalls few.
     for chunk in load.updates.chunks(1 << 20) {

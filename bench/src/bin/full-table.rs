@@ -28,6 +28,9 @@ enum Scenario {
     /// Ten route-server clients, each with its own view of the same
     /// 100,000 prefixes (targets in route-server mode).
     RouteServer,
+    /// The full table, then 10 % of it withdrawn and re-announced with a
+    /// changed attribute: time until the monitor holds the new version.
+    Churn,
 }
 
 /// Full-table benchmark of BGP daemons on loopback.
@@ -63,6 +66,36 @@ struct Args {
     /// The Ribbit binary.
     #[arg(long, default_value = "target/release/ribbit")]
     ribbit_bin: PathBuf,
+    /// Before each run, wait up to this many seconds for the machine to
+    /// have had no cargo or rustc process for 10 s (0: do not wait).
+    #[arg(long, default_value_t = 1800)]
+    wait_idle: u64,
+}
+
+/// Wait until no build has run for 10 s, or `limit` passed.
+fn wait_idle(limit: Duration) {
+    let start = Instant::now();
+    let mut quiet_since = Instant::now();
+    let mut told = false;
+    while start.elapsed() < limit {
+        if driver::builds_running() {
+            quiet_since = Instant::now();
+            if !told {
+                eprintln!("waiting for the builds running on this machine to finish");
+                told = true;
+            }
+        } else if quiet_since.elapsed() >= Duration::from_secs(10) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn line(cmd: &str, args: &[&str]) -> String {
@@ -164,6 +197,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // noise on the shared machine does not land on one target only.
     for run in 0..a.runs {
         for (kind, out) in results.iter_mut() {
+            if a.wait_idle > 0 {
+                wait_idle(Duration::from_secs(a.wait_idle));
+            }
+            let load_before = loadavg();
             let dir = TempDir::new(&format!("{}-{run}", kind.name()))?;
             let spec = RunSpec {
                 kind: *kind,
@@ -172,18 +209,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 expected: prepared.prefixes,
                 timeout: Duration::from_secs(a.timeout),
                 dir: &dir.0,
+                churn: a.scenario == Scenario::Churn,
             };
             let r = driver::run(&spec);
             eprintln!(
-                "run {} {}: all prefixes after {:?} s, last UPDATE after {:?} s, {} held, {} UPDATEs, peak {} KiB, CPU {:.1} s{}",
+                "run {} {}: all prefixes after {:?} s, last UPDATE after {:?} s, churn {:?} s (dipped to {:?}), {} held, {} UPDATEs, peak {} KiB, CPU {:.1} s, load {load_before} before{}{}",
                 run + 1,
                 kind.name(),
                 r.complete.map(|s| (s * 1000.0).round() / 1000.0),
                 r.last_update.map(|s| (s * 1000.0).round() / 1000.0),
+                r.churn.map(|s| (s * 1000.0).round() / 1000.0),
+                r.dipped_to,
                 r.held,
                 r.updates,
                 r.usage.hwm_kib,
                 r.usage.cpu_seconds,
+                if r.noisy { ", builds were running" } else { "" },
                 r.error.as_deref().map(|e| format!(", error: {e}")).unwrap_or_default()
             );
             out.push(r);
@@ -197,6 +238,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match a.scenario {
             Scenario::FullTable => "full-table",
             Scenario::RouteServer => "route-server",
+            Scenario::Churn => "churn",
         },
         prepared.prefixes,
         prepared.peers.len(),
@@ -209,14 +251,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         line("uname", &["-sr"]),
         line("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
     );
-    println!("| target | version | s to all prefixes (median) | spread | s to last UPDATE | peak memory (VmHWM) | bytes per path | CPU s | runs ok |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    let churn = a.scenario == Scenario::Churn;
+    println!(
+        "| target | version | s to all prefixes (median) | spread | s to last UPDATE |{} peak memory (VmHWM) | bytes per path | CPU s | runs ok |",
+        if churn { " churn: s to consistent | spread |" } else { "" }
+    );
+    println!(
+        "|---|---|---|---|---|{}---|---|---|---|",
+        if churn { "---|---|" } else { "" }
+    );
     for (kind, runs) in &results {
         let ok: Vec<&RunResult> = runs.iter().filter(|r| r.error.is_none()).collect();
         let complete: Vec<f64> = ok.iter().filter_map(|r| r.complete).collect();
         let last: Vec<f64> = ok.iter().filter_map(|r| r.last_update).collect();
         let (m, spread) = fmt_spread(&complete);
         let (lm, _) = fmt_spread(&last);
+        let churned: Vec<f64> = ok.iter().filter_map(|r| r.churn).collect();
+        let (cm, cspread) = fmt_spread(&churned);
+        let churn_cols = if churn {
+            format!(" {cm} | {cspread} |")
+        } else {
+            String::new()
+        };
+        let noisy = runs.iter().filter(|r| r.noisy).count();
         let hwm = ok.iter().map(|r| r.usage.hwm_kib).max().unwrap_or(0);
         let cpu: Vec<f64> = ok.iter().map(|r| r.usage.cpu_seconds).collect();
         let (mem, per_path, cpu_s) = if *kind == Kind::Floor || ok.is_empty() {
@@ -229,13 +286,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         };
         let errors: Vec<&str> = runs.iter().filter_map(|r| r.error.as_deref()).collect();
-        let note = if errors.is_empty() {
+        let mut notes: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        if noisy > 0 {
+            notes.push(format!("builds running during {noisy} run(s)"));
+        }
+        let note = if notes.is_empty() {
             String::new()
         } else {
-            format!(" ({})", errors.join("; "))
+            format!(" ({})", notes.join("; "))
         };
         println!(
-            "| {} | {} | {m} | {spread} | {lm} | {mem} | {per_path} | {cpu_s} | {}/{}{note} |",
+            "| {} | {} | {m} | {spread} | {lm} |{churn_cols} {mem} | {per_path} | {cpu_s} | {}/{}{note} |",
             kind.name(),
             targets::version(*kind, &plan),
             ok.len(),

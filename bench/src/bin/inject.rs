@@ -76,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let closer = sess.closer()?;
     let Session { writer, reader, .. } = sess;
     let drain = inject::drain(reader);
-    let first = inject::send(&writer, &load)?;
+    let first = inject::send(&writer, &load, |_| {})?;
     let wall =
         SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64() - first.elapsed().as_secs_f64();
     println!("first UPDATE written at {wall:.6}");

@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sess = Session::establish(stream, &me, &[Family::IPV4_UNICAST])?;
     let closer = sess.closer()?;
     let established = Instant::now();
-    let (progress, handle) = monitor::spawn(sess, a.expect);
+    let (progress, handle) = monitor::spawn(sess, a.expect, None);
     let deadline = established + Duration::from_secs(a.timeout);
     loop {
         thread::sleep(Duration::from_millis(10));
