@@ -111,7 +111,7 @@ pub fn prepare(dump: impl Read, ctx: EncodeContext) -> Result<Prepared, PrepareE
                 let RibNlri::Prefix(prefix) = rib.nlri else {
                     continue;
                 };
-                let churned = distinct % CHURN_EVERY == 0;
+                let churned = distinct.is_multiple_of(CHURN_EVERY);
                 distinct += 1;
                 for e in rib.entries {
                     let Some((_, index, groups)) = peers.get_mut(usize::from(e.peer_index)) else {
