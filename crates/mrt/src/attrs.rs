@@ -60,7 +60,11 @@ pub(crate) fn decode_attributes(bytes: &[u8], at: usize, four_octet_as: bool) ->
         }
         let used = r.offset().saturating_sub(start);
         segments.push((body.len(), start));
+        let flags_at = body.len();
         body.extend_from_slice(whole.get(..used).unwrap_or(&[]));
+        if let (Some(expected), Some(f)) = (expected_flags(code), body.get_mut(flags_at)) {
+            *f = repair_flags(fl, expected);
+        }
     }
     let alen = u16::try_from(body.len().saturating_sub(BODY_PREFIX))
         .map_err(|_| At::malformed(at, "attribute field longer than 65535 bytes"))?;
@@ -96,6 +100,43 @@ pub(crate) fn decode_attributes(bytes: &[u8], at: usize, four_octet_as: bool) ->
         mp_next_hop,
         issues,
     })
+}
+
+/// The Optional and Transitive bits each known attribute has on the wire
+/// (RFC 4271 §5 and the RFCs of each attribute).
+fn expected_flags(code: u8) -> Option<u8> {
+    use type_code::*;
+    const WELL_KNOWN: u8 = flags::TRANSITIVE;
+    const OPT: u8 = flags::OPTIONAL;
+    const OPT_TRANS: u8 = flags::OPTIONAL | flags::TRANSITIVE;
+    Some(match code {
+        ORIGIN | AS_PATH | NEXT_HOP | LOCAL_PREF | ATOMIC_AGGREGATE => WELL_KNOWN,
+        MED | ORIGINATOR_ID | CLUSTER_LIST | AIGP => OPT,
+        AGGREGATOR
+        | COMMUNITIES
+        | EXTENDED_COMMUNITIES
+        | AS4_PATH
+        | AS4_AGGREGATOR
+        | IPV6_EXTENDED_COMMUNITIES
+        | LARGE_COMMUNITIES
+        | OTC => OPT_TRANS,
+        _ => return None,
+    })
+}
+
+/// A table dump records what the collector stored, not bytes from the
+/// wire, and some writers do not keep the flags: BIRD 2 writes NEXT_HOP
+/// and LOCAL_PREF with flags 0 in its TABLE_DUMP_V2 files. The flags of a
+/// known attribute carry no information a reader of a dump needs, so they
+/// are set to what the attribute has on the wire (keeping the length form),
+/// rather than making the BGP codec discard the attribute (RFC 7606 §3 c).
+fn repair_flags(fl: u8, expected: u8) -> u8 {
+    let partial = if expected == flags::OPTIONAL | flags::TRANSITIVE {
+        fl & flags::PARTIAL
+    } else {
+        0
+    };
+    expected | partial | (fl & flags::EXTENDED_LENGTH)
 }
 
 /// The next hop of an MP_REACH_NLRI in a table dump. RFC 6396 §4.3.4 keeps
@@ -288,6 +329,15 @@ mod tests {
         assert_eq!(back.attributes, attributes);
         assert_eq!(back.mp_next_hop, Some(nh));
         assert!(back.issues.is_empty());
+
+        // BIRD's NEXT_HOP and LOCAL_PREF with flags 0: read as if well-known.
+        let bird = [
+            0x40, 1, 1, 0, 0x00, 3, 4, 198, 18, 0, 1, 0x00, 5, 4, 0, 0, 0, 100,
+        ];
+        let back = decode_attributes(&bird, 0, true).unwrap();
+        assert!(back.issues.is_empty(), "{:?}", back.issues);
+        assert_eq!(back.attributes.next_hop, Some(Ipv4Addr::new(198, 18, 0, 1)));
+        assert_eq!(back.attributes.local_pref, Some(100));
 
         // ORIGIN 7 at record offset 100: an issue that points at byte 100.
         let bad = [0x40, 1, 1, 7];
