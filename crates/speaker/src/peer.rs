@@ -43,6 +43,9 @@ pub struct PeerSettings {
     pub session: SessionConfig,
     /// Routes announced to this neighbor once the session is up.
     pub routes: Vec<Announcement>,
+    /// Whether the session starts at once (`enabled`); otherwise it waits
+    /// for [`PeerCommand::Enable`], refusing connections meanwhile.
+    pub enabled: bool,
     /// The neighbor in the RIB.
     pub id: PeerId,
     /// How long to stay down after a maximum-prefix teardown, per family
@@ -168,10 +171,21 @@ pub enum PeerCommand {
     Accepted(TcpStream),
     /// Stop the session with an optional shutdown communication, then end the task.
     Shutdown(Option<String>, oneshot::Sender<()>),
+    /// The neighbor was removed from the configuration: stop the session
+    /// with Cease / Peer De-configured (RFC 4486), then end the task.
+    Remove(oneshot::Sender<()>),
     /// Ask the neighbor to send its routes of a family again (RFC 2918).
     RouteRefresh(Family),
     /// The current state.
     State(oneshot::Sender<State>),
+    /// Start the session (of a disabled neighbor).
+    Enable,
+    /// Stop the session with Cease / Administrative Shutdown and an
+    /// optional message (RFC 9003); it stays down until enabled.
+    Disable(Option<String>),
+    /// Stop the session with Cease / Administrative Reset and start it
+    /// again (RFC 4486).
+    Reset(Option<String>),
 }
 
 struct PeerTask {
@@ -274,7 +288,9 @@ async fn run(
         stale_until: Vec::new(),
         stale: Vec::new(),
     };
-    task.handle(Input::Start);
+    if task.settings.enabled {
+        task.handle(Input::Start);
+    }
     loop {
         // Timers that fell due while events kept the task busy fire here, so
         // a flood of UPDATEs never holds back our KEEPALIVEs. (Messages are
@@ -300,6 +316,12 @@ async fn run(
             cmd = commands.recv() => match cmd {
                 Some(PeerCommand::Shutdown(message, done)) => {
                     task.stop(message.as_deref()).await;
+                    let _ = done.send(());
+                    return;
+                }
+                Some(PeerCommand::Remove(done)) => {
+                    let n = Notification::new(code::CEASE, subcode::PEER_DECONFIGURED, Vec::new());
+                    task.stop_with(&n).await;
                     let _ = done.send(());
                     return;
                 }
@@ -401,7 +423,25 @@ impl PeerTask {
             PeerCommand::State(reply) => {
                 let _ = reply.send(self.session.state());
             }
-            PeerCommand::Shutdown(..) => {}
+            PeerCommand::Enable => {
+                self.restart_at = None;
+                self.handle(Input::Start);
+            }
+            PeerCommand::Disable(message) => {
+                self.restart_at = None;
+                self.handle(Input::Stop(message.as_deref()));
+            }
+            PeerCommand::Reset(message) => {
+                let n = match message {
+                    Some(text) => Notification::shutdown(subcode::ADMINISTRATIVE_RESET, &text),
+                    None => {
+                        Notification::new(code::CEASE, subcode::ADMINISTRATIVE_RESET, Vec::new())
+                    }
+                };
+                self.handle(Input::Cease(&n));
+                self.handle(Input::Start);
+            }
+            PeerCommand::Shutdown(..) | PeerCommand::Remove(_) => {}
         }
     }
 
@@ -434,6 +474,17 @@ impl PeerTask {
     /// giving their writers up to [`LINGER`] to send the NOTIFICATION.
     async fn stop(&mut self, message: Option<&str>) {
         self.handle(Input::Stop(message));
+        self.let_go().await;
+    }
+
+    /// Like [`PeerTask::stop`], with a NOTIFICATION of our choosing.
+    async fn stop_with(&mut self, n: &Notification) {
+        self.handle(Input::Cease(n));
+        self.let_go().await;
+    }
+
+    /// Let go of every connection once the state machine stopped.
+    async fn let_go(&mut self) {
         self.carry_out();
         if let Some(c) = self.connecting.take() {
             c.abort();

@@ -120,6 +120,18 @@ pub enum RibControl {
         /// The families to refresh.
         reply: oneshot::Sender<Vec<Family>>,
     },
+    /// A neighbor was added at run time.
+    AddPeer {
+        /// Its settings.
+        config: Box<PeerConfig>,
+        /// Its identity in the RIB.
+        reply: oneshot::Sender<PeerId>,
+    },
+    /// A neighbor was removed: its routes are withdrawn.
+    RemovePeer {
+        /// The neighbor.
+        peer: PeerId,
+    },
     /// A question about the tables.
     Query(RibQuery),
 }
@@ -335,6 +347,17 @@ impl RibTask {
                     Reconfigured::NeedsRefresh(families) => families,
                 };
                 let _ = reply.send(refresh);
+            }
+            RibControl::AddPeer { config, reply } => {
+                let address = config.address;
+                let peer = self.rib.add_peer(*config);
+                self.names.insert(peer, address);
+                let _ = reply.send(peer);
+            }
+            RibControl::RemovePeer { peer } => {
+                self.sessions.remove(&peer);
+                self.rib.remove_peer(peer);
+                self.names.remove(&peer);
             }
             RibControl::Query(q) => self.query(q),
         }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -57,14 +59,54 @@ pub enum StartError {
 
 /// A running BGP speaker.
 pub struct Speaker {
-    peers: Arc<HashMap<IpAddr, mpsc::Sender<PeerCommand>>>,
-    ids: HashMap<IpAddr, PeerId>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The neighbors, shared with the accept loops (which look up the
+    /// neighbor of each connection). Changed only by the methods that add
+    /// and remove neighbors; never locked across an await.
+    neighbors: Arc<RwLock<HashMap<IpAddr, Running>>>,
+    /// The configuration the speaker started with, with the neighbors added
+    /// and removed since: what a new neighbor's settings are derived from.
+    config: Mutex<Config>,
+    /// Listening sockets, for the TCP-MD5 keys of neighbors added later.
+    listening: Vec<Arc<TcpListener>>,
     listeners: Vec<JoinHandle<()>>,
     local: Vec<SocketAddr>,
     events: broadcast::Sender<PeerEvent>,
     rib: RibHandle,
     rib_task: JoinHandle<()>,
+    /// Seeds the back-off jitter of each new neighbor differently.
+    spawned: AtomicU64,
+}
+
+/// A neighbor's running task and how to reach it.
+struct Running {
+    commands: mpsc::Sender<PeerCommand>,
+    id: PeerId,
+    transport: TransportSettings,
+    task: JoinHandle<()>,
+}
+
+/// A neighbor could not be added, removed or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum NeighborError {
+    /// No neighbor has this address.
+    #[error("no neighbor {0}")]
+    Unknown(IpAddr),
+    /// A neighbor with this address exists.
+    #[error("neighbor {0} already exists")]
+    Exists(IpAddr),
+    /// The speaker is shutting down.
+    #[error("the speaker is shutting down")]
+    Stopped,
+    /// Its TCP-MD5 key could not be installed on a listening socket.
+    #[error("cannot set the TCP-MD5 key of neighbor {peer} on {addr}: {source}")]
+    Md5 {
+        /// The neighbor.
+        peer: IpAddr,
+        /// The listening address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
 }
 
 /// The RIB's settings of the speaker.
@@ -204,6 +246,7 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
             .into_iter()
             .map(|r| r.announcement())
             .collect(),
+        enabled: n.enabled,
         id,
         max_prefix_restart: n.max_prefix.iter().map(|m| (m.family, m.restart)).collect(),
         graceful_restart: n.graceful_restart.then_some(n.graceful_restart_time),
@@ -212,7 +255,8 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
 }
 
 impl Speaker {
-    /// Bind the listeners and start every enabled neighbor.
+    /// Bind the listeners and start the neighbors (the disabled ones wait
+    /// to be enabled).
     pub async fn start(config: &Config) -> Result<Speaker, StartError> {
         // Every listener first: when one cannot be bound, nothing has been
         // started that would outlive the error.
@@ -227,49 +271,191 @@ impl Speaker {
         }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut rib = Rib::new(rib_options(config));
-        let mut ids = HashMap::new();
-        for n in config.neighbors.iter().filter(|n| n.enabled) {
-            ids.insert(n.address, rib.add_peer(rib_peer_config(config, n)));
+        let mut ids = Vec::new();
+        for n in &config.neighbors {
+            ids.push(rib.add_peer(rib_peer_config(config, n)));
         }
-        let names = ids.iter().map(|(a, id)| (*id, *a)).collect();
-        let (rib, rib_task) = rib_task::spawn(rib, names);
-        let mut peers = HashMap::new();
-        let mut tasks = Vec::new();
-        // Transport settings by neighbor address, for accepted connections.
-        let mut transport = HashMap::new();
-        for (i, n) in config
+        let names = config
             .neighbors
             .iter()
-            .enumerate()
-            .filter(|(_, n)| n.enabled)
-        {
-            let Some(id) = ids.get(&n.address).copied() else {
-                continue;
-            };
-            let settings = peer_settings(config, n, id);
-            transport.insert(n.address, settings.transport.clone());
-            let seed = u64::from(u32::from(config.global.router_id))
-                ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let (tx, handle) = peer::spawn(settings, events.clone(), rib.clone(), seed);
-            peers.insert(n.address, tx);
-            tasks.push(handle);
-        }
-        let peers = Arc::new(peers);
-        let transport = Arc::new(transport);
-        let listeners = bound_listeners
-            .into_iter()
-            .map(|l| tokio::spawn(accept_loop(l, Arc::clone(&peers), Arc::clone(&transport))))
+            .zip(&ids)
+            .map(|(n, id)| (*id, n.address))
             .collect();
-        Ok(Speaker {
-            peers,
-            ids,
-            tasks,
+        let (rib, rib_task) = rib_task::spawn(rib, names);
+        let listening: Vec<Arc<TcpListener>> = bound_listeners.into_iter().map(Arc::new).collect();
+        let neighbors = Arc::new(RwLock::new(HashMap::new()));
+        let listeners = listening
+            .iter()
+            .map(|l| tokio::spawn(accept_loop(Arc::clone(l), Arc::clone(&neighbors))))
+            .collect();
+        let speaker = Speaker {
+            neighbors,
+            config: Mutex::new(config.clone()),
+            listening,
             listeners,
             local,
             events,
             rib,
             rib_task,
-        })
+            spawned: AtomicU64::new(0),
+        };
+        for (n, id) in config.neighbors.iter().zip(ids) {
+            speaker.spawn_neighbor(config, n, id);
+        }
+        Ok(speaker)
+    }
+
+    /// Start the task of a neighbor the RIB knows as `id`.
+    fn spawn_neighbor(&self, config: &Config, n: &NeighborConfig, id: PeerId) {
+        let settings = peer_settings(config, n, id);
+        let transport = settings.transport.clone();
+        let i = self.spawned.fetch_add(1, Ordering::Relaxed);
+        let seed =
+            u64::from(u32::from(config.global.router_id)) ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let (commands, task) = peer::spawn(settings, self.events.clone(), self.rib.clone(), seed);
+        let running = Running {
+            commands,
+            id,
+            transport,
+            task,
+        };
+        if let Ok(mut map) = self.neighbors.write() {
+            map.insert(n.address, running);
+        }
+    }
+
+    /// Add a neighbor at run time, with the settings of `n` and the global
+    /// ones the speaker runs with (policies, routes for every neighbor).
+    /// It starts at once unless `n.enabled` is false.
+    pub async fn add_neighbor(&self, n: NeighborConfig) -> Result<(), NeighborError> {
+        if self.sender(n.address).is_some() {
+            return Err(NeighborError::Exists(n.address));
+        }
+        if let Some(key) = &n.md5_password {
+            for l in &self.listening {
+                let addr = l.local_addr().map_err(|_| NeighborError::Stopped)?;
+                if addr.is_ipv6() == n.address.is_ipv6() {
+                    sockopt::set_md5(l.as_fd(), n.address, key.as_bytes()).map_err(|source| {
+                        NeighborError::Md5 {
+                            peer: n.address,
+                            addr,
+                            source,
+                        }
+                    })?;
+                }
+            }
+        }
+        let config = {
+            let mut c = self.config.lock().map_err(|_| NeighborError::Stopped)?;
+            c.neighbors.push(n.clone());
+            c.clone()
+        };
+        let (reply, rx) = oneshot::channel();
+        self.rib
+            .control
+            .send(RibControl::AddPeer {
+                config: Box::new(rib_peer_config(&config, &n)),
+                reply,
+            })
+            .map_err(|_| NeighborError::Stopped)?;
+        let id = rx.await.map_err(|_| NeighborError::Stopped)?;
+        self.spawn_neighbor(&config, &n, id);
+        info!(peer = %n.address, "neighbor added");
+        Ok(())
+    }
+
+    /// Remove a neighbor: its session ends with Cease / Peer De-configured
+    /// (RFC 4486), its routes are withdrawn from everyone.
+    pub async fn remove_neighbor(&self, peer: IpAddr) -> Result<(), NeighborError> {
+        let running = self
+            .neighbors
+            .write()
+            .map_err(|_| NeighborError::Stopped)?
+            .remove(&peer)
+            .ok_or(NeighborError::Unknown(peer))?;
+        if let Ok(mut c) = self.config.lock() {
+            c.neighbors.retain(|n| n.address != peer);
+        }
+        let (done, rx) = oneshot::channel();
+        if running
+            .commands
+            .send(PeerCommand::Remove(done))
+            .await
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(Duration::from_secs(6), rx).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), running.task).await;
+        let _ = self
+            .rib
+            .control
+            .send(RibControl::RemovePeer { peer: running.id });
+        info!(%peer, "neighbor removed");
+        Ok(())
+    }
+
+    async fn command(&self, peer: IpAddr, cmd: PeerCommand) -> Result<(), NeighborError> {
+        let tx = self.sender(peer).ok_or(NeighborError::Unknown(peer))?;
+        tx.send(cmd).await.map_err(|_| NeighborError::Stopped)
+    }
+
+    /// Start the session of a disabled neighbor.
+    pub async fn enable_neighbor(&self, peer: IpAddr) -> Result<(), NeighborError> {
+        self.command(peer, PeerCommand::Enable).await
+    }
+
+    /// Stop a neighbor's session (Cease / Administrative Shutdown with the
+    /// message, RFC 9003) until it is enabled again.
+    pub async fn disable_neighbor(
+        &self,
+        peer: IpAddr,
+        message: Option<String>,
+    ) -> Result<(), NeighborError> {
+        self.command(peer, PeerCommand::Disable(message)).await
+    }
+
+    /// Reset a neighbor's session (Cease / Administrative Reset with the
+    /// message); it comes up again.
+    pub async fn reset_neighbor(
+        &self,
+        peer: IpAddr,
+        message: Option<String>,
+    ) -> Result<(), NeighborError> {
+        self.command(peer, PeerCommand::Reset(message)).await
+    }
+
+    /// The addresses of the neighbors.
+    pub fn neighbor_addresses(&self) -> Vec<IpAddr> {
+        let mut v: Vec<IpAddr> = self
+            .neighbors
+            .read()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+
+    /// The configuration of a neighbor, as it runs.
+    pub fn neighbor_config(&self, peer: IpAddr) -> Option<NeighborConfig> {
+        self.config
+            .lock()
+            .ok()?
+            .neighbors
+            .iter()
+            .find(|n| n.address == peer)
+            .cloned()
+    }
+
+    fn sender(&self, peer: IpAddr) -> Option<mpsc::Sender<PeerCommand>> {
+        self.neighbors
+            .read()
+            .ok()?
+            .get(&peer)
+            .map(|r| r.commands.clone())
+    }
+
+    fn id(&self, peer: IpAddr) -> Option<PeerId> {
+        self.neighbors.read().ok()?.get(&peer).map(|r| r.id)
     }
 
     /// The addresses the speaker listens on (with the ports really bound).
@@ -287,7 +473,7 @@ impl Speaker {
         peer: IpAddr,
         make: impl FnOnce(oneshot::Sender<T>) -> PeerCommand,
     ) -> Option<T> {
-        let tx = self.peers.get(&peer)?;
+        let tx = self.sender(peer)?;
         let (reply, rx) = oneshot::channel();
         tx.send(make(reply)).await.ok()?;
         rx.await.ok()
@@ -306,7 +492,7 @@ impl Speaker {
 
     /// What a neighbor announced to us and we accepted (after import policy).
     pub async fn adj_rib_in(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
-        let peer = *self.ids.get(&peer)?;
+        let peer = self.id(peer)?;
         self.ask_rib(|reply| RibQuery::AdjRibIn {
             peer,
             pre_policy: false,
@@ -318,7 +504,7 @@ impl Speaker {
     /// What a neighbor announced to us before import policy (only kept
     /// with `keep-adj-rib-in`).
     pub async fn adj_rib_in_pre_policy(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
-        let peer = *self.ids.get(&peer)?;
+        let peer = self.id(peer)?;
         self.ask_rib(|reply| RibQuery::AdjRibIn {
             peer,
             pre_policy: true,
@@ -329,7 +515,7 @@ impl Speaker {
 
     /// What we sent a neighbor (its Adj-RIB-Out).
     pub async fn adj_rib_out(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
-        let peer = *self.ids.get(&peer)?;
+        let peer = self.id(peer)?;
         self.ask_rib(|reply| RibQuery::AdjRibOut { peer, reply })
             .await
     }
@@ -359,7 +545,7 @@ impl Speaker {
     pub async fn reconfigure_routing(&self, config: &Config) -> Vec<(IpAddr, Family)> {
         let mut refreshed = Vec::new();
         for n in &config.neighbors {
-            let Some(peer) = self.ids.get(&n.address).copied() else {
+            let Some(peer) = self.id(n.address) else {
                 continue;
             };
             let (reply, rx) = oneshot::channel();
@@ -387,10 +573,9 @@ impl Speaker {
 
     /// Ask a neighbor to send its routes of `family` again (RFC 2918).
     pub async fn route_refresh(&self, peer: IpAddr, family: Family) -> bool {
-        match self.peers.get(&peer) {
-            Some(tx) => tx.send(PeerCommand::RouteRefresh(family)).await.is_ok(),
-            None => false,
-        }
+        self.command(peer, PeerCommand::RouteRefresh(family))
+            .await
+            .is_ok()
     }
 
     /// Stop every session with Cease / Administrative Shutdown and the
@@ -399,8 +584,13 @@ impl Speaker {
         for l in &self.listeners {
             l.abort();
         }
+        let running: Vec<Running> = self
+            .neighbors
+            .write()
+            .map(|mut m| m.drain().map(|(_, r)| r).collect())
+            .unwrap_or_default();
         let mut waits = Vec::new();
-        for tx in self.peers.values() {
+        for tx in running.iter().map(|r| &r.commands) {
             let (done, rx) = oneshot::channel();
             if tx
                 .send(PeerCommand::Shutdown(message.clone(), done))
@@ -415,8 +605,8 @@ impl Speaker {
         }
         // Each neighbor task ends once its connections are closed, their
         // NOTIFICATIONs written (or the linger time is up).
-        for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+        for r in running {
+            let _ = tokio::time::timeout(Duration::from_secs(1), r.task).await;
         }
         // The neighbor tasks held the last senders of the RIB's channels
         // besides ours: dropping it ends the RIB task.
@@ -432,7 +622,7 @@ fn bind_listener(config: &Config, addr: SocketAddr) -> Result<TcpListener, Start
     let neighbors = config
         .neighbors
         .iter()
-        .filter(|n| n.enabled && n.address.is_ipv6() == addr.is_ipv6());
+        .filter(|n| n.address.is_ipv6() == addr.is_ipv6());
     let mut gtsm = false;
     for n in neighbors {
         if let Some(key) = &n.md5_password {
@@ -459,11 +649,7 @@ fn bind_listener(config: &Config, addr: SocketAddr) -> Result<TcpListener, Start
     Ok(listener)
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    peers: Arc<HashMap<IpAddr, mpsc::Sender<PeerCommand>>>,
-    transport: Arc<HashMap<IpAddr, TransportSettings>>,
-) {
+async fn accept_loop(listener: Arc<TcpListener>, neighbors: Arc<RwLock<HashMap<IpAddr, Running>>>) {
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(x) => x,
@@ -476,17 +662,19 @@ async fn accept_loop(
         // IPv6 listeners are IPv6-only (see `connect::listen`): no mapped
         // IPv4 addresses show up here.
         let ip = from.ip();
-        let Some(tx) = peers.get(&ip) else {
+        let found = neighbors.read().ok().and_then(|m| {
+            m.get(&ip)
+                .map(|r| (r.commands.clone(), r.transport.clone()))
+        });
+        let Some((tx, transport)) = found else {
             // Unknown source: closed before anything is read.
             debug!(%from, "connection from an unknown address refused");
             drop(stream);
             continue;
         };
-        if let Some(t) = transport.get(&ip) {
-            if let Err(e) = t.apply_ttl(stream.as_fd(), ip.is_ipv6()) {
-                warn!(%from, error = %e, "cannot apply TTL settings; connection dropped");
-                continue;
-            }
+        if let Err(e) = transport.apply_ttl(stream.as_fd(), ip.is_ipv6()) {
+            warn!(%from, error = %e, "cannot apply TTL settings; connection dropped");
+            continue;
         }
         // Never wait on one neighbor: a busy one must not hold up the
         // connections of all the others.

@@ -1290,3 +1290,109 @@ prefix = "10.90.3.0/24"
         a.shutdown(None).await;
     }
 }
+
+/// Neighbors added, disabled, enabled, reset and removed while the speaker
+/// runs: the peer sees each step as it would on a router (sessions up,
+/// Cease 6/2, 6/4 and 6/3, RFC 4486), and the other sessions never notice.
+#[tokio::test]
+async fn neighbors_change_at_run_time() {
+    let (a_ip, b_ip) = (ip("127.0.1.92"), ip("127.0.1.93"));
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65001
+router-id = "127.0.1.92"
+listen = ["127.0.1.92:11917"]
+"#,
+    )
+    .await;
+    assert!(a.neighbor_addresses().is_empty());
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65002
+router-id = "127.0.1.93"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.92"
+port = 11917
+local-address = "127.0.1.93"
+asn = 65001
+connect-retry = 1
+
+[[neighbor.route]]
+prefix = "10.93.0.0/24"
+"#,
+    )
+    .await;
+    let mut b_events = Events::new("B", &b);
+    let b_as_neighbor = Config::parse(
+        r#"
+[global]
+asn = 65001
+router-id = "127.0.1.92"
+
+[[neighbor]]
+address = "127.0.1.93"
+asn = 65002
+passive = true
+"#,
+        "added.toml",
+    )
+    .unwrap()
+    .neighbors
+    .remove(0);
+    let within = Duration::from_secs(10);
+    a.add_neighbor(b_as_neighbor.clone()).await.unwrap();
+    assert!(matches!(
+        a.add_neighbor(b_as_neighbor).await,
+        Err(ribbit::speaker::NeighborError::Exists(_))
+    ));
+    assert_eq!(a.neighbor_addresses(), vec![b_ip]);
+    wait_state(&a, b_ip, State::Established, within).await;
+    let deadline = Instant::now() + within;
+    while a.adj_rib_in(b_ip).await.map(|r| r.len()) != Some(1) {
+        assert!(Instant::now() < deadline, "B's route did not arrive");
+        sleep(Duration::from_millis(20)).await;
+    }
+
+    let cease = |e: &PeerEvent, sub: u8| {
+        matches!(e, PeerEvent::Notification { peer, received: true, notification }
+            if *peer == a_ip && notification.code == 6 && notification.subcode == sub)
+    };
+    a.disable_neighbor(b_ip, Some("maintenance".into()))
+        .await
+        .unwrap();
+    let i = b_events
+        .wait(0, within, "Cease 6/2 from A", |e| cease(e, 2))
+        .await;
+    wait_state(&a, b_ip, State::Idle, within).await;
+    // Disabled: B's reconnections are refused, so it stays down.
+    sleep(Duration::from_millis(1500)).await;
+    assert_eq!(a.state(b_ip).await, Some(State::Idle));
+
+    a.enable_neighbor(b_ip).await.unwrap();
+    wait_state(&a, b_ip, State::Established, within).await;
+
+    a.reset_neighbor(b_ip, None).await.unwrap();
+    let i = b_events
+        .wait(i + 1, within, "Cease 6/4 from A", |e| cease(e, 4))
+        .await;
+    wait_state(&a, b_ip, State::Established, within).await;
+
+    a.remove_neighbor(b_ip).await.unwrap();
+    b_events
+        .wait(i + 1, within, "Cease 6/3 from A", |e| cease(e, 3))
+        .await;
+    assert!(a.neighbor_addresses().is_empty());
+    assert_eq!(a.state(b_ip).await, None);
+    assert!(matches!(
+        a.remove_neighbor(b_ip).await,
+        Err(ribbit::speaker::NeighborError::Unknown(_))
+    ));
+    b.shutdown(None).await;
+    a.shutdown(None).await;
+}
