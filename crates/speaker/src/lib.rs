@@ -4,6 +4,7 @@
 //! the command line tools over the codec: `ribbit decode` and `ribbit encode`,
 //! and Ribbit's JSON form of BGP messages ([`json`]).
 
+pub mod builder;
 pub mod cli;
 pub mod config;
 pub mod json;
@@ -13,4 +14,5 @@ pub mod rib_task;
 pub mod rib_view;
 pub mod speaker;
 
+pub use builder::{Neighbor, SpeakerBuilder};
 pub use speaker::Speaker;

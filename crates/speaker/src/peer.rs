@@ -88,6 +88,12 @@ pub enum PeerEvent {
         /// The message.
         refresh: RouteRefresh,
     },
+    /// The subscriber fell behind and missed this many events (only from
+    /// [`crate::speaker::Events::next`]).
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
     /// A NOTIFICATION was sent or received.
     Notification {
         /// The neighbor.
@@ -134,6 +140,7 @@ impl std::fmt::Display for PeerEvent {
                     refresh.subtype.name()
                 )
             }
+            PeerEvent::Lagged { missed } => write!(f, "{missed} events missed"),
             PeerEvent::Notification {
                 peer,
                 received,

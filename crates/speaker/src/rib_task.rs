@@ -120,12 +120,14 @@ pub enum RibControl {
         /// The families to refresh.
         reply: oneshot::Sender<Vec<Family>>,
     },
-    /// A neighbor was added at run time.
+    /// A neighbor was added at run time. The RIB numbers neighbors in the
+    /// order they are added and never reuses a number, so the speaker knows
+    /// the number before the RIB task has seen the neighbor: `id`.
     AddPeer {
         /// Its settings.
         config: Box<PeerConfig>,
-        /// Its identity in the RIB.
-        reply: oneshot::Sender<PeerId>,
+        /// Its number in the RIB.
+        id: PeerId,
     },
     /// A neighbor was removed: its routes are withdrawn.
     RemovePeer {
@@ -348,11 +350,15 @@ impl RibTask {
                 };
                 let _ = reply.send(refresh);
             }
-            RibControl::AddPeer { config, reply } => {
+            RibControl::AddPeer { config, id } => {
                 let address = config.address;
                 let peer = self.rib.add_peer(*config);
+                if peer != id {
+                    // Only a bug can get here: every neighbor is added
+                    // through this channel, in order.
+                    tracing::error!(%peer, expected = %id, %address, "neighbor numbering out of step");
+                }
                 self.names.insert(peer, address);
-                let _ = reply.send(peer);
             }
             RibControl::RemovePeer { peer } => {
                 self.sessions.remove(&peer);

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
@@ -75,6 +75,10 @@ pub struct Speaker {
     rib_task: JoinHandle<()>,
     /// Seeds the back-off jitter of each new neighbor differently.
     spawned: AtomicU64,
+    /// The RIB's number for the next neighbor added.
+    next_id: AtomicU32,
+    /// Set once the speaker is stopped; [`Speaker::serve`] waits for it.
+    stopped: watch::Sender<bool>,
 }
 
 /// A neighbor's running task and how to reach it.
@@ -97,6 +101,9 @@ pub enum NeighborError {
     /// The speaker is shutting down.
     #[error("the speaker is shutting down")]
     Stopped,
+    /// The neighbor's settings are not valid.
+    #[error("{0}")]
+    Invalid(crate::config::ConfigError),
     /// Its TCP-MD5 key could not be installed on a listening socket.
     #[error("cannot set the TCP-MD5 key of neighbor {peer} on {addr}: {source}")]
     Md5 {
@@ -258,6 +265,12 @@ impl Speaker {
     /// Bind the listeners and start the neighbors (the disabled ones wait
     /// to be enabled).
     pub async fn start(config: &Config) -> Result<Speaker, StartError> {
+        Speaker::launch(config)
+    }
+
+    /// [`Speaker::start`] for callers that are not async themselves; it
+    /// must run within a tokio runtime, which it spawns its tasks on.
+    pub fn launch(config: &Config) -> Result<Speaker, StartError> {
         // Every listener first: when one cannot be bound, nothing has been
         // started that would outlive the error.
         let mut bound_listeners = Vec::new();
@@ -298,6 +311,8 @@ impl Speaker {
             rib,
             rib_task,
             spawned: AtomicU64::new(0),
+            next_id: AtomicU32::new(u32::try_from(ids.len()).unwrap_or(u32::MAX)),
+            stopped: watch::channel(false).0,
         };
         for (n, id) in config.neighbors.iter().zip(ids) {
             speaker.spawn_neighbor(config, n, id);
@@ -327,7 +342,10 @@ impl Speaker {
     /// Add a neighbor at run time, with the settings of `n` and the global
     /// ones the speaker runs with (policies, routes for every neighbor).
     /// It starts at once unless `n.enabled` is false.
-    pub async fn add_neighbor(&self, n: NeighborConfig) -> Result<(), NeighborError> {
+    pub fn add_neighbor_config(&self, n: NeighborConfig) -> Result<(), NeighborError> {
+        if *self.stopped.borrow() {
+            return Err(NeighborError::Stopped);
+        }
         if self.sender(n.address).is_some() {
             return Err(NeighborError::Exists(n.address));
         }
@@ -350,18 +368,26 @@ impl Speaker {
             c.neighbors.push(n.clone());
             c.clone()
         };
-        let (reply, rx) = oneshot::channel();
+        let id = PeerId(self.next_id.fetch_add(1, Ordering::Relaxed));
         self.rib
             .control
             .send(RibControl::AddPeer {
                 config: Box::new(rib_peer_config(&config, &n)),
-                reply,
+                id,
             })
             .map_err(|_| NeighborError::Stopped)?;
-        let id = rx.await.map_err(|_| NeighborError::Stopped)?;
         self.spawn_neighbor(&config, &n, id);
         info!(peer = %n.address, "neighbor added");
         Ok(())
+    }
+
+    /// The configuration the speaker runs with (neighbors added and removed
+    /// since the start included).
+    pub fn config_snapshot(&self) -> Config {
+        match self.config.lock() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Remove a neighbor: its session ends with Cease / Peer De-configured
@@ -464,8 +490,32 @@ impl Speaker {
     }
 
     /// Session events of every neighbor, from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
-        self.events.subscribe()
+    pub fn subscribe(&self) -> Events {
+        Events {
+            rx: self.events.subscribe(),
+        }
+    }
+
+    /// Call `handler` with every UPDATE any neighbor sends, from now on,
+    /// in a task of its own (so a slow handler holds up no session; if it
+    /// falls more than 4096 events behind, it misses some and is told so
+    /// in the log).
+    pub fn on_update<F>(&self, mut handler: F) -> JoinHandle<()>
+    where
+        F: FnMut(IpAddr, &ribbit_wire::Update) + Send + 'static,
+    {
+        let mut events = self.subscribe();
+        tokio::spawn(async move {
+            while let Some(e) = events.next().await {
+                match e {
+                    PeerEvent::Update { peer, update } => handler(peer, &update),
+                    PeerEvent::Lagged { missed } => {
+                        warn!(missed, "an on_update handler fell behind; UPDATEs missed");
+                    }
+                    _ => {}
+                }
+            }
+        })
     }
 
     async fn ask<T>(
@@ -579,8 +629,10 @@ impl Speaker {
     }
 
     /// Stop every session with Cease / Administrative Shutdown and the
-    /// given message (RFC 9003), and wait until the NOTIFICATIONs are out.
-    pub async fn shutdown(self, message: Option<String>) {
+    /// given message (RFC 9003), and wait until the NOTIFICATIONs are out
+    /// (each bounded by the linger time). [`Speaker::serve`] then returns.
+    pub async fn stop(&self, message: Option<String>) {
+        self.stopped.send_replace(true);
         for l in &self.listeners {
             l.abort();
         }
@@ -608,11 +660,66 @@ impl Speaker {
         for r in running {
             let _ = tokio::time::timeout(Duration::from_secs(1), r.task).await;
         }
+    }
+
+    /// Run until the speaker is stopped ([`Speaker::stop`], from another
+    /// task) or its RIB task fails.
+    pub async fn serve(&self) -> Result<(), ServeError> {
+        let mut stopped = self.stopped.subscribe();
+        tokio::select! {
+            r = stopped.wait_for(|s| *s) => {
+                let _ = r;
+                Ok(())
+            }
+            () = self.rib.control.closed() => Err(ServeError::RibFailed),
+        }
+    }
+
+    /// [`Speaker::stop`], then wait for the RIB task to end.
+    pub async fn shutdown(self, message: Option<String>) {
+        self.stop(message).await;
         // The neighbor tasks held the last senders of the RIB's channels
         // besides ours: dropping it ends the RIB task.
         drop(self.rib);
         let _ = tokio::time::timeout(Duration::from_secs(1), self.rib_task).await;
     }
+}
+
+/// A subscription to the events of every neighbor ([`Speaker::subscribe`]).
+#[derive(Debug)]
+pub struct Events {
+    rx: broadcast::Receiver<PeerEvent>,
+}
+
+impl Events {
+    /// The next event; `None` once the speaker is gone. A subscriber that
+    /// fell more than 4096 events behind gets [`PeerEvent::Lagged`] with
+    /// the number it missed, then the events that follow.
+    pub async fn next(&mut self) -> Option<PeerEvent> {
+        match self.rx.recv().await {
+            Ok(e) => Some(e),
+            Err(broadcast::error::RecvError::Lagged(missed)) => Some(PeerEvent::Lagged { missed }),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    /// The next event, with the channel's own error for lag and close.
+    pub async fn recv(&mut self) -> Result<PeerEvent, broadcast::error::RecvError> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Result<PeerEvent, broadcast::error::TryRecvError> {
+        self.rx.try_recv()
+    }
+}
+
+/// Why [`Speaker::serve`] returned early.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The RIB task ended: a bug; the speaker cannot go on.
+    #[error("the RIB task ended unexpectedly")]
+    RibFailed,
 }
 
 /// Bind one listening address, with the TCP-MD5 keys of the neighbors of its

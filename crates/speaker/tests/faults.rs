@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use ribbit::config::Config;
 use ribbit::peer::{PeerEvent, ReceivedRoute};
+use ribbit::speaker::Events as Receiver;
 use ribbit::Speaker;
 use ribbit_fsm::State;
 use ribbit_wire::capability::Capability;
@@ -30,7 +31,6 @@ use ribbit_wire::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::broadcast::Receiver;
 use tokio::time::{sleep, timeout_at, Instant};
 
 const R_ASN: u32 = 65000;
@@ -67,7 +67,7 @@ struct Lab {
     n: u8,
     r: Speaker,
     g: Speaker,
-    rx: Receiver<PeerEvent>,
+    rx: Receiver,
     seen: Vec<PeerEvent>,
     /// Where in `seen` the session with G was up.
     up_at: usize,

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use ribbit::config::Config;
 use ribbit::peer::{PeerEvent, ReceivedRoute};
+use ribbit::speaker::Events as Receiver;
 use ribbit::Speaker;
 use ribbit_fsm::State;
 use ribbit_wire::attribute::{Community, LargeCommunity};
@@ -21,7 +22,6 @@ use ribbit_wire::{AsPath, Family, NextHop, Origin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::broadcast::Receiver;
 use tokio::time::{sleep, timeout_at, Instant};
 
 // ---------------------------------------------------------------------------
@@ -42,7 +42,7 @@ async fn start(name: &str, text: &str) -> Speaker {
 /// Every event one speaker published since the test subscribed, in order.
 struct Events {
     name: &'static str,
-    rx: Receiver<PeerEvent>,
+    rx: Receiver,
     seen: Vec<PeerEvent>,
 }
 
@@ -1346,9 +1346,9 @@ passive = true
     .neighbors
     .remove(0);
     let within = Duration::from_secs(10);
-    a.add_neighbor(b_as_neighbor.clone()).await.unwrap();
+    a.add_neighbor_config(b_as_neighbor.clone()).unwrap();
     assert!(matches!(
-        a.add_neighbor(b_as_neighbor).await,
+        a.add_neighbor_config(b_as_neighbor),
         Err(ribbit::speaker::NeighborError::Exists(_))
     ));
     assert_eq!(a.neighbor_addresses(), vec![b_ip]);
@@ -1395,4 +1395,90 @@ passive = true
     ));
     b.shutdown(None).await;
     a.shutdown(None).await;
+}
+
+/// The library: a speaker built in code, a neighbor added with the
+/// builder while it runs, UPDATEs seen through `on_update`, and `serve`
+/// returning once the speaker is stopped. Bad settings are refused with
+/// the configuration file's message.
+#[tokio::test]
+async fn library_builder_neighbor_and_handlers() {
+    use ribbit::Neighbor;
+    use std::sync::{Arc, Mutex};
+
+    let b_ip = ip("127.0.1.95");
+    let a = Arc::new(
+        Speaker::builder()
+            .asn(65001)
+            .router_id("127.0.1.94".parse().unwrap())
+            .listen(["127.0.1.94:11918".parse().unwrap()])
+            .build()
+            .expect("speaker"),
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen_by_handler = Arc::clone(&seen);
+    a.on_update(move |peer, update| {
+        let prefixes: Vec<String> = update
+            .announced
+            .iter()
+            .map(|n| n.prefix.to_string())
+            .collect();
+        seen_by_handler.lock().unwrap().push((peer, prefixes));
+    });
+    let bad = a.add_neighbor(Neighbor::new(b_ip, 65002).hold_time(2));
+    let message = bad.expect_err("hold time 2").to_string();
+    assert!(message.contains("hold-time 2 is not allowed"), "{message}");
+    a.add_neighbor(
+        Neighbor::new(b_ip, 65002)
+            .passive(true)
+            .families([Family::IPV4_UNICAST]),
+    )
+    .expect("neighbor");
+    let server = {
+        let a = Arc::clone(&a);
+        tokio::spawn(async move { a.serve().await })
+    };
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65002
+router-id = "127.0.1.95"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.94"
+port = 11918
+local-address = "127.0.1.95"
+asn = 65001
+connect-retry = 1
+
+[[neighbor.route]]
+prefix = "10.95.0.0/24"
+"#,
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(p, v)| *p == b_ip && v == &["10.95.0.0/24".to_string()]);
+        if got {
+            break;
+        }
+        assert!(Instant::now() < deadline, "on_update saw no UPDATE from B");
+        sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!server.is_finished());
+    a.stop(None).await;
+    let served = tokio::time::timeout(Duration::from_secs(3), server)
+        .await
+        .expect("serve returns after stop");
+    assert!(served.expect("task").is_ok());
+    assert!(a
+        .add_neighbor(Neighbor::new(ip("127.0.1.96"), 65003))
+        .is_err());
+    b.shutdown(None).await;
 }

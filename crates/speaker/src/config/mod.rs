@@ -202,6 +202,28 @@ impl Config {
         })
     }
 
+    /// One neighbor given as the body of a `[[neighbor]]` table (its keys,
+    /// without the header), checked exactly as in a file, with this
+    /// configuration's `[global]` defaults and policies. The library's
+    /// neighbor builder and the APIs that add neighbors at run time use it,
+    /// so that a neighbor means the same whichever way it arrives. `name`
+    /// stands for the file in messages.
+    pub fn parse_neighbor(&self, text: &str, name: &str) -> Result<NeighborConfig, ConfigError> {
+        let mut r = Report::new(name, text);
+        let table = match DeTable::parse(text) {
+            Ok(t) => t,
+            Err(e) => {
+                r.syntax(&e);
+                return Err(r.into_error());
+            }
+        };
+        let names: BTreeMap<String, usize> =
+            self.policies.iter().map(|p| (p.name.clone(), 0)).collect();
+        let n = neighbor::read(&mut r, &self.global, &names, table);
+        r.finish()?;
+        n.ok_or_else(|| ConfigError::Invalid(Vec::new()))
+    }
+
     /// The import and export policy chains of a neighbor: its `import`
     /// and `export` policies in order, then its `import-default` and
     /// `export-default`. [`Config::load`] has checked that every name is

@@ -312,7 +312,7 @@ impl Ribbit {
     }
 
     /// Events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
+    pub fn subscribe(&self) -> ribbit::speaker::Events {
         self.speaker().subscribe()
     }
 
