@@ -23,11 +23,7 @@ impl Speaker {
     /// Every path of exactly `prefix` (unicast and multicast families):
     /// empty when the table has no such destination, `None` when the RIB
     /// did not answer.
-    pub async fn destination(
-        &self,
-        family: Family,
-        prefix: IpNet,
-    ) -> Option<Vec<DestinationLine>> {
+    pub async fn destination(&self, family: Family, prefix: IpNet) -> Option<Vec<DestinationLine>> {
         let prefix = prefix.trunc();
         let mut lines = self.paths(family, Some(prefix)).await?;
         lines.retain(|l| is(l, prefix));
@@ -37,7 +33,11 @@ impl Speaker {
     /// Every path of the most specific destination that contains `addr`
     /// (unicast and multicast families): empty when none does, `None` when
     /// the RIB did not answer.
-    pub async fn longest_match(&self, family: Family, addr: IpAddr) -> Option<Vec<DestinationLine>> {
+    pub async fn longest_match(
+        &self,
+        family: Family,
+        addr: IpAddr,
+    ) -> Option<Vec<DestinationLine>> {
         let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
         // From the host route outwards: the first length at which `addr`'s
         // prefix is a destination is the longest match. Each step asks for

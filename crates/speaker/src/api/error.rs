@@ -82,10 +82,14 @@ impl From<QueryRejection> for ApiError {
                 .split_once("expected")
                 .map(|(_, e)| e.split('`').skip(1).step_by(2).collect())
                 .unwrap_or_default();
-            return ApiError::BadRequest(format!(
-                "unknown parameter {name} (expected one of: {})",
-                known.join(", ")
-            ));
+            return ApiError::BadRequest(if known.is_empty() {
+                format!("unknown parameter {name} (this endpoint takes none)")
+            } else {
+                format!(
+                    "unknown parameter {name} (expected one of: {})",
+                    known.join(", ")
+                )
+            });
         }
         ApiError::BadRequest(text.replace('\n', "; "))
     }

@@ -195,7 +195,10 @@ fn router(state: AppState) -> Router {
         .merge(v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), check_host))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            check_host,
+        ))
         .with_state(state)
 }
 
@@ -288,7 +291,10 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 
 /// Wait for the speaker, at most [`PATIENCE`]; `None` from it means it
 /// is going away.
-async fn ask<T>(what: &str, fut: impl std::future::Future<Output = Option<T>>) -> Result<T, ApiError> {
+async fn ask<T>(
+    what: &str,
+    fut: impl std::future::Future<Output = Option<T>>,
+) -> Result<T, ApiError> {
     match tokio::time::timeout(PATIENCE, fut).await {
         Ok(Some(t)) => Ok(t),
         Ok(None) => Err(ApiError::Unavailable(format!(
@@ -363,13 +369,26 @@ impl Inner {
 
 async fn openapi() -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         OPENAPI,
     )
         .into_response()
 }
 
-async fn neighbors(State(s): State<AppState>) -> Result<Json<NeighborList>, ApiError> {
+/// The query of the endpoints that take no parameters: refusing unknown
+/// ones says at once that a parameter was misspelled or misplaced.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+async fn neighbors(
+    State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<NeighborList>, ApiError> {
+    params?;
     let stats = ask("its counters", s.speaker.rib_stats()).await?;
     let mut out = Vec::with_capacity(s.config.neighbors.len());
     for n in &s.config.neighbors {
@@ -396,8 +415,10 @@ async fn neighbors(State(s): State<AppState>) -> Result<Json<NeighborList>, ApiE
 async fn neighbor(
     State(s): State<AppState>,
     address: Result<Path<String>, PathRejection>,
+    params: Result<Query<NoParams>, QueryRejection>,
 ) -> Result<Json<NeighborDetail>, ApiError> {
     let Path(address) = address?;
+    params?;
     let n = s.neighbor(query::address(&address)?)?;
     let stats = ask("its counters", s.speaker.rib_stats()).await?;
     let (state, since, track) = s.state(n).await;
@@ -520,7 +541,11 @@ async fn rib(
     }))
 }
 
-async fn stats(State(s): State<AppState>) -> Result<Json<Stats>, ApiError> {
+async fn stats(
+    State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<Stats>, ApiError> {
+    params?;
     let stats = ask("its counters", s.speaker.rib_stats()).await?;
     Ok(Json(Stats::new(&stats, s.streams.get())))
 }

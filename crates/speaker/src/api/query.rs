@@ -25,7 +25,9 @@ pub fn family(text: &str) -> Result<Family, ApiError> {
 /// A neighbor's address in a path.
 pub fn address(text: &str) -> Result<IpAddr, ApiError> {
     text.parse().map_err(|_| {
-        ApiError::BadRequest(format!("{text:?} is not an IP address (a neighbor's address)"))
+        ApiError::BadRequest(format!(
+            "{text:?} is not an IP address (a neighbor's address)"
+        ))
     })
 }
 
@@ -121,7 +123,11 @@ fn prefix(key: &str, text: &str, family: Family, v6: bool) -> Result<IpNet, ApiE
 
 fn check_version(key: &str, addr: IpAddr, family: Family, v6: bool) -> Result<(), ApiError> {
     if addr.is_ipv6() != v6 {
-        let (is, wants) = if v6 { ("IPv4", "IPv6") } else { ("IPv6", "IPv4") };
+        let (is, wants) = if v6 {
+            ("IPv4", "IPv6")
+        } else {
+            ("IPv6", "IPv4")
+        };
         return Err(ApiError::BadRequest(format!(
             "{key}: {addr} is {is}, and the family {family} is {wants}"
         )));

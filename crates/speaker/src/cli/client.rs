@@ -28,7 +28,12 @@ pub struct ApiArgs {
     #[arg(long, value_name = "URL", env = "RIBBIT_API", default_value_t = default_url())]
     pub api: String,
     /// The API's bearer token (`[api] token`).
-    #[arg(long, value_name = "TOKEN", env = "RIBBIT_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "RIBBIT_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
 }
 
@@ -48,7 +53,9 @@ pub enum ClientError {
         problem: &'static str,
     },
     /// The API could not be reached.
-    #[error("cannot reach the API at {url}: {source} (is `ribbit run` running, with [api] enabled?)")]
+    #[error(
+        "cannot reach the API at {url}: {source} (is `ribbit run` running, with [api] enabled?)"
+    )]
     Connect {
         /// The URL.
         url: String,
@@ -251,10 +258,14 @@ impl Client {
     /// `GET path`, the whole body.
     pub async fn get_bytes(&self, path: &str) -> Result<Bytes, ClientError> {
         let resp = self.get(path).await?;
-        let body = resp.into_body().collect().await.map_err(|source| ClientError::Http {
-            url: format!("{}{path}", self.url),
-            source,
-        })?;
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|source| ClientError::Http {
+                url: format!("{}{path}", self.url),
+                source,
+            })?;
         Ok(body.to_bytes())
     }
 
@@ -307,7 +318,10 @@ mod tests {
     #[test]
     fn urls() {
         let c = Client::new("http://127.0.0.1:50179", None).unwrap();
-        assert_eq!((c.authority.as_str(), c.base.as_str()), ("127.0.0.1:50179", ""));
+        assert_eq!(
+            (c.authority.as_str(), c.base.as_str()),
+            ("127.0.0.1:50179", "")
+        );
         let c = Client::new("http://localhost/ribbit/", None).unwrap();
         assert_eq!(
             (c.authority.as_str(), c.base.as_str()),

@@ -38,7 +38,12 @@ pub struct NeighborArgs {
     pub prefix: Option<String>,
     /// The family of TABLE; by default ipv6-unicast for an IPv6 PREFIX,
     /// else ipv4-unicast.
-    #[arg(short = 'a', long = "family", value_name = "FAMILY", requires = "table")]
+    #[arg(
+        short = 'a',
+        long = "family",
+        value_name = "FAMILY",
+        requires = "table"
+    )]
     pub family: Option<String>,
     /// adj-in: the routes before import policy (kept with keep-adj-rib-in).
     #[arg(long)]
@@ -169,12 +174,7 @@ pub fn detail_text(d: &NeighborDetail) -> String {
     if let Some(desc) = &d.description {
         let _ = writeln!(s, "  Description: {desc}");
     }
-    let _ = writeln!(
-        s,
-        "  State: {}, for {}",
-        d.state,
-        view::age(d.state_since)
-    );
+    let _ = writeln!(s, "  State: {}, for {}", d.state, view::age(d.state_since));
     if let Some(l) = d.local_address {
         let _ = writeln!(s, "  Local address: {l}");
     }

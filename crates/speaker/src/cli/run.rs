@@ -94,8 +94,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
             false => None,
         };
         let speaker = Arc::new(Speaker::start(&config).await?);
-        let api = api_listener
-            .map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
+        let api =
+            api_listener.map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
         wait_for_signal().await;
         info!("shutting down");
         if let Some(api) = api {

@@ -128,7 +128,9 @@ impl Config {
             Some((key, value)) => {
                 let span = value.span();
                 match value.into_inner() {
-                    DeValue::Table(t) => api::read(&mut r, Some((key.span(), Spanned::new(span, t)))),
+                    DeValue::Table(t) => {
+                        api::read(&mut r, Some((key.span(), Spanned::new(span, t))))
+                    }
                     _ => {
                         r.error(&key.span(), "", "api must be a table: [api]");
                         ApiConfig::default()
