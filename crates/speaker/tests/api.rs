@@ -593,7 +593,7 @@ async fn bad_requests_get_a_4xx_that_says_what_was_wrong_and_disturb_nothing() {
             "is disabled",
         ),
         (
-            format!("/v1/neighbors/127.0.6.250/adj-rib-out/ipv4-unicast"),
+            "/v1/neighbors/127.0.6.250/adj-rib-out/ipv4-unicast".into(),
             404,
             "no neighbor 127.0.6.250",
         ),

@@ -301,7 +301,7 @@ impl EventFilter {
                         return None;
                     }
                 }
-                Event::Update {
+                Event::Update(Box::new(UpdateEvent {
                     time,
                     neighbor: peer,
                     withdrawn: u.withdrawn,
@@ -310,7 +310,7 @@ impl EventFilter {
                     end_of_rib: u.end_of_rib,
                     undecoded: u.undecoded,
                     issues: u.issues,
-                }
+                }))
             }
             PeerEvent::RouteRefresh { refresh, .. } => {
                 let family = refresh.family.to_string();
@@ -368,28 +368,8 @@ pub enum Event {
         /// The new state.
         to: &'static str,
     },
-    /// A neighbor sent an UPDATE.
-    Update {
-        /// When the API saw it.
-        time: f64,
-        /// The neighbor.
-        neighbor: IpAddr,
-        /// Withdrawn routes.
-        withdrawn: Vec<json::Route>,
-        /// Announced routes.
-        announced: Vec<json::Route>,
-        /// The path attributes.
-        attributes: json::Attributes,
-        /// The family of an End-of-RIB marker.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        end_of_rib: Option<String>,
-        /// NLRI of families Ribbit does not decode.
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        undecoded: Vec<json::Undecoded>,
-        /// Errors RFC 7606 let the session survive.
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        issues: Vec<json::Issue>,
-    },
+    /// A neighbor sent an UPDATE (boxed: far larger than the others).
+    Update(Box<UpdateEvent>),
     /// A neighbor sent a ROUTE-REFRESH.
     RouteRefresh {
         /// When the API saw it.
@@ -430,6 +410,32 @@ pub enum Event {
         /// How many events were lost.
         count: u64,
     },
+}
+
+/// The members of an `update` event: Ribbit's JSON of the UPDATE
+/// (docs/json.md) less its wire length, with the neighbor and the time.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UpdateEvent {
+    /// When the API saw it.
+    pub time: f64,
+    /// The neighbor.
+    pub neighbor: IpAddr,
+    /// Withdrawn routes.
+    pub withdrawn: Vec<json::Route>,
+    /// Announced routes.
+    pub announced: Vec<json::Route>,
+    /// The path attributes.
+    pub attributes: json::Attributes,
+    /// The family of an End-of-RIB marker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_of_rib: Option<String>,
+    /// NLRI of families Ribbit does not decode.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecoded: Vec<json::Undecoded>,
+    /// Errors RFC 7606 let the session survive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<json::Issue>,
 }
 
 fn line(e: &Event) -> Bytes {

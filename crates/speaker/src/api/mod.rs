@@ -350,10 +350,10 @@ impl Inner {
         if !n.enabled {
             return (state_name(None), None, track);
         }
-        let live = match tokio::time::timeout(PATIENCE, self.speaker.state(n.address)).await {
-            Ok(s) => s,
-            Err(_) => None,
-        };
+        let live: Option<ribbit_fsm::State> =
+            tokio::time::timeout(PATIENCE, self.speaker.state(n.address))
+                .await
+                .unwrap_or_default();
         let since = match (live, track.state) {
             (Some(l), Some((seen, at))) if l == seen => Some(at),
             _ => None,
