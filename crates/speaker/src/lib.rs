@@ -4,6 +4,7 @@
 //! the command line tools over the codec: `ribbit decode` and `ribbit encode`,
 //! and Ribbit's JSON form of BGP messages ([`json`]).
 
+pub mod api;
 pub mod builder;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod peer;
 pub mod rib_task;
 pub mod rib_view;
 pub mod speaker;
+pub mod speaker_api;
 
 pub use builder::{Neighbor, SpeakerBuilder};
 pub use speaker::Speaker;

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use ribbit::cli::{decode, encode, run};
+use ribbit::cli::{decode, encode, monitor, neighbor, rib, run, stats};
 
 /// Ribbit: a programmable BGP speaker and route server.
 #[derive(Parser)]
@@ -22,6 +22,31 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Run the speaker: keep the configured BGP sessions up.
     Run(run::RunArgs),
+    /// Show the neighbors of a running Ribbit, one in detail, or the routes
+    /// exchanged with one (adj-in, adj-out).
+    Neighbor(neighbor::NeighborArgs),
+    /// Show the RIB of a running Ribbit: every path of each prefix, the best
+    /// marked and why it won.
+    Rib(rib::RibArgs),
+    /// Print the events of a running Ribbit as they happen, one JSON object
+    /// per line.
+    Monitor(monitor::MonitorArgs),
+    /// Show the table sizes of a running Ribbit.
+    Stats(stats::StatsArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// The shells completions are written for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 fn main() -> ExitCode {
@@ -31,6 +56,21 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args).map_err(|e| e.to_string()),
         Command::Encode(args) => encode::run(&args).map_err(|e| e.to_string()),
         Command::Run(args) => run::run(&args).map_err(|e| e.to_string()),
+        // The API's clients print their own errors: their exit status says
+        // whether the API refused (1) or could not be asked (2).
+        Command::Neighbor(args) => Ok(neighbor::run(&args)),
+        Command::Rib(args) => Ok(rib::run(&args)),
+        Command::Monitor(args) => Ok(monitor::run(&args)),
+        Command::Stats(args) => Ok(stats::run(&args)),
+        Command::Completions { shell } => {
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "ribbit", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

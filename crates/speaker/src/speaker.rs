@@ -712,6 +712,11 @@ impl Events {
     pub fn try_recv(&mut self) -> Result<PeerEvent, broadcast::error::TryRecvError> {
         self.rx.try_recv()
     }
+
+    /// The channel itself, for consumers that handle lag themselves.
+    pub fn into_receiver(self) -> broadcast::Receiver<PeerEvent> {
+        self.rx
+    }
 }
 
 /// Why [`Speaker::serve`] returned early.

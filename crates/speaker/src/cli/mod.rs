@@ -1,6 +1,12 @@
 //! The subcommands of the `ribbit` binary.
 
+pub mod client;
 pub mod decode;
 pub mod encode;
 pub mod input;
+pub mod monitor;
+pub mod neighbor;
+pub mod rib;
 pub mod run;
+pub mod stats;
+pub mod view;

@@ -1,13 +1,16 @@
 //! `ribbit run --config FILE`: keep the configured sessions up until
-//! interrupted.
+//! interrupted, with the HTTP API (`[api]`) beside them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use tracing::info;
+use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 
+use crate::api::{ApiServer, ApiStartError};
 use crate::config::Config;
 use crate::speaker::{Speaker, StartError};
 
@@ -44,6 +47,9 @@ pub enum RunError {
     /// Listening failed.
     #[error("{0}")]
     Start(#[from] StartError),
+    /// The API's address could not be bound.
+    #[error("{0}")]
+    Api(#[from] ApiStartError),
     /// The runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -81,14 +87,45 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
         .build()
         .map_err(RunError::Runtime)?;
     runtime.block_on(async {
-        let speaker = Speaker::start(&config).await?;
+        let config = Arc::new(config);
+        // The API's address first: when it is taken, no session has started.
+        let api_listener = match config.api.enabled {
+            true => Some(ApiServer::bind(config.api.listen).await?),
+            false => None,
+        };
+        let speaker = Arc::new(Speaker::start(&config).await?);
+        let api =
+            api_listener.map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
         wait_for_signal().await;
         info!("shutting down");
-        speaker
-            .shutdown(Some("Ribbit shutting down".to_string()))
-            .await;
+        if let Some(api) = api {
+            api.stop().await;
+        }
+        match sole_owner(speaker).await {
+            Ok(speaker) => {
+                speaker
+                    .shutdown(Some("Ribbit shutting down".to_string()))
+                    .await
+            }
+            // Only when an API request outlived the API's own stop: the
+            // sessions end with the process, without a Cease.
+            Err(_) => warn!("the speaker is still in use; stopping without NOTIFICATIONs"),
+        }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The speaker once nothing else holds it (the API's tasks let go of it as
+/// they end), waiting a little for that.
+async fn sole_owner(mut speaker: Arc<Speaker>) -> Result<Speaker, Arc<Speaker>> {
+    for _ in 0..50 {
+        match Arc::try_unwrap(speaker) {
+            Ok(s) => return Ok(s),
+            Err(shared) => speaker = shared,
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Arc::try_unwrap(speaker)
 }
 
 async fn wait_for_signal() {

@@ -28,10 +28,11 @@
 //! `[[neighbor]]`, `[[route]]`, `[[policy]]` and set table is deserialized
 //! on its own, so that one mistake does not hide the others. Sets are read
 //! before policies and policies before neighbors, wherever they are in the
-//! file, so that names can be checked where they are used. Adding a section (`[api]`,
-//! `[[bmp]]`, ...) is a module with its raw and checked structs and a `read`
+//! file, so that names can be checked where they are used. Adding a section (`[[bmp]]`,
+//! ...) is a module with its raw and checked structs and a `read`
 //! function, one field in [`Config`] and one arm in [`Config::parse`].
 
+mod api;
 mod global;
 mod max_prefix;
 mod neighbor;
@@ -50,6 +51,7 @@ use ribbit_wire::FamilySet;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+pub use api::{ApiConfig, ApiToken, DEFAULT_API_LISTEN, DEFAULT_API_PORT};
 pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
 pub use max_prefix::{MaxPrefixAction, MaxPrefixConfig};
 pub use neighbor::{
@@ -76,6 +78,8 @@ pub struct Config {
     /// The `[[policy]]` tables, by name, with the named sets they use
     /// resolved.
     pub policies: Policies,
+    /// `[api]`: the HTTP API (the defaults when the section is missing).
+    pub api: ApiConfig,
 }
 
 impl Config {
@@ -114,6 +118,22 @@ impl Config {
                     _ => {
                         r.error(&key.span(), "", "global must be a table: [global]");
                         Global::placeholder()
+                    }
+                }
+            }
+        };
+
+        let api = match root.remove_entry("api") {
+            None => api::read(&mut r, None),
+            Some((key, value)) => {
+                let span = value.span();
+                match value.into_inner() {
+                    DeValue::Table(t) => {
+                        api::read(&mut r, Some((key.span(), Spanned::new(span, t))))
+                    }
+                    _ => {
+                        r.error(&key.span(), "", "api must be a table: [api]");
+                        ApiConfig::default()
                     }
                 }
             }
@@ -172,7 +192,7 @@ impl Config {
                     }
                 }
                 other => {
-                    let mut expected = vec!["global", "neighbor", "route", "policy"];
+                    let mut expected = vec!["global", "neighbor", "route", "policy", "api"];
                     expected.extend(policy::SET_SECTIONS.iter().map(|(s, _)| *s));
                     r.error(&key_span, "", report::unknown_key(other, &expected));
                 }
@@ -199,6 +219,7 @@ impl Config {
             neighbors,
             routes,
             policies,
+            api,
         })
     }
 

@@ -1,0 +1,535 @@
+//! The event stream (`GET /v1/events`, NDJSON) and what the API learns
+//! from the speaker's events about each neighbor (since when it is in its
+//! state, its last NOTIFICATION), both fed by [`Speaker::subscribe`].
+//!
+//! [`Speaker::subscribe`]: crate::Speaker::subscribe
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use ribbit_fsm::State;
+use ribbit_wire::{Family, Message as WireMessage};
+
+use super::error::ApiError;
+use super::model::{state_name, LastNotification};
+use crate::json;
+use crate::peer::PeerEvent;
+
+/// Lines an event stream may hold for a slow client before it stops
+/// taking events from the speaker (and then reports the ones it lost).
+const STREAM_QUEUE: usize = 64;
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn now_float() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
+}
+
+/// What the API has seen of one neighbor.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    /// The state it last saw the session enter, and when; `None` when it
+    /// has seen no change yet, or lost events since.
+    pub state: Option<(State, u64)>,
+    /// Times the session came up.
+    pub established_count: u64,
+    /// UPDATE messages received.
+    pub updates_received: u64,
+    /// The last NOTIFICATION sent or received.
+    pub last_notification: Option<LastNotification>,
+}
+
+/// What the API has seen of every neighbor since it started.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    neighbors: Mutex<HashMap<IpAddr, Track>>,
+}
+
+impl Tracker {
+    /// What was seen of a neighbor.
+    pub fn get(&self, peer: IpAddr) -> Track {
+        // A panic while holding the lock cannot leave a half-updated
+        // Track (each update is one assignment), so a poisoned lock is
+        // still good to read.
+        let map = self
+            .neighbors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(&peer).cloned().unwrap_or_default()
+    }
+
+    /// Take in one event.
+    pub fn apply(&self, e: &PeerEvent) {
+        let mut map = self
+            .neighbors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match e {
+            PeerEvent::State { peer, to, .. } => {
+                let t = map.entry(*peer).or_default();
+                t.state = Some((*to, now_secs()));
+                if *to == State::Established {
+                    t.established_count += 1;
+                }
+            }
+            PeerEvent::Update { peer, .. } => {
+                map.entry(*peer).or_default().updates_received += 1;
+            }
+            // Only `Events::next` makes these; this tracker reads the
+            // channel itself.
+            PeerEvent::Lagged { .. } => {}
+            PeerEvent::Notification {
+                peer,
+                received,
+                notification: n,
+            } => {
+                map.entry(*peer).or_default().last_notification = Some(LastNotification {
+                    direction: if *received { "received" } else { "sent" },
+                    time: now_secs(),
+                    code: n.code,
+                    subcode: n.subcode,
+                    code_name: n.code_name(),
+                    subcode_name: n.subcode_name(),
+                    shutdown_message: n.shutdown_message().map(str::to_string),
+                });
+            }
+            PeerEvent::RouteRefresh { .. } => {}
+        }
+    }
+
+    /// Events were lost: the states seen may be out of date, so they are
+    /// forgotten until the next change.
+    fn lost(&self) {
+        let mut map = self
+            .neighbors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for t in map.values_mut() {
+            t.state = None;
+        }
+    }
+}
+
+/// Feed `tracker` from the speaker's events until `stop` says so.
+pub fn spawn_tracker(
+    mut rx: broadcast::Receiver<PeerEvent>,
+    tracker: Arc<Tracker>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Ok(e) => tracker.apply(&e),
+                    Err(RecvError::Lagged(_)) => tracker.lost(),
+                    Err(RecvError::Closed) => return,
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
+
+/// The kinds of event, as `type=` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// Session state changes.
+    State,
+    /// UPDATEs received (End-of-RIB included).
+    Update,
+    /// ROUTE-REFRESH messages received.
+    RouteRefresh,
+    /// NOTIFICATIONs sent or received.
+    Notification,
+}
+
+impl EventType {
+    const ALL: [(EventType, &'static str); 4] = [
+        (EventType::State, "state"),
+        (EventType::Update, "update"),
+        (EventType::RouteRefresh, "route-refresh"),
+        (EventType::Notification, "notification"),
+    ];
+
+    fn of(e: &PeerEvent) -> Option<EventType> {
+        match e {
+            PeerEvent::State { .. } => Some(EventType::State),
+            PeerEvent::Update { .. } => Some(EventType::Update),
+            PeerEvent::RouteRefresh { .. } => Some(EventType::RouteRefresh),
+            PeerEvent::Notification { .. } => Some(EventType::Notification),
+            PeerEvent::Lagged { .. } => None,
+        }
+    }
+}
+
+/// The query of `GET /v1/events`, as text; [`EventFilter::parse`] checks it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Neighbor addresses, comma-separated.
+    pub neighbor: Option<String>,
+    /// Family names, comma-separated.
+    pub family: Option<String>,
+    /// Event types, comma-separated.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// Which events a stream carries; `None` lets everything through.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    neighbors: Option<Vec<IpAddr>>,
+    families: Option<Vec<Family>>,
+    types: Option<Vec<EventType>>,
+}
+
+fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl EventFilter {
+    /// Check a query; `known` are the configured neighbors.
+    pub fn parse(q: &EventsQuery, known: &[IpAddr]) -> Result<EventFilter, ApiError> {
+        let mut f = EventFilter::default();
+        if let Some(text) = &q.neighbor {
+            let mut v = Vec::new();
+            for item in list(text) {
+                let addr: IpAddr = item.parse().map_err(|_| {
+                    ApiError::BadRequest(format!("neighbor: {item:?} is not an IP address"))
+                })?;
+                if !known.contains(&addr) {
+                    return Err(ApiError::NotFound(format!(
+                        "neighbor: {addr} is not a configured neighbor"
+                    )));
+                }
+                v.push(addr);
+            }
+            f.neighbors = Some(v);
+        }
+        if let Some(text) = &q.family {
+            let mut v = Vec::new();
+            for item in list(text) {
+                v.push(super::query::family(item)?);
+            }
+            f.families = Some(v);
+        }
+        if let Some(text) = &q.kind {
+            let mut v = Vec::new();
+            for item in list(text) {
+                let t = EventType::ALL
+                    .iter()
+                    .find(|(_, name)| *name == item)
+                    .map(|(t, _)| *t)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "type: unknown event type {item:?} (expected state, update, route-refresh or notification)"
+                        ))
+                    })?;
+                v.push(t);
+            }
+            f.types = Some(v);
+        }
+        Ok(f)
+    }
+
+    fn family_ok(&self, family: &str) -> bool {
+        match &self.families {
+            None => true,
+            Some(v) => v.iter().any(|f| f.to_string() == family),
+        }
+    }
+
+    /// The JSON line of an event, or `None` when the filter leaves it out.
+    pub fn render(&self, e: &PeerEvent) -> Option<Bytes> {
+        let peer = match e {
+            PeerEvent::State { peer, .. }
+            | PeerEvent::Update { peer, .. }
+            | PeerEvent::RouteRefresh { peer, .. }
+            | PeerEvent::Notification { peer, .. } => *peer,
+            // Lost events are reported by the stream itself (`lost`).
+            PeerEvent::Lagged { .. } => return None,
+        };
+        if self.neighbors.as_ref().is_some_and(|v| !v.contains(&peer)) {
+            return None;
+        }
+        if self
+            .types
+            .as_ref()
+            .is_some_and(|v| EventType::of(e).is_none_or(|t| !v.contains(&t)))
+        {
+            return None;
+        }
+        let time = now_float();
+        let event = match e {
+            PeerEvent::State { from, to, .. } => Event::State {
+                time,
+                neighbor: peer,
+                from: state_name(Some(*from)),
+                to: state_name(Some(*to)),
+            },
+            PeerEvent::Update { update, .. } => {
+                // Ribbit's JSON of the UPDATE (docs/json.md), less the
+                // wire length, which the event does not carry.
+                let json::Message::Update(u) =
+                    json::Message::new(&WireMessage::Update(update.as_ref().clone()), 0)
+                else {
+                    return None;
+                };
+                let mut u = *u;
+                if self.families.is_some() {
+                    // Only the routes of the families asked for.
+                    u.announced.retain(|r| self.family_ok(&r.family));
+                    u.withdrawn.retain(|r| self.family_ok(&r.family));
+                    u.undecoded.retain(|r| self.family_ok(&r.family));
+                    u.end_of_rib = u.end_of_rib.filter(|f| self.family_ok(f));
+                    if u.announced.is_empty()
+                        && u.withdrawn.is_empty()
+                        && u.undecoded.is_empty()
+                        && u.end_of_rib.is_none()
+                    {
+                        return None;
+                    }
+                }
+                Event::Update(Box::new(UpdateEvent {
+                    time,
+                    neighbor: peer,
+                    withdrawn: u.withdrawn,
+                    announced: u.announced,
+                    attributes: u.attributes,
+                    end_of_rib: u.end_of_rib,
+                    undecoded: u.undecoded,
+                    issues: u.issues,
+                }))
+            }
+            PeerEvent::Lagged { .. } => return None,
+            PeerEvent::RouteRefresh { refresh, .. } => {
+                let family = refresh.family.to_string();
+                if !self.family_ok(&family) {
+                    return None;
+                }
+                Event::RouteRefresh {
+                    time,
+                    neighbor: peer,
+                    family,
+                    subtype: match refresh.subtype {
+                        ribbit_wire::route_refresh::RefreshSubtype::Reserved(v) => {
+                            format!("reserved-{v}")
+                        }
+                        s => s.name().to_string(),
+                    },
+                }
+            }
+            PeerEvent::Notification {
+                received,
+                notification: n,
+                ..
+            } => Event::Notification {
+                time,
+                neighbor: peer,
+                direction: if *received { "received" } else { "sent" },
+                code: n.code,
+                subcode: n.subcode,
+                code_name: n.code_name(),
+                subcode_name: n.subcode_name(),
+                data: n.data.iter().map(|b| format!("{b:02x}")).collect(),
+                shutdown_message: n.shutdown_message().map(str::to_string),
+            },
+        };
+        Some(line(&event))
+    }
+}
+
+/// One line of the event stream. `type` says which.
+#[derive(Debug, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
+pub enum Event {
+    /// The session of a neighbor changed state.
+    State {
+        /// When the API saw it (Unix seconds, millisecond precision).
+        time: f64,
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// The old state.
+        from: &'static str,
+        /// The new state.
+        to: &'static str,
+    },
+    /// A neighbor sent an UPDATE (boxed: far larger than the others).
+    Update(Box<UpdateEvent>),
+    /// A neighbor sent a ROUTE-REFRESH.
+    RouteRefresh {
+        /// When the API saw it.
+        time: f64,
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// The family.
+        family: String,
+        /// `refresh`, `begin`, `end` or `reserved-N`.
+        subtype: String,
+    },
+    /// A NOTIFICATION was sent to or received from a neighbor.
+    Notification {
+        /// When the API saw it.
+        time: f64,
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// `sent` or `received`.
+        direction: &'static str,
+        /// Error code.
+        code: u8,
+        /// Error subcode.
+        subcode: u8,
+        /// The code's name.
+        code_name: &'static str,
+        /// The subcode's name.
+        subcode_name: &'static str,
+        /// The data, hex.
+        data: String,
+        /// The RFC 9003 shutdown communication.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        shutdown_message: Option<String>,
+    },
+    /// The stream fell behind and `count` events were lost.
+    Lost {
+        /// When.
+        time: f64,
+        /// How many events were lost.
+        count: u64,
+    },
+}
+
+/// The members of an `update` event: Ribbit's JSON of the UPDATE
+/// (docs/json.md) less its wire length, with the neighbor and the time.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UpdateEvent {
+    /// When the API saw it.
+    pub time: f64,
+    /// The neighbor.
+    pub neighbor: IpAddr,
+    /// Withdrawn routes.
+    pub withdrawn: Vec<json::Route>,
+    /// Announced routes.
+    pub announced: Vec<json::Route>,
+    /// The path attributes.
+    pub attributes: json::Attributes,
+    /// The family of an End-of-RIB marker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_of_rib: Option<String>,
+    /// NLRI of families Ribbit does not decode.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecoded: Vec<json::Undecoded>,
+    /// Errors RFC 7606 let the session survive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<json::Issue>,
+}
+
+fn line(e: &Event) -> Bytes {
+    // Serializing these types cannot fail: no maps with non-string keys,
+    // no failing Serialize impls.
+    let mut v = serde_json::to_vec(e).unwrap_or_default();
+    v.push(b'\n');
+    Bytes::from(v)
+}
+
+/// Counts the open event streams; one is taken for each stream and given
+/// back when its task ends.
+#[derive(Debug, Default)]
+pub struct StreamGauge(AtomicU64);
+
+impl StreamGauge {
+    /// Streams open now.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+struct GaugeGuard(Arc<StreamGauge>);
+
+impl GaugeGuard {
+    fn new(g: Arc<StreamGauge>) -> GaugeGuard {
+        g.0.fetch_add(1, Ordering::Relaxed);
+        GaugeGuard(g)
+    }
+}
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The body of an event stream: the lines its task produces.
+pub struct LineStream(mpsc::Receiver<Bytes>);
+
+impl futures_core::Stream for LineStream {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|o| o.map(Ok))
+    }
+}
+
+/// Start the task of one event stream: it renders the events `filter`
+/// lets through until the client goes away (the body is dropped) or the
+/// API stops.
+pub fn stream(
+    mut rx: broadcast::Receiver<PeerEvent>,
+    filter: EventFilter,
+    mut stop: watch::Receiver<bool>,
+    gauge: Arc<StreamGauge>,
+) -> LineStream {
+    let (tx, lines) = mpsc::channel(STREAM_QUEUE);
+    let guard = GaugeGuard::new(gauge);
+    tokio::spawn(async move {
+        let _guard = guard;
+        loop {
+            let next = tokio::select! {
+                r = rx.recv() => r,
+                // Nothing to say and the client is gone: without this, a
+                // stream whose filter lets nothing through would live on.
+                () = tx.closed() => return,
+                _ = stop.changed() => return,
+            };
+            let out = match next {
+                Ok(e) => match filter.render(&e) {
+                    Some(l) => l,
+                    None => continue,
+                },
+                // The client (or this task) fell behind the speaker: say
+                // how much was lost rather than silently skip it.
+                Err(RecvError::Lagged(count)) => line(&Event::Lost {
+                    time: now_float(),
+                    count,
+                }),
+                Err(RecvError::Closed) => return,
+            };
+            tokio::select! {
+                r = tx.send(out) => if r.is_err() { return },
+                _ = stop.changed() => return,
+            }
+        }
+    });
+    LineStream(lines)
+}

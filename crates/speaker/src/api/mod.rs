@@ -1,0 +1,580 @@
+//! The HTTP/JSON API (`docs/api.md`): what the speaker knows, for programs
+//! and for the `ribbit` CLI, which is its client.
+//!
+//! ```text
+//! GET /openapi.json                                   the contract
+//! GET /v1/neighbors                                   every neighbor and its state
+//! GET /v1/neighbors/{address}                         one, in detail, with counters
+//! GET /v1/neighbors/{address}/adj-rib-in/{family}     what it sent us (?pre-policy=true)
+//! GET /v1/neighbors/{address}/adj-rib-out/{family}    what we sent it
+//! GET /v1/rib/{family}                                every path, the best and why
+//! GET /v1/stats                                       table sizes, counters
+//! GET /v1/events                                      NDJSON, one event per line
+//! ```
+//!
+//! The RIB endpoints take `prefix`, `longest-match` or `more-specifics`,
+//! and `limit` / `after` for pages. Errors are `{"error": "..."}` with 400,
+//! 401, 403, 404, 405 or 503.
+//!
+//! The server runs beside the speaker on the same runtime and only calls
+//! the speaker's public methods; it holds no routes of its own. What it
+//! keeps is what the events tell about each neighbor ([`events::Tracker`]).
+
+pub mod error;
+pub mod events;
+pub mod model;
+pub mod query;
+
+use std::future::IntoFuture;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::{ApiToken, Config, NeighborConfig};
+use crate::Speaker;
+
+pub use error::ApiError;
+use events::{EventFilter, EventsQuery, StreamGauge, Tracker};
+use model::{
+    state_name, AdjRibPage, AdjRoute, Destination, FamilyCounters, NeighborDetail, NeighborList,
+    NeighborSummary, PrefixCounts, RibPage, Stats,
+};
+use query::{RibParams, Select};
+
+/// The OpenAPI 3.1 document of the API, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// How long a request waits for the speaker before it gives up with 503.
+const PATIENCE: Duration = Duration::from_secs(10);
+/// How long stopping waits for requests in progress.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiStartError {
+    /// Its address could not be bound.
+    #[error("cannot listen on {addr} for the API: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+struct Inner {
+    speaker: Arc<Speaker>,
+    config: Arc<Config>,
+    tracker: Arc<Tracker>,
+    streams: Arc<StreamGauge>,
+    stop: watch::Receiver<bool>,
+    token: Option<ApiToken>,
+    /// Answer only requests addressed to localhost or an IP address (see
+    /// [`check_host`]).
+    local_only: bool,
+}
+
+type AppState = Arc<Inner>;
+
+/// A running API server.
+pub struct ApiServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    tracker: JoinHandle<()>,
+}
+
+impl ApiServer {
+    /// Listen on `config.api.listen` and serve `speaker`. `config` is the
+    /// one the speaker was started with: the neighbors are listed from it.
+    pub async fn start(
+        config: Arc<Config>,
+        speaker: Arc<Speaker>,
+    ) -> Result<ApiServer, ApiStartError> {
+        let listener = ApiServer::bind(config.api.listen).await?;
+        Ok(ApiServer::serve(listener, config, speaker))
+    }
+
+    /// Bind the API's address, before the speaker starts: an address in use
+    /// stops `ribbit run` before any session comes up.
+    pub async fn bind(listen: SocketAddr) -> Result<TcpListener, ApiStartError> {
+        TcpListener::bind(listen)
+            .await
+            .map_err(|source| ApiStartError::Listen {
+                addr: listen,
+                source,
+            })
+    }
+
+    /// Serve `speaker` on a bound listener.
+    pub fn serve(listener: TcpListener, config: Arc<Config>, speaker: Arc<Speaker>) -> ApiServer {
+        let addr = listener.local_addr().unwrap_or(config.api.listen);
+        let (stop, stop_rx) = watch::channel(false);
+        let tracker = Arc::new(Tracker::default());
+        let tracker_task = events::spawn_tracker(
+            speaker.subscribe().into_receiver(),
+            Arc::clone(&tracker),
+            stop_rx.clone(),
+        );
+        let state = Arc::new(Inner {
+            speaker,
+            tracker,
+            streams: Arc::new(StreamGauge::default()),
+            stop: stop_rx.clone(),
+            token: config.api.token.clone(),
+            local_only: !config.api.allow_remote,
+            config,
+        });
+        let app = router(state);
+        let mut shutdown = stop_rx;
+        let server = tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown.changed().await;
+                })
+                .into_future(),
+        );
+        info!(%addr, "API listening");
+        ApiServer {
+            addr,
+            stop,
+            server,
+            tracker: tracker_task,
+        }
+    }
+
+    /// The address the API listens on (with the port really bound).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop: close the event streams, let requests in progress finish (for
+    /// a few seconds at most) and close the listener.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let mut server = self.server;
+        if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
+            warn!("API requests still running after {STOP_GRACE:?}; stopped");
+            server.abort();
+        }
+        let _ = self.tracker.await;
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/v1/neighbors", get(neighbors))
+        .route("/v1/neighbors/{address}", get(neighbor))
+        .route(
+            "/v1/neighbors/{address}/adj-rib-in/{family}",
+            get(adj_rib_in),
+        )
+        .route(
+            "/v1/neighbors/{address}/adj-rib-out/{family}",
+            get(adj_rib_out),
+        )
+        .route("/v1/rib/{family}", get(rib))
+        .route("/v1/stats", get(stats))
+        .route("/v1/events", get(events))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            check_token,
+        ));
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(v1)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            check_host,
+        ))
+        .with_state(state)
+}
+
+// ---------------------------------------------------------------------------
+// Access
+
+/// Compare without stopping at the first difference, so that the time a
+/// wrong token takes does not tell how much of it was right.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The bearer token, when one is configured (RFC 6750 §2.1).
+fn token_problem(token: &ApiToken, headers: &HeaderMap) -> Option<String> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Some(
+            "this API needs a token: send Authorization: Bearer TOKEN (ribbit --token, or RIBBIT_TOKEN)"
+                .to_string(),
+        );
+    };
+    let text = value.to_str().unwrap_or("");
+    let (scheme, given) = text.split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Some(format!(
+            "the Authorization header must be Bearer TOKEN, not {}",
+            if scheme.is_empty() { "empty" } else { scheme }
+        ));
+    }
+    if !same(given.trim().as_bytes(), token.as_str().as_bytes()) {
+        return Some("wrong token".to_string());
+    }
+    None
+}
+
+async fn check_token(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &s.token {
+        if let Some(problem) = token_problem(token, req.headers()) {
+            return ApiError::Unauthorized(problem).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The host a request names (the Host header without its port).
+fn host_name(value: &str) -> &str {
+    if let Some(rest) = value.strip_prefix('[') {
+        // [v6]:port
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    value.rsplit_once(':').map_or(value, |(h, _)| h)
+}
+
+/// A web page the operator visits could make the browser send requests to
+/// 127.0.0.1 under a name of its own that it points there (DNS
+/// rebinding), and read the answers as the same origin. Real clients of a
+/// local API address it by IP address or as localhost, so requests for any
+/// other name are refused when the API is local.
+async fn check_host(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if s.local_only {
+        if let Some(value) = req.headers().get(header::HOST) {
+            let text = value.to_str().unwrap_or("");
+            let host = host_name(text);
+            if host.parse::<IpAddr>().is_err() && !host.eq_ignore_ascii_case("localhost") {
+                return ApiError::Forbidden(format!(
+                    "Host {text:?}: the API answers requests addressed to localhost or an IP address (it listens on a loopback address; see allow-remote)"
+                ))
+                .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no endpoint {method} {} (the endpoints are listed in /openapi.json)",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{method} is not allowed on {}: it answers GET",
+        uri.path()
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// Wait for the speaker, at most [`PATIENCE`]; `None` from it means it
+/// is going away.
+async fn ask<T>(
+    what: &str,
+    fut: impl std::future::Future<Output = Option<T>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(PATIENCE, fut).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(ApiError::Unavailable(format!(
+            "the speaker did not answer for {what} (it is shutting down)"
+        ))),
+        Err(_) => Err(ApiError::Unavailable(format!(
+            "the speaker did not answer for {what} within {} s",
+            PATIENCE.as_secs()
+        ))),
+    }
+}
+
+impl Inner {
+    fn neighbor(&self, addr: IpAddr) -> Result<&NeighborConfig, ApiError> {
+        self.config.neighbor(addr).ok_or_else(|| {
+            let known: Vec<String> = self
+                .config
+                .neighbors
+                .iter()
+                .take(8)
+                .map(|n| n.address.to_string())
+                .collect();
+            let more = if self.config.neighbors.len() > known.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            ApiError::NotFound(if known.is_empty() {
+                format!("no neighbor {addr} (none is configured)")
+            } else {
+                format!(
+                    "no neighbor {addr} (the neighbors are {}{more})",
+                    known.join(", ")
+                )
+            })
+        })
+    }
+
+    /// An enabled neighbor, for the questions only a running one answers.
+    fn running(&self, addr: IpAddr) -> Result<&NeighborConfig, ApiError> {
+        let n = self.neighbor(addr)?;
+        if !n.enabled {
+            return Err(ApiError::NotFound(format!(
+                "neighbor {addr} is disabled (enabled = false in the configuration): it has no routes"
+            )));
+        }
+        Ok(n)
+    }
+
+    /// The state of a neighbor and, when the API saw it begin, since when.
+    async fn state(&self, n: &NeighborConfig) -> (&'static str, Option<u64>, events::Track) {
+        let track = self.tracker.get(n.address);
+        if !n.enabled {
+            return (state_name(None), None, track);
+        }
+        let live: Option<ribbit_fsm::State> =
+            tokio::time::timeout(PATIENCE, self.speaker.state(n.address))
+                .await
+                .unwrap_or_default();
+        let since = match (live, track.state) {
+            (Some(l), Some((seen, at))) if l == seen => Some(at),
+            _ => None,
+        };
+        // A running neighbor that does not answer is going away: Idle.
+        let name = state_name(Some(live.unwrap_or(ribbit_fsm::State::Idle)));
+        (name, since, track)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+
+async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+/// The query of the endpoints that take no parameters: refusing unknown
+/// ones says at once that a parameter was misspelled or misplaced.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+async fn neighbors(
+    State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<NeighborList>, ApiError> {
+    params?;
+    let stats = ask("its counters", s.speaker.rib_stats()).await?;
+    let mut out = Vec::with_capacity(s.config.neighbors.len());
+    for n in &s.config.neighbors {
+        let (state, since, _) = s.state(n).await;
+        let prefixes = stats
+            .peers
+            .iter()
+            .find(|p| p.address == n.address)
+            .map(|p| PrefixCounts::sum(&p.families))
+            .unwrap_or_default();
+        out.push(NeighborSummary {
+            address: n.address,
+            asn: n.peer_asn,
+            local_asn: n.local_asn,
+            description: n.description.clone(),
+            state,
+            state_since: since,
+            prefixes,
+        });
+    }
+    Ok(Json(NeighborList { neighbors: out }))
+}
+
+async fn neighbor(
+    State(s): State<AppState>,
+    address: Result<Path<String>, PathRejection>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<NeighborDetail>, ApiError> {
+    let Path(address) = address?;
+    params?;
+    let n = s.neighbor(query::address(&address)?)?;
+    let stats = ask("its counters", s.speaker.rib_stats()).await?;
+    let (state, since, track) = s.state(n).await;
+    let mut d = NeighborDetail::from_config(n);
+    d.state = state;
+    d.state_since = since;
+    d.established_count = track.established_count;
+    d.updates_received = track.updates_received;
+    d.last_notification = track.last_notification;
+    if let Some(p) = stats.peers.iter().find(|p| p.address == n.address) {
+        d.prefixes = PrefixCounts::sum(&p.families);
+        d.counters = p.families.iter().map(FamilyCounters::new).collect();
+    }
+    Ok(Json(d))
+}
+
+/// Select, page and answer an Adj-RIB.
+fn adj_page(
+    neighbor: IpAddr,
+    family: ribbit_wire::Family,
+    table: &'static str,
+    routes: Vec<crate::peer::ReceivedRoute>,
+    q: &query::Checked,
+) -> AdjRibPage {
+    let mut routes: Vec<AdjRoute> = routes
+        .iter()
+        .filter(|r| r.family == family && query::selected(&r.nlri, q.select))
+        .map(AdjRoute::new)
+        .collect();
+    if matches!(q.select, Select::LongestMatch(_)) {
+        query::longest(&mut routes, |r| &r.nlri);
+    }
+    let next = query::page(&mut routes, |r| &r.nlri, q.limit, q.after.as_ref());
+    AdjRibPage {
+        neighbor,
+        family: family.to_string(),
+        table,
+        routes,
+        next,
+    }
+}
+
+async fn adj_rib_in(
+    State(s): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<RibParams>, QueryRejection>,
+) -> Result<Json<AdjRibPage>, ApiError> {
+    let Path((address, family)) = path?;
+    let Query(params) = params?;
+    let addr = query::address(&address)?;
+    let family = query::family(&family)?;
+    let n = s.running(addr)?;
+    let q = params.check(family)?;
+    let (table, routes) = if q.pre_policy {
+        if !n.keep_adj_rib_in {
+            return Err(ApiError::BadRequest(format!(
+                "pre-policy: neighbor {addr} does not keep its routes before import policy (set keep-adj-rib-in = true for it)"
+            )));
+        }
+        (
+            "adj-rib-in-pre-policy",
+            ask("the Adj-RIB-In", s.speaker.adj_rib_in_pre_policy(addr)).await?,
+        )
+    } else {
+        (
+            "adj-rib-in",
+            ask("the Adj-RIB-In", s.speaker.adj_rib_in(addr)).await?,
+        )
+    };
+    Ok(Json(adj_page(addr, family, table, routes, &q)))
+}
+
+async fn adj_rib_out(
+    State(s): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<RibParams>, QueryRejection>,
+) -> Result<Json<AdjRibPage>, ApiError> {
+    let Path((address, family)) = path?;
+    let Query(params) = params?;
+    let addr = query::address(&address)?;
+    let family = query::family(&family)?;
+    s.running(addr)?;
+    let q = params.check(family)?;
+    if params.pre_policy.is_some() {
+        return Err(ApiError::BadRequest(
+            "pre-policy applies to the Adj-RIB-In only".to_string(),
+        ));
+    }
+    let routes = ask("the Adj-RIB-Out", s.speaker.adj_rib_out(addr)).await?;
+    Ok(Json(adj_page(addr, family, "adj-rib-out", routes, &q)))
+}
+
+async fn rib(
+    State(s): State<AppState>,
+    family: Result<Path<String>, PathRejection>,
+    params: Result<Query<RibParams>, QueryRejection>,
+) -> Result<Json<RibPage>, ApiError> {
+    let Path(family) = family?;
+    let Query(params) = params?;
+    let family = query::family(&family)?;
+    let q = params.check(family)?;
+    if params.pre_policy.is_some() {
+        return Err(ApiError::BadRequest(
+            "pre-policy applies to the Adj-RIB-In only".to_string(),
+        ));
+    }
+    let sp = &s.speaker;
+    let lines = match q.select {
+        Select::All => ask("the RIB", sp.paths(family, None)).await?,
+        Select::MoreSpecifics(p) => ask("the RIB", sp.paths(family, Some(p))).await?,
+        Select::Exact(p) => ask("the RIB", sp.destination(family, p)).await?,
+        Select::LongestMatch(a) => ask("the RIB", sp.longest_match(family, a)).await?,
+    };
+    let mut destinations: Vec<Destination> = lines.into_iter().map(Destination::new).collect();
+    let next = query::page(&mut destinations, |d| &d.nlri, q.limit, q.after.as_ref());
+    Ok(Json(RibPage {
+        family: family.to_string(),
+        destinations,
+        next,
+    }))
+}
+
+async fn stats(
+    State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<Stats>, ApiError> {
+    params?;
+    let stats = ask("its counters", s.speaker.rib_stats()).await?;
+    Ok(Json(Stats::new(&stats, s.streams.get())))
+}
+
+async fn events(
+    State(s): State<AppState>,
+    params: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params?;
+    let known: Vec<IpAddr> = s.config.neighbors.iter().map(|n| n.address).collect();
+    let filter = EventFilter::parse(&params, &known)?;
+    // Subscribed before the answer's head goes out: a client that has the
+    // head gets every event from then on.
+    let lines = events::stream(
+        s.speaker.subscribe().into_receiver(),
+        filter,
+        s.stop.clone(),
+        Arc::clone(&s.streams),
+    );
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(lines),
+    )
+        .into_response())
+}
