@@ -6,25 +6,18 @@
 //! the one shared copy of a set (hash-consing); [`Interner::purge`] drops the
 //! sets no path uses any more, so memory follows the table, not its history.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
-
-use ribbit_wire::EncodedAttributes;
+use std::sync::Arc;
 
 use crate::route::RouteAttrs;
 
-/// One interned set: the attributes, a number that names it for as long
-/// as the interner lives, and its wire encoding, made the first time the
-/// set is sent.
+/// One interned set: the attributes and a number that names it for as
+/// long as the interner lives.
 #[derive(Debug)]
 struct Shared {
     id: u64,
     attrs: RouteAttrs,
-    /// The encoding for 4-octet AS sessions (nearly all of them); the
-    /// 2-octet form is made when needed.
-    wire: OnceLock<EncodedAttributes>,
 }
 
 /// A shared, immutable attribute set. Equal sets interned by one
@@ -37,11 +30,7 @@ impl AttrSet {
     /// A set that belongs to no interner (for views built on demand);
     /// its [`AttrSet::id`] is 0.
     pub fn detached(attrs: RouteAttrs) -> AttrSet {
-        AttrSet(Arc::new(Shared {
-            id: 0,
-            attrs,
-            wire: OnceLock::new(),
-        }))
+        AttrSet(Arc::new(Shared { id: 0, attrs }))
     }
 
     /// The attributes.
@@ -55,18 +44,10 @@ impl AttrSet {
         self.0.id
     }
 
-    /// The attributes in wire form (next hop left out), encoded once for
-    /// 4-octet AS sessions and cached; for 2-octet sessions encoded anew.
-    pub fn encoded(&self, four_octet_as: bool) -> Cow<'_, EncodedAttributes> {
-        if four_octet_as {
-            Cow::Borrowed(
-                self.0
-                    .wire
-                    .get_or_init(|| EncodedAttributes::new(&self.0.attrs.attributes, true)),
-            )
-        } else {
-            Cow::Owned(EncodedAttributes::new(&self.0.attrs.attributes, false))
-        }
+    /// The address of the shared copy: equal for equal sets of one
+    /// interner, for as long as the set lives.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
     }
 
     /// Whether two handles point to the same interned set.
@@ -134,7 +115,6 @@ impl Interner {
         let shared = Arc::new(Shared {
             id: self.next_id,
             attrs: attributes,
-            wire: OnceLock::new(),
         });
         self.sets.insert(Entry(Arc::clone(&shared)));
         AttrSet(shared)

@@ -22,6 +22,7 @@
 //!   table after a session comes up or a ROUTE-REFRESH;
 //! - graceful restart (stale paths, End-of-RIB, long-lived stale).
 
+mod chunk_map;
 pub mod decision;
 mod export;
 mod family_rib;

@@ -11,15 +11,18 @@
 //! itself, or remembers churn: a destination that changes a thousand
 //! times before it is sent costs one entry and one UPDATE.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 use ipnet::IpNet;
 use ribbit_wire::attribute::Community;
 use ribbit_wire::capability::Role;
 use ribbit_wire::nlri::{Nlri, NlriList, PrefixNlri};
 use ribbit_wire::update::{MpNlri, Update};
-use ribbit_wire::{EncodeContext, Family, NextHop};
+use ribbit_wire::{EncodeContext, EncodedAttributes, Family, NextHop};
 
 use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
 use crate::export::{export_rules, Source, Target};
@@ -374,8 +377,6 @@ pub(crate) struct PeerState {
     pub router_id: Ipv4Addr,
     pub session: Option<SessionInfo>,
     pub counters: BTreeMap<Family, PeerFamilyStats>,
-    /// Export rules results per (source attribute set id, source neighbor).
-    pub export_cache: HashMap<(u64, u32), Option<AttrSet>>,
     pub stale: BTreeMap<Family, StaleState>,
     /// Families whose prefix limit was reported (reported again only
     /// after dropping back under it).
@@ -433,10 +434,44 @@ pub(crate) struct Shared {
     pub purge_at: usize,
     pub seq: u32,
     /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
-    pub send_ids: HashMap<(u32, u32), u32>,
-    pub next_send_id: u32,
+    /// (Allocated while producing messages and answering queries alike,
+    /// hence the cell.)
+    pub send_ids: RefCell<SendIds>,
     /// Our addresses: next hops equal to one are unreachable.
     pub local_addrs: HashSet<IpAddr>,
+    /// Keyed at random: hashes stand for what was sent in the
+    /// Adj-RIB-Out, and neighbors must not be able to make them collide.
+    pub hasher: RandomState,
+}
+
+/// A path's attributes as sent to one neighbor, encoded for its session
+/// (made while producing its messages, not kept).
+#[derive(Debug)]
+pub(crate) struct Exported {
+    /// The attributes (and next hop).
+    pub attrs: RouteAttrs,
+    /// Their encoding, next hop left out.
+    pub encoded: EncodedAttributes,
+    /// A hash of what is sent: what the Adj-RIB-Out keeps of it.
+    pub hash: u64,
+}
+
+/// The source set (held) and the export rules result for it.
+type Memoized = (AttrSet, Option<Rc<Exported>>);
+
+/// Export rules results while producing one neighbor's messages, by
+/// source attribute set (kept alive here, so its address is not reused)
+/// and source neighbor.
+#[derive(Debug, Default)]
+pub(crate) struct ExportMemo {
+    ruled: HashMap<(usize, u32), Memoized>,
+}
+
+/// ADD-PATH send identifiers of received (neighbor, path id) pairs.
+#[derive(Debug, Default)]
+pub(crate) struct SendIds {
+    ids: HashMap<(u32, u32), u32>,
+    next: u32,
 }
 
 /// The smallest interner size at which purges run.
@@ -553,16 +588,17 @@ impl Shared {
     /// their neighbor alone; the others get numbers from an allocator kept
     /// per (neighbor, received identifier), with the top bit set so that
     /// the two ranges never meet.
-    pub fn send_id<X>(&mut self, p: &Path<X>) -> u32 {
+    pub fn send_id<X>(&self, p: &Path<X>) -> u32 {
         match p.path_id() {
             None => p.peer.wrapping_add(1),
             Some(id) => {
-                if let Some(&s) = self.send_ids.get(&(p.peer, id)) {
+                let mut ids = self.send_ids.borrow_mut();
+                if let Some(&s) = ids.ids.get(&(p.peer, id)) {
                     return s;
                 }
-                self.next_send_id = self.next_send_id.wrapping_add(1) & 0x7fff_ffff;
-                let s = 0x8000_0000 | self.next_send_id;
-                self.send_ids.insert((p.peer, id), s);
+                ids.next = ids.next.wrapping_add(1) & 0x7fff_ffff;
+                let s = 0x8000_0000 | ids.next;
+                ids.ids.insert((p.peer, id), s);
                 s
             }
         }
@@ -593,26 +629,26 @@ impl Shared {
     }
 
     /// What neighbor `to` gets for a path of `family` to `prefix`: the
-    /// export rules (cached per attribute set and source), then its export
-    /// policy. `None`: nothing is sent.
+    /// export rules (once per attribute set and source in `memo`), then its
+    /// export policy. `None`: nothing is sent.
     pub fn export<X>(
-        &mut self,
+        &self,
+        memo: &mut ExportMemo,
         to: u32,
         family: Family,
         prefix: Option<IpNet>,
         path: &Path<X>,
-    ) -> Option<AttrSet> {
+    ) -> Option<Rc<Exported>> {
         if path.peer == to {
             // Never back to where it came from (RFC 4271 §9.2, RFC 7947).
             return None;
         }
-        let key = (path.attrs.id(), path.peer);
-        let cached = self.peer(to)?.export_cache.get(&key).cloned();
-        let ruled = match cached {
-            Some(r) => r,
+        let key = (path.attrs.addr(), path.peer);
+        let ruled = match memo.ruled.get(&key) {
+            Some((_, r)) => r.clone(),
             None => {
-                let r = self.export_uncached(to, path);
-                self.peer_mut(to)?.export_cache.insert(key, r.clone());
+                let r = self.export_rules(to, path).map(Rc::new);
+                memo.ruled.insert(key, (path.attrs.clone(), r.clone()));
                 r
             }
         }?;
@@ -627,14 +663,18 @@ impl Shared {
             peer: &target.facts,
             source: source_facts,
         };
-        match target.config.export.apply(&subject, &ruled) {
+        match target.config.export.apply(&subject, &ruled.attrs) {
             Outcome::Reject => None,
             Outcome::Accept(None) => Some(ruled),
-            Outcome::Accept(Some(changed)) => Some(self.interner.intern(*changed)),
+            Outcome::Accept(Some(changed)) => {
+                let session = target.session.as_ref()?;
+                self.exported(*changed, &session.encode).map(Rc::new)
+            }
         }
     }
 
-    fn export_uncached<X>(&mut self, to: u32, path: &Path<X>) -> Option<AttrSet> {
+    /// The export rules applied to a path for neighbor `to`.
+    fn export_rules<X>(&self, to: u32, path: &Path<X>) -> Option<Exported> {
         let target = self.peer(to)?;
         let session = target.session.as_ref()?;
         let (source, _) = self.source(path.peer)?;
@@ -645,23 +685,32 @@ impl Shared {
             cluster_id: self.cluster_id,
         };
         let out = export_rules(&source, &t, &path.attrs)?;
-        // A set too large for any UPDATE (with one NLRI) cannot be sent.
-        let max = session.encode.max_message_len();
-        let limit = max.saturating_sub(ribbit_wire::HEADER_LEN + 4 + 48 + 64);
-        match out {
-            std::borrow::Cow::Borrowed(_) => {
-                (path.attrs.encoded(true).len() <= limit).then(|| path.attrs.clone())
-            }
-            std::borrow::Cow::Owned(a) => {
-                let set = self.interner.intern(a);
-                (set.encoded(true).len() <= limit).then_some(set)
-            }
-        }
+        self.exported(out.into_owned(), &session.encode)
     }
 
-    /// Drop attribute sets nobody uses any more, and the cached export
-    /// results of dropped sets, once the interner has doubled since the
-    /// last purge.
+    /// Encode attributes for a session; `None` when they are too large to
+    /// be sent in any UPDATE.
+    fn exported(&self, attrs: RouteAttrs, ctx: &EncodeContext) -> Option<Exported> {
+        let encoded = EncodedAttributes::new(&attrs.attributes, ctx.four_octet_as);
+        // Room for the header, MP_REACH_NLRI with the longest next hop and
+        // one NLRI of the longest kind (a Flowspec rule can be longer: the
+        // packer refuses what does not fit, see `Batch::encode`).
+        let limit = ctx
+            .max_message_len()
+            .saturating_sub(ribbit_wire::HEADER_LEN + 4 + 60 + 64);
+        if encoded.len() > limit {
+            return None;
+        }
+        let hash = self.hasher.hash_one((attrs.next_hop, encoded.as_bytes()));
+        Some(Exported {
+            attrs,
+            encoded,
+            hash,
+        })
+    }
+
+    /// Drop attribute sets nobody uses any more, once the interner has
+    /// doubled since the last purge.
     pub fn maybe_purge(&mut self) {
         if self.interner.len() < self.purge_at {
             return;
@@ -670,21 +719,7 @@ impl Shared {
     }
 
     pub fn purge(&mut self) {
-        // Export results keep their sets alive: purge until stable.
-        loop {
-            let mut dead = HashSet::new();
-            let n = self.interner.purge_with(|id| {
-                dead.insert(id);
-            });
-            if !dead.is_empty() {
-                for p in self.peers.iter_mut().flatten() {
-                    p.export_cache.retain(|k, _| !dead.contains(&k.0));
-                }
-            }
-            if n == 0 {
-                break;
-            }
-        }
+        self.interner.purge();
         self.purge_at = self.interner.len().saturating_mul(2).max(PURGE_MIN);
     }
 }
@@ -724,9 +759,9 @@ impl Rib {
                 interner: Interner::new(),
                 purge_at: PURGE_MIN,
                 seq: 0,
-                send_ids: HashMap::new(),
-                next_send_id: 0,
+                send_ids: RefCell::new(SendIds::default()),
                 local_addrs: HashSet::new(),
+                hasher: RandomState::new(),
             },
             families: BTreeMap::new(),
         }
@@ -753,7 +788,6 @@ impl Rib {
             router_id: Ipv4Addr::UNSPECIFIED,
             session: None,
             counters: BTreeMap::new(),
-            export_cache: HashMap::new(),
             stale: BTreeMap::new(),
             max_reported: HashSet::new(),
             eor_only: Vec::new(),
@@ -785,12 +819,13 @@ impl Rib {
         for fam in self.families.values_mut() {
             each!(fam, t => t.forget_peer(peer.0));
         }
-        self.sh.send_ids.retain(|k, _| k.0 != peer.0);
+        self.sh
+            .send_ids
+            .borrow_mut()
+            .ids
+            .retain(|k, _| k.0 != peer.0);
         if let Some(slot) = self.sh.peers.get_mut(peer.0 as usize) {
             *slot = None;
-        }
-        for p in self.sh.peers.iter_mut().flatten() {
-            p.export_cache.retain(|k, _| k.1 != peer.0);
         }
         self.sh.purge();
     }
@@ -812,14 +847,17 @@ impl Rib {
         let Some(p) = self.sh.peer_mut(peer.0) else {
             return;
         };
-        let new_router_id = p.router_id != session.router_id;
+        let new_router_id =
+            p.router_id != session.router_id && p.counters.values().any(|c| c.accepted > 0);
+        let ibgp = !p.ebgp;
         p.router_id = session.router_id;
         p.facts.local_address = match p.config.address {
             IpAddr::V4(_) => session.local_v4.map(IpAddr::V4),
             IpAddr::V6(_) => session.local_v6.map(IpAddr::V6),
         };
-        p.export_cache.clear();
         let families = session.families.clone();
+        let encode = session.encode;
+        let add_path = |f: Family| encode.add_path(f);
         let local = [
             session.local_v4.map(IpAddr::V4),
             session.local_v6.map(IpAddr::V6),
@@ -828,15 +866,30 @@ impl Rib {
         p.eor_only.clear();
         self.sh.local_addrs.extend(local.into_iter().flatten());
         if new_router_id {
-            // Reflected paths of this neighbor carry its identifier.
-            for q in self.sh.peers.iter_mut().flatten() {
-                q.export_cache.retain(|k, _| k.1 != peer.0);
+            // Its kept (stale) paths compare differently in the decision,
+            // and carry the new identifier when reflected.
+            let others: Vec<u32> = self
+                .peers()
+                .filter(|q| *q != peer && self.sh.peer(q.0).is_some_and(|q| q.session.is_some()))
+                .map(|q| q.0)
+                .collect();
+            for t in self.families.values_mut() {
+                each!(t, t => {
+                    t.redecide_peer(&self.sh, peer.0);
+                    if ibgp {
+                        for &o in &others {
+                            t.start_walk(o, false, false, None);
+                        }
+                    }
+                });
             }
         }
         for family in families {
             self.ensure_family(family);
             match self.families.get_mut(&family) {
-                Some(t) => each!(t, t => t.start_walk(peer.0, false, false, true)),
+                Some(t) => {
+                    each!(t, t => t.start_walk(peer.0, false, false, Some(add_path(family))))
+                }
                 None => {
                     if let Some(p) = self.sh.peer_mut(peer.0) {
                         p.eor_only.push(family);
@@ -1199,15 +1252,9 @@ impl Rib {
         p.facts.address = new.address;
         p.facts.asn = new.peer_as;
         p.facts.local_asn = new.local_as;
-        p.export_cache.clear();
         let kept = old.keep_adj_rib_in && new.keep_adj_rib_in;
         let keep_pre = new.keep_adj_rib_in;
         let session_families = p.session.as_ref().map(|s| s.families.clone());
-        if source_changed {
-            for q in self.sh.peers.iter_mut().flatten() {
-                q.export_cache.clear();
-            }
-        }
         let mut result = Reconfigured::Done;
         if import_changed {
             if kept {
@@ -1239,7 +1286,7 @@ impl Rib {
             .collect();
         for t in self.families.values_mut() {
             for &to in &targets {
-                each!(t, t => t.start_walk(to, false, false, false));
+                each!(t, t => t.start_walk(to, false, false, None));
             }
         }
         self.sh.maybe_purge();
@@ -1298,7 +1345,7 @@ impl Rib {
         }
         self.ensure_family(family);
         match self.families.get_mut(&family) {
-            Some(t) => each!(t, t => t.start_walk(peer.0, true, end_marker, false)),
+            Some(t) => each!(t, t => t.start_walk(peer.0, true, end_marker, None)),
             None => {
                 if end_marker {
                     if let Some(p) = self.sh.peer_mut(peer.0) {
@@ -1440,11 +1487,14 @@ impl Rib {
         }
     }
 
-    /// What was last sent to a neighbor for a family.
+    /// What was last sent to a neighbor for a family (see
+    /// [`Rib::take_messages`]). Only hashes of what was sent are kept: the
+    /// attributes shown are the current export, which differs from what
+    /// was sent only while a change waits to be sent.
     pub fn adj_rib_out(&self, peer: PeerId, family: Family) -> Vec<RouteView> {
         match self.families.get(&family) {
             None => Vec::new(),
-            Some(t) => each!(t, t => t.adj_rib_out(peer.0)),
+            Some(t) => each!(t, t => t.adj_rib_out(&self.sh, peer.0)),
         }
     }
 
@@ -1470,17 +1520,19 @@ impl Rib {
             .filter_map(|(i, p)| {
                 let p = p.as_ref()?;
                 let id = u32::try_from(i).ok()?;
-                let families = p
-                    .counters
-                    .values()
-                    .map(|c| {
-                        let mut c = *c;
-                        if let Some(t) = c.family.and_then(|f| self.families.get(&f)) {
-                            c.advertised = each!(t, t => t.advertised(id));
-                        }
-                        c
-                    })
-                    .collect();
+                let mut per: BTreeMap<Family, PeerFamilyStats> = p.counters.clone();
+                for f in p.session.iter().flat_map(|s| s.families.iter()) {
+                    per.entry(*f).or_insert(PeerFamilyStats {
+                        family: Some(*f),
+                        ..PeerFamilyStats::default()
+                    });
+                }
+                for (f, c) in per.iter_mut() {
+                    if let Some(t) = self.families.get(f) {
+                        c.advertised = each!(t, t => t.advertised(id));
+                    }
+                }
+                let families = per.into_values().collect();
                 Some(PeerStats {
                     peer: PeerId(id),
                     address: p.config.address,
