@@ -22,7 +22,7 @@ use ribbit_wire::{EncodeContext, Family, Message, NextHop, UpdatePacker};
 
 use crate::chunk_map::ChunkMap;
 use crate::decision::best_path;
-use crate::intern::AttrSet;
+use crate::intern::{community_bit, AttrSet, WireSet};
 use crate::key::{NlriKey, RouteKey};
 use crate::prefix::{PrefixKey, V4Key, V6Key};
 use crate::rib::{
@@ -30,6 +30,7 @@ use crate::rib::{
     Exported, Ineligible, MaxPrefixAction, MaxPrefixHit, PathView, PeerId, RouteView, SessionInfo,
     Shared, UpdateReport,
 };
+use crate::route::RouteAttrs;
 use crate::table::{flag, Dest, Path, LOCAL};
 
 /// A family's tables, by key type.
@@ -57,7 +58,7 @@ impl AnyFamily {
 /// A route kept before import policy.
 #[derive(Debug, Clone)]
 struct PrePath<X> {
-    attrs: AttrSet,
+    attrs: WireSet,
     extra: X,
     stale: bool,
 }
@@ -178,11 +179,11 @@ pub(crate) struct FamilyRib<K: RouteKey> {
 }
 
 /// What identifies the best path for change detection.
-type BestSig<X> = Option<(u32, Option<u32>, u64, X)>;
+type BestSig<X> = Option<(u32, Option<u32>, usize, X)>;
 
 fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
     d.best()
-        .map(|p| (p.peer, p.path_id(), p.attrs.id(), p.extra.clone()))
+        .map(|p| (p.peer, p.path_id(), p.attrs.addr(), p.extra.clone()))
 }
 
 /// Mark `key` due for the neighbors whose export it may change.
@@ -431,10 +432,11 @@ struct Want<X> {
 /// Indices of the eligible paths in decision order: the best, then the
 /// best of the rest, and so on; long-lived stale paths after all others.
 fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
-    let mut c = sh.candidates(paths);
+    let facts: Vec<_> = paths.iter().map(|p| p.attrs.facts()).collect();
+    let mut c = sh.candidates(paths, &facts);
     let base: Vec<bool> = paths
         .iter()
-        .map(|p| sh.reachable(&p.attrs.next_hop))
+        .map(|p| sh.reachable(&p.attrs.next_hop()))
         .collect();
     let mut order = Vec::with_capacity(paths.len());
     loop {
@@ -553,12 +555,12 @@ impl<K: RouteKey> FamilyRib<K> {
             return;
         };
         let before = best_sig(dest);
-        let new_attrs = path.attrs.id();
+        let new_attrs = path.attrs.addr();
         let new_extra = path.extra.clone();
         let old = dest.upsert(path);
         let same = old
             .as_ref()
-            .is_some_and(|o| o.attrs.id() == new_attrs && o.extra == new_extra);
+            .is_some_and(|o| o.attrs.addr() == new_attrs && o.extra == new_extra);
         sh.decide(dest.paths_mut());
         if same {
             // Only flags (stale) changed: nothing anyone sees.
@@ -614,7 +616,7 @@ impl<K: RouteKey> FamilyRib<K> {
         sh: &mut Shared,
         peer: u32,
         nlri: Nlri<'_>,
-        set: Option<&AttrSet>,
+        set: Option<(&RouteAttrs, &WireSet)>,
         report: &mut UpdateReport,
     ) {
         let family = self.family;
@@ -623,7 +625,7 @@ impl<K: RouteKey> FamilyRib<K> {
             return;
         };
         let prefix = key.prefix().or_else(|| crate::key::nlri_prefix(nlri));
-        let accepted = set.and_then(|s| import_policy(sh, peer, family, prefix, s));
+        let accepted = set.and_then(|(a, s)| import_policy(sh, peer, family, prefix, a, s));
         let reject = |sh: &mut Shared, report: &mut UpdateReport| {
             report.rejected = report.rejected.saturating_add(1);
             if let Some(p) = sh.peer_mut(peer) {
@@ -682,7 +684,7 @@ impl<K: RouteKey> FamilyRib<K> {
         &mut self,
         sh: &mut Shared,
         nlri: Nlri<'_>,
-        set: AttrSet,
+        set: WireSet,
         seq: u32,
     ) -> bool {
         let Some((key, path_id, extra)) = K::from_nlri(self.family, nlri) else {
@@ -701,7 +703,7 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     /// Keep a route before import policy.
-    pub fn pre_insert(&mut self, peer: u32, nlri: Nlri<'_>, attrs: AttrSet) {
+    pub fn pre_insert(&mut self, peer: u32, nlri: Nlri<'_>, attrs: WireSet) {
         if let Some((key, id, extra)) = K::from_nlri(self.family, nlri) {
             self.pre.entry(peer).or_default().insert(
                 (key, id),
@@ -730,22 +732,16 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     /// A neighbor's kept pre-policy routes: (NLRI, attributes, stale).
-    pub fn pre_routes(&self, peer: u32) -> Vec<(NlriList, AttrSet, bool)> {
+    pub fn pre_routes(&self, peer: u32) -> Vec<(NlriList, WireSet, bool)> {
         let Some(map) = self.pre.get(&peer) else {
             return Vec::new();
         };
         map.iter()
             .map(|((key, id), p)| {
-                let v = view(
-                    self.family,
-                    key,
-                    *id,
-                    &p.extra,
-                    p.attrs.clone(),
-                    None,
-                    false,
-                );
-                (v.nlri, p.attrs.clone(), p.stale)
+                let mut nlri =
+                    NlriList::empty_for(self.family).unwrap_or(NlriList::Prefixes(Vec::new()));
+                key.push_nlri(self.family, *id, &p.extra, &mut nlri);
+                (nlri, p.attrs.clone(), p.stale)
             })
             .collect()
     }
@@ -802,7 +798,7 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Turn a neighbor's stale paths long-lived stale (RFC 9494 §4.2):
     /// LLGR_STALE added, least preferred; paths with NO_LLGR are removed.
     pub fn make_long_lived(&mut self, sh: &mut Shared, peer: u32) {
-        let mut converted: HashMap<u64, AttrSet> = HashMap::new();
+        let mut converted: HashMap<usize, WireSet> = HashMap::new();
         let FamilyRib {
             loc,
             out,
@@ -823,19 +819,19 @@ impl<K: RouteKey> FamilyRib<K> {
             let gone = d.retain(|p| {
                 !(p.peer == peer
                     && p.has(flag::STALE)
-                    && p.attrs.attributes.communities.contains(&Community::NO_LLGR))
+                    && p.attrs.facts().has(community_bit::NO_LLGR))
             });
             removed = removed.saturating_add(gone.len());
             for p in d.paths_mut() {
                 if p.peer == peer && p.has(flag::STALE) && !p.has(flag::LLGR) {
                     let set = converted
-                        .entry(p.attrs.id())
+                        .entry(p.attrs.addr())
                         .or_insert_with(|| {
-                            let mut a = p.attrs.get().clone();
+                            let mut a = p.attrs.attributes();
                             if !a.attributes.communities.contains(&Community::LLGR_STALE) {
                                 a.attributes.communities.push(Community::LLGR_STALE);
                             }
-                            sh.interner.intern(a)
+                            sh.interner.intern(&a)
                         })
                         .clone();
                     p.attrs = set;
@@ -1095,21 +1091,16 @@ impl<K: RouteKey> FamilyRib<K> {
         let (key, _, _) = K::from_nlri(self.family, nlri)?;
         let dest = self.loc.get(&key)?;
         let paths = dest.paths();
-        let step = dest.best().and_then(|_| {
-            let c = sh.candidates(paths);
-            best_path(&c, sh.options.decision).map(|d| d.step)
-        });
+        let step = dest
+            .best()
+            .and_then(|_| sh.decide_index(paths).map(|(_, step)| step));
         let views = paths
             .iter()
             .map(|p| PathView {
                 route: self.path_view(&key, p),
                 best: p.has(flag::BEST),
-                llgr_stale: p
-                    .attrs
-                    .attributes
-                    .communities
-                    .contains(&Community::LLGR_STALE),
-                ineligible: (!sh.reachable(&p.attrs.next_hop))
+                llgr_stale: p.attrs.facts().has(community_bit::LLGR_STALE),
+                ineligible: (!sh.reachable(&p.attrs.next_hop()))
                     .then_some(Ineligible::UnreachableNextHop),
             })
             .collect();
@@ -1126,7 +1117,7 @@ impl<K: RouteKey> FamilyRib<K> {
             key,
             p.path_id(),
             &p.extra,
-            p.attrs.clone(),
+            p.attrs.view(),
             (p.peer != LOCAL).then_some(PeerId(p.peer)),
             p.has(flag::STALE),
         )
@@ -1167,7 +1158,7 @@ impl<K: RouteKey> FamilyRib<K> {
                         k,
                         *id,
                         &p.extra,
-                        p.attrs.clone(),
+                        p.attrs.view(),
                         Some(PeerId(peer)),
                         p.stale,
                     )
@@ -1202,7 +1193,7 @@ impl<K: RouteKey> FamilyRib<K> {
             Self::desired(sh, &mut memo, peer, self.family, key, d, &mut wants);
             for w in &wants {
                 let id = st.add_path.then_some(w.id);
-                let attrs = AttrSet::detached(w.exported.attrs.clone());
+                let attrs = AttrSet::new(w.exported.attrs.clone());
                 views.push(view(self.family, key, id, &w.extra, attrs, None, false));
             }
         }

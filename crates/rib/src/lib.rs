@@ -34,8 +34,8 @@ pub mod rib;
 pub mod route;
 mod table;
 
-pub use decision::{best_path, Candidate, Decision, DecisionOptions, PeerInfo, Step};
-pub use intern::{AttrSet, Interner};
+pub use decision::{best_path, Candidate, Decision, DecisionOptions, PathFacts, PeerInfo, Step};
+pub use intern::{AttrSet, Facts, Interner, WireSet};
 pub use policy::{Outcome, PeerFacts, PolicyChain, Subject, Verdict};
 pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
 pub use rib::{

@@ -27,7 +27,7 @@ use ribbit_wire::{EncodeContext, EncodedAttributes, Family, NextHop};
 use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
 use crate::export::{export_rules, Source, Target};
 use crate::family_rib::AnyFamily;
-use crate::intern::{AttrSet, Interner};
+use crate::intern::{community_bit, AttrSet, Facts, Interner, WireSet};
 use crate::key::RouteKey;
 use crate::policy::{Outcome, PeerFacts, PolicyChain, Subject};
 use crate::route::RouteAttrs;
@@ -457,7 +457,7 @@ pub(crate) struct Exported {
 }
 
 /// The source set (held) and the export rules result for it.
-type Memoized = (AttrSet, Option<Rc<Exported>>);
+type Memoized = (WireSet, Option<Rc<Exported>>);
 
 /// Export rules results while producing one neighbor's messages, by
 /// source attribute set (kept alive here, so its address is not reused)
@@ -513,34 +513,35 @@ impl Shared {
         })
     }
 
-    /// Decision candidates for `paths`; long-lived stale paths (RFC 9494
-    /// §4.3: least preferred) take part only when nothing else is eligible.
-    pub fn candidates<'a, X>(&self, paths: &'a [Path<X>]) -> Vec<Candidate<'a>> {
-        let mut c: Vec<Candidate<'a>> = paths
+    /// Decision candidates for `paths`, whose facts are `facts`;
+    /// long-lived stale paths (RFC 9494 §4.3: least preferred) take part
+    /// only when nothing else is eligible.
+    pub fn candidates<'a, X>(
+        &self,
+        paths: &[Path<X>],
+        facts: &'a [Facts],
+    ) -> Vec<Candidate<'a, Facts>> {
+        let mut c: Vec<Candidate<'a, Facts>> = paths
             .iter()
-            .map(|p| Candidate {
-                attributes: &p.attrs.attributes,
+            .zip(facts)
+            .map(|(p, f)| Candidate {
+                attributes: f,
                 peer: if p.peer == LOCAL {
                     None
                 } else {
                     self.peer_info(p.peer)
                 },
-                reachable: self.reachable(&p.attrs.next_hop),
+                reachable: self.reachable(&p.attrs.next_hop()),
                 igp_cost: None,
                 received: u64::from(p.seq),
                 path_id: p.path_id(),
             })
             .collect();
-        let llgr = |p: &Path<X>| {
-            p.attrs
-                .attributes
-                .communities
-                .contains(&Community::LLGR_STALE)
-        };
-        let fresh = paths.iter().zip(&c).any(|(p, c)| c.reachable && !llgr(p));
+        let llgr = |f: &Facts| f.has(community_bit::LLGR_STALE);
+        let fresh = facts.iter().zip(&c).any(|(f, c)| c.reachable && !llgr(f));
         if fresh {
-            for (p, c) in paths.iter().zip(c.iter_mut()) {
-                if llgr(p) {
+            for (f, c) in facts.iter().zip(c.iter_mut()) {
+                if llgr(f) {
                     c.reachable = false;
                 }
             }
@@ -548,38 +549,28 @@ impl Shared {
         c
     }
 
-    /// Recompute the best path of a destination, moving it first; returns
-    /// whether the best path changed.
-    pub fn decide<X>(&self, paths: &mut [Path<X>]) -> bool {
-        let old = paths
-            .first()
-            .filter(|p| p.has(flag::BEST))
-            .map(|p| (p.peer, p.path_id(), p.attrs.clone()));
+    /// The best of `paths` and the step that decided.
+    pub fn decide_index<X>(&self, paths: &[Path<X>]) -> Option<(usize, Step)> {
+        if let [p] = paths {
+            return self
+                .reachable(&p.attrs.next_hop())
+                .then_some((0, Step::OnlyPath));
+        }
+        let facts: Vec<Facts> = paths.iter().map(|p| p.attrs.facts()).collect();
+        let c = self.candidates(paths, &facts);
+        best_path(&c, self.options.decision).map(|d| (d.best, d.step))
+    }
+
+    /// Recompute the best path of a destination, moving it first.
+    pub fn decide<X>(&self, paths: &mut [Path<X>]) {
         for p in paths.iter_mut() {
             p.flags &= !flag::BEST;
         }
-        let winner = if paths.len() == 1 {
-            paths
-                .first()
-                .filter(|p| self.reachable(&p.attrs.next_hop))
-                .map(|_| 0)
-        } else {
-            let c = self.candidates(paths);
-            best_path(&c, self.options.decision).map(|d| d.best)
-        };
-        if let Some(i) = winner {
+        if let Some((i, _)) = self.decide_index(paths) {
             paths.swap(0, i);
             if let Some(p) = paths.first_mut() {
                 p.flags |= flag::BEST;
             }
-        }
-        let new = paths.first().filter(|p| p.has(flag::BEST));
-        match (old, new) {
-            (None, None) => false,
-            (Some((peer, id, attrs)), Some(p)) => {
-                !(p.peer == peer && p.path_id() == id && p.attrs.same(&attrs))
-            }
-            _ => true,
         }
     }
 
@@ -684,8 +675,12 @@ impl Shared {
             ebgp: target.ebgp,
             cluster_id: self.cluster_id,
         };
-        let out = export_rules(&source, &t, &path.attrs)?;
-        self.exported(out.into_owned(), &session.encode)
+        let typed = path.attrs.attributes();
+        let changed = match export_rules(&source, &t, &typed)? {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(a) => Some(a),
+        };
+        self.exported(changed.unwrap_or(typed), &session.encode)
     }
 
     /// Encode attributes for a session; `None` when they are too large to
@@ -1000,7 +995,7 @@ impl Rib {
     /// with no neighbor, exported like any best path. Returns false when
     /// the family or NLRI cannot be stored.
     pub fn originate(&mut self, family: Family, nlri: Nlri<'_>, attrs: RouteAttrs) -> bool {
-        let set = self.sh.interner.intern(attrs);
+        let set = self.sh.interner.intern(&attrs);
         let seq = self.sh.next_seq();
         self.ensure_family(family);
         let Some(t) = self.families.get_mut(&family) else {
@@ -1191,9 +1186,12 @@ impl Rib {
         };
         let keep_pre = p.config.keep_adj_rib_in;
         let imported = self.import_rules(p, &raw);
-        let pre = keep_pre.then(|| self.sh.interner.intern(raw));
+        let pre = keep_pre.then(|| self.sh.interner.intern(&raw));
         let set = match imported {
-            Imported::Accept(a) => Some(self.sh.interner.intern(*a)),
+            Imported::Accept(a) => {
+                let set = self.sh.interner.intern(&a);
+                Some((a, set))
+            }
             Imported::Reject => None,
         };
         if let Some(p) = self.sh.peer_mut(peer.0) {
@@ -1211,7 +1209,7 @@ impl Rib {
                 if let Some(pre) = &pre {
                     t.pre_insert(peer.0, nlri, pre.clone());
                 }
-                t.import_one(&mut self.sh, peer.0, nlri, set.as_ref(), report);
+                t.import_one(&mut self.sh, peer.0, nlri, set.as_ref().map(|(a, s)| (&**a, s)), report);
             }
         });
     }
@@ -1306,7 +1304,7 @@ impl Rib {
         };
         let routes = each!(t, t => t.pre_routes(peer.0));
         let mut report = UpdateReport::default();
-        let mut last: Option<(AttrSet, Option<AttrSet>)> = None;
+        let mut last: Option<(WireSet, Option<(Box<RouteAttrs>, WireSet)>)> = None;
         for (nlri, raw, stale) in routes {
             let set = match &last {
                 Some((r, s)) if r.same(&raw) => s.clone(),
@@ -1314,8 +1312,11 @@ impl Rib {
                     let Some(p) = self.sh.peer(peer.0) else {
                         return;
                     };
-                    let s = match self.import_rules(p, raw.get()) {
-                        Imported::Accept(a) => Some(self.sh.interner.intern(*a)),
+                    let s = match self.import_rules(p, &raw.attributes()) {
+                        Imported::Accept(a) => {
+                            let set = self.sh.interner.intern(&a);
+                            Some((a, set))
+                        }
                         Imported::Reject => None,
                     };
                     last = Some((raw.clone(), s.clone()));
@@ -1327,7 +1328,13 @@ impl Rib {
             };
             for n in nlri.iter() {
                 each!(t, t => {
-                    t.import_one(&mut self.sh, peer.0, n, set.as_ref(), &mut report);
+                    t.import_one(
+                        &mut self.sh,
+                        peer.0,
+                        n,
+                        set.as_ref().map(|(a, s)| (&**a, s)),
+                        &mut report,
+                    );
                     if stale {
                         t.mark_one_stale(peer.0, n);
                     }
@@ -1576,14 +1583,16 @@ pub(crate) fn view<K: RouteKey>(
     }
 }
 
-/// The import policy of a neighbor applied to one route.
+/// The import policy of a neighbor applied to one route: `attrs` after
+/// the import rules, interned as `set`.
 pub(crate) fn import_policy(
     sh: &mut Shared,
     peer: u32,
     family: Family,
     prefix: Option<IpNet>,
-    set: &AttrSet,
-) -> Option<AttrSet> {
+    attrs: &RouteAttrs,
+    set: &WireSet,
+) -> Option<WireSet> {
     let p = sh.peer(peer)?;
     if p.config.import.is_pass_through() {
         return Some(set.clone());
@@ -1594,10 +1603,10 @@ pub(crate) fn import_policy(
         peer: &p.facts,
         source: Some(&p.facts),
     };
-    match p.config.import.apply(&subject, set) {
+    match p.config.import.apply(&subject, attrs) {
         Outcome::Reject => None,
         Outcome::Accept(None) => Some(set.clone()),
-        Outcome::Accept(Some(changed)) => Some(sh.interner.intern(*changed)),
+        Outcome::Accept(Some(changed)) => Some(sh.interner.intern(&changed)),
     }
 }
 

@@ -8,7 +8,7 @@
 //! number, flags), and a destination with one path (most of a full table)
 //! holds it inline, with no allocation of its own.
 
-use crate::intern::AttrSet;
+use crate::intern::WireSet;
 
 /// The neighbor index of locally originated paths.
 pub(crate) const LOCAL: u32 = u32::MAX;
@@ -29,7 +29,7 @@ pub(crate) mod flag {
 #[derive(Debug, Clone)]
 pub(crate) struct Path<X> {
     /// Next hop and attributes, after import policy.
-    pub attrs: AttrSet,
+    pub attrs: WireSet,
     /// The neighbor it came from ([`LOCAL`] for our own routes).
     pub peer: u32,
     /// The ADD-PATH path identifier (meaningful with [`flag::PATH_ID`]).
@@ -197,7 +197,7 @@ mod tests {
 
     fn path(interner: &mut Interner, peer: u32, id: Option<u32>) -> Path<()> {
         Path {
-            attrs: interner.intern(RouteAttrs {
+            attrs: interner.intern(&RouteAttrs {
                 next_hop: NextHop::Empty,
                 attributes: PathAttributes::default(),
             }),
