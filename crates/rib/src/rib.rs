@@ -719,6 +719,9 @@ impl Shared {
     }
 }
 
+/// Attributes accepted by the import rules, and their interned copy.
+type Accepted = (Box<RouteAttrs>, WireSet);
+
 /// What one announcement becomes after the import rules: the attributes
 /// to store, or refused.
 enum Imported {
@@ -1304,7 +1307,7 @@ impl Rib {
         };
         let routes = each!(t, t => t.pre_routes(peer.0));
         let mut report = UpdateReport::default();
-        let mut last: Option<(WireSet, Option<(Box<RouteAttrs>, WireSet)>)> = None;
+        let mut last: Option<(WireSet, Option<Accepted>)> = None;
         for (nlri, raw, stale) in routes {
             let set = match &last {
                 Some((r, s)) if r.same(&raw) => s.clone(),
