@@ -67,79 +67,97 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
         run.get_mut(i).map(|(_, v)| v)
     }
 
-    /// Whether `key` is present.
-    pub fn contains_key(&self, key: &K) -> bool {
-        self.get(key).is_some()
-    }
-
     /// The value of `key`, inserted with `make` when missing (`None`
     /// cannot happen).
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> Option<&mut V> {
-        if !self.contains_key(&key) {
-            self.insert(key.clone(), make());
+        let found = self.runs.range(..=&key).next_back().and_then(|(s, run)| {
+            run.binary_search_by(|(k, _)| k.cmp(&key))
+                .ok()
+                .map(|i| (s.clone(), i))
+        });
+        match found {
+            Some((sep, i)) => self
+                .runs
+                .get_mut(&sep)
+                .and_then(|run| run.get_mut(i))
+                .map(|(_, v)| v),
+            None => {
+                let (sep, i) = self.insert_new(key, make());
+                self.runs
+                    .get_mut(&sep)
+                    .and_then(|run| run.get_mut(i))
+                    .map(|(_, v)| v)
+            }
         }
-        self.get_mut(&key)
     }
 
     /// Set the value of `key`; returns the old one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        if let Some(v) = self.get_mut(&key) {
+            return Some(std::mem::replace(v, value));
+        }
+        self.insert_new(key, value);
+        None
+    }
+
+    /// Insert a key known to be absent; returns where it went (run
+    /// separator and index).
+    fn insert_new(&mut self, key: K, value: V) -> (K, usize) {
+        self.len += 1;
         let Some(sep) = self.run_of(&key).cloned() else {
             let mut run = Vec::with_capacity(CHUNK);
             run.push((key.clone(), value));
-            self.runs.insert(key, run);
-            self.len += 1;
-            return None;
+            self.runs.insert(key.clone(), run);
+            return (key, 0);
         };
-        let last_run = self
-            .runs
-            .range((Bound::Excluded(&sep), Bound::Unbounded))
-            .next()
-            .is_none();
-        let run = self.runs.get_mut(&sep)?;
-        let i = match run.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(i) => {
-                return run
-                    .get_mut(i)
-                    .map(|slot| std::mem::replace(&mut slot.1, value));
-            }
-            Err(i) => i,
+        let last_run = self.runs.last_key_value().is_some_and(|(s, _)| *s == sep);
+        let Some(run) = self.runs.get_mut(&sep) else {
+            return (sep, 0);
         };
-        self.len += 1;
+        let i = run.partition_point(|(k, _)| *k < key);
         if run.len() < CHUNK {
             run.insert(i, (key.clone(), value));
             if key < sep {
                 // A new smallest key: the first run's separator moves down.
                 if let Some(run) = self.runs.remove(&sep) {
-                    self.runs.insert(key, run);
+                    self.runs.insert(key.clone(), run);
                 }
+                return (key, i);
             }
-            return None;
+            return (sep, i);
         }
         if i == run.len() && last_run {
             // Appending in key order: start a new run, leave this one full.
             let mut next = Vec::with_capacity(CHUNK);
             next.push((key.clone(), value));
-            self.runs.insert(key, next);
-            return None;
+            self.runs.insert(key.clone(), next);
+            return (key, 0);
         }
         // Split in the middle.
         let mut right = Vec::with_capacity(CHUNK);
         right.extend(run.drain(CHUNK / 2..));
-        if i <= CHUNK / 2 {
+        let at = if i <= CHUNK / 2 {
             run.insert(i, (key.clone(), value));
+            None
         } else {
             right.insert(i - CHUNK / 2, (key.clone(), value));
-        }
+            Some(i - CHUNK / 2)
+        };
         let right_sep = right.first().map(|(k, _)| k.clone());
+        let mut left_sep = sep.clone();
         if key < sep {
             if let Some(run) = self.runs.remove(&sep) {
-                self.runs.insert(key, run);
+                self.runs.insert(key.clone(), run);
             }
+            left_sep = key;
         }
         if let Some(s) = right_sep {
-            self.runs.insert(s, right);
+            self.runs.insert(s.clone(), right);
+            if let Some(j) = at {
+                return (s, j);
+            }
         }
-        None
+        (left_sep, i)
     }
 
     /// Remove `key`; returns its value.
@@ -312,7 +330,11 @@ mod tests {
             let mut b = BTreeMap::new();
             for (op, k) in ops {
                 match op {
-                    0 | 1 => prop_assert_eq!(m.insert(k, u32::from(k) * 3), b.insert(k, u32::from(k) * 3)),
+                    0 => prop_assert_eq!(m.insert(k, u32::from(k) * 3), b.insert(k, u32::from(k) * 3)),
+                    1 => {
+                        let got = m.get_or_insert_with(k, || u32::from(k) * 5).map(|v| *v);
+                        prop_assert_eq!(got, Some(*b.entry(k).or_insert(u32::from(k) * 5)));
+                    }
                     2 => prop_assert_eq!(m.remove(&k), b.remove(&k)),
                     _ => {
                         m.retain(|key, v| { *v += 1; key % 7 != 0 });

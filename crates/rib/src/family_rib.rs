@@ -22,6 +22,7 @@ use ribbit_wire::{EncodeContext, Family, Message, NextHop, UpdatePacker};
 
 use crate::chunk_map::ChunkMap;
 use crate::decision::best_path;
+use crate::fast_hash::FastMap;
 use crate::intern::{community_bit, AttrSet, WireSet};
 use crate::key::{NlriKey, RouteKey};
 use crate::prefix::{PrefixKey, V4Key, V6Key};
@@ -174,8 +175,8 @@ pub(crate) struct FamilyRib<K: RouteKey> {
     family: Family,
     loc: ChunkMap<K, Dest<K::Extra>>,
     paths: usize,
-    pre: HashMap<u32, PreTable<K>>,
-    out: HashMap<u32, OutState<K>>,
+    pre: FastMap<u32, PreTable<K>>,
+    out: FastMap<u32, OutState<K>>,
 }
 
 /// What identifies the best path for change detection.
@@ -188,7 +189,7 @@ fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
 
 /// Mark `key` due for the neighbors whose export it may change.
 fn touch<K: RouteKey>(
-    out: &mut HashMap<u32, OutState<K>>,
+    out: &mut FastMap<u32, OutState<K>>,
     sh: &Shared,
     family: Family,
     key: &K,
@@ -285,7 +286,7 @@ struct Batch {
     family: Family,
     ctx: EncodeContext,
     groups: Vec<Group>,
-    index: HashMap<u64, usize>,
+    index: FastMap<u64, usize>,
     withdraw: NlriList,
     w_acc: Acc,
     bytes: usize,
@@ -298,7 +299,7 @@ impl Batch {
             family,
             ctx,
             groups: Vec::new(),
-            index: HashMap::new(),
+            index: FastMap::default(),
             withdraw: NlriList::empty_for(family).unwrap_or(NlriList::Prefixes(Vec::new())),
             w_acc: Acc::new(if classic { 0 } else { 7 }, ctx.max_message_len()),
             bytes: 0,
@@ -315,7 +316,7 @@ impl Batch {
 
     /// The fixed part of an UPDATE announcing `e`.
     fn fixed(&self, e: &Exported) -> usize {
-        let nh = e.attrs.next_hop;
+        let nh = e.next_hop;
         let len = e.encoded.len();
         if self.family == Family::IPV4_UNICAST && matches!(nh, NextHop::V4(_) | NextHop::Empty) {
             len + if matches!(nh, NextHop::V4(_)) { 7 } else { 0 }
@@ -388,7 +389,7 @@ impl Batch {
             let _ = packer.announce_encoded(
                 self.family,
                 &g.exported.encoded,
-                g.exported.attrs.next_hop,
+                g.exported.next_hop,
                 &g.nlri,
                 &mut buf,
             );
@@ -472,8 +473,8 @@ impl<K: RouteKey> FamilyRib<K> {
             family,
             loc: ChunkMap::new(),
             paths: 0,
-            pre: HashMap::new(),
-            out: HashMap::new(),
+            pre: FastMap::default(),
+            out: FastMap::default(),
         }
     }
 
@@ -616,7 +617,7 @@ impl<K: RouteKey> FamilyRib<K> {
         sh: &mut Shared,
         peer: u32,
         nlri: Nlri<'_>,
-        set: Option<(&RouteAttrs, &WireSet)>,
+        set: Option<(Option<&RouteAttrs>, &WireSet)>,
         report: &mut UpdateReport,
     ) {
         let family = self.family;
@@ -1193,7 +1194,7 @@ impl<K: RouteKey> FamilyRib<K> {
             Self::desired(sh, &mut memo, peer, self.family, key, d, &mut wants);
             for w in &wants {
                 let id = st.add_path.then_some(w.id);
-                let attrs = AttrSet::new(w.exported.attrs.clone());
+                let attrs = AttrSet::new(w.exported.attrs());
                 views.push(view(self.family, key, id, &w.extra, attrs, None, false));
             }
         }

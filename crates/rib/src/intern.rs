@@ -134,7 +134,7 @@ impl WireSet {
 /// Decode attributes that [`EncodedAttributes`] wrote: an UPDATE body with
 /// only them, which the wire codec reads back exactly (no NLRI, so no
 /// mandatory attribute is missing).
-fn decode(bytes: &[u8]) -> PathAttributes {
+pub(crate) fn decode(bytes: &[u8]) -> PathAttributes {
     let Ok(len) = u16::try_from(bytes.len()) else {
         return PathAttributes::default();
     };
@@ -187,9 +187,15 @@ impl Interner {
     /// `attributes.next_hop` is not part of the set: the next hop is
     /// `attrs.next_hop`.)
     pub fn intern(&mut self, attrs: &RouteAttrs) -> WireSet {
+        self.intern_parts(attrs.next_hop, &attrs.attributes)
+    }
+
+    /// [`Interner::intern`] of a next hop and attributes held apart (as
+    /// an UPDATE holds them; `attributes.next_hop` is ignored).
+    pub fn intern_parts(&mut self, next_hop: NextHop, attributes: &PathAttributes) -> WireSet {
         let data = WireData {
-            next_hop: attrs.next_hop,
-            wire: EncodedAttributes::new(&attrs.attributes, true),
+            next_hop,
+            wire: EncodedAttributes::new(attributes, true),
         };
         if let Some(e) = self.sets.get(&data) {
             return WireSet(Arc::clone(&e.0));

@@ -26,6 +26,7 @@ mod chunk_map;
 pub mod decision;
 mod export;
 mod family_rib;
+mod fast_hash;
 pub mod intern;
 mod key;
 pub mod policy;

@@ -22,11 +22,12 @@ use ribbit_wire::attribute::Community;
 use ribbit_wire::capability::Role;
 use ribbit_wire::nlri::{Nlri, NlriList, PrefixNlri};
 use ribbit_wire::update::{MpNlri, Update};
-use ribbit_wire::{EncodeContext, EncodedAttributes, Family, NextHop};
+use ribbit_wire::{EncodeContext, EncodedAttributes, Family, NextHop, PathAttributes};
 
 use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
-use crate::export::{export_rules, Source, Target};
+use crate::export::{self, Source, Target};
 use crate::family_rib::AnyFamily;
+use crate::fast_hash::FastMap;
 use crate::intern::{community_bit, AttrSet, Facts, Interner, WireSet};
 use crate::key::RouteKey;
 use crate::policy::{Outcome, PeerFacts, PolicyChain, Subject};
@@ -448,12 +449,27 @@ pub(crate) struct Shared {
 /// (made while producing its messages, not kept).
 #[derive(Debug)]
 pub(crate) struct Exported {
-    /// The attributes (and next hop).
-    pub attrs: RouteAttrs,
-    /// Their encoding, next hop left out.
+    /// The decoded attributes, when they were made.
+    attrs: Option<RouteAttrs>,
+    /// The next hop.
+    pub next_hop: NextHop,
+    /// The attributes' encoding, next hop left out.
     pub encoded: EncodedAttributes,
     /// A hash of what is sent: what the Adj-RIB-Out keeps of it.
     pub hash: u64,
+}
+
+impl Exported {
+    /// The decoded attributes.
+    pub fn attrs(&self) -> RouteAttrs {
+        match &self.attrs {
+            Some(a) => a.clone(),
+            None => RouteAttrs {
+                next_hop: self.next_hop,
+                attributes: crate::intern::decode(self.encoded.as_bytes()),
+            },
+        }
+    }
 }
 
 /// The source set (held) and the export rules result for it.
@@ -464,7 +480,7 @@ type Memoized = (WireSet, Option<Rc<Exported>>);
 /// and source neighbor.
 #[derive(Debug, Default)]
 pub(crate) struct ExportMemo {
-    ruled: HashMap<(usize, u32), Memoized>,
+    ruled: FastMap<(usize, u32), Memoized>,
 }
 
 /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
@@ -634,17 +650,18 @@ impl Shared {
             // Never back to where it came from (RFC 4271 §9.2, RFC 7947).
             return None;
         }
+        let target = self.peer(to)?;
+        let pass_through = target.config.export.is_pass_through();
         let key = (path.attrs.addr(), path.peer);
         let ruled = match memo.ruled.get(&key) {
             Some((_, r)) => r.clone(),
             None => {
-                let r = self.export_rules(to, path).map(Rc::new);
+                let r = self.export_rules(to, path, !pass_through).map(Rc::new);
                 memo.ruled.insert(key, (path.attrs.clone(), r.clone()));
                 r
             }
         }?;
-        let target = self.peer(to)?;
-        if target.config.export.is_pass_through() {
+        if pass_through {
             return Some(ruled);
         }
         let (_, source_facts) = self.source(path.peer)?;
@@ -654,7 +671,8 @@ impl Shared {
             peer: &target.facts,
             source: source_facts,
         };
-        match target.config.export.apply(&subject, &ruled.attrs) {
+        let typed = ruled.attrs();
+        match target.config.export.apply(&subject, &typed) {
             Outcome::Reject => None,
             Outcome::Accept(None) => Some(ruled),
             Outcome::Accept(Some(changed)) => {
@@ -664,8 +682,10 @@ impl Shared {
         }
     }
 
-    /// The export rules applied to a path for neighbor `to`.
-    fn export_rules<X>(&self, to: u32, path: &Path<X>) -> Option<Exported> {
+    /// The export rules applied to a path for neighbor `to`: on the wire
+    /// form when nothing needs the decoded attributes (no export policy,
+    /// a 4-octet AS session), else on the decoded attributes.
+    fn export_rules<X>(&self, to: u32, path: &Path<X>, typed: bool) -> Option<Exported> {
         let target = self.peer(to)?;
         let session = target.session.as_ref()?;
         let (source, _) = self.source(path.peer)?;
@@ -675,18 +695,35 @@ impl Shared {
             ebgp: target.ebgp,
             cluster_id: self.cluster_id,
         };
-        let typed = path.attrs.attributes();
-        let changed = match export_rules(&source, &t, &typed)? {
-            std::borrow::Cow::Borrowed(_) => None,
-            std::borrow::Cow::Owned(a) => Some(a),
-        };
-        self.exported(changed.unwrap_or(typed), &session.encode)
+        let plan = export::plan(&source, &t, &path.attrs.facts())?;
+        if typed || !session.encode.four_octet_as {
+            let mut attrs = path.attrs.attributes();
+            export::apply(&plan, &mut attrs, session);
+            return self.exported(attrs, &session.encode);
+        }
+        let bytes = path.attrs.encoded().as_bytes();
+        let mut out = Vec::with_capacity(bytes.len() + 16);
+        export::apply_wire(&plan, bytes, &mut out);
+        let encoded = EncodedAttributes::from_bytes(out)?;
+        let next_hop = export::next_hop(&plan, path.attrs.next_hop(), session);
+        self.finish_export(None, next_hop, encoded, &session.encode)
     }
 
     /// Encode attributes for a session; `None` when they are too large to
     /// be sent in any UPDATE.
     fn exported(&self, attrs: RouteAttrs, ctx: &EncodeContext) -> Option<Exported> {
         let encoded = EncodedAttributes::new(&attrs.attributes, ctx.four_octet_as);
+        let next_hop = attrs.next_hop;
+        self.finish_export(Some(attrs), next_hop, encoded, ctx)
+    }
+
+    fn finish_export(
+        &self,
+        attrs: Option<RouteAttrs>,
+        next_hop: NextHop,
+        encoded: EncodedAttributes,
+        ctx: &EncodeContext,
+    ) -> Option<Exported> {
         // Room for the header, MP_REACH_NLRI with the longest next hop and
         // one NLRI of the longest kind (a Flowspec rule can be longer: the
         // packer refuses what does not fit, see `Batch::encode`).
@@ -696,9 +733,10 @@ impl Shared {
         if encoded.len() > limit {
             return None;
         }
-        let hash = self.hasher.hash_one((attrs.next_hop, encoded.as_bytes()));
+        let hash = self.hasher.hash_one((next_hop, encoded.as_bytes()));
         Some(Exported {
             attrs,
+            next_hop,
             encoded,
             hash,
         })
@@ -719,13 +757,40 @@ impl Shared {
     }
 }
 
-/// Attributes accepted by the import rules, and their interned copy.
-type Accepted = (Box<RouteAttrs>, WireSet);
+/// Attributes accepted by the import rules (decoded when an import policy
+/// will need them), and their interned copy.
+type Accepted = (Option<Box<RouteAttrs>>, WireSet);
 
-/// What one announcement becomes after the import rules: the attributes
-/// to store, or refused.
+/// NLRI from the classic fields or from MP_REACH/MP_UNREACH.
+#[derive(Clone, Copy)]
+enum Nlris<'a> {
+    Prefixes(&'a [PrefixNlri]),
+    List(&'a NlriList),
+}
+
+impl<'a> Nlris<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Nlris::Prefixes(v) => v.len(),
+            Nlris::List(l) => l.len(),
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = Nlri<'a>> + 'a> {
+        match *self {
+            Nlris::Prefixes(v) => Box::new(v.iter().map(Nlri::Prefix)),
+            Nlris::List(l) => l.iter(),
+        }
+    }
+}
+
+/// What one announcement becomes after the import rules.
 enum Imported {
-    Accept(Box<RouteAttrs>),
+    /// Accepted as received.
+    Unchanged,
+    /// Accepted with changes.
+    Changed(Box<RouteAttrs>),
+    /// Refused.
     Reject,
 }
 
@@ -1021,14 +1086,9 @@ impl Rib {
     /// The import rules that do not depend on the prefix: LOCAL_PREF from
     /// eBGP ignored (RFC 4271 §5.1.5), loop detection (RFC 4271 §9.1.2,
     /// RFC 4456 §8), BLACKHOLE (RFC 7999 §3.2), route leaks (RFC 9234 §5).
-    fn import_rules(&self, p: &PeerState, raw: &RouteAttrs) -> Imported {
-        let mut a = raw.clone();
-        let attrs = &mut a.attributes;
-        if p.ebgp {
-            attrs.local_pref = None;
-        }
+    fn import_rules(&self, p: &PeerState, next_hop: NextHop, raw: &PathAttributes) -> Imported {
         let own = |asn: u32| {
-            attrs.as_path.as_ref().map_or(0usize, |path| {
+            raw.as_path.as_ref().map_or(0usize, |path| {
                 path.segments
                     .iter()
                     .map(|s| s.asns.iter().filter(|&&x| x == asn).count())
@@ -1041,41 +1101,50 @@ impl Rib {
         {
             return Imported::Reject;
         }
-        if attrs.originator_id == Some(self.sh.options.router_id)
-            || attrs.cluster_list.contains(&self.sh.cluster_id)
+        if raw.originator_id == Some(self.sh.options.router_id)
+            || raw.cluster_list.contains(&self.sh.cluster_id)
         {
             return Imported::Reject;
         }
-        if attrs.communities.contains(&Community::BLACKHOLE) {
-            match self.sh.options.blackhole {
-                BlackholeAction::Reject => return Imported::Reject,
-                BlackholeAction::Accept => {
-                    if !attrs.communities.contains(&Community::NO_EXPORT)
-                        && !attrs.communities.contains(&Community::NO_ADVERTISE)
-                    {
-                        attrs.communities.push(Community::NO_EXPORT);
-                    }
-                }
-            }
+        let blackhole = raw.communities.contains(&Community::BLACKHOLE);
+        if blackhole && self.sh.options.blackhole == BlackholeAction::Reject {
+            return Imported::Reject;
         }
-        match p.config.role {
+        let add_no_export = blackhole
+            && !raw.communities.contains(&Community::NO_EXPORT)
+            && !raw.communities.contains(&Community::NO_ADVERTISE);
+        let otc = match p.config.role {
             // From a customer or an RS client: OTC means a leak.
-            Some(Role::Provider | Role::RouteServer) if attrs.otc.is_some() => {
+            Some(Role::Provider | Role::RouteServer) if raw.otc.is_some() => {
                 return Imported::Reject;
             }
             // From a peer: OTC must be the peer's AS; added when absent.
-            Some(Role::Peer) => match attrs.otc {
+            Some(Role::Peer) => match raw.otc {
                 Some(v) if v != p.config.peer_as => return Imported::Reject,
-                Some(_) => {}
-                None => attrs.otc = Some(p.config.peer_as),
+                Some(_) => None,
+                None => Some(p.config.peer_as),
             },
             // From a provider or a route server: added when absent.
-            Some(Role::Customer | Role::RouteServerClient) if attrs.otc.is_none() => {
-                attrs.otc = Some(p.config.peer_as);
+            Some(Role::Customer | Role::RouteServerClient) if raw.otc.is_none() => {
+                Some(p.config.peer_as)
             }
-            _ => {}
+            _ => None,
+        };
+        let drop_lp = p.ebgp && raw.local_pref.is_some();
+        if !drop_lp && !add_no_export && otc.is_none() {
+            return Imported::Unchanged;
         }
-        Imported::Accept(Box::new(a))
+        let mut a = RouteAttrs::new(raw.clone(), Some(next_hop));
+        if drop_lp {
+            a.attributes.local_pref = None;
+        }
+        if add_no_export {
+            a.attributes.communities.push(Community::NO_EXPORT);
+        }
+        if otc.is_some() {
+            a.attributes.otc = otc;
+        }
+        Imported::Changed(Box::new(a))
     }
 
     /// Apply one decoded UPDATE of an established neighbor.
@@ -1095,32 +1164,38 @@ impl Rib {
         // Withdrawals first: an UPDATE may withdraw and announce the same
         // prefix (RFC 4271 §4.3 lets the announcement win).
         if !update.withdrawn.is_empty() {
-            let list = NlriList::Prefixes(update.withdrawn.clone());
-            self.withdraw_list(peer, Family::IPV4_UNICAST, &list, &mut report);
+            let list = Nlris::Prefixes(&update.withdrawn);
+            self.withdraw_list(peer, Family::IPV4_UNICAST, list, &mut report);
         }
         if let Some(un) = &update.mp_unreach {
             match &un.nlri {
-                MpNlri::Decoded(list) => self.withdraw_list(peer, un.family, list, &mut report),
+                MpNlri::Decoded(list) => {
+                    self.withdraw_list(peer, un.family, Nlris::List(list), &mut report)
+                }
                 MpNlri::Raw(_) => self.ignore(peer, un.family, 1, &mut report),
             }
         }
         if !update.announced.is_empty() {
-            let list = NlriList::Prefixes(update.announced.clone());
+            let list = Nlris::Prefixes(&update.announced);
             if withdraw_all {
-                self.withdraw_list(peer, Family::IPV4_UNICAST, &list, &mut report);
+                self.withdraw_list(peer, Family::IPV4_UNICAST, list, &mut report);
             } else {
-                let attrs = RouteAttrs::new(update.attributes.clone(), None);
-                self.announce_list(peer, Family::IPV4_UNICAST, &list, attrs, &mut report);
+                let nh = update
+                    .attributes
+                    .next_hop
+                    .map_or(NextHop::Empty, NextHop::V4);
+                let a = &update.attributes;
+                self.announce_list(peer, Family::IPV4_UNICAST, list, nh, a, &mut report);
             }
         }
         if let Some(reach) = &update.mp_reach {
             match &reach.nlri {
                 MpNlri::Decoded(list) if withdraw_all => {
-                    self.withdraw_list(peer, reach.family, list, &mut report)
+                    self.withdraw_list(peer, reach.family, Nlris::List(list), &mut report)
                 }
                 MpNlri::Decoded(list) => {
-                    let attrs = RouteAttrs::new(update.attributes.clone(), Some(reach.next_hop));
-                    self.announce_list(peer, reach.family, list, attrs, &mut report);
+                    let (nh, a) = (reach.next_hop, &update.attributes);
+                    self.announce_list(peer, reach.family, Nlris::List(list), nh, a, &mut report);
                 }
                 MpNlri::Raw(_) => self.ignore(peer, reach.family, 1, &mut report),
             }
@@ -1146,7 +1221,7 @@ impl Rib {
         &mut self,
         peer: PeerId,
         family: Family,
-        list: &NlriList,
+        list: Nlris<'_>,
         report: &mut UpdateReport,
     ) {
         if !self.negotiated(peer, family) || family.nlri_kind().is_none() {
@@ -1176,8 +1251,9 @@ impl Rib {
         &mut self,
         peer: PeerId,
         family: Family,
-        list: &NlriList,
-        raw: RouteAttrs,
+        list: Nlris<'_>,
+        next_hop: NextHop,
+        raw: &PathAttributes,
         report: &mut UpdateReport,
     ) {
         if !self.negotiated(peer, family) || family.nlri_kind().is_none() {
@@ -1188,12 +1264,19 @@ impl Rib {
             return;
         };
         let keep_pre = p.config.keep_adj_rib_in;
-        let imported = self.import_rules(p, &raw);
-        let pre = keep_pre.then(|| self.sh.interner.intern(&raw));
-        let set = match imported {
-            Imported::Accept(a) => {
+        let typed_needed = !p.config.import.is_pass_through();
+        let imported = self.import_rules(p, next_hop, raw);
+        let pre = keep_pre.then(|| self.sh.interner.intern_parts(next_hop, raw));
+        let set: Option<Accepted> = match imported {
+            Imported::Unchanged => {
+                let set = self.sh.interner.intern_parts(next_hop, raw);
+                let typed =
+                    typed_needed.then(|| Box::new(RouteAttrs::new(raw.clone(), Some(next_hop))));
+                Some((typed, set))
+            }
+            Imported::Changed(a) => {
                 let set = self.sh.interner.intern(&a);
-                Some((a, set))
+                Some((Some(a), set))
             }
             Imported::Reject => None,
         };
@@ -1207,12 +1290,13 @@ impl Rib {
         let Some(t) = self.families.get_mut(&family) else {
             return;
         };
+        let accepted = set.as_ref().map(|(a, s)| (a.as_deref(), s));
         each!(t, t => {
             for nlri in list.iter() {
                 if let Some(pre) = &pre {
                     t.pre_insert(peer.0, nlri, pre.clone());
                 }
-                t.import_one(&mut self.sh, peer.0, nlri, set.as_ref().map(|(a, s)| (&**a, s)), report);
+                t.import_one(&mut self.sh, peer.0, nlri, accepted, report);
             }
         });
     }
@@ -1315,10 +1399,12 @@ impl Rib {
                     let Some(p) = self.sh.peer(peer.0) else {
                         return;
                     };
-                    let s = match self.import_rules(p, &raw.attributes()) {
-                        Imported::Accept(a) => {
+                    let typed = raw.attributes();
+                    let s = match self.import_rules(p, typed.next_hop, &typed.attributes) {
+                        Imported::Unchanged => Some((Some(Box::new(typed)), raw.clone())),
+                        Imported::Changed(a) => {
                             let set = self.sh.interner.intern(&a);
-                            Some((a, set))
+                            Some((Some(a), set))
                         }
                         Imported::Reject => None,
                     };
@@ -1335,7 +1421,7 @@ impl Rib {
                         &mut self.sh,
                         peer.0,
                         n,
-                        set.as_ref().map(|(a, s)| (&**a, s)),
+                        set.as_ref().map(|(a, s)| (a.as_deref(), s)),
                         &mut report,
                     );
                     if stale {
@@ -1593,7 +1679,7 @@ pub(crate) fn import_policy(
     peer: u32,
     family: Family,
     prefix: Option<IpNet>,
-    attrs: &RouteAttrs,
+    attrs: Option<&RouteAttrs>,
     set: &WireSet,
 ) -> Option<WireSet> {
     let p = sh.peer(peer)?;
@@ -1605,6 +1691,14 @@ pub(crate) fn import_policy(
         prefix,
         peer: &p.facts,
         source: Some(&p.facts),
+    };
+    let decoded;
+    let attrs = match attrs {
+        Some(a) => a,
+        None => {
+            decoded = set.attributes();
+            &decoded
+        }
     };
     match p.config.import.apply(&subject, attrs) {
         Outcome::Reject => None,
