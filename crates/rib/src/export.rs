@@ -195,7 +195,7 @@ pub(crate) fn apply(plan: &Plan, attrs: &mut RouteAttrs, session: &SessionInfo) 
         a.cluster_list.clear();
     }
     if let Some(asn) = plan.prepend {
-        let mut path = a.as_path.take().unwrap_or_else(AsPath::default);
+        let mut path = a.as_path.take().unwrap_or_default();
         path.prepend(asn, 1);
         a.as_path = Some(path);
     }
