@@ -11,7 +11,7 @@
 
 use std::net::Ipv4Addr;
 
-use ribbit_wire::attribute::{flags, type_code, write_attribute, AsPath};
+use ribbit_wire::attribute::{flags, type_code, write_attribute};
 use ribbit_wire::capability::Role;
 use ribbit_wire::NextHop;
 
@@ -340,7 +340,7 @@ mod tests {
     use super::*;
     use crate::intern::Interner;
     use proptest::prelude::*;
-    use ribbit_wire::attribute::{Community, Origin, Segment, SegmentType};
+    use ribbit_wire::attribute::{AsPath, Community, Origin, Segment, SegmentType};
     use ribbit_wire::EncodeContext;
     use ribbit_wire::PathAttributes;
     use std::net::IpAddr;
