@@ -445,7 +445,7 @@ mod tests {
             let Some(p) = plan(&src, &t, &set.facts()) else { return Ok(()) };
             apply(&p, &mut typed, &s);
             let mut wire = Vec::new();
-            apply_wire(&p, set.encoded().as_bytes(), &mut wire);
+            apply_wire(&p, set.attribute_bytes(), &mut wire);
             let want = ribbit_wire::EncodedAttributes::new(&typed.attributes, true);
             prop_assert_eq!(&wire[..], want.as_bytes());
             prop_assert_eq!(next_hop(&p, set.next_hop(), &s), typed.next_hop);

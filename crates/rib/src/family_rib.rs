@@ -184,7 +184,7 @@ type BestSig<X> = Option<(u32, Option<u32>, usize, X)>;
 
 fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
     d.best()
-        .map(|p| (p.peer, p.path_id(), p.attrs.addr(), p.extra.clone()))
+        .map(|p| (p.peer(), p.path_id(), p.attrs.addr(), p.extra.clone()))
 }
 
 /// Mark `key` due for the neighbors whose export it may change.
@@ -551,7 +551,7 @@ impl<K: RouteKey> FamilyRib<K> {
 
     /// Insert or replace a path, decide, and mark the destination due.
     fn upsert(&mut self, sh: &mut Shared, key: K, path: Path<K::Extra>) {
-        let peer = path.peer;
+        let peer = path.peer();
         let Some(dest) = self.loc.get_or_insert_with(key.clone(), Dest::default) else {
             return;
         };
@@ -667,39 +667,16 @@ impl<K: RouteKey> FamilyRib<K> {
                 return;
             }
         }
-        let seq = sh.next_seq();
-        let path = Path {
-            attrs: set,
-            peer,
-            path_id: path_id.unwrap_or(0),
-            seq,
-            flags: if path_id.is_some() { flag::PATH_ID } else { 0 },
-            extra,
-        };
-        self.upsert(sh, key, path);
+        self.upsert(sh, key, Path::new(set, peer, path_id, extra));
         report.announced = report.announced.saturating_add(1);
     }
 
     /// A locally originated route.
-    pub fn insert_local(
-        &mut self,
-        sh: &mut Shared,
-        nlri: Nlri<'_>,
-        set: WireSet,
-        seq: u32,
-    ) -> bool {
+    pub fn insert_local(&mut self, sh: &mut Shared, nlri: Nlri<'_>, set: WireSet) -> bool {
         let Some((key, path_id, extra)) = K::from_nlri(self.family, nlri) else {
             return false;
         };
-        let path = Path {
-            attrs: set,
-            peer: LOCAL,
-            path_id: path_id.unwrap_or(0),
-            seq,
-            flags: if path_id.is_some() { flag::PATH_ID } else { 0 },
-            extra,
-        };
-        self.upsert(sh, key, path);
+        self.upsert(sh, key, Path::new(set, LOCAL, path_id, extra));
         true
     }
 
@@ -754,7 +731,7 @@ impl<K: RouteKey> FamilyRib<K> {
             loc, out, family, ..
         } = self;
         loc.retain(|key, d| {
-            if d.paths().iter().any(|p| p.peer == peer) {
+            if d.paths().iter().any(|p| p.peer() == peer) {
                 let before = best_sig(d);
                 sh.decide(d.paths_mut());
                 let changed = before != best_sig(d);
@@ -772,7 +749,7 @@ impl<K: RouteKey> FamilyRib<K> {
         if let Some(d) = self.loc.get_mut(&key) {
             for p in d.paths_mut() {
                 if p.is(peer, id) {
-                    p.flags |= flag::STALE;
+                    p.set(flag::STALE);
                 }
             }
         }
@@ -783,8 +760,8 @@ impl<K: RouteKey> FamilyRib<K> {
     pub fn mark_stale(&mut self, _sh: &mut Shared, peer: u32) {
         self.loc.retain(|_, d| {
             for p in d.paths_mut() {
-                if p.peer == peer {
-                    p.flags |= flag::STALE;
+                if p.peer() == peer {
+                    p.set(flag::STALE);
                 }
             }
             true
@@ -812,19 +789,19 @@ impl<K: RouteKey> FamilyRib<K> {
             let touches = d
                 .paths()
                 .iter()
-                .any(|p| p.peer == peer && p.has(flag::STALE) && !p.has(flag::LLGR));
+                .any(|p| p.peer() == peer && p.has(flag::STALE) && !p.has(flag::LLGR));
             if !touches {
                 return true;
             }
             let before = best_sig(d);
             let gone = d.retain(|p| {
-                !(p.peer == peer
+                !(p.peer() == peer
                     && p.has(flag::STALE)
                     && p.attrs.facts().has(community_bit::NO_LLGR))
             });
             removed = removed.saturating_add(gone.len());
             for p in d.paths_mut() {
-                if p.peer == peer && p.has(flag::STALE) && !p.has(flag::LLGR) {
+                if p.peer() == peer && p.has(flag::STALE) && !p.has(flag::LLGR) {
                     let set = converted
                         .entry(p.attrs.addr())
                         .or_insert_with(|| {
@@ -836,7 +813,7 @@ impl<K: RouteKey> FamilyRib<K> {
                         })
                         .clone();
                     p.attrs = set;
-                    p.flags |= flag::LLGR;
+                    p.set(flag::LLGR);
                 }
             }
             if d.is_empty() {
@@ -874,7 +851,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut removed = 0usize;
         loc.retain(|key, d| {
             let before = best_sig(d);
-            let gone = d.retain(|p| !(p.peer == peer && (!only_stale || p.has(flag::STALE))));
+            let gone = d.retain(|p| !(p.peer() == peer && (!only_stale || p.has(flag::STALE))));
             if gone.is_empty() {
                 return true;
             }
@@ -1095,7 +1072,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let step = dest
             .best()
             .and_then(|_| sh.decide_index(paths).map(|(_, step)| step));
-        let views = paths
+        let mut views: Vec<PathView> = paths
             .iter()
             .map(|p| PathView {
                 route: self.path_view(&key, p),
@@ -1105,6 +1082,8 @@ impl<K: RouteKey> FamilyRib<K> {
                     .then_some(Ineligible::UnreachableNextHop),
             })
             .collect();
+        // The best first, the others in arrival order.
+        views.sort_by_key(|v| !v.best);
         Some(DestinationView {
             family: self.family,
             paths: views,
@@ -1119,7 +1098,7 @@ impl<K: RouteKey> FamilyRib<K> {
             p.path_id(),
             &p.extra,
             p.attrs.view(),
-            (p.peer != LOCAL).then_some(PeerId(p.peer)),
+            (p.peer() != LOCAL).then_some(PeerId(p.peer())),
             p.has(flag::STALE),
         )
     }
@@ -1171,7 +1150,7 @@ impl<K: RouteKey> FamilyRib<K> {
             .flat_map(|(k, d)| {
                 d.paths()
                     .iter()
-                    .filter(|p| p.peer == peer)
+                    .filter(|p| p.peer() == peer)
                     .map(move |p| self.path_view(k, p))
             })
             .collect()

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use ribbit_wire::attribute::{type_code, Community, Origin};
 use ribbit_wire::update::Update;
-use ribbit_wire::{DecodeContext, EncodedAttributes, NextHop, PathAttributes};
+use ribbit_wire::{DecodeContext, NextHop, PathAttributes};
 
 use crate::decision::PathFacts;
 use crate::route::RouteAttrs;
@@ -72,11 +72,78 @@ impl PartialEq for AttrSet {
 
 impl Eq for AttrSet {}
 
-/// The shared copy of a set: next hop and encoded attributes.
+/// The shared copy of a set, in one allocation: the next hop (a length
+/// byte, 0, 4, 16 or 32, and the address bytes), then the attributes as
+/// `ribbit_wire::EncodedAttributes` writes them for 4-octet AS sessions.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct WireData {
-    next_hop: NextHop,
-    wire: EncodedAttributes,
+    bytes: Box<[u8]>,
+}
+
+/// Append the next hop header of [`WireData`].
+fn write_next_hop(nh: &NextHop, out: &mut Vec<u8>) {
+    match nh {
+        NextHop::Empty => out.push(0),
+        NextHop::V4(a) => {
+            out.push(4);
+            out.extend_from_slice(&a.octets());
+        }
+        NextHop::V6 {
+            global,
+            link_local: None,
+        } => {
+            out.push(16);
+            out.extend_from_slice(&global.octets());
+        }
+        NextHop::V6 {
+            global,
+            link_local: Some(ll),
+        } => {
+            out.push(32);
+            out.extend_from_slice(&global.octets());
+            out.extend_from_slice(&ll.octets());
+        }
+    }
+}
+
+/// Split [`WireData`] bytes into next hop and attributes.
+fn read_next_hop(bytes: &[u8]) -> (NextHop, &[u8]) {
+    let v6 = |b: &[u8]| <[u8; 16]>::try_from(b).ok().map(std::net::Ipv6Addr::from);
+    match bytes {
+        [4, rest @ ..] => match (rest.get(..4), rest.get(4..)) {
+            (Some(a), Some(tail)) => match <[u8; 4]>::try_from(a) {
+                Ok(a) => (NextHop::V4(Ipv4Addr::from(a)), tail),
+                Err(_) => (NextHop::Empty, tail),
+            },
+            _ => (NextHop::Empty, &[]),
+        },
+        [16, rest @ ..] => match (rest.get(..16).and_then(v6), rest.get(16..)) {
+            (Some(global), Some(tail)) => (
+                NextHop::V6 {
+                    global,
+                    link_local: None,
+                },
+                tail,
+            ),
+            _ => (NextHop::Empty, &[]),
+        },
+        [32, rest @ ..] => match (
+            rest.get(..16).and_then(v6),
+            rest.get(16..32).and_then(v6),
+            rest.get(32..),
+        ) {
+            (Some(global), Some(ll), Some(tail)) => (
+                NextHop::V6 {
+                    global,
+                    link_local: Some(ll),
+                },
+                tail,
+            ),
+            _ => (NextHop::Empty, &[]),
+        },
+        [_, rest @ ..] => (NextHop::Empty, rest),
+        [] => (NextHop::Empty, &[]),
+    }
 }
 
 /// An interned attribute set in wire form. Equal sets interned by one
@@ -88,19 +155,21 @@ pub struct WireSet(Arc<WireData>);
 impl WireSet {
     /// The next hop.
     pub fn next_hop(&self) -> NextHop {
-        self.0.next_hop
+        read_next_hop(&self.0.bytes).0
     }
 
-    /// The attributes as encoded for 4-octet AS sessions, next hop left out.
-    pub fn encoded(&self) -> &EncodedAttributes {
-        &self.0.wire
+    /// The attributes as `ribbit_wire::EncodedAttributes` encodes them for 4-octet AS
+    /// sessions, next hop left out.
+    pub fn attribute_bytes(&self) -> &[u8] {
+        read_next_hop(&self.0.bytes).1
     }
 
     /// The decoded attributes.
     pub fn attributes(&self) -> RouteAttrs {
+        let (next_hop, bytes) = read_next_hop(&self.0.bytes);
         RouteAttrs {
-            next_hop: self.0.next_hop,
-            attributes: decode(self.0.wire.as_bytes()),
+            next_hop,
+            attributes: decode(bytes),
         }
     }
 
@@ -111,7 +180,7 @@ impl WireSet {
 
     /// What the decision and the tables read, straight from the bytes.
     pub fn facts(&self) -> Facts {
-        Facts::parse(self.0.wire.as_bytes())
+        Facts::parse(self.attribute_bytes())
     }
 
     /// Whether two handles point to the same interned set.
@@ -131,7 +200,7 @@ impl WireSet {
     }
 }
 
-/// Decode attributes that [`EncodedAttributes`] wrote: an UPDATE body with
+/// Decode attributes that `EncodedAttributes` wrote: an UPDATE body with
 /// only them, which the wire codec reads back exactly (no NLRI, so no
 /// mandatory attribute is missing).
 pub(crate) fn decode(bytes: &[u8]) -> PathAttributes {
@@ -159,15 +228,16 @@ impl PartialEq for Entry {
 
 impl Eq for Entry {}
 
+/// Hashed as its bytes, so that a set can be looked up by a slice.
 impl Hash for Entry {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        self.0.bytes[..].hash(state);
     }
 }
 
-impl std::borrow::Borrow<WireData> for Entry {
-    fn borrow(&self) -> &WireData {
-        &self.0
+impl std::borrow::Borrow<[u8]> for Entry {
+    fn borrow(&self) -> &[u8] {
+        &self.0.bytes
     }
 }
 
@@ -175,6 +245,8 @@ impl std::borrow::Borrow<WireData> for Entry {
 #[derive(Debug, Default)]
 pub struct Interner {
     sets: HashSet<Entry>,
+    /// Where a set is encoded to be looked up (no allocation when found).
+    scratch: Vec<u8>,
 }
 
 impl Interner {
@@ -193,14 +265,19 @@ impl Interner {
     /// [`Interner::intern`] of a next hop and attributes held apart (as
     /// an UPDATE holds them; `attributes.next_hop` is ignored).
     pub fn intern_parts(&mut self, next_hop: NextHop, attributes: &PathAttributes) -> WireSet {
-        let data = WireData {
-            next_hop,
-            wire: EncodedAttributes::new(attributes, true),
-        };
-        if let Some(e) = self.sets.get(&data) {
+        let b = &mut self.scratch;
+        b.clear();
+        write_next_hop(&next_hop, b);
+        // The layout of `EncodedAttributes::new`: every attribute but
+        // NEXT_HOP, in type order.
+        attributes.encode_range(0..=type_code::AS_PATH, true, b);
+        attributes.encode_range(type_code::MED..=u8::MAX, true, b);
+        if let Some(e) = self.sets.get(&b[..]) {
             return WireSet(Arc::clone(&e.0));
         }
-        let shared = Arc::new(data);
+        let shared = Arc::new(WireData {
+            bytes: Box::from(&b[..]),
+        });
         self.sets.insert(Entry(Arc::clone(&shared)));
         WireSet(shared)
     }
@@ -386,6 +463,7 @@ mod tests {
     use ribbit_wire::attribute::{
         Aggregator, AsPath, LargeCommunity, RawAttribute, Segment, SegmentType,
     };
+    use std::net::Ipv6Addr;
 
     fn attrs(asn: u32, community: u32) -> RouteAttrs {
         RouteAttrs {
@@ -488,11 +566,21 @@ mod tests {
         /// The wire form gives back exactly the attributes, and the facts
         /// read from it are those of the decoded attributes.
         #[test]
-        fn wire_form_round_trips(a in path_attributes()) {
+        fn wire_form_round_trips(a in path_attributes(), nh in 0u8..4, addr in any::<u128>()) {
             let mut interner = Interner::new();
-            let r = RouteAttrs { next_hop: NextHop::Empty, attributes: a.clone() };
+            let v6 = std::net::Ipv6Addr::from(addr);
+            let next_hop = match nh {
+                0 => NextHop::Empty,
+                1 => NextHop::V4(Ipv4Addr::from(addr as u32)),
+                2 => NextHop::V6 { global: v6, link_local: None },
+                _ => NextHop::V6 { global: v6, link_local: Some(Ipv6Addr::LOCALHOST) },
+            };
+            let r = RouteAttrs { next_hop, attributes: a.clone() };
             let set = interner.intern(&r);
             prop_assert_eq!(&set.attributes(), &r);
+            prop_assert_eq!(set.next_hop(), next_hop);
+            let encoded = ribbit_wire::EncodedAttributes::new(&a, true);
+            prop_assert_eq!(set.attribute_bytes(), encoded.as_bytes());
             let f = set.facts();
             prop_assert_eq!(f.local_pref(), a.local_pref());
             prop_assert_eq!(f.path_len(), PathFacts::path_len(&a));

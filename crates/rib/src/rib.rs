@@ -433,7 +433,6 @@ pub(crate) struct Shared {
     pub interner: Interner,
     /// Interner size at which the next purge runs.
     pub purge_at: usize,
-    pub seq: u32,
     /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
     /// (Allocated while producing messages and answering queries alike,
     /// hence the cell.)
@@ -502,11 +501,6 @@ impl Shared {
         self.peers.get_mut(idx as usize).and_then(Option::as_mut)
     }
 
-    pub fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        self.seq
-    }
-
     /// Whether a next hop can be used (RFC 4271 §9.1.2). Without an IGP,
     /// every next hop is reachable except the unspecified address and our
     /// own addresses (a route through ourselves loops).
@@ -540,16 +534,18 @@ impl Shared {
         let mut c: Vec<Candidate<'a, Facts>> = paths
             .iter()
             .zip(facts)
-            .map(|(p, f)| Candidate {
+            .enumerate()
+            .map(|(i, (p, f))| Candidate {
                 attributes: f,
-                peer: if p.peer == LOCAL {
+                peer: if p.peer() == LOCAL {
                     None
                 } else {
-                    self.peer_info(p.peer)
+                    self.peer_info(p.peer())
                 },
                 reachable: self.reachable(&p.attrs.next_hop()),
                 igp_cost: None,
-                received: u64::from(p.seq),
+                // Paths are kept in arrival order.
+                received: i as u64,
                 path_id: p.path_id(),
             })
             .collect();
@@ -577,15 +573,14 @@ impl Shared {
         best_path(&c, self.options.decision).map(|d| (d.best, d.step))
     }
 
-    /// Recompute the best path of a destination, moving it first.
+    /// Recompute the best path of a destination (flagged).
     pub fn decide<X>(&self, paths: &mut [Path<X>]) {
-        for p in paths.iter_mut() {
-            p.flags &= !flag::BEST;
-        }
-        if let Some((i, _)) = self.decide_index(paths) {
-            paths.swap(0, i);
-            if let Some(p) = paths.first_mut() {
-                p.flags |= flag::BEST;
+        let winner = self.decide_index(paths).map(|(i, _)| i);
+        for (i, p) in paths.iter_mut().enumerate() {
+            if Some(i) == winner {
+                p.set(flag::BEST);
+            } else {
+                p.clear(flag::BEST);
             }
         }
     }
@@ -597,15 +592,15 @@ impl Shared {
     /// the two ranges never meet.
     pub fn send_id<X>(&self, p: &Path<X>) -> u32 {
         match p.path_id() {
-            None => p.peer.wrapping_add(1),
+            None => p.peer().wrapping_add(1),
             Some(id) => {
                 let mut ids = self.send_ids.borrow_mut();
-                if let Some(&s) = ids.ids.get(&(p.peer, id)) {
+                if let Some(&s) = ids.ids.get(&(p.peer(), id)) {
                     return s;
                 }
                 ids.next = ids.next.wrapping_add(1) & 0x7fff_ffff;
                 let s = 0x8000_0000 | ids.next;
-                ids.ids.insert((p.peer, id), s);
+                ids.ids.insert((p.peer(), id), s);
                 s
             }
         }
@@ -646,13 +641,13 @@ impl Shared {
         prefix: Option<IpNet>,
         path: &Path<X>,
     ) -> Option<Rc<Exported>> {
-        if path.peer == to {
+        if path.peer() == to {
             // Never back to where it came from (RFC 4271 §9.2, RFC 7947).
             return None;
         }
         let target = self.peer(to)?;
         let pass_through = target.config.export.is_pass_through();
-        let key = (path.attrs.addr(), path.peer);
+        let key = (path.attrs.addr(), path.peer());
         let ruled = match memo.ruled.get(&key) {
             Some((_, r)) => r.clone(),
             None => {
@@ -664,7 +659,7 @@ impl Shared {
         if pass_through {
             return Some(ruled);
         }
-        let (_, source_facts) = self.source(path.peer)?;
+        let (_, source_facts) = self.source(path.peer())?;
         let subject = Subject {
             family,
             prefix,
@@ -688,7 +683,7 @@ impl Shared {
     fn export_rules<X>(&self, to: u32, path: &Path<X>, typed: bool) -> Option<Exported> {
         let target = self.peer(to)?;
         let session = target.session.as_ref()?;
-        let (source, _) = self.source(path.peer)?;
+        let (source, _) = self.source(path.peer())?;
         let t = Target {
             config: &target.config,
             session,
@@ -701,7 +696,7 @@ impl Shared {
             export::apply(&plan, &mut attrs, session);
             return self.exported(attrs, &session.encode);
         }
-        let bytes = path.attrs.encoded().as_bytes();
+        let bytes = path.attrs.attribute_bytes();
         let mut out = Vec::with_capacity(bytes.len() + 16);
         export::apply_wire(&plan, bytes, &mut out);
         let encoded = EncodedAttributes::from_bytes(out)?;
@@ -821,7 +816,6 @@ impl Rib {
                 peers: Vec::new(),
                 interner: Interner::new(),
                 purge_at: PURGE_MIN,
-                seq: 0,
                 send_ids: RefCell::new(SendIds::default()),
                 local_addrs: HashSet::new(),
                 hasher: RandomState::new(),
@@ -1064,12 +1058,11 @@ impl Rib {
     /// the family or NLRI cannot be stored.
     pub fn originate(&mut self, family: Family, nlri: Nlri<'_>, attrs: RouteAttrs) -> bool {
         let set = self.sh.interner.intern(&attrs);
-        let seq = self.sh.next_seq();
         self.ensure_family(family);
         let Some(t) = self.families.get_mut(&family) else {
             return false;
         };
-        let ok = each!(t, t => t.insert_local(&mut self.sh, nlri, set, seq));
+        let ok = each!(t, t => t.insert_local(&mut self.sh, nlri, set));
         self.sh.maybe_purge();
         ok
     }
