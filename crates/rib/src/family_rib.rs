@@ -972,8 +972,8 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut sent: Vec<(u32, u64)> = Vec::new();
         let mut now: Vec<(u32, u64)> = Vec::new();
         loop {
-            let (key, from_walk, force) = if let Some(k) = st.dirty.first() {
-                (k.clone(), false, false)
+            let (key, from_walk, force) = if let Some(k) = st.dirty.pop_first() {
+                (k, false, false)
             } else if let Some(w) = &st.walk {
                 let next = match &w.from {
                     None => loc.first(),
@@ -1022,6 +1022,9 @@ impl<K: RouteKey> FamilyRib<K> {
             }
             let used = batch.bytes;
             if cost > 0 && used.saturating_add(cost) > budget && (used > 0 || !first) {
+                if !from_walk {
+                    st.dirty.insert(key);
+                }
                 break;
             }
             // Committed: this destination goes out in this call.
@@ -1042,8 +1045,6 @@ impl<K: RouteKey> FamilyRib<K> {
                 if let Some(w) = st.walk.as_mut() {
                     w.from = Some(key);
                 }
-            } else {
-                st.dirty.remove(&key);
             }
         }
         let mut used = batch.encode(out);

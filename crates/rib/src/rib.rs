@@ -438,7 +438,8 @@ pub(crate) struct Shared {
     /// hence the cell.)
     pub send_ids: RefCell<SendIds>,
     /// Our addresses: next hops equal to one are unreachable.
-    pub local_addrs: HashSet<IpAddr>,
+    /// (A few addresses: a vector is the fastest set.)
+    pub local_addrs: Vec<IpAddr>,
     /// Keyed at random: hashes stand for what was sent in the
     /// Adj-RIB-Out, and neighbors must not be able to make them collide.
     pub hasher: RandomState,
@@ -817,7 +818,7 @@ impl Rib {
                 interner: Interner::new(),
                 purge_at: PURGE_MIN,
                 send_ids: RefCell::new(SendIds::default()),
-                local_addrs: HashSet::new(),
+                local_addrs: Vec::new(),
                 hasher: RandomState::new(),
             },
             families: BTreeMap::new(),
@@ -921,7 +922,11 @@ impl Rib {
         ];
         p.session = Some(session);
         p.eor_only.clear();
-        self.sh.local_addrs.extend(local.into_iter().flatten());
+        for a in local.into_iter().flatten() {
+            if !self.sh.local_addrs.contains(&a) {
+                self.sh.local_addrs.push(a);
+            }
+        }
         if new_router_id {
             // Its kept (stale) paths compare differently in the decision,
             // and carry the new identifier when reflected.
@@ -1015,11 +1020,17 @@ impl Rib {
     }
 
     fn refresh_local_addrs(&mut self) {
-        let mut addrs = HashSet::new();
+        let mut addrs = Vec::new();
         for p in self.sh.peers.iter().flatten() {
             if let Some(s) = &p.session {
-                addrs.extend(s.local_v4.map(IpAddr::V4));
-                addrs.extend(s.local_v6.map(IpAddr::V6));
+                for a in [s.local_v4.map(IpAddr::V4), s.local_v6.map(IpAddr::V6)]
+                    .into_iter()
+                    .flatten()
+                {
+                    if !addrs.contains(&a) {
+                        addrs.push(a);
+                    }
+                }
             }
         }
         self.sh.local_addrs = addrs;
