@@ -91,10 +91,7 @@ fn full_table_to_one_monitor() {
     let paths = stats.families[0].paths;
     assert_eq!(paths, n);
     assert_eq!(stats.peers[1].families[0].advertised as usize, n);
-    println!(
-        "attribute sets interned: {} (source and exported)",
-        stats.attribute_sets
-    );
+    println!("attribute sets interned: {}", stats.attribute_sets);
     println!(
         "sent to the monitor: {sent_msgs} messages, {sent_bytes} bytes ({:.1} prefixes per UPDATE)",
         n as f64 / sent_msgs as f64
@@ -110,4 +107,40 @@ fn full_table_to_one_monitor() {
         (after - before) / 1_000_000,
         (after - before) as f64 / paths as f64
     );
+
+    // A second monitor comes up with the table in place: a walk.
+    let late = rib.add_peer(PeerConfig::new(
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3)),
+        65003,
+        65000,
+    ));
+    let t = Instant::now();
+    rib.peer_up(late, session([10, 0, 1, 3]));
+    let (mut bytes, mut msgs) = (0usize, 0usize);
+    while rib.has_pending(late) {
+        out.clear();
+        bytes += rib.take_messages(late, 256 * 1024, &mut out);
+        msgs += out.len();
+    }
+    let walk = t.elapsed();
+    println!(
+        "a monitor coming up later: {msgs} messages, {bytes} bytes in {:.0} ms, {:.0} ns/prefix; {:.1} bytes per path now",
+        walk.as_secs_f64() * 1000.0,
+        walk.as_nanos() as f64 / n as f64,
+        (rss_bytes() - before) as f64 / paths as f64
+    );
+    // Withdrawing the whole table.
+    let t = Instant::now();
+    rib.peer_down(src, None);
+    for m in [mon, late] {
+        while rib.has_pending(m) {
+            out.clear();
+            rib.take_messages(m, 256 * 1024, &mut out);
+        }
+    }
+    println!(
+        "the neighbor goes down: withdrawn from both monitors in {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(rib.stats().families[0].paths, 0);
 }
