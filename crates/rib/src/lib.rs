@@ -39,6 +39,7 @@
 //!
 //! `tests/full_table.rs` measures a full table through it.
 
+mod chunk_map;
 pub mod decision;
 mod export;
 mod family_rib;
