@@ -16,12 +16,64 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ribbit_wire::attribute::{Origin, PathAttributes};
 
+/// What the decision reads of a path's attributes. Implemented by
+/// [`PathAttributes`], and by anything that can answer more cheaply (the
+/// tables read these few values straight from the wire form).
+pub trait PathFacts {
+    /// LOCAL_PREF.
+    fn local_pref(&self) -> Option<u32>;
+    /// The AS_PATH length as the decision counts it (an AS_SET counts
+    /// one, confederation segments none); 0 without AS_PATH.
+    fn path_len(&self) -> usize;
+    /// ORIGIN.
+    fn origin(&self) -> Option<Origin>;
+    /// MULTI_EXIT_DISC.
+    fn med(&self) -> Option<u32>;
+    /// The neighbouring AS: the first AS of the path outside
+    /// confederation segments.
+    fn neighbor_as(&self) -> Option<u32>;
+    /// ORIGINATOR_ID.
+    fn originator_id(&self) -> Option<Ipv4Addr>;
+    /// The number of CLUSTER_LIST entries.
+    fn cluster_list_len(&self) -> usize;
+}
+
+impl PathFacts for PathAttributes {
+    fn local_pref(&self) -> Option<u32> {
+        self.local_pref
+    }
+
+    fn path_len(&self) -> usize {
+        self.as_path.as_ref().map_or(0, |p| p.path_len())
+    }
+
+    fn origin(&self) -> Option<Origin> {
+        self.origin
+    }
+
+    fn med(&self) -> Option<u32> {
+        self.med
+    }
+
+    fn neighbor_as(&self) -> Option<u32> {
+        self.as_path.as_ref().and_then(|p| p.first())
+    }
+
+    fn originator_id(&self) -> Option<Ipv4Addr> {
+        self.originator_id
+    }
+
+    fn cluster_list_len(&self) -> usize {
+        self.cluster_list.len()
+    }
+}
+
 /// One candidate path and what the decision needs to know about where it
 /// came from.
-#[derive(Debug, Clone, Copy)]
-pub struct Candidate<'a> {
+#[derive(Debug)]
+pub struct Candidate<'a, A: ?Sized = PathAttributes> {
     /// The path's attributes (after import policy).
-    pub attributes: &'a PathAttributes,
+    pub attributes: &'a A,
     /// The neighbor that sent it; `None` for a locally originated path.
     pub peer: Option<PeerInfo>,
     /// Whether the next hop resolves (RFC 4271 §9.1.2: unresolvable next
@@ -36,6 +88,14 @@ pub struct Candidate<'a> {
     /// tells apart the paths one neighbor sends for one destination.
     pub path_id: Option<u32>,
 }
+
+impl<A: ?Sized> Clone for Candidate<'_, A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: ?Sized> Copy for Candidate<'_, A> {}
 
 /// The neighbor a path came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,17 +163,17 @@ pub struct Decision {
 /// configuration; every major implementation uses 100).
 const DEFAULT_LOCAL_PREF: u32 = 100;
 
-fn local_pref(c: &Candidate<'_>) -> u32 {
-    c.attributes.local_pref.unwrap_or(DEFAULT_LOCAL_PREF)
+fn local_pref<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> u32 {
+    c.attributes.local_pref().unwrap_or(DEFAULT_LOCAL_PREF)
 }
 
-fn path_len(c: &Candidate<'_>) -> usize {
-    c.attributes.as_path.as_ref().map_or(0, |p| p.path_len())
+fn path_len<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> usize {
+    c.attributes.path_len()
 }
 
-fn origin(c: &Candidate<'_>) -> u8 {
+fn origin<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> u8 {
     // An absent ORIGIN (a malformed path kept by policy) ranks last.
-    c.attributes.origin.map_or(u8::MAX, |o| match o {
+    c.attributes.origin().map_or(u8::MAX, |o| match o {
         Origin::Igp => 0,
         Origin::Egp => 1,
         Origin::Incomplete => 2,
@@ -121,30 +181,30 @@ fn origin(c: &Candidate<'_>) -> u8 {
 }
 
 /// MED, 0 when absent (RFC 4271 §9.1.2.2 (c)).
-fn med(c: &Candidate<'_>) -> u32 {
-    c.attributes.med.unwrap_or(0)
+fn med<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> u32 {
+    c.attributes.med().unwrap_or(0)
 }
 
 /// The neighbouring AS: the first AS of the path (RFC 4271 §9.1.2.2 (c));
 /// locally originated paths and empty paths have none.
-fn neighbor_as(c: &Candidate<'_>) -> Option<u32> {
-    c.attributes.as_path.as_ref().and_then(|p| p.first())
+fn neighbor_as<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> Option<u32> {
+    c.attributes.neighbor_as()
 }
 
 /// The identifier compared in the router ID step: ORIGINATOR_ID when
 /// present (RFC 4456 §9), else the neighbor's BGP identifier.
-fn router_id(c: &Candidate<'_>) -> u32 {
+fn router_id<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> u32 {
     c.attributes
-        .originator_id
+        .originator_id()
         .or(c.peer.map(|p| p.router_id))
         .map_or(0, u32::from)
 }
 
 /// Keep the candidates with the smallest `key`.
-fn keep_min<K: Ord>(
+fn keep_min<K: Ord, A: ?Sized>(
     set: &mut Vec<usize>,
-    all: &[Candidate<'_>],
-    key: impl Fn(&Candidate<'_>) -> K,
+    all: &[Candidate<'_, A>],
+    key: impl Fn(&Candidate<'_, A>) -> K,
 ) {
     let Some(best) = set.iter().filter_map(|&i| all.get(i)).map(&key).min() else {
         return;
@@ -157,7 +217,10 @@ fn keep_min<K: Ord>(
 
 /// Pick the best path (RFC 4271 §9.1.2.2). `None` when no candidate is
 /// eligible.
-pub fn best_path(all: &[Candidate<'_>], options: DecisionOptions) -> Option<Decision> {
+pub fn best_path<A: PathFacts + ?Sized>(
+    all: &[Candidate<'_, A>],
+    options: DecisionOptions,
+) -> Option<Decision> {
     let mut set: Vec<usize> = (0..all.len())
         .filter(|&i| all.get(i).is_some_and(|c| c.reachable))
         .collect();
@@ -220,7 +283,7 @@ pub fn best_path(all: &[Candidate<'_>], options: DecisionOptions) -> Option<Deci
     eliminate!(Step::RouterId, keep_min(&mut set, all, router_id));
     eliminate!(
         Step::ClusterList,
-        keep_min(&mut set, all, |c| c.attributes.cluster_list.len())
+        keep_min(&mut set, all, |c| c.attributes.cluster_list_len())
     );
     eliminate!(
         Step::PeerAddress,

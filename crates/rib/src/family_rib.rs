@@ -12,21 +12,26 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Bound;
+use std::rc::Rc;
 
 use ribbit_wire::attribute::Community;
 use ribbit_wire::family::NlriKind;
 use ribbit_wire::nlri::{Nlri, NlriList};
 use ribbit_wire::route_refresh::{RefreshSubtype, RouteRefresh};
-use ribbit_wire::{EncodeContext, EncodedAttributes, Family, Message, NextHop, UpdatePacker};
+use ribbit_wire::{EncodeContext, Family, Message, NextHop, UpdatePacker};
 
+use crate::chunk_map::ChunkMap;
 use crate::decision::best_path;
-use crate::intern::AttrSet;
+use crate::fast_hash::FastMap;
+use crate::intern::{community_bit, AttrSet, WireSet};
 use crate::key::{NlriKey, RouteKey};
 use crate::prefix::{PrefixKey, V4Key, V6Key};
 use crate::rib::{
-    end_of_rib, import_policy, max_prefix, view, AddPathSend, DestinationView, Ineligible,
-    MaxPrefixAction, MaxPrefixHit, PathView, PeerId, RouteView, SessionInfo, Shared, UpdateReport,
+    end_of_rib, import_policy, max_prefix, view, AddPathSend, DestinationView, ExportMemo,
+    Exported, Ineligible, MaxPrefixAction, MaxPrefixHit, PathView, PeerId, RouteView, SessionInfo,
+    Shared, UpdateReport,
 };
+use crate::route::RouteAttrs;
 use crate::table::{flag, Dest, Path, LOCAL};
 
 /// A family's tables, by key type.
@@ -54,7 +59,7 @@ impl AnyFamily {
 /// A route kept before import policy.
 #[derive(Debug, Clone)]
 struct PrePath<X> {
-    attrs: AttrSet,
+    attrs: WireSet,
     extra: X,
     stale: bool,
 }
@@ -62,35 +67,58 @@ struct PrePath<X> {
 /// A neighbor's routes before import policy, by key and path identifier.
 type PreTable<K> = BTreeMap<(K, Option<u32>), PrePath<<K as RouteKey>::Extra>>;
 
-/// One path as last sent to a neighbor.
-#[derive(Debug, Clone)]
-struct SentPath<X> {
-    /// The path identifier it was sent with (ADD-PATH) or would be.
-    id: u32,
-    set: AttrSet,
-    extra: X,
+/// What a neighbor was last sent for destinations: per destination a
+/// hash of what was sent (attributes, next hop, labels), which is all that
+/// is needed to tell whether the current state differs. Without ADD-PATH
+/// one path per destination; with it, each with its path identifier.
+#[derive(Debug)]
+enum Adj<K: RouteKey> {
+    Single(ChunkMap<K, u64>),
+    Multi(ChunkMap<K, Box<[(u32, u64)]>>),
 }
 
-/// What a neighbor was last sent for one destination.
-#[derive(Debug, Clone)]
-enum Sent<X> {
-    One(SentPath<X>),
-    Many(Box<[SentPath<X>]>),
-}
-
-impl<X> Sent<X> {
-    fn paths(&self) -> &[SentPath<X>] {
-        match self {
-            Sent::One(p) => std::slice::from_ref(p),
-            Sent::Many(v) => v,
+impl<K: RouteKey> Adj<K> {
+    fn new(add_path: bool) -> Self {
+        if add_path {
+            Adj::Multi(ChunkMap::new())
+        } else {
+            Adj::Single(ChunkMap::new())
         }
     }
 
-    fn from_vec(mut v: Vec<SentPath<X>>) -> Option<Sent<X>> {
-        match v.len() {
-            0 => None,
-            1 => v.pop().map(Sent::One),
-            _ => Some(Sent::Many(v.into_boxed_slice())),
+    /// What was sent for `key`: (path identifier, hash) pairs.
+    fn get(&self, key: &K, out: &mut Vec<(u32, u64)>) {
+        out.clear();
+        match self {
+            Adj::Single(m) => out.extend(m.get(key).map(|h| (0, *h))),
+            Adj::Multi(m) => out.extend(m.get(key).into_iter().flat_map(|v| v.iter().copied())),
+        }
+    }
+
+    fn set(&mut self, key: &K, sent: &[(u32, u64)]) {
+        match self {
+            Adj::Single(m) => match sent.first() {
+                Some((_, h)) => {
+                    m.insert(key.clone(), *h);
+                }
+                None => {
+                    m.remove(key);
+                }
+            },
+            Adj::Multi(m) => {
+                if sent.is_empty() {
+                    m.remove(key);
+                } else {
+                    m.insert(key.clone(), sent.into());
+                }
+            }
+        }
+    }
+
+    fn keys(&self) -> Box<dyn Iterator<Item = &K> + '_> {
+        match self {
+            Adj::Single(m) => Box::new(m.iter().map(|(k, _)| k)),
+            Adj::Multi(m) => Box::new(m.iter().map(|(k, _)| k)),
         }
     }
 }
@@ -106,12 +134,15 @@ struct Walk<K> {
     eor: bool,
     /// Enhanced route refresh end marker after the pass.
     eorr: bool,
+    /// The session just came up: nothing ahead of the walk was sent.
+    fresh: bool,
 }
 
 impl<K: Ord> Walk<K> {
-    /// Whether `key` is still ahead of the walk.
-    fn ahead(&self, key: &K) -> bool {
-        self.from.as_ref().is_none_or(|f| key > f)
+    /// Whether `key` is still ahead of a walk that will send it and
+    /// behind which nothing was sent, so that a change needs no mark.
+    fn covers(&self, key: &K) -> bool {
+        self.fresh && self.from.as_ref().is_none_or(|f| key > f)
     }
 }
 
@@ -120,7 +151,7 @@ impl<K: Ord> Walk<K> {
 struct OutState<K: RouteKey> {
     /// ADD-PATH send negotiated: NLRI carry path identifiers.
     add_path: bool,
-    adj: BTreeMap<K, Sent<K::Extra>>,
+    adj: Adj<K>,
     sent_paths: u32,
     dirty: BTreeSet<K>,
     walk: Option<Walk<K>>,
@@ -130,7 +161,7 @@ impl<K: RouteKey> OutState<K> {
     fn new(add_path: bool) -> Self {
         OutState {
             add_path,
-            adj: BTreeMap::new(),
+            adj: Adj::<K>::new(add_path),
             sent_paths: 0,
             dirty: BTreeSet::new(),
             walk: None,
@@ -142,23 +173,23 @@ impl<K: RouteKey> OutState<K> {
 #[derive(Debug)]
 pub(crate) struct FamilyRib<K: RouteKey> {
     family: Family,
-    loc: BTreeMap<K, Dest<K::Extra>>,
+    loc: ChunkMap<K, Dest<K::Extra>>,
     paths: usize,
-    pre: HashMap<u32, PreTable<K>>,
-    out: HashMap<u32, OutState<K>>,
+    pre: FastMap<u32, PreTable<K>>,
+    out: FastMap<u32, OutState<K>>,
 }
 
 /// What identifies the best path for change detection.
-type BestSig<X> = Option<(u32, Option<u32>, u64, X)>;
+type BestSig<X> = Option<(u32, Option<u32>, usize, X)>;
 
 fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
     d.best()
-        .map(|p| (p.peer, p.path_id(), p.attrs.id(), p.extra.clone()))
+        .map(|p| (p.peer(), p.path_id(), p.attrs.addr(), p.extra.clone()))
 }
 
 /// Mark `key` due for the neighbors whose export it may change.
 fn touch<K: RouteKey>(
-    out: &mut HashMap<u32, OutState<K>>,
+    out: &mut FastMap<u32, OutState<K>>,
     sh: &Shared,
     family: Family,
     key: &K,
@@ -168,7 +199,7 @@ fn touch<K: RouteKey>(
         if !best_changed && !sh.peer(*idx).is_some_and(|p| p.wants_all_changes(family)) {
             continue;
         }
-        if st.walk.as_ref().is_some_and(|w| w.ahead(key)) {
+        if st.walk.as_ref().is_some_and(|w| w.covers(key)) {
             continue;
         }
         st.dirty.insert(key.clone());
@@ -245,9 +276,7 @@ fn mp_head_len(family: Family, next_hop: &NextHop) -> usize {
 
 /// Announcements of one attribute set.
 struct Group {
-    set: AttrSet,
-    /// The 2-octet AS encoding, made once per group.
-    two_octet: Option<EncodedAttributes>,
+    exported: Rc<Exported>,
     nlri: NlriList,
     acc: Acc,
 }
@@ -257,7 +286,7 @@ struct Batch {
     family: Family,
     ctx: EncodeContext,
     groups: Vec<Group>,
-    index: HashMap<u64, usize>,
+    index: FastMap<u64, usize>,
     withdraw: NlriList,
     w_acc: Acc,
     bytes: usize,
@@ -270,7 +299,7 @@ impl Batch {
             family,
             ctx,
             groups: Vec::new(),
-            index: HashMap::new(),
+            index: FastMap::default(),
             withdraw: NlriList::empty_for(family).unwrap_or(NlriList::Prefixes(Vec::new())),
             w_acc: Acc::new(if classic { 0 } else { 7 }, ctx.max_message_len()),
             bytes: 0,
@@ -285,45 +314,44 @@ impl Batch {
         }
     }
 
-    /// The fixed part of an UPDATE announcing with `set`.
-    fn fixed(&self, set: &AttrSet, attrs_len: usize) -> usize {
-        let nh = set.next_hop;
+    /// The fixed part of an UPDATE announcing `e`.
+    fn fixed(&self, e: &Exported) -> usize {
+        let nh = e.next_hop;
+        let len = e.encoded.len();
         if self.family == Family::IPV4_UNICAST && matches!(nh, NextHop::V4(_) | NextHop::Empty) {
-            attrs_len + if matches!(nh, NextHop::V4(_)) { 7 } else { 0 }
+            len + if matches!(nh, NextHop::V4(_)) { 7 } else { 0 }
         } else {
-            attrs_len + 4 + mp_head_len(self.family, &nh)
+            len + 4 + mp_head_len(self.family, &nh)
         }
     }
 
-    fn announce_cost(&self, set: &AttrSet, n: usize) -> usize {
-        match self.index.get(&set.id()).and_then(|&i| self.groups.get(i)) {
+    fn announce_cost(&self, e: &Exported, n: usize) -> usize {
+        match self.index.get(&e.hash).and_then(|&i| self.groups.get(i)) {
             Some(g) => g.acc.cost(n),
-            None => {
-                let len = set.encoded(self.ctx.four_octet_as).len();
-                Acc::new(self.fixed(set, len), self.ctx.max_message_len()).cost(n)
-            }
+            None => Acc::new(self.fixed(e), self.ctx.max_message_len()).cost(n),
         }
     }
 
-    fn announce<K: RouteKey>(&mut self, key: &K, id: Option<u32>, set: &AttrSet, extra: &K::Extra) {
+    fn announce<K: RouteKey>(
+        &mut self,
+        key: &K,
+        id: Option<u32>,
+        e: &Rc<Exported>,
+        extra: &K::Extra,
+    ) {
         let n = key.wire_len(extra) + self.path_id_len();
-        let i = match self.index.get(&set.id()) {
+        let i = match self.index.get(&e.hash) {
             Some(&i) => i,
             None => {
-                let two_octet = (!self.ctx.four_octet_as).then(|| set.encoded(false).into_owned());
-                let len = two_octet
-                    .as_ref()
-                    .map_or_else(|| set.encoded(true).len(), EncodedAttributes::len);
-                let acc = Acc::new(self.fixed(set, len), self.ctx.max_message_len());
+                let acc = Acc::new(self.fixed(e), self.ctx.max_message_len());
                 self.groups.push(Group {
-                    set: set.clone(),
-                    two_octet,
+                    exported: Rc::clone(e),
                     nlri: NlriList::empty_for(self.family)
                         .unwrap_or(NlriList::Prefixes(Vec::new())),
                     acc,
                 });
                 let i = self.groups.len() - 1;
-                self.index.insert(set.id(), i);
+                self.index.insert(e.hash, i);
                 i
             }
         };
@@ -338,11 +366,13 @@ impl Batch {
         self.w_acc.cost(n)
     }
 
-    fn withdraw<K: RouteKey>(&mut self, key: &K, id: Option<u32>, extra: &K::Extra) {
-        let n = key.wire_len(extra) + self.path_id_len();
+    /// Withdraw `key` (labels are not needed: RFC 8277 §2.4).
+    fn withdraw<K: RouteKey>(&mut self, key: &K, id: Option<u32>) {
+        let extra = K::Extra::default();
+        let n = key.wire_len(&extra) + self.path_id_len();
         self.bytes = self.bytes.saturating_add(self.w_acc.cost(n));
         self.w_acc.add(n);
-        key.push_nlri(self.family, id, extra, &mut self.withdraw);
+        key.push_nlri(self.family, id, &extra, &mut self.withdraw);
     }
 
     /// Encode everything, withdrawals first; returns the bytes appended.
@@ -354,14 +384,15 @@ impl Batch {
             let _ = packer.withdraw(self.family, &self.withdraw, &mut buf);
         }
         for g in &self.groups {
-            let encoded = match &g.two_octet {
-                Some(e) => std::borrow::Cow::Borrowed(e),
-                None => g.set.encoded(true),
-            };
-            // The export rules refuse sets too large to be sent with one
-            // NLRI, so this does not fail either.
-            let _ =
-                packer.announce_encoded(self.family, &encoded, g.set.next_hop, &g.nlri, &mut buf);
+            // Sets too large to go with one NLRI were refused on export;
+            // a Flowspec rule that still does not fit is dropped here.
+            let _ = packer.announce_encoded(
+                self.family,
+                &g.exported.encoded,
+                g.exported.next_hop,
+                &g.nlri,
+                &mut buf,
+            );
         }
         split_messages(&buf, out)
     }
@@ -389,17 +420,24 @@ fn split_messages(buf: &[u8], out: &mut Vec<Vec<u8>>) -> usize {
     total
 }
 
-/// The paths a neighbor should have for a destination, with their send
-/// identifiers, best first.
-type Desired<X> = Vec<(u32, AttrSet, X)>;
+/// One path a neighbor should have for a destination.
+struct Want<X> {
+    /// The path identifier it is sent with.
+    id: u32,
+    exported: Rc<Exported>,
+    extra: X,
+    /// What the Adj-RIB-Out keeps of it.
+    hash: u64,
+}
 
 /// Indices of the eligible paths in decision order: the best, then the
 /// best of the rest, and so on; long-lived stale paths after all others.
 fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
-    let mut c = sh.candidates(paths);
+    let facts: Vec<_> = paths.iter().map(|p| p.attrs.facts()).collect();
+    let mut c = sh.candidates(paths, &facts);
     let base: Vec<bool> = paths
         .iter()
-        .map(|p| sh.reachable(&p.attrs.next_hop))
+        .map(|p| sh.reachable(&p.attrs.next_hop()))
         .collect();
     let mut order = Vec::with_capacity(paths.len());
     loop {
@@ -433,10 +471,10 @@ impl<K: RouteKey> FamilyRib<K> {
     fn new(family: Family) -> Self {
         FamilyRib {
             family,
-            loc: BTreeMap::new(),
+            loc: ChunkMap::new(),
             paths: 0,
-            pre: HashMap::new(),
-            out: HashMap::new(),
+            pre: FastMap::default(),
+            out: FastMap::default(),
         }
     }
 
@@ -451,18 +489,24 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     /// Start (or restart) a walk of the whole table for a neighbor.
-    /// `fresh`: the session just came up, nothing was sent yet.
-    pub fn start_walk(&mut self, peer: u32, force: bool, eorr: bool, fresh: bool) {
-        if fresh {
-            self.out.remove(&peer);
+    /// `fresh`: the session just came up (with ADD-PATH send or not),
+    /// nothing was sent yet.
+    pub fn start_walk(&mut self, peer: u32, force: bool, eorr: bool, fresh: Option<bool>) {
+        if let Some(add_path) = fresh {
+            self.out.insert(peer, OutState::new(add_path));
         }
-        let st = self.out.entry(peer).or_insert_with(|| OutState::new(false));
+        let Some(st) = self.out.get_mut(&peer) else {
+            return;
+        };
         let prev = st.walk.take();
         st.walk = Some(Walk {
             from: None,
             force: force || prev.as_ref().is_some_and(|w| w.force),
-            eor: fresh || prev.as_ref().is_some_and(|w| w.eor),
+            eor: fresh.is_some() || prev.as_ref().is_some_and(|w| w.eor),
             eorr: eorr || prev.as_ref().is_some_and(|w| w.eorr),
+            // A walk restarted over a fresh one that has not moved yet
+            // still covers what was not sent; any other does not.
+            fresh: fresh.is_some() || prev.as_ref().is_some_and(|w| w.fresh && w.from.is_none()),
         });
     }
 
@@ -507,15 +551,17 @@ impl<K: RouteKey> FamilyRib<K> {
 
     /// Insert or replace a path, decide, and mark the destination due.
     fn upsert(&mut self, sh: &mut Shared, key: K, path: Path<K::Extra>) {
-        let peer = path.peer;
-        let dest = self.loc.entry(key.clone()).or_default();
+        let peer = path.peer();
+        let Some(dest) = self.loc.get_or_insert_with(key.clone(), Dest::default) else {
+            return;
+        };
         let before = best_sig(dest);
-        let new_attrs = path.attrs.id();
+        let new_attrs = path.attrs.addr();
         let new_extra = path.extra.clone();
         let old = dest.upsert(path);
         let same = old
             .as_ref()
-            .is_some_and(|o| o.attrs.id() == new_attrs && o.extra == new_extra);
+            .is_some_and(|o| o.attrs.addr() == new_attrs && o.extra == new_extra);
         sh.decide(dest.paths_mut());
         if same {
             // Only flags (stale) changed: nothing anyone sees.
@@ -571,7 +617,7 @@ impl<K: RouteKey> FamilyRib<K> {
         sh: &mut Shared,
         peer: u32,
         nlri: Nlri<'_>,
-        set: Option<&AttrSet>,
+        set: Option<(Option<&RouteAttrs>, &WireSet)>,
         report: &mut UpdateReport,
     ) {
         let family = self.family;
@@ -580,7 +626,7 @@ impl<K: RouteKey> FamilyRib<K> {
             return;
         };
         let prefix = key.prefix().or_else(|| crate::key::nlri_prefix(nlri));
-        let accepted = set.and_then(|s| import_policy(sh, peer, family, prefix, s));
+        let accepted = set.and_then(|(a, s)| import_policy(sh, peer, family, prefix, a, s));
         let reject = |sh: &mut Shared, report: &mut UpdateReport| {
             report.rejected = report.rejected.saturating_add(1);
             if let Some(p) = sh.peer_mut(peer) {
@@ -621,44 +667,21 @@ impl<K: RouteKey> FamilyRib<K> {
                 return;
             }
         }
-        let seq = sh.next_seq();
-        let path = Path {
-            attrs: set,
-            peer,
-            path_id: path_id.unwrap_or(0),
-            seq,
-            flags: if path_id.is_some() { flag::PATH_ID } else { 0 },
-            extra,
-        };
-        self.upsert(sh, key, path);
+        self.upsert(sh, key, Path::new(set, peer, path_id, extra));
         report.announced = report.announced.saturating_add(1);
     }
 
     /// A locally originated route.
-    pub fn insert_local(
-        &mut self,
-        sh: &mut Shared,
-        nlri: Nlri<'_>,
-        set: AttrSet,
-        seq: u32,
-    ) -> bool {
+    pub fn insert_local(&mut self, sh: &mut Shared, nlri: Nlri<'_>, set: WireSet) -> bool {
         let Some((key, path_id, extra)) = K::from_nlri(self.family, nlri) else {
             return false;
         };
-        let path = Path {
-            attrs: set,
-            peer: LOCAL,
-            path_id: path_id.unwrap_or(0),
-            seq,
-            flags: if path_id.is_some() { flag::PATH_ID } else { 0 },
-            extra,
-        };
-        self.upsert(sh, key, path);
+        self.upsert(sh, key, Path::new(set, LOCAL, path_id, extra));
         true
     }
 
     /// Keep a route before import policy.
-    pub fn pre_insert(&mut self, peer: u32, nlri: Nlri<'_>, attrs: AttrSet) {
+    pub fn pre_insert(&mut self, peer: u32, nlri: Nlri<'_>, attrs: WireSet) {
         if let Some((key, id, extra)) = K::from_nlri(self.family, nlri) {
             self.pre.entry(peer).or_default().insert(
                 (key, id),
@@ -687,24 +710,35 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     /// A neighbor's kept pre-policy routes: (NLRI, attributes, stale).
-    pub fn pre_routes(&self, peer: u32) -> Vec<(NlriList, AttrSet, bool)> {
+    pub fn pre_routes(&self, peer: u32) -> Vec<(NlriList, WireSet, bool)> {
         let Some(map) = self.pre.get(&peer) else {
             return Vec::new();
         };
         map.iter()
             .map(|((key, id), p)| {
-                let v = view(
-                    self.family,
-                    key,
-                    *id,
-                    &p.extra,
-                    p.attrs.clone(),
-                    None,
-                    false,
-                );
-                (v.nlri, p.attrs.clone(), p.stale)
+                let mut nlri =
+                    NlriList::empty_for(self.family).unwrap_or(NlriList::Prefixes(Vec::new()));
+                key.push_nlri(self.family, *id, &p.extra, &mut nlri);
+                (nlri, p.attrs.clone(), p.stale)
             })
             .collect()
+    }
+
+    /// Decide again every destination with a path of `peer` (its BGP
+    /// identifier changed).
+    pub fn redecide_peer(&mut self, sh: &Shared, peer: u32) {
+        let FamilyRib {
+            loc, out, family, ..
+        } = self;
+        loc.retain(|key, d| {
+            if d.paths().iter().any(|p| p.peer() == peer) {
+                let before = best_sig(d);
+                sh.decide(d.paths_mut());
+                let changed = before != best_sig(d);
+                touch(out, sh, *family, key, changed);
+            }
+            true
+        });
     }
 
     /// Mark one path of a neighbor stale (re-import of stale routes).
@@ -715,7 +749,7 @@ impl<K: RouteKey> FamilyRib<K> {
         if let Some(d) = self.loc.get_mut(&key) {
             for p in d.paths_mut() {
                 if p.is(peer, id) {
-                    p.flags |= flag::STALE;
+                    p.set(flag::STALE);
                 }
             }
         }
@@ -724,13 +758,14 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Mark every path of a neighbor stale (graceful restart, RFC 4724
     /// §4.2). Nothing else changes: stale paths are used as before.
     pub fn mark_stale(&mut self, _sh: &mut Shared, peer: u32) {
-        for d in self.loc.values_mut() {
+        self.loc.retain(|_, d| {
             for p in d.paths_mut() {
-                if p.peer == peer {
-                    p.flags |= flag::STALE;
+                if p.peer() == peer {
+                    p.set(flag::STALE);
                 }
             }
-        }
+            true
+        });
         if let Some(map) = self.pre.get_mut(&peer) {
             for p in map.values_mut() {
                 p.stale = true;
@@ -741,7 +776,7 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Turn a neighbor's stale paths long-lived stale (RFC 9494 §4.2):
     /// LLGR_STALE added, least preferred; paths with NO_LLGR are removed.
     pub fn make_long_lived(&mut self, sh: &mut Shared, peer: u32) {
-        let mut converted: HashMap<u64, AttrSet> = HashMap::new();
+        let mut converted: HashMap<usize, WireSet> = HashMap::new();
         let FamilyRib {
             loc,
             out,
@@ -754,31 +789,31 @@ impl<K: RouteKey> FamilyRib<K> {
             let touches = d
                 .paths()
                 .iter()
-                .any(|p| p.peer == peer && p.has(flag::STALE) && !p.has(flag::LLGR));
+                .any(|p| p.peer() == peer && p.has(flag::STALE) && !p.has(flag::LLGR));
             if !touches {
                 return true;
             }
             let before = best_sig(d);
             let gone = d.retain(|p| {
-                !(p.peer == peer
+                !(p.peer() == peer
                     && p.has(flag::STALE)
-                    && p.attrs.attributes.communities.contains(&Community::NO_LLGR))
+                    && p.attrs.facts().has(community_bit::NO_LLGR))
             });
             removed = removed.saturating_add(gone.len());
             for p in d.paths_mut() {
-                if p.peer == peer && p.has(flag::STALE) && !p.has(flag::LLGR) {
+                if p.peer() == peer && p.has(flag::STALE) && !p.has(flag::LLGR) {
                     let set = converted
-                        .entry(p.attrs.id())
+                        .entry(p.attrs.addr())
                         .or_insert_with(|| {
-                            let mut a = p.attrs.get().clone();
+                            let mut a = p.attrs.attributes();
                             if !a.attributes.communities.contains(&Community::LLGR_STALE) {
                                 a.attributes.communities.push(Community::LLGR_STALE);
                             }
-                            sh.interner.intern(a)
+                            sh.interner.intern(&a)
                         })
                         .clone();
                     p.attrs = set;
-                    p.flags |= flag::LLGR;
+                    p.set(flag::LLGR);
                 }
             }
             if d.is_empty() {
@@ -816,7 +851,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut removed = 0usize;
         loc.retain(|key, d| {
             let before = best_sig(d);
-            let gone = d.retain(|p| !(p.peer == peer && (!only_stale || p.has(flag::STALE))));
+            let gone = d.retain(|p| !(p.peer() == peer && (!only_stale || p.has(flag::STALE))));
             if gone.is_empty() {
                 return true;
             }
@@ -847,29 +882,37 @@ impl<K: RouteKey> FamilyRib<K> {
         }
     }
 
-    /// What neighbor `to` should have for a destination.
+    /// What neighbor `to` should have for a destination, into `out`.
     fn desired(
-        sh: &mut Shared,
+        sh: &Shared,
+        memo: &mut ExportMemo,
         to: u32,
         family: Family,
         key: &K,
         dest: &Dest<K::Extra>,
-    ) -> Desired<K::Extra> {
+        out: &mut Vec<Want<K::Extra>>,
+    ) {
+        out.clear();
         let prefix = key.prefix();
         let Some(p) = sh.peer(to) else {
-            return Vec::new();
+            return;
         };
         let mode = p.add_path_send(family);
         let rs_client = p.config.route_server_client;
-        let mut out = Vec::new();
+        let want = |sh: &Shared, path: &Path<K::Extra>, e: Rc<Exported>| Want {
+            id: sh.send_id(path),
+            hash: K::sent_hash(e.hash, &path.extra, &sh.hasher),
+            exported: e,
+            extra: path.extra.clone(),
+        };
         match mode {
             None => {
                 let Some(best) = dest.best() else {
-                    return out;
+                    return;
                 };
-                if let Some(set) = sh.export(to, family, prefix, best) {
-                    out.push((sh.send_id(best), set, best.extra.clone()));
-                    return out;
+                if let Some(e) = sh.export(memo, to, family, prefix, best) {
+                    out.push(want(sh, best, e));
+                    return;
                 }
                 if rs_client {
                     // RFC 7947 §2.3.2: a route server client gets the best
@@ -878,8 +921,8 @@ impl<K: RouteKey> FamilyRib<K> {
                     let paths = dest.paths();
                     for i in rank(sh, paths).into_iter().skip(1) {
                         let Some(p) = paths.get(i) else { continue };
-                        if let Some(set) = sh.export(to, family, prefix, p) {
-                            out.push((sh.send_id(p), set, p.extra.clone()));
+                        if let Some(e) = sh.export(memo, to, family, prefix, p) {
+                            out.push(want(sh, p, e));
                             break;
                         }
                     }
@@ -896,13 +939,12 @@ impl<K: RouteKey> FamilyRib<K> {
                         break;
                     }
                     let Some(p) = paths.get(i) else { continue };
-                    if let Some(set) = sh.export(to, family, prefix, p) {
-                        out.push((sh.send_id(p), set, p.extra.clone()));
+                    if let Some(e) = sh.export(memo, to, family, prefix, p) {
+                        out.push(want(sh, p, e));
                     }
                 }
             }
         }
-        out
     }
 
     /// Produce messages for a neighbor, about `budget` bytes (at least
@@ -921,24 +963,24 @@ impl<K: RouteKey> FamilyRib<K> {
         let Some(st) = outs.get_mut(&peer) else {
             return 0;
         };
-        st.add_path = session.encode.add_path(family);
         let wire_ids = st.add_path;
         let mut batch = Batch::new(family, session.encode);
+        let mut memo = ExportMemo::default();
         let mut eor = false;
         let mut eorr = false;
+        let mut wants: Vec<Want<K::Extra>> = Vec::new();
+        let mut sent: Vec<(u32, u64)> = Vec::new();
+        let mut now: Vec<(u32, u64)> = Vec::new();
         loop {
-            let (key, from_walk, force) = if let Some(k) = st.dirty.first() {
-                (k.clone(), false, false)
+            let (key, from_walk, force) = if let Some(k) = st.dirty.pop_first() {
+                (k, false, false)
             } else if let Some(w) = &st.walk {
                 let next = match &w.from {
-                    None => loc.keys().next(),
-                    Some(f) => loc
-                        .range((Bound::Excluded(f), Bound::Unbounded))
-                        .next()
-                        .map(|(k, _)| k),
+                    None => loc.first(),
+                    Some(f) => loc.next_after(f),
                 };
                 match next {
-                    Some(k) => (k.clone(), true, w.force),
+                    Some((k, _)) => (k.clone(), true, w.force),
                     None => {
                         if let Some(w) = st.walk.take() {
                             eor |= w.eor;
@@ -950,70 +992,59 @@ impl<K: RouteKey> FamilyRib<K> {
             } else {
                 break;
             };
-            let desired = match loc.get(&key) {
-                Some(d) => Self::desired(sh, peer, family, &key, d),
-                None => Vec::new(),
+            match loc.get(&key) {
+                Some(d) => Self::desired(sh, &mut memo, peer, family, &key, d, &mut wants),
+                None => wants.clear(),
+            }
+            st.adj.get(&key, &mut sent);
+            let withdrawn = |s: &(u32, u64)| {
+                if wire_ids {
+                    !wants.iter().any(|w| w.id == s.0)
+                } else {
+                    wants.is_empty()
+                }
             };
-            let sent = st.adj.get(&key);
-            let sent_paths = sent.map_or(&[][..], Sent::paths);
-            let withdraws: Vec<&SentPath<K::Extra>> = sent_paths
-                .iter()
-                .filter(|s| !desired.iter().any(|d| d.0 == s.id))
-                .collect();
-            let announces: Vec<&(u32, AttrSet, K::Extra)> = desired
-                .iter()
-                .filter(|d| {
-                    force
-                        || !sent_paths
-                            .iter()
-                            .any(|s| s.id == d.0 && s.set.same(&d.1) && s.extra == d.2)
-                })
-                .collect();
+            let changed = |w: &Want<K::Extra>| {
+                force
+                    || !sent
+                        .iter()
+                        .any(|s| (!wire_ids || s.0 == w.id) && s.1 == w.hash)
+            };
             let pid = batch.path_id_len();
             let mut cost = 0usize;
-            for w in &withdraws {
-                cost = cost.saturating_add(batch.withdraw_cost(key.wire_len(&w.extra) + pid));
+            for _ in sent.iter().filter(|s| withdrawn(s)) {
+                cost = cost
+                    .saturating_add(batch.withdraw_cost(key.wire_len(&K::Extra::default()) + pid));
             }
-            for a in &announces {
-                cost = cost.saturating_add(batch.announce_cost(&a.1, key.wire_len(&a.2) + pid));
+            for w in wants.iter().filter(|w| changed(w)) {
+                cost = cost
+                    .saturating_add(batch.announce_cost(&w.exported, key.wire_len(&w.extra) + pid));
             }
             let used = batch.bytes;
             if cost > 0 && used.saturating_add(cost) > budget && (used > 0 || !first) {
+                if !from_walk {
+                    st.dirty.insert(key);
+                }
                 break;
             }
             // Committed: this destination goes out in this call.
-            for w in &withdraws {
-                batch.withdraw(&key, wire_ids.then_some(w.id), &w.extra);
+            for s in sent.iter().filter(|s| withdrawn(s)) {
+                batch.withdraw(&key, wire_ids.then_some(s.0));
             }
-            for a in &announces {
-                batch.announce(&key, wire_ids.then_some(a.0), &a.1, &a.2);
+            for w in wants.iter().filter(|w| changed(w)) {
+                batch.announce(&key, wire_ids.then_some(w.id), &w.exported, &w.extra);
             }
-            let before = sent_paths.len();
-            let after = desired.len();
-            let new_sent = Sent::from_vec(
-                desired
-                    .into_iter()
-                    .map(|(id, set, extra)| SentPath { id, set, extra })
-                    .collect(),
-            );
+            now.clear();
+            now.extend(wants.iter().map(|w| (w.id, w.hash)));
             st.sent_paths = st
                 .sent_paths
-                .saturating_sub(u32::try_from(before).unwrap_or(u32::MAX))
-                .saturating_add(u32::try_from(after).unwrap_or(u32::MAX));
-            match new_sent {
-                Some(s) => {
-                    st.adj.insert(key.clone(), s);
-                }
-                None => {
-                    st.adj.remove(&key);
-                }
-            }
+                .saturating_sub(u32::try_from(sent.len()).unwrap_or(u32::MAX))
+                .saturating_add(u32::try_from(now.len()).unwrap_or(u32::MAX));
+            st.adj.set(&key, &now);
             if from_walk {
                 if let Some(w) = st.walk.as_mut() {
                     w.from = Some(key);
                 }
-            } else {
-                st.dirty.remove(&key);
             }
         }
         let mut used = batch.encode(out);
@@ -1039,24 +1070,21 @@ impl<K: RouteKey> FamilyRib<K> {
         let (key, _, _) = K::from_nlri(self.family, nlri)?;
         let dest = self.loc.get(&key)?;
         let paths = dest.paths();
-        let step = dest.best().and_then(|_| {
-            let c = sh.candidates(paths);
-            best_path(&c, sh.options.decision).map(|d| d.step)
-        });
-        let views = paths
+        let step = dest
+            .best()
+            .and_then(|_| sh.decide_index(paths).map(|(_, step)| step));
+        let mut views: Vec<PathView> = paths
             .iter()
             .map(|p| PathView {
                 route: self.path_view(&key, p),
                 best: p.has(flag::BEST),
-                llgr_stale: p
-                    .attrs
-                    .attributes
-                    .communities
-                    .contains(&Community::LLGR_STALE),
-                ineligible: (!sh.reachable(&p.attrs.next_hop))
+                llgr_stale: p.attrs.facts().has(community_bit::LLGR_STALE),
+                ineligible: (!sh.reachable(&p.attrs.next_hop()))
                     .then_some(Ineligible::UnreachableNextHop),
             })
             .collect();
+        // The best first, the others in arrival order.
+        views.sort_by_key(|v| !v.best);
         Some(DestinationView {
             family: self.family,
             paths: views,
@@ -1070,8 +1098,8 @@ impl<K: RouteKey> FamilyRib<K> {
             key,
             p.path_id(),
             &p.extra,
-            p.attrs.clone(),
-            (p.peer != LOCAL).then_some(PeerId(p.peer)),
+            p.attrs.view(),
+            (p.peer() != LOCAL).then_some(PeerId(p.peer())),
             p.has(flag::STALE),
         )
     }
@@ -1083,13 +1111,18 @@ impl<K: RouteKey> FamilyRib<K> {
         after: Option<Nlri<'_>>,
     ) -> Box<dyn Iterator<Item = RouteView> + 'a> {
         let range = match after {
-            None => self.loc.range::<K, std::ops::RangeFull>(..),
+            None => None,
             Some(n) => match K::from_nlri(self.family, n) {
-                Some((k, _, _)) => self.loc.range((Bound::Excluded(k), Bound::Unbounded)),
+                Some((k, _, _)) => Some(k),
                 None => return Box::new(std::iter::empty()),
             },
         };
-        Box::new(range.filter_map(move |(k, d)| d.best().map(|p| self.path_view(k, p))))
+        let start = match range {
+            None => Bound::Unbounded,
+            Some(k) => Bound::Excluded(k),
+        };
+        let iter = self.loc.range_from(start);
+        Box::new(iter.filter_map(move |(k, d)| d.best().map(|p| self.path_view(k, p))))
     }
 
     /// A neighbor's routes, after or before import policy.
@@ -1106,7 +1139,7 @@ impl<K: RouteKey> FamilyRib<K> {
                         k,
                         *id,
                         &p.extra,
-                        p.attrs.clone(),
+                        p.attrs.view(),
                         Some(PeerId(peer)),
                         p.stale,
                     )
@@ -1118,26 +1151,34 @@ impl<K: RouteKey> FamilyRib<K> {
             .flat_map(|(k, d)| {
                 d.paths()
                     .iter()
-                    .filter(|p| p.peer == peer)
+                    .filter(|p| p.peer() == peer)
                     .map(move |p| self.path_view(k, p))
             })
             .collect()
     }
 
-    /// What a neighbor was last sent.
-    pub fn adj_rib_out(&self, peer: u32) -> Vec<RouteView> {
+    /// What a neighbor was last sent. Its Adj-RIB-Out keeps hashes only:
+    /// the attributes shown are those of the current export, the same
+    /// unless a change is still waiting to be sent.
+    pub fn adj_rib_out(&self, sh: &Shared, peer: u32) -> Vec<RouteView> {
         let Some(st) = self.out.get(&peer) else {
             return Vec::new();
         };
-        st.adj
-            .iter()
-            .flat_map(|(k, s)| {
-                s.paths().iter().map(move |p| {
-                    let id = st.add_path.then_some(p.id);
-                    view(self.family, k, id, &p.extra, p.set.clone(), None, false)
-                })
-            })
-            .collect()
+        let mut memo = ExportMemo::default();
+        let mut wants = Vec::new();
+        let mut views = Vec::new();
+        for key in st.adj.keys() {
+            let Some(d) = self.loc.get(key) else {
+                continue;
+            };
+            Self::desired(sh, &mut memo, peer, self.family, key, d, &mut wants);
+            for w in &wants {
+                let id = st.add_path.then_some(w.id);
+                let attrs = AttrSet::new(w.exported.attrs());
+                views.push(view(self.family, key, id, &w.extra, attrs, None, false));
+            }
+        }
+        views
     }
 }
 
@@ -1158,7 +1199,7 @@ impl<K: RouteKey + PrefixKey> FamilyRib<K> {
         key: K,
     ) -> impl Iterator<Item = RouteView> + 'a {
         self.loc
-            .range(key.range_start()..=key.range_end())
+            .range_inclusive(key.range_start(), key.range_end())
             .filter_map(move |(k, d)| d.best().map(|p| self.path_view(k, p)))
     }
 }

@@ -2,79 +2,54 @@
 //!
 //! A full table has about a million prefixes but only 150,000 to 400,000
 //! distinct attribute sets: storing each set once and pointing to it from
-//! every path is most of the memory a RIB saves. [`Interner::intern`] returns
-//! the one shared copy of a set (hash-consing); [`Interner::purge`] drops the
-//! sets no path uses any more, so memory follows the table, not its history.
+//! every path is most of the memory a RIB saves. [`Interner::intern`]
+//! returns the one shared copy of a set (hash-consing); [`Interner::purge`]
+//! drops the sets no path uses any more, so memory follows the table, not
+//! its history.
+//!
+//! The shared copy is kept in wire form ([`WireSet`]): the encoded
+//! attributes (4-octet AS numbers, RFC 6793) and the next hop, about 60
+//! bytes for a typical Internet route where the decoded
+//! [`PathAttributes`] takes over 300 with its vectors. What the tables
+//! read often (the values the decision compares) is read straight from
+//! the bytes ([`WireSet::facts`]); the decoded attributes are made on
+//! demand ([`WireSet::attributes`]), when a policy or a query needs them
+//! and once per set when it is exported.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 
-use ribbit_wire::EncodedAttributes;
+use ribbit_wire::attribute::{type_code, Community, Origin};
+use ribbit_wire::update::Update;
+use ribbit_wire::{DecodeContext, NextHop, PathAttributes};
 
+use crate::decision::PathFacts;
 use crate::route::RouteAttrs;
 
-/// One interned set: the attributes, a number that names it for as long
-/// as the interner lives, and its wire encoding, made the first time the
-/// set is sent.
-#[derive(Debug)]
-struct Shared {
-    id: u64,
-    attrs: RouteAttrs,
-    /// The encoding for 4-octet AS sessions (nearly all of them); the
-    /// 2-octet form is made when needed.
-    wire: OnceLock<EncodedAttributes>,
-}
-
-/// A shared, immutable attribute set. Equal sets interned by one
-/// [`Interner`] are the same allocation, so comparing two is a pointer
-/// comparison ([`AttrSet::same`]).
+/// Decoded attributes behind a shared handle, as the query functions of
+/// [`crate::Rib`] return them. Cloning is cheap.
 #[derive(Debug, Clone)]
-pub struct AttrSet(Arc<Shared>);
+pub struct AttrSet(Arc<RouteAttrs>);
 
 impl AttrSet {
-    /// A set that belongs to no interner (for views built on demand);
-    /// its [`AttrSet::id`] is 0.
-    pub fn detached(attrs: RouteAttrs) -> AttrSet {
-        AttrSet(Arc::new(Shared {
-            id: 0,
-            attrs,
-            wire: OnceLock::new(),
-        }))
+    /// A handle to `attrs`.
+    pub fn new(attrs: RouteAttrs) -> AttrSet {
+        AttrSet(Arc::new(attrs))
     }
 
     /// The attributes.
     pub fn get(&self) -> &RouteAttrs {
-        &self.0.attrs
+        &self.0
     }
 
-    /// The number the interner gave this set, unique among the sets it
-    /// ever held (never reused, so it can key caches that outlive the set).
-    pub fn id(&self) -> u64 {
-        self.0.id
-    }
-
-    /// The attributes in wire form (next hop left out), encoded once for
-    /// 4-octet AS sessions and cached; for 2-octet sessions encoded anew.
-    pub fn encoded(&self, four_octet_as: bool) -> Cow<'_, EncodedAttributes> {
-        if four_octet_as {
-            Cow::Borrowed(
-                self.0
-                    .wire
-                    .get_or_init(|| EncodedAttributes::new(&self.0.attrs.attributes, true)),
-            )
-        } else {
-            Cow::Owned(EncodedAttributes::new(&self.0.attrs.attributes, false))
-        }
-    }
-
-    /// Whether two handles point to the same interned set.
+    /// Whether two handles point to the same copy.
     pub fn same(&self, other: &AttrSet) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
-    /// How many handles share this set (the interner's own included).
+    /// How many handles share this copy.
     pub fn users(&self) -> usize {
         Arc::strong_count(&self.0)
     }
@@ -84,31 +59,185 @@ impl std::ops::Deref for AttrSet {
     type Target = RouteAttrs;
 
     fn deref(&self) -> &RouteAttrs {
-        &self.0.attrs
+        &self.0
     }
 }
 
-/// Keyed by content, so a set can be found from a freshly decoded copy.
+/// Equal when the attributes are.
+impl PartialEq for AttrSet {
+    fn eq(&self, other: &AttrSet) -> bool {
+        self.same(other) || self.0 == other.0
+    }
+}
+
+impl Eq for AttrSet {}
+
+/// The shared copy of a set, in one allocation: the next hop (a length
+/// byte, 0, 4, 16 or 32, and the address bytes), then the attributes as
+/// `ribbit_wire::EncodedAttributes` writes them for 4-octet AS sessions.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct WireData {
+    bytes: Box<[u8]>,
+}
+
+/// Append the next hop header of [`WireData`].
+fn write_next_hop(nh: &NextHop, out: &mut Vec<u8>) {
+    match nh {
+        NextHop::Empty => out.push(0),
+        NextHop::V4(a) => {
+            out.push(4);
+            out.extend_from_slice(&a.octets());
+        }
+        NextHop::V6 {
+            global,
+            link_local: None,
+        } => {
+            out.push(16);
+            out.extend_from_slice(&global.octets());
+        }
+        NextHop::V6 {
+            global,
+            link_local: Some(ll),
+        } => {
+            out.push(32);
+            out.extend_from_slice(&global.octets());
+            out.extend_from_slice(&ll.octets());
+        }
+    }
+}
+
+/// Split [`WireData`] bytes into next hop and attributes.
+fn read_next_hop(bytes: &[u8]) -> (NextHop, &[u8]) {
+    let v6 = |b: &[u8]| <[u8; 16]>::try_from(b).ok().map(std::net::Ipv6Addr::from);
+    match bytes {
+        [4, rest @ ..] => match (rest.get(..4), rest.get(4..)) {
+            (Some(a), Some(tail)) => match <[u8; 4]>::try_from(a) {
+                Ok(a) => (NextHop::V4(Ipv4Addr::from(a)), tail),
+                Err(_) => (NextHop::Empty, tail),
+            },
+            _ => (NextHop::Empty, &[]),
+        },
+        [16, rest @ ..] => match (rest.get(..16).and_then(v6), rest.get(16..)) {
+            (Some(global), Some(tail)) => (
+                NextHop::V6 {
+                    global,
+                    link_local: None,
+                },
+                tail,
+            ),
+            _ => (NextHop::Empty, &[]),
+        },
+        [32, rest @ ..] => match (
+            rest.get(..16).and_then(v6),
+            rest.get(16..32).and_then(v6),
+            rest.get(32..),
+        ) {
+            (Some(global), Some(ll), Some(tail)) => (
+                NextHop::V6 {
+                    global,
+                    link_local: Some(ll),
+                },
+                tail,
+            ),
+            _ => (NextHop::Empty, &[]),
+        },
+        [_, rest @ ..] => (NextHop::Empty, rest),
+        [] => (NextHop::Empty, &[]),
+    }
+}
+
+/// An interned attribute set in wire form. Equal sets interned by one
+/// [`Interner`] are the same allocation, so comparing two is a pointer
+/// comparison ([`WireSet::same`]).
+#[derive(Debug, Clone)]
+pub struct WireSet(Arc<WireData>);
+
+impl WireSet {
+    /// The next hop.
+    pub fn next_hop(&self) -> NextHop {
+        read_next_hop(&self.0.bytes).0
+    }
+
+    /// The attributes as `ribbit_wire::EncodedAttributes` encodes them for 4-octet AS
+    /// sessions, next hop left out.
+    pub fn attribute_bytes(&self) -> &[u8] {
+        read_next_hop(&self.0.bytes).1
+    }
+
+    /// The decoded attributes.
+    pub fn attributes(&self) -> RouteAttrs {
+        let (next_hop, bytes) = read_next_hop(&self.0.bytes);
+        RouteAttrs {
+            next_hop,
+            attributes: decode(bytes),
+        }
+    }
+
+    /// The decoded attributes behind a handle.
+    pub fn view(&self) -> AttrSet {
+        AttrSet::new(self.attributes())
+    }
+
+    /// What the decision and the tables read, straight from the bytes.
+    pub fn facts(&self) -> Facts {
+        Facts::parse(self.attribute_bytes())
+    }
+
+    /// Whether two handles point to the same interned set.
+    pub fn same(&self, other: &WireSet) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// How many handles share this set (the interner's own included).
+    pub fn users(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    /// The address of the shared copy: equal for equal sets of one
+    /// interner, for as long as the set lives.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+/// Decode attributes that `EncodedAttributes` wrote: an UPDATE body with
+/// only them, which the wire codec reads back exactly (no NLRI, so no
+/// mandatory attribute is missing).
+pub(crate) fn decode(bytes: &[u8]) -> PathAttributes {
+    let Ok(len) = u16::try_from(bytes.len()) else {
+        return PathAttributes::default();
+    };
+    let mut body = Vec::with_capacity(bytes.len() + 4);
+    body.extend_from_slice(&[0, 0]);
+    body.extend_from_slice(&len.to_be_bytes());
+    body.extend_from_slice(bytes);
+    Update::decode(&body, &DecodeContext::default())
+        .map(|u| u.attributes)
+        .unwrap_or_default()
+}
+
+/// Keyed by content, so a set can be found from a fresh encoding.
 #[derive(Debug)]
-struct Entry(Arc<Shared>);
+struct Entry(Arc<WireData>);
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Entry) -> bool {
-        self.0.attrs == other.0.attrs
+        self.0 == other.0
     }
 }
 
 impl Eq for Entry {}
 
+/// Hashed as its bytes, so that a set can be looked up by a slice.
 impl Hash for Entry {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.attrs.hash(state);
+        self.0.bytes[..].hash(state);
     }
 }
 
-impl std::borrow::Borrow<RouteAttrs> for Entry {
-    fn borrow(&self) -> &RouteAttrs {
-        &self.0.attrs
+impl std::borrow::Borrow<[u8]> for Entry {
+    fn borrow(&self) -> &[u8] {
+        &self.0.bytes
     }
 }
 
@@ -116,7 +245,8 @@ impl std::borrow::Borrow<RouteAttrs> for Entry {
 #[derive(Debug, Default)]
 pub struct Interner {
     sets: HashSet<Entry>,
-    next_id: u64,
+    /// Where a set is encoded to be looked up (no allocation when found).
+    scratch: Vec<u8>,
 }
 
 impl Interner {
@@ -125,46 +255,37 @@ impl Interner {
         Interner::default()
     }
 
-    /// The shared copy of `attributes`, adding it if it is new.
-    pub fn intern(&mut self, attributes: RouteAttrs) -> AttrSet {
-        if let Some(e) = self.sets.get(&attributes) {
-            return AttrSet(Arc::clone(&e.0));
-        }
-        self.next_id = self.next_id.wrapping_add(1);
-        let shared = Arc::new(Shared {
-            id: self.next_id,
-            attrs: attributes,
-            wire: OnceLock::new(),
-        });
-        self.sets.insert(Entry(Arc::clone(&shared)));
-        AttrSet(shared)
+    /// The shared copy of `attrs`, adding it if it is new. (Their
+    /// `attributes.next_hop` is not part of the set: the next hop is
+    /// `attrs.next_hop`.)
+    pub fn intern(&mut self, attrs: &RouteAttrs) -> WireSet {
+        self.intern_parts(attrs.next_hop, &attrs.attributes)
     }
 
-    /// The shared copy of an attribute set the caller only borrows (no
-    /// clone when it is already known).
-    pub fn intern_ref(&mut self, attributes: &RouteAttrs) -> AttrSet {
-        match self.sets.get(attributes) {
-            Some(e) => AttrSet(Arc::clone(&e.0)),
-            None => self.intern(attributes.clone()),
+    /// [`Interner::intern`] of a next hop and attributes held apart (as
+    /// an UPDATE holds them; `attributes.next_hop` is ignored).
+    pub fn intern_parts(&mut self, next_hop: NextHop, attributes: &PathAttributes) -> WireSet {
+        let b = &mut self.scratch;
+        b.clear();
+        write_next_hop(&next_hop, b);
+        // The layout of `EncodedAttributes::new`: every attribute but
+        // NEXT_HOP, in type order.
+        attributes.encode_range(0..=type_code::AS_PATH, true, b);
+        attributes.encode_range(type_code::MED..=u8::MAX, true, b);
+        if let Some(e) = self.sets.get(&b[..]) {
+            return WireSet(Arc::clone(&e.0));
         }
+        let shared = Arc::new(WireData {
+            bytes: Box::from(&b[..]),
+        });
+        self.sets.insert(Entry(Arc::clone(&shared)));
+        WireSet(shared)
     }
 
     /// Drop the sets that nothing but the interner holds; returns how many.
     pub fn purge(&mut self) -> usize {
-        self.purge_with(|_| {})
-    }
-
-    /// [`Interner::purge`], telling `dropped` the [`AttrSet::id`] of each
-    /// set dropped (so that caches keyed by it can forget it).
-    pub fn purge_with(&mut self, mut dropped: impl FnMut(u64)) -> usize {
         let before = self.sets.len();
-        self.sets.retain(|e| {
-            let keep = Arc::strong_count(&e.0) > 1;
-            if !keep {
-                dropped(e.0.id);
-            }
-            keep
-        });
+        self.sets.retain(|e| Arc::strong_count(&e.0) > 1);
         before.saturating_sub(self.sets.len())
     }
 
@@ -179,12 +300,170 @@ impl Interner {
     }
 }
 
+/// Well-known communities the tables act on, as bits of [`Facts`].
+pub mod community_bit {
+    /// NO_EXPORT.
+    pub const NO_EXPORT: u8 = 1;
+    /// NO_ADVERTISE.
+    pub const NO_ADVERTISE: u8 = 2;
+    /// NO_EXPORT_SUBCONFED.
+    pub const NO_EXPORT_SUBCONFED: u8 = 4;
+    /// LLGR_STALE.
+    pub const LLGR_STALE: u8 = 8;
+    /// NO_LLGR.
+    pub const NO_LLGR: u8 = 16;
+    /// BLACKHOLE.
+    pub const BLACKHOLE: u8 = 32;
+}
+
+/// The values of a set the decision compares, and the well-known
+/// communities it carries, read from its wire form without allocating.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// ORIGIN.
+    pub origin: Option<Origin>,
+    /// AS path length as the decision counts it.
+    pub path_len: u32,
+    /// The neighbouring AS.
+    pub neighbor_as: Option<u32>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// LOCAL_PREF.
+    pub local_pref: Option<u32>,
+    /// ORIGINATOR_ID.
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST entries.
+    pub cluster_list_len: u32,
+    /// OTC (RFC 9234).
+    pub otc: Option<u32>,
+    /// [`community_bit`]s.
+    pub communities: u8,
+}
+
+fn be32(v: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(v).ok().map(u32::from_be_bytes)
+}
+
+impl Facts {
+    /// Read the facts of attributes encoded with 4-octet AS numbers.
+    pub fn parse(mut bytes: &[u8]) -> Facts {
+        let mut f = Facts::default();
+        while let [flags, code, rest @ ..] = bytes {
+            let (len, rest) = if flags & 0x10 != 0 {
+                match rest {
+                    [a, b, tail @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), tail),
+                    _ => break,
+                }
+            } else {
+                match rest {
+                    [a, tail @ ..] => (usize::from(*a), tail),
+                    _ => break,
+                }
+            };
+            let (Some(value), Some(next)) = (rest.get(..len), rest.get(len..)) else {
+                break;
+            };
+            bytes = next;
+            match *code {
+                type_code::ORIGIN => {
+                    f.origin = match value {
+                        [0] => Some(Origin::Igp),
+                        [1] => Some(Origin::Egp),
+                        [2] => Some(Origin::Incomplete),
+                        _ => None,
+                    }
+                }
+                type_code::AS_PATH => f.read_as_path(value),
+                type_code::MED => f.med = be32(value),
+                type_code::LOCAL_PREF => f.local_pref = be32(value),
+                type_code::ORIGINATOR_ID => f.originator_id = be32(value).map(Ipv4Addr::from),
+                type_code::CLUSTER_LIST => {
+                    f.cluster_list_len = u32::try_from(value.len() / 4).unwrap_or(u32::MAX)
+                }
+                type_code::OTC => f.otc = be32(value),
+                type_code::COMMUNITIES => {
+                    for c in value.chunks_exact(4).filter_map(be32) {
+                        f.communities |= match Community(c) {
+                            Community::NO_EXPORT => community_bit::NO_EXPORT,
+                            Community::NO_ADVERTISE => community_bit::NO_ADVERTISE,
+                            Community::NO_EXPORT_SUBCONFED => community_bit::NO_EXPORT_SUBCONFED,
+                            Community::LLGR_STALE => community_bit::LLGR_STALE,
+                            Community::NO_LLGR => community_bit::NO_LLGR,
+                            Community::BLACKHOLE => community_bit::BLACKHOLE,
+                            _ => 0,
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// AS_PATH segments: type, count, count 4-octet AS numbers.
+    fn read_as_path(&mut self, mut v: &[u8]) {
+        while let [kind, count, rest @ ..] = v {
+            let n = usize::from(*count);
+            let Some(asns) = rest.get(..n * 4) else {
+                break;
+            };
+            let confed = matches!(kind, 3 | 4);
+            self.path_len = self.path_len.saturating_add(match kind {
+                2 => u32::from(*count),
+                1 => 1,
+                _ => 0,
+            });
+            if !confed && self.neighbor_as.is_none() {
+                self.neighbor_as = asns.get(..4).and_then(be32);
+            }
+            v = rest.get(n * 4..).unwrap_or_default();
+        }
+    }
+
+    /// Whether a [`community_bit`] is set.
+    pub fn has(&self, bit: u8) -> bool {
+        self.communities & bit != 0
+    }
+}
+
+impl PathFacts for Facts {
+    fn local_pref(&self) -> Option<u32> {
+        self.local_pref
+    }
+
+    fn path_len(&self) -> usize {
+        self.path_len as usize
+    }
+
+    fn origin(&self) -> Option<Origin> {
+        self.origin
+    }
+
+    fn med(&self) -> Option<u32> {
+        self.med
+    }
+
+    fn neighbor_as(&self) -> Option<u32> {
+        self.neighbor_as
+    }
+
+    fn originator_id(&self) -> Option<Ipv4Addr> {
+        self.originator_id
+    }
+
+    fn cluster_list_len(&self) -> usize {
+        self.cluster_list_len as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ribbit_wire::attribute::{AsPath, Community, Origin};
-    use ribbit_wire::update::NextHop;
-    use ribbit_wire::PathAttributes;
+    use proptest::prelude::*;
+    use ribbit_wire::attribute::{
+        Aggregator, AsPath, LargeCommunity, RawAttribute, Segment, SegmentType,
+    };
+    use std::net::Ipv6Addr;
 
     fn attrs(asn: u32, community: u32) -> RouteAttrs {
         RouteAttrs {
@@ -201,31 +480,117 @@ mod tests {
     #[test]
     fn equal_sets_are_shared_and_purged_when_unused() {
         let mut interner = Interner::new();
-        let a = interner.intern(attrs(65001, 1));
-        let b = interner.intern_ref(&attrs(65001, 1));
-        let c = interner.intern(attrs(65002, 1));
+        let a = interner.intern(&attrs(65001, 1));
+        let b = interner.intern(&attrs(65001, 1));
+        let c = interner.intern(&attrs(65002, 1));
         assert!(a.same(&b));
         assert!(!a.same(&c));
         assert_eq!(interner.len(), 2);
         assert_eq!(a.users(), 3);
-        assert_eq!(a.attributes.as_path, Some(AsPath::sequence(vec![65001])));
+        assert_eq!(a.attributes(), attrs(65001, 1));
         drop(c);
         assert_eq!(interner.purge(), 1);
         assert_eq!(interner.len(), 1);
         drop((a, b));
         assert_eq!(interner.purge(), 1);
         assert!(interner.is_empty());
+        // The next hop is part of the set.
+        let mut other = attrs(65001, 1);
+        other.next_hop = NextHop::V4("192.0.2.2".parse().unwrap());
+        let x = interner.intern(&attrs(65001, 1));
+        assert!(!x.same(&interner.intern(&other)));
     }
 
     #[test]
     fn a_table_shares_its_sets() {
         // 10,000 paths over 300 distinct sets: 300 allocations, not 10,000.
         let mut interner = Interner::new();
-        let paths: Vec<AttrSet> = (0..10_000u32)
-            .map(|i| interner.intern(attrs(64_512 + i % 300, 7)))
+        let paths: Vec<WireSet> = (0..10_000u32)
+            .map(|i| interner.intern(&attrs(64_512 + i % 300, 7)))
             .collect();
         assert_eq!(interner.len(), 300);
         assert!(paths[0].same(&paths[300]));
         assert_eq!(interner.purge(), 0);
+    }
+
+    fn segment() -> impl Strategy<Value = Segment> {
+        (1u8..=4, proptest::collection::vec(any::<u32>(), 1..6)).prop_map(|(k, asns)| Segment {
+            kind: match k {
+                1 => SegmentType::Set,
+                2 => SegmentType::Sequence,
+                3 => SegmentType::ConfedSequence,
+                _ => SegmentType::ConfedSet,
+            },
+            asns,
+        })
+    }
+
+    prop_compose! {
+        fn path_attributes()(
+            origin in proptest::option::of(0u8..3),
+            path in proptest::option::of(proptest::collection::vec(segment(), 0..4)),
+            med in proptest::option::of(any::<u32>()),
+            lp in proptest::option::of(any::<u32>()),
+            atomic in any::<bool>(),
+            agg in proptest::option::of((any::<u32>(), any::<u32>())),
+            communities in proptest::collection::vec(any::<u32>(), 0..5),
+            originator in proptest::option::of(any::<u32>()),
+            clusters in proptest::collection::vec(any::<u32>(), 0..3),
+            large in proptest::collection::vec((any::<u32>(), any::<u32>(), any::<u32>()), 0..3),
+            otc in proptest::option::of(any::<u32>()),
+            aigp in proptest::option::of(any::<u64>()),
+            unknown in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..8)),
+        ) -> PathAttributes {
+            PathAttributes {
+                origin: origin.map(|o| match o { 0 => Origin::Igp, 1 => Origin::Egp, _ => Origin::Incomplete }),
+                as_path: path.map(|segments| AsPath { segments }),
+                next_hop: None,
+                med,
+                local_pref: lp,
+                atomic_aggregate: atomic,
+                aggregator: agg.map(|(asn, a)| Aggregator { asn, address: Ipv4Addr::from(a) }),
+                communities: communities.into_iter().map(Community).collect(),
+                originator_id: originator.map(Ipv4Addr::from),
+                cluster_list: clusters.into_iter().map(Ipv4Addr::from).collect(),
+                extended_communities: Vec::new(),
+                ipv6_extended_communities: Vec::new(),
+                aigp,
+                large_communities: large.into_iter().map(|(global, local1, local2)| LargeCommunity { global, local1, local2 }).collect(),
+                otc,
+                unknown: unknown.map(|value| vec![RawAttribute { flags: 0xC0, type_code: 200, value }]).unwrap_or_default(),
+            }
+        }
+    }
+
+    proptest! {
+        /// The wire form gives back exactly the attributes, and the facts
+        /// read from it are those of the decoded attributes.
+        #[test]
+        fn wire_form_round_trips(a in path_attributes(), nh in 0u8..4, addr in any::<u128>()) {
+            let mut interner = Interner::new();
+            let v6 = std::net::Ipv6Addr::from(addr);
+            let next_hop = match nh {
+                0 => NextHop::Empty,
+                1 => NextHop::V4(Ipv4Addr::from(addr as u32)),
+                2 => NextHop::V6 { global: v6, link_local: None },
+                _ => NextHop::V6 { global: v6, link_local: Some(Ipv6Addr::LOCALHOST) },
+            };
+            let r = RouteAttrs { next_hop, attributes: a.clone() };
+            let set = interner.intern(&r);
+            prop_assert_eq!(&set.attributes(), &r);
+            prop_assert_eq!(set.next_hop(), next_hop);
+            let encoded = ribbit_wire::EncodedAttributes::new(&a, true);
+            prop_assert_eq!(set.attribute_bytes(), encoded.as_bytes());
+            let f = set.facts();
+            prop_assert_eq!(f.local_pref(), a.local_pref());
+            prop_assert_eq!(f.path_len(), PathFacts::path_len(&a));
+            prop_assert_eq!(f.origin(), a.origin);
+            prop_assert_eq!(f.med(), a.med);
+            prop_assert_eq!(f.neighbor_as(), PathFacts::neighbor_as(&a));
+            prop_assert_eq!(f.originator_id(), a.originator_id);
+            prop_assert_eq!(f.cluster_list_len(), a.cluster_list.len());
+            prop_assert_eq!(f.otc, a.otc);
+            prop_assert_eq!(f.has(community_bit::NO_EXPORT), a.communities.contains(&Community::NO_EXPORT));
+        }
     }
 }

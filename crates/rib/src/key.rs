@@ -40,6 +40,12 @@ pub(crate) trait RouteKey: Ord + Clone + std::fmt::Debug + Send + Sync + 'static
 
     /// The prefix, for families that have one.
     fn prefix(&self) -> Option<IpNet>;
+
+    /// What the Adj-RIB-Out keeps of a path sent with attributes hashing
+    /// to `hash` and this extra (the label stack is part of what was sent).
+    fn sent_hash(hash: u64, _extra: &Self::Extra, _hasher: &std::hash::RandomState) -> u64 {
+        hash
+    }
 }
 
 fn push_prefix(list: &mut NlriList, n: PrefixNlri) {
@@ -209,6 +215,15 @@ impl RouteKey for NlriKey {
 
     fn prefix(&self) -> Option<IpNet> {
         None
+    }
+
+    fn sent_hash(hash: u64, extra: &Labels, hasher: &std::hash::RandomState) -> u64 {
+        use std::hash::BuildHasher;
+        if extra.is_empty() {
+            hash
+        } else {
+            hasher.hash_one((hash, extra))
+        }
     }
 }
 

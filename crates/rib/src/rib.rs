@@ -11,20 +11,24 @@
 //! itself, or remembers churn: a destination that changes a thousand
 //! times before it is sent costs one entry and one UPDATE.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 use ipnet::IpNet;
 use ribbit_wire::attribute::Community;
 use ribbit_wire::capability::Role;
 use ribbit_wire::nlri::{Nlri, NlriList, PrefixNlri};
 use ribbit_wire::update::{MpNlri, Update};
-use ribbit_wire::{EncodeContext, Family, NextHop};
+use ribbit_wire::{EncodeContext, EncodedAttributes, Family, NextHop, PathAttributes};
 
 use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
-use crate::export::{export_rules, Source, Target};
+use crate::export::{self, Source, Target};
 use crate::family_rib::AnyFamily;
-use crate::intern::{AttrSet, Interner};
+use crate::fast_hash::FastMap;
+use crate::intern::{community_bit, AttrSet, Facts, Interner, WireSet};
 use crate::key::RouteKey;
 use crate::policy::{Outcome, PeerFacts, PolicyChain, Subject};
 use crate::route::RouteAttrs;
@@ -374,8 +378,6 @@ pub(crate) struct PeerState {
     pub router_id: Ipv4Addr,
     pub session: Option<SessionInfo>,
     pub counters: BTreeMap<Family, PeerFamilyStats>,
-    /// Export rules results per (source attribute set id, source neighbor).
-    pub export_cache: HashMap<(u64, u32), Option<AttrSet>>,
     pub stale: BTreeMap<Family, StaleState>,
     /// Families whose prefix limit was reported (reported again only
     /// after dropping back under it).
@@ -431,12 +433,61 @@ pub(crate) struct Shared {
     pub interner: Interner,
     /// Interner size at which the next purge runs.
     pub purge_at: usize,
-    pub seq: u32,
     /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
-    pub send_ids: HashMap<(u32, u32), u32>,
-    pub next_send_id: u32,
+    /// (Allocated while producing messages and answering queries alike,
+    /// hence the cell.)
+    pub send_ids: RefCell<SendIds>,
     /// Our addresses: next hops equal to one are unreachable.
-    pub local_addrs: HashSet<IpAddr>,
+    /// (A few addresses: a vector is the fastest set.)
+    pub local_addrs: Vec<IpAddr>,
+    /// Keyed at random: hashes stand for what was sent in the
+    /// Adj-RIB-Out, and neighbors must not be able to make them collide.
+    pub hasher: RandomState,
+}
+
+/// A path's attributes as sent to one neighbor, encoded for its session
+/// (made while producing its messages, not kept).
+#[derive(Debug)]
+pub(crate) struct Exported {
+    /// The decoded attributes, when they were made.
+    attrs: Option<RouteAttrs>,
+    /// The next hop.
+    pub next_hop: NextHop,
+    /// The attributes' encoding, next hop left out.
+    pub encoded: EncodedAttributes,
+    /// A hash of what is sent: what the Adj-RIB-Out keeps of it.
+    pub hash: u64,
+}
+
+impl Exported {
+    /// The decoded attributes.
+    pub fn attrs(&self) -> RouteAttrs {
+        match &self.attrs {
+            Some(a) => a.clone(),
+            None => RouteAttrs {
+                next_hop: self.next_hop,
+                attributes: crate::intern::decode(self.encoded.as_bytes()),
+            },
+        }
+    }
+}
+
+/// The source set (held) and the export rules result for it.
+type Memoized = (WireSet, Option<Rc<Exported>>);
+
+/// Export rules results while producing one neighbor's messages, by
+/// source attribute set (kept alive here, so its address is not reused)
+/// and source neighbor.
+#[derive(Debug, Default)]
+pub(crate) struct ExportMemo {
+    ruled: FastMap<(usize, u32), Memoized>,
+}
+
+/// ADD-PATH send identifiers of received (neighbor, path id) pairs.
+#[derive(Debug, Default)]
+pub(crate) struct SendIds {
+    ids: HashMap<(u32, u32), u32>,
+    next: u32,
 }
 
 /// The smallest interner size at which purges run.
@@ -449,11 +500,6 @@ impl Shared {
 
     pub fn peer_mut(&mut self, idx: u32) -> Option<&mut PeerState> {
         self.peers.get_mut(idx as usize).and_then(Option::as_mut)
-    }
-
-    pub fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        self.seq
     }
 
     /// Whether a next hop can be used (RFC 4271 §9.1.2). Without an IGP,
@@ -478,34 +524,37 @@ impl Shared {
         })
     }
 
-    /// Decision candidates for `paths`; long-lived stale paths (RFC 9494
-    /// §4.3: least preferred) take part only when nothing else is eligible.
-    pub fn candidates<'a, X>(&self, paths: &'a [Path<X>]) -> Vec<Candidate<'a>> {
-        let mut c: Vec<Candidate<'a>> = paths
+    /// Decision candidates for `paths`, whose facts are `facts`;
+    /// long-lived stale paths (RFC 9494 §4.3: least preferred) take part
+    /// only when nothing else is eligible.
+    pub fn candidates<'a, X>(
+        &self,
+        paths: &[Path<X>],
+        facts: &'a [Facts],
+    ) -> Vec<Candidate<'a, Facts>> {
+        let mut c: Vec<Candidate<'a, Facts>> = paths
             .iter()
-            .map(|p| Candidate {
-                attributes: &p.attrs.attributes,
-                peer: if p.peer == LOCAL {
+            .zip(facts)
+            .enumerate()
+            .map(|(i, (p, f))| Candidate {
+                attributes: f,
+                peer: if p.peer() == LOCAL {
                     None
                 } else {
-                    self.peer_info(p.peer)
+                    self.peer_info(p.peer())
                 },
-                reachable: self.reachable(&p.attrs.next_hop),
+                reachable: self.reachable(&p.attrs.next_hop()),
                 igp_cost: None,
-                received: u64::from(p.seq),
+                // Paths are kept in arrival order.
+                received: i as u64,
                 path_id: p.path_id(),
             })
             .collect();
-        let llgr = |p: &Path<X>| {
-            p.attrs
-                .attributes
-                .communities
-                .contains(&Community::LLGR_STALE)
-        };
-        let fresh = paths.iter().zip(&c).any(|(p, c)| c.reachable && !llgr(p));
+        let llgr = |f: &Facts| f.has(community_bit::LLGR_STALE);
+        let fresh = facts.iter().zip(&c).any(|(f, c)| c.reachable && !llgr(f));
         if fresh {
-            for (p, c) in paths.iter().zip(c.iter_mut()) {
-                if llgr(p) {
+            for (f, c) in facts.iter().zip(c.iter_mut()) {
+                if llgr(f) {
                     c.reachable = false;
                 }
             }
@@ -513,38 +562,27 @@ impl Shared {
         c
     }
 
-    /// Recompute the best path of a destination, moving it first; returns
-    /// whether the best path changed.
-    pub fn decide<X>(&self, paths: &mut [Path<X>]) -> bool {
-        let old = paths
-            .first()
-            .filter(|p| p.has(flag::BEST))
-            .map(|p| (p.peer, p.path_id(), p.attrs.clone()));
-        for p in paths.iter_mut() {
-            p.flags &= !flag::BEST;
+    /// The best of `paths` and the step that decided.
+    pub fn decide_index<X>(&self, paths: &[Path<X>]) -> Option<(usize, Step)> {
+        if let [p] = paths {
+            return self
+                .reachable(&p.attrs.next_hop())
+                .then_some((0, Step::OnlyPath));
         }
-        let winner = if paths.len() == 1 {
-            paths
-                .first()
-                .filter(|p| self.reachable(&p.attrs.next_hop))
-                .map(|_| 0)
-        } else {
-            let c = self.candidates(paths);
-            best_path(&c, self.options.decision).map(|d| d.best)
-        };
-        if let Some(i) = winner {
-            paths.swap(0, i);
-            if let Some(p) = paths.first_mut() {
-                p.flags |= flag::BEST;
+        let facts: Vec<Facts> = paths.iter().map(|p| p.attrs.facts()).collect();
+        let c = self.candidates(paths, &facts);
+        best_path(&c, self.options.decision).map(|d| (d.best, d.step))
+    }
+
+    /// Recompute the best path of a destination (flagged).
+    pub fn decide<X>(&self, paths: &mut [Path<X>]) {
+        let winner = self.decide_index(paths).map(|(i, _)| i);
+        for (i, p) in paths.iter_mut().enumerate() {
+            if Some(i) == winner {
+                p.set(flag::BEST);
+            } else {
+                p.clear(flag::BEST);
             }
-        }
-        let new = paths.first().filter(|p| p.has(flag::BEST));
-        match (old, new) {
-            (None, None) => false,
-            (Some((peer, id, attrs)), Some(p)) => {
-                !(p.peer == peer && p.path_id() == id && p.attrs.same(&attrs))
-            }
-            _ => true,
         }
     }
 
@@ -553,16 +591,17 @@ impl Shared {
     /// their neighbor alone; the others get numbers from an allocator kept
     /// per (neighbor, received identifier), with the top bit set so that
     /// the two ranges never meet.
-    pub fn send_id<X>(&mut self, p: &Path<X>) -> u32 {
+    pub fn send_id<X>(&self, p: &Path<X>) -> u32 {
         match p.path_id() {
-            None => p.peer.wrapping_add(1),
+            None => p.peer().wrapping_add(1),
             Some(id) => {
-                if let Some(&s) = self.send_ids.get(&(p.peer, id)) {
+                let mut ids = self.send_ids.borrow_mut();
+                if let Some(&s) = ids.ids.get(&(p.peer(), id)) {
                     return s;
                 }
-                self.next_send_id = self.next_send_id.wrapping_add(1) & 0x7fff_ffff;
-                let s = 0x8000_0000 | self.next_send_id;
-                self.send_ids.insert((p.peer, id), s);
+                ids.next = ids.next.wrapping_add(1) & 0x7fff_ffff;
+                let s = 0x8000_0000 | ids.next;
+                ids.ids.insert((p.peer(), id), s);
                 s
             }
         }
@@ -593,75 +632,114 @@ impl Shared {
     }
 
     /// What neighbor `to` gets for a path of `family` to `prefix`: the
-    /// export rules (cached per attribute set and source), then its export
-    /// policy. `None`: nothing is sent.
+    /// export rules (once per attribute set and source in `memo`), then its
+    /// export policy. `None`: nothing is sent.
     pub fn export<X>(
-        &mut self,
+        &self,
+        memo: &mut ExportMemo,
         to: u32,
         family: Family,
         prefix: Option<IpNet>,
         path: &Path<X>,
-    ) -> Option<AttrSet> {
-        if path.peer == to {
+    ) -> Option<Rc<Exported>> {
+        if path.peer() == to {
             // Never back to where it came from (RFC 4271 §9.2, RFC 7947).
             return None;
         }
-        let key = (path.attrs.id(), path.peer);
-        let cached = self.peer(to)?.export_cache.get(&key).cloned();
-        let ruled = match cached {
-            Some(r) => r,
+        let target = self.peer(to)?;
+        let pass_through = target.config.export.is_pass_through();
+        let key = (path.attrs.addr(), path.peer());
+        let ruled = match memo.ruled.get(&key) {
+            Some((_, r)) => r.clone(),
             None => {
-                let r = self.export_uncached(to, path);
-                self.peer_mut(to)?.export_cache.insert(key, r.clone());
+                let r = self.export_rules(to, path, !pass_through).map(Rc::new);
+                memo.ruled.insert(key, (path.attrs.clone(), r.clone()));
                 r
             }
         }?;
-        let target = self.peer(to)?;
-        if target.config.export.is_pass_through() {
+        if pass_through {
             return Some(ruled);
         }
-        let (_, source_facts) = self.source(path.peer)?;
+        let (_, source_facts) = self.source(path.peer())?;
         let subject = Subject {
             family,
             prefix,
             peer: &target.facts,
             source: source_facts,
         };
-        match target.config.export.apply(&subject, &ruled) {
+        let typed = ruled.attrs();
+        match target.config.export.apply(&subject, &typed) {
             Outcome::Reject => None,
             Outcome::Accept(None) => Some(ruled),
-            Outcome::Accept(Some(changed)) => Some(self.interner.intern(*changed)),
+            Outcome::Accept(Some(changed)) => {
+                let session = target.session.as_ref()?;
+                self.exported(*changed, &session.encode).map(Rc::new)
+            }
         }
     }
 
-    fn export_uncached<X>(&mut self, to: u32, path: &Path<X>) -> Option<AttrSet> {
+    /// The export rules applied to a path for neighbor `to`: on the wire
+    /// form when nothing needs the decoded attributes (no export policy,
+    /// a 4-octet AS session), else on the decoded attributes.
+    fn export_rules<X>(&self, to: u32, path: &Path<X>, typed: bool) -> Option<Exported> {
         let target = self.peer(to)?;
         let session = target.session.as_ref()?;
-        let (source, _) = self.source(path.peer)?;
+        let (source, _) = self.source(path.peer())?;
         let t = Target {
             config: &target.config,
             session,
             ebgp: target.ebgp,
             cluster_id: self.cluster_id,
         };
-        let out = export_rules(&source, &t, &path.attrs)?;
-        // A set too large for any UPDATE (with one NLRI) cannot be sent.
-        let max = session.encode.max_message_len();
-        let limit = max.saturating_sub(ribbit_wire::HEADER_LEN + 4 + 48 + 64);
-        match out {
-            std::borrow::Cow::Borrowed(_) => {
-                (path.attrs.encoded(true).len() <= limit).then(|| path.attrs.clone())
-            }
-            std::borrow::Cow::Owned(a) => {
-                let set = self.interner.intern(a);
-                (set.encoded(true).len() <= limit).then_some(set)
-            }
+        let plan = export::plan(&source, &t, &path.attrs.facts())?;
+        if typed || !session.encode.four_octet_as {
+            let mut attrs = path.attrs.attributes();
+            export::apply(&plan, &mut attrs, session);
+            return self.exported(attrs, &session.encode);
         }
+        let bytes = path.attrs.attribute_bytes();
+        let mut out = Vec::with_capacity(bytes.len() + 16);
+        export::apply_wire(&plan, bytes, &mut out);
+        let encoded = EncodedAttributes::from_bytes(out)?;
+        let next_hop = export::next_hop(&plan, path.attrs.next_hop(), session);
+        self.finish_export(None, next_hop, encoded, &session.encode)
     }
 
-    /// Drop attribute sets nobody uses any more, and the cached export
-    /// results of dropped sets, once the interner has doubled since the
-    /// last purge.
+    /// Encode attributes for a session; `None` when they are too large to
+    /// be sent in any UPDATE.
+    fn exported(&self, attrs: RouteAttrs, ctx: &EncodeContext) -> Option<Exported> {
+        let encoded = EncodedAttributes::new(&attrs.attributes, ctx.four_octet_as);
+        let next_hop = attrs.next_hop;
+        self.finish_export(Some(attrs), next_hop, encoded, ctx)
+    }
+
+    fn finish_export(
+        &self,
+        attrs: Option<RouteAttrs>,
+        next_hop: NextHop,
+        encoded: EncodedAttributes,
+        ctx: &EncodeContext,
+    ) -> Option<Exported> {
+        // Room for the header, MP_REACH_NLRI with the longest next hop and
+        // one NLRI of the longest kind (a Flowspec rule can be longer: the
+        // packer refuses what does not fit, see `Batch::encode`).
+        let limit = ctx
+            .max_message_len()
+            .saturating_sub(ribbit_wire::HEADER_LEN + 4 + 60 + 64);
+        if encoded.len() > limit {
+            return None;
+        }
+        let hash = self.hasher.hash_one((next_hop, encoded.as_bytes()));
+        Some(Exported {
+            attrs,
+            next_hop,
+            encoded,
+            hash,
+        })
+    }
+
+    /// Drop attribute sets nobody uses any more, once the interner has
+    /// doubled since the last purge.
     pub fn maybe_purge(&mut self) {
         if self.interner.len() < self.purge_at {
             return;
@@ -670,29 +748,45 @@ impl Shared {
     }
 
     pub fn purge(&mut self) {
-        // Export results keep their sets alive: purge until stable.
-        loop {
-            let mut dead = HashSet::new();
-            let n = self.interner.purge_with(|id| {
-                dead.insert(id);
-            });
-            if !dead.is_empty() {
-                for p in self.peers.iter_mut().flatten() {
-                    p.export_cache.retain(|k, _| !dead.contains(&k.0));
-                }
-            }
-            if n == 0 {
-                break;
-            }
-        }
+        self.interner.purge();
         self.purge_at = self.interner.len().saturating_mul(2).max(PURGE_MIN);
     }
 }
 
-/// What one announcement becomes after the import rules: the attributes
-/// to store, or refused.
+/// Attributes accepted by the import rules (decoded when an import policy
+/// will need them), and their interned copy.
+type Accepted = (Option<Box<RouteAttrs>>, WireSet);
+
+/// NLRI from the classic fields or from MP_REACH/MP_UNREACH.
+#[derive(Clone, Copy)]
+enum Nlris<'a> {
+    Prefixes(&'a [PrefixNlri]),
+    List(&'a NlriList),
+}
+
+impl<'a> Nlris<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Nlris::Prefixes(v) => v.len(),
+            Nlris::List(l) => l.len(),
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = Nlri<'a>> + 'a> {
+        match *self {
+            Nlris::Prefixes(v) => Box::new(v.iter().map(Nlri::Prefix)),
+            Nlris::List(l) => l.iter(),
+        }
+    }
+}
+
+/// What one announcement becomes after the import rules.
 enum Imported {
-    Accept(Box<RouteAttrs>),
+    /// Accepted as received.
+    Unchanged,
+    /// Accepted with changes.
+    Changed(Box<RouteAttrs>),
+    /// Refused.
     Reject,
 }
 
@@ -723,10 +817,9 @@ impl Rib {
                 peers: Vec::new(),
                 interner: Interner::new(),
                 purge_at: PURGE_MIN,
-                seq: 0,
-                send_ids: HashMap::new(),
-                next_send_id: 0,
-                local_addrs: HashSet::new(),
+                send_ids: RefCell::new(SendIds::default()),
+                local_addrs: Vec::new(),
+                hasher: RandomState::new(),
             },
             families: BTreeMap::new(),
         }
@@ -753,7 +846,6 @@ impl Rib {
             router_id: Ipv4Addr::UNSPECIFIED,
             session: None,
             counters: BTreeMap::new(),
-            export_cache: HashMap::new(),
             stale: BTreeMap::new(),
             max_reported: HashSet::new(),
             eor_only: Vec::new(),
@@ -785,12 +877,13 @@ impl Rib {
         for fam in self.families.values_mut() {
             each!(fam, t => t.forget_peer(peer.0));
         }
-        self.sh.send_ids.retain(|k, _| k.0 != peer.0);
+        self.sh
+            .send_ids
+            .borrow_mut()
+            .ids
+            .retain(|k, _| k.0 != peer.0);
         if let Some(slot) = self.sh.peers.get_mut(peer.0 as usize) {
             *slot = None;
-        }
-        for p in self.sh.peers.iter_mut().flatten() {
-            p.export_cache.retain(|k, _| k.1 != peer.0);
         }
         self.sh.purge();
     }
@@ -812,31 +905,53 @@ impl Rib {
         let Some(p) = self.sh.peer_mut(peer.0) else {
             return;
         };
-        let new_router_id = p.router_id != session.router_id;
+        let new_router_id =
+            p.router_id != session.router_id && p.counters.values().any(|c| c.accepted > 0);
+        let ibgp = !p.ebgp;
         p.router_id = session.router_id;
         p.facts.local_address = match p.config.address {
             IpAddr::V4(_) => session.local_v4.map(IpAddr::V4),
             IpAddr::V6(_) => session.local_v6.map(IpAddr::V6),
         };
-        p.export_cache.clear();
         let families = session.families.clone();
+        let encode = session.encode;
+        let add_path = |f: Family| encode.add_path(f);
         let local = [
             session.local_v4.map(IpAddr::V4),
             session.local_v6.map(IpAddr::V6),
         ];
         p.session = Some(session);
         p.eor_only.clear();
-        self.sh.local_addrs.extend(local.into_iter().flatten());
+        for a in local.into_iter().flatten() {
+            if !self.sh.local_addrs.contains(&a) {
+                self.sh.local_addrs.push(a);
+            }
+        }
         if new_router_id {
-            // Reflected paths of this neighbor carry its identifier.
-            for q in self.sh.peers.iter_mut().flatten() {
-                q.export_cache.retain(|k, _| k.1 != peer.0);
+            // Its kept (stale) paths compare differently in the decision,
+            // and carry the new identifier when reflected.
+            let others: Vec<u32> = self
+                .peers()
+                .filter(|q| *q != peer && self.sh.peer(q.0).is_some_and(|q| q.session.is_some()))
+                .map(|q| q.0)
+                .collect();
+            for t in self.families.values_mut() {
+                each!(t, t => {
+                    t.redecide_peer(&self.sh, peer.0);
+                    if ibgp {
+                        for &o in &others {
+                            t.start_walk(o, false, false, None);
+                        }
+                    }
+                });
             }
         }
         for family in families {
             self.ensure_family(family);
             match self.families.get_mut(&family) {
-                Some(t) => each!(t, t => t.start_walk(peer.0, false, false, true)),
+                Some(t) => {
+                    each!(t, t => t.start_walk(peer.0, false, false, Some(add_path(family))))
+                }
                 None => {
                     if let Some(p) = self.sh.peer_mut(peer.0) {
                         p.eor_only.push(family);
@@ -905,11 +1020,17 @@ impl Rib {
     }
 
     fn refresh_local_addrs(&mut self) {
-        let mut addrs = HashSet::new();
+        let mut addrs = Vec::new();
         for p in self.sh.peers.iter().flatten() {
             if let Some(s) = &p.session {
-                addrs.extend(s.local_v4.map(IpAddr::V4));
-                addrs.extend(s.local_v6.map(IpAddr::V6));
+                for a in [s.local_v4.map(IpAddr::V4), s.local_v6.map(IpAddr::V6)]
+                    .into_iter()
+                    .flatten()
+                {
+                    if !addrs.contains(&a) {
+                        addrs.push(a);
+                    }
+                }
             }
         }
         self.sh.local_addrs = addrs;
@@ -947,13 +1068,12 @@ impl Rib {
     /// with no neighbor, exported like any best path. Returns false when
     /// the family or NLRI cannot be stored.
     pub fn originate(&mut self, family: Family, nlri: Nlri<'_>, attrs: RouteAttrs) -> bool {
-        let set = self.sh.interner.intern(attrs);
-        let seq = self.sh.next_seq();
+        let set = self.sh.interner.intern(&attrs);
         self.ensure_family(family);
         let Some(t) = self.families.get_mut(&family) else {
             return false;
         };
-        let ok = each!(t, t => t.insert_local(&mut self.sh, nlri, set, seq));
+        let ok = each!(t, t => t.insert_local(&mut self.sh, nlri, set));
         self.sh.maybe_purge();
         ok
     }
@@ -970,14 +1090,9 @@ impl Rib {
     /// The import rules that do not depend on the prefix: LOCAL_PREF from
     /// eBGP ignored (RFC 4271 §5.1.5), loop detection (RFC 4271 §9.1.2,
     /// RFC 4456 §8), BLACKHOLE (RFC 7999 §3.2), route leaks (RFC 9234 §5).
-    fn import_rules(&self, p: &PeerState, raw: &RouteAttrs) -> Imported {
-        let mut a = raw.clone();
-        let attrs = &mut a.attributes;
-        if p.ebgp {
-            attrs.local_pref = None;
-        }
+    fn import_rules(&self, p: &PeerState, next_hop: NextHop, raw: &PathAttributes) -> Imported {
         let own = |asn: u32| {
-            attrs.as_path.as_ref().map_or(0usize, |path| {
+            raw.as_path.as_ref().map_or(0usize, |path| {
                 path.segments
                     .iter()
                     .map(|s| s.asns.iter().filter(|&&x| x == asn).count())
@@ -990,41 +1105,50 @@ impl Rib {
         {
             return Imported::Reject;
         }
-        if attrs.originator_id == Some(self.sh.options.router_id)
-            || attrs.cluster_list.contains(&self.sh.cluster_id)
+        if raw.originator_id == Some(self.sh.options.router_id)
+            || raw.cluster_list.contains(&self.sh.cluster_id)
         {
             return Imported::Reject;
         }
-        if attrs.communities.contains(&Community::BLACKHOLE) {
-            match self.sh.options.blackhole {
-                BlackholeAction::Reject => return Imported::Reject,
-                BlackholeAction::Accept => {
-                    if !attrs.communities.contains(&Community::NO_EXPORT)
-                        && !attrs.communities.contains(&Community::NO_ADVERTISE)
-                    {
-                        attrs.communities.push(Community::NO_EXPORT);
-                    }
-                }
-            }
+        let blackhole = raw.communities.contains(&Community::BLACKHOLE);
+        if blackhole && self.sh.options.blackhole == BlackholeAction::Reject {
+            return Imported::Reject;
         }
-        match p.config.role {
+        let add_no_export = blackhole
+            && !raw.communities.contains(&Community::NO_EXPORT)
+            && !raw.communities.contains(&Community::NO_ADVERTISE);
+        let otc = match p.config.role {
             // From a customer or an RS client: OTC means a leak.
-            Some(Role::Provider | Role::RouteServer) if attrs.otc.is_some() => {
+            Some(Role::Provider | Role::RouteServer) if raw.otc.is_some() => {
                 return Imported::Reject;
             }
             // From a peer: OTC must be the peer's AS; added when absent.
-            Some(Role::Peer) => match attrs.otc {
+            Some(Role::Peer) => match raw.otc {
                 Some(v) if v != p.config.peer_as => return Imported::Reject,
-                Some(_) => {}
-                None => attrs.otc = Some(p.config.peer_as),
+                Some(_) => None,
+                None => Some(p.config.peer_as),
             },
             // From a provider or a route server: added when absent.
-            Some(Role::Customer | Role::RouteServerClient) if attrs.otc.is_none() => {
-                attrs.otc = Some(p.config.peer_as);
+            Some(Role::Customer | Role::RouteServerClient) if raw.otc.is_none() => {
+                Some(p.config.peer_as)
             }
-            _ => {}
+            _ => None,
+        };
+        let drop_lp = p.ebgp && raw.local_pref.is_some();
+        if !drop_lp && !add_no_export && otc.is_none() {
+            return Imported::Unchanged;
         }
-        Imported::Accept(Box::new(a))
+        let mut a = RouteAttrs::new(raw.clone(), Some(next_hop));
+        if drop_lp {
+            a.attributes.local_pref = None;
+        }
+        if add_no_export {
+            a.attributes.communities.push(Community::NO_EXPORT);
+        }
+        if otc.is_some() {
+            a.attributes.otc = otc;
+        }
+        Imported::Changed(Box::new(a))
     }
 
     /// Apply one decoded UPDATE of an established neighbor.
@@ -1044,32 +1168,38 @@ impl Rib {
         // Withdrawals first: an UPDATE may withdraw and announce the same
         // prefix (RFC 4271 §4.3 lets the announcement win).
         if !update.withdrawn.is_empty() {
-            let list = NlriList::Prefixes(update.withdrawn.clone());
-            self.withdraw_list(peer, Family::IPV4_UNICAST, &list, &mut report);
+            let list = Nlris::Prefixes(&update.withdrawn);
+            self.withdraw_list(peer, Family::IPV4_UNICAST, list, &mut report);
         }
         if let Some(un) = &update.mp_unreach {
             match &un.nlri {
-                MpNlri::Decoded(list) => self.withdraw_list(peer, un.family, list, &mut report),
+                MpNlri::Decoded(list) => {
+                    self.withdraw_list(peer, un.family, Nlris::List(list), &mut report)
+                }
                 MpNlri::Raw(_) => self.ignore(peer, un.family, 1, &mut report),
             }
         }
         if !update.announced.is_empty() {
-            let list = NlriList::Prefixes(update.announced.clone());
+            let list = Nlris::Prefixes(&update.announced);
             if withdraw_all {
-                self.withdraw_list(peer, Family::IPV4_UNICAST, &list, &mut report);
+                self.withdraw_list(peer, Family::IPV4_UNICAST, list, &mut report);
             } else {
-                let attrs = RouteAttrs::new(update.attributes.clone(), None);
-                self.announce_list(peer, Family::IPV4_UNICAST, &list, attrs, &mut report);
+                let nh = update
+                    .attributes
+                    .next_hop
+                    .map_or(NextHop::Empty, NextHop::V4);
+                let a = &update.attributes;
+                self.announce_list(peer, Family::IPV4_UNICAST, list, nh, a, &mut report);
             }
         }
         if let Some(reach) = &update.mp_reach {
             match &reach.nlri {
                 MpNlri::Decoded(list) if withdraw_all => {
-                    self.withdraw_list(peer, reach.family, list, &mut report)
+                    self.withdraw_list(peer, reach.family, Nlris::List(list), &mut report)
                 }
                 MpNlri::Decoded(list) => {
-                    let attrs = RouteAttrs::new(update.attributes.clone(), Some(reach.next_hop));
-                    self.announce_list(peer, reach.family, list, attrs, &mut report);
+                    let (nh, a) = (reach.next_hop, &update.attributes);
+                    self.announce_list(peer, reach.family, Nlris::List(list), nh, a, &mut report);
                 }
                 MpNlri::Raw(_) => self.ignore(peer, reach.family, 1, &mut report),
             }
@@ -1095,7 +1225,7 @@ impl Rib {
         &mut self,
         peer: PeerId,
         family: Family,
-        list: &NlriList,
+        list: Nlris<'_>,
         report: &mut UpdateReport,
     ) {
         if !self.negotiated(peer, family) || family.nlri_kind().is_none() {
@@ -1125,8 +1255,9 @@ impl Rib {
         &mut self,
         peer: PeerId,
         family: Family,
-        list: &NlriList,
-        raw: RouteAttrs,
+        list: Nlris<'_>,
+        next_hop: NextHop,
+        raw: &PathAttributes,
         report: &mut UpdateReport,
     ) {
         if !self.negotiated(peer, family) || family.nlri_kind().is_none() {
@@ -1137,10 +1268,20 @@ impl Rib {
             return;
         };
         let keep_pre = p.config.keep_adj_rib_in;
-        let imported = self.import_rules(p, &raw);
-        let pre = keep_pre.then(|| self.sh.interner.intern(raw));
-        let set = match imported {
-            Imported::Accept(a) => Some(self.sh.interner.intern(*a)),
+        let typed_needed = !p.config.import.is_pass_through();
+        let imported = self.import_rules(p, next_hop, raw);
+        let pre = keep_pre.then(|| self.sh.interner.intern_parts(next_hop, raw));
+        let set: Option<Accepted> = match imported {
+            Imported::Unchanged => {
+                let set = self.sh.interner.intern_parts(next_hop, raw);
+                let typed =
+                    typed_needed.then(|| Box::new(RouteAttrs::new(raw.clone(), Some(next_hop))));
+                Some((typed, set))
+            }
+            Imported::Changed(a) => {
+                let set = self.sh.interner.intern(&a);
+                Some((Some(a), set))
+            }
             Imported::Reject => None,
         };
         if let Some(p) = self.sh.peer_mut(peer.0) {
@@ -1153,12 +1294,13 @@ impl Rib {
         let Some(t) = self.families.get_mut(&family) else {
             return;
         };
+        let accepted = set.as_ref().map(|(a, s)| (a.as_deref(), s));
         each!(t, t => {
             for nlri in list.iter() {
                 if let Some(pre) = &pre {
                     t.pre_insert(peer.0, nlri, pre.clone());
                 }
-                t.import_one(&mut self.sh, peer.0, nlri, set.as_ref(), report);
+                t.import_one(&mut self.sh, peer.0, nlri, accepted, report);
             }
         });
     }
@@ -1199,15 +1341,9 @@ impl Rib {
         p.facts.address = new.address;
         p.facts.asn = new.peer_as;
         p.facts.local_asn = new.local_as;
-        p.export_cache.clear();
         let kept = old.keep_adj_rib_in && new.keep_adj_rib_in;
         let keep_pre = new.keep_adj_rib_in;
         let session_families = p.session.as_ref().map(|s| s.families.clone());
-        if source_changed {
-            for q in self.sh.peers.iter_mut().flatten() {
-                q.export_cache.clear();
-            }
-        }
         let mut result = Reconfigured::Done;
         if import_changed {
             if kept {
@@ -1239,7 +1375,7 @@ impl Rib {
             .collect();
         for t in self.families.values_mut() {
             for &to in &targets {
-                each!(t, t => t.start_walk(to, false, false, false));
+                each!(t, t => t.start_walk(to, false, false, None));
             }
         }
         self.sh.maybe_purge();
@@ -1259,7 +1395,7 @@ impl Rib {
         };
         let routes = each!(t, t => t.pre_routes(peer.0));
         let mut report = UpdateReport::default();
-        let mut last: Option<(AttrSet, Option<AttrSet>)> = None;
+        let mut last: Option<(WireSet, Option<Accepted>)> = None;
         for (nlri, raw, stale) in routes {
             let set = match &last {
                 Some((r, s)) if r.same(&raw) => s.clone(),
@@ -1267,8 +1403,13 @@ impl Rib {
                     let Some(p) = self.sh.peer(peer.0) else {
                         return;
                     };
-                    let s = match self.import_rules(p, raw.get()) {
-                        Imported::Accept(a) => Some(self.sh.interner.intern(*a)),
+                    let typed = raw.attributes();
+                    let s = match self.import_rules(p, typed.next_hop, &typed.attributes) {
+                        Imported::Unchanged => Some((Some(Box::new(typed)), raw.clone())),
+                        Imported::Changed(a) => {
+                            let set = self.sh.interner.intern(&a);
+                            Some((Some(a), set))
+                        }
                         Imported::Reject => None,
                     };
                     last = Some((raw.clone(), s.clone()));
@@ -1280,7 +1421,13 @@ impl Rib {
             };
             for n in nlri.iter() {
                 each!(t, t => {
-                    t.import_one(&mut self.sh, peer.0, n, set.as_ref(), &mut report);
+                    t.import_one(
+                        &mut self.sh,
+                        peer.0,
+                        n,
+                        set.as_ref().map(|(a, s)| (a.as_deref(), s)),
+                        &mut report,
+                    );
                     if stale {
                         t.mark_one_stale(peer.0, n);
                     }
@@ -1298,7 +1445,7 @@ impl Rib {
         }
         self.ensure_family(family);
         match self.families.get_mut(&family) {
-            Some(t) => each!(t, t => t.start_walk(peer.0, true, end_marker, false)),
+            Some(t) => each!(t, t => t.start_walk(peer.0, true, end_marker, None)),
             None => {
                 if end_marker {
                     if let Some(p) = self.sh.peer_mut(peer.0) {
@@ -1440,11 +1587,14 @@ impl Rib {
         }
     }
 
-    /// What was last sent to a neighbor for a family.
+    /// What was last sent to a neighbor for a family (see
+    /// [`Rib::take_messages`]). Only hashes of what was sent are kept: the
+    /// attributes shown are the current export, which differs from what
+    /// was sent only while a change waits to be sent.
     pub fn adj_rib_out(&self, peer: PeerId, family: Family) -> Vec<RouteView> {
         match self.families.get(&family) {
             None => Vec::new(),
-            Some(t) => each!(t, t => t.adj_rib_out(peer.0)),
+            Some(t) => each!(t, t => t.adj_rib_out(&self.sh, peer.0)),
         }
     }
 
@@ -1470,17 +1620,19 @@ impl Rib {
             .filter_map(|(i, p)| {
                 let p = p.as_ref()?;
                 let id = u32::try_from(i).ok()?;
-                let families = p
-                    .counters
-                    .values()
-                    .map(|c| {
-                        let mut c = *c;
-                        if let Some(t) = c.family.and_then(|f| self.families.get(&f)) {
-                            c.advertised = each!(t, t => t.advertised(id));
-                        }
-                        c
-                    })
-                    .collect();
+                let mut per: BTreeMap<Family, PeerFamilyStats> = p.counters.clone();
+                for f in p.session.iter().flat_map(|s| s.families.iter()) {
+                    per.entry(*f).or_insert(PeerFamilyStats {
+                        family: Some(*f),
+                        ..PeerFamilyStats::default()
+                    });
+                }
+                for (f, c) in per.iter_mut() {
+                    if let Some(t) = self.families.get(f) {
+                        c.advertised = each!(t, t => t.advertised(id));
+                    }
+                }
+                let families = per.into_values().collect();
                 Some(PeerStats {
                     peer: PeerId(id),
                     address: p.config.address,
@@ -1524,14 +1676,16 @@ pub(crate) fn view<K: RouteKey>(
     }
 }
 
-/// The import policy of a neighbor applied to one route.
+/// The import policy of a neighbor applied to one route: `attrs` after
+/// the import rules, interned as `set`.
 pub(crate) fn import_policy(
     sh: &mut Shared,
     peer: u32,
     family: Family,
     prefix: Option<IpNet>,
-    set: &AttrSet,
-) -> Option<AttrSet> {
+    attrs: Option<&RouteAttrs>,
+    set: &WireSet,
+) -> Option<WireSet> {
     let p = sh.peer(peer)?;
     if p.config.import.is_pass_through() {
         return Some(set.clone());
@@ -1542,10 +1696,18 @@ pub(crate) fn import_policy(
         peer: &p.facts,
         source: Some(&p.facts),
     };
-    match p.config.import.apply(&subject, set) {
+    let decoded;
+    let attrs = match attrs {
+        Some(a) => a,
+        None => {
+            decoded = set.attributes();
+            &decoded
+        }
+    };
+    match p.config.import.apply(&subject, attrs) {
         Outcome::Reject => None,
         Outcome::Accept(None) => Some(set.clone()),
-        Outcome::Accept(Some(changed)) => Some(sh.interner.intern(*changed)),
+        Outcome::Accept(Some(changed)) => Some(sh.interner.intern(&changed)),
     }
 }
 

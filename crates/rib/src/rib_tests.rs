@@ -1354,3 +1354,343 @@ fn remove_peer_withdraws_its_paths() {
     rib.sh.purge();
     assert_eq!(rib.stats().attribute_sets, 0);
 }
+
+// ---------------------------------------------------------------------
+// Random sequences against a model.
+
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PREFIXES: [&str; 6] = [
+        "10.0.0.0/8",
+        "10.1.0.0/16",
+        "10.1.2.0/24",
+        "192.168.0.0/16",
+        "0.0.0.0/0",
+        "203.0.113.7/32",
+    ];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Neighbor, prefix, path length, MED.
+        Announce(usize, usize, usize, Option<u32>),
+        Withdraw(usize, usize),
+        /// Let the monitor take messages with this budget.
+        Take(usize),
+        /// A neighbor's session goes down (and comes back up).
+        Bounce(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0..3usize, 0..PREFIXES.len(), 1..4usize, proptest::option::of(0..3u32))
+                .prop_map(|(p, x, l, m)| Op::Announce(p, x, l, m)),
+            3 => (0..3usize, 0..PREFIXES.len()).prop_map(|(p, x)| Op::Withdraw(p, x)),
+            2 => (0..3000usize).prop_map(Op::Take),
+            1 => (0..3usize).prop_map(Op::Bounce),
+        ]
+    }
+
+    fn attrs_for(p: usize, len: usize, med: Option<u32>) -> PathAttributes {
+        let asn = 65001 + p as u32;
+        let mut path = vec![asn];
+        path.extend(std::iter::repeat_n(64_512, len - 1));
+        let mut a = attrs(&path, &format!("192.0.2.{}", p + 1));
+        a.med = med;
+        a
+    }
+
+    /// Three neighbors (two in the same AS so that MED matters) and a monitor.
+    fn setup() -> (Rib, Vec<PeerId>, PeerId) {
+        let mut rib = rib();
+        let peers = vec![
+            peer(&mut rib, 1, 65001),
+            peer(&mut rib, 2, 65001),
+            peer(&mut rib, 3, 65003),
+        ];
+        let mon = peer(&mut rib, 9, 65009);
+        (rib, peers, mon)
+    }
+
+    /// A monitor that takes every path (ADD-PATH send, RFC 7911).
+    fn add_path_monitor(rib: &mut Rib) -> (PeerId, EncodeContext) {
+        let mut c = PeerConfig::new(ip("192.0.2.10"), 65010, LOCAL_AS);
+        c.add_path_send = vec![(V4, AddPathSend::All)];
+        let id = rib.add_peer(c);
+        let mut s = session("10.0.1.10", "192.0.2.254");
+        s.encode.add_path = [V4].into_iter().collect();
+        let ctx = s.encode;
+        rib.peer_up(id, s);
+        (id, ctx)
+    }
+
+    /// What the monitors should get for a path: the eBGP export.
+    fn ebgp_export(a: &PathAttributes) -> (NextHop, PathAttributes) {
+        let mut e = a.clone();
+        let mut path = e.as_path.take().unwrap_or_default();
+        path.prepend(LOCAL_AS, 1);
+        e.as_path = Some(path);
+        e.med = None;
+        e.local_pref = None;
+        e.next_hop = None;
+        (NextHop::V4(v4("192.0.2.254")), e)
+    }
+
+    /// Best paths as (prefix, neighbor, attributes).
+    fn best(rib: &Rib) -> Vec<(String, Option<PeerId>, RouteAttrs)> {
+        rib.loc_rib(V4)
+            .map(|r| {
+                let NlriList::Prefixes(v) = &r.nlri else {
+                    panic!()
+                };
+                (v[0].prefix.to_string(), r.peer, r.attrs.get().clone())
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Incremental best paths equal a table built from the final state
+        /// alone, and the monitor, decoding everything it was sent, holds
+        /// exactly the eBGP export of the Loc-RIB.
+        #[test]
+        fn incremental_tables_match_a_recomputation(ops in proptest::collection::vec(op(), 1..60)) {
+            let (mut rib, peers, mon) = setup();
+            let (all, all_ctx) = add_path_monitor(&mut rib);
+            let mut seen = Received::default();
+            let mut seen_all = Received::default();
+            let ctx = EncodeContext::default();
+            // The final state per (neighbor, prefix).
+            let mut state: BTreeMap<(usize, usize), PathAttributes> = BTreeMap::new();
+            for op in &ops {
+                match *op {
+                    Op::Announce(p, x, len, med) => {
+                        let a = attrs_for(p, len, med);
+                        rib.apply_update(peers[p], &announce(&[PREFIXES[x]], a.clone()));
+                        state.insert((p, x), a);
+                    }
+                    Op::Withdraw(p, x) => {
+                        rib.apply_update(peers[p], &withdraw(&[PREFIXES[x]]));
+                        state.remove(&(p, x));
+                    }
+                    Op::Take(budget) => {
+                        let mut out = Vec::new();
+                        rib.take_messages(mon, budget, &mut out);
+                        seen.apply(&out, &ctx);
+                        out.clear();
+                        rib.take_messages(all, budget, &mut out);
+                        seen_all.apply(&out, &all_ctx);
+                    }
+                    Op::Bounce(p) => {
+                        rib.peer_down(peers[p], None);
+                        rib.peer_up(peers[p], session(&format!("10.0.1.{}", p + 1), "192.0.2.254"));
+                        state.retain(|k, _| k.0 != p);
+                    }
+                }
+            }
+            drain(&mut rib, mon, &mut seen);
+            drain(&mut rib, all, &mut seen_all);
+
+            let (mut fresh, fpeers, _) = setup();
+            for ((p, x), a) in &state {
+                fresh.apply_update(fpeers[*p], &announce(&[PREFIXES[*x]], a.clone()));
+            }
+            let got = best(&rib);
+            prop_assert_eq!(&got, &best(&fresh));
+
+            let mut want = BTreeMap::new();
+            for (prefix, _, a) in &got {
+                want.insert((V4, pfx(prefix), None), ebgp_export(&a.attributes));
+            }
+            prop_assert_eq!(&seen.routes, &want);
+            // The ADD-PATH monitor holds every path, each once.
+            let mut want_all: Vec<String> = state
+                .iter()
+                .map(|((_, x), a)| format!("{} {:?}", pfx(PREFIXES[*x]), ebgp_export(a)))
+                .collect();
+            want_all.sort();
+            let mut got_all: Vec<String> = seen_all
+                .routes
+                .iter()
+                .map(|((_, p, _), v)| format!("{p} {v:?}"))
+                .collect();
+            got_all.sort();
+            prop_assert_eq!(got_all, want_all);
+            let mut eor = seen.eor.clone();
+            eor.sort();
+            prop_assert_eq!(eor, vec![V4, V6]);
+            // The Adj-RIB-Out agrees with what the monitor holds.
+            prop_assert_eq!(rib.adj_rib_out(mon, V4).len(), want.len());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// More families and sessions.
+
+#[test]
+fn labeled_and_vpn_routes_keep_their_labels() {
+    use ribbit_wire::nlri::{Label, LabeledNlri, RouteDistinguisher, VpnNlri};
+    let mut rib = rib();
+    let fams = vec![Family::IPV4_LABELED, Family::IPV4_VPN];
+    let src = rib.add_peer(PeerConfig::new(ip("192.0.2.1"), 65001, LOCAL_AS));
+    let mon = rib.add_peer(PeerConfig::new(ip("192.0.2.2"), 65002, LOCAL_AS));
+    for (p, id) in [(src, "10.0.1.1"), (mon, "10.0.1.2")] {
+        let mut s = session(id, "192.0.2.254");
+        s.families = fams.clone();
+        rib.peer_up(p, s);
+    }
+    let labeled = |label: u32| LabeledNlri {
+        path_id: None,
+        labels: vec![Label(Label::new(label).0 | 1)],
+        prefix: pfx("10.0.0.0/8"),
+    };
+    let vpn = VpnNlri {
+        path_id: None,
+        labels: vec![Label(Label::new(300).0 | 1)],
+        rd: "65000:7".parse::<RouteDistinguisher>().unwrap(),
+        prefix: pfx("10.0.0.0/8"),
+    };
+    let reach = |family, nlri| Update {
+        attributes: attrs(&[65001], "192.0.2.1"),
+        mp_reach: Some(MpReach {
+            family,
+            next_hop: NextHop::V4(v4("192.0.2.1")),
+            nlri: MpNlri::Decoded(nlri),
+        }),
+        ..Update::default()
+    };
+    rib.apply_update(
+        src,
+        &reach(Family::IPV4_LABELED, NlriList::Labeled(vec![labeled(100)])),
+    );
+    rib.apply_update(
+        src,
+        &reach(Family::IPV4_VPN, NlriList::Vpn(vec![vpn.clone()])),
+    );
+    // A new label for the same prefix replaces the path.
+    rib.apply_update(
+        src,
+        &reach(Family::IPV4_LABELED, NlriList::Labeled(vec![labeled(200)])),
+    );
+    assert_eq!(
+        rib.stats().families.iter().map(|f| f.paths).sum::<usize>(),
+        2
+    );
+    let decode_all = |rib: &mut Rib| {
+        let mut out = Vec::new();
+        while rib.has_pending(mon) {
+            rib.take_messages(mon, 1 << 16, &mut out);
+        }
+        out.iter()
+            .filter_map(
+                |m| match Message::decode(m, &DecodeContext::default()).unwrap() {
+                    Message::Update(u) => Some(u),
+                    _ => None,
+                },
+            )
+            .collect::<Vec<_>>()
+    };
+    let sent = decode_all(&mut rib);
+    let nlri: Vec<NlriList> = sent
+        .iter()
+        .filter_map(|u| u.mp_reach.as_ref())
+        .filter_map(|r| match &r.nlri {
+            MpNlri::Decoded(l) => Some(l.clone()),
+            MpNlri::Raw(_) => None,
+        })
+        .collect();
+    assert!(nlri.contains(&NlriList::Labeled(vec![labeled(200)])));
+    assert!(nlri.contains(&NlriList::Vpn(vec![vpn.clone()])));
+    // Withdrawn with the withdrawal label (RFC 8277 §2.4): still found.
+    let mut gone = labeled(0);
+    gone.labels = vec![Label::WITHDRAW];
+    rib.apply_update(
+        src,
+        &Update {
+            mp_unreach: Some(MpUnreach {
+                family: Family::IPV4_LABELED,
+                nlri: MpNlri::Decoded(NlriList::Labeled(vec![gone])),
+            }),
+            ..Update::default()
+        },
+    );
+    let sent = decode_all(&mut rib);
+    let withdrawn: usize = sent
+        .iter()
+        .filter_map(|u| u.mp_unreach.as_ref())
+        .map(|w| w.nlri.len())
+        .sum();
+    assert_eq!(withdrawn, 1);
+    assert_eq!(rib.adj_rib_out(mon, Family::IPV4_VPN).len(), 1);
+    assert!(rib.adj_rib_out(mon, Family::IPV4_LABELED).is_empty());
+}
+
+#[test]
+fn prefer_oldest_among_equal_ebgp_paths() {
+    let mut opts = RibOptions::new(LOCAL_AS, v4("10.0.0.1"));
+    opts.decision.prefer_oldest = true;
+    let mut rib = Rib::new(opts);
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    // b's path arrives first; a would win on router ID.
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.2")));
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(b));
+    assert_eq!(best_step(&rib, "10.0.0.0/8"), Some(Step::Oldest));
+    // Replaced, b's path is the newest: a is now the oldest.
+    rib.apply_update(b, &announce(&["10.0.0.0/8"], attrs(&[65002], "192.0.2.2")));
+    assert_eq!(best_peer(&rib, "10.0.0.0/8"), Some(a));
+}
+
+#[test]
+fn two_octet_as_neighbors_get_as4_path() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let old = rib.add_peer(PeerConfig::new(ip("192.0.2.2"), 65002, LOCAL_AS));
+    let mut s = session("10.0.1.2", "192.0.2.254");
+    s.encode.four_octet_as = false;
+    rib.peer_up(old, s);
+    rib.apply_update(
+        src,
+        &announce(&["10.0.0.0/8"], attrs(&[65001, 4_200_000_000], "192.0.2.1")),
+    );
+    let mut got = Received::default();
+    let mut out = Vec::new();
+    while rib.has_pending(old) {
+        rib.take_messages(old, 1 << 16, &mut out);
+    }
+    got.apply(&out, &s_ctx(false));
+    // Decoded with AS4_PATH merged back: the real path.
+    assert_eq!(
+        got.get("10.0.0.0/8").unwrap().1.as_path,
+        Some(AsPath::sequence(vec![LOCAL_AS, 65001, 4_200_000_000]))
+    );
+}
+
+fn s_ctx(four: bool) -> EncodeContext {
+    EncodeContext {
+        four_octet_as: four,
+        ..EncodeContext::default()
+    }
+}
+
+#[test]
+fn nothing_is_due_for_a_neighbor_that_is_down() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let mon = peer(&mut rib, 2, 65002);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    rib.peer_down(mon, None);
+    assert!(!rib.has_pending(mon));
+    let mut out = Vec::new();
+    assert_eq!(rib.take_messages(mon, 1000, &mut out), 0);
+    assert!(rib.adj_rib_out(mon, V4).is_empty());
+    // Back up: everything again, then End-of-RIB.
+    rib.peer_up(mon, session("10.0.1.2", "192.0.2.254"));
+    let got = received(&mut rib, mon);
+    assert_eq!(got.routes.len(), 1);
+    assert_eq!(got.eor.len(), 2);
+}

@@ -8,66 +8,93 @@
 //! number, flags), and a destination with one path (most of a full table)
 //! holds it inline, with no allocation of its own.
 
-use crate::intern::AttrSet;
+use crate::intern::WireSet;
 
-/// The neighbor index of locally originated paths.
-pub(crate) const LOCAL: u32 = u32::MAX;
+/// The neighbor index of locally originated paths (neighbor indices are
+/// below it: they share a word with the flags).
+pub(crate) const LOCAL: u32 = 0x0fff_ffff;
 
-/// Path flags.
+/// Path flags, in the top bits of the word that holds the neighbor.
 pub(crate) mod flag {
     /// The path carries an ADD-PATH path identifier.
-    pub const PATH_ID: u8 = 1;
+    pub const PATH_ID: u32 = 1 << 28;
     /// Kept while its neighbor restarts (RFC 4724 §4.2).
-    pub const STALE: u8 = 2;
+    pub const STALE: u32 = 1 << 29;
     /// Made long-lived stale by us (RFC 9494 §4.2): LLGR_STALE added.
-    pub const LLGR: u8 = 4;
-    /// The best path of its destination (always the first).
-    pub const BEST: u8 = 8;
+    pub const LLGR: u32 = 1 << 30;
+    /// The best path of its destination.
+    pub const BEST: u32 = 1 << 31;
 }
 
-/// One path to a destination.
+/// One path to a destination: 16 bytes for IPv4 and IPv6.
 #[derive(Debug, Clone)]
 pub(crate) struct Path<X> {
     /// Next hop and attributes, after import policy.
-    pub attrs: AttrSet,
-    /// The neighbor it came from ([`LOCAL`] for our own routes).
-    pub peer: u32,
+    pub attrs: WireSet,
+    /// The neighbor it came from ([`LOCAL`] for our own routes) and the
+    /// [`flag`]s.
+    word: u32,
     /// The ADD-PATH path identifier (meaningful with [`flag::PATH_ID`]).
-    pub path_id: u32,
-    /// Arrival number, for "prefer the oldest" (RFC 5004).
-    pub seq: u32,
-    /// [`flag`] bits.
-    pub flags: u8,
+    path_id: u32,
     /// Sent back in the NLRI (label stack); `()` for plain prefixes.
     pub extra: X,
 }
 
 impl<X> Path<X> {
+    /// A path from neighbor `peer` (below [`LOCAL`], or it).
+    pub fn new(attrs: WireSet, peer: u32, path_id: Option<u32>, extra: X) -> Path<X> {
+        Path {
+            attrs,
+            word: peer.min(LOCAL) | if path_id.is_some() { flag::PATH_ID } else { 0 },
+            path_id: path_id.unwrap_or(0),
+            extra,
+        }
+    }
+
+    /// The neighbor it came from.
+    pub fn peer(&self) -> u32 {
+        self.word & LOCAL
+    }
+
     /// The path identifier as received.
     pub fn path_id(&self) -> Option<u32> {
-        (self.flags & flag::PATH_ID != 0).then_some(self.path_id)
+        self.has(flag::PATH_ID).then_some(self.path_id)
     }
 
     /// Whether a flag is set.
-    pub fn has(&self, f: u8) -> bool {
-        self.flags & f != 0
+    pub fn has(&self, f: u32) -> bool {
+        self.word & f != 0
+    }
+
+    /// Set a flag.
+    pub fn set(&mut self, f: u32) {
+        self.word |= f & !LOCAL;
+    }
+
+    /// Clear a flag.
+    pub fn clear(&mut self, f: u32) {
+        self.word &= !(f & !LOCAL);
     }
 
     /// Whether this is the path `peer` sent with `path_id`.
     pub fn is(&self, peer: u32, path_id: Option<u32>) -> bool {
-        self.peer == peer && self.path_id() == path_id
+        self.peer() == peer && self.path_id() == path_id
     }
 }
 
-/// The paths of one destination: one inline, or any other number
-/// (an empty boxed slice does not allocate).
+/// The paths of one destination: one inline, or any other number behind
+/// a thin pointer (so that the whole is no larger than one path).
 #[derive(Debug, Clone)]
 enum Paths<X> {
     One(Path<X>),
-    Many(Box<[Path<X>]>),
+    /// `None` when there is no path (no allocation). Boxed on purpose: a
+    /// thin pointer keeps the destination at the size of one path.
+    #[allow(clippy::box_collection)]
+    Many(Option<Box<Vec<Path<X>>>>),
 }
 
-/// A destination: its paths, the best first.
+/// A destination: its paths in the order they arrived (the decision's
+/// "oldest" is the first), the best one flagged.
 #[derive(Debug, Clone)]
 pub(crate) struct Dest<X> {
     paths: Paths<X>,
@@ -76,31 +103,31 @@ pub(crate) struct Dest<X> {
 impl<X> Default for Dest<X> {
     fn default() -> Self {
         Dest {
-            paths: Paths::Many(Box::default()),
+            paths: Paths::Many(None),
         }
     }
 }
 
 impl<X> Dest<X> {
-    /// Every path, the best (if any) first.
+    /// Every path, in arrival order.
     pub fn paths(&self) -> &[Path<X>] {
         match &self.paths {
             Paths::One(p) => std::slice::from_ref(p),
-            Paths::Many(v) => v,
+            Paths::Many(v) => v.as_deref().map_or(&[], Vec::as_slice),
         }
     }
 
-    /// Every path, to change flags or order in place.
+    /// Every path, to change flags in place.
     pub fn paths_mut(&mut self) -> &mut [Path<X>] {
         match &mut self.paths {
             Paths::One(p) => std::slice::from_mut(p),
-            Paths::Many(v) => v,
+            Paths::Many(v) => v.as_deref_mut().map_or(&mut [], Vec::as_mut_slice),
         }
     }
 
     /// The best path, if one is eligible.
     pub fn best(&self) -> Option<&Path<X>> {
-        self.paths().first().filter(|p| p.has(flag::BEST))
+        self.paths().iter().find(|p| p.has(flag::BEST))
     }
 
     /// Whether no path is left.
@@ -111,27 +138,33 @@ impl<X> Dest<X> {
     /// Change the list of paths through a vector (multi-path changes are
     /// rare enough that the round trip through the heap does not matter).
     fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<Path<X>>) -> R) -> R {
-        let mut v = match std::mem::replace(&mut self.paths, Paths::Many(Box::default())) {
+        let mut v = match std::mem::replace(&mut self.paths, Paths::Many(None)) {
             Paths::One(p) => vec![p],
-            Paths::Many(b) => b.into_vec(),
+            Paths::Many(b) => b.map(|b| *b).unwrap_or_default(),
         };
         let r = f(&mut v);
         self.paths = match v.len() {
+            0 => Paths::Many(None),
             1 => match v.pop() {
                 Some(p) => Paths::One(p),
-                None => Paths::Many(Box::default()),
+                None => Paths::Many(None),
             },
-            _ => Paths::Many(v.into_boxed_slice()),
+            _ => {
+                v.shrink_to_fit();
+                Paths::Many(Some(Box::new(v)))
+            }
         };
         r
     }
 
     /// Add a path, replacing the one from the same neighbor with the same
-    /// path identifier; returns the replaced one.
+    /// path identifier (the new one counts as the most recent); returns
+    /// the replaced one.
     pub fn upsert(&mut self, path: Path<X>) -> Option<Path<X>> {
         let id = path.path_id();
+        let peer = path.peer();
         if let Paths::One(p) = &mut self.paths {
-            if p.is(path.peer, id) {
+            if p.is(peer, id) {
                 return Some(std::mem::replace(p, path));
             }
         }
@@ -139,12 +172,10 @@ impl<X> Dest<X> {
             self.paths = Paths::One(path);
             return None;
         }
-        self.edit(|v| match v.iter_mut().find(|p| p.is(path.peer, id)) {
-            Some(p) => Some(std::mem::replace(p, path)),
-            None => {
-                v.push(path);
-                None
-            }
+        self.edit(|v| {
+            let old = v.iter().position(|p| p.is(peer, id)).map(|i| v.remove(i));
+            v.push(path);
+            old
         })
     }
 
@@ -154,7 +185,7 @@ impl<X> Dest<X> {
             if !p.is(peer, path_id) {
                 return None;
             }
-            return match std::mem::replace(&mut self.paths, Paths::Many(Box::default())) {
+            return match std::mem::replace(&mut self.paths, Paths::Many(None)) {
                 Paths::One(p) => Some(p),
                 Paths::Many(_) => None,
             };
@@ -196,23 +227,17 @@ mod tests {
     use ribbit_wire::{NextHop, PathAttributes};
 
     fn path(interner: &mut Interner, peer: u32, id: Option<u32>) -> Path<()> {
-        Path {
-            attrs: interner.intern(RouteAttrs {
-                next_hop: NextHop::Empty,
-                attributes: PathAttributes::default(),
-            }),
-            peer,
-            path_id: id.unwrap_or(0),
-            seq: 0,
-            flags: if id.is_some() { flag::PATH_ID } else { 0 },
-            extra: (),
-        }
+        let attrs = interner.intern(&RouteAttrs {
+            next_hop: NextHop::Empty,
+            attributes: PathAttributes::default(),
+        });
+        Path::new(attrs, peer, id, ())
     }
 
     #[test]
     fn paths_of_one_destination() {
-        assert_eq!(std::mem::size_of::<Path<()>>(), 24);
-        assert_eq!(std::mem::size_of::<Dest<()>>(), 24);
+        assert_eq!(std::mem::size_of::<Path<()>>(), 16);
+        assert_eq!(std::mem::size_of::<Dest<()>>(), 16);
         let mut i = Interner::new();
         let mut d = Dest::default();
         assert!(d.upsert(path(&mut i, 1, None)).is_none());
@@ -223,11 +248,19 @@ mod tests {
         assert!(d.upsert(path(&mut i, 1, Some(2))).is_none());
         assert!(d.upsert(path(&mut i, 2, None)).is_none());
         assert_eq!(d.paths().len(), 4);
+        // A replaced path moves to the end: arrival order.
+        assert!(d.upsert(path(&mut i, 1, Some(1))).is_some());
+        assert_eq!(d.paths().last().unwrap().path_id(), Some(1));
         assert!(d.remove(1, Some(3)).is_none());
         assert!(d.remove(1, Some(1)).is_some());
-        assert_eq!(d.retain(|p| p.peer != 1).len(), 2);
+        assert_eq!(d.retain(|p| p.peer() != 1).len(), 2);
         assert_eq!(d.paths().len(), 1);
         assert!(d.best().is_none());
+        let mut p = path(&mut i, LOCAL, Some(7));
+        p.set(flag::STALE | flag::BEST);
+        assert!(p.has(flag::STALE) && p.has(flag::BEST) && p.peer() == LOCAL);
+        p.clear(flag::BEST);
+        assert!(!p.has(flag::BEST) && p.path_id() == Some(7));
         assert!(d.remove(2, None).is_some());
         assert!(d.is_empty());
     }

@@ -64,6 +64,57 @@ impl EncodedAttributes {
         }
     }
 
+    /// Attributes already in wire form, such as an edited copy of
+    /// [`EncodedAttributes::as_bytes`]: whole attributes in ascending type
+    /// order, without NEXT_HOP, MP_REACH_NLRI or MP_UNREACH_NLRI. `None`
+    /// when the bytes are not that.
+    pub fn from_bytes(bytes: Vec<u8>) -> Option<EncodedAttributes> {
+        let mut next_hop_at = None;
+        let mut mp_at = None;
+        let mut at = 0usize;
+        let mut last = 0u8;
+        while at < bytes.len() {
+            let fl = *bytes.get(at)?;
+            let code = *bytes.get(at.checked_add(1)?)?;
+            let (len, header) = if fl & flags::EXTENDED_LENGTH != 0 {
+                let b = bytes.get(at.checked_add(2)?..at.checked_add(4)?)?;
+                (
+                    usize::from(u16::from_be_bytes([*b.first()?, *b.get(1)?])),
+                    4,
+                )
+            } else {
+                (usize::from(*bytes.get(at.checked_add(2)?)?), 3)
+            };
+            if code < last
+                || matches!(
+                    code,
+                    type_code::NEXT_HOP | type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI
+                )
+            {
+                return None;
+            }
+            last = code;
+            if code > type_code::NEXT_HOP && next_hop_at.is_none() {
+                next_hop_at = Some(at);
+            }
+            if code > type_code::MP_UNREACH_NLRI && mp_at.is_none() {
+                mp_at = Some(at);
+            }
+            at = at.checked_add(header)?.checked_add(len)?;
+        }
+        if at != bytes.len() {
+            return None;
+        }
+        let end = bytes.len();
+        let next_hop_at = next_hop_at.unwrap_or(end);
+        let mp_at = mp_at.unwrap_or(end);
+        Some(EncodedAttributes {
+            bytes: bytes.into_boxed_slice(),
+            next_hop_at: u32::try_from(next_hop_at).ok()?,
+            mp_at: u32::try_from(mp_at).ok()?,
+        })
+    }
+
     /// The encoded attributes, NEXT_HOP and MP_REACH_NLRI left out.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
@@ -562,6 +613,33 @@ mod tests {
         );
         let mut plain = Vec::new();
         a.encode(true, &mut plain);
-        assert_eq!(EncodedAttributes::new(&a, true).as_bytes(), &plain[..]);
+        let enc = EncodedAttributes::new(&a, true);
+        assert_eq!(enc.as_bytes(), &plain[..]);
+        // Read back from its bytes, the same places are found.
+        assert_eq!(EncodedAttributes::from_bytes(plain.clone()), Some(enc));
+        let only_origin = EncodedAttributes::new(
+            &PathAttributes {
+                origin: Some(Origin::Igp),
+                ..PathAttributes::default()
+            },
+            true,
+        );
+        assert_eq!(
+            EncodedAttributes::from_bytes(only_origin.as_bytes().to_vec()),
+            Some(only_origin)
+        );
+        // Not whole attributes, out of order, or with a NEXT_HOP: refused.
+        assert_eq!(
+            EncodedAttributes::from_bytes(plain[..plain.len() - 1].to_vec()),
+            None
+        );
+        assert_eq!(
+            EncodedAttributes::from_bytes(vec![0x40, 3, 4, 1, 2, 3, 4]),
+            None
+        );
+        assert_eq!(
+            EncodedAttributes::from_bytes(vec![0x80, 4, 4, 0, 0, 0, 1, 0x40, 1, 1, 0]),
+            None
+        );
     }
 }

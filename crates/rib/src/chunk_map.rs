@@ -1,0 +1,360 @@
+//! An ordered map stored as sorted runs ("chunks") of up to [`CHUNK`]
+//! entries, themselves found through a small B-tree of separators.
+//!
+//! A `BTreeMap` keeps its nodes between half and completely full, and a
+//! table that arrives in key order (a BGP table dump does) leaves nearly
+//! all of them half full: with 8-byte keys and 24-byte values that is
+//! about 60 bytes per entry. Here a run that receives keys in order is
+//! filled completely before the next one starts, and runs split in the
+//! middle only for keys inserted between existing ones, so a table costs
+//! close to the size of its entries.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// Entries per run.
+pub(crate) const CHUNK: usize = 64;
+
+/// The sorted map.
+#[derive(Debug, Clone)]
+pub(crate) struct ChunkMap<K, V> {
+    /// Runs by separator: a key no greater than any key of its run and
+    /// greater than every key of the runs before.
+    runs: BTreeMap<K, Vec<(K, V)>>,
+    len: usize,
+}
+
+impl<K: Ord + Clone, V> Default for ChunkMap<K, V> {
+    fn default() -> Self {
+        ChunkMap {
+            runs: BTreeMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<K: Ord + Clone, V> ChunkMap<K, V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The separator of the run that holds (or would hold) `key`.
+    fn run_of(&self, key: &K) -> Option<&K> {
+        self.runs
+            .range(..=key)
+            .next_back()
+            .or_else(|| self.runs.iter().next())
+            .map(|(s, _)| s)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        let run = self.runs.range(..=key).next_back()?.1;
+        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        run.get(i).map(|(_, v)| v)
+    }
+
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let run = self.runs.range_mut(..=key).next_back()?.1;
+        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        run.get_mut(i).map(|(_, v)| v)
+    }
+
+    /// The value of `key`, inserted with `make` when missing (`None`
+    /// cannot happen).
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> Option<&mut V> {
+        let found = self.runs.range(..=&key).next_back().and_then(|(s, run)| {
+            run.binary_search_by(|(k, _)| k.cmp(&key))
+                .ok()
+                .map(|i| (s.clone(), i))
+        });
+        match found {
+            Some((sep, i)) => self
+                .runs
+                .get_mut(&sep)
+                .and_then(|run| run.get_mut(i))
+                .map(|(_, v)| v),
+            None => {
+                let (sep, i) = self.insert_new(key, make());
+                self.runs
+                    .get_mut(&sep)
+                    .and_then(|run| run.get_mut(i))
+                    .map(|(_, v)| v)
+            }
+        }
+    }
+
+    /// Set the value of `key`; returns the old one.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        if let Some(v) = self.get_mut(&key) {
+            return Some(std::mem::replace(v, value));
+        }
+        self.insert_new(key, value);
+        None
+    }
+
+    /// Insert a key known to be absent; returns where it went (run
+    /// separator and index).
+    fn insert_new(&mut self, key: K, value: V) -> (K, usize) {
+        self.len += 1;
+        let Some(sep) = self.run_of(&key).cloned() else {
+            let mut run = Vec::with_capacity(CHUNK);
+            run.push((key.clone(), value));
+            self.runs.insert(key.clone(), run);
+            return (key, 0);
+        };
+        let last_run = self.runs.last_key_value().is_some_and(|(s, _)| *s == sep);
+        let Some(run) = self.runs.get_mut(&sep) else {
+            return (sep, 0);
+        };
+        let i = run.partition_point(|(k, _)| *k < key);
+        if run.len() < CHUNK {
+            run.insert(i, (key.clone(), value));
+            if key < sep {
+                // A new smallest key: the first run's separator moves down.
+                if let Some(run) = self.runs.remove(&sep) {
+                    self.runs.insert(key.clone(), run);
+                }
+                return (key, i);
+            }
+            return (sep, i);
+        }
+        if i == run.len() && last_run {
+            // Appending in key order: start a new run, leave this one full.
+            let mut next = Vec::with_capacity(CHUNK);
+            next.push((key.clone(), value));
+            self.runs.insert(key.clone(), next);
+            return (key, 0);
+        }
+        // Split in the middle.
+        let mut right = Vec::with_capacity(CHUNK);
+        right.extend(run.drain(CHUNK / 2..));
+        let at = if i <= CHUNK / 2 {
+            run.insert(i, (key.clone(), value));
+            None
+        } else {
+            right.insert(i - CHUNK / 2, (key.clone(), value));
+            Some(i - CHUNK / 2)
+        };
+        let right_sep = right.first().map(|(k, _)| k.clone());
+        let mut left_sep = sep.clone();
+        if key < sep {
+            if let Some(run) = self.runs.remove(&sep) {
+                self.runs.insert(key.clone(), run);
+            }
+            left_sep = key;
+        }
+        if let Some(s) = right_sep {
+            self.runs.insert(s.clone(), right);
+            if let Some(j) = at {
+                return (s, j);
+            }
+        }
+        (left_sep, i)
+    }
+
+    /// Remove `key`; returns its value.
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let sep = self.runs.range(..=key).next_back()?.0.clone();
+        let run = self.runs.get_mut(&sep)?;
+        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        let (_, v) = run.remove(i);
+        self.len -= 1;
+        if run.is_empty() {
+            self.runs.remove(&sep);
+        } else if run.len() < CHUNK / 4 {
+            self.merge_after(&sep);
+        }
+        Some(v)
+    }
+
+    /// Merge the run of `sep` with the next one when both fit in one.
+    fn merge_after(&mut self, sep: &K) {
+        let Some(next_sep) = self
+            .runs
+            .range((Bound::Excluded(sep), Bound::Unbounded))
+            .next()
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        let fits = match (self.runs.get(sep), self.runs.get(&next_sep)) {
+            (Some(a), Some(b)) => a.len() + b.len() <= CHUNK,
+            _ => false,
+        };
+        if !fits {
+            return;
+        }
+        if let Some(next) = self.runs.remove(&next_sep) {
+            if let Some(run) = self.runs.get_mut(sep) {
+                run.extend(next);
+            }
+        }
+    }
+
+    /// The first entry.
+    pub fn first(&self) -> Option<(&K, &V)> {
+        self.runs
+            .values()
+            .next()
+            .and_then(|r| r.first())
+            .map(|(k, v)| (k, v))
+    }
+
+    /// The first entry with a key greater than `key`.
+    pub fn next_after(&self, key: &K) -> Option<(&K, &V)> {
+        let mut runs = match self.runs.range(..=key).next_back() {
+            Some((sep, _)) => self.runs.range(sep..),
+            None => return self.first(),
+        };
+        let (_, run) = runs.next()?;
+        let i = match run.binary_search_by(|(k, _)| k.cmp(key)) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        };
+        match run.get(i) {
+            Some((k, v)) => Some((k, v)),
+            None => runs
+                .next()
+                .and_then(|(_, r)| r.first())
+                .map(|(k, v)| (k, v)),
+        }
+    }
+
+    /// Entries from `start` on, in key order.
+    pub fn range_from(&self, start: Bound<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
+        let first_sep = match &start {
+            Bound::Included(k) | Bound::Excluded(k) => {
+                self.runs.range(..=k).next_back().map(|(s, _)| s)
+            }
+            Bound::Unbounded => None,
+        };
+        let runs: Box<dyn Iterator<Item = &Vec<(K, V)>> + '_> = match first_sep {
+            Some(s) => Box::new(self.runs.range(s..).map(|(_, r)| r)),
+            None => Box::new(self.runs.values()),
+        };
+        let skip = move |k: &K| match &start {
+            Bound::Included(s) => k < s,
+            Bound::Excluded(s) => k <= s,
+            Bound::Unbounded => false,
+        };
+        runs.flat_map(|r| r.iter())
+            .skip_while(move |(k, _)| skip(k))
+            .map(|(k, v)| (k, v))
+    }
+
+    /// Entries with keys in `start..=end`, in key order.
+    pub fn range_inclusive(&self, start: K, end: K) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.range_from(Bound::Included(start))
+            .take_while(move |(k, _)| *k <= &end)
+    }
+
+    /// Every entry, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.runs
+            .values()
+            .flat_map(|r| r.iter())
+            .map(|(k, v)| (k, v))
+    }
+
+    /// Keep the entries for which `keep` is true (it may change them).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let mut removed = 0usize;
+        for run in self.runs.values_mut() {
+            let before = run.len();
+            run.retain_mut(|(k, v)| keep(k, v));
+            removed += before - run.len();
+        }
+        if removed > 0 {
+            self.len -= removed;
+            self.runs.retain(|_, r| !r.is_empty());
+            // Sparse runs after large removals: rebuild them dense.
+            if self.runs.len() > 1 && self.len < self.runs.len() * CHUNK / 4 {
+                self.compact();
+            }
+        }
+    }
+
+    /// Repack every entry into full runs.
+    fn compact(&mut self) {
+        let old = std::mem::take(&mut self.runs);
+        let mut run: Vec<(K, V)> = Vec::with_capacity(CHUNK);
+        for (_, r) in old {
+            for item in r {
+                if run.len() == CHUNK {
+                    let full = std::mem::replace(&mut run, Vec::with_capacity(CHUNK));
+                    if let Some(s) = full.first().map(|(k, _)| k.clone()) {
+                        self.runs.insert(s, full);
+                    }
+                }
+                run.push(item);
+            }
+        }
+        if let Some(s) = run.first().map(|(k, _)| k.clone()) {
+            self.runs.insert(s, run);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn in_order_inserts_fill_runs() {
+        let mut m = ChunkMap::new();
+        for i in 0..10_000u32 {
+            m.insert(i, i);
+        }
+        assert_eq!(m.len(), 10_000);
+        assert_eq!(m.runs.len(), 10_000usize.div_ceil(CHUNK));
+        assert_eq!(m.get(&5000), Some(&5000));
+        assert_eq!(m.next_after(&9999), None);
+        assert_eq!(m.next_after(&41).map(|(k, _)| *k), Some(42));
+        assert_eq!(m.range_inclusive(10, 20).count(), 11);
+    }
+
+    proptest! {
+        /// Behaves as a BTreeMap under any mix of operations.
+        #[test]
+        fn agrees_with_btreemap(ops in proptest::collection::vec((0u8..4, 0u16..600), 1..3000)) {
+            let mut m = ChunkMap::new();
+            let mut b = BTreeMap::new();
+            for (op, k) in ops {
+                match op {
+                    0 => prop_assert_eq!(m.insert(k, u32::from(k) * 3), b.insert(k, u32::from(k) * 3)),
+                    1 => {
+                        let got = m.get_or_insert_with(k, || u32::from(k) * 5).map(|v| *v);
+                        prop_assert_eq!(got, Some(*b.entry(k).or_insert(u32::from(k) * 5)));
+                    }
+                    2 => prop_assert_eq!(m.remove(&k), b.remove(&k)),
+                    _ => {
+                        m.retain(|key, v| { *v += 1; key % 7 != 0 });
+                        b.retain(|key, v| { *v += 1; key % 7 != 0 });
+                    }
+                }
+                prop_assert_eq!(m.len(), b.len());
+            }
+            prop_assert!(m.iter().eq(b.iter()));
+            for k in [0u16, 1, 100, 299, 599] {
+                prop_assert_eq!(m.get(&k), b.get(&k));
+                prop_assert!(m.range_from(Bound::Excluded(k)).eq(b.range((Bound::Excluded(k), Bound::Unbounded))));
+                prop_assert!(m.range_from(Bound::Included(k)).eq(b.range(k..)));
+                prop_assert!(m.range_inclusive(k, k + 50).eq(b.range(k..=k + 50)));
+                prop_assert_eq!(m.next_after(&k), b.range((Bound::Excluded(k), Bound::Unbounded)).next());
+            }
+            prop_assert_eq!(m.first(), b.iter().next());
+            for run in m.runs.values() {
+                prop_assert!(run.len() <= CHUNK && !run.is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! A full table through the RIB: 1,050,000 IPv4 prefixes with about
+//! 315,000 distinct attribute sets from one eBGP neighbor, sent on to one
+//! eBGP monitor. Prints resident memory per path and time per prefix.
+//! Run with `cargo test --release -p ribbit-rib --test full_table -- --ignored --nocapture`.
+
+#[path = "../benches/support/gen.rs"]
+mod gen;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use ribbit_rib::{PeerConfig, Rib, RibOptions, SessionInfo};
+use ribbit_wire::update::Update;
+use ribbit_wire::{DecodeContext, EncodeContext, Family, HEADER_LEN};
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn session(router_id: [u8; 4]) -> SessionInfo {
+    SessionInfo {
+        router_id: Ipv4Addr::from(router_id),
+        families: vec![Family::IPV4_UNICAST],
+        encode: EncodeContext::default(),
+        local_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
+        local_v6: None,
+        llgr: false,
+    }
+}
+
+#[test]
+#[ignore = "a million prefixes: run in release, alone"]
+fn full_table_to_one_monitor() {
+    let n = 1_050_000;
+    let table = gen::full_table(n, 65001, Ipv4Addr::new(192, 0, 2, 1));
+    let wire: usize = table.updates.iter().map(Vec::len).sum();
+    println!(
+        "table: {} prefixes, {} attribute sets, {} UPDATEs, {} bytes",
+        table.prefixes,
+        table.sets,
+        table.updates.len(),
+        wire
+    );
+    let before = rss_bytes();
+    let mut rib = Rib::new(RibOptions::new(65000, Ipv4Addr::new(10, 0, 0, 1)));
+    let src = rib.add_peer(PeerConfig::new(
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        65001,
+        65000,
+    ));
+    let mon = rib.add_peer(PeerConfig::new(
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+        65002,
+        65000,
+    ));
+    rib.peer_up(src, session([10, 0, 1, 1]));
+    rib.peer_up(mon, session([10, 0, 1, 2]));
+    let ctx = DecodeContext::default();
+    let mut u = Update::default();
+    let mut out = Vec::new();
+    let (mut sent_bytes, mut sent_msgs) = (0usize, 0usize);
+    let mut apply_ns = 0u128;
+    let mut take_ns = 0u128;
+    let start = Instant::now();
+    for chunk in table.updates.chunks(1000) {
+        let t = Instant::now();
+        for m in chunk {
+            u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
+            let r = rib.apply_update(src, &u);
+            assert_eq!(r.rejected, 0);
+        }
+        apply_ns += t.elapsed().as_nanos();
+        // The runtime drains the monitor as its socket takes the bytes.
+        let t = Instant::now();
+        while rib.has_pending(mon) {
+            out.clear();
+            sent_bytes += rib.take_messages(mon, 256 * 1024, &mut out);
+            sent_msgs += out.len();
+        }
+        take_ns += t.elapsed().as_nanos();
+    }
+    let total = start.elapsed();
+    let after = rss_bytes();
+    let stats = rib.stats();
+    let paths = stats.families[0].paths;
+    assert_eq!(paths, n);
+    assert_eq!(stats.peers[1].families[0].advertised as usize, n);
+    println!("attribute sets interned: {}", stats.attribute_sets);
+    println!(
+        "sent to the monitor: {sent_msgs} messages, {sent_bytes} bytes ({:.1} prefixes per UPDATE)",
+        n as f64 / sent_msgs as f64
+    );
+    println!(
+        "time: decode+apply {:.0} ns/prefix, take_messages {:.0} ns/prefix, end to end {:.0} ns/prefix",
+        apply_ns as f64 / n as f64,
+        take_ns as f64 / n as f64,
+        total.as_nanos() as f64 / n as f64
+    );
+    println!(
+        "memory: {} MB resident for the RIB, {:.1} bytes per path",
+        (after - before) / 1_000_000,
+        (after - before) as f64 / paths as f64
+    );
+
+    // A second monitor comes up with the table in place: a walk.
+    let late = rib.add_peer(PeerConfig::new(
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3)),
+        65003,
+        65000,
+    ));
+    let t = Instant::now();
+    rib.peer_up(late, session([10, 0, 1, 3]));
+    let (mut bytes, mut msgs) = (0usize, 0usize);
+    while rib.has_pending(late) {
+        out.clear();
+        bytes += rib.take_messages(late, 256 * 1024, &mut out);
+        msgs += out.len();
+    }
+    let walk = t.elapsed();
+    println!(
+        "a monitor coming up later: {msgs} messages, {bytes} bytes in {:.0} ms, {:.0} ns/prefix; {:.1} bytes per path now",
+        walk.as_secs_f64() * 1000.0,
+        walk.as_nanos() as f64 / n as f64,
+        (rss_bytes() - before) as f64 / paths as f64
+    );
+    // Withdrawing the whole table.
+    let t = Instant::now();
+    rib.peer_down(src, None);
+    for m in [mon, late] {
+        while rib.has_pending(m) {
+            out.clear();
+            rib.take_messages(m, 256 * 1024, &mut out);
+        }
+    }
+    println!(
+        "the neighbor goes down: withdrawn from both monitors in {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(rib.stats().families[0].paths, 0);
+}
