@@ -534,7 +534,10 @@ impl Speaker {
         self.ask(peer, PeerCommand::State).await
     }
 
-    async fn ask_rib<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> RibQuery) -> Option<T> {
+    pub(crate) async fn ask_rib<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> RibQuery,
+    ) -> Option<T> {
         let (reply, rx) = oneshot::channel();
         self.rib.control.send(RibControl::Query(make(reply))).ok()?;
         rx.await.ok()
