@@ -529,6 +529,12 @@ impl Speaker {
         rx.await.ok()
     }
 
+    /// A neighbor's session: state, since when, what was negotiated,
+    /// messages counted by type.
+    pub async fn neighbor_info(&self, peer: IpAddr) -> Option<crate::peer::NeighborInfo> {
+        self.ask(peer, PeerCommand::Info).await
+    }
+
     /// The session state of a neighbor.
     pub async fn state(&self, peer: IpAddr) -> Option<State> {
         self.ask(peer, PeerCommand::State).await

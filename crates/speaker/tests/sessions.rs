@@ -1359,6 +1359,21 @@ passive = true
         sleep(Duration::from_millis(20)).await;
     }
 
+    let info = a.neighbor_info(b_ip).await.expect("B is a neighbor");
+    assert_eq!(info.state, State::Established);
+    assert_eq!(info.established, 1);
+    let session = info.session.clone().expect("negotiated settings");
+    assert_eq!(session.peer_asn, 65002);
+    assert_eq!(session.families, vec!["ipv4-unicast"]);
+    assert_eq!(session.remote.map(|r| r.ip()), Some(b_ip));
+    assert!(session
+        .peer_capabilities
+        .iter()
+        .any(|c| c == "route-refresh"));
+    assert_eq!(info.received.open, 1);
+    assert!(info.received.update >= 1, "{info:?}");
+    assert_eq!(info.sent.open, 1);
+
     let cease = |e: &PeerEvent, sub: u8| {
         matches!(e, PeerEvent::Notification { peer, received: true, notification }
             if *peer == a_ip && notification.code == 6 && notification.subcode == sub)
