@@ -1154,7 +1154,7 @@ impl FlowAction {
     /// rate of 0), one marking, one traffic-action, one route-target
     /// redirect, one redirect to an address in a community, and one use of
     /// the next hop (redirect or copy) per rule.
-    fn slot(&self) -> (u8, &'static str) {
+    pub(crate) fn slot(&self) -> (u8, &'static str) {
         match self {
             FlowAction::Discard | FlowAction::RateLimit(_) | FlowAction::RateLimitPackets(_) => {
                 (0, "a rule has one traffic rate (discard is a rate of 0)")
