@@ -13,6 +13,7 @@ pub mod net;
 pub mod peer;
 pub mod rib_task;
 pub mod rib_view;
+pub mod route;
 pub mod speaker;
 pub mod speaker_api;
 

@@ -252,6 +252,12 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
             .routes_for(n, all)
             .into_iter()
             .map(|r| r.announcement())
+            .chain(
+                config
+                    .flows_for(n, all)
+                    .into_iter()
+                    .map(|f| f.announcement()),
+            )
             .collect(),
         enabled: n.enabled,
         id,
