@@ -1087,7 +1087,7 @@ impl FlowAction {
     /// ```
     pub fn from_extended(c: ExtendedCommunity, next_hop: Option<IpAddr>) -> Option<FlowAction> {
         Some(match c.kind() {
-            ExtendedKind::TrafficRateBytes { rate, .. } if rate == 0.0 => FlowAction::Discard,
+            ExtendedKind::TrafficRateBytes { rate: 0.0, .. } => FlowAction::Discard,
             ExtendedKind::TrafficRateBytes { rate, .. } => FlowAction::RateLimit(rate),
             ExtendedKind::TrafficRatePackets { rate, .. } => FlowAction::RateLimitPackets(rate),
             ExtendedKind::TrafficAction { sample, terminal } => {
