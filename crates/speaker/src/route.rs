@@ -2547,6 +2547,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::reversed_empty_ranges,
+        reason = "an empty range is one of the mistakes tested"
+    )]
     fn every_mistake_is_a_typed_error() {
         let m = || Flow::matching();
         let err = |f: FlowMatch| f.build().unwrap_err().to_string();
