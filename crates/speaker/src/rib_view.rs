@@ -292,6 +292,13 @@ impl fmt::Display for DestinationLine {
             if !a.communities.is_empty() {
                 write!(f, " communities {}", a.communities.join(" "))?;
             }
+            if !a.extended_communities.is_empty() {
+                write!(
+                    f,
+                    " extended-communities {}",
+                    a.extended_communities.join(" ")
+                )?;
+            }
             if !a.large_communities.is_empty() {
                 write!(f, " large-communities {}", a.large_communities.join(" "))?;
             }
