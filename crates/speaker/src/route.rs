@@ -1087,7 +1087,7 @@ impl FlowAction {
     /// ```
     pub fn from_extended(c: ExtendedCommunity, next_hop: Option<IpAddr>) -> Option<FlowAction> {
         Some(match c.kind() {
-            ExtendedKind::TrafficRateBytes { rate, .. } if rate == 0.0 => FlowAction::Discard,
+            ExtendedKind::TrafficRateBytes { rate: 0.0, .. } => FlowAction::Discard,
             ExtendedKind::TrafficRateBytes { rate, .. } => FlowAction::RateLimit(rate),
             ExtendedKind::TrafficRatePackets { rate, .. } => FlowAction::RateLimitPackets(rate),
             ExtendedKind::TrafficAction { sample, terminal } => {
@@ -2549,6 +2549,8 @@ mod tests {
     #[test]
     fn every_mistake_is_a_typed_error() {
         let m = || Flow::matching();
+        // Written backwards on purpose: an empty range is an error.
+        let (start, end) = (10, 1);
         let err = |f: FlowMatch| f.build().unwrap_err().to_string();
         assert_eq!(
             err(m()
@@ -2593,7 +2595,7 @@ mod tests {
             "fragment value 16 is out of range (0 to 15)"
         );
         assert_eq!(
-            err(m().port(Ops::range(10..=1))),
+            err(m().port(Ops::range(start..=end))),
             "port range 10 to 1 is empty (the start is after the end)"
         );
         assert_eq!(

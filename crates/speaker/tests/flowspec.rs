@@ -476,10 +476,10 @@ fn gobgp_extended(c: &Value) -> Result<ExtendedCommunity, String> {
             let raw = base64(c["value"].as_str().unwrap_or_default())?;
             let mut bytes = [0u8; 8];
             bytes[0] = u8::try_from(t).map_err(|e| e.to_string())?;
-            match raw.as_slice() {
-                [rest @ ..] if rest.len() == 7 => bytes[1..].copy_from_slice(rest),
-                _ => return Err(format!("{} octets in {c}", raw.len())),
+            if raw.len() != 7 {
+                return Err(format!("{} octets in {c}", raw.len()));
             }
+            bytes[1..].copy_from_slice(&raw);
             ExtendedCommunity(bytes)
         }
         _ => return Err(format!("extended community not understood: {c}")),
