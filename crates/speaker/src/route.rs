@@ -2527,6 +2527,36 @@ mod tests {
         );
     }
 
+    /// The example of docs/library.md.
+    #[test]
+    fn the_library_doc_example() {
+        let rule = Flow::matching()
+            .destination("10.0.0.0/24".parse().unwrap())
+            .source("192.0.2.0/24".parse().unwrap())
+            .protocol(Op::eq(protocol::TCP))
+            .destination_port(Ops::any_of([80, 443]).or(Ops::range(8000..=8080)))
+            .tcp_flags(Mask::all(tcp_flags::SYN).and(Mask::not_any(tcp_flags::ACK)))
+            .packet_length(Op::le(1500))
+            .then()
+            .rate_limit(125_000.0)
+            .sample()
+            .community("100:100".parse().unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            rule.text(),
+            "flow destination-ipv4 10.0.0.0/24 source-ipv4 192.0.2.0/24 protocol =tcp \
+             destination-port [ =80 =443 >=8000&<=8080 ] tcp-flags [ =syn&!ack ] packet-length <=1500"
+        );
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/library.md"),
+        )
+        .unwrap();
+        assert!(
+            docs.contains(".destination_port(Ops::any_of([80, 443]).or(Ops::range(8000..=8080)))")
+        );
+    }
+
     #[test]
     fn components_given_twice_are_ored() {
         let r = Flow::matching()
@@ -2553,6 +2583,8 @@ mod tests {
     )]
     fn every_mistake_is_a_typed_error() {
         let m = || Flow::matching();
+        // Written backwards on purpose: an empty range is an error.
+        let (start, end) = (10, 1);
         let err = |f: FlowMatch| f.build().unwrap_err().to_string();
         assert_eq!(
             err(m()
@@ -2597,7 +2629,7 @@ mod tests {
             "fragment value 16 is out of range (0 to 15)"
         );
         assert_eq!(
-            err(m().port(Ops::range(10..=1))),
+            err(m().port(Ops::range(start..=end))),
             "port range 10 to 1 is empty (the start is after the end)"
         );
         assert_eq!(

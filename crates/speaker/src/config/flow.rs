@@ -1577,6 +1577,54 @@ match = { flow-label = "=1" }
     }
 
     #[test]
+    fn every_key_is_documented() {
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/config.md"),
+        )
+        .unwrap();
+        assert!(docs.contains("## `[[flow]]` and `[[neighbor.flow]]`"));
+        for key in [
+            "match",
+            "then",
+            "family",
+            "rd",
+            "name",
+            "destination",
+            "source",
+            "protocol",
+            "port",
+            "destination-port",
+            "source-port",
+            "icmp-type",
+            "icmp-code",
+            "tcp-flags",
+            "packet-length",
+            "dscp",
+            "fragment",
+            "flow-label",
+            "accept",
+            "discard",
+            "rate-limit",
+            "rate-limit-packets",
+            "redirect",
+            "redirect-to-nexthop",
+            "copy-to-nexthop",
+            "next-hop",
+            "redirect-to-nexthop-ietf",
+            "mark",
+            "action",
+            "community",
+            "extended-community",
+            "large-community",
+        ] {
+            assert!(docs.contains(&format!("| `{key}` |")), "{key}");
+        }
+        for ipv6_name in ["next-header", "traffic-class"] {
+            assert!(docs.contains(&format!("| `{ipv6_name}` |")), "{ipv6_name}");
+        }
+    }
+
+    #[test]
     fn flows_for_a_neighbor() {
         let c = parse(
             r#"
