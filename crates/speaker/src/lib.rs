@@ -4,6 +4,7 @@
 //! the command line tools over the codec: `ribbit decode` and `ribbit encode`,
 //! and Ribbit's JSON form of BGP messages ([`json`]).
 
+pub mod announce;
 pub mod api;
 pub mod builder;
 pub mod cli;

@@ -1,7 +1,8 @@
 //! The task that runs one neighbor: it drives the session state machine,
-//! carries out what it asks (connect, send, close), announces the
-//! neighbor's static routes once the session is up, hands what the neighbor
-//! announces to the RIB task and writes what the RIB task has for it.
+//! carries out what it asks (connect, send, close), hands what the neighbor
+//! announces to the RIB task and writes what the RIB task has for it (the
+//! neighbor's static routes among them: they are routes injected into the
+//! RIB for it, see `crate::announce`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +16,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn, Instrument};
 
-use ribbit_exabgp::text::{Announcement, EncodeSettings, Peering};
 use ribbit_fsm::{ConnId, DownReason, Input, Negotiated, Output, Session, SessionConfig, State};
 use ribbit_rib::{GracefulDown, MaxPrefixAction, MaxPrefixHit, PeerId, SessionInfo};
 use ribbit_wire::capability::Capability;
@@ -41,8 +41,6 @@ pub struct PeerSettings {
     pub transport: TransportSettings,
     /// The session's settings.
     pub session: SessionConfig,
-    /// Routes announced to this neighbor once the session is up.
-    pub routes: Vec<Announcement>,
     /// Whether the session starts at once (`enabled`); otherwise it waits
     /// for [`PeerCommand::Enable`], refusing connections meanwhile.
     pub enabled: bool,
@@ -817,7 +815,7 @@ impl PeerTask {
             .and_then(|(id, _)| self.backlog.get(id))
             .is_some_and(|b| !b.is_empty());
         if !behind {
-            self.announce(Some(family), true);
+            self.announce_again(family);
         } else if !self.refresh_pending.contains(&family) {
             self.refresh_pending.push(family);
         }
@@ -888,7 +886,6 @@ impl PeerTask {
             alarms: self.alarms.clone(),
         });
         self.established = Some((id, n));
-        self.announce(None, false);
     }
 
     /// The session went down: the RIB withdraws the peer's routes, or keeps
@@ -1094,65 +1091,23 @@ impl PeerTask {
         }
     }
 
-    /// Send the static routes (of one family, or all). The RIB's routes
-    /// follow, then End-of-RIB for each negotiated family (RFC 4724 §2)
-    /// once the session is up; a refresh is framed by BoRR here and EoRR
-    /// after the RIB's routes when enhanced route refresh was negotiated
-    /// (RFC 7313 §4).
-    fn announce(&mut self, only: Option<Family>, refresh: bool) {
-        let Some((id, n)) = self.established.as_ref() else {
+    /// Ask the RIB to send a family again (RFC 2918): its routes, the
+    /// injected ones included, framed by BoRR and EoRR when enhanced route
+    /// refresh was negotiated (RFC 7313 §4; the RIB produces both markers,
+    /// so that they surround exactly the re-advertisement).
+    fn announce_again(&mut self, family: Family) {
+        let Some((_, n)) = self.established.as_ref() else {
             return;
         };
-        let id = *id;
-        let local_ip = self.local_addrs.get(&id).map(SocketAddr::ip);
-        let settings = EncodeSettings {
-            context: n.encode_context(),
-            peering: Some(Peering {
-                local_as: n.local_open.asn(),
-                peer_as: n.peer_asn,
-            }),
-            next_hop_self: local_ip,
-            extended_next_hop: !n.extended_next_hop.is_empty(),
-        };
-        let families: Vec<Family> = n
-            .families
-            .iter()
-            .copied()
-            .filter(|f| only.is_none_or(|o| o == *f))
-            .collect();
-        let enhanced = refresh && n.enhanced_route_refresh;
-        let mut out = Vec::new();
-        if enhanced {
-            out.extend(families.iter().map(|f| {
-                Message::RouteRefresh(RouteRefresh {
-                    family: *f,
-                    subtype: RefreshSubtype::Begin,
-                })
-                .to_bytes(&settings.context)
-            }));
+        if !n.families.contains(&family) {
+            return;
         }
-        for route in &self.settings.routes {
-            if !families.contains(&route.family) {
-                continue;
-            }
-            match route.encode(&settings) {
-                Ok(messages) => out.extend(messages),
-                Err(e) => warn!(error = %e, family = %route.family, "route not announced"),
-            }
-        }
-        for bytes in out {
-            self.send(id, bytes);
-        }
-        if refresh {
-            for family in families {
-                let _ = self.rib.control.send(RibControl::Refresh {
-                    peer: self.settings.id,
-                    epoch: self.epoch,
-                    family,
-                    end_marker: enhanced,
-                });
-            }
-        }
+        let _ = self.rib.control.send(RibControl::Refresh {
+            peer: self.settings.id,
+            epoch: self.epoch,
+            family,
+            end_marker: n.enhanced_route_refresh,
+        });
     }
 
     fn update(&mut self, update: Update) {

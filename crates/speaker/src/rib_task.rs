@@ -29,9 +29,10 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use ribbit_rib::{
-    GracefulDown, MaxPrefixHit, PeerConfig, PeerId, Reconfigured, Rib, RibStats, SessionInfo,
+    GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig, PeerId,
+    Reconfigured, Rib, RibStats, SessionInfo,
 };
-use ribbit_wire::{Family, Update};
+use ribbit_wire::{Family, NlriList, Update};
 
 use crate::peer::ReceivedRoute;
 
@@ -56,6 +57,17 @@ pub struct RibUpdate {
     pub epoch: u64,
     /// The UPDATE.
     pub update: Arc<Update>,
+}
+
+/// Routes of one family sharing attributes, to inject ([`Rib::inject`]).
+#[derive(Debug, Clone)]
+pub struct InjectRoutes {
+    /// The family.
+    pub family: Family,
+    /// The NLRI.
+    pub nlri: NlriList,
+    /// Next hop and attributes.
+    pub route: Injection,
 }
 
 /// What a neighbor task tells the RIB task, besides UPDATEs.
@@ -134,6 +146,27 @@ pub enum RibControl {
         /// The neighbor.
         peer: PeerId,
     },
+    /// Routes injected for neighbors (a program's announcements, static
+    /// routes; see [`Rib::inject`]). The answer: how many (neighbor, route)
+    /// pairs were injected, or the first error (routes before it stay).
+    Inject {
+        /// The neighbors.
+        peers: Vec<PeerId>,
+        /// The routes.
+        routes: Vec<InjectRoutes>,
+        /// The answer, if wanted.
+        reply: Option<oneshot::Sender<Result<usize, InjectError>>>,
+    },
+    /// Injected routes withdrawn ([`Rib::retract`]). The answer: how many
+    /// (neighbor, route) pairs were.
+    Retract {
+        /// The neighbors.
+        peers: Vec<PeerId>,
+        /// The routes, by family.
+        routes: Vec<(Family, NlriList)>,
+        /// The answer, if wanted.
+        reply: Option<oneshot::Sender<usize>>,
+    },
     /// A question about the tables.
     Query(RibQuery),
 }
@@ -201,6 +234,13 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<RibStats>,
     },
+    /// The routes injected for a neighbor, every family.
+    Injected {
+        /// The neighbor.
+        peer: PeerId,
+        /// The answer.
+        reply: oneshot::Sender<Vec<InjectedRoute>>,
+    },
 }
 
 impl std::fmt::Debug for RibQuery {
@@ -213,6 +253,7 @@ impl std::fmt::Debug for RibQuery {
             RibQuery::Destination { .. } => "RibQuery::Destination",
             RibQuery::LongestMatch { .. } => "RibQuery::LongestMatch",
             RibQuery::Page { .. } => "RibQuery::Page",
+            RibQuery::Injected { .. } => "RibQuery::Injected",
         })
     }
 }
@@ -398,6 +439,40 @@ impl RibTask {
                 self.rib.remove_peer(peer);
                 self.names.remove(&peer);
             }
+            RibControl::Inject {
+                peers,
+                routes,
+                reply,
+            } => {
+                let mut total = Ok(0usize);
+                for r in &routes {
+                    match self.rib.inject(&peers, r.family, &r.nlri, &r.route) {
+                        Ok(n) => total = total.map(|t| t.saturating_add(n)),
+                        Err(e) => {
+                            total = Err(e);
+                            break;
+                        }
+                    }
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(total);
+                } else if let Err(e) = total {
+                    warn!(error = %e, "routes not injected");
+                }
+            }
+            RibControl::Retract {
+                peers,
+                routes,
+                reply,
+            } => {
+                let n = routes
+                    .iter()
+                    .map(|(family, nlri)| self.rib.retract(&peers, *family, nlri))
+                    .sum();
+                if let Some(reply) = reply {
+                    let _ = reply.send(n);
+                }
+            }
             RibControl::Query(q) => self.query(q),
         }
     }
@@ -490,6 +565,14 @@ impl RibTask {
                     after,
                     limit,
                 ));
+            }
+            RibQuery::Injected { peer, reply } => {
+                let routes = self
+                    .rib
+                    .families()
+                    .flat_map(|f| self.rib.injected(peer, f))
+                    .collect();
+                let _ = reply.send(routes);
             }
         }
     }
