@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use ribbit::cli::{decode, encode, run};
+use ribbit::cli::{decode, encode, mrt, run};
 
 /// Ribbit: a programmable BGP speaker and route server.
 #[derive(Parser)]
@@ -22,6 +22,8 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Run the speaker: keep the configured BGP sessions up.
     Run(run::RunArgs),
+    /// Print MRT dumps (JSON or bgpdump -m lines), or replay one into a session.
+    Mrt(mrt::MrtArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args).map_err(|e| e.to_string()),
         Command::Encode(args) => encode::run(&args).map_err(|e| e.to_string()),
         Command::Run(args) => run::run(&args).map_err(|e| e.to_string()),
+        Command::Mrt(args) => mrt::run(&args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(code) => code,

@@ -3,4 +3,5 @@
 pub mod decode;
 pub mod encode;
 pub mod input;
+pub mod mrt;
 pub mod run;
