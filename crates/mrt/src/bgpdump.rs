@@ -78,9 +78,9 @@ impl Bgpdump {
     }
 
     /// Append the lines of `raw` that `filter` keeps to `out`; returns how
-    /// many. A record that cannot be read is an error and adds nothing (a
-    /// RIB record whose entries go wrong midway keeps the lines of the
-    /// entries before, and the error is returned).
+    /// many. A record that cannot be read is an error and adds nothing, not
+    /// even the lines of the entries before the one that went wrong, so that
+    /// the output has every line of a record or none (as the JSON output).
     pub fn format(
         &mut self,
         raw: &RawRecord<'_>,
@@ -94,7 +94,7 @@ impl Bgpdump {
             mrt_type::TABLE_DUMP => self.table_dump(raw, filter, out),
             _ => Ok(0),
         };
-        if result.is_err() && raw.mrt_type != mrt_type::TABLE_DUMP_V2 {
+        if result.is_err() {
             out.truncate(start);
         }
         result
