@@ -128,7 +128,7 @@ impl Bgpdump {
             return Ok(0);
         }
         let v6 = matches!(rib.prefix, Prefix::V6(_));
-        let mut lines = 0;
+        let mut lines = 0usize;
         for entry in rib.entries() {
             let entry = entry?;
             let Some(&(peer, peer_as)) = self.peers.get(usize::from(entry.peer_index)) else {
@@ -167,7 +167,7 @@ impl Bgpdump {
                 out.push(b'|');
             }
             self.attributes(out, &attrs, NextHopRule::TableDump, Numbers::Unsigned);
-            lines += 1;
+            lines = lines.saturating_add(1);
         }
         Ok(lines)
     }
@@ -459,7 +459,7 @@ impl Bgpdump {
         filter: &Filter,
         local_subtype: bool,
     ) -> usize {
-        let mut n = 0;
+        let mut n = 0usize;
         while let Some((id, prefix, bits)) = next_prefix(&mut field, v6, add_path) {
             if !filter.prefix(&prefix) {
                 continue;
@@ -480,7 +480,7 @@ impl Bgpdump {
                     fake.peer_fields(out);
                     push_raw_prefix(out, bits, v6);
                     push_path_id_tail(out, id);
-                    n += 1;
+                    n = n.saturating_add(1);
                     continue;
                 }
             }
@@ -488,7 +488,7 @@ impl Bgpdump {
             line.peer_fields(out);
             push_raw_prefix(out, bits, v6);
             push_path_id_tail(out, id);
-            n += 1;
+            n = n.saturating_add(1);
         }
         n
     }
@@ -505,7 +505,7 @@ impl Bgpdump {
         attrs: &Attrs<'_>,
         rule: Announce<'_>,
     ) -> usize {
-        let mut n = 0;
+        let mut n = 0usize;
         while let Some((id, prefix, bits)) = next_prefix(&mut field, v6, add_path) {
             if !filter.prefix(&prefix) {
                 continue;
@@ -529,7 +529,7 @@ impl Bgpdump {
                     self.attributes(out, attrs, NextHopRule::Given(nh, true), Numbers::Unsigned)
                 }
             }
-            n += 1;
+            n = n.saturating_add(1);
         }
         n
     }

@@ -18,7 +18,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ribbit_mrt::bgp4mp::{state, Bgp4mp, Bgp4mpEvent};
-use ribbit_mrt::{Body, MrtWriter, Peer, PeerIndexTable, Record, Rib, RibEntry, RibNlri, TableDumpV2};
+use ribbit_mrt::{
+    Body, MrtWriter, Peer, PeerIndexTable, Record, Rib, RibEntry, RibNlri, TableDumpV2,
+};
 use ribbit_wire::attribute::{Aggregator, Community, LargeCommunity};
 use ribbit_wire::{AsPath, Family, NextHop, Origin, PathAttributes, Prefix};
 use serde_json::Value;
@@ -45,7 +47,9 @@ fn run(mut c: Command, limit: Duration) -> Output {
     match rx.recv_timeout(limit) {
         Ok(out) => out.unwrap_or_else(|e| panic!("{shown}: {e}")),
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("{shown} took more than {limit:?}");
         }
     }
@@ -56,7 +60,12 @@ fn bgpdump(file: &Path) -> Vec<String> {
     let mut c = Command::new(find_binary("bgpdump", "bgpdump"));
     c.arg("-m").arg(file);
     let out = run(c, Duration::from_secs(60));
-    assert!(out.status.success(), "bgpdump -m {}: {:?}", file.display(), out);
+    assert!(
+        out.status.success(),
+        "bgpdump -m {}: {:?}",
+        file.display(),
+        out
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -126,37 +135,39 @@ fn peers() -> Vec<Peer> {
 fn attributes(p: usize, i: usize) -> PathAttributes {
     let peer_as = peers()[p].asn;
     let mut path = vec![peer_as, 3356 + (i % 7) as u32];
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         path.push(4_200_000_000 + i as u32);
     }
     path.push(64_512 + (i % 300) as u32);
     let mut as_path = AsPath::sequence(path);
-    if i % 11 == 0 {
-        as_path.segments.push(ribbit_wire::attribute::as_path::Segment {
-            kind: ribbit_wire::attribute::SegmentType::Set,
-            asns: vec![65100, 65101 + (i % 3) as u32],
-        });
+    if i.is_multiple_of(11) {
+        as_path
+            .segments
+            .push(ribbit_wire::attribute::as_path::Segment {
+                kind: ribbit_wire::attribute::SegmentType::Set,
+                asns: vec![65100, 65101 + (i % 3) as u32],
+            });
     }
     let mut communities = Vec::new();
     for k in 0..(i % 4) {
         communities.push(Community::new(65000 + k as u16, (i % 1000) as u16));
     }
-    if i % 13 == 0 {
+    if i.is_multiple_of(13) {
         communities.push(Community::NO_EXPORT);
         communities.push(Community::BLACKHOLE);
     }
     PathAttributes {
         origin: Some([Origin::Igp, Origin::Egp, Origin::Incomplete][i % 3]),
         as_path: Some(as_path),
-        med: (i % 2 == 0).then_some(i as u32 * 10),
+        med: i.is_multiple_of(2).then_some(i as u32 * 10),
         local_pref: (p == 2).then_some(100 + (i % 3) as u32),
-        atomic_aggregate: i % 17 == 0,
-        aggregator: (i % 17 == 0).then_some(Aggregator {
+        atomic_aggregate: i.is_multiple_of(17),
+        aggregator: i.is_multiple_of(17).then_some(Aggregator {
             asn: 4_200_000_017,
             address: Ipv4Addr::new(192, 0, 2, 17),
         }),
         communities,
-        large_communities: if i % 3 == 0 {
+        large_communities: if i.is_multiple_of(3) {
             vec![LargeCommunity {
                 global: peer_as,
                 local1: 1,
@@ -178,7 +189,11 @@ fn v4_prefix(i: usize) -> Prefix {
 
 fn v6_prefix(i: usize) -> Prefix {
     let a: std::net::Ipv6Addr = format!("2001:db8:{:x}::", 0x1000 + i * 16).parse().unwrap();
-    Prefix::V6(ipnet::Ipv6Net::new(a, if i % 2 == 0 { 48 } else { 44 }).unwrap().trunc())
+    Prefix::V6(
+        ipnet::Ipv6Net::new(a, if i.is_multiple_of(2) { 48 } else { 44 })
+            .unwrap()
+            .trunc(),
+    )
 }
 
 /// A TABLE_DUMP_V2 dump from Ribbit's writer: `n4` IPv4 and `n6` IPv6
@@ -293,7 +308,11 @@ fn messages() -> Vec<u8> {
                             (0..3)
                                 .map(|k| ribbit_wire::nlri::PrefixNlri {
                                     path_id: add_path.then_some(k + 7),
-                                    prefix: if v6 { v6_prefix(n + k as usize) } else { v4_prefix(n + k as usize) },
+                                    prefix: if v6 {
+                                        v6_prefix(n + k as usize)
+                                    } else {
+                                        v4_prefix(n + k as usize)
+                                    },
                                 })
                                 .collect(),
                         )
@@ -320,8 +339,12 @@ fn messages() -> Vec<u8> {
                             &mut bytes,
                         )
                         .unwrap();
-                    packer.withdraw(Family::IPV4_UNICAST, &nlri(false), &mut bytes).unwrap();
-                    packer.withdraw(Family::IPV6_UNICAST, &nlri(true), &mut bytes).unwrap();
+                    packer
+                        .withdraw(Family::IPV4_UNICAST, &nlri(false), &mut bytes)
+                        .unwrap();
+                    packer
+                        .withdraw(Family::IPV6_UNICAST, &nlri(true), &mut bytes)
+                        .unwrap();
                     Message::Keepalive.encode(&ctx, &mut bytes);
                     n += 3;
                     // One record per message, as collectors write them.
@@ -484,8 +507,18 @@ fn quirks() -> Vec<u8> {
         }
         b.extend([0, 0, 0, if v6 { 2 } else { 1 }]);
         if v6 {
-            b.extend("2001:db8::5".parse::<std::net::Ipv6Addr>().unwrap().octets());
-            b.extend("2001:db8::6".parse::<std::net::Ipv6Addr>().unwrap().octets());
+            b.extend(
+                "2001:db8::5"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets(),
+            );
+            b.extend(
+                "2001:db8::6"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets(),
+            );
         } else {
             b.extend([127, 0, 5, 7, 127, 0, 5, 8]);
         }
@@ -495,13 +528,23 @@ fn quirks() -> Vec<u8> {
     let nh = attr(0x40, 3, &[198, 18, 0, 1]);
     let full = [
         attr(0x40, 1, &[0]),
-        attr(0x40, 2, &path(&[(2, &[65001, 4_200_000_000]), (1, &[7, 8, 9])], 4)),
+        attr(
+            0x40,
+            2,
+            &path(&[(2, &[65001, 4_200_000_000]), (1, &[7, 8, 9])], 4),
+        ),
         nh.clone(),
         attr(0x80, 4, &3_000_000_000u32.to_be_bytes()),
         attr(0x40, 5, &4_000_000_000u32.to_be_bytes()),
         attr(0x40, 6, &[]),
         attr(0xc0, 7, &[0, 0, 0xfd, 0xea, 10, 0, 0, 1]),
-        attr(0xc0, 8, &[0xff, 0xff, 0xff, 0x01, 0xff, 0xff, 0xff, 0x03, 0xfd, 0xe8, 0, 1]),
+        attr(
+            0xc0,
+            8,
+            &[
+                0xff, 0xff, 0xff, 0x01, 0xff, 0xff, 0xff, 0x03, 0xfd, 0xe8, 0, 1,
+            ],
+        ),
     ]
     .concat();
     let two_octet = [
@@ -521,7 +564,12 @@ fn quirks() -> Vec<u8> {
     .concat();
     let ap = |id: u32, p: &str| [id.to_be_bytes().to_vec(), pfx(p)].concat();
     let mut mpr = vec![0, 2, 1, 32];
-    mpr.extend("2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+    mpr.extend(
+        "2001:db8::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
     mpr.extend("fe80::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
     mpr.push(0);
     mpr.extend(pfx("2001:db8:1::/48"));
@@ -558,7 +606,13 @@ fn quirks() -> Vec<u8> {
     }
     for st in [4, 7] {
         out.extend(bgp4mp(st, &update(&[], &v6, &[]), true, false, None));
-        out.extend(bgp4mp(st, &update(&[], &v6, &[]), true, true, Some(999_999)));
+        out.extend(bgp4mp(
+            st,
+            &update(&[], &v6, &[]),
+            true,
+            true,
+            Some(999_999),
+        ));
     }
     out.extend(bgp4mp(4, &update(&[], &v4mp, &[]), true, false, None));
     // TABLE_DUMP (RFC 6396 §4.2): 2-octet paths with AS4_PATH, and IPv6.
@@ -574,14 +628,30 @@ fn quirks() -> Vec<u8> {
     };
     out.extend(td(false, &[10, 7, 0, 0], 16, &[127, 0, 5, 9], &two_octet));
     let mut abbr = vec![32];
-    abbr.extend("2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+    abbr.extend(
+        "2001:db8::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
     abbr.extend("fe80::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
-    let v6attrs = [attr(0x40, 1, &[0]), attr(0x40, 2, &path(&[(2, &[65009])], 2)), attr(0x80, 14, &abbr)].concat();
+    let v6attrs = [
+        attr(0x40, 1, &[0]),
+        attr(0x40, 2, &path(&[(2, &[65009])], 2)),
+        attr(0x80, 14, &abbr),
+    ]
+    .concat();
     out.extend(td(
         true,
-        &"2001:db8:9::".parse::<std::net::Ipv6Addr>().unwrap().octets(),
+        &"2001:db8:9::"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
         48,
-        &"2001:db8::9".parse::<std::net::Ipv6Addr>().unwrap().octets(),
+        &"2001:db8::9"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
         &v6attrs,
     ));
     // A RIB entry with ORIGIN alone: no path, no next hop.
@@ -640,7 +710,13 @@ fn filters_json_and_broken_records() {
     };
     // --prefix: exact; --more-specific: the prefix and inside.
     let exact = count(&["--prefix", "11.1.1.0/24"]);
-    assert_eq!(exact, all.iter().filter(|l| l.contains("|11.1.1.0/24|")).cloned().collect::<Vec<_>>());
+    assert_eq!(
+        exact,
+        all.iter()
+            .filter(|l| l.contains("|11.1.1.0/24|"))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
     assert_eq!(exact.len(), 2);
     let inside = count(&["--more-specific", "11.0.0.0/12"]);
     let want: Vec<_> = all
@@ -668,7 +744,9 @@ fn filters_json_and_broken_records() {
     // --peer and --type.
     let v6peer = count(&["--peer", "2001:db8::2"]);
     assert_eq!(v6peer.len(), 360);
-    assert!(v6peer.iter().all(|l| l.contains("|2001:db8::2|4200000002|")));
+    assert!(v6peer
+        .iter()
+        .all(|l| l.contains("|2001:db8::2|4200000002|")));
     assert!(count(&["--type", "update"]).is_empty());
     assert_eq!(count(&["--type", "table"]).len(), all.len());
 
@@ -694,7 +772,10 @@ fn filters_json_and_broken_records() {
     }
     let (json, _, _) = ribbit_mrt(&["--origin-as", "64612", "--peer", "127.0.5.9", p]);
     assert!(!json.is_empty());
-    assert_eq!(json.len(), origin.iter().filter(|l| l.contains("|127.0.5.9|")).count());
+    assert_eq!(
+        json.len(),
+        origin.iter().filter(|l| l.contains("|127.0.5.9|")).count()
+    );
 
     // A broken record in the middle: reported with the file and byte offset,
     // exit status 1, and the records after it are still printed.
@@ -705,7 +786,8 @@ fn filters_json_and_broken_records() {
         12 + plen
     };
     // Entry count of the first RIB record: 200 entries that are not there.
-    let rlen = u32::from_be_bytes(bytes[first_rib + 8..first_rib + 12].try_into().unwrap()) as usize;
+    let rlen =
+        u32::from_be_bytes(bytes[first_rib + 8..first_rib + 12].try_into().unwrap()) as usize;
     let count_at = first_rib + 12 + 4 + 1 + 3;
     bytes[count_at..count_at + 2].copy_from_slice(&200u16.to_be_bytes());
     assert!(count_at < first_rib + 12 + rlen);
@@ -716,11 +798,19 @@ fn filters_json_and_broken_records() {
     for format in ["bgpdump", "json"] {
         let (lines, code, err) = ribbit_mrt(&["--format", format, broken.to_str().unwrap()]);
         assert_eq!(code, 1, "{format}: {err}");
-        assert!(err.contains(&format!("{}: byte ", broken.display())), "{err}");
+        assert!(
+            err.contains(&format!("{}: byte ", broken.display())),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
         // Paths of the 9 other prefixes, from 2 or 3 peers each.
         let (all, _, _) = ribbit_mrt(&["--format", format, good_path.to_str().unwrap()]);
-        assert!(lines.len() >= all.len() - 3 && lines.len() < all.len(), "{format}: {} of {}", lines.len(), all.len());
+        assert!(
+            lines.len() >= all.len() - 3 && lines.len() < all.len(),
+            "{format}: {} of {}",
+            lines.len(),
+            all.len()
+        );
     }
     // A truncated file: the whole records before the cut, then an error.
     let cut = dir.join("cut.mrt");
@@ -742,7 +832,15 @@ impl Replay {
         let log = lab.path("replay.log");
         let out = fs::File::create(&log).unwrap();
         let child = ribbit()
-            .args(["mrt", "replay", table.to_str().unwrap(), "--to", to, "--local", local])
+            .args([
+                "mrt",
+                "replay",
+                table.to_str().unwrap(),
+                "--to",
+                to,
+                "--local",
+                local,
+            ])
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -758,7 +856,9 @@ impl Replay {
     /// Ctrl-C, as a person would: the session ends with a Cease.
     fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.0.take().unwrap();
-        let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
         let start = Instant::now();
         loop {
             if let Ok(Some(s)) = child.try_wait() {
@@ -832,7 +932,14 @@ fn gobgp_holds_the_replayed_table_and_its_dump_decodes_like_bgpdump() {
 "#;
     lab.write("gobgp.toml", config);
     let mut cmd = Command::new(find_binary("gobgpd", "gobgpd"));
-    cmd.args(["-f", "gobgp.toml", "-p", "--api-hosts", "127.0.5.1:11502", "--pprof-disable"]);
+    cmd.args([
+        "-f",
+        "gobgp.toml",
+        "-p",
+        "--api-hosts",
+        "127.0.5.1:11502",
+        "--pprof-disable",
+    ]);
     let mut gobgpd = Daemon::spawn("gobgpd", &lab, cmd, &[]);
     let gobgp = find_binary("gobgp", "gobgpd");
     let g = |args: &[&str]| {
@@ -855,13 +962,17 @@ fn gobgp_holds_the_replayed_table_and_its_dump_decodes_like_bgpdump() {
             .and_then(|n| n.trim().parse().ok())
             .ok_or(t)
     };
-    wait_for("GoBGP to hold 400 + 80 prefixes", Duration::from_secs(30), || {
-        gobgpd.check_running()?;
-        let (v4, v6) = (count("ipv4")?, count("ipv6")?);
-        (v4 == 400 && v6 == 80)
-            .then_some(())
-            .ok_or(format!("{v4} IPv4, {v6} IPv6\n{}", replay.log()))
-    });
+    wait_for(
+        "GoBGP to hold 400 + 80 prefixes",
+        Duration::from_secs(30),
+        || {
+            gobgpd.check_running()?;
+            let (v4, v6) = (count("ipv4")?, count("ipv6")?);
+            (v4 == 400 && v6 == 80)
+                .then_some(())
+                .ok_or(format!("{v4} IPv4, {v6} IPv6\n{}", replay.log()))
+        },
+    );
     let status = replay.stop();
     assert!(status.success(), "{status}\n{}", replay.log());
     let log = replay.log();
@@ -871,7 +982,13 @@ fn gobgp_holds_the_replayed_table_and_its_dump_decodes_like_bgpdump() {
     let lines = same_as_bgpdump(&dump);
     // Every prefix announced once (GoBGP dumps received UPDATEs).
     assert!(lines >= 480, "{lines}");
-    let (ours, code, err) = ribbit_mrt(&["--format", "bgpdump", "--type", "update", dump.to_str().unwrap()]);
+    let (ours, code, err) = ribbit_mrt(&[
+        "--format",
+        "bgpdump",
+        "--type",
+        "update",
+        dump.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(ours.len(), 480);
 }
@@ -914,15 +1031,29 @@ protocol bgp replay {
         t.contains("Daemon is up").then_some(()).ok_or(t)
     });
     let mut replay = Replay::start(&lab, &table_path, "127.0.5.1:11503", "127.0.5.9");
-    wait_for("BIRD to hold 400 + 80 prefixes", Duration::from_secs(30), || {
-        bird.check_running()?;
-        let t = b(&["show", "route", "count"]);
-        t.contains("480 of 480 routes for 480 networks")
-            .then_some(())
-            .ok_or(format!("{t}\n{}", replay.log()))
-    });
-    for (table, file) in [("master4", "bird-master4.mrt"), ("master6", "bird-master6.mrt")] {
-        let t = b(&["mrt", "dump", "table", &format!("\"{table}\""), "to", &format!("\"{file}\"")]);
+    wait_for(
+        "BIRD to hold 400 + 80 prefixes",
+        Duration::from_secs(30),
+        || {
+            bird.check_running()?;
+            let t = b(&["show", "route", "count"]);
+            t.contains("480 of 480 routes for 480 networks")
+                .then_some(())
+                .ok_or(format!("{t}\n{}", replay.log()))
+        },
+    );
+    for (table, file) in [
+        ("master4", "bird-master4.mrt"),
+        ("master6", "bird-master6.mrt"),
+    ] {
+        let t = b(&[
+            "mrt",
+            "dump",
+            "table",
+            &format!("\"{table}\""),
+            "to",
+            &format!("\"{file}\""),
+        ]);
         assert!(!t.contains("rror"), "{t}");
     }
     let status = replay.stop();
@@ -942,7 +1073,16 @@ protocol bgp replay {
     let messages = same_as_bgpdump(&lab.path("bird-bgp4mp.mrt"));
     assert!(messages >= 480, "{messages}");
     // The session's way up and down is in BIRD's dump too.
-    let (states, code, _) = ribbit_mrt(&["--type", "state", lab.path("bird-bgp4mp.mrt").to_str().unwrap()]);
+    let (states, code, _) = ribbit_mrt(&[
+        "--type",
+        "state",
+        lab.path("bird-bgp4mp.mrt").to_str().unwrap(),
+    ]);
     assert_eq!(code, 0);
-    assert!(states.iter().any(|l| l.contains("\"new-state\":\"established\"")), "{states:?}");
+    assert!(
+        states
+            .iter()
+            .any(|l| l.contains("\"new-state\":\"established\"")),
+        "{states:?}"
+    );
 }

@@ -242,7 +242,7 @@ struct Progress {
 impl Progress {
     fn tick(&mut self) {
         self.records = self.records.saturating_add(1);
-        if !self.enabled || self.records % 1024 != 0 {
+        if !self.enabled || !self.records.is_multiple_of(1024) {
             return;
         }
         let now = Instant::now();
