@@ -6,6 +6,7 @@ pub mod demo;
 pub mod encode;
 pub mod input;
 pub mod monitor;
+pub mod mrt;
 pub mod neighbor;
 pub mod rib;
 pub mod run;
