@@ -60,7 +60,7 @@ pub struct RibUpdate {
 }
 
 /// Routes of one family sharing attributes, to inject ([`Rib::inject`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectRoutes {
     /// The family.
     pub family: Family,

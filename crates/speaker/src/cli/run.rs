@@ -96,7 +96,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
         let speaker = Arc::new(Speaker::start(&config).await?);
         let api =
             api_listener.map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
-        wait_for_signal().await;
+        serve_until_stopped(&speaker, &args.config).await;
         info!("shutting down");
         if let Some(api) = api {
             api.stop().await;
@@ -108,8 +108,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
                     .await
             }
             // Only when an API request outlived the API's own stop: the
-            // sessions end with the process, without a Cease.
-            Err(_) => warn!("the speaker is still in use; stopping without NOTIFICATIONs"),
+            // sessions still get their Cease.
+            Err(shared) => shared.stop(Some("Ribbit shutting down".to_string())).await,
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -128,19 +128,55 @@ async fn sole_owner(mut speaker: Arc<Speaker>) -> Result<Speaker, Arc<Speaker>> 
     Arc::try_unwrap(speaker)
 }
 
-async fn wait_for_signal() {
+/// Serve until SIGINT or SIGTERM. SIGHUP reads the configuration file
+/// again and applies the difference ([`Speaker::reload`]); a file with
+/// problems is reported and changes nothing.
+async fn serve_until_stopped(speaker: &Speaker, path: &std::path::Path) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
+    let mut hup = signal(SignalKind::hangup()).ok();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            Some(()) = recv(&mut term) => return,
+            Some(()) = recv(&mut hup) => reload(speaker, path).await,
+        }
+    }
+}
+
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn reload(speaker: &Speaker, path: &std::path::Path) {
+    info!(file = %path.display(), "SIGHUP: reading the configuration again");
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            // Every problem, one line each, as at start; nothing changes.
+            for line in e.to_string().lines() {
+                warn!("{line}");
             }
-            None => std::future::pending().await,
+            warn!("configuration not reloaded");
+            return;
         }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+    match speaker.reload(&config).await {
+        Ok(r) => {
+            info!(
+                added = ?r.added,
+                removed = ?r.removed,
+                reset = ?r.reset,
+                rerouted = ?r.rerouted,
+                "configuration reloaded"
+            );
+            if !r.needs_restart.is_empty() {
+                warn!(settings = ?r.needs_restart, "these [global] settings apply at the next start");
+            }
+        }
+        Err(e) => warn!(error = %e, "configuration reload stopped"),
     }
 }
