@@ -9,7 +9,7 @@
 //! destination that changed many times is sent once, in its latest state,
 //! and one that changed back is not sent at all.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Bound;
 use std::rc::Rc;
@@ -174,18 +174,72 @@ struct OutState<K: RouteKey> {
     add_path: bool,
     adj: Adj<K>,
     sent_paths: u32,
+    /// Destinations due for this neighbor alone (injected routes).
     dirty: BTreeSet<K>,
+    /// How far into the family's [`ChangeLog`] the neighbor is.
+    cursor: u64,
     walk: Option<Walk<K>>,
 }
 
 impl<K: RouteKey> OutState<K> {
-    fn new(add_path: bool) -> Self {
+    fn new(add_path: bool, cursor: u64) -> Self {
         OutState {
             add_path,
             adj: Adj::<K>::new(add_path),
             sent_paths: 0,
             dirty: BTreeSet::new(),
+            cursor,
             walk: None,
+        }
+    }
+}
+
+/// The destinations that changed, in the order they did, with whether
+/// their best path changed; every neighbor reads it from its own cursor.
+///
+/// One entry per change, shared by every neighbor, costs less than a set
+/// of due destinations per neighbor: an append, and a read per neighbor.
+/// A destination that changes again before a neighbor got to it is in it
+/// twice; the second time the neighbor has it already, and nothing is
+/// sent. Entries every neighbor read are dropped, and a neighbor that
+/// falls behind by more than the table's size is moved to a walk of the
+/// table instead (see [`FamilyRib::trim_log`]): what is due for a slow
+/// neighbor never costs more than the table, whatever the churn.
+#[derive(Debug)]
+struct ChangeLog<K> {
+    entries: VecDeque<(K, bool)>,
+    /// The position of `entries[0]` since the family was created.
+    base: u64,
+}
+
+impl<K> ChangeLog<K> {
+    fn new() -> Self {
+        ChangeLog {
+            entries: VecDeque::new(),
+            base: 0,
+        }
+    }
+
+    /// The position after the last entry.
+    fn end(&self) -> u64 {
+        self.base.saturating_add(self.entries.len() as u64)
+    }
+
+    fn get(&self, pos: u64) -> Option<&(K, bool)> {
+        let i = usize::try_from(pos.checked_sub(self.base)?).ok()?;
+        self.entries.get(i)
+    }
+
+    /// Drop the entries before `pos`.
+    fn trim(&mut self, pos: u64) {
+        let n = usize::try_from(pos.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
+        self.entries.drain(..n);
+        self.base = self.base.saturating_add(n as u64);
+        if self.entries.is_empty() && self.entries.capacity() > 4096 {
+            // A burst is over: give its memory back.
+            self.entries = VecDeque::new();
         }
     }
 }
@@ -198,6 +252,8 @@ pub(crate) struct FamilyRib<K: RouteKey> {
     paths: usize,
     pre: FastMap<u32, PreTable<K>>,
     out: FastMap<u32, OutState<K>>,
+    /// What changed, for the neighbors in `out`.
+    log: ChangeLog<K>,
     /// Routes injected per neighbor; they outlive its sessions.
     inject: FastMap<u32, InjectTable<K>>,
 }
@@ -210,24 +266,22 @@ fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
         .map(|p| (p.peer(), p.path_id(), p.attrs.addr(), p.extra.clone()))
 }
 
-/// Mark `key` due for the neighbors whose export it may change.
+/// Note that `key` changed (its best path, or only other paths), for the
+/// neighbors whose export it may change (see [`ChangeLog`]).
 fn touch<K: RouteKey>(
-    out: &mut FastMap<u32, OutState<K>>,
-    sh: &Shared,
-    family: Family,
+    out: &FastMap<u32, OutState<K>>,
+    log: &mut ChangeLog<K>,
     key: &K,
     best_changed: bool,
 ) {
-    for (idx, st) in out.iter_mut() {
-        if !best_changed && !sh.peer(*idx).is_some_and(|p| p.wants_all_changes(family)) {
-            continue;
-        }
-        if st.walk.as_ref().is_some_and(|w| w.covers(key)) {
-            continue;
-        }
-        st.dirty.insert(key.clone());
+    if !out.is_empty() {
+        log.entries.push_back((key.clone(), best_changed));
     }
 }
+
+/// The change log entries a neighbor may be behind by, at least, before it
+/// is moved to a walk of the table (see [`FamilyRib::trim_log`]).
+const LOG_SLACK: u64 = 65_536;
 
 /// Bytes of an UPDATE besides attributes and NLRI (header, two lengths).
 const UPDATE_OVERHEAD: usize = ribbit_wire::HEADER_LEN + 4;
@@ -398,13 +452,13 @@ impl Batch {
         key.push_nlri(self.family, id, &extra, &mut self.withdraw);
     }
 
-    /// Encode everything, withdrawals first; returns the bytes appended.
-    fn encode(self, out: &mut Vec<Vec<u8>>) -> usize {
+    /// Encode everything, withdrawals first, appended to `out`.
+    fn encode(self, out: &mut Vec<u8>) {
         let packer = UpdatePacker::new(self.ctx);
-        let mut buf = Vec::with_capacity(self.bytes);
+        out.reserve(self.bytes);
         if !self.withdraw.is_empty() {
             // Cannot fail: a withdrawn NLRI always fits an empty UPDATE.
-            let _ = packer.withdraw(self.family, &self.withdraw, &mut buf);
+            let _ = packer.withdraw(self.family, &self.withdraw, out);
         }
         for g in &self.groups {
             // Sets too large to go with one NLRI were refused on export;
@@ -414,33 +468,10 @@ impl Batch {
                 &g.exported.encoded,
                 g.exported.next_hop,
                 &g.nlri,
-                &mut buf,
+                out,
             );
         }
-        split_messages(&buf, out)
     }
-}
-
-/// Split a buffer of whole messages into one vector per message.
-fn split_messages(buf: &[u8], out: &mut Vec<Vec<u8>>) -> usize {
-    let mut rest = buf;
-    let mut total = 0usize;
-    while let Some(len) = rest
-        .get(16..18)
-        .and_then(|b| <[u8; 2]>::try_from(b).ok())
-        .map(|b| usize::from(u16::from_be_bytes(b)))
-    {
-        let Some((msg, tail)) = (len >= ribbit_wire::HEADER_LEN)
-            .then(|| rest.split_at_checked(len))
-            .flatten()
-        else {
-            break;
-        };
-        out.push(msg.to_vec());
-        total = total.saturating_add(len);
-        rest = tail;
-    }
-    total
 }
 
 /// One path a neighbor should have for a destination.
@@ -498,6 +529,7 @@ impl<K: RouteKey> FamilyRib<K> {
             paths: 0,
             pre: FastMap::default(),
             out: FastMap::default(),
+            log: ChangeLog::new(),
             inject: FastMap::default(),
         }
     }
@@ -518,7 +550,8 @@ impl<K: RouteKey> FamilyRib<K> {
     /// an enhanced route refresh, framed by BoRR and EoRR (RFC 7313 §4).
     pub fn start_walk(&mut self, peer: u32, force: bool, eorr: bool, fresh: Option<bool>) {
         if let Some(add_path) = fresh {
-            self.out.insert(peer, OutState::new(add_path));
+            self.out
+                .insert(peer, OutState::new(add_path, self.log.end()));
         }
         let Some(st) = self.out.get_mut(&peer) else {
             return;
@@ -541,6 +574,50 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Forget what was sent to a neighbor (its session went down).
     pub fn drop_out(&mut self, peer: u32) {
         self.out.remove(&peer);
+        self.trim_log();
+    }
+
+    /// [`FamilyRib::trim_log`] once the log holds more than twice what a
+    /// neighbor may be behind by (checked after each UPDATE, so that the
+    /// log stays bounded even when no neighbor takes anything).
+    pub fn maybe_trim_log(&mut self) {
+        let limit = (self.loc.len() as u64).max(LOG_SLACK);
+        if self.log.entries.len() as u64 > limit.saturating_mul(2) {
+            self.trim_log();
+        }
+    }
+
+    /// The change log's length (for tests).
+    #[cfg(test)]
+    pub fn log_len(&self) -> usize {
+        self.log.entries.len()
+    }
+
+    /// Drop the log entries every neighbor has read. A neighbor further
+    /// behind than the table is large reads no more of it: it walks the
+    /// table instead, comparing with what it was sent, which costs no more
+    /// than the table whatever the churn.
+    fn trim_log(&mut self) {
+        let end = self.log.end();
+        let limit = (self.loc.len() as u64).max(LOG_SLACK);
+        let mut min = end;
+        for st in self.out.values_mut() {
+            if end.saturating_sub(st.cursor) > limit {
+                let prev = st.walk.take();
+                st.walk = Some(Walk {
+                    from: None,
+                    force: prev.as_ref().is_some_and(|w| w.force),
+                    eor: prev.as_ref().is_some_and(|w| w.eor),
+                    eorr: prev.as_ref().is_some_and(|w| w.eorr),
+                    // What the walk passed was sent: it starts over, comparing.
+                    fresh: false,
+                    borr: prev.as_ref().is_some_and(|w| w.borr),
+                });
+                st.cursor = end;
+            }
+            min = min.min(st.cursor);
+        }
+        self.log.trim(min);
     }
 
     /// Forget everything of a removed neighbor but its paths.
@@ -661,9 +738,10 @@ impl<K: RouteKey> FamilyRib<K> {
 
     /// Whether messages are due for a neighbor.
     pub fn has_pending(&self, peer: u32) -> bool {
+        let end = self.log.end();
         self.out
             .get(&peer)
-            .is_some_and(|o| !o.dirty.is_empty() || o.walk.is_some())
+            .is_some_and(|o| !o.dirty.is_empty() || o.walk.is_some() || o.cursor < end)
     }
 
     fn adjust_accepted(&self, sh: &mut Shared, peer: u32, delta: i64) {
@@ -710,7 +788,7 @@ impl<K: RouteKey> FamilyRib<K> {
             self.paths = self.paths.saturating_add(1);
             self.adjust_accepted(sh, peer, 1);
         }
-        touch(&mut self.out, sh, self.family, &key, changed);
+        touch(&self.out, &mut self.log, &key, changed);
     }
 
     /// Remove the path `peer` sent with `path_id` for `key`.
@@ -733,7 +811,7 @@ impl<K: RouteKey> FamilyRib<K> {
         };
         self.paths = self.paths.saturating_sub(1);
         self.adjust_accepted(sh, peer, -1);
-        touch(&mut self.out, sh, self.family, key, changed);
+        touch(&self.out, &mut self.log, key, changed);
         Some(removed)
     }
 
@@ -865,15 +943,13 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Decide again every destination with a path of `peer` (its BGP
     /// identifier changed).
     pub fn redecide_peer(&mut self, sh: &Shared, peer: u32) {
-        let FamilyRib {
-            loc, out, family, ..
-        } = self;
+        let FamilyRib { loc, out, log, .. } = self;
         loc.retain(|key, d| {
             if d.paths().iter().any(|p| p.peer() == peer) {
                 let before = best_sig(d);
                 sh.decide(d.paths_mut());
                 let changed = before != best_sig(d);
-                touch(out, sh, *family, key, changed);
+                touch(out, log, key, changed);
             }
             true
         });
@@ -918,6 +994,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let FamilyRib {
             loc,
             out,
+            log,
             family,
             paths,
             ..
@@ -955,14 +1032,14 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
             if d.is_empty() {
-                touch(out, sh, *family, key, true);
+                touch(out, log, key, true);
                 return false;
             }
             sh.decide(d.paths_mut());
             // The signature holds the attribute set: a best path that
             // stays best with LLGR_STALE added is a change too.
             let changed = before != best_sig(d);
-            touch(out, sh, *family, key, changed);
+            touch(out, log, key, changed);
             true
         });
         *paths = paths.saturating_sub(removed);
@@ -982,6 +1059,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let FamilyRib {
             loc,
             out,
+            log,
             family,
             paths,
             pre,
@@ -996,12 +1074,12 @@ impl<K: RouteKey> FamilyRib<K> {
             }
             removed = removed.saturating_add(gone.len());
             if d.is_empty() {
-                touch(out, sh, *family, key, true);
+                touch(out, log, key, true);
                 return false;
             }
             sh.decide(d.paths_mut());
             let changed = before != best_sig(d);
-            touch(out, sh, *family, key, changed);
+            touch(out, log, key, changed);
             true
         });
         *paths = paths.saturating_sub(removed);
@@ -1161,7 +1239,8 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     /// Produce messages for a neighbor, about `budget` bytes (at least
-    /// something when `first` and anything is due).
+    /// something when `first` and anything is due), appended to `out` back
+    /// to back; returns the bytes appended.
     pub fn take(
         &mut self,
         sh: &mut Shared,
@@ -1169,30 +1248,32 @@ impl<K: RouteKey> FamilyRib<K> {
         session: &SessionInfo,
         budget: usize,
         first: bool,
-        out: &mut Vec<Vec<u8>>,
+        out: &mut Vec<u8>,
     ) -> usize {
         let family = self.family;
+        let start = out.len();
+        let wants_all = sh.peer(peer).is_some_and(|p| p.wants_all_changes(family));
         let FamilyRib {
             loc,
             out: outs,
             inject,
+            log,
             ..
         } = self;
         let Some(st) = outs.get_mut(&peer) else {
             return 0;
         };
-        let inj = inject.get(&peer);
-        let mut used = 0usize;
+        let inj = inject.get(&peer).filter(|m| !m.is_empty());
         if let Some(w) = st.walk.as_mut().filter(|w| w.borr) {
             // RFC 7313 §4: the BoRR goes before the re-advertisement.
             w.borr = false;
-            let m = Message::RouteRefresh(RouteRefresh {
-                family,
-                subtype: RefreshSubtype::Begin,
-            })
-            .to_bytes(&session.encode);
-            used = m.len();
-            out.push(m);
+            out.extend_from_slice(
+                &Message::RouteRefresh(RouteRefresh {
+                    family,
+                    subtype: RefreshSubtype::Begin,
+                })
+                .to_bytes(&session.encode),
+            );
         }
         let wire_ids = st.add_path;
         let mut batch = Batch::new(family, session.encode);
@@ -1202,12 +1283,28 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut wants: Vec<Want<K::Extra>> = Vec::new();
         let mut sent: Vec<(u32, u64)> = Vec::new();
         let mut now: Vec<(u32, u64)> = Vec::new();
+        let log_end = log.end();
         loop {
-            let (key, from_walk, force) = if let Some(k) = st.dirty.pop_first() {
-                (k, false, false)
+            // What is due: this neighbor's own marks, then the change log,
+            // then the walk.
+            let (key, from_walk, from_log, force) = if let Some(k) = st.dirty.pop_first() {
+                (k, false, false, false)
+            } else if st.cursor < log_end {
+                let Some((k, best)) = log.get(st.cursor) else {
+                    st.cursor = log_end;
+                    continue;
+                };
+                // Changes besides the best path matter to route server
+                // clients and ADD-PATH neighbors only; a fresh walk will
+                // get to the destination anyway.
+                if !(*best || wants_all) || st.walk.as_ref().is_some_and(|w| w.covers(k)) {
+                    st.cursor += 1;
+                    continue;
+                }
+                (k.clone(), false, true, false)
             } else if let Some(w) = &st.walk {
                 match Self::walk_next(loc, inj, w.from.as_ref()) {
-                    Some(k) => (k, true, w.force),
+                    Some(k) => (k, true, false, w.force),
                     None => {
                         if let Some(w) = st.walk.take() {
                             eor |= w.eor;
@@ -1247,10 +1344,24 @@ impl<K: RouteKey> FamilyRib<K> {
             }
             let used = batch.bytes;
             if cost > 0 && used.saturating_add(cost) > budget && (used > 0 || !first) {
-                if !from_walk {
+                // Not taken: a log entry stays where the cursor is, a walk
+                // goes on from where it was.
+                if !from_walk && !from_log {
                     st.dirty.insert(key);
                 }
                 break;
+            }
+            if from_log {
+                st.cursor += 1;
+            }
+            if cost == 0 && sent.len() == wants.len() {
+                // Nothing to send and nothing to record.
+                if from_walk {
+                    if let Some(w) = st.walk.as_mut() {
+                        w.from = Some(key);
+                    }
+                }
+                continue;
             }
             // Committed: this destination goes out in this call.
             for s in sent.iter().filter(|s| withdrawn(s)) {
@@ -1272,22 +1383,21 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
         }
-        used = used.saturating_add(batch.encode(out));
+        batch.encode(out);
         if eor {
-            let m = end_of_rib(family, &session.encode);
-            used = used.saturating_add(m.len());
-            out.push(m);
+            out.extend_from_slice(&end_of_rib(family, &session.encode));
         }
         if eorr {
-            let m = Message::RouteRefresh(RouteRefresh {
-                family,
-                subtype: RefreshSubtype::End,
-            })
-            .to_bytes(&session.encode);
-            used = used.saturating_add(m.len());
-            out.push(m);
+            out.extend_from_slice(
+                &Message::RouteRefresh(RouteRefresh {
+                    family,
+                    subtype: RefreshSubtype::End,
+                })
+                .to_bytes(&session.encode),
+            );
         }
-        used
+        self.trim_log();
+        out.len().saturating_sub(start)
     }
 
     /// Every path of the destination of `nlri`.

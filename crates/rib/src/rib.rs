@@ -1553,6 +1553,7 @@ impl Rib {
                 n = n.saturating_add(1);
             }
         });
+        each!(t, t => t.maybe_trim_log());
         report.withdrawn = report.withdrawn.saturating_add(n);
         if let Some(p) = self.sh.peer_mut(peer.0) {
             let c = p.counter(family);
@@ -1611,6 +1612,7 @@ impl Rib {
                 }
                 t.import_one(&mut self.sh, peer.0, nlri, accepted, report);
             }
+            t.maybe_trim_log();
         });
     }
 
@@ -1789,12 +1791,21 @@ impl Rib {
     }
 
     /// Append complete messages (header included) for a neighbor to `out`,
-    /// about `budget` bytes at most but at least one message when
-    /// anything is due; returns the bytes appended. UPDATEs are grouped by
-    /// attribute set and packed full; after the first complete pass over a
-    /// family since [`Rib::peer_up`], one End-of-RIB (RFC 4724 §2). The
-    /// Adj-RIB-Out is updated as messages are produced.
+    /// one vector each; see [`Rib::take_into`], which it calls.
     pub fn take_messages(&mut self, peer: PeerId, budget: usize, out: &mut Vec<Vec<u8>>) -> usize {
+        let mut buf = Vec::new();
+        let n = self.take_into(peer, budget, &mut buf);
+        split_messages(&buf, out);
+        n
+    }
+
+    /// Append complete messages (header included) for a neighbor to `buf`,
+    /// back to back, about `budget` bytes at most but at least one message
+    /// when anything is due; returns the bytes appended. UPDATEs are
+    /// grouped by attribute set and packed full; after the first complete
+    /// pass over a family since [`Rib::peer_up`], one End-of-RIB (RFC 4724
+    /// §2). The Adj-RIB-Out is updated as messages are produced.
+    pub fn take_into(&mut self, peer: PeerId, budget: usize, buf: &mut Vec<u8>) -> usize {
         let Some(p) = self.sh.peer(peer.0) else {
             return 0;
         };
@@ -1811,21 +1822,21 @@ impl Rib {
             };
             let left = budget.saturating_sub(used);
             used = used.saturating_add(
-                each!(t, t => t.take(&mut self.sh, peer.0, &session, left, used == 0, out)),
+                each!(t, t => t.take(&mut self.sh, peer.0, &session, left, used == 0, buf)),
             );
         }
         if let Some(p) = self.sh.peer_mut(peer.0) {
             for family in std::mem::take(&mut p.eor_only) {
                 let bytes = end_of_rib(family, &session.encode);
                 used = used.saturating_add(bytes.len());
-                out.push(bytes);
+                buf.extend_from_slice(&bytes);
             }
             for family in std::mem::take(&mut p.refresh_only) {
                 for subtype in [RefreshSubtype::Begin, RefreshSubtype::End] {
                     let bytes = Message::RouteRefresh(RouteRefresh { family, subtype })
                         .to_bytes(&session.encode);
                     used = used.saturating_add(bytes.len());
-                    out.push(bytes);
+                    buf.extend_from_slice(&bytes);
                 }
             }
         }
@@ -1966,6 +1977,25 @@ impl Rib {
             attribute_sets: self.sh.interner.len(),
             peers,
         }
+    }
+}
+
+/// Split a buffer of whole messages into one vector per message.
+pub(crate) fn split_messages(buf: &[u8], out: &mut Vec<Vec<u8>>) {
+    let mut rest = buf;
+    while let Some(len) = rest
+        .get(16..18)
+        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+        .map(|b| usize::from(u16::from_be_bytes(b)))
+    {
+        let Some((msg, tail)) = (len >= ribbit_wire::HEADER_LEN)
+            .then(|| rest.split_at_checked(len))
+            .flatten()
+        else {
+            break;
+        };
+        out.push(msg.to_vec());
+        rest = tail;
     }
 }
 

@@ -1038,17 +1038,17 @@ impl PeerTask {
             && !self.batch_in_flight
     }
 
-    /// Hand a batch from the RIB to the writer.
+    /// Hand a batch from the RIB to the writer, as it is: one buffer of
+    /// whole messages. The RIB hears "ready" once the writer reports
+    /// progress with nothing of ours waiting, so that about two batches at
+    /// most are between the RIB and the socket.
     fn write_batch(&mut self, batch: Batch) {
         let Some((id, _)) = self.established.as_ref() else {
             return;
         };
         let id = *id;
-        for bytes in batch {
-            self.send(id, bytes);
-        }
+        self.send(id, batch);
         self.batch_in_flight = true;
-        self.batch_written();
     }
 
     /// Tell the RIB the last batch is out of the backlog, so it sends more.
