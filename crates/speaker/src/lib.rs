@@ -11,6 +11,7 @@ pub mod config;
 pub mod json;
 pub mod net;
 pub mod peer;
+pub mod process;
 pub mod rib_task;
 pub mod rib_view;
 pub mod speaker;

@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::api::{ApiServer, ApiStartError};
 use crate::config::Config;
+use crate::process::{self, ControlRequest, Processes};
 use crate::speaker::{Speaker, StartError};
 
 /// How log lines look.
@@ -96,8 +97,28 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
         let speaker = Arc::new(Speaker::start(&config).await?);
         let api =
             api_listener.map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
-        wait_for_signal().await;
+        // The [[process]] programs, run from the configuration file's
+        // directory; they may ask for a shutdown, reload or restart.
+        let base_dir = config_dir(&args.config);
+        let (processes, mut requests) =
+            Processes::start(&config.processes, Arc::clone(&speaker), base_dir);
+        loop {
+            let request = tokio::select! {
+                () = wait_for_signal() => break,
+                r = requests.recv() => r,
+            };
+            match request {
+                Some(ControlRequest::Shutdown) | None => break,
+                Some(r) => {
+                    let reset = r == ControlRequest::Restart;
+                    if let Err(e) = process::reload::reload(&speaker, &args.config, reset).await {
+                        warn!("reload refused: {e}");
+                    }
+                }
+            }
+        }
         info!("shutting down");
+        processes.stop().await;
         if let Some(api) = api {
             api.stop().await;
         }
@@ -126,6 +147,18 @@ async fn sole_owner(mut speaker: Arc<Speaker>) -> Result<Speaker, Arc<Speaker>> 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Arc::try_unwrap(speaker)
+}
+
+/// The directory of the configuration file (the current one for a bare
+/// file name).
+fn config_dir(config: &std::path::Path) -> PathBuf {
+    let dir = config.parent().unwrap_or(std::path::Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 async fn wait_for_signal() {

@@ -1,0 +1,668 @@
+//! Events as the lines a program reads: ExaBGP's API v4 JSON as ExaBGP 4.2
+//! writes it to its processes, or Ribbit's own JSON (the lines of the HTTP
+//! API's event stream).
+//!
+//! ExaBGP 4.2's shapes, as seen from a real ExaBGP 4.2.21 (the reference
+//! of `docs/process.md`): every line has `exabgp` (`"4.0.1"`, the API
+//! version), `time`, `host`, `pid`, `ppid`, `type`, and, for a neighbor,
+//! `counter` (per neighbor) and `neighbor` with `address {local, peer}` and
+//! `asn {local, peer}`. Messages add `direction` (`receive` or `send`) and
+//! their content (`message`, `notification`, `route-refresh`); state
+//! changes add `state` (`connected`, `up`, `down`) and, when down, a
+//! `reason`. The content comes from `ribbit_exabgp::json`, whose `router-id`
+//! member (ExaBGP 5) is left out here and whose `in`/`out` directions
+//! become 4.2's `receive`/`send`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use ribbit_exabgp::json as exa;
+use ribbit_fsm::State;
+use ribbit_wire::update::NextHop;
+use ribbit_wire::{Family, Message, Notification};
+
+use crate::api::events::EventFilter;
+use crate::api::model::{state_name, AdjRoute};
+use crate::config::{Encoder, EventKind, NeighborConfig, NeighborScope};
+use crate::peer::{PeerEvent, ReceivedRoute};
+
+/// Routes per message when a table is written out (re-sync): big enough
+/// to be cheap, small enough that one line stays a few hundred kilobytes.
+pub const ROUTES_PER_LINE: usize = 1000;
+
+/// What the ExaBGP envelope says about a neighbor: the session's ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ends {
+    /// Our address: the configured `local-address`, else the address the
+    /// speaker listens on for the neighbor's family, else unspecified.
+    pub local_address: IpAddr,
+    /// Our AS on the session.
+    pub local_as: u32,
+    /// The neighbor's AS.
+    pub peer_as: u32,
+}
+
+impl Ends {
+    /// The ends of a configured neighbor; `listen` are the speaker's
+    /// listening addresses.
+    pub fn of(n: &NeighborConfig, listen: &[std::net::SocketAddr]) -> Ends {
+        let local_address = n.local_address.unwrap_or_else(|| {
+            listen
+                .iter()
+                .map(std::net::SocketAddr::ip)
+                .find(|a| a.is_ipv6() == n.address.is_ipv6() && !a.is_unspecified())
+                .unwrap_or(if n.address.is_ipv6() {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                })
+        });
+        Ends {
+            local_address,
+            local_as: n.local_asn,
+            peer_as: n.peer_asn,
+        }
+    }
+}
+
+/// Where a neighbor's session is, for the `connected` / `up` / `down`
+/// events of ExaBGP, which report changes of the connection rather than
+/// every state of RFC 4271.
+fn connected(s: State) -> bool {
+    matches!(s, State::OpenSent | State::OpenConfirm | State::Established)
+}
+
+/// The seconds since the Unix epoch, as ExaBGP's `time`.
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Why events are missing, in the gap event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapCause {
+    /// The program's queue was full (`on-overflow = "drop"`).
+    QueueFull,
+    /// The program fell further behind than the speaker's event buffer.
+    FellBehind,
+}
+
+impl GapCause {
+    fn text(self) -> &'static str {
+        match self {
+            GapCause::QueueFull => "queue full",
+            GapCause::FellBehind => "fell behind the speaker",
+        }
+    }
+}
+
+/// Turns the speaker's events into the lines of one program.
+#[derive(Debug)]
+pub struct EventEncoder {
+    encoder: Encoder,
+    receive: Vec<EventKind>,
+    scope: NeighborScope,
+    host: String,
+    pid: u32,
+    ppid: u32,
+    counters: HashMap<IpAddr, u64>,
+    /// The last NOTIFICATION of each neighbor since its connection came
+    /// up, for the reason of the `down` that follows.
+    last_notification: HashMap<IpAddr, (bool, Notification)>,
+}
+
+impl EventEncoder {
+    /// An encoder for a program with these settings.
+    pub fn new(encoder: Encoder, receive: &[EventKind], scope: NeighborScope) -> EventEncoder {
+        EventEncoder {
+            encoder,
+            receive: receive.to_vec(),
+            scope,
+            host: host_name(),
+            pid: std::process::id(),
+            ppid: parent_pid(),
+            counters: HashMap::new(),
+            last_notification: HashMap::new(),
+        }
+    }
+
+    /// Whether the program receives events of this kind.
+    pub fn receives(&self, k: EventKind) -> bool {
+        self.receive.contains(&k)
+    }
+
+    /// Whether the program hears about `peer`.
+    pub fn in_scope(&self, peer: IpAddr) -> bool {
+        self.scope.contains(peer)
+    }
+
+    /// The lines for one event (none when the program does not receive
+    /// it). `ends` looks up a neighbor's session ends.
+    pub fn event(&mut self, e: &PeerEvent, ends: impl Fn(IpAddr) -> Option<Ends>) -> Vec<String> {
+        let peer = match e {
+            PeerEvent::State { peer, .. }
+            | PeerEvent::Update { peer, .. }
+            | PeerEvent::RouteRefresh { peer, .. }
+            | PeerEvent::Notification { peer, .. } => *peer,
+            PeerEvent::Lagged { .. } => return Vec::new(),
+        };
+        if !self.scope.contains(peer) {
+            return Vec::new();
+        }
+        // Remember NOTIFICATIONs even when they are not sent: they are the
+        // reason of the next `down`.
+        if let PeerEvent::Notification {
+            received,
+            notification,
+            ..
+        } = e
+        {
+            self.last_notification
+                .insert(peer, (*received, notification.clone()));
+        }
+        let kind = match e {
+            PeerEvent::State { .. } => EventKind::State,
+            PeerEvent::Update { .. } => EventKind::Update,
+            PeerEvent::RouteRefresh { .. } => EventKind::Refresh,
+            PeerEvent::Notification { .. } => EventKind::Notification,
+            PeerEvent::Lagged { .. } => return Vec::new(),
+        };
+        let reason = match e {
+            PeerEvent::State { from, to, .. } if connected(*from) && !connected(*to) => {
+                Some(self.down_reason(peer))
+            }
+            _ => None,
+        };
+        if let PeerEvent::State { to, .. } = e {
+            if connected(*to) {
+                // A new connection: an older NOTIFICATION is no reason.
+                if matches!(to, State::OpenSent | State::OpenConfirm) {
+                    self.last_notification.remove(&peer);
+                }
+            } else {
+                self.last_notification.remove(&peer);
+            }
+        }
+        if !self.receives(kind) {
+            return Vec::new();
+        }
+        match self.encoder {
+            Encoder::Ribbit => EventFilter::default()
+                .render(e)
+                .and_then(|b| String::from_utf8(b.to_vec()).ok())
+                .map(|s| s.trim_end().to_string())
+                .into_iter()
+                .collect(),
+            Encoder::Exabgp => {
+                let Some(ends) = ends(peer) else {
+                    return Vec::new();
+                };
+                self.exabgp(e, peer, ends, reason).into_iter().collect()
+            }
+        }
+    }
+
+    fn down_reason(&self, peer: IpAddr) -> String {
+        // ExaBGP's words ("peer reset, message [...] error[...]") with the
+        // brackets it turns into parentheses in JSON.
+        match self.last_notification.get(&peer) {
+            Some((received, n)) => format!(
+                "peer reset, message (notification {} ({},{})) error({} / {}{})",
+                if *received { "received" } else { "sent" },
+                n.code,
+                n.subcode,
+                n.code_name(),
+                n.subcode_name(),
+                n.shutdown_message()
+                    .map(|m| format!(" / {m}"))
+                    .unwrap_or_default()
+            ),
+            None => "peer reset, message (closing connection) error(the connection was closed)"
+                .to_string(),
+        }
+    }
+
+    fn counter(&mut self, peer: IpAddr) -> u64 {
+        let c = self.counters.entry(peer).or_insert(0);
+        *c += 1;
+        *c
+    }
+
+    /// ExaBGP's envelope for a neighbor: everything but `type` and the
+    /// neighbor's own members.
+    fn envelope(&mut self, kind: &str, peer: IpAddr, ends: Ends, neighbor: Map<String, Value>) -> Value {
+        let mut n = Map::new();
+        n.insert(
+            "address".into(),
+            json!({ "local": ends.local_address.to_string(), "peer": peer.to_string() }),
+        );
+        n.insert(
+            "asn".into(),
+            json!({ "local": ends.local_as, "peer": ends.peer_as }),
+        );
+        n.extend(neighbor);
+        let counter = self.counter(peer);
+        json!({
+            "exabgp": exa::API_VERSION,
+            "time": now(),
+            "host": self.host,
+            "pid": self.pid,
+            "ppid": self.ppid,
+            "counter": counter,
+            "type": kind,
+            "neighbor": n,
+        })
+    }
+
+    fn exabgp(&mut self, e: &PeerEvent, peer: IpAddr, ends: Ends, reason: Option<String>) -> Option<String> {
+        let value = match e {
+            PeerEvent::State { from, to, .. } => {
+                let state = if *to == State::Established {
+                    "up"
+                } else if connected(*to) && !connected(*from) {
+                    "connected"
+                } else if reason.is_some() {
+                    "down"
+                } else {
+                    // Idle <-> Connect <-> Active: ExaBGP says nothing.
+                    return None;
+                };
+                let mut m = Map::new();
+                m.insert("state".into(), json!(state));
+                if let Some(r) = reason {
+                    m.insert("reason".into(), json!(r));
+                }
+                self.envelope("state", peer, ends, m)
+            }
+            PeerEvent::Update { update, .. } => {
+                let mut m = Map::new();
+                m.insert("direction".into(), json!("receive"));
+                m.insert("message".into(), exa::update(update));
+                self.envelope("update", peer, ends, m)
+            }
+            PeerEvent::RouteRefresh { refresh, .. } => {
+                let mut m = Map::new();
+                m.insert("direction".into(), json!("receive"));
+                m.insert(
+                    "route-refresh".into(),
+                    exa::route_refresh(refresh),
+                );
+                self.envelope("refresh", peer, ends, m)
+            }
+            PeerEvent::Notification {
+                received,
+                notification,
+                ..
+            } => {
+                let mut m = Map::new();
+                m.insert(
+                    "direction".into(),
+                    json!(if *received { "receive" } else { "send" }),
+                );
+                m.insert("notification".into(), exa::notification(notification));
+                self.envelope("notification", peer, ends, m)
+            }
+            PeerEvent::Lagged { .. } => return None,
+        };
+        Some(value.to_string())
+    }
+
+    /// The line that says events were lost.
+    pub fn gap(&self, missed: u64, cause: GapCause) -> String {
+        match self.encoder {
+            Encoder::Exabgp => json!({
+                "exabgp": exa::API_VERSION,
+                "time": now(),
+                "host": self.host,
+                "pid": self.pid,
+                "ppid": self.ppid,
+                "type": "gap",
+                "gap": { "missed": missed, "reason": cause.text() },
+            })
+            .to_string(),
+            // The event stream's own word for it.
+            Encoder::Ribbit => json!({
+                "type": "lost",
+                "time": (now() * 1000.0).round() / 1000.0,
+                "count": missed,
+                "reason": cause.text(),
+            })
+            .to_string(),
+        }
+    }
+
+    /// The lines that give a neighbor's state and table again after a gap:
+    /// a state line (when the program receives states) and the routes of
+    /// its Adj-RIB-In (when it receives updates).
+    pub fn resync_neighbor(
+        &mut self,
+        peer: IpAddr,
+        ends: Option<Ends>,
+        state: Option<State>,
+        routes: &[ReceivedRoute],
+        out: &mut Vec<String>,
+    ) {
+        if !self.scope.contains(peer) {
+            return;
+        }
+        let established = state == Some(State::Established);
+        match self.encoder {
+            Encoder::Ribbit => {
+                if self.receives(EventKind::State) {
+                    out.push(
+                        json!({
+                            "type": "resync-state",
+                            "neighbor": peer,
+                            "state": state_name(state),
+                        })
+                        .to_string(),
+                    );
+                }
+                if self.receives(EventKind::Update) {
+                    for chunk in routes.chunks(ROUTES_PER_LINE) {
+                        let list: Vec<AdjRoute> = chunk.iter().map(AdjRoute::new).collect();
+                        out.push(
+                            json!({ "type": "resync-routes", "neighbor": peer, "routes": list })
+                                .to_string(),
+                        );
+                    }
+                }
+            }
+            Encoder::Exabgp => {
+                let Some(ends) = ends else {
+                    return;
+                };
+                if self.receives(EventKind::State) {
+                    let mut m = Map::new();
+                    m.insert(
+                        "state".into(),
+                        json!(if established { "up" } else { "down" }),
+                    );
+                    if !established {
+                        m.insert("reason".into(), json!("re-sync after a gap"));
+                    }
+                    out.push(self.envelope("state", peer, ends, m).to_string());
+                }
+                if self.receives(EventKind::Update) {
+                    for msg in exabgp_tables(routes) {
+                        let mut m = Map::new();
+                        m.insert("direction".into(), json!("receive"));
+                        m.insert("message".into(), msg);
+                        out.push(self.envelope("update", peer, ends, m).to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The line that ends a re-sync.
+    pub fn resync_end(&self, neighbors: usize, routes: usize) -> String {
+        match self.encoder {
+            Encoder::Exabgp => json!({
+                "exabgp": exa::API_VERSION,
+                "time": now(),
+                "host": self.host,
+                "pid": self.pid,
+                "ppid": self.ppid,
+                "type": "resync",
+                "resync": { "neighbors": neighbors, "routes": routes },
+            })
+            .to_string(),
+            Encoder::Ribbit => json!({
+                "type": "resync-end",
+                "time": (now() * 1000.0).round() / 1000.0,
+                "neighbors": neighbors,
+                "routes": routes,
+            })
+            .to_string(),
+        }
+    }
+
+    /// ExaBGP's notice that it is stopping, sent before the program is
+    /// stopped.
+    pub fn shutdown(&self) -> Option<String> {
+        match self.encoder {
+            Encoder::Exabgp => Some(
+                json!({
+                    "exabgp": exa::API_VERSION,
+                    "time": now(),
+                    "host": self.host,
+                    "pid": self.pid,
+                    "ppid": self.ppid,
+                    "type": "notification",
+                    "notification": "shutdown",
+                })
+                .to_string(),
+            ),
+            Encoder::Ribbit => Some(
+                json!({ "type": "shutdown", "time": (now() * 1000.0).round() / 1000.0 })
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+/// The `message` members of ExaBGP updates announcing `routes`, grouped
+/// by family, next hop and attributes (consecutive routes sharing them go
+/// in one message, at most [`ROUTES_PER_LINE`]).
+pub fn exabgp_tables(routes: &[ReceivedRoute]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < routes.len() {
+        let Some(first) = routes.get(i) else { break };
+        let mut j = i + 1;
+        while j < routes.len() && j - i < ROUTES_PER_LINE {
+            let Some(r) = routes.get(j) else { break };
+            let same = r.family == first.family
+                && r.next_hop == first.next_hop
+                && (std::sync::Arc::ptr_eq(&r.attributes, &first.attributes)
+                    || r.attributes == first.attributes);
+            if !same {
+                break;
+            }
+            j += 1;
+        }
+        let group = routes.get(i..j).unwrap_or_default();
+        let nlri: Vec<Value> = group
+            .iter()
+            .map(|r| {
+                let mut o = Map::new();
+                o.insert("nlri".into(), json!(r.nlri));
+                if let Some(id) = r.path_id {
+                    o.insert("path-information".into(), json!(Ipv4Addr::from(id).to_string()));
+                }
+                Value::Object(o)
+            })
+            .collect();
+        let mut announce = Map::new();
+        let mut by_hop = Map::new();
+        by_hop.insert(next_hop_key(first.family, first.next_hop), Value::Array(nlri));
+        announce.insert(exa::family_key(first.family), Value::Object(by_hop));
+        let mut update = Map::new();
+        let attrs = exa::attributes(&first.attributes);
+        if !attrs.is_empty() {
+            update.insert("attribute".into(), Value::Object(attrs));
+        }
+        update.insert("announce".into(), Value::Object(announce));
+        out.push(json!({ "update": update }));
+        i = j;
+    }
+    out
+}
+
+fn next_hop_key(family: Family, nh: Option<NextHop>) -> String {
+    match nh {
+        Some(NextHop::V4(a)) => a.to_string(),
+        Some(NextHop::V6 { global, .. }) => global.to_string(),
+        Some(NextHop::Empty) | None if family.safi == ribbit_wire::Safi::FLOWSPEC
+            || family.safi == ribbit_wire::Safi::FLOWSPEC_VPN =>
+        {
+            "no-nexthop".to_string()
+        }
+        Some(NextHop::Empty) | None => "null".to_string(),
+    }
+}
+
+/// An UPDATE received, as ExaBGP's `update` message object, for tests and
+/// benchmarks that check the shape without a session.
+pub fn exabgp_update_message(msg: &Message) -> Option<Value> {
+    match msg {
+        Message::Update(u) => Some(exa::update(u)),
+        _ => None,
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn parent_pid() -> u32 {
+    // std has no getppid; /proc has it without unsafe code.
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The name in parentheses may hold spaces: fields count after it.
+            let after = s.rsplit_once(')')?.1;
+            after.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ribbit_wire::{DecodeContext, Update};
+    use std::sync::Arc;
+
+    fn ends() -> Option<Ends> {
+        Some(Ends {
+            local_address: "127.0.3.1".parse().unwrap(),
+            local_as: 65001,
+            peer_as: 65002,
+        })
+    }
+
+    fn peer() -> IpAddr {
+        "127.0.3.2".parse().unwrap()
+    }
+
+    fn all() -> Vec<EventKind> {
+        EventKind::ALL.iter().map(|(k, _)| *k).collect()
+    }
+
+    fn update(hex: &str) -> Arc<Update> {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        match Message::decode(&bytes, &DecodeContext::default()).unwrap() {
+            Message::Update(u) => Arc::new(u),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn exabgp_42_shapes() {
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &all(), NeighborScope::All);
+        let state = |from, to| PeerEvent::State {
+            peer: peer(),
+            from,
+            to,
+        };
+        let lines = enc.event(&state(State::Active, State::OpenSent), |_| ends());
+        let v: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(v["exabgp"], "4.0.1");
+        assert_eq!(v["type"], "state");
+        assert_eq!(v["counter"], 1);
+        assert_eq!(
+            v["neighbor"],
+            json!({ "address": { "local": "127.0.3.1", "peer": "127.0.3.2" },
+                    "asn": { "local": 65001, "peer": 65002 }, "state": "connected" })
+        );
+        assert!(enc
+            .event(&state(State::OpenSent, State::OpenConfirm), |_| ends())
+            .is_empty());
+        let v: Value = serde_json::from_str(
+            &enc.event(&state(State::OpenConfirm, State::Established), |_| ends())[0],
+        )
+        .unwrap();
+        assert_eq!(v["neighbor"]["state"], "up");
+        assert_eq!(v["counter"], 2);
+
+        // What ExaBGP 4.2.21 wrote for this UPDATE from Ribbit, less
+        // envelope: the same members and values.
+        let cmd: ribbit_exabgp::text::Command =
+            "announce route 10.8.0.0/24 next-hop 198.18.0.1 med 7 as-path [65002]"
+                .parse()
+                .unwrap();
+        let bytes = cmd
+            .encode(&ribbit_exabgp::text::EncodeSettings::default())
+            .unwrap();
+        let hex: String = bytes[0].iter().map(|b| format!("{b:02X}")).collect();
+        let v: Value = serde_json::from_str(
+            &enc.event(
+                &PeerEvent::Update {
+                    peer: peer(),
+                    update: update(&hex),
+                },
+                |_| ends(),
+            )[0],
+        )
+        .unwrap();
+        assert_eq!(v["type"], "update");
+        assert_eq!(v["counter"], 3);
+        assert!(v["neighbor"].get("router-id").is_none());
+        let expected: Value = serde_json::from_str(
+            r#"{ "address": { "local": "127.0.3.1", "peer": "127.0.3.2" }, "asn": { "local": 65001, "peer": 65002 } , "direction": "receive", "message": { "update": { "attribute": { "origin": "igp", "as-path": [ 65002 ], "confederation-path": [], "med": 7 }, "announce": { "ipv4 unicast": { "198.18.0.1": [ { "nlri": "10.8.0.0/24" } ] } } } } }"#,
+        )
+        .unwrap();
+        assert_eq!(v["neighbor"], expected);
+        let n = Notification::new(6, 2, Vec::new());
+        enc.event(
+            &PeerEvent::Notification {
+                peer: peer(),
+                received: true,
+                notification: n,
+            },
+            |_| ends(),
+        );
+        let v: Value = serde_json::from_str(
+            &enc.event(&state(State::Established, State::Idle), |_| ends())[0],
+        )
+        .unwrap();
+        assert_eq!(v["neighbor"]["state"], "down");
+        assert!(v["neighbor"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("peer reset, message (notification received (6,2)) error(Cease / "));
+        // Idle -> Connect is nothing ExaBGP reports.
+        assert!(enc.event(&state(State::Idle, State::Connect), |_| ends()).is_empty());
+    }
+
+    #[test]
+    fn scope_and_receive() {
+        let only: std::collections::BTreeSet<IpAddr> = ["127.0.3.9".parse().unwrap()].into();
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &all(), NeighborScope::Only(only));
+        let e = PeerEvent::State {
+            peer: peer(),
+            from: State::OpenConfirm,
+            to: State::Established,
+        };
+        assert!(enc.event(&e, |_| ends()).is_empty());
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &[EventKind::Update], NeighborScope::All);
+        assert!(enc.event(&e, |_| ends()).is_empty());
+        let mut enc = EventEncoder::new(Encoder::Ribbit, &[EventKind::State], NeighborScope::All);
+        let v: Value = serde_json::from_str(&enc.event(&e, |_| None)[0]).unwrap();
+        assert_eq!(v["type"], "state");
+        assert_eq!(v["to"], "established");
+    }
+}
