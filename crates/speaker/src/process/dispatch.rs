@@ -215,6 +215,12 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     }
     let mut enc = EventEncoder::new(cfg.encoder, &receive, cfg.neighbors.clone());
     let mut rx = shared.speaker.subscribe().into_receiver();
+    // Sessions may be up before the program starts (at Ribbit's start, or
+    // when it is restarted): it is told what it missed, subscribed first
+    // so that nothing falls between the two.
+    if initial(&shared, &mut enc, &outbox).await.is_err() {
+        return;
+    }
     let mut ends: HashMap<IpAddr, Option<Ends>> = HashMap::new();
     let mut missed: u64 = 0;
     let mut cause = GapCause::QueueFull;
@@ -287,6 +293,44 @@ fn session_ends(speaker: &Speaker, peer: IpAddr) -> Option<Ends> {
         .map(|n| Ends::of(&n, speaker.local_addrs()))
 }
 
+/// The state and table of every established neighbor in scope.
+async fn initial(shared: &Shared, enc: &mut EventEncoder, outbox: &Outbox) -> Result<(), Closed> {
+    let speaker = &shared.speaker;
+    for peer in speaker.neighbor_addresses() {
+        if !enc.in_scope(peer) {
+            continue;
+        }
+        let state = speaker.state(peer).await;
+        if state != Some(ribbit_fsm::State::Established) {
+            continue;
+        }
+        let table = table(speaker, enc, peer).await;
+        let mut lines = Vec::new();
+        enc.resync_neighbor(peer, session_ends(speaker, peer), state, &table, &mut lines);
+        for l in lines {
+            outbox.wait_put(l).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A neighbor's routes for a re-sync: as received when they are kept,
+/// else as accepted; none when the program receives no updates.
+async fn table(speaker: &Speaker, enc: &EventEncoder, peer: IpAddr) -> Vec<crate::peer::ReceivedRoute> {
+    if !enc.receives(EventKind::Update) {
+        return Vec::new();
+    }
+    let pre = speaker
+        .neighbor_config(peer)
+        .is_some_and(|n| n.keep_adj_rib_in);
+    let t = if pre {
+        speaker.adj_rib_in_pre_policy(peer).await
+    } else {
+        speaker.adj_rib_in(peer).await
+    };
+    t.unwrap_or_default()
+}
+
 /// The gap line, then each neighbor's state and table, then the end line.
 async fn resync(
     shared: &Shared,
@@ -307,20 +351,7 @@ async fn resync(
         }
         neighbors += 1;
         let state = speaker.state(peer).await;
-        let table = if enc.receives(EventKind::Update) {
-            // The routes as received when they are kept, else as accepted.
-            let pre = speaker
-                .neighbor_config(peer)
-                .is_some_and(|n| n.keep_adj_rib_in);
-            let t = if pre {
-                speaker.adj_rib_in_pre_policy(peer).await
-            } else {
-                speaker.adj_rib_in(peer).await
-            };
-            t.unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        let table = table(speaker, enc, peer).await;
         routes += table.len();
         let mut lines = Vec::new();
         enc.resync_neighbor(peer, session_ends(speaker, peer), state, &table, &mut lines);

@@ -1,0 +1,748 @@
+//! The process API end to end: Ribbit in-process with `[[process]]`
+//! programs (the Python scripts of `tests/scripts`, written as ExaBGP's
+//! documentation writes them), a second in-process Ribbit as its peer.
+//!
+//! Each test has its own addresses (127.0.3.x) and ports (113xx):
+//! - `events_in_exabgp_42_shapes`: state and update events as ExaBGP 4.2
+//!   writes them; the same events in Ribbit's JSON to a second program;
+//!   a program limited to other neighbors hears nothing.
+//! - `commands_answered_in_order_with_ids`: `version`, `show ...`,
+//!   malformed commands (an `error` naming what was wrong, then the next
+//!   command answered as if nothing happened), ids echoed, the session
+//!   untouched; `teardown` reaches the peer as a Cease.
+//! - `slow_reader_drop`, `slow_reader_block`: a program that does not read
+//!   while the peer sends thousands of UPDATEs: the session stays up,
+//!   another program gets every update, the slow one's queue overflows as
+//!   configured (counted), and once it reads it gets a gap and a re-sync
+//!   of the whole table.
+//! - `crashing_program_restarted`: a program that exits at once is started
+//!   again with back-off, counted, and the session does not notice.
+
+mod support;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ribbit::config::Config;
+use ribbit::peer::PeerEvent;
+use ribbit::process::{ControlRequest, Processes};
+use ribbit::Speaker;
+use ribbit_fsm::State;
+use serde_json::Value;
+use support::{eventually, Lab, ESTABLISHED, PROPAGATE};
+
+fn script(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scripts")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Two speakers: A (under test, with the programs) and B, its peer, which
+/// announces `routes` (TOML `[[neighbor.route]]` tables).
+struct Pair {
+    a: Arc<Speaker>,
+    b: Speaker,
+    a_addr: IpAddr,
+    b_addr: IpAddr,
+    processes: Option<Processes>,
+    requests: tokio::sync::mpsc::UnboundedReceiver<ControlRequest>,
+}
+
+fn routes_toml(n: usize) -> String {
+    // Each route with its own MED: one UPDATE each.
+    (0..n)
+        .map(|i| {
+            format!(
+                "[[neighbor.route]]\nprefix = \"10.{}.{}.0/24\"\nnext-hop = \"198.18.0.1\"\nmed = {i}\n",
+                100 + i / 256,
+                i % 256
+            )
+        })
+        .collect()
+}
+
+impl Pair {
+    /// `n`: the test's number, which picks its addresses and ports.
+    /// `processes`: `[[process]]` tables for A.
+    async fn start(lab: &Lab, n: u8, processes: &str, routes: usize) -> Pair {
+        Pair::start_with(lab, n, processes, routes, true).await
+    }
+
+    /// With `enabled` false, A's session waits for [`Pair::enable`]: the
+    /// programs then see it from the start.
+    async fn start_with(
+        lab: &Lab,
+        n: u8,
+        processes: &str,
+        routes: usize,
+        enabled: bool,
+    ) -> Pair {
+        let a_addr: IpAddr = format!("127.0.3.{}", n * 10 + 1).parse().unwrap();
+        let b_addr: IpAddr = format!("127.0.3.{}", n * 10 + 2).parse().unwrap();
+        let a_port = 11300 + u16::from(n) * 2;
+        let b_port = a_port + 1;
+        let a_toml = format!(
+            r#"
+[global]
+asn = 65001
+router-id = "{a_addr}"
+listen = ["{a_addr}:{a_port}"]
+
+[[neighbor]]
+address = "{b_addr}"
+port = {b_port}
+local-address = "{a_addr}"
+asn = 65002
+connect-retry = 1
+enabled = {enabled}
+
+{processes}
+"#
+        );
+        let b_toml = format!(
+            r#"
+[global]
+asn = 65002
+router-id = "{b_addr}"
+listen = ["{b_addr}:{b_port}"]
+
+[[neighbor]]
+address = "{a_addr}"
+port = {a_port}
+local-address = "{b_addr}"
+asn = 65001
+passive = true
+
+{}
+"#,
+            routes_toml(routes)
+        );
+        let a_cfg = Config::parse(&a_toml, "a.toml").unwrap_or_else(|e| panic!("{e}"));
+        let b_cfg = Config::parse(&b_toml, "b.toml").unwrap_or_else(|e| panic!("{e}"));
+        let b = Speaker::start(&b_cfg).await.expect("start B");
+        let a = Arc::new(Speaker::start(&a_cfg).await.expect("start A"));
+        let (procs, requests) =
+            Processes::start(&a_cfg.processes, Arc::clone(&a), lab.dir().to_path_buf());
+        Pair {
+            a,
+            b,
+            a_addr,
+            b_addr,
+            processes: Some(procs),
+            requests,
+        }
+    }
+
+    async fn enable(&self) {
+        self.a.enable_neighbor(self.b_addr).await.expect("enable");
+    }
+
+    async fn established(&self) {
+        let (a, peer) = (&self.a, self.b_addr);
+        eventually("A's session with B established", ESTABLISHED, || async move {
+            match a.state(peer).await {
+                Some(State::Established) => Ok(()),
+                s => Err(format!("{s:?}")),
+            }
+        })
+        .await;
+    }
+
+    fn processes(&self) -> &Processes {
+        self.processes.as_ref().expect("running")
+    }
+
+    async fn stop(mut self) {
+        if let Some(p) = self.processes.take() {
+            p.stop().await;
+        }
+        self.b.stop(None).await;
+        self.a.stop(None).await;
+    }
+}
+
+/// The lines of a log file written by a script.
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn json_lines(path: &Path) -> Vec<Value> {
+    lines(path)
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Every prefix announced in the ExaBGP update events of a log.
+fn exabgp_prefixes(path: &Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for v in json_lines(path) {
+        if v["type"] != "update" {
+            continue;
+        }
+        if let Some(fams) = v["neighbor"]["message"]["update"]["announce"].as_object() {
+            for hops in fams.values() {
+                for list in hops.as_object().into_iter().flat_map(|m| m.values()) {
+                    for r in list.as_array().into_iter().flatten() {
+                        if let Some(p) = r["nlri"].as_str() {
+                            out.insert(p.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn process_toml(name: &str, run: &str, extra: &str) -> String {
+    format!("[[process]]\nname = \"{name}\"\nrun = \"{run}\"\n{extra}\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_in_exabgp_42_shapes() {
+    let lab = Lab::new("process-events");
+    let exa_log = lab.path("exabgp.log");
+    let ribbit_log = lab.path("ribbit.log");
+    let other_log = lab.path("other.log");
+    let procs = [
+        process_toml(
+            "exa",
+            &format!("{} {}", script("log-events.py"), exa_log.display()),
+            "receive = [\"update\", \"state\", \"notification\"]",
+        ),
+        process_toml(
+            "own",
+            &format!("{} {}", script("log-events.py"), ribbit_log.display()),
+            "encoder = \"ribbit\"",
+        ),
+        process_toml(
+            "elsewhere",
+            &format!("{} {}", script("log-events.py"), other_log.display()),
+            "neighbors = []",
+        ),
+        // A neighbor that never comes up, for the program above.
+        "[[neighbor]]\naddress = \"127.0.3.19\"\nasn = 65009\nenabled = false\n".to_string(),
+    ]
+    .join("\n");
+    // `neighbors = []` is refused: check it, then run without that one.
+    let refused = Config::parse(
+        &format!("[global]\nasn = 1\nrouter-id = \"1.1.1.1\"\n{procs}"),
+        "x.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("neighbors is empty"), "{refused}");
+    let procs = procs.replace("neighbors = []", "neighbors = [\"127.0.3.19\"]");
+    let pair = Pair::start_with(&lab, 1, &procs, 2, false).await;
+    // The programs are running before the session starts.
+    eventually("the programs running", PROPAGATE, || {
+        let running = pair.processes().status().iter().all(|s| s.state == "running");
+        async move {
+            if running {
+                Ok(())
+            } else {
+                Err("not yet")
+            }
+        }
+    })
+    .await;
+    pair.enable().await;
+    pair.established().await;
+
+    let log = exa_log.clone();
+    let b = pair.b_addr;
+    let a = pair.a_addr;
+    eventually("ExaBGP events: connected, up and both routes", PROPAGATE, || {
+        let log = log.clone();
+        async move {
+            let v = json_lines(&log);
+            let states: Vec<&str> = v
+                .iter()
+                .filter(|m| m["type"] == "state")
+                .filter_map(|m| m["neighbor"]["state"].as_str())
+                .collect();
+            let prefixes = exabgp_prefixes(&log);
+            if states.contains(&"connected")
+                && states.contains(&"up")
+                && prefixes.contains("10.100.0.0/24")
+                && prefixes.contains("10.100.1.0/24")
+            {
+                Ok(())
+            } else {
+                Err(format!("states {states:?}, prefixes {prefixes:?}"))
+            }
+        }
+    })
+    .await;
+    let v = json_lines(&exa_log);
+    let up = v
+        .iter()
+        .find(|m| m["neighbor"]["state"] == "up")
+        .expect("up");
+    // The envelope of ExaBGP 4.2 (seen from ExaBGP 4.2.21 itself).
+    assert_eq!(up["exabgp"], "4.0.1");
+    assert_eq!(up["type"], "state");
+    assert_eq!(up["pid"], std::process::id());
+    for member in ["time", "host", "ppid", "counter"] {
+        assert!(up.get(member).is_some(), "{member} missing: {up}");
+    }
+    assert_eq!(
+        up["neighbor"]["address"],
+        serde_json::json!({ "local": a.to_string(), "peer": b.to_string() })
+    );
+    assert_eq!(
+        up["neighbor"]["asn"],
+        serde_json::json!({ "local": 65001, "peer": 65002 })
+    );
+    let update = v
+        .iter()
+        .find(|m| {
+            m["type"] == "update" && m["neighbor"]["message"]["update"]["announce"].is_object()
+        })
+        .expect("an update");
+    assert_eq!(update["neighbor"]["direction"], "receive");
+    let u = &update["neighbor"]["message"]["update"];
+    assert_eq!(u["attribute"]["origin"], "igp");
+    assert_eq!(u["attribute"]["as-path"], serde_json::json!([65002]));
+    assert_eq!(u["attribute"]["confederation-path"], serde_json::json!([]));
+    assert!(u["announce"]["ipv4 unicast"]["198.18.0.1"].is_array(), "{u}");
+    // Counters count per neighbor, one by one.
+    let counters: Vec<u64> = v.iter().filter_map(|m| m["counter"].as_u64()).collect();
+    assert!(
+        counters.windows(2).all(|w| w[1] == w[0] + 1),
+        "{counters:?}"
+    );
+
+    // The same in Ribbit's JSON (the HTTP API's event stream lines).
+    let log = ribbit_log.clone();
+    eventually("Ribbit events", PROPAGATE, || {
+        let log = log.clone();
+        async move {
+            let v = json_lines(&log);
+            let up = v
+                .iter()
+                .any(|m| m["type"] == "state" && m["to"] == "established");
+            let routes = v
+                .iter()
+                .filter(|m| m["type"] == "update")
+                .flat_map(|m| m["announced"].as_array().cloned().unwrap_or_default())
+                .count();
+            if up && routes >= 2 {
+                Ok(())
+            } else {
+                Err(format!("{v:?}"))
+            }
+        }
+    })
+    .await;
+
+    // A session going down: the reason names the NOTIFICATION.
+    pair.b.stop(Some("maintenance".to_string())).await;
+    let log = exa_log.clone();
+    let down = eventually("a down event", PROPAGATE, || {
+        let log = log.clone();
+        async move {
+            json_lines(&log)
+                .into_iter()
+                .find(|m| m["neighbor"]["state"] == "down")
+                .ok_or("no down yet")
+        }
+    })
+    .await;
+    let reason = down["neighbor"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("peer reset, message (notification received (6,2))"),
+        "{reason}"
+    );
+    assert!(
+        json_lines(&exa_log)
+            .iter()
+            .any(|m| m["type"] == "notification" && m["neighbor"]["direction"] == "receive"),
+        "the NOTIFICATION itself is an event too"
+    );
+    // The program of another neighbor heard nothing at all.
+    assert!(lines(&other_log).is_empty(), "{:?}", lines(&other_log));
+    pair.stop().await;
+    // Stopping: ExaBGP's shutdown notification was the last line.
+    let last = json_lines(&exa_log).pop().expect("lines");
+    assert_eq!(last["notification"], "shutdown", "{last}");
+}
+
+/// Write a file whole: a program polling for it never sees half of it.
+fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_answered_in_order_with_ids() {
+    let lab = Lab::new("process-commands");
+    let log = lab.path("replies.log");
+    let commands = lab.path("commands.txt");
+    let procs = process_toml(
+        "cli",
+        &format!(
+            "{} {} {}",
+            script("log-events.py"),
+            log.display(),
+            commands.display()
+        ),
+        "receive = []",
+    );
+    let pair = Pair::start(&lab, 2, &procs, 1).await;
+    pair.established().await;
+    let b = pair.b_addr;
+    let a = pair.a.clone();
+    eventually("B's route in A", PROPAGATE, || {
+        let a = a.clone();
+        async move {
+            match a.adj_rib_in(b).await {
+                Some(v) if !v.is_empty() => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await;
+    let mut peer_events = pair.b.subscribe();
+    // The program waits for its commands until now.
+    write_atomically(
+        &commands,
+        &[
+            "version",
+            "announce route 10.0.0.0/33 next-hop 192.0.2.1",
+            "@q1 show neighbor summary",
+            "@q2 bogus command",
+            "@q3 show adj-rib in",
+            "neighbor 192.0.2.99 announce route-refresh ipv4 unicast",
+            "@q7 show adj-rib out extensive",
+            "# a comment",
+            "@q4 neighbor 127.0.3.22 teardown 7",
+            "@q5 neighbor 127.0.3.22 teardown 4",
+            "silence-ack",
+            "version",
+            "enable-ack",
+            "@q6 disable-ack",
+            "bogus again",
+            "enable-ack",
+            "@end version",
+        ]
+        .join("\n"),
+    );
+    let logp = log.clone();
+    eventually("the last answer", PROPAGATE, || {
+        let logp = logp.clone();
+        async move {
+            let l = lines(&logp);
+            if l.iter().any(|x| x.starts_with("@end done")) {
+                Ok(())
+            } else {
+                Err(format!("{l:#?}"))
+            }
+        }
+    })
+    .await;
+    // The Adj-RIB-Out lines depend on what A sends B back: not checked.
+    let l: Vec<String> = lines(&log)
+        .into_iter()
+        .filter(|x| !x.starts_with("@q7 neighbor"))
+        .collect();
+    let expect = |i: usize, prefix: &str| {
+        assert!(
+            l.get(i).is_some_and(|x| x.starts_with(prefix)),
+            "line {i} should start with {prefix:?}: {l:#?}"
+        );
+    };
+    expect(0, "ribbit ");
+    expect(1, "done");
+    // The malformed prefix: the column and what was wrong.
+    expect(2, "error column 16: ");
+    assert!(l[2].contains("10.0.0.0/33"), "{}", l[2]);
+    // The summary, with its id on every line, then done.
+    expect(3, "@q1 Peer ");
+    expect(4, "@q1 127.0.3.22");
+    assert!(l[4].contains("established"), "{}", l[4]);
+    expect(5, "@q1 done");
+    // Columns count in the whole line, the id included.
+    expect(6, "@q2 error column 5: ");
+    assert!(l[6].contains("\"bogus\""), "{}", l[6]);
+    // B's route as ExaBGP shows an Adj-RIB-In.
+    assert_eq!(
+        l[7],
+        "@q3 neighbor 127.0.3.22 ipv4 unicast 10.100.0.0/24 next-hop 198.18.0.1"
+    );
+    assert_eq!(l[8], "@q3 done");
+    assert_eq!(l[9], "error no neighbor 192.0.2.99");
+    assert_eq!(l[10], "@q7 done");
+    assert_eq!(l[11], "done", "the comment");
+    expect(12, "@q4 error teardown 7: ");
+    assert_eq!(l[13], "@q5 done");
+    // silence-ack: no answer to it nor to the version (its output line is
+    // still written); enable-ack: done.
+    expect(14, "ribbit ");
+    assert_eq!(l[15], "done");
+    // disable-ack is answered, then nothing until enable-ack.
+    assert_eq!(l[16], "@q6 done");
+    assert_eq!(l[17], "done");
+    expect(18, "@end ribbit ");
+    assert_eq!(l[19], "@end done");
+    assert_eq!(l.len(), 20, "{l:#?}");
+
+    // teardown 4 reached B as Cease / Administrative Reset.
+    let n = tokio::time::timeout(PROPAGATE, async {
+        loop {
+            match peer_events.next().await {
+                Some(PeerEvent::Notification {
+                    received: true,
+                    notification,
+                    ..
+                }) => return notification,
+                Some(_) => {}
+                None => panic!("B stopped"),
+            }
+        }
+    })
+    .await
+    .expect("a NOTIFICATION at B");
+    assert_eq!((n.code, n.subcode), (6, 4));
+    // The session comes back, and the program's counters show it all.
+    pair.established().await;
+    let s = &pair.processes().status()[0];
+    assert_eq!(s.counters.errors, 5, "{s:?}");
+    assert_eq!(s.counters.commands, 17, "{s:?}");
+    pair.stop().await;
+}
+
+/// A program that does not read, another that does, and a peer sending
+/// `routes` UPDATEs; the slow one starts reading when `go` appears.
+async fn slow_reader(n: u8, policy: &str, queue: usize, routes: usize) -> (Lab, PathBuf, Pair) {
+    let lab = Lab::new(&format!("process-slow-{policy}"));
+    let go = lab.path("go");
+    let slow_log = lab.path("slow.log");
+    let fast_log = lab.path("fast.log");
+    let procs = [
+        process_toml(
+            "slow",
+            &format!(
+                "{} {} {}",
+                script("never-read.py"),
+                go.display(),
+                slow_log.display()
+            ),
+            &format!("queue = {queue}\non-overflow = \"{policy}\""),
+        ),
+        process_toml(
+            "fast",
+            &format!("{} {}", script("log-events.py"), fast_log.display()),
+            "",
+        ),
+    ]
+    .join("\n");
+    let pair = Pair::start(&lab, n, &procs, routes).await;
+    pair.established().await;
+    // Every route reaches the program that reads.
+    let fast = fast_log.clone();
+    eventually("the reading program gets every route", PROPAGATE * 6, || {
+        let fast = fast.clone();
+        async move {
+            let got = exabgp_prefixes(&fast).len();
+            if got == routes {
+                Ok(())
+            } else {
+                Err(format!("{got} of {routes}"))
+            }
+        }
+    })
+    .await;
+    (lab, slow_log, pair)
+}
+
+/// After the slow program reads: a gap, then the whole table, then the end
+/// of the re-sync.
+async fn check_resync(lab: &Lab, slow_log: &Path, pair: &Pair, routes: usize) {
+    assert_eq!(
+        pair.a.state(pair.b_addr).await,
+        Some(State::Established),
+        "the session stays up"
+    );
+    std::fs::write(lab.path("go"), "").unwrap();
+    let log = slow_log.to_path_buf();
+    eventually("a gap, then a re-sync of every route", PROPAGATE * 3, || {
+        let log = log.clone();
+        async move {
+            let v = json_lines(&log);
+            // A gap may come while the program does not read yet (the
+            // pipe takes some lines): what counts is the last one, and
+            // what the program knows after it.
+            let gap = v.iter().rposition(|m| m["type"] == "gap");
+            let end = v.iter().rposition(|m| m["type"] == "resync");
+            match (gap, end) {
+                (Some(g), Some(e)) if g < e => {
+                    let after: std::collections::BTreeSet<String> = v[g..]
+                        .iter()
+                        .filter(|m| m["type"] == "update")
+                        .flat_map(|m| {
+                            m["neighbor"]["message"]["update"]["announce"]["ipv4 unicast"]
+                                ["198.18.0.1"]
+                                .as_array()
+                                .cloned()
+                                .unwrap_or_default()
+                        })
+                        .filter_map(|r| r["nlri"].as_str().map(str::to_string))
+                        .collect();
+                    if after.len() == routes {
+                        Ok(())
+                    } else {
+                        Err(format!("{} routes in the re-sync", after.len()))
+                    }
+                }
+                _ => Err(format!("gap {gap:?}, end {end:?}, {} lines", v.len())),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_reader_drop() {
+    let routes = 3000;
+    let (lab, slow_log, pair) = slow_reader(3, "drop", 50, routes).await;
+    let s = pair
+        .processes()
+        .status()
+        .into_iter()
+        .find(|s| s.name == "slow")
+        .unwrap();
+    assert!(
+        s.counters.events_dropped > 0,
+        "the full queue drops events: {s:?}"
+    );
+    assert_eq!(s.on_overflow, "drop");
+    assert!(s.queued <= 50, "{s:?}");
+    check_resync(&lab, &slow_log, &pair, routes).await;
+    let s = pair.processes().status();
+    assert!(s.iter().any(|s| s.name == "slow" && s.counters.gaps >= 1), "{s:?}");
+    assert!(
+        s.iter()
+            .all(|s| s.name != "fast" || s.counters.events_dropped == 0),
+        "{s:?}"
+    );
+    pair.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_reader_block() {
+    // More UPDATEs than the speaker's event buffer (4096) and the queue
+    // together: a blocked program falls behind the speaker.
+    let routes = 6000;
+    let (lab, slow_log, pair) = slow_reader(4, "block", 20, routes).await;
+    let s = pair
+        .processes()
+        .status()
+        .into_iter()
+        .find(|s| s.name == "slow")
+        .unwrap();
+    assert_eq!(s.counters.events_dropped, 0, "block drops nothing itself: {s:?}");
+    assert_eq!(s.queued, 20, "the queue is full: {s:?}");
+    check_resync(&lab, &slow_log, &pair, routes).await;
+    let s = pair.processes().status();
+    assert!(
+        s.iter()
+            .any(|s| s.name == "slow" && s.counters.events_missed > 0 && s.counters.gaps >= 1),
+        "{s:?}"
+    );
+    pair.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashing_program_restarted() {
+    let lab = Lab::new("process-crash");
+    let log = lab.path("pids.log");
+    let procs = process_toml(
+        "crash",
+        &format!("{} {}", script("crash.py"), log.display()),
+        "restart-backoff = 0\nrestart-backoff-max = 1",
+    );
+    let pair = Pair::start(&lab, 5, &procs, 1).await;
+    pair.established().await;
+    let p = log.clone();
+    eventually("four runs", PROPAGATE, || {
+        let p = p.clone();
+        async move {
+            let pids = lines(&p);
+            if pids.len() >= 4 {
+                Ok(())
+            } else {
+                Err(format!("{pids:?}"))
+            }
+        }
+    })
+    .await;
+    let pids = lines(&log);
+    let distinct: std::collections::BTreeSet<&String> = pids.iter().collect();
+    assert_eq!(distinct.len(), pids.len(), "a new process each time");
+    let s = &pair.processes().status()[0];
+    assert!(s.counters.starts >= 4 && s.counters.exits >= 3, "{s:?}");
+    // Back-off: 0, 0.1, 0.2, 0.4 s...: four runs took at least 0.3 s, and
+    // the speaker never noticed.
+    assert_eq!(pair.a.state(pair.b_addr).await, Some(State::Established));
+    pair.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_from_a_program() {
+    let lab = Lab::new("process-shutdown");
+    let log = lab.path("replies.log");
+    let commands = lab.path("commands.txt");
+    std::fs::write(&commands, "reload\nshutdown\n").unwrap();
+    let procs = process_toml(
+        "stopper",
+        &format!(
+            "{} {} {}",
+            script("log-events.py"),
+            log.display(),
+            commands.display()
+        ),
+        "receive = []",
+    );
+    let mut pair = Pair::start(&lab, 6, &procs, 0).await;
+    let first = tokio::time::timeout(PROPAGATE, pair.requests.recv())
+        .await
+        .expect("a request");
+    assert_eq!(first, Some(ControlRequest::Reload));
+    let second = tokio::time::timeout(PROPAGATE, pair.requests.recv())
+        .await
+        .expect("a request");
+    assert_eq!(second, Some(ControlRequest::Shutdown));
+    let p = log.clone();
+    eventually("the answers", PROPAGATE, || {
+        let p = p.clone();
+        async move {
+            let l = lines(&p);
+            if l == ["reload in progress", "done", "shutdown in progress", "done"] {
+                Ok(())
+            } else {
+                Err(format!("{l:?}"))
+            }
+        }
+    })
+    .await;
+    pair.stop().await;
+}
+
+#[test]
+fn scripts_are_executable() {
+    use std::os::unix::fs::PermissionsExt;
+    for s in ["log-events.py", "never-read.py", "crash.py"] {
+        let mode = std::fs::metadata(script(s)).unwrap().permissions().mode();
+        assert!(mode & 0o111 != 0, "{s} is not executable");
+    }
+}
