@@ -3,6 +3,7 @@
 pub mod client;
 pub mod decode;
 pub mod encode;
+pub mod healthcheck;
 pub mod input;
 pub mod monitor;
 pub mod neighbor;
