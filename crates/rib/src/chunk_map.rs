@@ -44,6 +44,11 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
         self.len
     }
 
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// The separator of the run that holds (or would hold) `key`.
     fn run_of(&self, key: &K) -> Option<&K> {
         self.runs

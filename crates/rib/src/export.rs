@@ -155,6 +155,27 @@ pub(crate) fn plan(src: &Source, t: &Target<'_>, facts: &Facts) -> Option<Plan> 
     Some(p)
 }
 
+/// What routes injected for a neighbor get ([`crate::Rib::inject`]): the
+/// defaults ExaBGP applies to what a program announces (and Ribbit to the
+/// static routes of its configuration), nothing else. On eBGP our AS in
+/// front (RFC 4271 §5.1.2) and no LOCAL_PREF (§5.1.5); on iBGP LOCAL_PREF
+/// 100 when absent (§5.1.5: it is always sent inside the AS). No community
+/// rule, no next hop change, MED kept: the route goes as it was given.
+pub(crate) fn injection_plan(config: &PeerConfig, ebgp: bool) -> Plan {
+    if ebgp {
+        Plan {
+            strip: bit(type_code::LOCAL_PREF),
+            prepend: Some(config.local_as),
+            ..Plan::default()
+        }
+    } else {
+        Plan {
+            local_pref: Some(DEFAULT_LOCAL_PREF),
+            ..Plan::default()
+        }
+    }
+}
+
 /// Our address on the session for a next hop of the same family; `None`
 /// when the runtime does not know one (the next hop is then left as is).
 fn next_hop_self(current: NextHop, session: &SessionInfo) -> Option<NextHop> {

@@ -67,6 +67,24 @@ struct PrePath<X> {
 /// A neighbor's routes before import policy, by key and path identifier.
 type PreTable<K> = BTreeMap<(K, Option<u32>), PrePath<<K as RouteKey>::Extra>>;
 
+/// A route injected for one neighbor ([`crate::Rib::inject`]): the
+/// attributes as given (ORIGIN and AS_PATH added when missing), shared
+/// through the interner like any path's.
+#[derive(Debug, Clone)]
+pub(crate) struct Injected<X> {
+    /// Next hop and attributes; the next hop is unused with
+    /// `next_hop_self`.
+    pub attrs: WireSet,
+    /// The label stack, for labeled and VPN families.
+    pub extra: X,
+    /// `next-hop self`: our address on the session, resolved when sent.
+    pub next_hop_self: bool,
+}
+
+/// A neighbor's injected routes, by key and path identifier (0 when none
+/// was given, as ExaBGP sends it with ADD-PATH).
+type InjectTable<K> = ChunkMap<(K, u32), Injected<<K as RouteKey>::Extra>>;
+
 /// What a neighbor was last sent for destinations: per destination a
 /// hash of what was sent (attributes, next hop, labels), which is all that
 /// is needed to tell whether the current state differs. Without ADD-PATH
@@ -136,6 +154,9 @@ struct Walk<K> {
     eorr: bool,
     /// The session just came up: nothing ahead of the walk was sent.
     fresh: bool,
+    /// A Beginning-of-RIB-Refresh is due before the walk's first message
+    /// (RFC 7313 §4).
+    borr: bool,
 }
 
 impl<K: Ord> Walk<K> {
@@ -177,6 +198,8 @@ pub(crate) struct FamilyRib<K: RouteKey> {
     paths: usize,
     pre: FastMap<u32, PreTable<K>>,
     out: FastMap<u32, OutState<K>>,
+    /// Routes injected per neighbor; they outlive its sessions.
+    inject: FastMap<u32, InjectTable<K>>,
 }
 
 /// What identifies the best path for change detection.
@@ -475,6 +498,7 @@ impl<K: RouteKey> FamilyRib<K> {
             paths: 0,
             pre: FastMap::default(),
             out: FastMap::default(),
+            inject: FastMap::default(),
         }
     }
 
@@ -488,9 +512,10 @@ impl<K: RouteKey> FamilyRib<K> {
         self.out.get(&peer).map_or(0, |o| o.sent_paths)
     }
 
-    /// Start (or restart) a walk of the whole table for a neighbor.
-    /// `fresh`: the session just came up (with ADD-PATH send or not),
-    /// nothing was sent yet.
+    /// Start (or restart) a walk of the whole table (and of the routes
+    /// injected for the neighbor) for a neighbor. `fresh`: the session just
+    /// came up (with ADD-PATH send or not), nothing was sent yet. `eorr`:
+    /// an enhanced route refresh, framed by BoRR and EoRR (RFC 7313 §4).
     pub fn start_walk(&mut self, peer: u32, force: bool, eorr: bool, fresh: Option<bool>) {
         if let Some(add_path) = fresh {
             self.out.insert(peer, OutState::new(add_path));
@@ -504,6 +529,9 @@ impl<K: RouteKey> FamilyRib<K> {
             force: force || prev.as_ref().is_some_and(|w| w.force),
             eor: fresh.is_some() || prev.as_ref().is_some_and(|w| w.eor),
             eorr: eorr || prev.as_ref().is_some_and(|w| w.eorr),
+            // A BoRR not sent yet still goes first; a new refresh starts
+            // with its own (RFC 7313 §4 lets a refresh restart).
+            borr: eorr || prev.as_ref().is_some_and(|w| w.borr),
             // A walk restarted over a fresh one that has not moved yet
             // still covers what was not sent; any other does not.
             fresh: fresh.is_some() || prev.as_ref().is_some_and(|w| w.fresh && w.from.is_none()),
@@ -519,6 +547,116 @@ impl<K: RouteKey> FamilyRib<K> {
     pub fn forget_peer(&mut self, peer: u32) {
         self.out.remove(&peer);
         self.pre.remove(&peer);
+        self.inject.remove(&peer);
+    }
+
+    /// Mark `key` due for one neighbor, unless a fresh walk will reach it.
+    fn mark(&mut self, peer: u32, key: &K) {
+        if let Some(st) = self.out.get_mut(&peer) {
+            if !st.walk.as_ref().is_some_and(|w| w.covers(key)) {
+                st.dirty.insert(key.clone());
+            }
+        }
+    }
+
+    /// Inject a route for a neighbor (see [`crate::Rib::inject`]),
+    /// replacing the one it had with the same NLRI and path identifier.
+    /// Returns false when the NLRI does not belong in this family.
+    pub fn inject(
+        &mut self,
+        peer: u32,
+        nlri: Nlri<'_>,
+        attrs: &WireSet,
+        next_hop_self: bool,
+    ) -> bool {
+        let Some((key, path_id, extra)) = K::from_nlri(self.family, nlri) else {
+            return false;
+        };
+        let at = (key, path_id.unwrap_or(0));
+        let map = self.inject.entry(peer).or_default();
+        match map.get_mut(&at) {
+            Some(o) => {
+                if o.attrs.same(attrs) && o.next_hop_self == next_hop_self && o.extra == extra {
+                    // Announced again as it is: nothing to send.
+                    return true;
+                }
+                o.attrs = attrs.clone();
+                o.extra = extra;
+                o.next_hop_self = next_hop_self;
+            }
+            None => {
+                map.insert(
+                    at.clone(),
+                    Injected {
+                        attrs: attrs.clone(),
+                        extra,
+                        next_hop_self,
+                    },
+                );
+            }
+        }
+        self.mark(peer, &at.0);
+        true
+    }
+
+    /// Withdraw a route injected for a neighbor; returns whether it was.
+    pub fn retract(&mut self, peer: u32, nlri: Nlri<'_>) -> bool {
+        let Some((key, path_id, _)) = K::from_nlri(self.family, nlri) else {
+            return false;
+        };
+        let Some(map) = self.inject.get_mut(&peer) else {
+            return false;
+        };
+        if map.remove(&(key.clone(), path_id.unwrap_or(0))).is_none() {
+            return false;
+        }
+        if map.is_empty() {
+            self.inject.remove(&peer);
+        }
+        self.mark(peer, &key);
+        true
+    }
+
+    /// Withdraw every route injected for a neighbor; returns how many.
+    pub fn retract_all(&mut self, peer: u32) -> usize {
+        let Some(map) = self.inject.remove(&peer) else {
+            return 0;
+        };
+        let mut last: Option<&K> = None;
+        let keys: Vec<K> = map
+            .iter()
+            .filter_map(|((k, _), _)| {
+                let new = last != Some(k);
+                last = Some(k);
+                new.then(|| k.clone())
+            })
+            .collect();
+        for k in &keys {
+            self.mark(peer, k);
+        }
+        map.len()
+    }
+
+    /// The routes injected for a neighbor: (NLRI with its path identifier
+    /// when one was given, attributes, next hop self).
+    pub fn injected(&self, peer: u32) -> Vec<(NlriList, WireSet, bool)> {
+        let Some(map) = self.inject.get(&peer) else {
+            return Vec::new();
+        };
+        map.iter()
+            .map(|((key, id), r)| {
+                let mut nlri =
+                    NlriList::empty_for(self.family).unwrap_or(NlriList::Prefixes(Vec::new()));
+                let id = (*id != 0).then_some(*id);
+                key.push_nlri(self.family, id, &r.extra, &mut nlri);
+                (nlri, r.attrs.clone(), r.next_hop_self)
+            })
+            .collect()
+    }
+
+    /// How many routes are injected for a neighbor.
+    pub fn injected_len(&self, peer: u32) -> usize {
+        self.inject.get(&peer).map_or(0, ChunkMap::len)
     }
 
     /// Whether messages are due for a neighbor.
@@ -847,6 +985,7 @@ impl<K: RouteKey> FamilyRib<K> {
             family,
             paths,
             pre,
+            ..
         } = self;
         let mut removed = 0usize;
         loc.retain(|key, d| {
@@ -882,14 +1021,20 @@ impl<K: RouteKey> FamilyRib<K> {
         }
     }
 
-    /// What neighbor `to` should have for a destination, into `out`.
+    /// What neighbor `to` should have for a destination, into `out`: the
+    /// routes injected for it there if there are any, else the RIB's
+    /// export of the destination's paths.
+    // The arguments are the export context and the two sources; a struct
+    // for them would live for one call.
+    #[allow(clippy::too_many_arguments)]
     fn desired(
         sh: &Shared,
         memo: &mut ExportMemo,
         to: u32,
         family: Family,
         key: &K,
-        dest: &Dest<K::Extra>,
+        dest: Option<&Dest<K::Extra>>,
+        injected: Option<&InjectTable<K>>,
         out: &mut Vec<Want<K::Extra>>,
     ) {
         out.clear();
@@ -898,6 +1043,14 @@ impl<K: RouteKey> FamilyRib<K> {
             return;
         };
         let mode = p.add_path_send(family);
+        if let Some(inj) = injected {
+            if Self::desired_injected(sh, memo, to, family, key, inj, mode.is_some(), out) {
+                return;
+            }
+        }
+        let Some(dest) = dest else {
+            return;
+        };
         let rs_client = p.config.route_server_client;
         let want = |sh: &Shared, path: &Path<K::Extra>, e: Rc<Exported>| Want {
             id: sh.send_id(path),
@@ -947,6 +1100,66 @@ impl<K: RouteKey> FamilyRib<K> {
         }
     }
 
+    /// The routes injected for `to` at `key`, into `out`; false when there
+    /// are none. Without ADD-PATH the neighbor can hold one route per
+    /// destination: the one with the lowest path identifier. With it, all
+    /// of them, with the path identifiers they were given.
+    #[allow(clippy::too_many_arguments)]
+    fn desired_injected(
+        sh: &Shared,
+        memo: &mut ExportMemo,
+        to: u32,
+        family: Family,
+        key: &K,
+        inj: &InjectTable<K>,
+        add_path: bool,
+        out: &mut Vec<Want<K::Extra>>,
+    ) -> bool {
+        let mut any = false;
+        for ((k, id), r) in inj.range_from(Bound::Included((key.clone(), 0))) {
+            if k != key {
+                break;
+            }
+            any = true;
+            if let Some(e) = sh.export_injected(memo, to, family, r) {
+                out.push(Want {
+                    id: *id,
+                    hash: K::sent_hash(e.hash, &r.extra, &sh.hasher),
+                    exported: e,
+                    extra: r.extra.clone(),
+                });
+            }
+            if !add_path {
+                break;
+            }
+        }
+        any
+    }
+
+    /// The next destination of a walk after `from`: of the table, or of
+    /// the routes injected for the neighbor, whichever comes first.
+    fn walk_next(
+        loc: &ChunkMap<K, Dest<K::Extra>>,
+        inj: Option<&InjectTable<K>>,
+        from: Option<&K>,
+    ) -> Option<K> {
+        let a = match from {
+            None => loc.first(),
+            Some(f) => loc.next_after(f),
+        }
+        .map(|(k, _)| k);
+        let b = inj
+            .and_then(|m| match from {
+                None => m.first(),
+                Some(f) => m.next_after(&(f.clone(), u32::MAX)),
+            })
+            .map(|((k, _), _)| k);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b).clone()),
+            (a, b) => a.or(b).cloned(),
+        }
+    }
+
     /// Produce messages for a neighbor, about `budget` bytes (at least
     /// something when `first` and anything is due).
     pub fn take(
@@ -959,10 +1172,28 @@ impl<K: RouteKey> FamilyRib<K> {
         out: &mut Vec<Vec<u8>>,
     ) -> usize {
         let family = self.family;
-        let FamilyRib { loc, out: outs, .. } = self;
+        let FamilyRib {
+            loc,
+            out: outs,
+            inject,
+            ..
+        } = self;
         let Some(st) = outs.get_mut(&peer) else {
             return 0;
         };
+        let inj = inject.get(&peer);
+        let mut used = 0usize;
+        if let Some(w) = st.walk.as_mut().filter(|w| w.borr) {
+            // RFC 7313 §4: the BoRR goes before the re-advertisement.
+            w.borr = false;
+            let m = Message::RouteRefresh(RouteRefresh {
+                family,
+                subtype: RefreshSubtype::Begin,
+            })
+            .to_bytes(&session.encode);
+            used = m.len();
+            out.push(m);
+        }
         let wire_ids = st.add_path;
         let mut batch = Batch::new(family, session.encode);
         let mut memo = ExportMemo::default();
@@ -975,12 +1206,8 @@ impl<K: RouteKey> FamilyRib<K> {
             let (key, from_walk, force) = if let Some(k) = st.dirty.pop_first() {
                 (k, false, false)
             } else if let Some(w) = &st.walk {
-                let next = match &w.from {
-                    None => loc.first(),
-                    Some(f) => loc.next_after(f),
-                };
-                match next {
-                    Some((k, _)) => (k.clone(), true, w.force),
+                match Self::walk_next(loc, inj, w.from.as_ref()) {
+                    Some(k) => (k, true, w.force),
                     None => {
                         if let Some(w) = st.walk.take() {
                             eor |= w.eor;
@@ -992,10 +1219,8 @@ impl<K: RouteKey> FamilyRib<K> {
             } else {
                 break;
             };
-            match loc.get(&key) {
-                Some(d) => Self::desired(sh, &mut memo, peer, family, &key, d, &mut wants),
-                None => wants.clear(),
-            }
+            let dest = loc.get(&key);
+            Self::desired(sh, &mut memo, peer, family, &key, dest, inj, &mut wants);
             st.adj.get(&key, &mut sent);
             let withdrawn = |s: &(u32, u64)| {
                 if wire_ids {
@@ -1047,7 +1272,7 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
         }
-        let mut used = batch.encode(out);
+        used = used.saturating_add(batch.encode(out));
         if eor {
             let m = end_of_rib(family, &session.encode);
             used = used.saturating_add(m.len());
@@ -1167,11 +1392,10 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut memo = ExportMemo::default();
         let mut wants = Vec::new();
         let mut views = Vec::new();
+        let inj = self.inject.get(&peer);
         for key in st.adj.keys() {
-            let Some(d) = self.loc.get(key) else {
-                continue;
-            };
-            Self::desired(sh, &mut memo, peer, self.family, key, d, &mut wants);
+            let dest = self.loc.get(key);
+            Self::desired(sh, &mut memo, peer, self.family, key, dest, inj, &mut wants);
             for w in &wants {
                 let id = st.add_path.then_some(w.id);
                 let attrs = AttrSet::new(w.exported.attrs());

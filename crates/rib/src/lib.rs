@@ -58,7 +58,8 @@ pub use policy::{Outcome, PeerFacts, Policies, Policy, PolicyChain, Subject, Ver
 pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
 pub use rib::{
     AddPathSend, BlackholeAction, DestinationView, FamilyStats, GracefulDown, Ineligible,
-    MaxPrefix, MaxPrefixAction, MaxPrefixHit, PathView, PeerConfig, PeerFamilyStats, PeerId,
-    PeerStats, Reconfigured, Rib, RibOptions, RibStats, RouteView, SessionInfo, UpdateReport,
+    InjectError, InjectNextHop, InjectedRoute, Injection, MaxPrefix, MaxPrefixAction, MaxPrefixHit,
+    PathView, PeerConfig, PeerFamilyStats, PeerId, PeerStats, Reconfigured, Rib, RibOptions,
+    RibStats, RouteView, SessionInfo, UpdateReport,
 };
 pub use route::RouteAttrs;

@@ -18,11 +18,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 
 use ipnet::IpNet;
-use ribbit_wire::attribute::Community;
+use ribbit_wire::attribute::{AsPath, Community, Origin};
 use ribbit_wire::capability::Role;
+use ribbit_wire::family::NlriKind;
 use ribbit_wire::nlri::{Nlri, NlriList, PrefixNlri};
+use ribbit_wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use ribbit_wire::update::{MpNlri, Update};
-use ribbit_wire::{EncodeContext, EncodedAttributes, Family, NextHop, PathAttributes};
+use ribbit_wire::{EncodeContext, EncodedAttributes, Family, Message, NextHop, PathAttributes};
 
 use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
 use crate::export::{self, Source, Target};
@@ -272,6 +274,69 @@ pub struct RouteView {
     pub stale: bool,
 }
 
+/// The next hop of an injected route ([`Injection`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InjectNextHop {
+    /// This next hop, as it goes on the wire ([`NextHop::Empty`] for
+    /// Flowspec rules without one; an IPv4 next hop of IPv6 NLRI as the
+    /// IPv4-mapped address).
+    Given(NextHop),
+    /// Our address on the session (ExaBGP's `next-hop self`), resolved each
+    /// time the route is sent, so that it follows the session through
+    /// flaps.
+    Local,
+}
+
+/// A route a program announces to neighbors (ExaBGP's `announce route`),
+/// or a static route of the configuration; see [`Rib::inject`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injection {
+    /// The next hop.
+    pub next_hop: InjectNextHop,
+    /// The attributes as given (`next_hop` unused): ORIGIN IGP and an
+    /// empty AS_PATH are added when missing (RFC 4271 §5.1.1, §5.1.2: an
+    /// UPDATE that announces carries them); the session's rules are
+    /// applied when sent.
+    pub attributes: PathAttributes,
+}
+
+/// A route injected for a neighbor, as [`Rib::injected`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedRoute {
+    /// The family.
+    pub family: Family,
+    /// The NLRI (one element, with its path identifier when one was
+    /// given).
+    pub nlri: NlriList,
+    /// The route: attributes as stored (ORIGIN and AS_PATH added when
+    /// they were missing), before the session's rules.
+    pub injection: Injection,
+}
+
+/// Why routes could not be injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectError {
+    /// No such neighbor.
+    UnknownPeer(PeerId),
+    /// The RIB has no tables for the family (it cannot decode its NLRI).
+    Family(Family),
+    /// A route of a family with next hops has none
+    /// ([`InjectNextHop::Given`] with [`NextHop::Empty`]).
+    MissingNextHop(Family),
+}
+
+impl std::fmt::Display for InjectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InjectError::UnknownPeer(p) => write!(f, "no neighbor {p}"),
+            InjectError::Family(family) => write!(f, "routes of {family} cannot be held"),
+            InjectError::MissingNextHop(family) => write!(f, "a {family} route needs a next hop"),
+        }
+    }
+}
+
+impl std::error::Error for InjectError {}
+
 /// Why a path cannot be best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ineligible {
@@ -384,6 +449,8 @@ pub(crate) struct PeerState {
     pub max_reported: HashSet<Family>,
     /// End-of-RIB due for families the tables do not handle.
     pub eor_only: Vec<Family>,
+    /// BoRR and EoRR due for families the tables do not handle.
+    pub refresh_only: Vec<Family>,
 }
 
 impl PeerState {
@@ -492,6 +559,30 @@ pub(crate) struct SendIds {
 
 /// The smallest interner size at which purges run.
 const PURGE_MIN: usize = 4096;
+
+/// Sources of export results in [`ExportMemo`] besides neighbors (below
+/// [`LOCAL`]) and our own paths ([`LOCAL`]): injected routes with a given
+/// next hop, and with `next-hop self`.
+const INJECTED: u32 = u32::MAX - 1;
+const INJECTED_SELF: u32 = u32::MAX;
+
+/// The next hop an address stands for in `family`: an IPv4 address for
+/// IPv6 NLRI as the IPv4-mapped IPv6 address (Ribbit does not negotiate
+/// RFC 8950's extended next hop, which would send it as it is), as
+/// ExaBGP's `Announcement::wire_next_hop` does.
+pub(crate) fn injected_next_hop(family: Family, addr: IpAddr) -> NextHop {
+    match addr {
+        IpAddr::V4(a) if family.is_ipv6() => NextHop::V6 {
+            global: a.to_ipv6_mapped(),
+            link_local: None,
+        },
+        IpAddr::V4(a) => NextHop::V4(a),
+        IpAddr::V6(a) => NextHop::V6 {
+            global: a,
+            link_local: None,
+        },
+    }
+}
 
 impl Shared {
     pub fn peer(&self, idx: u32) -> Option<&PeerState> {
@@ -705,6 +796,73 @@ impl Shared {
         self.finish_export(None, next_hop, encoded, &session.encode)
     }
 
+    /// What neighbor `to` is sent for a route injected for it (once per
+    /// attribute set in `memo`): the attributes as given under
+    /// [`export::injection_plan`], and the given next hop or, for `next-hop
+    /// self`, our address on the session. No export policy: an injected
+    /// route goes as it was given. `None`: it cannot be sent (no address
+    /// for `next-hop self`, or too large).
+    pub fn export_injected<X>(
+        &self,
+        memo: &mut ExportMemo,
+        to: u32,
+        family: Family,
+        route: &crate::family_rib::Injected<X>,
+    ) -> Option<Rc<Exported>> {
+        let source = if route.next_hop_self {
+            INJECTED_SELF
+        } else {
+            INJECTED
+        };
+        let key = (route.attrs.addr(), source);
+        if let Some((_, r)) = memo.ruled.get(&key) {
+            return r.clone();
+        }
+        let r = self
+            .injected_rules(to, family, &route.attrs, route.next_hop_self)
+            .map(Rc::new);
+        memo.ruled.insert(key, (route.attrs.clone(), r.clone()));
+        r
+    }
+
+    fn injected_rules(
+        &self,
+        to: u32,
+        family: Family,
+        set: &WireSet,
+        next_hop_self: bool,
+    ) -> Option<Exported> {
+        let target = self.peer(to)?;
+        let session = target.session.as_ref()?;
+        let next_hop = if next_hop_self {
+            // Our address on the session: the one of the neighbor's
+            // address family, as ExaBGP takes the socket's own address.
+            let (v4, v6) = (
+                session.local_v4.map(IpAddr::V4),
+                session.local_v6.map(IpAddr::V6),
+            );
+            let local = match target.config.address {
+                IpAddr::V4(_) => v4.or(v6),
+                IpAddr::V6(_) => v6.or(v4),
+            }?;
+            injected_next_hop(family, local)
+        } else {
+            set.next_hop()
+        };
+        let plan = export::injection_plan(&target.config, target.ebgp);
+        if !session.encode.four_octet_as {
+            let mut attrs = set.attributes();
+            export::apply(&plan, &mut attrs, session);
+            attrs.next_hop = next_hop;
+            return self.exported(attrs, &session.encode);
+        }
+        let bytes = set.attribute_bytes();
+        let mut out = Vec::with_capacity(bytes.len() + 8);
+        export::apply_wire(&plan, bytes, &mut out);
+        let encoded = EncodedAttributes::from_bytes(out)?;
+        self.finish_export(None, next_hop, encoded, &session.encode)
+    }
+
     /// Encode attributes for a session; `None` when they are too large to
     /// be sent in any UPDATE.
     fn exported(&self, attrs: RouteAttrs, ctx: &EncodeContext) -> Option<Exported> {
@@ -849,6 +1007,7 @@ impl Rib {
             stale: BTreeMap::new(),
             max_reported: HashSet::new(),
             eor_only: Vec::new(),
+            refresh_only: Vec::new(),
         }));
         PeerId(idx)
     }
@@ -922,6 +1081,7 @@ impl Rib {
         ];
         p.session = Some(session);
         p.eor_only.clear();
+        p.refresh_only.clear();
         for a in local.into_iter().flatten() {
             if !self.sh.local_addrs.contains(&a) {
                 self.sh.local_addrs.push(a);
@@ -972,6 +1132,7 @@ impl Rib {
         p.session = None;
         p.facts.local_address = None;
         p.eor_only.clear();
+        p.refresh_only.clear();
         p.max_reported.clear();
         let g = graceful.unwrap_or_default();
         let families: Vec<Family> = self.families.keys().copied().collect();
@@ -1076,6 +1237,154 @@ impl Rib {
         let ok = each!(t, t => t.insert_local(&mut self.sh, nlri, set));
         self.sh.maybe_purge();
         ok
+    }
+
+    /// Inject routes for neighbors, as a program announces them (ExaBGP's
+    /// `announce route`, Ribbit's static routes): each NLRI of `nlri` goes
+    /// to each of `peers` with `route`'s attributes, whatever the tables
+    /// hold. Returns how many (neighbor, route) pairs were injected (NLRI
+    /// that do not belong to `family` are skipped).
+    ///
+    /// What a neighbor gets, with ExaBGP's semantics:
+    /// - the attributes as given, ORIGIN IGP and an empty AS_PATH added
+    ///   when missing; on eBGP our AS prepended and LOCAL_PREF dropped
+    ///   (RFC 4271 §5.1.2, §5.1.5), on iBGP LOCAL_PREF 100 when absent; no
+    ///   export policy, no community rule, MED kept;
+    /// - [`InjectNextHop::Local`] as our address on the session;
+    /// - no part in the decision process, never sent to other neighbors;
+    /// - precedence: for the destination, the injected routes replace,
+    ///   for that neighbor only, whatever the decision would send it (all
+    ///   its paths with ADD-PATH); when the last one is retracted the
+    ///   RIB's own export of the destination comes back;
+    /// - a later injection of the same NLRI and path identifier replaces
+    ///   the earlier one; without ADD-PATH send the neighbor gets the
+    ///   injected route with the lowest path identifier (none counts as
+    ///   0), with it every one with its identifier;
+    /// - they outlive sessions: sent (in key order with the RIB's
+    ///   routes, before End-of-RIB) each time the session comes up, and
+    ///   again on ROUTE-REFRESH (between BoRR and EoRR);
+    /// - sent through the same machinery as the RIB's own routes: what is
+    ///   due, grouped by attribute set and packed, the Adj-RIB-Out keeping
+    ///   a hash of what was sent, so that an injection that changes
+    ///   nothing sends nothing.
+    pub fn inject(
+        &mut self,
+        peers: &[PeerId],
+        family: Family,
+        nlri: &NlriList,
+        route: &Injection,
+    ) -> Result<usize, InjectError> {
+        if let Some(p) = peers.iter().find(|p| self.sh.peer(p.0).is_none()) {
+            return Err(InjectError::UnknownPeer(*p));
+        }
+        let flowspec = matches!(
+            family.nlri_kind(),
+            Some(NlriKind::Flowspec | NlriKind::FlowspecVpn)
+        );
+        let (next_hop, next_hop_self) = match route.next_hop {
+            InjectNextHop::Given(NextHop::Empty) if !flowspec => {
+                return Err(InjectError::MissingNextHop(family))
+            }
+            InjectNextHop::Given(nh) => (nh, false),
+            InjectNextHop::Local => (NextHop::Empty, true),
+        };
+        if !self.ensure_family(family) {
+            return Err(InjectError::Family(family));
+        }
+        let a = &route.attributes;
+        let set = if a.origin.is_some() && a.as_path.is_some() {
+            self.sh.interner.intern_parts(next_hop, a)
+        } else {
+            let mut a = a.clone();
+            a.origin.get_or_insert(Origin::Igp);
+            a.as_path.get_or_insert_with(AsPath::default);
+            self.sh.interner.intern_parts(next_hop, &a)
+        };
+        let Some(t) = self.families.get_mut(&family) else {
+            return Err(InjectError::Family(family));
+        };
+        let mut n = 0usize;
+        each!(t, t => {
+            for p in peers {
+                for one in nlri.iter() {
+                    if t.inject(p.0, one, &set, next_hop_self) {
+                        n = n.saturating_add(1);
+                    }
+                }
+            }
+        });
+        self.sh.maybe_purge();
+        Ok(n)
+    }
+
+    /// Withdraw routes injected for neighbors (ExaBGP's `withdraw route`):
+    /// the RIB's own export of each destination, if any, takes their
+    /// place. Returns how many (neighbor, route) pairs were withdrawn.
+    pub fn retract(&mut self, peers: &[PeerId], family: Family, nlri: &NlriList) -> usize {
+        let Some(t) = self.families.get_mut(&family) else {
+            return 0;
+        };
+        let mut n = 0usize;
+        each!(t, t => {
+            for p in peers {
+                for one in nlri.iter() {
+                    if t.retract(p.0, one) {
+                        n = n.saturating_add(1);
+                    }
+                }
+            }
+        });
+        n
+    }
+
+    /// Withdraw every route injected for a neighbor, in every family (or
+    /// one); returns how many.
+    pub fn retract_all(&mut self, peer: PeerId, family: Option<Family>) -> usize {
+        let mut n = 0usize;
+        for (f, t) in self.families.iter_mut() {
+            if family.is_none_or(|x| x == *f) {
+                n = n.saturating_add(each!(t, t => t.retract_all(peer.0)));
+            }
+        }
+        n
+    }
+
+    /// The routes injected for a neighbor in a family, in key order.
+    pub fn injected(&self, peer: PeerId, family: Family) -> Vec<InjectedRoute> {
+        let Some(t) = self.families.get(&family) else {
+            return Vec::new();
+        };
+        each!(t, t => t.injected(peer.0))
+            .into_iter()
+            .map(|(nlri, set, next_hop_self)| {
+                let attrs = set.attributes();
+                InjectedRoute {
+                    family,
+                    nlri,
+                    injection: Injection {
+                        next_hop: if next_hop_self {
+                            InjectNextHop::Local
+                        } else {
+                            InjectNextHop::Given(attrs.next_hop)
+                        },
+                        attributes: attrs.attributes,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The families the RIB has tables for.
+    pub fn families(&self) -> impl Iterator<Item = Family> + '_ {
+        self.families.keys().copied()
+    }
+
+    /// How many routes are injected for a neighbor, all families.
+    pub fn injected_count(&self, peer: PeerId) -> usize {
+        self.families
+            .values()
+            .map(|t| each!(t, t => t.injected_len(peer.0)))
+            .sum()
     }
 
     /// Withdraw a route given to [`Rib::originate`]; returns whether it
@@ -1437,8 +1746,10 @@ impl Rib {
     }
 
     /// A neighbor asked for a ROUTE-REFRESH of `family`: its Adj-RIB-Out
-    /// of the family is sent again in full; with `end_marker`, an EoRR
-    /// follows the last UPDATE (RFC 7313; the runtime sent the BoRR).
+    /// of the family (injected routes included) is sent again in full;
+    /// with `end_marker` (enhanced route refresh negotiated), framed by a
+    /// BoRR before the first UPDATE and an EoRR after the last (RFC 7313
+    /// §4).
     pub fn refresh(&mut self, peer: PeerId, family: Family, end_marker: bool) {
         if !self.negotiated(peer, family) {
             return;
@@ -1449,7 +1760,7 @@ impl Rib {
             None => {
                 if end_marker {
                     if let Some(p) = self.sh.peer_mut(peer.0) {
-                        p.eor_only.push(family);
+                        p.refresh_only.push(family);
                     }
                 }
             }
@@ -1465,6 +1776,7 @@ impl Rib {
             return false;
         }
         !p.eor_only.is_empty()
+            || !p.refresh_only.is_empty()
             || self
                 .families
                 .values()
@@ -1507,6 +1819,14 @@ impl Rib {
                 let bytes = end_of_rib(family, &session.encode);
                 used = used.saturating_add(bytes.len());
                 out.push(bytes);
+            }
+            for family in std::mem::take(&mut p.refresh_only) {
+                for subtype in [RefreshSubtype::Begin, RefreshSubtype::End] {
+                    let bytes = Message::RouteRefresh(RouteRefresh { family, subtype })
+                        .to_bytes(&session.encode);
+                    used = used.saturating_add(bytes.len());
+                    out.push(bytes);
+                }
             }
         }
         self.sh.maybe_purge();
@@ -1724,3 +2044,7 @@ pub(crate) fn max_prefix(p: &PeerState, family: Family) -> Option<MaxPrefix> {
 #[cfg(test)]
 #[path = "rib_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "rib_inject_tests.rs"]
+mod inject_tests;

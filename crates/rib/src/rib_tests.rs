@@ -1203,9 +1203,10 @@ fn refresh_resends_with_an_end_marker() {
     let n = seen.messages;
     rib.refresh(mon, V4, true);
     drain(&mut rib, mon, &mut seen);
-    // One UPDATE with both prefixes again, then the EoRR; no End-of-RIB.
-    assert_eq!(seen.messages - n, 2);
-    assert_eq!(seen.eorr, vec![V4]);
+    // BoRR, one UPDATE with both prefixes again, then the EoRR (RFC 7313
+    // §4); no End-of-RIB.
+    assert_eq!(seen.messages - n, 3);
+    assert_eq!(seen.eorr, vec![V4, V4]);
     assert_eq!(seen.eor, vec![V4, V6]);
 }
 

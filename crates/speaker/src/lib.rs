@@ -4,6 +4,7 @@
 //! the command line tools over the codec: `ribbit decode` and `ribbit encode`,
 //! and Ribbit's JSON form of BGP messages ([`json`]).
 
+pub mod announce;
 pub mod api;
 pub mod builder;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod peer;
 pub mod process;
 pub mod rib_task;
 pub mod rib_view;
+pub mod route;
 pub mod speaker;
 pub mod speaker_api;
 

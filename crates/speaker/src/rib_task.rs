@@ -29,9 +29,10 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use ribbit_rib::{
-    GracefulDown, MaxPrefixHit, PeerConfig, PeerId, Reconfigured, Rib, RibStats, SessionInfo,
+    GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig, PeerId,
+    Reconfigured, Rib, RibStats, SessionInfo,
 };
-use ribbit_wire::{Family, Update};
+use ribbit_wire::{Family, NlriList, Update};
 
 use crate::peer::ReceivedRoute;
 
@@ -56,6 +57,17 @@ pub struct RibUpdate {
     pub epoch: u64,
     /// The UPDATE.
     pub update: Arc<Update>,
+}
+
+/// Routes of one family sharing attributes, to inject ([`Rib::inject`]).
+#[derive(Debug, Clone)]
+pub struct InjectRoutes {
+    /// The family.
+    pub family: Family,
+    /// The NLRI.
+    pub nlri: NlriList,
+    /// Next hop and attributes.
+    pub route: Injection,
 }
 
 /// What a neighbor task tells the RIB task, besides UPDATEs.
@@ -134,6 +146,27 @@ pub enum RibControl {
         /// The neighbor.
         peer: PeerId,
     },
+    /// Routes injected for neighbors (a program's announcements, static
+    /// routes; see [`Rib::inject`]). The answer: how many (neighbor, route)
+    /// pairs were injected, or the first error (routes before it stay).
+    Inject {
+        /// The neighbors.
+        peers: Vec<PeerId>,
+        /// The routes.
+        routes: Vec<InjectRoutes>,
+        /// The answer, if wanted.
+        reply: Option<oneshot::Sender<Result<usize, InjectError>>>,
+    },
+    /// Injected routes withdrawn ([`Rib::retract`]). The answer: how many
+    /// (neighbor, route) pairs were.
+    Retract {
+        /// The neighbors.
+        peers: Vec<PeerId>,
+        /// The routes, by family.
+        routes: Vec<(Family, NlriList)>,
+        /// The answer, if wanted.
+        reply: Option<oneshot::Sender<usize>>,
+    },
     /// A question about the tables.
     Query(RibQuery),
 }
@@ -166,10 +199,47 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
     },
+    /// Every path of one prefix (unicast and multicast families).
+    Destination {
+        /// The family.
+        family: Family,
+        /// The prefix.
+        prefix: ipnet::IpNet,
+        /// The answer: empty when there is no such destination.
+        reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
+    },
+    /// Every path of the most specific destination containing an address.
+    LongestMatch {
+        /// The family.
+        family: Family,
+        /// The address.
+        addr: IpAddr,
+        /// The answer: empty when no destination contains it.
+        reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
+    },
+    /// Up to `limit` destinations of a prefix family, in order, after
+    /// `after` (from the start when `None`).
+    Page {
+        /// The family.
+        family: Family,
+        /// The last destination of the previous page.
+        after: Option<ipnet::IpNet>,
+        /// How many.
+        limit: usize,
+        /// The answer.
+        reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
+    },
     /// Table sizes and counters.
     Stats {
         /// The answer.
         reply: oneshot::Sender<RibStats>,
+    },
+    /// The routes injected for a neighbor, every family.
+    Injected {
+        /// The neighbor.
+        peer: PeerId,
+        /// The answer.
+        reply: oneshot::Sender<Vec<InjectedRoute>>,
     },
 }
 
@@ -180,6 +250,10 @@ impl std::fmt::Debug for RibQuery {
             RibQuery::AdjRibOut { .. } => "RibQuery::AdjRibOut",
             RibQuery::Paths { .. } => "RibQuery::Paths",
             RibQuery::Stats { .. } => "RibQuery::Stats",
+            RibQuery::Destination { .. } => "RibQuery::Destination",
+            RibQuery::LongestMatch { .. } => "RibQuery::LongestMatch",
+            RibQuery::Page { .. } => "RibQuery::Page",
+            RibQuery::Injected { .. } => "RibQuery::Injected",
         })
     }
 }
@@ -365,6 +439,40 @@ impl RibTask {
                 self.rib.remove_peer(peer);
                 self.names.remove(&peer);
             }
+            RibControl::Inject {
+                peers,
+                routes,
+                reply,
+            } => {
+                let mut total = Ok(0usize);
+                for r in &routes {
+                    match self.rib.inject(&peers, r.family, &r.nlri, &r.route) {
+                        Ok(n) => total = total.map(|t| t.saturating_add(n)),
+                        Err(e) => {
+                            total = Err(e);
+                            break;
+                        }
+                    }
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(total);
+                } else if let Err(e) = total {
+                    warn!(error = %e, "routes not injected");
+                }
+            }
+            RibControl::Retract {
+                peers,
+                routes,
+                reply,
+            } => {
+                let n = routes
+                    .iter()
+                    .map(|(family, nlri)| self.rib.retract(&peers, *family, nlri))
+                    .sum();
+                if let Some(reply) = reply {
+                    let _ = reply.send(n);
+                }
+            }
             RibControl::Query(q) => self.query(q),
         }
     }
@@ -419,6 +527,52 @@ impl RibTask {
             }
             RibQuery::Stats { reply } => {
                 let _ = reply.send(self.rib.stats());
+            }
+            RibQuery::Destination {
+                family,
+                prefix,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::destination(
+                    &self.rib,
+                    &self.names,
+                    family,
+                    prefix,
+                ));
+            }
+            RibQuery::LongestMatch {
+                family,
+                addr,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::longest_match(
+                    &self.rib,
+                    &self.names,
+                    family,
+                    addr,
+                ));
+            }
+            RibQuery::Page {
+                family,
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::page(
+                    &self.rib,
+                    &self.names,
+                    family,
+                    after,
+                    limit,
+                ));
+            }
+            RibQuery::Injected { peer, reply } => {
+                let routes = self
+                    .rib
+                    .families()
+                    .flat_map(|f| self.rib.injected(peer, f))
+                    .collect();
+                let _ = reply.send(routes);
             }
         }
     }

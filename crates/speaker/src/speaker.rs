@@ -71,7 +71,7 @@ pub struct Speaker {
     listeners: Vec<JoinHandle<()>>,
     local: Vec<SocketAddr>,
     events: broadcast::Sender<PeerEvent>,
-    rib: RibHandle,
+    pub(crate) rib: RibHandle,
     rib_task: JoinHandle<()>,
     /// Seeds the back-off jitter of each new neighbor differently.
     spawned: AtomicU64,
@@ -237,7 +237,6 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
     session.passive = n.passive;
     session.connect_retry = n.connect_retry;
     session.delay_open = n.delay_open;
-    let all = n.family_set();
     PeerSettings {
         address: n.address,
         port: n.port,
@@ -248,11 +247,6 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
             minimum_ttl: n.minimum_ttl(),
         },
         session,
-        routes: config
-            .routes_for(n, all)
-            .into_iter()
-            .map(|r| r.announcement())
-            .collect(),
         enabled: n.enabled,
         id,
         max_prefix_restart: n.max_prefix.iter().map(|m| (m.family, m.restart)).collect(),
@@ -286,7 +280,15 @@ impl Speaker {
         let mut rib = Rib::new(rib_options(config));
         let mut ids = Vec::new();
         for n in &config.neighbors {
-            ids.push(rib.add_peer(rib_peer_config(config, n)));
+            let id = rib.add_peer(rib_peer_config(config, n));
+            // The static routes are injected routes of the neighbor: the
+            // RIB sends them whenever the session comes up.
+            for r in crate::announce::static_routes(config, n) {
+                if let Err(e) = rib.inject(&[id], r.family, &r.nlri, &r.route) {
+                    warn!(peer = %n.address, error = %e, "static routes not announced");
+                }
+            }
+            ids.push(id);
         }
         let names = config
             .neighbors
@@ -376,6 +378,17 @@ impl Speaker {
                 id,
             })
             .map_err(|_| NeighborError::Stopped)?;
+        let routes = crate::announce::static_routes(&config, &n);
+        if !routes.is_empty() {
+            self.rib
+                .control
+                .send(RibControl::Inject {
+                    peers: vec![id],
+                    routes,
+                    reply: None,
+                })
+                .map_err(|_| NeighborError::Stopped)?;
+        }
         self.spawn_neighbor(&config, &n, id);
         info!(peer = %n.address, "neighbor added");
         Ok(())
@@ -484,6 +497,17 @@ impl Speaker {
         self.neighbors.read().ok()?.get(&peer).map(|r| r.id)
     }
 
+    /// The RIB's number of a neighbor.
+    pub(crate) fn peer_id(&self, peer: IpAddr) -> Option<PeerId> {
+        self.id(peer)
+    }
+
+    /// Look at the running configuration without copying it; `None` when
+    /// its lock was poisoned.
+    pub(crate) fn config_snapshot_ref<R>(&self, f: impl FnOnce(&Config) -> R) -> Option<R> {
+        self.config.lock().ok().map(|c| f(&c))
+    }
+
     /// The addresses the speaker listens on (with the ports really bound).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local
@@ -529,12 +553,21 @@ impl Speaker {
         rx.await.ok()
     }
 
+    /// A neighbor's session: state, since when, what was negotiated,
+    /// messages counted by type.
+    pub async fn neighbor_info(&self, peer: IpAddr) -> Option<crate::peer::NeighborInfo> {
+        self.ask(peer, PeerCommand::Info).await
+    }
+
     /// The session state of a neighbor.
     pub async fn state(&self, peer: IpAddr) -> Option<State> {
         self.ask(peer, PeerCommand::State).await
     }
 
-    async fn ask_rib<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> RibQuery) -> Option<T> {
+    pub(crate) async fn ask_rib<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> RibQuery,
+    ) -> Option<T> {
         let (reply, rx) = oneshot::channel();
         self.rib.control.send(RibControl::Query(make(reply))).ok()?;
         rx.await.ok()

@@ -1033,7 +1033,9 @@ fn kernel_socket(local: SocketAddr, remote: SocketAddr) -> Option<(u8, u64, u64)
 
 /// Routes R announces to the peer that does not read, and the large
 /// communities each carries (to make the messages bigger, so that the
-/// kernel's buffers hold only a part of them).
+/// kernel's buffers hold only a part of them). Each has its own MED, so
+/// that each is an UPDATE of its own: routes sharing attributes are
+/// packed together.
 const SLOW_ROUTES: u32 = 1000;
 const SLOW_LARGE_COMMUNITIES: u32 = 20;
 /// Route refresh requests F sends while it does not read.
@@ -1049,7 +1051,7 @@ fn slow_routes() -> String {
     for i in 0..SLOW_ROUTES {
         let p = Ipv4Addr::from(0x0a08_0000 + (i << 8));
         routes.push_str(&format!(
-            "\n[[neighbor.route]]\nprefix = \"{p}/24\"\nlarge-communities = [{communities}]\n"
+            "\n[[neighbor.route]]\nprefix = \"{p}/24\"\nmed = {i}\nlarge-communities = [{communities}]\n"
         ));
     }
     routes
@@ -1193,9 +1195,13 @@ async fn peer_that_stops_reading_is_pushed_back() {
     assert_eq!(copies.len(), SLOW_ROUTES as usize, "routes were dropped");
     let most = copies.values().copied().max().unwrap_or(0);
     let least = copies.values().copied().min().unwrap_or(0);
+    // The refresh restarts the pass over the table: the routes R had
+    // already queued come again, the others (still due when the request
+    // came) once, after it.
+    assert!(least >= 1);
     assert!(
-        least >= 2,
-        "the refresh requests were not answered: a route came {least} time(s)"
+        most >= 2,
+        "the refresh requests were not answered: no route came twice"
     );
     assert!(
         most <= 3,

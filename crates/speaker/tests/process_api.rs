@@ -51,6 +51,9 @@ struct Pair {
     requests: tokio::sync::mpsc::UnboundedReceiver<ControlRequest>,
 }
 
+/// The families of both sides.
+const FAMILIES: &str = r#"["ipv4-unicast", "ipv6-unicast", "ipv4-flowspec"]"#;
+
 fn routes_toml(n: usize) -> String {
     // Each route with its own MED: one UPDATE each.
     (0..n)
@@ -98,6 +101,7 @@ local-address = "{a_addr}"
 asn = 65002
 connect-retry = 1
 enabled = {enabled}
+families = {FAMILIES}
 
 {processes}
 "#
@@ -115,6 +119,7 @@ port = {a_port}
 local-address = "{b_addr}"
 asn = 65001
 passive = true
+families = {FAMILIES}
 
 {}
 "#,
@@ -735,6 +740,130 @@ async fn shutdown_from_a_program() {
         }
     })
     .await;
+    pair.stop().await;
+}
+
+/// What B has from A: `prefix med N` lines, sorted, every family.
+async fn b_sees(pair: &Pair) -> Vec<String> {
+    let mut out: Vec<String> = pair
+        .b
+        .adj_rib_in(pair.a_addr)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let mut l = format!("{} {}", r.family, r.nlri);
+            if let Some(m) = r.attributes.med {
+                l.push_str(&format!(" med {m}"));
+            }
+            if !r.attributes.communities.is_empty() {
+                let c: Vec<String> = r.attributes.communities.iter().map(|c| c.to_string()).collect();
+                l.push_str(&format!(" community {}", c.join(",")));
+            }
+            l
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn wait_b_sees(pair: &Pair, what: &str, expected: &[&str]) {
+    eventually(what, PROPAGATE, || async {
+        let seen = b_sees(pair).await;
+        if seen == expected {
+            Ok(())
+        } else {
+            Err(format!("{seen:#?}"))
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_announced_by_a_program_reach_the_peer() {
+    let lab = Lab::new("process-announce");
+    let log = lab.path("replies.log");
+    let commands = lab.path("commands.txt");
+    let procs = process_toml(
+        "routes",
+        &format!(
+            "{} {} {}",
+            script("log-events.py"),
+            log.display(),
+            commands.display()
+        ),
+        "receive = []\non-exit = \"withdraw\"\nrestart-backoff = 60\nrestart-backoff-max = 60",
+    );
+    let pair = Pair::start(&lab, 7, &procs, 0).await;
+    pair.established().await;
+    write_atomically(
+        &commands,
+        &[
+            "announce route 198.51.100.0/24 next-hop 192.0.2.1 med 10 community [65000:1]",
+            "announce ipv6 unicast 2001:db8:1::/48 next-hop 2001:db8::1 med 20",
+            "announce attributes next-hop 192.0.2.1 med 30 nlri 198.51.101.0/24 198.51.102.0/24",
+            "neighbor 127.0.3.72 announce route 198.51.103.0/24 next-hop 192.0.2.1",
+            "announce flow route { match { destination 198.51.104.0/24; destination-port =80; } then { discard; } }",
+            "withdraw route 198.51.102.0/24",
+            "@w announce route 198.51.105.0/24 next-hop 192.0.2.1 watchdog dog withdraw",
+            "announce route 198.51.106.0/24 next-hop 192.0.2.1 watchdog dog",
+            "withdraw watchdog dog",
+            "@last neighbor 127.0.3.99 announce route 198.51.107.0/24 next-hop 192.0.2.1",
+        ]
+        .join("\n"),
+    );
+    // The watchdog's routes are not there: one held, both withdrawn.
+    let expected = [
+        "ipv4-flowspec destination 198.51.104.0/24 destination-port =80",
+        "ipv4-unicast 198.51.100.0/24 med 10 community 65000:1",
+        "ipv4-unicast 198.51.101.0/24 med 30",
+        "ipv4-unicast 198.51.103.0/24",
+        "ipv6-unicast 2001:db8:1::/48 med 20",
+    ];
+    let logp = log.clone();
+    eventually("every answer", PROPAGATE, || {
+        let logp = logp.clone();
+        async move {
+            let l = lines(&logp);
+            if l.len() >= 10 {
+                Ok(l)
+            } else {
+                Err(format!("{l:#?}"))
+            }
+        }
+    })
+    .await;
+    let l = lines(&log);
+    assert_eq!(&l[..9], ["done", "done", "done", "done", "done", "done", "@w done", "done", "done"], "{l:#?}");
+    assert_eq!(l[9], "@last error no neighbor 127.0.3.99");
+    // The flow rule's text depends on Ribbit's NLRI text: compare the
+    // unicast routes exactly and the flow rule by its destination.
+    eventually("B gets the routes", PROPAGATE, || async {
+        let seen = b_sees(&pair).await;
+        let unicast: Vec<String> = seen
+            .iter()
+            .filter(|s| !s.starts_with("ipv4-flowspec"))
+            .cloned()
+            .collect();
+        let flows: Vec<&String> = seen.iter().filter(|s| s.starts_with("ipv4-flowspec")).collect();
+        let want: Vec<String> = expected[1..].iter().map(|s| s.to_string()).collect();
+        if unicast == want
+            && flows.len() == 1
+            && flows[0].contains("198.51.104.0/24")
+        {
+            Ok(())
+        } else {
+            Err(format!("{seen:#?}"))
+        }
+    })
+    .await;
+    // The program ends (on-exit = "withdraw"): B loses every route of it.
+    let pid = pair.processes().status()[0].pid.expect("running");
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    wait_b_sees(&pair, "the routes withdrawn when the program died", &[]).await;
     pair.stop().await;
 }
 

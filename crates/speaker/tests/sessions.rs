@@ -1359,6 +1359,21 @@ passive = true
         sleep(Duration::from_millis(20)).await;
     }
 
+    let info = a.neighbor_info(b_ip).await.expect("B is a neighbor");
+    assert_eq!(info.state, State::Established);
+    assert_eq!(info.established, 1);
+    let session = info.session.clone().expect("negotiated settings");
+    assert_eq!(session.peer_asn, 65002);
+    assert_eq!(session.families, vec!["ipv4-unicast"]);
+    assert_eq!(session.remote.map(|r| r.ip()), Some(b_ip));
+    assert!(session
+        .peer_capabilities
+        .iter()
+        .any(|c| c == "route-refresh"));
+    assert_eq!(info.received.open, 1);
+    assert!(info.received.update >= 1, "{info:?}");
+    assert_eq!(info.sent.open, 1);
+
     let cease = |e: &PeerEvent, sub: u8| {
         matches!(e, PeerEvent::Notification { peer, received: true, notification }
             if *peer == a_ip && notification.code == 6 && notification.subcode == sub)
@@ -1480,5 +1495,211 @@ prefix = "10.95.0.0/24"
     assert!(a
         .add_neighbor(Neighbor::new(ip("127.0.1.96"), 65003))
         .is_err());
+    b.shutdown(None).await;
+}
+
+// ---------------------------------------------------------------------------
+// Routes announced at run time (the programmable speaker)
+
+/// Poll A's Adj-RIB-In from `peer` until `ok` holds, at most `within`.
+async fn wait_rib_in(
+    speaker: &Speaker,
+    peer: IpAddr,
+    within: Duration,
+    what: &str,
+    ok: impl Fn(&[ReceivedRoute]) -> bool,
+) -> Vec<ReceivedRoute> {
+    let deadline = Instant::now() + within;
+    loop {
+        let rib = speaker.adj_rib_in(peer).await.expect("a neighbor");
+        if ok(&rib) {
+            return rib;
+        }
+        assert!(Instant::now() < deadline, "{what}: Adj-RIB-In is {rib:#?}");
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn announcement(line: &str) -> ribbit_exabgp::text::Announcement {
+    match line.parse::<ribbit_exabgp::text::Command>() {
+        Ok(ribbit_exabgp::text::Command::Announce(a)) => a,
+        other => panic!("{line:?}: {other:?}"),
+    }
+}
+
+fn withdrawal(line: &str) -> ribbit_exabgp::text::Withdrawal {
+    match line.parse::<ribbit_exabgp::text::Command>() {
+        Ok(ribbit_exabgp::text::Command::Withdraw(w)) => w,
+        other => panic!("{line:?}: {other:?}"),
+    }
+}
+
+/// B announces and withdraws routes at run time, as an ExaBGP program
+/// would: A sees them with ExaBGP's eBGP treatment (B's AS prepended,
+/// next-hop self as B's address), a later announcement replaces an earlier
+/// one, a withdrawal removes it and B's static route is untouched; the
+/// routes come back after a session reset and on ROUTE-REFRESH; errors
+/// are typed.
+#[tokio::test]
+async fn routes_announced_and_withdrawn_at_run_time() {
+    use ribbit::announce::AnnounceError;
+
+    let (a_ip, b_ip) = (ip("127.0.1.100"), ip("127.0.1.101"));
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65101
+router-id = "127.0.1.101"
+listen = ["127.0.1.101:11919"]
+
+[[neighbor]]
+address = "127.0.1.100"
+asn = 65100
+passive = true
+families = ["ipv4-unicast"]
+
+[[neighbor.route]]
+prefix = "10.101.9.0/24"
+"#,
+    )
+    .await;
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65100
+router-id = "127.0.1.100"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.101"
+port = 11919
+local-address = "127.0.1.100"
+asn = 65101
+families = ["ipv4-unicast"]
+connect-retry = 1
+"#,
+    )
+    .await;
+    let within = Duration::from_secs(10);
+    wait_rib_in(&a, b_ip, within, "the static route", |r| r.len() == 1).await;
+
+    // To every neighbor of the family.
+    let applied = b
+        .announce(
+            &[],
+            &announcement("announce route 10.101.0.0/24 next-hop 192.0.2.9 med 10"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((applied.neighbors, applied.routes), (1, 1));
+    // To one neighbor, next-hop self, two prefixes at once.
+    let applied = b
+        .announce_all(
+            &[a_ip],
+            &[announcement(
+                "announce attributes next-hop self community [65101:1] nlri 10.101.1.0/24 10.101.2.0/24",
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied.routes, 2);
+    let rib = wait_rib_in(&a, b_ip, within, "the announced routes", |r| r.len() == 4).await;
+    let r = route(&rib, "10.101.0.0/24");
+    assert_eq!(r.next_hop, Some(NextHop::V4(Ipv4Addr::new(192, 0, 2, 9))));
+    assert_eq!(r.attributes.med, Some(10));
+    assert_eq!(r.attributes.origin, Some(Origin::Igp));
+    assert_eq!(r.attributes.as_path, Some(AsPath::sequence(vec![65101])));
+    assert_eq!(r.attributes.local_pref, None);
+    let r = route(&rib, "10.101.1.0/24");
+    assert_eq!(r.next_hop, Some(NextHop::V4(Ipv4Addr::new(127, 0, 1, 101))));
+    assert_eq!(r.attributes.communities, communities(&["65101:1"]));
+
+    // A later announcement replaces; a withdrawal removes.
+    b.announce(
+        &[a_ip],
+        &announcement("announce route 10.101.0.0/24 next-hop 192.0.2.9 med 20"),
+    )
+    .await
+    .unwrap();
+    wait_rib_in(&a, b_ip, within, "MED 20", |r| {
+        r.iter()
+            .any(|x| x.nlri == "10.101.0.0/24" && x.attributes.med == Some(20))
+    })
+    .await;
+    let applied = b
+        .withdraw(&[], &withdrawal("withdraw route 10.101.2.0/24"))
+        .await
+        .unwrap();
+    assert_eq!(applied.routes, 1);
+    let rib = wait_rib_in(&a, b_ip, within, "the withdrawal", |r| r.len() == 3).await;
+    assert_eq!(
+        nlris(&rib),
+        vec!["10.101.0.0/24", "10.101.1.0/24", "10.101.9.0/24"]
+    );
+    assert_eq!(b.announced(a_ip).await.unwrap().len(), 3);
+
+    // Errors, nothing sent.
+    let v6 = announcement("announce route 2001:db8::/32 next-hop 2001:db8::1");
+    assert_eq!(
+        b.announce(&[a_ip], &v6).await,
+        Err(AnnounceError::FamilyNotConfigured {
+            neighbor: a_ip,
+            family: Family::IPV6_UNICAST
+        })
+    );
+    // To every neighbor: none has IPv6, nothing to do.
+    assert_eq!(b.announce(&[], &v6).await.unwrap().routes, 0);
+    let stranger = ip("127.0.1.119");
+    assert_eq!(
+        b.announce(
+            &[stranger],
+            &announcement("announce route 10.101.3.0/24 next-hop self")
+        )
+        .await,
+        Err(AnnounceError::UnknownNeighbor(stranger))
+    );
+    let mut no_nh = announcement("announce route 10.101.3.0/24 next-hop self");
+    no_nh.next_hop = ribbit_exabgp::text::NextHopSpec::Absent;
+    assert_eq!(
+        b.announce(&[a_ip], &no_nh).await,
+        Err(AnnounceError::MissingNextHop(Family::IPV4_UNICAST))
+    );
+
+    // The routes outlive the session: back after a reset, before End-of-RIB.
+    let mut a_events = Events::new("A", &a);
+    b.reset_neighbor(a_ip, None).await.unwrap();
+    let eor = a_events
+        .wait(0, within, "End-of-RIB after the reset", |e| {
+            end_of_rib(e, b_ip, Family::IPV4_UNICAST)
+        })
+        .await;
+    let announced_before_eor = a_events.seen[..eor].iter().any(|e| {
+        matches!(e, PeerEvent::Update { peer, update } if *peer == b_ip
+            && update.announced.iter().any(|n| n.prefix.to_string() == "10.101.1.0/24"))
+    });
+    assert!(announced_before_eor, "{}", a_events.dump());
+    wait_rib_in(&a, b_ip, within, "the routes after the reset", |r| {
+        r.len() == 3
+    })
+    .await;
+
+    // ROUTE-REFRESH: sent again, between BoRR and EoRR.
+    let mark = a_events.seen.len();
+    assert!(a.route_refresh(b_ip, Family::IPV4_UNICAST).await);
+    let end = a_events
+        .wait(mark, within, "EoRR", |e| {
+            matches!(e, PeerEvent::RouteRefresh { peer, refresh } if *peer == b_ip
+                && refresh.subtype == RefreshSubtype::End)
+        })
+        .await;
+    let again = a_events.seen[mark..end].iter().any(|e| {
+        matches!(e, PeerEvent::Update { peer, update } if *peer == b_ip
+            && update.announced.iter().any(|n| n.prefix.to_string() == "10.101.0.0/24"))
+    });
+    assert!(again, "{}", a_events.dump());
+
+    a.shutdown(None).await;
     b.shutdown(None).await;
 }

@@ -77,7 +77,6 @@ pub enum ApiStartError {
 
 struct Inner {
     speaker: Arc<Speaker>,
-    config: Arc<Config>,
     tracker: Arc<Tracker>,
     streams: Arc<StreamGauge>,
     stop: watch::Receiver<bool>,
@@ -98,8 +97,8 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Listen on `config.api.listen` and serve `speaker`. `config` is the
-    /// one the speaker was started with: the neighbors are listed from it.
+    /// Listen on `config.api.listen` and serve `speaker`. `config` gives the API its settings;
+    /// the neighbors are the speaker's own, as they change at run time.
     pub async fn start(
         config: Arc<Config>,
         speaker: Arc<Speaker>,
@@ -136,7 +135,6 @@ impl ApiServer {
             stop: stop_rx.clone(),
             token: config.api.token.clone(),
             local_only: !config.api.allow_remote,
-            config,
         });
         let app = router(state);
         let mut shutdown = stop_rx;
@@ -311,20 +309,13 @@ async fn ask<T>(
 }
 
 impl Inner {
-    fn neighbor(&self, addr: IpAddr) -> Result<&NeighborConfig, ApiError> {
-        self.config.neighbor(addr).ok_or_else(|| {
-            let known: Vec<String> = self
-                .config
-                .neighbors
-                .iter()
-                .take(8)
-                .map(|n| n.address.to_string())
-                .collect();
-            let more = if self.config.neighbors.len() > known.len() {
-                ", ..."
-            } else {
-                ""
-            };
+    /// A neighbor as the speaker runs it now (neighbors come and go at run
+    /// time: the speaker's list, not the file's, is the truth).
+    fn neighbor(&self, addr: IpAddr) -> Result<NeighborConfig, ApiError> {
+        self.speaker.neighbor_config(addr).ok_or_else(|| {
+            let all = self.speaker.neighbor_addresses();
+            let known: Vec<String> = all.iter().take(8).map(ToString::to_string).collect();
+            let more = if all.len() > known.len() { ", ..." } else { "" };
             ApiError::NotFound(if known.is_empty() {
                 format!("no neighbor {addr} (none is configured)")
             } else {
@@ -337,7 +328,7 @@ impl Inner {
     }
 
     /// An enabled neighbor, for the questions only a running one answers.
-    fn running(&self, addr: IpAddr) -> Result<&NeighborConfig, ApiError> {
+    fn running(&self, addr: IpAddr) -> Result<NeighborConfig, ApiError> {
         let n = self.neighbor(addr)?;
         if !n.enabled {
             return Err(ApiError::NotFound(format!(
@@ -393,8 +384,9 @@ async fn neighbors(
 ) -> Result<Json<NeighborList>, ApiError> {
     params?;
     let stats = ask("its counters", s.speaker.rib_stats()).await?;
-    let mut out = Vec::with_capacity(s.config.neighbors.len());
-    for n in &s.config.neighbors {
+    let neighbors = s.speaker.config_snapshot().neighbors;
+    let mut out = Vec::with_capacity(neighbors.len());
+    for n in &neighbors {
         let (state, since, _) = s.state(n).await;
         let prefixes = stats
             .peers
@@ -424,8 +416,8 @@ async fn neighbor(
     params?;
     let n = s.neighbor(query::address(&address)?)?;
     let stats = ask("its counters", s.speaker.rib_stats()).await?;
-    let (state, since, track) = s.state(n).await;
-    let mut d = NeighborDetail::from_config(n);
+    let (state, since, track) = s.state(&n).await;
+    let mut d = NeighborDetail::from_config(&n);
     d.state = state;
     d.state_since = since;
     d.established_count = track.established_count;
@@ -529,6 +521,28 @@ async fn rib(
         ));
     }
     let sp = &s.speaker;
+    // A page of a prefix family comes straight from the table, in its
+    // order: no walk of the whole table per page.
+    if let (Select::All, Some(limit), None | Some(query::Cursor::Prefix(_))) =
+        (&q.select, q.limit, &q.after)
+    {
+        if family.nlri_kind() == Some(ribbit_wire::family::NlriKind::Prefix) {
+            let after = match &q.after {
+                Some(query::Cursor::Prefix(p)) => Some(*p),
+                _ => None,
+            };
+            let mut lines = ask("the RIB", sp.page(family, after, limit.saturating_add(1))).await?;
+            let next = (lines.len() > limit).then(|| {
+                lines.truncate(limit);
+                lines.last().map(|l| l.nlri.clone()).unwrap_or_default()
+            });
+            return Ok(Json(RibPage {
+                family: family.to_string(),
+                destinations: lines.into_iter().map(Destination::new).collect(),
+                next,
+            }));
+        }
+    }
     let lines = match q.select {
         Select::All => ask("the RIB", sp.paths(family, None)).await?,
         Select::MoreSpecifics(p) => ask("the RIB", sp.paths(family, Some(p))).await?,
@@ -558,7 +572,7 @@ async fn events(
     params: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    let known: Vec<IpAddr> = s.config.neighbors.iter().map(|n| n.address).collect();
+    let known: Vec<IpAddr> = s.speaker.neighbor_addresses();
     let filter = EventFilter::parse(&params, &known)?;
     // Subscribed before the answer's head goes out: a client that has the
     // head gets every event from then on.

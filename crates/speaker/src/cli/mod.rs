@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod decode;
+pub mod demo;
 pub mod encode;
 pub mod healthcheck;
 pub mod input;

@@ -33,6 +33,7 @@
 //! function, one field in [`Config`] and one arm in [`Config::parse`].
 
 mod api;
+mod flow;
 mod global;
 mod max_prefix;
 mod neighbor;
@@ -53,6 +54,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 pub use api::{ApiConfig, ApiToken, DEFAULT_API_LISTEN, DEFAULT_API_PORT};
+pub use flow::FlowConfig;
 pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
 pub use max_prefix::{MaxPrefixAction, MaxPrefixConfig};
 pub use neighbor::{
@@ -80,6 +82,9 @@ pub struct Config {
     /// The `[[route]]` tables: announced to every neighbor that negotiated
     /// the route's family.
     pub routes: Vec<RouteConfig>,
+    /// The `[[flow]]` tables: Flowspec rules announced to every neighbor
+    /// that negotiated the rule's family.
+    pub flows: Vec<FlowConfig>,
     /// The `[[policy]]` tables, by name, with the named sets they use
     /// resolved.
     pub policies: Policies,
@@ -186,6 +191,7 @@ impl Config {
 
         let mut neighbors = Vec::new();
         let mut routes = Vec::new();
+        let mut flows = Vec::new();
         let mut processes = Vec::new();
         for (key, value) in root {
             let key_span = key.span();
@@ -200,14 +206,20 @@ impl Config {
                         routes.extend(route::read(&mut r, "", t));
                     }
                 }
+                "flow" => {
+                    for t in r.tables(&key_span, value, "flow", "") {
+                        flows.extend(flow::read(&mut r, "", t));
+                    }
+                }
                 "process" => {
                     for t in r.tables(&key_span, value, "process", "") {
                         processes.extend(process::read(&mut r, t));
                     }
                 }
                 other => {
-                    let mut expected =
-                        vec!["global", "neighbor", "route", "policy", "api", "process"];
+                    let mut expected = vec![
+                        "global", "neighbor", "route", "flow", "policy", "api", "process",
+                    ];
                     expected.extend(policy::SET_SECTIONS.iter().map(|(s, _)| *s));
                     r.error(&key_span, "", report::unknown_key(other, &expected));
                 }
@@ -227,6 +239,7 @@ impl Config {
             }
         }
         neighbor::duplicate_routes(&mut r, "", &routes);
+        flow::duplicates(&mut r, "", &flows);
         process::check_all(&mut r, &processes, &neighbors);
 
         r.finish()?;
@@ -234,6 +247,7 @@ impl Config {
             global,
             neighbors,
             routes,
+            flows,
             policies,
             api,
             processes,
@@ -301,6 +315,27 @@ impl Config {
             .filter(|r| !own.contains(&key(r)))
             .chain(neighbor.routes.iter())
             .filter(|r| negotiated.contains(r.family()))
+            .collect()
+    }
+
+    /// The Flowspec rules to announce to `neighbor` once the session is up
+    /// with the families in `negotiated`: the global `[[flow]]` rules of
+    /// those families, then the neighbor's own `[[neighbor.flow]]`. A
+    /// neighbor's rule replaces a global rule with the same match (family
+    /// and NLRI).
+    pub fn flows_for<'a>(
+        &'a self,
+        neighbor: &'a NeighborConfig,
+        negotiated: FamilySet,
+    ) -> Vec<&'a FlowConfig> {
+        let same = |a: &FlowConfig, b: &FlowConfig| {
+            a.family() == b.family() && a.rule.nlri() == b.rule.nlri()
+        };
+        self.flows
+            .iter()
+            .filter(|g| !neighbor.flows.iter().any(|own| same(g, own)))
+            .chain(neighbor.flows.iter())
+            .filter(|f| negotiated.contains(f.family()))
             .collect()
     }
 }

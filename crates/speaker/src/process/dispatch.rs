@@ -49,14 +49,41 @@ pub enum Change {
 }
 
 /// The one place where routes of programs reach the speaker: one call for
-/// every announcement of a batch, one for every withdrawal.
+/// every announcement of a batch ([`Speaker::announce_all`]), one for every
+/// withdrawal ([`Speaker::withdraw_all`]). `neighbors` empty: every
+/// neighbor configured for each route's family.
 pub async fn send_routes(
     speaker: &Speaker,
     neighbors: &[IpAddr],
     change: Change,
 ) -> Result<(), String> {
-    let _ = (speaker, neighbors, change);
-    Err("announcing and withdrawing routes at run time is not in this build of Ribbit yet".into())
+    match change {
+        Change::Announce(list) => speaker
+            .announce_all(neighbors, &list)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Change::Withdraw(list) => speaker
+            .withdraw_all(neighbors, &list)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The neighbors of a route command without selectors for a program
+/// limited to some neighbors: those of them configured for the family
+/// (ExaBGP sends a route to the neighbors that have its family).
+fn with_family(speaker: &Speaker, neighbors: &[IpAddr], family: Family) -> Vec<IpAddr> {
+    neighbors
+        .iter()
+        .copied()
+        .filter(|p| {
+            speaker
+                .neighbor_config(*p)
+                .is_some_and(|n| n.families.contains(&family))
+        })
+        .collect()
 }
 
 /// One NLRI, as the program's routes are remembered: labels are not part
@@ -145,12 +172,14 @@ struct Watchdog {
 }
 
 impl RouteState {
-    fn record(&mut self, neighbors: &[IpAddr], change: &Change) {
+    /// Remember a change that went to `neighbors`, each only for the
+    /// families it has (`has`).
+    fn record(&mut self, neighbors: &[IpAddr], change: &Change, has: impl Fn(IpAddr, Family) -> bool) {
         for peer in neighbors {
             let per = self.ledger.entry(*peer).or_default();
             match change {
                 Change::Announce(list) => {
-                    for a in list.iter().filter(|a| !a.held) {
+                    for a in list.iter().filter(|a| !a.held && has(*peer, a.family)) {
                         per.entry(a.family).or_default().extend(items(&a.nlri));
                     }
                 }
@@ -224,6 +253,7 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     let mut ends: HashMap<IpAddr, Option<Ends>> = HashMap::new();
     let mut missed: u64 = 0;
     let mut cause = GapCause::QueueFull;
+    let mut last_event = std::time::Instant::now();
     let mut tick = tokio::time::interval(GAP_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -231,9 +261,17 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
             r = rx.recv() => Some(r),
             _ = tick.tick() => None,
         };
-        // The program has read half its queue: time to tell it what it
-        // missed and give it the tables again.
-        if missed > 0 && outbox.room() * 2 >= outbox.capacity() {
+        // Time for the gap and the re-sync once the program has read half
+        // its queue and the speaker has been quiet for a moment: every
+        // event it sent is then taken (delivered or dropped) and applied
+        // to the tables the re-sync reads (events are published before
+        // the RIB applies them, so a re-sync in a burst could miss some).
+        if missed > 0
+            && next.is_none()
+            && outbox.room() * 2 >= outbox.capacity()
+            && rx.is_empty()
+            && last_event.elapsed() >= GAP_CHECK
+        {
             if resync(&shared, &program, &mut enc, &outbox, missed, cause)
                 .await
                 .is_err()
@@ -241,6 +279,10 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 return;
             }
             missed = 0;
+            ends.clear();
+        }
+        if next.is_some() {
+            last_event = std::time::Instant::now();
         }
         let e = match next {
             None => continue,
@@ -498,25 +540,56 @@ impl Dispatcher {
         select(&self.shared.speaker, &self.program.config.neighbors, selectors)
     }
 
+    /// Where a route command goes: `None` for every neighbor of the
+    /// route's family (no selector, every neighbor in scope); else the
+    /// neighbors, and whether they were named (a named neighbor without
+    /// the family is an error; one that is only in scope is skipped).
+    fn targets(&self, selectors: &[NeighborSelector]) -> Result<Option<(Vec<IpAddr>, bool)>, String> {
+        if selectors.is_empty() && self.program.config.neighbors == NeighborScope::All {
+            return Ok(None);
+        }
+        Ok(Some((self.select(selectors)?, !selectors.is_empty())))
+    }
+
     async fn route(&mut self, id: Option<String>, cmd: ApiCommand) -> Result<(), Closed> {
-        let neighbors = match self.select(&cmd.neighbors) {
-            Ok(n) => n,
+        let targets = match self.targets(&cmd.neighbors) {
+            Ok(t) => t,
             Err(e) => {
                 self.flush().await?;
                 return self.answer(id.as_deref(), Vec::new(), Err(e)).await;
             }
         };
+        // Route changes: to the named neighbors, to the program's that have
+        // the family, or (empty) to every neighbor that has it.
+        let route_targets = |family: Family| -> Vec<IpAddr> {
+            match &targets {
+                None => Vec::new(),
+                Some((v, true)) => v.clone(),
+                Some((v, false)) => with_family(&self.shared.speaker, v, family),
+            }
+        };
+        let neighbors = match &targets {
+            None => self.shared.speaker.neighbor_addresses(),
+            Some((v, _)) => v.clone(),
+        };
         match cmd.command {
             Command::Announce(a) => {
-                if let Some(w) = &a.watchdog {
-                    self.watch(w, &neighbors, &a);
+                let to = route_targets(a.family);
+                if targets.is_some() && to.is_empty() {
+                    // None of the program's neighbors has the family.
+                    return self.answer(id.as_deref(), Vec::new(), Ok(())).await;
                 }
-                self.batch_change(id, neighbors, Change::Announce(vec![a]))
-                    .await
+                if let Some(w) = &a.watchdog {
+                    self.watch(w, &to, &a);
+                }
+                self.batch_change(id, to, Change::Announce(vec![a])).await
             }
             Command::Withdraw(w) => {
-                self.batch_change(id, neighbors, Change::Withdraw(vec![w]))
-                    .await
+                let to = route_targets(w.family);
+                if targets.is_some() && to.is_empty() {
+                    return self.answer(id.as_deref(), Vec::new(), Ok(())).await;
+                }
+                self.batch_change(id, to, Change::Withdraw(vec![w])).await
             }
             Command::RouteRefresh(family) => {
                 self.flush().await?;
@@ -647,11 +720,24 @@ impl Dispatcher {
         let recorded = keep.then(|| change.clone());
         send_routes(&self.shared.speaker, neighbors, change).await?;
         if let Some(c) = recorded {
+            let speaker = &self.shared.speaker;
+            // No neighbor named: it went to every neighbor of its family.
+            let all;
+            let to = if neighbors.is_empty() {
+                all = speaker.neighbor_addresses();
+                &all[..]
+            } else {
+                neighbors
+            };
+            let families: HashMap<IpAddr, Vec<Family>> = to
+                .iter()
+                .filter_map(|p| speaker.neighbor_config(*p).map(|n| (*p, n.families)))
+                .collect();
             self.program
                 .routes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .record(neighbors, &c);
+                .record(to, &c, |p, f| families.get(&p).is_some_and(|v| v.contains(&f)));
         }
         Ok(())
     }
