@@ -264,3 +264,123 @@ fn refuses_wrong_options() {
         "{o:?}"
     );
 }
+
+/// What B has from A: `prefix med N`, sorted.
+async fn routes_at(b: &ribbit::Speaker, a: std::net::IpAddr) -> Vec<String> {
+    let mut v: Vec<String> = b
+        .adj_rib_in(a)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| match r.attributes.med {
+            Some(m) => format!("{} med {m}", r.nlri),
+            None => r.nlri.clone(),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_process_peer_sees_the_route_flip() {
+    use ribbit::config::Config;
+    use ribbit::process::Processes;
+    use std::sync::Arc;
+    use support::{eventually, PROPAGATE};
+
+    let lab = Lab::new("healthcheck-process");
+    let healthy = lab.path("healthy");
+    touch(&healthy);
+    let common = format!(
+        "--cmd 'test -e {}' --next-hop 192.0.2.1 --interval 0.2 --fast-interval 0.1 --rise 2 --fall 2",
+        healthy.display()
+    );
+    let a_toml = format!(
+        r#"
+[global]
+asn = 65001
+router-id = "127.0.3.81"
+listen = ["127.0.3.81:11381"]
+
+[[neighbor]]
+address = "127.0.3.82"
+port = 11382
+local-address = "127.0.3.81"
+asn = 65002
+connect-retry = 1
+
+[[process]]
+name = "metric"
+run = "{RIBBIT} healthcheck --ip 192.0.2.10/32 {common}"
+receive = ["update", "state"]
+
+[[process]]
+name = "withdraw"
+run = "{RIBBIT} healthcheck --ip 192.0.2.20/32 --withdraw-on-down {common}"
+"#
+    );
+    let b_toml = r#"
+[global]
+asn = 65002
+router-id = "127.0.3.82"
+listen = ["127.0.3.82:11382"]
+
+[[neighbor]]
+address = "127.0.3.81"
+port = 11381
+local-address = "127.0.3.82"
+asn = 65001
+passive = true
+"#;
+    let a_cfg = Config::parse(&a_toml, "a.toml").unwrap_or_else(|e| panic!("{e}"));
+    let b_cfg = Config::parse(b_toml, "b.toml").unwrap_or_else(|e| panic!("{e}"));
+    let b = ribbit::Speaker::start(&b_cfg).await.expect("B");
+    let a = Arc::new(ribbit::Speaker::start(&a_cfg).await.expect("A"));
+    let (procs, _requests) =
+        Processes::start(&a_cfg.processes, Arc::clone(&a), lab.dir().to_path_buf());
+    let a_addr: std::net::IpAddr = "127.0.3.81".parse().unwrap();
+    let expect = |want: Vec<&'static str>| {
+        let b = &b;
+        move || {
+            let want = want.clone();
+            async move {
+                let seen = routes_at(b, a_addr).await;
+                if seen == want {
+                    Ok(())
+                } else {
+                    Err(format!("{seen:?}"))
+                }
+            }
+        }
+    };
+    eventually(
+        "both routes up (MED 100)",
+        PROPAGATE * 3,
+        expect(vec!["192.0.2.10/32 med 100", "192.0.2.20/32 med 100"]),
+    )
+    .await;
+    std::fs::remove_file(&healthy).unwrap();
+    eventually(
+        "the check failing: MED 1000, and the other withdrawn",
+        PROPAGATE,
+        expect(vec!["192.0.2.10/32 med 1000"]),
+    )
+    .await;
+    touch(&healthy);
+    eventually(
+        "healthy again",
+        PROPAGATE,
+        expect(vec!["192.0.2.10/32 med 100", "192.0.2.20/32 med 100"]),
+    )
+    .await;
+    // Every command was answered done: no errors counted.
+    for s in procs.status() {
+        assert_eq!(s.counters.errors, 0, "{s:?}");
+        assert!(s.counters.commands >= 3, "up, down, up: {s:?}");
+    }
+    // Stopping: each healthcheck withdraws its address on SIGTERM (or has
+    // its input closed first and ends); the session is then stopped.
+    procs.stop().await;
+    b.stop(None).await;
+    a.stop(None).await;
+}
