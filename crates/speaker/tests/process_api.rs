@@ -875,3 +875,460 @@ fn scripts_are_executable() {
         assert!(mode & 0o111 != 0, "{s} is not executable");
     }
 }
+
+// ------------------------------------------------------------ conformance
+
+/// ExaBGP's encoding vectors (`shared/conformance/exabgp-qa/encoding`) sent
+/// through a program to Ribbit, and what the peer receives compared with
+/// the UPDATEs ExaBGP sent, by content (as `conformance_encode.rs` does:
+/// attributes decoded and compared with communities sorted, the NEXT_HOP
+/// that ExaBGP adds beside MP_REACH_NLRI left out, one item per NLRI).
+mod conformance {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use ribbit_exabgp::text::{self, Command, ParseErrorKind};
+    use ribbit_wire::attribute::flags;
+    use ribbit_wire::{DecodeContext, Family, FamilySet, Message, MpNlri, NextHop, Update};
+
+    pub fn qa_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/exabgp-qa")
+    }
+
+    pub fn hex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s
+            .chars()
+            .filter_map(|c| c.to_digit(16).and_then(|d| u8::try_from(d).ok()))
+            .collect();
+        digits.chunks_exact(2).map(|p| (p[0] << 4) | p[1]).collect()
+    }
+
+    /// Files not run, and why.
+    pub const SKIPPED_FILES: &[(&str, &str)] = &[
+        ("conf-llnh-update.ci", "the link-local next hop comes from the session"),
+        ("conf-no-asn4.ci", "Ribbit always offers 4-octet AS numbers"),
+        ("extended-nexthop.ci", "Ribbit does not offer the extended next hop capability"),
+        ("conf-ebgp.ci", "its commands carry the AS path ExaBGP sent on eBGP; a session would prepend our AS again (conformance_encode.rs covers it)"),
+        ("conf-ipself4.ci", "next-hop self is our session address, not ExaBGP's 127.0.0.1"),
+        ("conf-ipself6.ci", "next-hop self is our session address, not ExaBGP's ::1"),
+        ("conf-generic-attribute.ci", "ExaBGP's UPDATE has an unknown attribute with well-known flags, on which a session resets (RFC 4271 §6.3); conformance_encode.rs compares its bytes"),
+    ];
+
+    /// Groups N of a file: the commands and the UPDATEs ExaBGP sent.
+    pub fn groups(ci: &str) -> Vec<(String, Vec<String>, Vec<Vec<u8>>)> {
+        let mut out: Vec<(String, Vec<String>, Vec<Vec<u8>>)> = Vec::new();
+        for line in ci.lines().map(str::trim) {
+            let Some((group, rest)) = line.split_once(':') else {
+                continue;
+            };
+            if out.last().is_none_or(|g| g.0 != group)
+                && (rest.starts_with("cmd:") || rest.starts_with("raw:"))
+            {
+                out.push((group.to_string(), Vec::new(), Vec::new()));
+            }
+            let Some(g) = out.last_mut() else { continue };
+            if let Some(c) = rest.strip_prefix("cmd:") {
+                g.1.push(c.to_string());
+            } else if let Some(r) = rest.strip_prefix("raw:") {
+                g.2.push(hex(r));
+            }
+        }
+        out
+    }
+
+    /// Whether a command is sent: route commands Ribbit carries (not
+    /// End-of-RIB, which the speaker sends itself).
+    pub fn sendable(cmd: &str) -> Result<(), String> {
+        match text::parse(cmd) {
+            Ok(c) => match c.command {
+                Command::EndOfRib(_) => Err("End-of-RIB is the speaker's own".into()),
+                _ => Ok(()),
+            },
+            Err(e) if e.kind == ParseErrorKind::Unsupported => Err(e.message),
+            Err(e) => Err(format!("does not parse: {e}")),
+        }
+    }
+
+    /// One item per NLRI, normalised.
+    pub fn items(u: &Update) -> Vec<String> {
+        let mut attrs = u.attributes.clone();
+        let classic_next_hop = attrs.next_hop.take();
+        attrs.communities.sort();
+        attrs.extended_communities.sort();
+        attrs.large_communities.sort();
+        for a in &mut attrs.unknown {
+            a.flags &= !flags::EXTENDED_LENGTH;
+        }
+        let mut out = Vec::new();
+        for n in &u.withdrawn {
+            out.push(format!("withdraw ipv4-unicast {n:?}"));
+        }
+        for n in &u.announced {
+            out.push(format!(
+                "announce ipv4-unicast {n:?} next-hop {classic_next_hop:?} {attrs:?}"
+            ));
+        }
+        let mp = |f: Family, nlri: &MpNlri, what: &str, nh: Option<NextHop>, out: &mut Vec<String>| {
+            if let MpNlri::Decoded(list) = nlri {
+                for n in list.iter() {
+                    out.push(format!("{what} {f} {n:?} next-hop {nh:?} {attrs:?}"));
+                }
+            }
+        };
+        if let Some(r) = &u.mp_reach {
+            mp(r.family, &r.nlri, "announce", Some(r.next_hop), &mut out);
+        }
+        if let Some(r) = &u.mp_unreach {
+            mp(r.family, &r.nlri, "withdraw", None, &mut out);
+        }
+        out
+    }
+
+    /// The last item of each NLRI, sorted: a group that announces one NLRI
+    /// twice ends with the second, which is all a RIB sends once it has
+    /// both (ExaBGP sends both).
+    pub fn latest(items: impl IntoIterator<Item = String>) -> Vec<String> {
+        let mut by_nlri: BTreeMap<String, String> = BTreeMap::new();
+        for i in items {
+            // "announce FAMILY NLRI next-hop ..." / "withdraw FAMILY NLRI".
+            let key = i
+                .split_once(' ')
+                .map(|(_, rest)| rest.split(" next-hop ").next().unwrap_or(rest).to_string())
+                .unwrap_or_else(|| i.clone());
+            by_nlri.insert(key, i);
+        }
+        by_nlri.into_values().collect()
+    }
+
+    pub fn expected(raws: &[Vec<u8>], ctx: &DecodeContext) -> Result<Vec<String>, String> {
+        let mut all = Vec::new();
+        for m in raws {
+            match Message::decode(m, ctx) {
+                Ok(Message::Update(u)) => all.extend(items(&u)),
+                other => return Err(format!("ExaBGP's UPDATE does not decode: {other:?}")),
+            }
+        }
+        Ok(latest(all))
+    }
+
+    pub fn add_path(file: &str) -> FamilySet {
+        let mut s = FamilySet::EMPTY;
+        match file {
+            "conf-addpath.ci" => {
+                s.insert(Family::IPV4_UNICAST);
+                s.insert(Family::IPV4_VPN);
+            }
+            "conf-path-information.ci" => s.insert(Family::IPV4_UNICAST),
+            _ => {}
+        }
+        s
+    }
+
+    /// Report of a run.
+    #[derive(Default)]
+    pub struct Report {
+        pub compared: usize,
+        pub groups: usize,
+        pub skipped: BTreeMap<String, Vec<String>>,
+        pub failures: Vec<String>,
+    }
+}
+
+/// Two speakers for the conformance run: A with the relay program, B
+/// collecting every UPDATE from A.
+struct QaPair {
+    pair: Pair,
+    received: Arc<std::sync::Mutex<Vec<Arc<ribbit_wire::Update>>>>,
+    collector: tokio::task::JoinHandle<()>,
+    dir: PathBuf,
+    replies: PathBuf,
+    next: usize,
+    sent: usize,
+}
+
+const ALL_FAMILIES: &str = r#"["ipv4-unicast", "ipv6-unicast", "ipv4-multicast", "ipv6-multicast", "ipv4-labeled-unicast", "ipv6-labeled-unicast", "ipv4-vpn", "ipv6-vpn", "ipv4-flowspec", "ipv6-flowspec", "ipv4-flowspec-vpn", "ipv6-flowspec-vpn"]"#;
+
+impl QaPair {
+    async fn start(lab: &Lab, n: u8, add_path: &[&str]) -> QaPair {
+        let dir = lab.path(&format!("cmds-{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let replies = lab.path(&format!("replies-{n}.log"));
+        let a_addr = format!("127.0.3.{}", n * 10 + 1);
+        let b_addr = format!("127.0.3.{}", n * 10 + 2);
+        let a_port = 11300 + u16::from(n) * 2;
+        let b_port = a_port + 1;
+        let (send, recv): (Vec<String>, Vec<String>) = add_path
+            .iter()
+            .map(|f| (format!("{f} = \"send\""), format!("{f} = \"receive\"")))
+            .unzip();
+        let a_toml = format!(
+            r#"
+[global]
+asn = 65533
+router-id = "{a_addr}"
+listen = ["{a_addr}:{a_port}"]
+
+[[neighbor]]
+address = "{b_addr}"
+port = {b_port}
+local-address = "{a_addr}"
+asn = 65533
+connect-retry = 1
+families = {ALL_FAMILIES}
+add-path = {{ {} }}
+
+[[process]]
+name = "relay"
+run = "{} {} {}"
+receive = []
+"#,
+            send.join(", "),
+            script("relay.py"),
+            dir.display(),
+            replies.display()
+        );
+        let b_toml = format!(
+            r#"
+[global]
+asn = 65533
+router-id = "{b_addr}"
+listen = ["{b_addr}:{b_port}"]
+
+[[neighbor]]
+address = "{a_addr}"
+port = {a_port}
+local-address = "{b_addr}"
+asn = 65533
+passive = true
+families = {ALL_FAMILIES}
+add-path = {{ {} }}
+"#,
+            recv.join(", ")
+        );
+        let a_cfg = Config::parse(&a_toml, "a.toml").unwrap_or_else(|e| panic!("{e}"));
+        let b_cfg = Config::parse(&b_toml, "b.toml").unwrap_or_else(|e| panic!("{e}"));
+        let b = Speaker::start(&b_cfg).await.expect("B");
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut events = b.subscribe();
+        let sink = Arc::clone(&received);
+        let collector = tokio::spawn(async move {
+            while let Some(e) = events.next().await {
+                if let PeerEvent::Update { update, .. } = e {
+                    if update.end_of_rib_family().is_none() {
+                        sink.lock().unwrap().push(update);
+                    }
+                }
+            }
+        });
+        let a = Arc::new(Speaker::start(&a_cfg).await.expect("A"));
+        let (procs, requests) =
+            Processes::start(&a_cfg.processes, Arc::clone(&a), lab.dir().to_path_buf());
+        let pair = Pair {
+            a,
+            b,
+            a_addr: a_addr.parse().unwrap(),
+            b_addr: b_addr.parse().unwrap(),
+            processes: Some(procs),
+            requests,
+        };
+        pair.established().await;
+        // The End-of-RIBs of the start are not wanted; neither is anything
+        // before the first group.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        received.lock().unwrap().clear();
+        QaPair {
+            pair,
+            received,
+            collector,
+            dir,
+            replies,
+            next: 1,
+            sent: 0,
+        }
+    }
+
+    /// Send commands through the program; the replies.
+    async fn send(&mut self, commands: &[String]) -> Vec<String> {
+        write_atomically(&self.dir.join(self.next.to_string()), &commands.join("\n"));
+        self.next += 1;
+        let before = self.sent;
+        self.sent += commands.len();
+        let (want, path) = (self.sent, self.replies.clone());
+        let all = eventually("the answers", PROPAGATE, || {
+            let path = path.clone();
+            async move {
+                let l = lines(&path);
+                if l.len() >= want {
+                    Ok(l)
+                } else {
+                    Err(format!("{} of {want}", l.len()))
+                }
+            }
+        })
+        .await;
+        all[before..self.sent].to_vec()
+    }
+
+    /// What B received since the last call, as items, once `want` items
+    /// came (or a second passed without any more).
+    async fn take(&self, want: usize) -> Vec<String> {
+        let mut last = 0;
+        let mut quiet = 0;
+        loop {
+            let items: Vec<String> = self
+                .received
+                .lock()
+                .unwrap()
+                .iter()
+                .flat_map(|u| conformance::items(u))
+                .collect();
+            if items.len() >= want && quiet >= 2 || quiet >= 10 {
+                self.received.lock().unwrap().clear();
+                return conformance::latest(items);
+            }
+            if items.len() == last {
+                quiet += 1;
+            } else {
+                quiet = 0;
+                last = items.len();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Withdraw everything announced (through the library: the test's
+    /// cleanup, not what is tested) and wait until B has nothing.
+    async fn clear(&self, commands: &[String]) {
+        use ribbit_exabgp::text::{Command, Withdrawal};
+        let list: Vec<Withdrawal> = commands
+            .iter()
+            .filter_map(|c| ribbit_exabgp::text::parse(c).ok())
+            .filter_map(|c| match c.command {
+                Command::Announce(a) => Some(Withdrawal {
+                    family: a.family,
+                    nlri: a.nlri,
+                }),
+                _ => None,
+            })
+            .collect();
+        let _ = self.pair.a.withdraw_all(&[], &list).await;
+        let (b, a) = (&self.pair.b, self.pair.a_addr);
+        eventually("B's table from A empty", PROPAGATE, || async move {
+            match b.adj_rib_in(a).await {
+                Some(v) if v.is_empty() => Ok(()),
+                other => Err(format!("{:?}", other.map(|v| v.len()))),
+            }
+        })
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        self.received.lock().unwrap().clear();
+    }
+
+    async fn stop(self) {
+        self.collector.abort();
+        self.pair.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exabgp_conformance_through_a_process() {
+    use conformance::*;
+    let lab = Lab::new("process-conformance");
+    let dir = qa_dir();
+    assert!(dir.is_dir(), "conformance data not found at {}", dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("encoding"))
+        .expect("encoding/")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".ci"))
+        .collect();
+    names.sort();
+    let mut report = Report::default();
+    // One pair without ADD-PATH, one with it for the files that need it.
+    let mut plain = QaPair::start(&lab, 8, &[]).await;
+    let mut addpath = QaPair::start(&lab, 9, &["ipv4-unicast", "ipv4-vpn"]).await;
+    for name in &names {
+        if SKIPPED_FILES.iter().any(|(f, _)| f == name) {
+            continue;
+        }
+        let ci = std::fs::read_to_string(dir.join("encoding").join(name)).unwrap();
+        let ap = add_path(name);
+        let qa = if ap.is_empty() { &mut plain } else { &mut addpath };
+        let ctx = ribbit_wire::DecodeContext {
+            add_path: ap,
+            ..ribbit_wire::DecodeContext::default()
+        };
+        // The groups of a file follow one another on one session (a
+        // group may withdraw what an earlier one announced); everything
+        // is withdrawn at the end of the file.
+        let mut announced = Vec::new();
+        for (group, cmds, raws) in groups(&ci) {
+            let mut send = Vec::new();
+            for c in &cmds {
+                match sendable(c) {
+                    Ok(()) => send.push(c.clone()),
+                    Err(why) => report
+                        .skipped
+                        .entry(why)
+                        .or_default()
+                        .push(format!("{name}: {c}")),
+                }
+            }
+            if send.is_empty() {
+                continue;
+            }
+            // ExaBGP's UPDATEs of the group, less the End-of-RIBs.
+            let want = match expected(&raws, &ctx) {
+                Ok(w) => w,
+                Err(e) => {
+                    report.failures.push(format!("{name} group {group}: {e}"));
+                    continue;
+                }
+            };
+            let answers = qa.send(&send).await;
+            for (c, a) in send.iter().zip(&answers) {
+                if a != "done" {
+                    report.failures.push(format!("{name}: {c}\n  answered {a}"));
+                }
+            }
+            let got = qa.take(want.len()).await;
+            report.groups += 1;
+            report.compared += send.len();
+            if got != want {
+                report.failures.push(format!(
+                    "{name} group {group} (first: {})\n  Ribbit sent:\n    {}\n  ExaBGP sent:\n    {}",
+                    send[0],
+                    got.join("\n    "),
+                    want.join("\n    ")
+                ));
+            }
+            announced.extend(send);
+        }
+        qa.clear(&announced).await;
+    }
+    plain.stop().await;
+    addpath.stop().await;
+    let skipped: usize = report.skipped.values().map(Vec::len).sum();
+    println!(
+        "{} commands sent through a process in {} groups and compared with ExaBGP's UPDATEs; {} skipped; {} files skipped",
+        report.compared,
+        report.groups,
+        skipped,
+        SKIPPED_FILES.len()
+    );
+    for (f, why) in SKIPPED_FILES {
+        println!("  skipped file {f}: {why}");
+    }
+    for (why, cmds) in &report.skipped {
+        println!("  skipped ({why}): {}", cmds.len());
+    }
+    for f in &report.failures {
+        println!("FAILED {f}");
+    }
+    assert!(
+        report.failures.is_empty(),
+        "{} failures (see above)",
+        report.failures.len()
+    );
+    // 89 when written: every command of the families Ribbit carries.
+    assert!(report.compared >= 85, "only {} commands compared", report.compared);
+}
