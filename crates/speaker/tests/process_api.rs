@@ -870,7 +870,7 @@ async fn routes_announced_by_a_program_reach_the_peer() {
 #[test]
 fn scripts_are_executable() {
     use std::os::unix::fs::PermissionsExt;
-    for s in ["log-events.py", "never-read.py", "crash.py"] {
+    for s in ["log-events.py", "never-read.py", "crash.py", "relay.py", "announce-routes.py"] {
         let mode = std::fs::metadata(script(s)).unwrap().permissions().mode();
         assert!(mode & 0o111 != 0, "{s} is not executable");
     }
@@ -1331,4 +1331,164 @@ async fn exabgp_conformance_through_a_process() {
     );
     // 89 when written: every command of the families Ribbit carries.
     assert!(report.compared >= 85, "only {} commands compared", report.compared);
+}
+
+/// The routes GoBGP has from a neighbor: `prefix as-path [..] med N`, sorted.
+async fn gobgp_adj_in(cli: &Path, lab: &Lab, neighbor: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for family in ["ipv4", "ipv6"] {
+        let text = support::run_cli(
+            cli,
+            &["-u", "127.0.3.102", "-p", "11398", "neighbor", neighbor, "adj-in", "-a", family, "-j"],
+            lab.dir(),
+        )
+        .await?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+        for paths in v.as_object().into_iter().flat_map(|m| m.values()) {
+            for p in paths.as_array().into_iter().flatten() {
+                let mut line = p["nlri"]["prefix"].as_str().unwrap_or_default().to_string();
+                for a in p["attrs"].as_array().into_iter().flatten() {
+                    match a["type"].as_u64() {
+                        Some(2) => {
+                            let asns: Vec<String> = a["as_paths"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .flat_map(|s| s["asns"].as_array().cloned().unwrap_or_default())
+                                .map(|n| n.to_string())
+                                .collect();
+                            line.push_str(&format!(" as-path [{}]", asns.join(" ")));
+                        }
+                        Some(4) => line.push_str(&format!(" med {}", a["metric"])),
+                        Some(8) => {
+                            let c: Vec<String> = a["communities"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_u64)
+                                .map(|n| format!("{}:{}", n >> 16, n & 0xffff))
+                                .collect();
+                            line.push_str(&format!(" community {}", c.join(",")));
+                        }
+                        Some(32) => {
+                            let c: Vec<String> = a["value"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|l| format!("{}:{}:{}", l["ASN"], l["LocalData1"], l["LocalData2"]))
+                                .collect();
+                            line.push_str(&format!(" large {}", c.join(",")));
+                        }
+                        _ => {}
+                    }
+                }
+                out.push(line);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exabgp_style_script_to_gobgp() {
+    let lab = Lab::new("process-gobgp");
+    let gobgpd = support::find_binary("gobgpd", "gobgpd");
+    let cli = support::find_binary("gobgp", "gobgpd");
+    lab.write(
+        "gobgpd.toml",
+        r#"
+[global.config]
+  as = 65002
+  router-id = "127.0.3.102"
+  port = 11321
+  local-address-list = ["127.0.3.102"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.3.101"
+    peer-as = 65001
+  [neighbors.transport.config]
+    local-address = "127.0.3.102"
+    passive-mode = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+"#,
+    );
+    let mut command = std::process::Command::new(gobgpd);
+    command.args([
+        "-f",
+        "gobgpd.toml",
+        "-p",
+        "--pprof-disable",
+        "--api-hosts",
+        "127.0.3.102:11398",
+    ]);
+    let daemon = support::Daemon::spawn("gobgpd", &lab, command, &[]);
+    let c = cli.clone();
+    let l = lab.dir().to_path_buf();
+    eventually("gobgpd's API", PROPAGATE, || {
+        let (c, l) = (c.clone(), l.clone());
+        let running = daemon.check_running();
+        async move {
+            running?;
+            support::run_cli(&c, &["-u", "127.0.3.102", "-p", "11398", "global"], &l).await
+        }
+    })
+    .await;
+    let a_toml = format!(
+        r#"
+[global]
+asn = 65001
+router-id = "127.0.3.101"
+listen = ["127.0.3.101:11320"]
+
+[[neighbor]]
+address = "127.0.3.102"
+port = 11321
+local-address = "127.0.3.101"
+asn = 65002
+connect-retry = 1
+families = ["ipv4-unicast", "ipv6-unicast"]
+
+[[process]]
+name = "announce"
+run = "{}"
+receive = []
+"#,
+        script("announce-routes.py")
+    );
+    let a_cfg = Config::parse(&a_toml, "a.toml").unwrap_or_else(|e| panic!("{e}"));
+    let a = Arc::new(Speaker::start(&a_cfg).await.expect("A"));
+    let (procs, _requests) =
+        Processes::start(&a_cfg.processes, Arc::clone(&a), lab.dir().to_path_buf());
+    let want = [
+        "100.10.0.0/24 as-path [65001] med 5 community 65001:100",
+        "100.30.0.0/24 as-path [65001] large 65001:1:2",
+        "100.30.1.0/24 as-path [65001] large 65001:1:2",
+        "2001:db8:30::/48 as-path [65001] med 7",
+    ];
+    let c = cli.clone();
+    eventually("GoBGP receives the script's routes", support::ESTABLISHED, || {
+        let c = c.clone();
+        let lab = &lab;
+        async move {
+            let got = gobgp_adj_in(&c, lab, "127.0.3.101").await?;
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("{got:#?}"))
+            }
+        }
+    })
+    .await;
+    let s = &procs.status()[0];
+    assert_eq!((s.counters.commands, s.counters.errors), (5, 0), "{s:?}");
+    procs.stop().await;
+    a.stop(None).await;
+    drop(daemon);
 }
