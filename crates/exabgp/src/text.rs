@@ -3207,7 +3207,9 @@ mod tests {
 
     #[test]
     fn selectors_split_from_the_rest() {
-        let (n, rest) = split_selectors("neighbor 192.0.2.1 local-as 65000 , neighbor 2001:db8::1 teardown 2").unwrap();
+        let (n, rest) =
+            split_selectors("neighbor 192.0.2.1 local-as 65000 , neighbor 2001:db8::1 teardown 2")
+                .unwrap();
         assert_eq!(n.len(), 2);
         assert_eq!(n[0].local_as, Some(65000));
         assert_eq!(rest, "teardown 2");
@@ -3215,7 +3217,10 @@ mod tests {
         let (_, rest) = split_selectors(line).unwrap();
         assert_eq!(rest, "\"quoted\" x");
         assert_eq!(column_offset(line, rest), 19);
-        assert_eq!(split_selectors("show neighbor").unwrap(), (Vec::new(), "show neighbor"));
+        assert_eq!(
+            split_selectors("show neighbor").unwrap(),
+            (Vec::new(), "show neighbor")
+        );
         assert_eq!(split_selectors("neighbor 192.0.2.1").unwrap().1, "");
         assert!(split_selectors("neighbor bogus teardown 2").is_err());
     }

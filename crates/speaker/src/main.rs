@@ -38,7 +38,7 @@ enum Command {
     Stats(stats::StatsArgs),
     /// Announce addresses while a check command succeeds (ExaBGP's
     /// healthcheck, for [[process]]).
-    Healthcheck(healthcheck::HealthcheckArgs),
+    Healthcheck(Box<healthcheck::HealthcheckArgs>),
     /// Print a shell completion script (bash, zsh, fish).
     Completions {
         /// The shell.

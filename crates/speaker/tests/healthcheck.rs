@@ -135,7 +135,8 @@ fn standalone_flips_on_the_check() {
     let failed_at = Instant::now();
     let seen = out.until("med 1000", t);
     assert!(
-        seen.iter().all(|l| l.contains("med 10") && !l.contains("med 1000") || l == seen.last().unwrap()),
+        seen.iter()
+            .all(|l| l.contains("med 10") && !l.contains("med 1000") || l == seen.last().unwrap()),
         "{seen:#?}"
     );
     // Three checks 0.05 s apart after the first failure: not before.
@@ -188,7 +189,11 @@ fn waits_for_acks_and_withdraws_on_sigterm() {
     assert_eq!(out.next(Duration::from_millis(500)), None, "waits for done");
     // An event is not an answer.
     writeln!(stdin, "{{\"exabgp\": \"4.0.1\", \"type\": \"state\"}}").unwrap();
-    assert_eq!(out.next(Duration::from_millis(300)), None, "an event is no ack");
+    assert_eq!(
+        out.next(Duration::from_millis(300)),
+        None,
+        "an event is no ack"
+    );
     writeln!(stdin, "done").unwrap();
     assert_eq!(
         out.next(t).as_deref(),
@@ -215,7 +220,8 @@ fn waits_for_acks_and_withdraws_on_sigterm() {
     assert!(st.success());
     let seen = out.until("withdraw route 192.0.2.11/32", t);
     assert!(
-        seen.iter().any(|l| l == "withdraw route 192.0.2.10/32 next-hop self"),
+        seen.iter()
+            .any(|l| l == "withdraw route 192.0.2.10/32 next-hop self"),
         "{seen:#?}"
     );
     let end = Instant::now() + t;

@@ -76,13 +76,7 @@ impl Pair {
 
     /// With `enabled` false, A's session waits for [`Pair::enable`]: the
     /// programs then see it from the start.
-    async fn start_with(
-        lab: &Lab,
-        n: u8,
-        processes: &str,
-        routes: usize,
-        enabled: bool,
-    ) -> Pair {
+    async fn start_with(lab: &Lab, n: u8, processes: &str, routes: usize, enabled: bool) -> Pair {
         let a_addr: IpAddr = format!("127.0.3.{}", n * 10 + 1).parse().unwrap();
         let b_addr: IpAddr = format!("127.0.3.{}", n * 10 + 2).parse().unwrap();
         let a_port = 11300 + u16::from(n) * 2;
@@ -147,12 +141,16 @@ families = {FAMILIES}
 
     async fn established(&self) {
         let (a, peer) = (&self.a, self.b_addr);
-        eventually("A's session with B established", ESTABLISHED, || async move {
-            match a.state(peer).await {
-                Some(State::Established) => Ok(()),
-                s => Err(format!("{s:?}")),
-            }
-        })
+        eventually(
+            "A's session with B established",
+            ESTABLISHED,
+            || async move {
+                match a.state(peer).await {
+                    Some(State::Established) => Ok(()),
+                    s => Err(format!("{s:?}")),
+                }
+            },
+        )
         .await;
     }
 
@@ -249,7 +247,11 @@ async fn events_in_exabgp_42_shapes() {
     let pair = Pair::start_with(&lab, 1, &procs, 2, false).await;
     // The programs are running before the session starts.
     eventually("the programs running", PROPAGATE, || {
-        let running = pair.processes().status().iter().all(|s| s.state == "running");
+        let running = pair
+            .processes()
+            .status()
+            .iter()
+            .all(|s| s.state == "running");
         async move {
             if running {
                 Ok(())
@@ -265,27 +267,31 @@ async fn events_in_exabgp_42_shapes() {
     let log = exa_log.clone();
     let b = pair.b_addr;
     let a = pair.a_addr;
-    eventually("ExaBGP events: connected, up and both routes", PROPAGATE, || {
-        let log = log.clone();
-        async move {
-            let v = json_lines(&log);
-            let states: Vec<&str> = v
-                .iter()
-                .filter(|m| m["type"] == "state")
-                .filter_map(|m| m["neighbor"]["state"].as_str())
-                .collect();
-            let prefixes = exabgp_prefixes(&log);
-            if states.contains(&"connected")
-                && states.contains(&"up")
-                && prefixes.contains("10.100.0.0/24")
-                && prefixes.contains("10.100.1.0/24")
-            {
-                Ok(())
-            } else {
-                Err(format!("states {states:?}, prefixes {prefixes:?}"))
+    eventually(
+        "ExaBGP events: connected, up and both routes",
+        PROPAGATE,
+        || {
+            let log = log.clone();
+            async move {
+                let v = json_lines(&log);
+                let states: Vec<&str> = v
+                    .iter()
+                    .filter(|m| m["type"] == "state")
+                    .filter_map(|m| m["neighbor"]["state"].as_str())
+                    .collect();
+                let prefixes = exabgp_prefixes(&log);
+                if states.contains(&"connected")
+                    && states.contains(&"up")
+                    && prefixes.contains("10.100.0.0/24")
+                    && prefixes.contains("10.100.1.0/24")
+                {
+                    Ok(())
+                } else {
+                    Err(format!("states {states:?}, prefixes {prefixes:?}"))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
     let v = json_lines(&exa_log);
     let up = v
@@ -318,7 +324,10 @@ async fn events_in_exabgp_42_shapes() {
     assert_eq!(u["attribute"]["origin"], "igp");
     assert_eq!(u["attribute"]["as-path"], serde_json::json!([65002]));
     assert_eq!(u["attribute"]["confederation-path"], serde_json::json!([]));
-    assert!(u["announce"]["ipv4 unicast"]["198.18.0.1"].is_array(), "{u}");
+    assert!(
+        u["announce"]["ipv4 unicast"]["198.18.0.1"].is_array(),
+        "{u}"
+    );
     // Counters count per neighbor, one by one.
     let counters: Vec<u64> = v.iter().filter_map(|m| m["counter"].as_u64()).collect();
     assert!(
@@ -555,17 +564,21 @@ async fn slow_reader(n: u8, policy: &str, queue: usize, routes: usize) -> (Lab, 
     pair.established().await;
     // Every route reaches the program that reads.
     let fast = fast_log.clone();
-    eventually("the reading program gets every route", PROPAGATE * 6, || {
-        let fast = fast.clone();
-        async move {
-            let got = exabgp_prefixes(&fast).len();
-            if got == routes {
-                Ok(())
-            } else {
-                Err(format!("{got} of {routes}"))
+    eventually(
+        "the reading program gets every route",
+        PROPAGATE * 6,
+        || {
+            let fast = fast.clone();
+            async move {
+                let got = exabgp_prefixes(&fast).len();
+                if got == routes {
+                    Ok(())
+                } else {
+                    Err(format!("{got} of {routes}"))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
     (lab, slow_log, pair)
 }
@@ -580,39 +593,43 @@ async fn check_resync(lab: &Lab, slow_log: &Path, pair: &Pair, routes: usize) {
     );
     std::fs::write(lab.path("go"), "").unwrap();
     let log = slow_log.to_path_buf();
-    eventually("a gap, then a re-sync of every route", PROPAGATE * 3, || {
-        let log = log.clone();
-        async move {
-            let v = json_lines(&log);
-            // A gap may come while the program does not read yet (the
-            // pipe takes some lines): what counts is the last one, and
-            // what the program knows after it.
-            let gap = v.iter().rposition(|m| m["type"] == "gap");
-            let end = v.iter().rposition(|m| m["type"] == "resync");
-            match (gap, end) {
-                (Some(g), Some(e)) if g < e => {
-                    let after: std::collections::BTreeSet<String> = v[g..]
-                        .iter()
-                        .filter(|m| m["type"] == "update")
-                        .flat_map(|m| {
-                            m["neighbor"]["message"]["update"]["announce"]["ipv4 unicast"]
-                                ["198.18.0.1"]
-                                .as_array()
-                                .cloned()
-                                .unwrap_or_default()
-                        })
-                        .filter_map(|r| r["nlri"].as_str().map(str::to_string))
-                        .collect();
-                    if after.len() == routes {
-                        Ok(())
-                    } else {
-                        Err(format!("{} routes in the re-sync", after.len()))
+    eventually(
+        "a gap, then a re-sync of every route",
+        PROPAGATE * 3,
+        || {
+            let log = log.clone();
+            async move {
+                let v = json_lines(&log);
+                // A gap may come while the program does not read yet (the
+                // pipe takes some lines): what counts is the last one, and
+                // what the program knows after it.
+                let gap = v.iter().rposition(|m| m["type"] == "gap");
+                let end = v.iter().rposition(|m| m["type"] == "resync");
+                match (gap, end) {
+                    (Some(g), Some(e)) if g < e => {
+                        let after: std::collections::BTreeSet<String> = v[g..]
+                            .iter()
+                            .filter(|m| m["type"] == "update")
+                            .flat_map(|m| {
+                                m["neighbor"]["message"]["update"]["announce"]["ipv4 unicast"]
+                                    ["198.18.0.1"]
+                                    .as_array()
+                                    .cloned()
+                                    .unwrap_or_default()
+                            })
+                            .filter_map(|r| r["nlri"].as_str().map(str::to_string))
+                            .collect();
+                        if after.len() == routes {
+                            Ok(())
+                        } else {
+                            Err(format!("{} routes in the re-sync", after.len()))
+                        }
                     }
+                    _ => Err(format!("gap {gap:?}, end {end:?}, {} lines", v.len())),
                 }
-                _ => Err(format!("gap {gap:?}, end {end:?}, {} lines", v.len())),
             }
-        }
-    })
+        },
+    )
     .await;
 }
 
@@ -634,7 +651,10 @@ async fn slow_reader_drop() {
     assert!(s.queued <= 50, "{s:?}");
     check_resync(&lab, &slow_log, &pair, routes).await;
     let s = pair.processes().status();
-    assert!(s.iter().any(|s| s.name == "slow" && s.counters.gaps >= 1), "{s:?}");
+    assert!(
+        s.iter().any(|s| s.name == "slow" && s.counters.gaps >= 1),
+        "{s:?}"
+    );
     assert!(
         s.iter()
             .all(|s| s.name != "fast" || s.counters.events_dropped == 0),
@@ -655,7 +675,10 @@ async fn slow_reader_block() {
         .into_iter()
         .find(|s| s.name == "slow")
         .unwrap();
-    assert_eq!(s.counters.events_dropped, 0, "block drops nothing itself: {s:?}");
+    assert_eq!(
+        s.counters.events_dropped, 0,
+        "block drops nothing itself: {s:?}"
+    );
     assert_eq!(s.queued, 20, "the queue is full: {s:?}");
     check_resync(&lab, &slow_log, &pair, routes).await;
     let s = pair.processes().status();
@@ -757,7 +780,12 @@ async fn b_sees(pair: &Pair) -> Vec<String> {
                 l.push_str(&format!(" med {m}"));
             }
             if !r.attributes.communities.is_empty() {
-                let c: Vec<String> = r.attributes.communities.iter().map(|c| c.to_string()).collect();
+                let c: Vec<String> = r
+                    .attributes
+                    .communities
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect();
                 l.push_str(&format!(" community {}", c.join(",")));
             }
             l
@@ -834,7 +862,11 @@ async fn routes_announced_by_a_program_reach_the_peer() {
     })
     .await;
     let l = lines(&log);
-    assert_eq!(&l[..9], ["done", "done", "done", "done", "done", "done", "@w done", "done", "done"], "{l:#?}");
+    assert_eq!(
+        &l[..9],
+        ["done", "done", "done", "done", "done", "done", "@w done", "done", "done"],
+        "{l:#?}"
+    );
     assert_eq!(l[9], "@last error no neighbor 127.0.3.99");
     // The flow rule's text depends on Ribbit's NLRI text: compare the
     // unicast routes exactly and the flow rule by its destination.
@@ -845,12 +877,12 @@ async fn routes_announced_by_a_program_reach_the_peer() {
             .filter(|s| !s.starts_with("ipv4-flowspec"))
             .cloned()
             .collect();
-        let flows: Vec<&String> = seen.iter().filter(|s| s.starts_with("ipv4-flowspec")).collect();
+        let flows: Vec<&String> = seen
+            .iter()
+            .filter(|s| s.starts_with("ipv4-flowspec"))
+            .collect();
         let want: Vec<String> = expected[1..].iter().map(|s| s.to_string()).collect();
-        if unicast == want
-            && flows.len() == 1
-            && flows[0].contains("198.51.104.0/24")
-        {
+        if unicast == want && flows.len() == 1 && flows[0].contains("198.51.104.0/24") {
             Ok(())
         } else {
             Err(format!("{seen:#?}"))
@@ -870,7 +902,13 @@ async fn routes_announced_by_a_program_reach_the_peer() {
 #[test]
 fn scripts_are_executable() {
     use std::os::unix::fs::PermissionsExt;
-    for s in ["log-events.py", "never-read.py", "crash.py", "relay.py", "announce-routes.py"] {
+    for s in [
+        "log-events.py",
+        "never-read.py",
+        "crash.py",
+        "relay.py",
+        "announce-routes.py",
+    ] {
         let mode = std::fs::metadata(script(s)).unwrap().permissions().mode();
         assert!(mode & 0o111 != 0, "{s} is not executable");
     }
@@ -968,13 +1006,14 @@ mod conformance {
                 "announce ipv4-unicast {n:?} next-hop {classic_next_hop:?} {attrs:?}"
             ));
         }
-        let mp = |f: Family, nlri: &MpNlri, what: &str, nh: Option<NextHop>, out: &mut Vec<String>| {
-            if let MpNlri::Decoded(list) = nlri {
-                for n in list.iter() {
-                    out.push(format!("{what} {f} {n:?} next-hop {nh:?} {attrs:?}"));
+        let mp =
+            |f: Family, nlri: &MpNlri, what: &str, nh: Option<NextHop>, out: &mut Vec<String>| {
+                if let MpNlri::Decoded(list) = nlri {
+                    for n in list.iter() {
+                        out.push(format!("{what} {f} {n:?} next-hop {nh:?} {attrs:?}"));
+                    }
                 }
-            }
-        };
+            };
         if let Some(r) = &u.mp_reach {
             mp(r.family, &r.nlri, "announce", Some(r.next_hop), &mut out);
         }
@@ -1235,7 +1274,11 @@ async fn exabgp_conformance_through_a_process() {
     use conformance::*;
     let lab = Lab::new("process-conformance");
     let dir = qa_dir();
-    assert!(dir.is_dir(), "conformance data not found at {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "conformance data not found at {}",
+        dir.display()
+    );
     let mut names: Vec<String> = std::fs::read_dir(dir.join("encoding"))
         .expect("encoding/")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
@@ -1252,7 +1295,11 @@ async fn exabgp_conformance_through_a_process() {
         }
         let ci = std::fs::read_to_string(dir.join("encoding").join(name)).unwrap();
         let ap = add_path(name);
-        let qa = if ap.is_empty() { &mut plain } else { &mut addpath };
+        let qa = if ap.is_empty() {
+            &mut plain
+        } else {
+            &mut addpath
+        };
         let ctx = ribbit_wire::DecodeContext {
             add_path: ap,
             ..ribbit_wire::DecodeContext::default()
@@ -1330,7 +1377,11 @@ async fn exabgp_conformance_through_a_process() {
         report.failures.len()
     );
     // 89 when written: every command of the families Ribbit carries.
-    assert!(report.compared >= 85, "only {} commands compared", report.compared);
+    assert!(
+        report.compared >= 85,
+        "only {} commands compared",
+        report.compared
+    );
 }
 
 /// The routes GoBGP has from a neighbor: `prefix as-path [..] med N`, sorted.
@@ -1339,7 +1390,18 @@ async fn gobgp_adj_in(cli: &Path, lab: &Lab, neighbor: &str) -> Result<Vec<Strin
     for family in ["ipv4", "ipv6"] {
         let text = support::run_cli(
             cli,
-            &["-u", "127.0.3.102", "-p", "11398", "neighbor", neighbor, "adj-in", "-a", family, "-j"],
+            &[
+                "-u",
+                "127.0.3.102",
+                "-p",
+                "11398",
+                "neighbor",
+                neighbor,
+                "adj-in",
+                "-a",
+                family,
+                "-j",
+            ],
             lab.dir(),
         )
         .await?;
@@ -1375,7 +1437,9 @@ async fn gobgp_adj_in(cli: &Path, lab: &Lab, neighbor: &str) -> Result<Vec<Strin
                                 .as_array()
                                 .into_iter()
                                 .flatten()
-                                .map(|l| format!("{}:{}:{}", l["ASN"], l["LocalData1"], l["LocalData2"]))
+                                .map(|l| {
+                                    format!("{}:{}:{}", l["ASN"], l["LocalData1"], l["LocalData2"])
+                                })
                                 .collect();
                             line.push_str(&format!(" large {}", c.join(",")));
                         }
@@ -1473,18 +1537,22 @@ receive = []
         "2001:db8:30::/48 as-path [65001] med 7",
     ];
     let c = cli.clone();
-    eventually("GoBGP receives the script's routes", support::ESTABLISHED, || {
-        let c = c.clone();
-        let lab = &lab;
-        async move {
-            let got = gobgp_adj_in(&c, lab, "127.0.3.101").await?;
-            if got == want {
-                Ok(())
-            } else {
-                Err(format!("{got:#?}"))
+    eventually(
+        "GoBGP receives the script's routes",
+        support::ESTABLISHED,
+        || {
+            let c = c.clone();
+            let lab = &lab;
+            async move {
+                let got = gobgp_adj_in(&c, lab, "127.0.3.101").await?;
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(format!("{got:#?}"))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
     let s = &procs.status()[0];
     assert_eq!((s.counters.commands, s.counters.errors), (5, 0), "{s:?}");

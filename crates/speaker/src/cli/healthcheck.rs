@@ -41,13 +41,23 @@ use tokio::sync::mpsc;
 pub struct HealthcheckArgs {
     /// The check: a shell command whose exit status 0 means healthy.
     /// Without it the service is always healthy.
-    #[arg(long = "cmd", visible_alias = "command", short = 'c', value_name = "CMD")]
+    #[arg(
+        long = "cmd",
+        visible_alias = "command",
+        short = 'c',
+        value_name = "CMD"
+    )]
     pub command: Option<String>,
     /// Seconds between checks (fractions allowed); 0: announce once, then exit.
     #[arg(long, short = 'i', value_name = "N", default_value_t = 5.0)]
     pub interval: f64,
     /// Seconds between checks while the state is changing.
-    #[arg(long = "fast-interval", short = 'f', value_name = "N", default_value_t = 1.0)]
+    #[arg(
+        long = "fast-interval",
+        short = 'f',
+        value_name = "N",
+        default_value_t = 1.0
+    )]
     pub fast_interval: f64,
     /// Seconds the check may take before it counts as failed.
     #[arg(long, short = 't', value_name = "N", default_value_t = 5.0)]
@@ -166,7 +176,10 @@ struct WithConfig {
 fn parse_ip(s: &str) -> Result<IpNet, String> {
     if let Ok(n) = s.parse::<IpNet>() {
         if n.trunc() != n {
-            return Err(format!("{s} has host bits set (the network is {})", n.trunc()));
+            return Err(format!(
+                "{s} has host bits set (the network is {})",
+                n.trunc()
+            ));
         }
         return Ok(n);
     }
@@ -315,7 +328,11 @@ pub fn commands(a: &HealthcheckArgs, state: HealthState, exit: bool) -> Vec<Stri
     let selectors = if a.neighbors.is_empty() {
         String::new()
     } else {
-        let list: Vec<String> = a.neighbors.iter().map(|n| format!("neighbor {n}")).collect();
+        let list: Vec<String> = a
+            .neighbors
+            .iter()
+            .map(|n| format!("neighbor {n}"))
+            .collect();
         format!("{} ", list.join(", "))
     };
     let mut out = Vec::new();
@@ -405,7 +422,10 @@ impl Io {
     /// is gone.
     async fn send(&mut self, command: &str) -> bool {
         let mut out = io::stdout().lock();
-        if writeln!(out, "{command}").and_then(|()| out.flush()).is_err() {
+        if writeln!(out, "{command}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             return false;
         }
         drop(out);
@@ -579,7 +599,11 @@ pub fn run(a: &HealthcheckArgs) -> Result<ExitCode, HealthcheckError> {
     let mut io = Io {
         acks,
         log: a.debug && !a.silent,
-        name: a.name.as_ref().map(|n| format!("[{n}]")).unwrap_or_default(),
+        name: a
+            .name
+            .as_ref()
+            .map(|n| format!("[{n}]"))
+            .unwrap_or_default(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -657,7 +681,13 @@ mod tests {
             commands(&a, Init, true)[1],
             "withdraw route 192.0.2.11/32 next-hop 192.0.2.1"
         );
-        let w = args(&["--withdraw-on-down", "--neighbor", "127.0.0.2", "--path-id", "7"]);
+        let w = args(&[
+            "--withdraw-on-down",
+            "--neighbor",
+            "127.0.0.2",
+            "--path-id",
+            "7",
+        ]);
         assert_eq!(
             commands(&w, Down, false)[0],
             "neighbor 127.0.0.2 withdraw route 192.0.2.10/32 next-hop self path-information 7"
@@ -681,9 +711,16 @@ mod tests {
         )
         .unwrap();
         let a = parse_args(
-            ["--config", dir.to_str().unwrap(), "--ip", "192.0.2.1", "--interval", "2"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "--config",
+                dir.to_str().unwrap(),
+                "--ip",
+                "192.0.2.1",
+                "--interval",
+                "2",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         )
         .unwrap();
         let _ = std::fs::remove_file(&dir);

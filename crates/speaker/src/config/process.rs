@@ -204,7 +204,11 @@ pub(super) fn read(r: &mut Report<'_>, table: Spanned<DeTable<'_>>) -> Option<Pr
     let ctx = format!("process {}", name.get_ref());
     let mut ok = true;
     if name.get_ref().trim().is_empty() || name.get_ref().chars().any(char::is_control) {
-        r.error(&name.span(), "process", "name must be printable text, not empty");
+        r.error(
+            &name.span(),
+            "process",
+            "name must be printable text, not empty",
+        );
         ok = false;
     }
     let Some(run) = raw.run else {

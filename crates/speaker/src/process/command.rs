@@ -215,8 +215,12 @@ pub fn parse(raw: &str) -> Result<Line, CommandError> {
     }
 
     // Commands that may follow neighbor selectors.
-    let (neighbors, rest) = text::split_selectors(line)
-        .map_err(|e| fail(format!("column {}: {}", e.column + offset, e.message), false))?;
+    let (neighbors, rest) = text::split_selectors(line).map_err(|e| {
+        fail(
+            format!("column {}: {}", e.column + offset, e.message),
+            false,
+        )
+    })?;
     let rest_at = offset + text::column_offset(line, rest);
     let words: Vec<&str> = rest.split_whitespace().collect();
     let control = match words.as_slice() {
@@ -310,8 +314,8 @@ fn show_neighbor(rest: &[&str]) -> Result<Request, Problem> {
                 return Err((
                     w.to_string(),
                     format!(
-                        "unexpected {w:?}: show neighbor [ADDRESS] [summary|extensive|configuration]"
-                    ),
+                    "unexpected {w:?}: show neighbor [ADDRESS] [summary|extensive|configuration]"
+                ),
                 ))
             }
         }
@@ -337,9 +341,7 @@ fn show_adj_rib(first: &str, rest: &[&str]) -> Result<Request, Problem> {
                 _ => {
                     return Err((
                         w.to_string(),
-                        format!(
-                            "unexpected {w:?}: show adj-rib in|out [ADDRESS] [extensive]"
-                        ),
+                        format!("unexpected {w:?}: show adj-rib in|out [ADDRESS] [extensive]"),
                     ))
                 }
             },

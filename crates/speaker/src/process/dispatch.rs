@@ -174,7 +174,12 @@ struct Watchdog {
 impl RouteState {
     /// Remember a change that went to `neighbors`, each only for the
     /// families it has (`has`).
-    fn record(&mut self, neighbors: &[IpAddr], change: &Change, has: impl Fn(IpAddr, Family) -> bool) {
+    fn record(
+        &mut self,
+        neighbors: &[IpAddr],
+        change: &Change,
+        has: impl Fn(IpAddr, Family) -> bool,
+    ) {
         for peer in neighbors {
             let per = self.ledger.entry(*peer).or_default();
             match change {
@@ -227,8 +232,12 @@ pub(crate) async fn withdraw_all(shared: &Shared, program: &Program) {
         }
         let n: usize = list.iter().map(|w| w.nlri.len()).sum();
         match send_routes(&shared.speaker, &[peer], Change::Withdraw(list)).await {
-            Ok(()) => info!(process = %program.config.name, %peer, routes = n, "routes of the exited process withdrawn"),
-            Err(e) => warn!(process = %program.config.name, %peer, error = %e, "cannot withdraw the routes of the exited process"),
+            Ok(()) => {
+                info!(process = %program.config.name, %peer, routes = n, "routes of the exited process withdrawn")
+            }
+            Err(e) => {
+                warn!(process = %program.config.name, %peer, error = %e, "cannot withdraw the routes of the exited process")
+            }
         }
     }
 }
@@ -358,7 +367,11 @@ async fn initial(shared: &Shared, enc: &mut EventEncoder, outbox: &Outbox) -> Re
 
 /// A neighbor's routes for a re-sync: as received when they are kept,
 /// else as accepted; none when the program receives no updates.
-async fn table(speaker: &Speaker, enc: &EventEncoder, peer: IpAddr) -> Vec<crate::peer::ReceivedRoute> {
+async fn table(
+    speaker: &Speaker,
+    enc: &EventEncoder,
+    peer: IpAddr,
+) -> Vec<crate::peer::ReceivedRoute> {
     if !enc.receives(EventKind::Update) {
         return Vec::new();
     }
@@ -537,14 +550,21 @@ impl Dispatcher {
 
     /// The neighbors that selectors pick among the program's, or why not.
     fn select(&self, selectors: &[NeighborSelector]) -> Result<Vec<IpAddr>, String> {
-        select(&self.shared.speaker, &self.program.config.neighbors, selectors)
+        select(
+            &self.shared.speaker,
+            &self.program.config.neighbors,
+            selectors,
+        )
     }
 
     /// Where a route command goes: `None` for every neighbor of the
     /// route's family (no selector, every neighbor in scope); else the
     /// neighbors, and whether they were named (a named neighbor without
     /// the family is an error; one that is only in scope is skipped).
-    fn targets(&self, selectors: &[NeighborSelector]) -> Result<Option<(Vec<IpAddr>, bool)>, String> {
+    fn targets(
+        &self,
+        selectors: &[NeighborSelector],
+    ) -> Result<Option<(Vec<IpAddr>, bool)>, String> {
         if selectors.is_empty() && self.program.config.neighbors == NeighborScope::All {
             return Ok(None);
         }
@@ -737,7 +757,9 @@ impl Dispatcher {
                 .routes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .record(to, &c, |p, f| families.get(&p).is_some_and(|v| v.contains(&f)));
+                .record(to, &c, |p, f| {
+                    families.get(&p).is_some_and(|v| v.contains(&f))
+                });
         }
         Ok(())
     }
@@ -773,11 +795,10 @@ impl Dispatcher {
                     _ => ("restart", ControlRequest::Restart),
                 };
                 info!(process = %self.program.config.name, "{what} asked by the process");
-                let r = self
-                    .shared
-                    .requests
-                    .send(req)
-                    .map_err(|_| format!("{what} is not possible: Ribbit runs as a library here"));
+                let r =
+                    self.shared.requests.send(req).map_err(|_| {
+                        format!("{what} is not possible: Ribbit runs as a library here")
+                    });
                 let lines = match r {
                     Ok(()) => vec![format!("{what} in progress")],
                     Err(_) => Vec::new(),
@@ -822,9 +843,9 @@ impl Dispatcher {
             Request::FlushAdjRibOut { neighbors } => {
                 let r = match self.select(&neighbors) {
                     Err(e) => Err(e),
-                    Ok(_) => Err(
-                        "flush adj-rib out is not in this build of Ribbit yet".to_string(),
-                    ),
+                    Ok(_) => {
+                        Err("flush adj-rib out is not in this build of Ribbit yet".to_string())
+                    }
                 };
                 self.answer(id, Vec::new(), r).await
             }

@@ -234,7 +234,13 @@ impl EventEncoder {
 
     /// ExaBGP's envelope for a neighbor: everything but `type` and the
     /// neighbor's own members.
-    fn envelope(&mut self, kind: &str, peer: IpAddr, ends: Ends, neighbor: Map<String, Value>) -> Value {
+    fn envelope(
+        &mut self,
+        kind: &str,
+        peer: IpAddr,
+        ends: Ends,
+        neighbor: Map<String, Value>,
+    ) -> Value {
         let mut n = Map::new();
         n.insert(
             "address".into(),
@@ -258,7 +264,13 @@ impl EventEncoder {
         })
     }
 
-    fn exabgp(&mut self, e: &PeerEvent, peer: IpAddr, ends: Ends, reason: Option<String>) -> Option<String> {
+    fn exabgp(
+        &mut self,
+        e: &PeerEvent,
+        peer: IpAddr,
+        ends: Ends,
+        reason: Option<String>,
+    ) -> Option<String> {
         let value = match e {
             PeerEvent::State { from, to, .. } => {
                 let state = if *to == State::Established {
@@ -287,10 +299,7 @@ impl EventEncoder {
             PeerEvent::RouteRefresh { refresh, .. } => {
                 let mut m = Map::new();
                 m.insert("direction".into(), json!("receive"));
-                m.insert(
-                    "route-refresh".into(),
-                    exa::route_refresh(refresh),
-                );
+                m.insert("route-refresh".into(), exa::route_refresh(refresh));
                 self.envelope("refresh", peer, ends, m)
             }
             PeerEvent::Notification {
@@ -473,14 +482,20 @@ pub fn exabgp_tables(routes: &[ReceivedRoute]) -> Vec<Value> {
                 let mut o = Map::new();
                 o.insert("nlri".into(), json!(r.nlri));
                 if let Some(id) = r.path_id {
-                    o.insert("path-information".into(), json!(Ipv4Addr::from(id).to_string()));
+                    o.insert(
+                        "path-information".into(),
+                        json!(Ipv4Addr::from(id).to_string()),
+                    );
                 }
                 Value::Object(o)
             })
             .collect();
         let mut announce = Map::new();
         let mut by_hop = Map::new();
-        by_hop.insert(next_hop_key(first.family, first.next_hop), Value::Array(nlri));
+        by_hop.insert(
+            next_hop_key(first.family, first.next_hop),
+            Value::Array(nlri),
+        );
         announce.insert(exa::family_key(first.family), Value::Object(by_hop));
         let mut update = Map::new();
         let attrs = exa::attributes(&first.attributes);
@@ -498,8 +513,9 @@ fn next_hop_key(family: Family, nh: Option<NextHop>) -> String {
     match nh {
         Some(NextHop::V4(a)) => a.to_string(),
         Some(NextHop::V6 { global, .. }) => global.to_string(),
-        Some(NextHop::Empty) | None if family.safi == ribbit_wire::Safi::FLOWSPEC
-            || family.safi == ribbit_wire::Safi::FLOWSPEC_VPN =>
+        Some(NextHop::Empty) | None
+            if family.safi == ribbit_wire::Safi::FLOWSPEC
+                || family.safi == ribbit_wire::Safi::FLOWSPEC_VPN =>
         {
             "no-nexthop".to_string()
         }
@@ -645,7 +661,9 @@ mod tests {
             .unwrap()
             .starts_with("peer reset, message (notification received (6,2)) error(Cease / "));
         // Idle -> Connect is nothing ExaBGP reports.
-        assert!(enc.event(&state(State::Idle, State::Connect), |_| ends()).is_empty());
+        assert!(enc
+            .event(&state(State::Idle, State::Connect), |_| ends())
+            .is_empty());
     }
 
     #[test]

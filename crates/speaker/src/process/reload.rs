@@ -44,7 +44,11 @@ fn same(a: &NeighborConfig, b: &NeighborConfig) -> bool {
 
 /// Read `path` and apply it; with `reset`, every session that was not
 /// restarted by the change is reset too (`restart`).
-pub async fn reload(speaker: &Speaker, path: &Path, reset: bool) -> Result<ReloadSummary, ConfigError> {
+pub async fn reload(
+    speaker: &Speaker,
+    path: &Path,
+    reset: bool,
+) -> Result<ReloadSummary, ConfigError> {
     let new = Config::load(path)?;
     let old = speaker.config_snapshot();
     let mut s = ReloadSummary::default();

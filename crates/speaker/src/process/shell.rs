@@ -115,7 +115,10 @@ mod tests {
             ]
         );
         assert_eq!(ok("echo 'it''s' x"), ["echo", "its", "x"]);
-        assert_eq!(ok(r#"a "b \"c\" \\ \$HOME \n""#), ["a", r#"b "c" \ $HOME \n"#]);
+        assert_eq!(
+            ok(r#"a "b \"c\" \\ \$HOME \n""#),
+            ["a", r#"b "c" \ $HOME \n"#]
+        );
         assert_eq!(ok(r"a\ b c"), ["a b", "c"]);
         assert_eq!(ok(r#"a '' """#), ["a", "", ""]);
         assert_eq!(ok("'$HOME' *"), ["$HOME", "*"]);

@@ -44,7 +44,16 @@ pub fn help() -> Vec<String> {
 pub fn processes(programs: &[Arc<Program>]) -> Vec<String> {
     let mut out = vec![format!(
         "{:<16} {:<10} {:>8} {:>9} {:>7} {:>8} {:>8} {:>8} {:>6} {:>6}",
-        "Process", "state", "pid", "queued", "policy", "lines", "dropped", "missed", "gaps", "starts"
+        "Process",
+        "state",
+        "pid",
+        "queued",
+        "policy",
+        "lines",
+        "dropped",
+        "missed",
+        "gaps",
+        "starts"
     )];
     for p in programs {
         let s = p.status();
@@ -183,7 +192,11 @@ pub async fn neighbors(
                 out.push("  Routes                       Received        Advertised".to_string());
                 let received = speaker.adj_rib_in(p).await.map_or(0, |v| v.len());
                 let advertised = speaker.adj_rib_out(p).await.map_or(0, |v| v.len());
-                out.push(kv("routes:", &received.to_string(), &advertised.to_string()));
+                out.push(kv(
+                    "routes:",
+                    &received.to_string(),
+                    &advertised.to_string(),
+                ));
                 out.push(kv(
                     "updates:",
                     &s.map_or(0, |s| s.updates_received).to_string(),
@@ -240,7 +253,10 @@ pub async fn adj_rib(
 fn route_line(peer: IpAddr, r: &ReceivedRoute, extensive: bool) -> String {
     let mut s = format!("neighbor {peer} {} {}", family_key(r.family), r.nlri);
     if let Some(id) = r.path_id {
-        s.push_str(&format!(" path-information {}", std::net::Ipv4Addr::from(id)));
+        s.push_str(&format!(
+            " path-information {}",
+            std::net::Ipv4Addr::from(id)
+        ));
     }
     match r.next_hop {
         Some(NextHop::V4(a)) => s.push_str(&format!(" next-hop {a}")),

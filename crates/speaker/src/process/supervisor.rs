@@ -140,13 +140,14 @@ async fn run(
         Arc::clone(program),
         outbox.clone(),
     ));
-    let commands = dispatch::commands(
+    // Boxed so that dropping it below really drops it (and its handle on
+    // the queue, which must be gone for the program's input to close).
+    let mut commands = Box::pin(dispatch::commands(
         Arc::clone(shared),
         Arc::clone(program),
         outbox.clone(),
         stdout,
-    );
-    tokio::pin!(commands);
+    ));
     let mut commands_done = false;
     let stopping = loop {
         tokio::select! {
