@@ -252,7 +252,28 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         return;
     }
     let mut enc = EventEncoder::new(cfg.encoder, &receive, cfg.neighbors.clone());
-    let mut rx = shared.speaker.subscribe().into_receiver();
+    // Two stages: a forwarder takes the speaker's events as they come
+    // (cheap: they are shared, not copied) into a queue of the program's
+    // size, and this task encodes them. Encoding is the costly part; done
+    // here, beside the forwarder, a burst of UPDATEs does not make the
+    // program fall behind the speaker's event buffer.
+    let (fwd, mut rx) = tokio::sync::mpsc::channel::<Result<PeerEvent, u64>>(cfg.queue.max(1));
+    let mut sub = shared.speaker.subscribe().into_receiver();
+    let scope = cfg.neighbors.clone();
+    let forwarder = AbortOnDrop(tokio::spawn(async move {
+        loop {
+            let item = match sub.recv().await {
+                Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(n)) => Err(n),
+                Err(RecvError::Closed) => return,
+            };
+            if fwd.send(item).await.is_err() {
+                return;
+            }
+        }
+    }));
+    let _forwarder = forwarder;
     // Sessions may be up before the program starts (at Ribbit's start, or
     // when it is restarted): it is told what it missed, subscribed first
     // so that nothing falls between the two.
@@ -295,8 +316,8 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         }
         let e = match next {
             None => continue,
-            Some(Ok(e)) => e,
-            Some(Err(RecvError::Lagged(n))) => {
+            Some(Some(Ok(e))) => e,
+            Some(Some(Err(n))) => {
                 program
                     .counters
                     .events_missed
@@ -305,7 +326,7 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 cause = GapCause::FellBehind;
                 continue;
             }
-            Some(Err(RecvError::Closed)) => return,
+            Some(None) => return,
         };
         let peer = match &e {
             PeerEvent::State { peer, .. } => {
@@ -335,6 +356,26 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 Err(Closed) => return,
             }
         }
+    }
+}
+
+/// Aborts a task when dropped (with the task that owns it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The neighbor an event is about.
+fn event_peer(e: &PeerEvent) -> Option<IpAddr> {
+    match e {
+        PeerEvent::State { peer, .. }
+        | PeerEvent::Update { peer, .. }
+        | PeerEvent::RouteRefresh { peer, .. }
+        | PeerEvent::Notification { peer, .. } => Some(*peer),
+        PeerEvent::Lagged { .. } => None,
     }
 }
 

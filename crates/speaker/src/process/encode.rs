@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use ribbit_exabgp::json as exa;
 use ribbit_fsm::State;
 use ribbit_wire::update::NextHop;
-use ribbit_wire::{Family, Message, Notification};
+use ribbit_wire::{Family, Notification};
 
 use crate::api::events::EventFilter;
 use crate::api::model::{state_name, AdjRoute};
@@ -423,11 +423,42 @@ impl EventEncoder {
                     out.push(self.envelope("state", peer, ends, m).to_string());
                 }
                 if self.receives(EventKind::Update) {
-                    for msg in exabgp_tables(routes) {
-                        let mut m = Map::new();
-                        m.insert("direction".into(), json!("receive"));
-                        m.insert("message".into(), msg);
-                        out.push(self.envelope("update", peer, ends, m).to_string());
+                    for group in table_groups(routes) {
+                        let Some(first) = group.first() else { continue };
+                        let mut line = String::with_capacity(256 + group.len() * 32);
+                        self.envelope_text("update", peer, ends, &mut line);
+                        line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
+                        let a = &first.attributes;
+                        if usual_attributes(a) {
+                            let members = attribute_members(a);
+                            if !members.is_empty() {
+                                line.push_str("\"attribute\":");
+                                write_members(&members, &mut line);
+                                line.push(',');
+                            }
+                        } else {
+                            line.push_str("\"attribute\":");
+                            line.push_str(&Value::Object(exa::attributes(a)).to_string());
+                            line.push(',');
+                        }
+                        line.push_str("\"announce\":{");
+                        line.push_str(&Value::String(exa::family_key(first.family)).to_string());
+                        line.push_str(":{");
+                        line.push_str(&Value::String(next_hop_key(first.family, first.next_hop)).to_string());
+                        line.push_str(":[");
+                        for (i, r) in group.iter().enumerate() {
+                            if i > 0 {
+                                line.push(',');
+                            }
+                            line.push_str("{\"nlri\":");
+                            line.push_str(&Value::String(r.nlri.clone()).to_string());
+                            if let Some(id) = r.path_id {
+                                line.push_str(&format!(",\"path-information\":\"{}\"", Ipv4Addr::from(id)));
+                            }
+                            line.push('}');
+                        }
+                        line.push_str("]}}}}}}");
+                        out.push(line);
                     }
                 }
             }
@@ -481,10 +512,9 @@ impl EventEncoder {
     }
 }
 
-/// The `message` members of ExaBGP updates announcing `routes`, grouped
-/// by family, next hop and attributes (consecutive routes sharing them go
-/// in one message, at most [`ROUTES_PER_LINE`]).
-pub fn exabgp_tables(routes: &[ReceivedRoute]) -> Vec<Value> {
+/// Consecutive routes sharing family, next hop and attributes, at most
+/// [`ROUTES_PER_LINE`] each.
+fn table_groups(routes: &[ReceivedRoute]) -> Vec<&[ReceivedRoute]> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < routes.len() {
@@ -501,38 +531,99 @@ pub fn exabgp_tables(routes: &[ReceivedRoute]) -> Vec<Value> {
             }
             j += 1;
         }
-        let group = routes.get(i..j).unwrap_or_default();
-        let nlri: Vec<Value> = group
-            .iter()
-            .map(|r| {
-                let mut o = Map::new();
-                o.insert("nlri".into(), json!(r.nlri));
-                if let Some(id) = r.path_id {
-                    o.insert(
-                        "path-information".into(),
-                        json!(Ipv4Addr::from(id).to_string()),
-                    );
-                }
-                Value::Object(o)
-            })
-            .collect();
-        let mut announce = Map::new();
-        let mut by_hop = Map::new();
-        by_hop.insert(
-            next_hop_key(first.family, first.next_hop),
-            Value::Array(nlri),
-        );
-        announce.insert(exa::family_key(first.family), Value::Object(by_hop));
-        let mut update = Map::new();
-        let attrs = exa::attributes(&first.attributes);
-        if !attrs.is_empty() {
-            update.insert("attribute".into(), Value::Object(attrs));
-        }
-        update.insert("announce".into(), Value::Object(announce));
-        out.push(json!({ "update": update }));
+        out.extend(routes.get(i..j));
         i = j;
     }
     out
+}
+
+/// The members of ExaBGP's `attribute` object for the usual attributes
+/// (the caller has checked there are no others), in alphabetical order.
+fn attribute_members(a: &ribbit_wire::PathAttributes) -> Vec<(&'static str, String)> {
+    use ribbit_wire::attribute::SegmentType;
+    let mut members: Vec<(&str, String)> = Vec::new();
+    if let Some(agg) = a.aggregator {
+        members.push(("aggregator", format!("\"{}:{}\"", agg.asn, agg.address)));
+    }
+    if let Some(path) = a.as_path.as_ref().filter(|p| !p.segments.is_empty()) {
+        let collect = |kind: SegmentType| -> Vec<u32> {
+            path.segments
+                .iter()
+                .filter(|s| s.kind == kind)
+                .flat_map(|s| s.asns.iter().copied())
+                .collect()
+        };
+        let nums = |v: Vec<u32>| {
+            let t: Vec<String> = v.iter().map(u32::to_string).collect();
+            format!("[{}]", t.join(","))
+        };
+        members.push(("as-path", nums(collect(SegmentType::Sequence))));
+        let set = collect(SegmentType::Set);
+        if !set.is_empty() {
+            members.push(("as-set", nums(set)));
+        }
+        members.push((
+            "confederation-path",
+            nums(collect(SegmentType::ConfedSequence)),
+        ));
+        let cset = collect(SegmentType::ConfedSet);
+        if !cset.is_empty() {
+            members.push(("confederation-set", nums(cset)));
+        }
+    }
+    if a.atomic_aggregate {
+        members.push(("atomic-aggregate", "true".into()));
+    }
+    if !a.communities.is_empty() {
+        let t: Vec<String> = a
+            .communities
+            .iter()
+            .map(|c| format!("[{},{}]", c.high(), c.low()))
+            .collect();
+        members.push(("community", format!("[{}]", t.join(","))));
+    }
+    if !a.large_communities.is_empty() {
+        let t: Vec<String> = a
+            .large_communities
+            .iter()
+            .map(|c| format!("[{},{},{}]", c.global, c.local1, c.local2))
+            .collect();
+        members.push(("large-community", format!("[{}]", t.join(","))));
+    }
+    if let Some(lp) = a.local_pref {
+        members.push(("local-preference", lp.to_string()));
+    }
+    if let Some(med) = a.med {
+        members.push(("med", med.to_string()));
+    }
+    if let Some(o) = a.origin {
+        members.push(("origin", format!("\"{}\"", o.name())));
+    }
+    members.sort_by(|x, y| x.0.cmp(y.0));
+    members
+}
+
+fn write_members(members: &[(&str, String)], out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('{');
+    for (i, (k, v)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "\"{k}\":{v}");
+    }
+    out.push('}');
+}
+
+/// Whether [`attribute_members`] covers every attribute present.
+fn usual_attributes(a: &ribbit_wire::PathAttributes) -> bool {
+    a.originator_id.is_none()
+        && a.cluster_list.is_empty()
+        && a.extended_communities.is_empty()
+        && a.ipv6_extended_communities.is_empty()
+        && a.aigp.is_none()
+        && a.otc.is_none()
+        && a.unknown.is_empty()
 }
 
 /// ExaBGP's `message` object of an UPDATE written as text, for UPDATEs of
@@ -540,22 +631,14 @@ pub fn exabgp_tables(routes: &[ReceivedRoute]) -> Vec<Value> {
 /// anything else, which goes through [`exa::update`]. Both give the same
 /// members and values (a test compares them); this one in ExaBGP's order.
 pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
-    use ribbit_wire::attribute::SegmentType;
     use ribbit_wire::update::MpNlri;
     use ribbit_wire::NlriList;
     use std::fmt::Write as _;
     let a = &u.attributes;
     let plain_nlri = |m: &MpNlri| matches!(m, MpNlri::Decoded(NlriList::Prefixes(_)));
-    let usual_attributes = a.originator_id.is_none()
-        && a.cluster_list.is_empty()
-        && a.extended_communities.is_empty()
-        && a.ipv6_extended_communities.is_empty()
-        && a.aigp.is_none()
-        && a.otc.is_none()
-        && a.unknown.is_empty();
     if u.end_of_rib_family().is_some()
         || u.treat_as_withdraw()
-        || !usual_attributes
+        || !usual_attributes(a)
         || u.mp_reach.as_ref().is_some_and(|m| !plain_nlri(&m.nlri))
         || u.mp_unreach.as_ref().is_some_and(|m| !plain_nlri(&m.nlri))
     {
@@ -590,78 +673,12 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
         || u.mp_reach
             .as_ref()
             .is_some_and(|m| matches!(&m.nlri, MpNlri::Decoded(l) if !l.is_empty()));
-    // The attributes, members in alphabetical order (as serde_json's map
-    // writes them).
     if has_routes {
-        let mut members: Vec<(&str, String)> = Vec::new();
-        if let Some(agg) = a.aggregator {
-            members.push(("aggregator", format!("\"{}:{}\"", agg.asn, agg.address)));
-        }
-        if let Some(path) = a.as_path.as_ref().filter(|p| !p.segments.is_empty()) {
-            let collect = |kind: SegmentType| -> Vec<u32> {
-                path.segments
-                    .iter()
-                    .filter(|s| s.kind == kind)
-                    .flat_map(|s| s.asns.iter().copied())
-                    .collect()
-            };
-            let nums = |v: Vec<u32>| {
-                let t: Vec<String> = v.iter().map(u32::to_string).collect();
-                format!("[{}]", t.join(","))
-            };
-            members.push(("as-path", nums(collect(SegmentType::Sequence))));
-            let set = collect(SegmentType::Set);
-            if !set.is_empty() {
-                members.push(("as-set", nums(set)));
-            }
-            members.push((
-                "confederation-path",
-                nums(collect(SegmentType::ConfedSequence)),
-            ));
-            let cset = collect(SegmentType::ConfedSet);
-            if !cset.is_empty() {
-                members.push(("confederation-set", nums(cset)));
-            }
-        }
-        if a.atomic_aggregate {
-            members.push(("atomic-aggregate", "true".into()));
-        }
-        if !a.communities.is_empty() {
-            let t: Vec<String> = a
-                .communities
-                .iter()
-                .map(|c| format!("[{},{}]", c.high(), c.low()))
-                .collect();
-            members.push(("community", format!("[{}]", t.join(","))));
-        }
-        if !a.large_communities.is_empty() {
-            let t: Vec<String> = a
-                .large_communities
-                .iter()
-                .map(|c| format!("[{},{},{}]", c.global, c.local1, c.local2))
-                .collect();
-            members.push(("large-community", format!("[{}]", t.join(","))));
-        }
-        if let Some(lp) = a.local_pref {
-            members.push(("local-preference", lp.to_string()));
-        }
-        if let Some(med) = a.med {
-            members.push(("med", med.to_string()));
-        }
-        if let Some(o) = a.origin {
-            members.push(("origin", format!("\"{}\"", o.name())));
-        }
-        members.sort_by(|x, y| x.0.cmp(y.0));
+        let members = attribute_members(a);
         if !members.is_empty() {
             sep(out);
-            out.push_str("\"attribute\":{");
-            for (i, (k, v)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let _ = write!(out, "\"{k}\":{v}");
-            }
-            out.push('}');
+            out.push_str("\"attribute\":");
+            write_members(&members, out);
         }
     }
     // Announced: IPv4 under the NEXT_HOP, MP under its next hop.
@@ -737,15 +754,6 @@ fn next_hop_key(family: Family, nh: Option<NextHop>) -> String {
             "no-nexthop".to_string()
         }
         Some(NextHop::Empty) | None => "null".to_string(),
-    }
-}
-
-/// An UPDATE received, as ExaBGP's `update` message object, for tests and
-/// benchmarks that check the shape without a session.
-pub fn exabgp_update_message(msg: &Message) -> Option<Value> {
-    match msg {
-        Message::Update(u) => Some(exa::update(u)),
-        _ => None,
     }
 }
 
