@@ -12,6 +12,7 @@ pub mod config;
 pub mod json;
 pub mod net;
 pub mod peer;
+pub mod process;
 pub mod reload;
 pub mod rib_task;
 pub mod rib_view;

@@ -4,6 +4,7 @@ pub mod client;
 pub mod decode;
 pub mod demo;
 pub mod encode;
+pub mod healthcheck;
 pub mod input;
 pub mod monitor;
 pub mod mrt;

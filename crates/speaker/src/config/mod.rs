@@ -38,6 +38,7 @@ mod global;
 mod max_prefix;
 mod neighbor;
 mod policy;
+mod process;
 mod report;
 mod route;
 mod values;
@@ -61,6 +62,10 @@ pub use neighbor::{
     MAX_ALLOW_OWN_AS, MD5_MAX_LEN,
 };
 pub use policy::MAX_PREPEND;
+pub use process::{
+    Encoder, EventKind, NeighborScope, OnExit, Overflow, ProcessConfig, DEFAULT_QUEUE,
+    DEFAULT_RESTART_BACKOFF, DEFAULT_RESTART_BACKOFF_MAX,
+};
 pub use report::{ConfigError, Problem};
 pub use ribbit_exabgp::text::NextHopSpec;
 pub use route::RouteConfig;
@@ -85,6 +90,9 @@ pub struct Config {
     pub policies: Policies,
     /// `[api]`: the HTTP API (the defaults when the section is missing).
     pub api: ApiConfig,
+    /// The `[[process]]` tables: programs run with the speaker, in file
+    /// order; names are unique.
+    pub processes: Vec<ProcessConfig>,
 }
 
 impl Config {
@@ -184,6 +192,7 @@ impl Config {
         let mut neighbors = Vec::new();
         let mut routes = Vec::new();
         let mut flows = Vec::new();
+        let mut processes = Vec::new();
         for (key, value) in root {
             let key_span = key.span();
             match key.get_ref().as_ref() {
@@ -202,8 +211,15 @@ impl Config {
                         flows.extend(flow::read(&mut r, "", t));
                     }
                 }
+                "process" => {
+                    for t in r.tables(&key_span, value, "process", "") {
+                        processes.extend(process::read(&mut r, t));
+                    }
+                }
                 other => {
-                    let mut expected = vec!["global", "neighbor", "route", "flow", "policy", "api"];
+                    let mut expected = vec![
+                        "global", "neighbor", "route", "flow", "policy", "api", "process",
+                    ];
                     expected.extend(policy::SET_SECTIONS.iter().map(|(s, _)| *s));
                     r.error(&key_span, "", report::unknown_key(other, &expected));
                 }
@@ -224,6 +240,7 @@ impl Config {
         }
         neighbor::duplicate_routes(&mut r, "", &routes);
         flow::duplicates(&mut r, "", &flows);
+        process::check_all(&mut r, &processes, &neighbors);
 
         r.finish()?;
         Ok(Config {
@@ -233,6 +250,7 @@ impl Config {
             flows,
             policies,
             api,
+            processes,
         })
     }
 
