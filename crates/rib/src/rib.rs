@@ -1606,11 +1606,16 @@ impl Rib {
         };
         let accepted = set.as_ref().map(|(a, s)| (a.as_deref(), s));
         each!(t, t => {
-            for nlri in list.iter() {
-                if let Some(pre) = &pre {
+            if let Some(pre) = &pre {
+                for nlri in list.iter() {
                     t.pre_insert(peer.0, nlri, pre.clone());
                 }
-                t.import_one(&mut self.sh, peer.0, nlri, accepted, report);
+            }
+            match list {
+                Nlris::Prefixes(v) => {
+                    t.import_list(&mut self.sh, peer.0, v.iter().map(Nlri::Prefix), accepted, report)
+                }
+                Nlris::List(l) => t.import_list(&mut self.sh, peer.0, l.iter(), accepted, report),
             }
             t.maybe_trim_log();
         });
