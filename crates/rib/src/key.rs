@@ -13,10 +13,30 @@ use ribbit_wire::nlri::{Label, LabeledNlri, Nlri, NlriList, PrefixNlri, VpnNlri}
 use ribbit_wire::reader::Reader;
 use ribbit_wire::Family;
 
+use crate::chunk_map::Radix;
 use crate::prefix::{PrefixKey, V4Key, V6Key};
 
+impl Radix for V4Key {
+    fn radix(&self) -> u32 {
+        u32::from(self.addr())
+    }
+}
+
+impl Radix for V6Key {
+    fn radix(&self) -> u32 {
+        let a = u128::from(ipnet::Ipv6Net::from(*self).network());
+        u32::try_from(a >> 96).unwrap_or(u32::MAX)
+    }
+}
+
+/// Labeled, VPN and Flowspec keys start with labels or a route
+/// distinguisher: one slot.
+impl Radix for NlriKey {}
+
 /// A table key: the destination part of an NLRI.
-pub(crate) trait RouteKey: Ord + Clone + std::fmt::Debug + Send + Sync + 'static {
+pub(crate) trait RouteKey:
+    Ord + Clone + Radix + std::fmt::Debug + Send + Sync + 'static
+{
     /// What a path of this family carries besides its attributes that is
     /// sent back in the NLRI (the label stack); `()` for plain prefixes.
     type Extra: Clone + Default + PartialEq + Eq + std::fmt::Debug + Send + Sync + 'static;
