@@ -261,20 +261,28 @@ impl<K: Ord + Clone, V> Runs<K, V> {
     /// The value of `key`, inserted with `make` when missing, and whether
     /// it was.
     fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (Option<&mut V>, bool) {
-        let found = self.runs.range(..=&key).next_back().and_then(|(s, run)| {
-            run.binary_search_by(|(k, _)| k.cmp(&key))
-                .ok()
-                .map(|i| (s.clone(), i))
+        let found = self.runs.range(..=&key).next_back().map(|(s, run)| {
+            let at = run.binary_search_by(|(k, _)| k.cmp(&key));
+            (s.clone(), at, run.len() < CHUNK)
         });
         match found {
-            Some((sep, i)) => (
+            Some((sep, Ok(i), _)) => (
                 self.runs
                     .get_mut(&sep)
                     .and_then(|run| run.get_mut(i))
                     .map(|(_, v)| v),
                 false,
             ),
-            None => {
+            // Room in the run: in place, no second descent.
+            Some((sep, Err(i), true)) => {
+                self.len += 1;
+                let Some(run) = self.runs.get_mut(&sep) else {
+                    return (None, false);
+                };
+                run.insert(i, (key, make()));
+                (run.get_mut(i).map(|(_, v)| v), true)
+            }
+            _ => {
                 let (sep, i) = self.insert_new(key, make());
                 (
                     self.runs
@@ -287,10 +295,19 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         }
     }
 
-    /// Set the value of `key`; returns the old one.
+    /// Set the value of `key`; returns the old one. One descent when the
+    /// key is there or its run has room.
     fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(v) = self.get_mut(&key) {
-            return Some(std::mem::replace(v, value));
+        if let Some((_, run)) = self.runs.range_mut(..=&key).next_back() {
+            match run.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => return run.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+                Err(i) if run.len() < CHUNK => {
+                    run.insert(i, (key, value));
+                    self.len += 1;
+                    return None;
+                }
+                Err(_) => {}
+            }
         }
         self.insert_new(key, value);
         None

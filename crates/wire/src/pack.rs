@@ -32,7 +32,9 @@ pub struct TooLarge {
 /// MP_REACH_NLRI (every other family) go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EncodedAttributes {
-    bytes: Box<[u8]>,
+    /// (A vector: made once per set and session and soon dropped, it is
+    /// not worth shrinking.)
+    bytes: Vec<u8>,
     /// Where the attributes with type codes above NEXT_HOP start.
     next_hop_at: u32,
     /// Where the attributes with type codes above MP_UNREACH_NLRI start.
@@ -58,7 +60,7 @@ impl EncodedAttributes {
             &mut bytes,
         );
         EncodedAttributes {
-            bytes: bytes.into_boxed_slice(),
+            bytes,
             next_hop_at: u32::try_from(next_hop_at).unwrap_or(u32::MAX),
             mp_at: u32::try_from(mp_at).unwrap_or(u32::MAX),
         }
@@ -72,7 +74,7 @@ impl EncodedAttributes {
         let v = AttributesView::parse(&bytes)?;
         let (next_hop_at, mp_at) = (v.next_hop_at, v.mp_at);
         Some(EncodedAttributes {
-            bytes: bytes.into_boxed_slice(),
+            bytes,
             next_hop_at: u32::try_from(next_hop_at).ok()?,
             mp_at: u32::try_from(mp_at).ok()?,
         })
