@@ -50,7 +50,7 @@ pub(crate) struct Target<'a> {
 }
 
 /// What the rules do to a path sent to one neighbor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Plan {
     /// Attribute type codes removed (bit n: type n, for n < 64).
     strip: u64,

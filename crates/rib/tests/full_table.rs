@@ -149,6 +149,10 @@ fn full_table_to_one_monitor() {
         (after - before) as f64 / paths as f64
     );
 
+    if std::env::var_os("FULL_TABLE_FIRST_ONLY").is_some() {
+        // Profiling the load alone.
+        return;
+    }
     // A second monitor comes up with the table in place: a walk.
     let late = rib.add_peer(PeerConfig::new(
         IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3)),
