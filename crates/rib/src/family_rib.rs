@@ -354,17 +354,30 @@ fn mp_head_len(family: Family, next_hop: &NextHop) -> usize {
 /// Announcements of one attribute set.
 struct Group {
     exported: Rc<Exported>,
-    nlri: NlriList,
     acc: Acc,
+    /// NLRI in the group.
+    count: u32,
 }
 
-/// The messages being put together in one [`FamilyRib::take`].
+/// Withdrawals, in [`Batch::items`].
+const WITHDRAW: u32 = u32::MAX;
+
+/// The messages being put together in one [`FamilyRib::take`]: the NLRI
+/// in wire form, back to back in the order they come, each tagged with its
+/// group (an attribute set, or withdrawn), sorted by group when encoded.
+/// Nothing is allocated per group or per NLRI.
 struct Batch {
     family: Family,
     ctx: EncodeContext,
     groups: Vec<Group>,
-    index: FastMap<u64, usize>,
-    withdraw: NlriList,
+    index: FastMap<u64, u32>,
+    /// The group of the last announcement (consecutive destinations often
+    /// share their attribute set).
+    last: Option<(u64, u32)>,
+    /// NLRI bytes, and per NLRI (group, end in `nlri`).
+    nlri: Vec<u8>,
+    items: Vec<(u32, u32)>,
+    withdrawn: u32,
     w_acc: Acc,
     bytes: usize,
 }
@@ -377,7 +390,10 @@ impl Batch {
             ctx,
             groups: Vec::new(),
             index: FastMap::default(),
-            withdraw: NlriList::empty_for(family).unwrap_or(NlriList::Prefixes(Vec::new())),
+            last: None,
+            nlri: Vec::new(),
+            items: Vec::new(),
+            withdrawn: 0,
             w_acc: Acc::new(if classic { 0 } else { 7 }, ctx.max_message_len()),
             bytes: 0,
         }
@@ -402,11 +418,27 @@ impl Batch {
         }
     }
 
+    fn group_of(&self, hash: u64) -> Option<u32> {
+        match self.last {
+            Some((h, i)) if h == hash => Some(i),
+            _ => self.index.get(&hash).copied(),
+        }
+    }
+
     fn announce_cost(&self, e: &Exported, n: usize) -> usize {
-        match self.index.get(&e.hash).and_then(|&i| self.groups.get(i)) {
+        match self
+            .group_of(e.hash)
+            .and_then(|i| self.groups.get(i as usize))
+        {
             Some(g) => g.acc.cost(n),
             None => Acc::new(self.fixed(e), self.ctx.max_message_len()).cost(n),
         }
+    }
+
+    fn push<K: RouteKey>(&mut self, group: u32, key: &K, id: Option<u32>, extra: &K::Extra) {
+        key.write_nlri(self.family, id, extra, &mut self.nlri);
+        let end = u32::try_from(self.nlri.len()).unwrap_or(u32::MAX);
+        self.items.push((group, end));
     }
 
     fn announce<K: RouteKey>(
@@ -417,26 +449,27 @@ impl Batch {
         extra: &K::Extra,
     ) {
         let n = key.wire_len(extra) + self.path_id_len();
-        let i = match self.index.get(&e.hash) {
-            Some(&i) => i,
+        let i = match self.group_of(e.hash) {
+            Some(i) => i,
             None => {
                 let acc = Acc::new(self.fixed(e), self.ctx.max_message_len());
                 self.groups.push(Group {
                     exported: Rc::clone(e),
-                    nlri: NlriList::empty_for(self.family)
-                        .unwrap_or(NlriList::Prefixes(Vec::new())),
                     acc,
+                    count: 0,
                 });
-                let i = self.groups.len() - 1;
+                let i = u32::try_from(self.groups.len() - 1).unwrap_or(WITHDRAW - 1);
                 self.index.insert(e.hash, i);
                 i
             }
         };
-        if let Some(g) = self.groups.get_mut(i) {
+        self.last = Some((e.hash, i));
+        if let Some(g) = self.groups.get_mut(i as usize) {
             self.bytes = self.bytes.saturating_add(g.acc.cost(n));
             g.acc.add(n);
-            key.push_nlri(self.family, id, extra, &mut g.nlri);
+            g.count = g.count.saturating_add(1);
         }
+        self.push(i, key, id, extra);
     }
 
     fn withdraw_cost(&self, n: usize) -> usize {
@@ -449,27 +482,91 @@ impl Batch {
         let n = key.wire_len(&extra) + self.path_id_len();
         self.bytes = self.bytes.saturating_add(self.w_acc.cost(n));
         self.w_acc.add(n);
-        key.push_nlri(self.family, id, &extra, &mut self.withdraw);
+        self.withdrawn = self.withdrawn.saturating_add(1);
+        self.push(WITHDRAW, key, id, &extra);
     }
 
     /// Encode everything, withdrawals first, appended to `out`.
     fn encode(self, out: &mut Vec<u8>) {
+        if self.items.is_empty() {
+            return;
+        }
         let packer = UpdatePacker::new(self.ctx);
         out.reserve(self.bytes);
-        if !self.withdraw.is_empty() {
-            // Cannot fail: a withdrawn NLRI always fits an empty UPDATE.
-            let _ = packer.withdraw(self.family, &self.withdraw, out);
+        // Where each group's NLRI go once sorted: withdrawals first, then
+        // the groups in the order they were made.
+        let mut at: Vec<u32> = Vec::with_capacity(self.groups.len() + 1);
+        let mut next = self.withdrawn;
+        at.push(0);
+        for g in &self.groups {
+            at.push(next);
+            next = next.saturating_add(g.count);
+        }
+        let slot = |group: u32| {
+            if group == WITHDRAW {
+                0
+            } else {
+                group as usize + 1
+            }
+        };
+        // Counting sort of the NLRI by group, keeping their order within.
+        let mut order = vec![0u32; self.items.len()];
+        for (i, &(group, _)) in self.items.iter().enumerate() {
+            if let Some(pos) = at.get_mut(slot(group)) {
+                if let Some(o) = order.get_mut(*pos as usize) {
+                    *o = u32::try_from(i).unwrap_or(u32::MAX);
+                }
+                *pos = pos.saturating_add(1);
+            }
+        }
+        let mut sorted = Vec::with_capacity(self.nlri.len());
+        let mut ends = Vec::with_capacity(self.items.len());
+        let range = |i: u32| {
+            let i = i as usize;
+            let end = self.items.get(i).map_or(0, |x| x.1 as usize);
+            let begin = match i.checked_sub(1) {
+                Some(p) => self.items.get(p).map_or(0, |x| x.1 as usize),
+                None => 0,
+            };
+            self.nlri.get(begin..end).unwrap_or_default()
+        };
+        let mut cursor = 0usize;
+        let mut emit = |count: u32,
+                        sorted: &mut Vec<u8>,
+                        ends: &mut Vec<u32>,
+                        f: &mut dyn FnMut(&[u8], &[u32])| {
+            sorted.clear();
+            ends.clear();
+            for &i in order
+                .get(cursor..cursor + count as usize)
+                .unwrap_or_default()
+            {
+                sorted.extend_from_slice(range(i));
+                ends.push(u32::try_from(sorted.len()).unwrap_or(u32::MAX));
+            }
+            cursor += count as usize;
+            f(sorted, ends);
+        };
+        let family = self.family;
+        if self.withdrawn > 0 {
+            emit(self.withdrawn, &mut sorted, &mut ends, &mut |n, e| {
+                // Cannot fail: a withdrawn NLRI always fits an empty UPDATE.
+                let _ = packer.withdraw_wire(family, n, e, out);
+            });
         }
         for g in &self.groups {
-            // Sets too large to go with one NLRI were refused on export;
-            // a Flowspec rule that still does not fit is dropped here.
-            let _ = packer.announce_encoded(
-                self.family,
-                &g.exported.encoded,
-                g.exported.next_hop,
-                &g.nlri,
-                out,
-            );
+            emit(g.count, &mut sorted, &mut ends, &mut |n, e| {
+                // Sets too large to go with one NLRI were refused on export;
+                // a Flowspec rule that still does not fit is dropped here.
+                let _ = packer.announce_wire(
+                    family,
+                    g.exported.encoded.view(),
+                    g.exported.next_hop,
+                    n,
+                    e,
+                    out,
+                );
+            });
         }
     }
 }
@@ -836,55 +933,144 @@ impl<K: RouteKey> FamilyRib<K> {
         set: Option<(Option<&RouteAttrs>, &WireSet)>,
         report: &mut UpdateReport,
     ) {
+        self.import_list(sh, peer, std::iter::once(nlri), set, report);
+    }
+
+    /// Announcements from a neighbor sharing one attribute set (one
+    /// UPDATE's), `set` being the attributes after the import rules
+    /// (`None`: refused by them). What does not depend on the prefix (the
+    /// neighbor's settings, its counters, whether the next hop is usable)
+    /// is looked up once, and each prefix costs one lookup in the table.
+    pub fn import_list<'n>(
+        &mut self,
+        sh: &mut Shared,
+        peer: u32,
+        nlris: impl Iterator<Item = Nlri<'n>>,
+        set: Option<(Option<&RouteAttrs>, &WireSet)>,
+        report: &mut UpdateReport,
+    ) {
         let family = self.family;
-        let Some((key, path_id, extra)) = K::from_nlri(family, nlri) else {
-            report.ignored = report.ignored.saturating_add(1);
+        let Some(p) = sh.peer(peer) else {
             return;
         };
-        let prefix = key.prefix().or_else(|| crate::key::nlri_prefix(nlri));
-        let accepted = set.and_then(|(a, s)| import_policy(sh, peer, family, prefix, a, s));
-        let reject = |sh: &mut Shared, report: &mut UpdateReport| {
-            report.rejected = report.rejected.saturating_add(1);
-            if let Some(p) = sh.peer_mut(peer) {
-                let c = p.counter(family);
-                c.rejected = c.rejected.saturating_add(1);
-            }
-        };
-        let Some(set) = accepted else {
-            reject(sh, report);
-            // A refused announcement replaces what the neighbor had.
-            self.remove_path(sh, peer, &key, path_id);
-            return;
-        };
-        let exists = self
-            .loc
-            .get(&key)
-            .is_some_and(|d| d.paths().iter().any(|p| p.is(peer, path_id)));
-        if !exists {
-            let mut refuse = false;
-            if let Some(p) = sh.peer_mut(peer) {
-                if let Some(m) = max_prefix(p, family) {
-                    let count = p.counter(family).accepted.saturating_add(1);
-                    if count > m.limit {
-                        if p.max_reported.insert(family) {
-                            report.max_prefix = Some(MaxPrefixHit {
-                                family,
-                                limit: m.limit,
-                                count,
-                                action: m.action,
-                            });
+        let pass_through = p.config.import.is_pass_through();
+        let limit = max_prefix(p, family);
+        let mut count = p.counters.get(&family).map_or(0, |c| c.accepted);
+        // A path accepted with the count within the limit allows the
+        // limit to be reported again.
+        let mut under = false;
+        let given = set.map(|(_, s)| (s.clone(), sh.reachable(&s.next_hop())));
+        let mut rejected = 0u64;
+        for nlri in nlris {
+            let Some((key, path_id, extra)) = K::from_nlri(family, nlri) else {
+                report.ignored = report.ignored.saturating_add(1);
+                continue;
+            };
+            let accepted = match (set, &given) {
+                (Some(_), Some((s, reachable))) if pass_through => Some((s.clone(), *reachable)),
+                (Some((a, s)), Some((g, reachable))) => {
+                    let prefix = key.prefix().or_else(|| crate::key::nlri_prefix(nlri));
+                    import_policy(sh, peer, family, prefix, a, s).map(|x| {
+                        let r = if x.same(g) {
+                            *reachable
+                        } else {
+                            sh.reachable(&x.next_hop())
+                        };
+                        (x, r)
+                    })
+                }
+                _ => None,
+            };
+            let Some((set, reachable)) = accepted else {
+                rejected = rejected.saturating_add(1);
+                // A refused announcement replaces what the neighbor had.
+                if self.remove_path(sh, peer, &key, path_id).is_some() {
+                    count = count.saturating_sub(1);
+                }
+                continue;
+            };
+            let FamilyRib {
+                loc,
+                out,
+                log,
+                paths,
+                ..
+            } = self;
+            let Some(dest) = loc.get_or_insert_with(key.clone(), Dest::default) else {
+                continue;
+            };
+            let exists = dest.paths().iter().any(|p| p.is(peer, path_id));
+            if !exists {
+                if let Some(m) = limit {
+                    if count.saturating_add(1) > m.limit {
+                        if let Some(p) = sh.peer_mut(peer) {
+                            under = false;
+                            if p.max_reported.insert(family) {
+                                report.max_prefix = Some(MaxPrefixHit {
+                                    family,
+                                    limit: m.limit,
+                                    count: count.saturating_add(1),
+                                    action: m.action,
+                                });
+                            }
                         }
-                        refuse = m.action != MaxPrefixAction::Warn;
+                        if m.action != MaxPrefixAction::Warn {
+                            rejected = rejected.saturating_add(1);
+                            if dest.is_empty() {
+                                loc.remove(&key);
+                            }
+                            continue;
+                        }
                     }
                 }
             }
-            if refuse {
-                reject(sh, report);
-                return;
+            report.announced = report.announced.saturating_add(1);
+            if dest.is_empty() {
+                // The only path: best if its next hop can be used, as the
+                // decision would find (the common case of a full table).
+                let mut path = Path::new(set, peer, path_id, extra);
+                if reachable {
+                    path.set(flag::BEST);
+                }
+                dest.upsert(path);
+                *paths = paths.saturating_add(1);
+                count = count.saturating_add(1);
+                under |= limit.is_some_and(|m| count <= m.limit);
+                touch(out, log, &key, reachable);
+                continue;
+            }
+            let before = best_sig(dest);
+            let new_attrs = set.addr();
+            let new_extra = extra.clone();
+            let old = dest.upsert(Path::new(set, peer, path_id, extra));
+            let same = old
+                .as_ref()
+                .is_some_and(|o| o.attrs.addr() == new_attrs && o.extra == new_extra);
+            sh.decide(dest.paths_mut());
+            if same {
+                // Only flags (stale) changed: nothing anyone sees.
+                continue;
+            }
+            let changed = before != best_sig(dest);
+            if old.is_none() {
+                *paths = paths.saturating_add(1);
+                count = count.saturating_add(1);
+                under |= limit.is_some_and(|m| count <= m.limit);
+            }
+            touch(out, log, &key, changed);
+        }
+        report.rejected = report
+            .rejected
+            .saturating_add(u32::try_from(rejected).unwrap_or(u32::MAX));
+        if let Some(p) = sh.peer_mut(peer) {
+            let c = p.counter(family);
+            c.rejected = c.rejected.saturating_add(rejected);
+            c.accepted = count;
+            // Reported again only after dropping back under the limit.
+            if under {
+                p.max_reported.remove(&family);
             }
         }
-        self.upsert(sh, key, Path::new(set, peer, path_id, extra));
-        report.announced = report.announced.saturating_add(1);
     }
 
     /// A locally originated route.
