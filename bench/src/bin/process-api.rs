@@ -92,11 +92,14 @@ import sys, time
 n, out = int(sys.argv[1]), sys.argv[2]
 stdin = sys.stdin.buffer
 seen = 0
+tail = b""
 while True:
     chunk = stdin.read1(1 << 20)
     if not chunk:
         break
-    seen += chunk.count(b'"nlri"')
+    # A word cut between two reads is counted with the end of the last.
+    seen += (tail + chunk).count(b'"nlri"')
+    tail = chunk[-5:]
     if seen >= n:
         with open(out, "w") as f:
             f.write("%f %d\n" % (time.time(), seen))

@@ -260,20 +260,28 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     let (fwd, mut rx) = tokio::sync::mpsc::channel::<Result<PeerEvent, u64>>(cfg.queue.max(1));
     let mut sub = shared.speaker.subscribe().into_receiver();
     let scope = cfg.neighbors.clone();
-    let forwarder = AbortOnDrop(tokio::spawn(async move {
-        loop {
-            let item = match sub.recv().await {
+    // A thread rather than a task: when the runtime's workers are busy
+    // with a burst of UPDATEs, the operating system still runs it within
+    // the few milliseconds the speaker's event buffer lasts. It ends when
+    // this task's end closes its queue (at the next event) or the speaker
+    // goes away.
+    let spawned = std::thread::Builder::new()
+        .name(format!("process-{}", cfg.name))
+        .spawn(move || loop {
+            let item = match sub.blocking_recv() {
                 Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
                 Ok(_) => continue,
                 Err(RecvError::Lagged(n)) => Err(n),
                 Err(RecvError::Closed) => return,
             };
-            if fwd.send(item).await.is_err() {
+            if fwd.blocking_send(item).is_err() {
                 return;
             }
-        }
-    }));
-    let _forwarder = forwarder;
+        });
+    if let Err(e) = spawned {
+        warn!(process = %cfg.name, error = %e, "cannot start the event thread; no events");
+        return;
+    }
     // Sessions may be up before the program starts (at Ribbit's start, or
     // when it is restarted): it is told what it missed, subscribed first
     // so that nothing falls between the two.
@@ -356,15 +364,6 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 Err(Closed) => return,
             }
         }
-    }
-}
-
-/// Aborts a task when dropped (with the task that owns it).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

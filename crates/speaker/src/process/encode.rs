@@ -424,7 +424,9 @@ impl EventEncoder {
                 }
                 if self.receives(EventKind::Update) {
                     for group in table_groups(routes) {
-                        let Some(first) = group.first() else { continue };
+                        let Some(first) = group.first().copied() else {
+                            continue;
+                        };
                         let mut line = String::with_capacity(256 + group.len() * 32);
                         self.envelope_text("update", peer, ends, &mut line);
                         line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
@@ -517,29 +519,29 @@ impl EventEncoder {
     }
 }
 
-/// Consecutive routes sharing family, next hop and attributes, at most
-/// [`ROUTES_PER_LINE`] each.
-fn table_groups(routes: &[ReceivedRoute]) -> Vec<&[ReceivedRoute]> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < routes.len() {
-        let Some(first) = routes.get(i) else { break };
-        let mut j = i + 1;
-        while j < routes.len() && j - i < ROUTES_PER_LINE {
-            let Some(r) = routes.get(j) else { break };
-            let same = r.family == first.family
-                && r.next_hop == first.next_hop
-                && (std::sync::Arc::ptr_eq(&r.attributes, &first.attributes)
-                    || r.attributes == first.attributes);
-            if !same {
-                break;
+/// The routes grouped by family, next hop and attributes (as one UPDATE
+/// would carry them), in the order each group first appears, at most
+/// [`ROUTES_PER_LINE`] a group.
+fn table_groups(routes: &[ReceivedRoute]) -> Vec<Vec<&ReceivedRoute>> {
+    type Key<'a> = (Family, Option<NextHop>, &'a ribbit_wire::PathAttributes);
+    let mut index: HashMap<Key<'_>, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&ReceivedRoute>> = Vec::new();
+    for r in routes {
+        let key = (r.family, r.next_hop, r.attributes.as_ref());
+        let slot = match index.get(&key) {
+            Some(i) if groups.get(*i).is_some_and(|g| g.len() < ROUTES_PER_LINE) => *i,
+            _ => {
+                groups.push(Vec::new());
+                let i = groups.len() - 1;
+                index.insert(key, i);
+                i
             }
-            j += 1;
+        };
+        if let Some(g) = groups.get_mut(slot) {
+            g.push(r);
         }
-        out.extend(routes.get(i..j));
-        i = j;
     }
-    out
+    groups
 }
 
 /// The members of ExaBGP's `attribute` object for the usual attributes
@@ -925,7 +927,8 @@ mod tests {
 mod fast {
     use super::*;
     use ribbit_exabgp::text::{Command, EncodeSettings};
-    use ribbit_wire::{DecodeContext, Message};
+    use ribbit_wire::DecodeContext;
+    use ribbit_wire::Message;
 
     fn check(cmd: &str) -> bool {
         let c: Command = cmd.parse().unwrap();
