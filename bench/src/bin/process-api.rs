@@ -143,6 +143,10 @@ fn spawn(dir: &Path, name: &str, cmd: &mut Command) -> std::io::Result<Running> 
 }
 
 /// Start the target with one neighbor and one program.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is one setting of the generated configuration"
+)]
 fn start_target(
     a: &Args,
     local: &str,
