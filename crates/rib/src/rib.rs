@@ -547,11 +547,14 @@ type Memoized = (WireSet, Option<Rc<Exported>>);
 /// and source neighbor.
 #[derive(Debug, Default)]
 pub(crate) struct ExportMemo {
-    ruled: FastMap<(usize, u32), Memoized>,
+    ruled: FastMap<MemoKey, Memoized>,
     /// The last result looked up: the destinations of one UPDATE come
     /// one after the other, with the same set.
-    last: Option<((usize, u32), Option<Rc<Exported>>)>,
+    last: Option<(MemoKey, Option<Rc<Exported>>)>,
 }
+
+/// What [`ExportMemo`] is keyed by: the source set's address and neighbor.
+type MemoKey = (usize, u32);
 
 /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
 #[derive(Debug, Default)]
