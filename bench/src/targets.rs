@@ -92,7 +92,12 @@ pub fn write_config(kind: Kind, plan: &Plan, dir: &Path) -> io::Result<PathBuf> 
     let file = match kind {
         Kind::Floor => return Ok(dir.to_path_buf()),
         Kind::Ribbit => {
-            // Ribbit has no route-server mode yet: plain eBGP either way.
+            // Route server: every neighbor a route server client (RFC 7947).
+            let rs = if plan.route_server {
+                "\nroute-server-client = true"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 c,
                 "[global]\nasn = {TARGET_AS}\nrouter-id = \"{TARGET}\"\nlisten = [\"{TARGET}:{port}\"]"
@@ -100,7 +105,7 @@ pub fn write_config(kind: Kind, plan: &Plan, dir: &Path) -> io::Result<PathBuf> 
             for (addr, asn) in &neighbors {
                 let _ = writeln!(
                     c,
-                    "\n[[neighbor]]\naddress = \"{addr}\"\nasn = {asn}\npassive = true\nlocal-address = \"{TARGET}\""
+                    "\n[[neighbor]]\naddress = \"{addr}\"\nasn = {asn}\npassive = true\nlocal-address = \"{TARGET}\"{rs}"
                 );
             }
             "ribbit.toml"

@@ -211,7 +211,7 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
     }
 }
 /// Entries per run.
-pub(crate) const CHUNK: usize = 64;
+pub(crate) const CHUNK: usize = 32;
 
 /// One sorted map of runs: the whole map when small, one radix slot of it
 /// when large.

@@ -547,8 +547,14 @@ type Memoized = (WireSet, Option<Rc<Exported>>);
 /// and source neighbor.
 #[derive(Debug, Default)]
 pub(crate) struct ExportMemo {
-    ruled: FastMap<(usize, u32), Memoized>,
+    ruled: FastMap<MemoKey, Memoized>,
+    /// The last result looked up: the destinations of one UPDATE come
+    /// one after the other, with the same set.
+    last: Option<(MemoKey, Option<Rc<Exported>>)>,
 }
+
+/// What [`ExportMemo`] is keyed by: the source set's address and neighbor.
+type MemoKey = (usize, u32);
 
 /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
 #[derive(Debug, Default)]
@@ -761,11 +767,18 @@ impl Shared {
         let target = self.peer(to)?;
         let pass_through = target.config.export.is_pass_through();
         let key = (path.attrs.addr(), path.peer());
-        let ruled = match memo.ruled.get(&key) {
-            Some((_, r)) => r.clone(),
-            None => {
-                let r = self.export_rules(to, path, !pass_through).map(Rc::new);
-                memo.ruled.insert(key, (path.attrs.clone(), r.clone()));
+        let ruled = match &memo.last {
+            Some((k, r)) if *k == key => r.clone(),
+            _ => {
+                let r = match memo.ruled.get(&key) {
+                    Some((_, r)) => r.clone(),
+                    None => {
+                        let r = self.export_rules(to, path, !pass_through).map(Rc::new);
+                        memo.ruled.insert(key, (path.attrs.clone(), r.clone()));
+                        r
+                    }
+                };
+                memo.last = Some((key, r.clone()));
                 r
             }
         }?;
