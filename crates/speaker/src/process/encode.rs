@@ -982,7 +982,7 @@ mod timing {
 
     /// `cargo test --release -p ribbit --lib process::encode::timing -- --ignored --nocapture`
     #[test]
-    #[ignore]
+    #[ignore = "a timing, not a check: run in release, alone"]
     fn encode_speed() {
         let cmd: ribbit_exabgp::text::Command =
             "announce attributes next-hop 198.18.0.1 med 7 as-path [65002 65003 65004] community [65002:1 65002:2] nlri 10.0.0.0/24 10.0.1.0/24 10.0.2.0/24"
