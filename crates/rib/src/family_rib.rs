@@ -2,7 +2,9 @@
 //! after policy and the Loc-RIB, see [`crate::table`]), the pre-policy
 //! copies, and per neighbor what was last sent and what is due.
 //!
-//! What is due for a neighbor is a set of destinations (`dirty`) plus,
+//! What is due for a neighbor is what the family's change log holds past
+//! its cursor (one log for every neighbor, see `ChangeLog`), the
+//! destinations marked for it alone (`dirty`: its injected routes), and,
 //! after the session comes up or a refresh, a walk of the whole table from
 //! a cursor: never a copy of the table. Producing messages compares what
 //! the neighbor should have now with what it was last sent, so a
