@@ -406,6 +406,39 @@ pub fn parse(line: &str) -> Result<ApiCommand, ParseError> {
     Ok(ApiCommand { neighbors, command })
 }
 
+/// The neighbor selectors at the start of a line (`neighbor 192.0.2.1
+/// [local-as N ...] [, neighbor ...]`) and the rest of the line after them,
+/// for callers that handle commands beyond the route grammar (the process
+/// API's `neighbor 192.0.2.1 teardown 2`). Columns in errors about the
+/// rest are those of the whole line when the rest is parsed with
+/// [`column_offset`] added.
+pub fn split_selectors(line: &str) -> Result<(Vec<NeighborSelector>, &str), ParseError> {
+    let mut c = Cursor::new(line)?;
+    let neighbors = selectors(&mut c)?;
+    let rest = match c.peek() {
+        // The token's column counts characters from 1; a quoted token
+        // starts at its quote, one character before its text.
+        Some(t) => {
+            let column = t.column.saturating_sub(1);
+            let at = line
+                .char_indices()
+                .nth(column)
+                .map_or(line.len(), |(i, _)| i);
+            line.get(at..).unwrap_or_default()
+        }
+        None => "",
+    };
+    Ok((neighbors, rest))
+}
+
+/// The number of characters before `rest` in `line`, when `rest` is a
+/// suffix of it (as [`split_selectors`] returns it): add it to the column
+/// of an error found in `rest` to name the column in `line`.
+pub fn column_offset(line: &str, rest: &str) -> usize {
+    let cut = line.len().saturating_sub(rest.len());
+    line.get(..cut).map_or(0, |head| head.chars().count())
+}
+
 /// Parses a command without neighbor selectors.
 impl FromStr for Command {
     type Err = ParseError;
@@ -3170,5 +3203,25 @@ mod tests {
         };
         assert_eq!(v[0].labels[0].value(), 100);
         assert_eq!(v[0].rd.to_string(), "65000:1");
+    }
+
+    #[test]
+    fn selectors_split_from_the_rest() {
+        let (n, rest) =
+            split_selectors("neighbor 192.0.2.1 local-as 65000 , neighbor 2001:db8::1 teardown 2")
+                .unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].local_as, Some(65000));
+        assert_eq!(rest, "teardown 2");
+        let line = "neighbor 192.0.2.1 \"quoted\" x";
+        let (_, rest) = split_selectors(line).unwrap();
+        assert_eq!(rest, "\"quoted\" x");
+        assert_eq!(column_offset(line, rest), 19);
+        assert_eq!(
+            split_selectors("show neighbor").unwrap(),
+            (Vec::new(), "show neighbor")
+        );
+        assert_eq!(split_selectors("neighbor 192.0.2.1").unwrap().1, "");
+        assert!(split_selectors("neighbor bogus teardown 2").is_err());
     }
 }

@@ -97,16 +97,24 @@ pub fn injection(a: &Announcement) -> Result<InjectRoutes, AnnounceError> {
     })
 }
 
-/// The static routes of a neighbor (`[[route]]` and `[[neighbor.route]]`
-/// of its families), as routes to inject for it.
+/// The static routes and Flowspec rules of a neighbor (`[[route]]`,
+/// `[[neighbor.route]]`, `[[flow]]` and `[[neighbor.flow]]` of its
+/// families), as routes to inject for it.
 pub fn static_routes(config: &Config, n: &NeighborConfig) -> Vec<InjectRoutes> {
-    config
+    let routes = config
         .routes_for(n, n.family_set())
         .into_iter()
-        .filter_map(|r| match injection(&r.announcement()) {
+        .map(|r| r.announcement());
+    let flows = config
+        .flows_for(n, n.family_set())
+        .into_iter()
+        .map(|f| f.announcement());
+    routes
+        .chain(flows)
+        .filter_map(|a| match injection(&a) {
             Ok(i) => Some(i),
             Err(e) => {
-                tracing::warn!(peer = %n.address, prefix = %r.prefix, error = %e, "static route not announced");
+                tracing::warn!(peer = %n.address, family = %a.family, error = %e, "static route not announced");
                 None
             }
         })
@@ -143,7 +151,11 @@ impl Speaker {
     /// The RIB's numbers of the neighbors `to` (every neighbor when empty)
     /// that have `family` configured. A neighbor named in `to` that is
     /// unknown or does not have the family is an error.
-    fn targets(&self, to: &[IpAddr], family: Family) -> Result<Vec<PeerId>, AnnounceError> {
+    pub(crate) fn targets(
+        &self,
+        to: &[IpAddr],
+        family: Family,
+    ) -> Result<Vec<PeerId>, AnnounceError> {
         let chosen = self
             .config_snapshot_ref(|c| -> Result<Vec<IpAddr>, AnnounceError> {
                 if to.is_empty() {

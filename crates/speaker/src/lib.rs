@@ -12,8 +12,11 @@ pub mod config;
 pub mod json;
 pub mod net;
 pub mod peer;
+pub mod process;
+pub mod reload;
 pub mod rib_task;
 pub mod rib_view;
+pub mod route;
 pub mod speaker;
 pub mod speaker_api;
 

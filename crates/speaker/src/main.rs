@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use ribbit::cli::{decode, encode, monitor, neighbor, rib, run, stats};
+use ribbit::cli::{decode, demo, encode, healthcheck, monitor, mrt, neighbor, rib, run, stats};
 
 /// Ribbit: a programmable BGP speaker and route server.
 #[derive(Parser)]
@@ -16,6 +16,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Two speakers on loopback, no set-up: one announces routes and a
+    /// Flowspec rule, the other prints them as they arrive, then its RIB.
+    Demo(demo::DemoArgs),
     /// Decode BGP messages given in hex and print them as JSON, one per line.
     Decode(decode::DecodeArgs),
     /// Encode UPDATEs from ExaBGP-style route text and print them in hex.
@@ -33,6 +36,11 @@ enum Command {
     Monitor(monitor::MonitorArgs),
     /// Show the table sizes of a running Ribbit.
     Stats(stats::StatsArgs),
+    /// Print MRT dumps (JSON or bgpdump -m lines), or replay one into a session.
+    Mrt(mrt::MrtArgs),
+    /// Announce addresses while a check command succeeds (ExaBGP's
+    /// healthcheck, for [[process]]).
+    Healthcheck(Box<healthcheck::HealthcheckArgs>),
     /// Print a shell completion script (bash, zsh, fish).
     Completions {
         /// The shell.
@@ -53,9 +61,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         // Each subcommand has its own error type; only the message is needed here.
+        Command::Demo(args) => demo::run(&args).map_err(|e| e.to_string()),
         Command::Decode(args) => decode::run(&args).map_err(|e| e.to_string()),
         Command::Encode(args) => encode::run(&args).map_err(|e| e.to_string()),
         Command::Run(args) => run::run(&args).map_err(|e| e.to_string()),
+        Command::Mrt(args) => mrt::run(&args).map_err(|e| e.to_string()),
+        Command::Healthcheck(args) => healthcheck::run(&args).map_err(|e| e.to_string()),
         // The API's clients print their own errors: their exit status says
         // whether the API refused (1) or could not be asked (2).
         Command::Neighbor(args) => Ok(neighbor::run(&args)),

@@ -169,6 +169,141 @@ pub struct ReceivedRoute {
     pub attributes: Arc<PathAttributes>,
 }
 
+/// Messages counted by type (RFC 4271 §4.1 type codes 1 to 5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MessageCounts {
+    /// OPEN.
+    pub open: u64,
+    /// UPDATE.
+    pub update: u64,
+    /// NOTIFICATION.
+    pub notification: u64,
+    /// KEEPALIVE.
+    pub keepalive: u64,
+    /// ROUTE-REFRESH (RFC 2918).
+    pub route_refresh: u64,
+}
+
+impl MessageCounts {
+    /// Count one message by its whole bytes (the type is at offset 18).
+    fn count(&mut self, message: &[u8]) {
+        let slot = match message.get(18) {
+            Some(1) => &mut self.open,
+            Some(2) => &mut self.update,
+            Some(3) => &mut self.notification,
+            Some(4) => &mut self.keepalive,
+            Some(5) => &mut self.route_refresh,
+            _ => return,
+        };
+        *slot = slot.saturating_add(1);
+    }
+
+    /// All messages.
+    pub fn total(&self) -> u64 {
+        self.open
+            .saturating_add(self.update)
+            .saturating_add(self.notification)
+            .saturating_add(self.keepalive)
+            .saturating_add(self.route_refresh)
+    }
+}
+
+/// What was negotiated on an established session, for people and APIs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SessionSummary {
+    /// Our address and port on the connection.
+    pub local: Option<SocketAddr>,
+    /// The peer's address and port.
+    pub remote: Option<SocketAddr>,
+    /// The peer's BGP identifier.
+    pub peer_router_id: std::net::Ipv4Addr,
+    /// The peer's AS.
+    pub peer_asn: u32,
+    /// The families both sides offered.
+    pub families: Vec<String>,
+    /// The hold time in force, seconds.
+    pub hold_time: u16,
+    /// The keepalive interval, seconds.
+    pub keepalive: u16,
+    /// 4-octet AS numbers (RFC 6793).
+    pub four_octet_as: bool,
+    /// Route refresh (RFC 2918).
+    pub route_refresh: bool,
+    /// Enhanced route refresh (RFC 7313).
+    pub enhanced_route_refresh: bool,
+    /// Families we send ADD-PATH path identifiers for (RFC 7911).
+    pub add_path_send: Vec<String>,
+    /// Families the peer sends path identifiers for.
+    pub add_path_receive: Vec<String>,
+    /// We may send messages up to 65535 bytes (RFC 8654).
+    pub extended_message: bool,
+    /// The peer's graceful restart time, when it announced the capability.
+    pub peer_graceful_restart: Option<u16>,
+    /// Every capability of the peer's OPEN, by name.
+    pub peer_capabilities: Vec<String>,
+}
+
+impl SessionSummary {
+    fn new(n: &Negotiated, local: Option<SocketAddr>, remote: Option<SocketAddr>) -> Self {
+        let names = |set: &ribbit_wire::FamilySet| set.iter().map(|f| f.to_string()).collect();
+        SessionSummary {
+            local,
+            remote,
+            peer_router_id: n.peer_open.router_id,
+            peer_asn: n.peer_asn,
+            families: n.families.iter().map(ToString::to_string).collect(),
+            hold_time: n.hold_time,
+            keepalive: n.keepalive,
+            four_octet_as: n.four_octet_as,
+            route_refresh: n.route_refresh,
+            enhanced_route_refresh: n.enhanced_route_refresh,
+            add_path_send: names(&n.add_path_send),
+            add_path_receive: names(&n.add_path_receive),
+            extended_message: n.extended_message_send,
+            peer_graceful_restart: n.peer_graceful_restart.as_ref().map(|g| g.restart_time),
+            peer_capabilities: n
+                .peer_open
+                .capabilities
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        }
+    }
+}
+
+/// A neighbor's session as its task sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NeighborInfo {
+    /// The session state.
+    #[serde(serialize_with = "state_name")]
+    pub state: State,
+    /// When the session last came up (or went down, when it is down),
+    /// seconds since the Unix epoch; `None` when it never changed.
+    pub since: Option<u64>,
+    /// How many times the session came up.
+    pub established: u64,
+    /// What was negotiated, while established.
+    pub session: Option<SessionSummary>,
+    /// Why the session last went down.
+    pub last_down: Option<String>,
+    /// Messages received.
+    pub received: MessageCounts,
+    /// Messages sent.
+    pub sent: MessageCounts,
+}
+
+fn state_name<S: serde::Serializer>(state: &State, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&state.to_string())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Requests to a neighbor's task.
 #[derive(Debug)]
 pub enum PeerCommand {
@@ -183,6 +318,8 @@ pub enum PeerCommand {
     RouteRefresh(Family),
     /// The current state.
     State(oneshot::Sender<State>),
+    /// The session's state, negotiated settings and counters.
+    Info(oneshot::Sender<NeighborInfo>),
     /// Start the session (of a disabled neighbor).
     Enable,
     /// Stop the session with Cease / Administrative Shutdown and an
@@ -206,6 +343,7 @@ struct PeerTask {
     /// reading gets one more copy of the table queued, not one per request.
     refresh_pending: Vec<Family>,
     local_addrs: HashMap<ConnId, SocketAddr>,
+    remote_addrs: HashMap<ConnId, SocketAddr>,
     next_id: ConnId,
     connecting: Option<JoinHandle<()>>,
     /// Numbers the connect attempts, so that the result of an abandoned one
@@ -238,6 +376,12 @@ struct PeerTask {
     stale_until: Vec<(Family, Instant, Option<Duration>)>,
     /// Families kept stale when the session went down, awaiting its return.
     stale: Vec<Family>,
+    received: MessageCounts,
+    sent: MessageCounts,
+    /// When the state last went to or from Established (Unix seconds).
+    since: Option<u64>,
+    established_count: u64,
+    last_down: Option<String>,
 }
 
 /// Start the task of one neighbor.
@@ -275,6 +419,7 @@ async fn run(
         closing: Vec::new(),
         refresh_pending: Vec::new(),
         local_addrs: HashMap::new(),
+        remote_addrs: HashMap::new(),
         next_id: 1,
         connecting: None,
         attempt: 0,
@@ -292,6 +437,11 @@ async fn run(
         restart_at: None,
         stale_until: Vec::new(),
         stale: Vec::new(),
+        received: MessageCounts::default(),
+        sent: MessageCounts::default(),
+        since: None,
+        established_count: 0,
+        last_down: None,
     };
     if task.settings.enabled {
         task.handle(Input::Start);
@@ -428,6 +578,7 @@ impl PeerTask {
     }
 
     fn message(&mut self, id: ConnId, bytes: BytesMut) {
+        self.received.count(&bytes);
         let now = self.now();
         self.session.handle(now, Input::Message(id, &bytes));
     }
@@ -450,6 +601,21 @@ impl PeerTask {
             }
             PeerCommand::State(reply) => {
                 let _ = reply.send(self.session.state());
+            }
+            PeerCommand::Info(reply) => {
+                let session = self.established.as_ref().map(|(id, n)| {
+                    let remote = self.remote_addrs.get(id).copied();
+                    SessionSummary::new(n, self.local_addrs.get(id).copied(), remote)
+                });
+                let _ = reply.send(NeighborInfo {
+                    state: self.session.state(),
+                    since: self.since,
+                    established: self.established_count,
+                    session,
+                    last_down: self.last_down.clone(),
+                    received: self.received,
+                    sent: self.sent,
+                });
             }
             PeerCommand::Enable => {
                 self.restart_at = None;
@@ -478,6 +644,9 @@ impl PeerTask {
         self.next_id = self.next_id.wrapping_add(1);
         if let Ok(local) = stream.local_addr() {
             self.local_addrs.insert(id, local);
+        }
+        if let Ok(remote) = stream.peer_addr() {
+            self.remote_addrs.insert(id, remote);
         }
         let conn = Connection::spawn(id, stream, self.conn_events.clone(), self.flushed.clone());
         self.conns.insert(id, conn);
@@ -533,6 +702,12 @@ impl PeerTask {
                 Output::Close(id) => self.close(id),
                 Output::StateChanged { from, to } => {
                     info!(%from, %to, "state changed");
+                    if to == State::Established || from == State::Established {
+                        self.since = Some(unix_now());
+                    }
+                    if to == State::Established {
+                        self.established_count = self.established_count.saturating_add(1);
+                    }
                     let _ = self.events.send(PeerEvent::State {
                         peer: self.settings.address,
                         from,
@@ -592,6 +767,7 @@ impl PeerTask {
     /// dropped with the connection.
     fn close(&mut self, id: ConnId) {
         self.local_addrs.remove(&id);
+        self.remote_addrs.remove(&id);
         let Some(conn) = self.conns.remove(&id) else {
             return;
         };
@@ -630,6 +806,7 @@ impl PeerTask {
         let Some(conn) = self.conns.get(&id) else {
             return;
         };
+        self.sent.count(&bytes);
         let backlog = self.backlog.entry(id).or_default();
         if !backlog.is_empty() {
             backlog.push_back(bytes);
@@ -740,6 +917,7 @@ impl PeerTask {
     /// RFC 8538 extends that to NOTIFICATIONs other than Hard Reset when
     /// both sides set the N bit, which Ribbit does not yet).
     fn down(&mut self, reason: &DownReason) {
+        self.last_down = Some(reason.to_string());
         let graceful = match (self.established.take(), self.settings.graceful_restart) {
             (Some((_, n)), Some(_)) if *reason == DownReason::ConnectionClosed => {
                 Some(self.graceful_down(&n))

@@ -61,7 +61,7 @@ pub struct RibUpdate {
 }
 
 /// Routes of one family sharing attributes, to inject ([`Rib::inject`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectRoutes {
     /// The family.
     pub family: Family,
@@ -200,6 +200,36 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
     },
+    /// Every path of one prefix (unicast and multicast families).
+    Destination {
+        /// The family.
+        family: Family,
+        /// The prefix.
+        prefix: ipnet::IpNet,
+        /// The answer: empty when there is no such destination.
+        reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
+    },
+    /// Every path of the most specific destination containing an address.
+    LongestMatch {
+        /// The family.
+        family: Family,
+        /// The address.
+        addr: IpAddr,
+        /// The answer: empty when no destination contains it.
+        reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
+    },
+    /// Up to `limit` destinations of a prefix family, in order, after
+    /// `after` (from the start when `None`).
+    Page {
+        /// The family.
+        family: Family,
+        /// The last destination of the previous page.
+        after: Option<ipnet::IpNet>,
+        /// How many.
+        limit: usize,
+        /// The answer.
+        reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
+    },
     /// Table sizes and counters.
     Stats {
         /// The answer.
@@ -221,6 +251,9 @@ impl std::fmt::Debug for RibQuery {
             RibQuery::AdjRibOut { .. } => "RibQuery::AdjRibOut",
             RibQuery::Paths { .. } => "RibQuery::Paths",
             RibQuery::Stats { .. } => "RibQuery::Stats",
+            RibQuery::Destination { .. } => "RibQuery::Destination",
+            RibQuery::LongestMatch { .. } => "RibQuery::LongestMatch",
+            RibQuery::Page { .. } => "RibQuery::Page",
             RibQuery::Injected { .. } => "RibQuery::Injected",
         })
     }
@@ -495,6 +528,44 @@ impl RibTask {
             }
             RibQuery::Stats { reply } => {
                 let _ = reply.send(self.rib.stats());
+            }
+            RibQuery::Destination {
+                family,
+                prefix,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::destination(
+                    &self.rib,
+                    &self.names,
+                    family,
+                    prefix,
+                ));
+            }
+            RibQuery::LongestMatch {
+                family,
+                addr,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::longest_match(
+                    &self.rib,
+                    &self.names,
+                    family,
+                    addr,
+                ));
+            }
+            RibQuery::Page {
+                family,
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(crate::rib_view::page(
+                    &self.rib,
+                    &self.names,
+                    family,
+                    after,
+                    limit,
+                ));
             }
             RibQuery::Injected { peer, reply } => {
                 let routes = self

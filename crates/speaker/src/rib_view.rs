@@ -198,6 +198,63 @@ pub fn paths(
         .collect()
 }
 
+/// Every path of exactly `prefix`; empty when the table has no such
+/// destination.
+pub fn destination(
+    rib: &Rib,
+    names: &HashMap<PeerId, IpAddr>,
+    family: Family,
+    prefix: IpNet,
+) -> Vec<DestinationLine> {
+    rib.destination_prefix(family, prefix)
+        .map(|d| destination_line(&d, names))
+        .into_iter()
+        .collect()
+}
+
+/// Every path of the most specific destination containing `addr`.
+pub fn longest_match(
+    rib: &Rib,
+    names: &HashMap<PeerId, IpAddr>,
+    family: Family,
+    addr: IpAddr,
+) -> Vec<DestinationLine> {
+    rib.longest_match(family, addr)
+        .and_then(|r| {
+            r.nlri
+                .iter()
+                .next()
+                .and_then(|n| rib.destination(family, n))
+        })
+        .map(|d| destination_line(&d, names))
+        .into_iter()
+        .collect()
+}
+
+/// Up to `limit` destinations after `after`, in table order.
+pub fn page(
+    rib: &Rib,
+    names: &HashMap<PeerId, IpAddr>,
+    family: Family,
+    after: Option<IpNet>,
+    limit: usize,
+) -> Vec<DestinationLine> {
+    let after = after.map(|p| ribbit_wire::nlri::PrefixNlri {
+        path_id: None,
+        prefix: p.trunc(),
+    });
+    rib.loc_rib_page(family, after.as_ref().map(Nlri::Prefix), limit)
+        .iter()
+        .filter_map(|r| {
+            r.nlri
+                .iter()
+                .next()
+                .and_then(|n| rib.destination(family, n))
+        })
+        .map(|d| destination_line(&d, names))
+        .collect()
+}
+
 /// `ribbit rib`'s text: one block per destination, one line per path, the
 /// best marked `*>` and the reason it won after the destination.
 impl fmt::Display for DestinationLine {
@@ -234,6 +291,13 @@ impl fmt::Display for DestinationLine {
             }
             if !a.communities.is_empty() {
                 write!(f, " communities {}", a.communities.join(" "))?;
+            }
+            if !a.extended_communities.is_empty() {
+                write!(
+                    f,
+                    " extended-communities {}",
+                    a.extended_communities.join(" ")
+                )?;
             }
             if !a.large_communities.is_empty() {
                 write!(f, " large-communities {}", a.large_communities.join(" "))?;

@@ -1,33 +1,26 @@
-//! Lookups the HTTP API needs that the runtime does not answer directly
-//! yet, built only on [`Speaker::paths`].
-//!
-//! Both walk more of the table than they need to: the RIB can answer them
-//! with one lookup (`Rib::destination_prefix`, `Rib::longest_match`), and
-//! once the RIB task takes those queries these methods should ask it; their
-//! callers stay as they are.
+//! Lookups of one destination the HTTP API and the CLI make, answered by
+//! the RIB task with one lookup each.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use ribbit_wire::Family;
 
+use crate::rib_task::RibQuery;
 use crate::rib_view::DestinationLine;
 use crate::Speaker;
-
-/// Whether a destination's text is exactly `prefix`.
-fn is(line: &DestinationLine, prefix: IpNet) -> bool {
-    line.nlri.parse::<IpNet>().is_ok_and(|p| p == prefix)
-}
 
 impl Speaker {
     /// Every path of exactly `prefix` (unicast and multicast families):
     /// empty when the table has no such destination, `None` when the RIB
     /// did not answer.
     pub async fn destination(&self, family: Family, prefix: IpNet) -> Option<Vec<DestinationLine>> {
-        let prefix = prefix.trunc();
-        let mut lines = self.paths(family, Some(prefix)).await?;
-        lines.retain(|l| is(l, prefix));
-        Some(lines)
+        self.ask_rib(|reply| RibQuery::Destination {
+            family,
+            prefix: prefix.trunc(),
+            reply,
+        })
+        .await
     }
 
     /// Every path of the most specific destination that contains `addr`
@@ -38,21 +31,28 @@ impl Speaker {
         family: Family,
         addr: IpAddr,
     ) -> Option<Vec<DestinationLine>> {
-        let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
-        // From the host route outwards: the first length at which `addr`'s
-        // prefix is a destination is the longest match. Each step asks for
-        // the prefix and its more-specifics, the only query there is.
-        for len in (0..=max).rev() {
-            let Ok(net) = IpNet::new(addr, len) else {
-                continue;
-            };
-            let net = net.trunc();
-            let mut lines = self.paths(family, Some(net)).await?;
-            lines.retain(|l| is(l, net));
-            if !lines.is_empty() {
-                return Some(lines);
-            }
-        }
-        Some(Vec::new())
+        self.ask_rib(|reply| RibQuery::LongestMatch {
+            family,
+            addr,
+            reply,
+        })
+        .await
+    }
+
+    /// Up to `limit` destinations of a prefix family in table order, after
+    /// `after` (from the start when `None`): one page of the Loc-RIB.
+    pub async fn page(
+        &self,
+        family: Family,
+        after: Option<IpNet>,
+        limit: usize,
+    ) -> Option<Vec<DestinationLine>> {
+        self.ask_rib(|reply| RibQuery::Page {
+            family,
+            after,
+            limit,
+            reply,
+        })
+        .await
     }
 }

@@ -10,6 +10,7 @@
 //! GET /v1/rib/{family}                                every path, the best and why
 //! GET /v1/stats                                       table sizes, counters
 //! GET /v1/events                                      NDJSON, one event per line
+//! GET /metrics                                        Prometheus text format
 //! ```
 //!
 //! The RIB endpoints take `prefix`, `longest-match` or `more-specifics`,
@@ -22,6 +23,7 @@
 
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod model;
 pub mod query;
 
@@ -48,6 +50,7 @@ use crate::Speaker;
 
 pub use error::ApiError;
 use events::{EventFilter, EventsQuery, StreamGauge, Tracker};
+use metrics::MetricsRegistry;
 use model::{
     state_name, AdjRibPage, AdjRoute, Destination, FamilyCounters, NeighborDetail, NeighborList,
     NeighborSummary, PrefixCounts, RibPage, Stats,
@@ -77,9 +80,10 @@ pub enum ApiStartError {
 
 struct Inner {
     speaker: Arc<Speaker>,
-    config: Arc<Config>,
     tracker: Arc<Tracker>,
     streams: Arc<StreamGauge>,
+    /// The other parts of Ribbit that add to `/metrics`.
+    metrics: Arc<MetricsRegistry>,
     stop: watch::Receiver<bool>,
     token: Option<ApiToken>,
     /// Answer only requests addressed to localhost or an IP address (see
@@ -95,11 +99,12 @@ pub struct ApiServer {
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     tracker: JoinHandle<()>,
+    metrics: Arc<MetricsRegistry>,
 }
 
 impl ApiServer {
-    /// Listen on `config.api.listen` and serve `speaker`. `config` is the
-    /// one the speaker was started with: the neighbors are listed from it.
+    /// Listen on `config.api.listen` and serve `speaker`. `config` gives the API its settings;
+    /// the neighbors are the speaker's own, as they change at run time.
     pub async fn start(
         config: Arc<Config>,
         speaker: Arc<Speaker>,
@@ -129,14 +134,15 @@ impl ApiServer {
             Arc::clone(&tracker),
             stop_rx.clone(),
         );
+        let metrics = Arc::new(MetricsRegistry::default());
         let state = Arc::new(Inner {
             speaker,
             tracker,
             streams: Arc::new(StreamGauge::default()),
+            metrics: Arc::clone(&metrics),
             stop: stop_rx.clone(),
             token: config.api.token.clone(),
             local_only: !config.api.allow_remote,
-            config,
         });
         let app = router(state);
         let mut shutdown = stop_rx;
@@ -153,7 +159,14 @@ impl ApiServer {
             stop,
             server,
             tracker: tracker_task,
+            metrics,
         }
+    }
+
+    /// Where other parts of Ribbit add their metrics to `/metrics`
+    /// ([`metrics::MetricsSource`]).
+    pub fn metrics(&self) -> Arc<MetricsRegistry> {
+        Arc::clone(&self.metrics)
     }
 
     /// The address the API listens on (with the port really bound).
@@ -189,6 +202,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/rib/{family}", get(rib))
         .route("/v1/stats", get(stats))
         .route("/v1/events", get(events))
+        // Behind the token like /v1/: the metrics name the neighbors and
+        // their state, and Prometheus sends a bearer token
+        // (`authorization` in a scrape config).
+        .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             check_token,
@@ -311,20 +328,13 @@ async fn ask<T>(
 }
 
 impl Inner {
-    fn neighbor(&self, addr: IpAddr) -> Result<&NeighborConfig, ApiError> {
-        self.config.neighbor(addr).ok_or_else(|| {
-            let known: Vec<String> = self
-                .config
-                .neighbors
-                .iter()
-                .take(8)
-                .map(|n| n.address.to_string())
-                .collect();
-            let more = if self.config.neighbors.len() > known.len() {
-                ", ..."
-            } else {
-                ""
-            };
+    /// A neighbor as the speaker runs it now (neighbors come and go at run
+    /// time: the speaker's list, not the file's, is the truth).
+    fn neighbor(&self, addr: IpAddr) -> Result<NeighborConfig, ApiError> {
+        self.speaker.neighbor_config(addr).ok_or_else(|| {
+            let all = self.speaker.neighbor_addresses();
+            let known: Vec<String> = all.iter().take(8).map(ToString::to_string).collect();
+            let more = if all.len() > known.len() { ", ..." } else { "" };
             ApiError::NotFound(if known.is_empty() {
                 format!("no neighbor {addr} (none is configured)")
             } else {
@@ -337,7 +347,7 @@ impl Inner {
     }
 
     /// An enabled neighbor, for the questions only a running one answers.
-    fn running(&self, addr: IpAddr) -> Result<&NeighborConfig, ApiError> {
+    fn running(&self, addr: IpAddr) -> Result<NeighborConfig, ApiError> {
         let n = self.neighbor(addr)?;
         if !n.enabled {
             return Err(ApiError::NotFound(format!(
@@ -393,8 +403,9 @@ async fn neighbors(
 ) -> Result<Json<NeighborList>, ApiError> {
     params?;
     let stats = ask("its counters", s.speaker.rib_stats()).await?;
-    let mut out = Vec::with_capacity(s.config.neighbors.len());
-    for n in &s.config.neighbors {
+    let neighbors = s.speaker.config_snapshot().neighbors;
+    let mut out = Vec::with_capacity(neighbors.len());
+    for n in &neighbors {
         let (state, since, _) = s.state(n).await;
         let prefixes = stats
             .peers
@@ -424,8 +435,8 @@ async fn neighbor(
     params?;
     let n = s.neighbor(query::address(&address)?)?;
     let stats = ask("its counters", s.speaker.rib_stats()).await?;
-    let (state, since, track) = s.state(n).await;
-    let mut d = NeighborDetail::from_config(n);
+    let (state, since, track) = s.state(&n).await;
+    let mut d = NeighborDetail::from_config(&n);
     d.state = state;
     d.state_since = since;
     d.established_count = track.established_count;
@@ -529,6 +540,28 @@ async fn rib(
         ));
     }
     let sp = &s.speaker;
+    // A page of a prefix family comes straight from the table, in its
+    // order: no walk of the whole table per page.
+    if let (Select::All, Some(limit), None | Some(query::Cursor::Prefix(_))) =
+        (&q.select, q.limit, &q.after)
+    {
+        if family.nlri_kind() == Some(ribbit_wire::family::NlriKind::Prefix) {
+            let after = match &q.after {
+                Some(query::Cursor::Prefix(p)) => Some(*p),
+                _ => None,
+            };
+            let mut lines = ask("the RIB", sp.page(family, after, limit.saturating_add(1))).await?;
+            let next = (lines.len() > limit).then(|| {
+                lines.truncate(limit);
+                lines.last().map(|l| l.nlri.clone()).unwrap_or_default()
+            });
+            return Ok(Json(RibPage {
+                family: family.to_string(),
+                destinations: lines.into_iter().map(Destination::new).collect(),
+                next,
+            }));
+        }
+    }
     let lines = match q.select {
         Select::All => ask("the RIB", sp.paths(family, None)).await?,
         Select::MoreSpecifics(p) => ask("the RIB", sp.paths(family, Some(p))).await?,
@@ -558,7 +591,7 @@ async fn events(
     params: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    let known: Vec<IpAddr> = s.config.neighbors.iter().map(|n| n.address).collect();
+    let known: Vec<IpAddr> = s.speaker.neighbor_addresses();
     let filter = EventFilter::parse(&params, &known)?;
     // Subscribed before the answer's head goes out: a client that has the
     // head gets every event from then on.

@@ -2,9 +2,12 @@
 
 pub mod client;
 pub mod decode;
+pub mod demo;
 pub mod encode;
+pub mod healthcheck;
 pub mod input;
 pub mod monitor;
+pub mod mrt;
 pub mod neighbor;
 pub mod rib;
 pub mod run;

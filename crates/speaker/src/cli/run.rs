@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::api::{ApiServer, ApiStartError};
 use crate::config::Config;
+use crate::process::{self, ControlRequest, Processes};
 use crate::speaker::{Speaker, StartError};
 
 /// How log lines look.
@@ -96,8 +97,31 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
         let speaker = Arc::new(Speaker::start(&config).await?);
         let api =
             api_listener.map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
-        wait_for_signal().await;
+        // The [[process]] programs, run from the configuration file's
+        // directory; they may ask for a shutdown, reload or restart.
+        let base_dir = config_dir(&args.config);
+        let (processes, mut requests) =
+            Processes::start(&config.processes, Arc::clone(&speaker), base_dir);
+        loop {
+            let request = tokio::select! {
+                signal = wait_for_signal() => match signal {
+                    Signal::Stop => break,
+                    Signal::Reload => Some(ControlRequest::Reload),
+                },
+                r = requests.recv() => r,
+            };
+            match request {
+                Some(ControlRequest::Shutdown) | None => break,
+                Some(r) => {
+                    let reset = r == ControlRequest::Restart;
+                    if let Err(e) = process::reload::reload(&speaker, &args.config, reset).await {
+                        warn!("reload refused: {e}");
+                    }
+                }
+            }
+        }
         info!("shutting down");
+        processes.stop().await;
         if let Some(api) = api {
             api.stop().await;
         }
@@ -108,8 +132,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
                     .await
             }
             // Only when an API request outlived the API's own stop: the
-            // sessions end with the process, without a Cease.
-            Err(_) => warn!("the speaker is still in use; stopping without NOTIFICATIONs"),
+            // sessions still get their Cease.
+            Err(shared) => shared.stop(Some("Ribbit shutting down".to_string())).await,
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -128,19 +152,41 @@ async fn sole_owner(mut speaker: Arc<Speaker>) -> Result<Speaker, Arc<Speaker>> 
     Arc::try_unwrap(speaker)
 }
 
-async fn wait_for_signal() {
+/// The directory of the configuration file (the current one for a bare
+/// file name).
+fn config_dir(config: &std::path::Path) -> PathBuf {
+    let dir = config.parent().unwrap_or(std::path::Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// What a signal asks for.
+enum Signal {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP: read the configuration again.
+    Reload,
+}
+
+/// The next signal that asks something of the speaker.
+async fn wait_for_signal() -> Signal {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    };
+    let mut hup = signal(SignalKind::hangup()).ok();
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+        _ = tokio::signal::ctrl_c() => Signal::Stop,
+        Some(()) = recv(&mut term) => Signal::Stop,
+        Some(()) = recv(&mut hup) => Signal::Reload,
+    }
+}
+
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -33,10 +33,12 @@
 //! function, one field in [`Config`] and one arm in [`Config::parse`].
 
 mod api;
+mod flow;
 mod global;
 mod max_prefix;
 mod neighbor;
 mod policy;
+mod process;
 mod report;
 mod route;
 mod values;
@@ -52,6 +54,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 pub use api::{ApiConfig, ApiToken, DEFAULT_API_LISTEN, DEFAULT_API_PORT};
+pub use flow::FlowConfig;
 pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
 pub use max_prefix::{MaxPrefixAction, MaxPrefixConfig};
 pub use neighbor::{
@@ -59,6 +62,10 @@ pub use neighbor::{
     MAX_ALLOW_OWN_AS, MD5_MAX_LEN,
 };
 pub use policy::MAX_PREPEND;
+pub use process::{
+    Encoder, EventKind, NeighborScope, OnExit, Overflow, ProcessConfig, DEFAULT_QUEUE,
+    DEFAULT_RESTART_BACKOFF, DEFAULT_RESTART_BACKOFF_MAX,
+};
 pub use report::{ConfigError, Problem};
 pub use ribbit_exabgp::text::NextHopSpec;
 pub use route::RouteConfig;
@@ -75,11 +82,17 @@ pub struct Config {
     /// The `[[route]]` tables: announced to every neighbor that negotiated
     /// the route's family.
     pub routes: Vec<RouteConfig>,
+    /// The `[[flow]]` tables: Flowspec rules announced to every neighbor
+    /// that negotiated the rule's family.
+    pub flows: Vec<FlowConfig>,
     /// The `[[policy]]` tables, by name, with the named sets they use
     /// resolved.
     pub policies: Policies,
     /// `[api]`: the HTTP API (the defaults when the section is missing).
     pub api: ApiConfig,
+    /// The `[[process]]` tables: programs run with the speaker, in file
+    /// order; names are unique.
+    pub processes: Vec<ProcessConfig>,
 }
 
 impl Config {
@@ -178,6 +191,8 @@ impl Config {
 
         let mut neighbors = Vec::new();
         let mut routes = Vec::new();
+        let mut flows = Vec::new();
+        let mut processes = Vec::new();
         for (key, value) in root {
             let key_span = key.span();
             match key.get_ref().as_ref() {
@@ -191,8 +206,20 @@ impl Config {
                         routes.extend(route::read(&mut r, "", t));
                     }
                 }
+                "flow" => {
+                    for t in r.tables(&key_span, value, "flow", "") {
+                        flows.extend(flow::read(&mut r, "", t));
+                    }
+                }
+                "process" => {
+                    for t in r.tables(&key_span, value, "process", "") {
+                        processes.extend(process::read(&mut r, t));
+                    }
+                }
                 other => {
-                    let mut expected = vec!["global", "neighbor", "route", "policy", "api"];
+                    let mut expected = vec![
+                        "global", "neighbor", "route", "flow", "policy", "api", "process",
+                    ];
                     expected.extend(policy::SET_SECTIONS.iter().map(|(s, _)| *s));
                     r.error(&key_span, "", report::unknown_key(other, &expected));
                 }
@@ -212,14 +239,18 @@ impl Config {
             }
         }
         neighbor::duplicate_routes(&mut r, "", &routes);
+        flow::duplicates(&mut r, "", &flows);
+        process::check_all(&mut r, &processes, &neighbors);
 
         r.finish()?;
         Ok(Config {
             global,
             neighbors,
             routes,
+            flows,
             policies,
             api,
+            processes,
         })
     }
 
@@ -284,6 +315,27 @@ impl Config {
             .filter(|r| !own.contains(&key(r)))
             .chain(neighbor.routes.iter())
             .filter(|r| negotiated.contains(r.family()))
+            .collect()
+    }
+
+    /// The Flowspec rules to announce to `neighbor` once the session is up
+    /// with the families in `negotiated`: the global `[[flow]]` rules of
+    /// those families, then the neighbor's own `[[neighbor.flow]]`. A
+    /// neighbor's rule replaces a global rule with the same match (family
+    /// and NLRI).
+    pub fn flows_for<'a>(
+        &'a self,
+        neighbor: &'a NeighborConfig,
+        negotiated: FamilySet,
+    ) -> Vec<&'a FlowConfig> {
+        let same = |a: &FlowConfig, b: &FlowConfig| {
+            a.family() == b.family() && a.rule.nlri() == b.rule.nlri()
+        };
+        self.flows
+            .iter()
+            .filter(|g| !neighbor.flows.iter().any(|own| same(g, own)))
+            .chain(neighbor.flows.iter())
+            .filter(|f| negotiated.contains(f.family()))
             .collect()
     }
 }

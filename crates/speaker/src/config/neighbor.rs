@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::de::DeTable;
 use toml::Spanned;
 
+use super::flow::{self, FlowConfig};
 use super::global::{hold_time, seconds, Global, BGP_PORT};
 use super::max_prefix::{self, MaxPrefixConfig};
 use super::report::{suggestion, Report};
@@ -103,6 +104,8 @@ pub struct NeighborConfig {
     pub add_path: Vec<(Family, AddPathMode)>,
     /// Routes announced to this neighbor only (`[[neighbor.route]]`).
     pub routes: Vec<RouteConfig>,
+    /// Flowspec rules announced to this neighbor only (`[[neighbor.flow]]`).
+    pub flows: Vec<FlowConfig>,
     /// The import policies, applied in this order to the routes the
     /// neighbor sends (`import`); each is the name of a `[[policy]]`.
     pub import: Vec<String>,
@@ -254,6 +257,8 @@ struct RawNeighbor {
     #[allow(dead_code, reason = "always taken out before")]
     route: Option<IgnoredAny>,
     #[allow(dead_code, reason = "always taken out before")]
+    flow: Option<IgnoredAny>,
+    #[allow(dead_code, reason = "always taken out before")]
     max_prefix: Option<IgnoredAny>,
 }
 
@@ -278,6 +283,7 @@ pub(super) fn read(
     let ctx = ctx.as_str();
 
     let route_entry = table.get_mut().remove_entry("route");
+    let flow_entry = table.get_mut().remove_entry("flow");
     let max_prefix_entry = table.get_mut().remove_entry("max-prefix");
     let raw = r.deserialize::<RawNeighbor>(table, ctx);
 
@@ -286,6 +292,12 @@ pub(super) fn read(
     if let Some((key, value)) = route_entry {
         for t in r.tables(&key.span(), value, "neighbor.route", ctx) {
             routes.extend(route::read(r, ctx, t));
+        }
+    }
+    let mut flows = Vec::new();
+    if let Some((key, value)) = flow_entry {
+        for t in r.tables(&key.span(), value, "neighbor.flow", ctx) {
+            flows.extend(flow::read(r, ctx, t));
         }
     }
     let raw = raw?;
@@ -441,6 +453,24 @@ pub(super) fn read(
         }
     }
     duplicate_routes(r, ctx, &routes);
+    if let Some(fams) = &families {
+        for f in &flows {
+            if !fams.contains(&f.family()) {
+                r.error_at_line(
+                    f.line,
+                    ctx,
+                    format!(
+                        "flow {} is {}, which is not in this neighbor's families ({})",
+                        f.rule.text().trim_start_matches("flow "),
+                        f.family(),
+                        names(fams)
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    flow::duplicates(r, ctx, &flows);
 
     let max_prefix = match max_prefix_entry {
         Some((_, value)) => max_prefix::read(r, ctx, value, families.as_deref()),
@@ -479,6 +509,7 @@ pub(super) fn read(
         extended_message: raw.extended_message.unwrap_or(true),
         add_path: add_path?,
         routes,
+        flows,
         import: routing.import,
         import_default: routing.import_default,
         export: routing.export,

@@ -167,6 +167,11 @@ asn = {asn}
 router-id = "{address}"
 listen = ["{address}:{port}"]
 
+# `ribbit run` would serve the HTTP API on 127.0.0.1:50179, which a
+# Ribbit run beside the tests (a benchmark, another suite) may hold.
+[api]
+enabled = false
+
 [[neighbor]]
 address = "{peer}"
 port = {peer_port}

@@ -1,0 +1,1020 @@
+//! Carrying out what a program asks, and feeding it events.
+//!
+//! Commands are handled one at a time in the order the program wrote them,
+//! and answered in that order: output lines (for `show ...`), then `done`
+//! or `error <reason>` when acks are on. Route commands are the exception
+//! to one-at-a-time: consecutive announcements (or withdrawals) for the
+//! same neighbors that the program wrote in one go are handed to the
+//! speaker in one call, then each is answered; the answers are the same,
+//! and a program that writes a million routes is not a million calls.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::ChildStdout;
+use tokio::sync::broadcast::error::RecvError;
+use tracing::{debug, info, warn};
+
+use ribbit_exabgp::text::{Announcement, ApiCommand, Command, NeighborSelector, Withdrawal};
+use ribbit_wire::nlri::{FlowspecNlri, LabeledNlri, PrefixNlri, VpnNlri};
+use ribbit_wire::{Family, NlriList};
+
+use super::command::{self, AckSwitch, Line, Request, Rib};
+use super::encode::{Ends, EventEncoder, GapCause};
+use super::queue::{bump, Closed, Outbox};
+use super::{show, ControlRequest, Program, Shared};
+use crate::config::{EventKind, NeighborScope};
+use crate::peer::PeerEvent;
+use crate::speaker::Speaker;
+
+/// The most route commands handed to the speaker in one call.
+pub const MAX_BATCH: usize = 10_000;
+
+/// How often a program's event task looks whether a dropped program has
+/// room again for its gap and re-sync, when no event comes.
+const GAP_CHECK: Duration = Duration::from_millis(100);
+
+// ------------------------------------------------------------------ routes
+
+/// Routes handed to the speaker in one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Announce these.
+    Announce(Vec<Announcement>),
+    /// Withdraw these.
+    Withdraw(Vec<Withdrawal>),
+}
+
+/// The one place where routes of programs reach the speaker: one call for
+/// every announcement of a batch ([`Speaker::announce_all`]), one for every
+/// withdrawal ([`Speaker::withdraw_all`]). `neighbors` empty: every
+/// neighbor configured for each route's family.
+pub async fn send_routes(
+    speaker: &Speaker,
+    neighbors: &[IpAddr],
+    change: Change,
+) -> Result<(), String> {
+    match change {
+        Change::Announce(list) => speaker
+            .announce_all(neighbors, &list)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Change::Withdraw(list) => speaker
+            .withdraw_all(neighbors, &list)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The neighbors of a route command without selectors for a program
+/// limited to some neighbors: those of them configured for the family
+/// (ExaBGP sends a route to the neighbors that have its family).
+fn with_family(speaker: &Speaker, neighbors: &[IpAddr], family: Family) -> Vec<IpAddr> {
+    neighbors
+        .iter()
+        .copied()
+        .filter(|p| {
+            speaker
+                .neighbor_config(*p)
+                .is_some_and(|n| n.families.contains(&family))
+        })
+        .collect()
+}
+
+/// One NLRI, as the program's routes are remembered: labels are not part
+/// of what a route is (a withdrawal carries none).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Item {
+    Prefix(PrefixNlri),
+    Labeled(LabeledNlri),
+    Vpn(VpnNlri),
+    Flow(FlowspecNlri),
+}
+
+fn items(list: &NlriList) -> Vec<Item> {
+    match list {
+        NlriList::Prefixes(v) => v.iter().map(|n| Item::Prefix(*n)).collect(),
+        NlriList::Labeled(v) => v
+            .iter()
+            .map(|n| {
+                let mut n = n.clone();
+                n.labels.clear();
+                Item::Labeled(n)
+            })
+            .collect(),
+        NlriList::Vpn(v) => v
+            .iter()
+            .map(|n| {
+                let mut n = n.clone();
+                n.labels.clear();
+                Item::Vpn(n)
+            })
+            .collect(),
+        NlriList::Flowspec(v) => v.iter().cloned().map(Item::Flow).collect(),
+    }
+}
+
+/// Items of one family back into a list (they are all of one layout).
+fn list_of(items: Vec<Item>) -> Option<NlriList> {
+    let mut it = items.into_iter().peekable();
+    Some(match it.peek()? {
+        Item::Prefix(_) => NlriList::Prefixes(
+            it.filter_map(|i| match i {
+                Item::Prefix(n) => Some(n),
+                _ => None,
+            })
+            .collect(),
+        ),
+        Item::Labeled(_) => NlriList::Labeled(
+            it.filter_map(|i| match i {
+                Item::Labeled(n) => Some(n),
+                _ => None,
+            })
+            .collect(),
+        ),
+        Item::Vpn(_) => NlriList::Vpn(
+            it.filter_map(|i| match i {
+                Item::Vpn(n) => Some(n),
+                _ => None,
+            })
+            .collect(),
+        ),
+        Item::Flow(_) => NlriList::Flowspec(
+            it.filter_map(|i| match i {
+                Item::Flow(n) => Some(n),
+                _ => None,
+            })
+            .collect(),
+        ),
+    })
+}
+
+/// What a program announced that outlives its runs: the routes per
+/// neighbor (kept only with `on-exit = "withdraw"`, which needs them) and
+/// its watchdogs.
+#[derive(Debug, Default)]
+pub(crate) struct RouteState {
+    ledger: HashMap<IpAddr, HashMap<Family, HashSet<Item>>>,
+    /// Per watchdog: its routes and for which neighbors, and whether they
+    /// are announced now.
+    watchdogs: HashMap<String, Watchdog>,
+}
+
+#[derive(Debug, Default)]
+struct Watchdog {
+    routes: Vec<(Vec<IpAddr>, Announcement)>,
+    announced: bool,
+}
+
+impl RouteState {
+    /// Remember a change that went to `neighbors`, each only for the
+    /// families it has (`has`).
+    fn record(
+        &mut self,
+        neighbors: &[IpAddr],
+        change: &Change,
+        has: impl Fn(IpAddr, Family) -> bool,
+    ) {
+        for peer in neighbors {
+            let per = self.ledger.entry(*peer).or_default();
+            match change {
+                Change::Announce(list) => {
+                    for a in list.iter().filter(|a| !a.held && has(*peer, a.family)) {
+                        per.entry(a.family).or_default().extend(items(&a.nlri));
+                    }
+                }
+                Change::Withdraw(list) => {
+                    for w in list {
+                        if let Some(set) = per.get_mut(&w.family) {
+                            for i in items(&w.nlri) {
+                                set.remove(&i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Everything recorded, as withdrawals per neighbor; forgotten.
+    fn take_all(&mut self) -> Vec<(IpAddr, Vec<Withdrawal>)> {
+        std::mem::take(&mut self.ledger)
+            .into_iter()
+            .map(|(peer, families)| {
+                let list = families
+                    .into_iter()
+                    .filter_map(|(family, set)| {
+                        list_of(set.into_iter().collect()).map(|nlri| Withdrawal { family, nlri })
+                    })
+                    .collect();
+                (peer, list)
+            })
+            .collect()
+    }
+}
+
+/// With `on-exit = "withdraw"`: withdraw every route the program announced
+/// and did not withdraw.
+pub(crate) async fn withdraw_all(shared: &Shared, program: &Program) {
+    let all = program
+        .routes
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take_all();
+    for (peer, list) in all {
+        if list.is_empty() {
+            continue;
+        }
+        let n: usize = list.iter().map(|w| w.nlri.len()).sum();
+        match send_routes(&shared.speaker, &[peer], Change::Withdraw(list)).await {
+            Ok(()) => {
+                info!(process = %program.config.name, %peer, routes = n, "routes of the exited process withdrawn")
+            }
+            Err(e) => {
+                warn!(process = %program.config.name, %peer, error = %e, "cannot withdraw the routes of the exited process")
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ events
+
+/// Feed a program the events it receives until its queue closes.
+pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: Outbox) {
+    let cfg = &program.config;
+    let receive: Vec<EventKind> = cfg.receive.iter().copied().collect();
+    if receive.is_empty() {
+        return;
+    }
+    let mut enc = EventEncoder::new(cfg.encoder, &receive, cfg.neighbors.clone());
+    // Two stages: a forwarder takes the speaker's events as they come
+    // (cheap: they are shared, not copied) into a queue of the program's
+    // size, and this task encodes them. Encoding is the costly part; done
+    // here, beside the forwarder, a burst of UPDATEs does not make the
+    // program fall behind the speaker's event buffer.
+    let (fwd, mut rx) = tokio::sync::mpsc::channel::<Result<PeerEvent, u64>>(cfg.queue.max(1));
+    let mut sub = shared.speaker.subscribe().into_receiver();
+    let scope = cfg.neighbors.clone();
+    // A thread rather than a task: when the runtime's workers are busy
+    // with a burst of UPDATEs, the operating system still runs it within
+    // the few milliseconds the speaker's event buffer lasts. It ends when
+    // this task's end closes its queue (at the next event) or the speaker
+    // goes away.
+    let spawned = std::thread::Builder::new()
+        .name(format!("process-{}", cfg.name))
+        .spawn(move || loop {
+            let item = match sub.blocking_recv() {
+                Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(n)) => Err(n),
+                Err(RecvError::Closed) => return,
+            };
+            if fwd.blocking_send(item).is_err() {
+                return;
+            }
+        });
+    if let Err(e) = spawned {
+        warn!(process = %cfg.name, error = %e, "cannot start the event thread; no events");
+        return;
+    }
+    // Sessions may be up before the program starts (at Ribbit's start, or
+    // when it is restarted): it is told what it missed, subscribed first
+    // so that nothing falls between the two.
+    if initial(&shared, &mut enc, &outbox).await.is_err() {
+        return;
+    }
+    let mut ends: HashMap<IpAddr, Option<Ends>> = HashMap::new();
+    let mut missed: u64 = 0;
+    let mut cause = GapCause::QueueFull;
+    let mut last_event = std::time::Instant::now();
+    let mut tick = tokio::time::interval(GAP_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let next = tokio::select! {
+            r = rx.recv() => Some(r),
+            _ = tick.tick() => None,
+        };
+        // Time for the gap and the re-sync once the program has read half
+        // its queue and the speaker has been quiet for a moment: every
+        // event it sent is then taken (delivered or dropped) and applied
+        // to the tables the re-sync reads (events are published before
+        // the RIB applies them, so a re-sync in a burst could miss some).
+        if missed > 0
+            && next.is_none()
+            && outbox.room() * 2 >= outbox.capacity()
+            && rx.is_empty()
+            && last_event.elapsed() >= GAP_CHECK
+        {
+            if resync(&shared, &program, &mut enc, &outbox, missed, cause)
+                .await
+                .is_err()
+            {
+                return;
+            }
+            missed = 0;
+            ends.clear();
+        }
+        if next.is_some() {
+            last_event = std::time::Instant::now();
+        }
+        let e = match next {
+            None => continue,
+            Some(Some(Ok(e))) => e,
+            Some(Some(Err(n))) => {
+                program
+                    .counters
+                    .events_missed
+                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                missed += n;
+                cause = GapCause::FellBehind;
+                continue;
+            }
+            Some(None) => return,
+        };
+        let peer = match &e {
+            PeerEvent::State { peer, .. } => {
+                // A neighbor's settings may have changed (removed and
+                // added again): look them up afresh.
+                ends.remove(peer);
+                *peer
+            }
+            PeerEvent::Update { peer, .. }
+            | PeerEvent::RouteRefresh { peer, .. }
+            | PeerEvent::Notification { peer, .. } => *peer,
+            PeerEvent::Lagged { .. } => continue,
+        };
+        if !enc.in_scope(peer) {
+            continue;
+        }
+        let end = *ends
+            .entry(peer)
+            .or_insert_with(|| session_ends(&shared.speaker, peer));
+        for line in enc.event(&e, |_| end) {
+            match outbox.event(line).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    missed += 1;
+                    cause = GapCause::QueueFull;
+                }
+                Err(Closed) => return,
+            }
+        }
+    }
+}
+
+/// The neighbor an event is about.
+fn event_peer(e: &PeerEvent) -> Option<IpAddr> {
+    match e {
+        PeerEvent::State { peer, .. }
+        | PeerEvent::Update { peer, .. }
+        | PeerEvent::RouteRefresh { peer, .. }
+        | PeerEvent::Notification { peer, .. } => Some(*peer),
+        PeerEvent::Lagged { .. } => None,
+    }
+}
+
+fn session_ends(speaker: &Speaker, peer: IpAddr) -> Option<Ends> {
+    speaker
+        .neighbor_config(peer)
+        .map(|n| Ends::of(&n, speaker.local_addrs()))
+}
+
+/// The state and table of every established neighbor in scope.
+async fn initial(shared: &Shared, enc: &mut EventEncoder, outbox: &Outbox) -> Result<(), Closed> {
+    let speaker = &shared.speaker;
+    for peer in speaker.neighbor_addresses() {
+        if !enc.in_scope(peer) {
+            continue;
+        }
+        let state = speaker.state(peer).await;
+        if state != Some(ribbit_fsm::State::Established) {
+            continue;
+        }
+        let table = table(speaker, enc, peer).await;
+        let mut lines = Vec::new();
+        enc.resync_neighbor(peer, session_ends(speaker, peer), state, &table, &mut lines);
+        for l in lines {
+            outbox.wait_put(l).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A neighbor's routes for a re-sync: as received when they are kept,
+/// else as accepted; none when the program receives no updates.
+async fn table(
+    speaker: &Speaker,
+    enc: &EventEncoder,
+    peer: IpAddr,
+) -> Vec<crate::peer::ReceivedRoute> {
+    if !enc.receives(EventKind::Update) {
+        return Vec::new();
+    }
+    let pre = speaker
+        .neighbor_config(peer)
+        .is_some_and(|n| n.keep_adj_rib_in);
+    let t = if pre {
+        speaker.adj_rib_in_pre_policy(peer).await
+    } else {
+        speaker.adj_rib_in(peer).await
+    };
+    t.unwrap_or_default()
+}
+
+/// The gap line, then each neighbor's state and table, then the end line.
+async fn resync(
+    shared: &Shared,
+    program: &Program,
+    enc: &mut EventEncoder,
+    outbox: &Outbox,
+    missed: u64,
+    cause: GapCause,
+) -> Result<(), Closed> {
+    bump(&program.counters.gaps);
+    warn!(process = %program.config.name, missed, reason = ?cause, "process missed events; re-sync");
+    outbox.wait_put(enc.gap(missed, cause)).await?;
+    let speaker = &shared.speaker;
+    let (mut neighbors, mut routes) = (0, 0);
+    for peer in speaker.neighbor_addresses() {
+        if !enc.in_scope(peer) {
+            continue;
+        }
+        neighbors += 1;
+        let state = speaker.state(peer).await;
+        let table = table(speaker, enc, peer).await;
+        routes += table.len();
+        let mut lines = Vec::new();
+        enc.resync_neighbor(peer, session_ends(speaker, peer), state, &table, &mut lines);
+        for l in lines {
+            outbox.wait_put(l).await?;
+        }
+    }
+    outbox.wait_put(enc.resync_end(neighbors, routes)).await
+}
+
+// ---------------------------------------------------------------- commands
+
+/// Read and carry out a program's commands until its output closes.
+pub(crate) async fn commands(
+    shared: Arc<Shared>,
+    program: Arc<Program>,
+    outbox: Outbox,
+    stdout: Option<ChildStdout>,
+) {
+    let Some(stdout) = stdout else {
+        return;
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, stdout);
+    let mut d = Dispatcher {
+        ack: program.config.ack,
+        shared,
+        program,
+        outbox,
+        batch: Batch::default(),
+    };
+    let mut buf = Vec::new();
+    loop {
+        // Whatever the program wrote at once is batched; when nothing more
+        // is buffered, the batch goes to the speaker before waiting.
+        if !d.batch.is_empty() && !reader.buffer().contains(&b'\n') && d.flush().await.is_err() {
+            return;
+        }
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        bump(&d.program.counters.commands);
+        if d.handle(text).await.is_err() {
+            return;
+        }
+    }
+    let _ = d.flush().await;
+}
+
+/// Route commands waiting to go to the speaker together.
+#[derive(Debug, Default)]
+struct Batch {
+    neighbors: Vec<IpAddr>,
+    change: Option<Change>,
+    /// The id of each command in it, to answer them in order.
+    ids: Vec<Option<String>>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Whether a command of this kind for these neighbors may join.
+    fn fits(&self, neighbors: &[IpAddr], announce: bool) -> bool {
+        match &self.change {
+            None => true,
+            Some(c) => {
+                self.neighbors == neighbors
+                    && matches!(c, Change::Announce(_)) == announce
+                    && self.ids.len() < MAX_BATCH
+            }
+        }
+    }
+}
+
+struct Dispatcher {
+    shared: Arc<Shared>,
+    program: Arc<Program>,
+    outbox: Outbox,
+    ack: bool,
+    batch: Batch,
+}
+
+impl Dispatcher {
+    async fn handle(&mut self, text: &str) -> Result<(), Closed> {
+        match command::parse(text) {
+            Err(e) => {
+                self.flush().await?;
+                debug!(process = %self.program.config.name, line = text, error = %e.message, "command refused");
+                self.answer(e.id.as_deref(), Vec::new(), Err(e.message))
+                    .await
+            }
+            Ok(Line {
+                id,
+                request: Request::Route(cmd),
+            }) => self.route(id, cmd).await,
+            Ok(Line { id, request }) => {
+                self.flush().await?;
+                self.control(id, request).await
+            }
+        }
+    }
+
+    /// Reply lines, then the ack, each prefixed with the command's id.
+    async fn answer(
+        &mut self,
+        id: Option<&str>,
+        lines: Vec<String>,
+        result: Result<(), String>,
+    ) -> Result<(), Closed> {
+        let tag = |l: &str| match id {
+            Some(id) => format!("@{id} {l}"),
+            None => l.to_string(),
+        };
+        for l in &lines {
+            self.outbox.reply(tag(l)).await?;
+        }
+        if let Err(e) = &result {
+            bump(&self.program.counters.errors);
+            if !self.ack {
+                warn!(process = %self.program.config.name, error = %e, "command failed (acks are off)");
+            }
+        }
+        if self.ack {
+            let ack = match result {
+                Ok(()) => "done".to_string(),
+                // One line, whatever the message holds.
+                Err(e) => format!("error {}", e.replace(['\n', '\r'], " ")),
+            };
+            self.outbox.reply(tag(&ack)).await?;
+        }
+        Ok(())
+    }
+
+    /// The neighbors that selectors pick among the program's, or why not.
+    fn select(&self, selectors: &[NeighborSelector]) -> Result<Vec<IpAddr>, String> {
+        select(
+            &self.shared.speaker,
+            &self.program.config.neighbors,
+            selectors,
+        )
+    }
+
+    /// Where a route command goes: `None` for every neighbor of the
+    /// route's family (no selector, every neighbor in scope); else the
+    /// neighbors, and whether they were named (a named neighbor without
+    /// the family is an error; one that is only in scope is skipped).
+    fn targets(
+        &self,
+        selectors: &[NeighborSelector],
+    ) -> Result<Option<(Vec<IpAddr>, bool)>, String> {
+        if selectors.is_empty() && self.program.config.neighbors == NeighborScope::All {
+            return Ok(None);
+        }
+        Ok(Some((self.select(selectors)?, !selectors.is_empty())))
+    }
+
+    async fn route(&mut self, id: Option<String>, cmd: ApiCommand) -> Result<(), Closed> {
+        let targets = match self.targets(&cmd.neighbors) {
+            Ok(t) => t,
+            Err(e) => {
+                self.flush().await?;
+                return self.answer(id.as_deref(), Vec::new(), Err(e)).await;
+            }
+        };
+        // Route changes: to the named neighbors, to the program's that have
+        // the family, or (empty) to every neighbor that has it.
+        let route_targets = |family: Family| -> Vec<IpAddr> {
+            match &targets {
+                None => Vec::new(),
+                Some((v, true)) => v.clone(),
+                Some((v, false)) => with_family(&self.shared.speaker, v, family),
+            }
+        };
+        let neighbors = match &targets {
+            None => self.shared.speaker.neighbor_addresses(),
+            Some((v, _)) => v.clone(),
+        };
+        match cmd.command {
+            Command::Announce(a) => {
+                let to = route_targets(a.family);
+                if targets.is_some() && to.is_empty() {
+                    // None of the program's neighbors has the family.
+                    return self.answer(id.as_deref(), Vec::new(), Ok(())).await;
+                }
+                if let Some(w) = &a.watchdog {
+                    self.watch(w, &to, &a);
+                }
+                self.batch_change(id, to, Change::Announce(vec![a])).await
+            }
+            Command::Withdraw(w) => {
+                let to = route_targets(w.family);
+                if targets.is_some() && to.is_empty() {
+                    return self.answer(id.as_deref(), Vec::new(), Ok(())).await;
+                }
+                self.batch_change(id, to, Change::Withdraw(vec![w])).await
+            }
+            Command::RouteRefresh(family) => {
+                self.flush().await?;
+                let mut asked = 0;
+                for p in &neighbors {
+                    if self.shared.speaker.route_refresh(*p, family).await {
+                        asked += 1;
+                    }
+                }
+                let r = if asked == 0 {
+                    Err("no selected neighbor could be asked for a route refresh".to_string())
+                } else {
+                    Ok(())
+                };
+                self.answer(id.as_deref(), Vec::new(), r).await
+            }
+            Command::EndOfRib(_) => {
+                self.flush().await?;
+                let r = Err(
+                    "sending End-of-RIB at run time is not in this build of Ribbit yet (the speaker sends it after the initial table)"
+                        .to_string(),
+                );
+                self.answer(id.as_deref(), Vec::new(), r).await
+            }
+            Command::AnnounceWatchdog(name) => {
+                self.flush().await?;
+                let r = self.watchdog(&name, true).await;
+                self.answer(id.as_deref(), Vec::new(), r).await
+            }
+            Command::WithdrawWatchdog(name) => {
+                self.flush().await?;
+                let r = self.watchdog(&name, false).await;
+                self.answer(id.as_deref(), Vec::new(), r).await
+            }
+        }
+    }
+
+    fn watch(&self, name: &str, neighbors: &[IpAddr], a: &Announcement) {
+        let mut s = self
+            .program
+            .routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let w = s.watchdogs.entry(name.to_string()).or_default();
+        let mut kept = a.clone();
+        kept.held = false;
+        w.routes.push((neighbors.to_vec(), kept));
+        if !a.held {
+            w.announced = true;
+        }
+    }
+
+    /// `announce watchdog NAME` / `withdraw watchdog NAME`.
+    async fn watchdog(&mut self, name: &str, announce: bool) -> Result<(), String> {
+        let routes = {
+            let mut s = self
+                .program
+                .routes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let Some(w) = s.watchdogs.get_mut(name) else {
+                return Err(format!("no route uses the watchdog {name:?}"));
+            };
+            w.announced = announce;
+            w.routes.clone()
+        };
+        for (neighbors, a) in routes {
+            let change = if announce {
+                Change::Announce(vec![a])
+            } else {
+                Change::Withdraw(vec![Withdrawal {
+                    family: a.family,
+                    nlri: a.nlri,
+                }])
+            };
+            self.send(&neighbors, change).await?;
+        }
+        Ok(())
+    }
+
+    async fn batch_change(
+        &mut self,
+        id: Option<String>,
+        neighbors: Vec<IpAddr>,
+        change: Change,
+    ) -> Result<(), Closed> {
+        let announce = matches!(change, Change::Announce(_));
+        if !self.batch.fits(&neighbors, announce) {
+            self.flush().await?;
+        }
+        match (&mut self.batch.change, change) {
+            (Some(Change::Announce(v)), Change::Announce(more)) => v.extend(more),
+            (Some(Change::Withdraw(v)), Change::Withdraw(more)) => v.extend(more),
+            (slot, change) => {
+                *slot = Some(change);
+                self.batch.neighbors = neighbors;
+            }
+        }
+        self.batch.ids.push(id);
+        Ok(())
+    }
+
+    /// Hand the waiting routes to the speaker and answer their commands.
+    async fn flush(&mut self) -> Result<(), Closed> {
+        let batch = std::mem::take(&mut self.batch);
+        let Some(change) = batch.change else {
+            return Ok(());
+        };
+        let r = self.send(&batch.neighbors, change).await;
+        for id in batch.ids {
+            self.answer(id.as_deref(), Vec::new(), r.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// Routes to the speaker, remembered for `on-exit = "withdraw"`.
+    async fn send(&mut self, neighbors: &[IpAddr], change: Change) -> Result<(), String> {
+        let keep = self.program.config.on_exit == crate::config::OnExit::Withdraw;
+        // Held routes (the `withdraw` keyword with a watchdog) are known,
+        // not sent.
+        let change = match change {
+            Change::Announce(v) => Change::Announce(v.into_iter().filter(|a| !a.held).collect()),
+            w => w,
+        };
+        if matches!(&change, Change::Announce(v) if v.is_empty()) {
+            return Ok(());
+        }
+        let recorded = keep.then(|| change.clone());
+        send_routes(&self.shared.speaker, neighbors, change).await?;
+        if let Some(c) = recorded {
+            let speaker = &self.shared.speaker;
+            // No neighbor named: it went to every neighbor of its family.
+            let all;
+            let to = if neighbors.is_empty() {
+                all = speaker.neighbor_addresses();
+                &all[..]
+            } else {
+                neighbors
+            };
+            let families: HashMap<IpAddr, Vec<Family>> = to
+                .iter()
+                .filter_map(|p| speaker.neighbor_config(*p).map(|n| (*p, n.families)))
+                .collect();
+            self.program
+                .routes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(to, &c, |p, f| {
+                    families.get(&p).is_some_and(|v| v.contains(&f))
+                });
+        }
+        Ok(())
+    }
+
+    async fn control(&mut self, id: Option<String>, request: Request) -> Result<(), Closed> {
+        let id = id.as_deref();
+        let speaker = Arc::clone(&self.shared.speaker);
+        let scope = self.program.config.neighbors.clone();
+        match request {
+            Request::Route(_) => Ok(()),
+            Request::Comment(text) => {
+                info!(process = %self.program.config.name, "{text}");
+                self.answer(id, Vec::new(), Ok(())).await
+            }
+            Request::Ack(AckSwitch::Enable) => {
+                self.ack = true;
+                self.answer(id, Vec::new(), Ok(())).await
+            }
+            Request::Ack(AckSwitch::Disable) => {
+                // This one is still answered.
+                self.answer(id, Vec::new(), Ok(())).await?;
+                self.ack = false;
+                Ok(())
+            }
+            Request::Ack(AckSwitch::Silence) => {
+                self.ack = false;
+                Ok(())
+            }
+            Request::Shutdown | Request::Reload | Request::Restart => {
+                let (what, req) = match request {
+                    Request::Shutdown => ("shutdown", ControlRequest::Shutdown),
+                    Request::Reload => ("reload", ControlRequest::Reload),
+                    _ => ("restart", ControlRequest::Restart),
+                };
+                info!(process = %self.program.config.name, "{what} asked by the process");
+                let r =
+                    self.shared.requests.send(req).map_err(|_| {
+                        format!("{what} is not possible: Ribbit runs as a library here")
+                    });
+                let lines = match r {
+                    Ok(()) => vec![format!("{what} in progress")],
+                    Err(_) => Vec::new(),
+                };
+                self.answer(id, lines, r).await
+            }
+            Request::Version => {
+                let line = format!(
+                    "ribbit {} (ExaBGP API {})",
+                    env!("CARGO_PKG_VERSION"),
+                    ribbit_exabgp::json::API_VERSION
+                );
+                self.answer(id, vec![line], Ok(())).await
+            }
+            Request::Help => self.answer(id, show::help(), Ok(())).await,
+            Request::ShowProcesses => {
+                let lines = show::processes(&self.shared.programs);
+                self.answer(id, lines, Ok(())).await
+            }
+            Request::ShowNeighbor { address, view } => {
+                let r = show::neighbors(&self.shared, &scope, address, view).await;
+                match r {
+                    Ok(lines) => self.answer(id, lines, Ok(())).await,
+                    Err(e) => self.answer(id, Vec::new(), Err(e)).await,
+                }
+            }
+            Request::ShowAdjRib {
+                rib,
+                address,
+                extensive,
+            } => {
+                let r = show::adj_rib(&speaker, &scope, rib, address, extensive).await;
+                match r {
+                    Ok(lines) => self.answer(id, lines, Ok(())).await,
+                    Err(e) => self.answer(id, Vec::new(), Err(e)).await,
+                }
+            }
+            Request::Teardown { neighbors, code } => {
+                let r = self.teardown(&neighbors, code).await;
+                self.answer(id, Vec::new(), r).await
+            }
+            Request::FlushAdjRibOut { neighbors } => {
+                let r = match self.select(&neighbors) {
+                    Err(e) => Err(e),
+                    Ok(_) => {
+                        Err("flush adj-rib out is not in this build of Ribbit yet".to_string())
+                    }
+                };
+                self.answer(id, Vec::new(), r).await
+            }
+            Request::ClearAdjRib { neighbors, rib } => {
+                let r = self.clear(&neighbors, rib).await;
+                self.answer(id, Vec::new(), r).await
+            }
+        }
+    }
+
+    async fn teardown(&self, selectors: &[NeighborSelector], code: u8) -> Result<(), String> {
+        let neighbors = self.select(selectors)?;
+        let speaker = &self.shared.speaker;
+        for p in neighbors {
+            let r = match code {
+                // Cease / Administrative Shutdown, then up again, as
+                // ExaBGP's teardown lets the session come back.
+                2 => match speaker.disable_neighbor(p, None).await {
+                    Ok(()) => speaker.enable_neighbor(p).await,
+                    Err(e) => Err(e),
+                },
+                4 => speaker.reset_neighbor(p, None).await,
+                other => {
+                    return Err(format!(
+                        "teardown {other}: Ribbit sends Cease subcode 2 (administrative shutdown) or 4 (administrative reset)"
+                    ))
+                }
+            };
+            r.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    async fn clear(&mut self, selectors: &[NeighborSelector], rib: Rib) -> Result<(), String> {
+        let neighbors = self.select(selectors)?;
+        match rib {
+            // ExaBGP forgets what it received; Ribbit's Adj-RIB-In is the
+            // source of its routes, so it is learnt again instead: a route
+            // refresh of every family (RFC 2918), a soft inbound reset.
+            Rib::In => {
+                for p in neighbors {
+                    let families = self
+                        .shared
+                        .speaker
+                        .neighbor_config(p)
+                        .map(|n| n.families)
+                        .unwrap_or_default();
+                    for f in families {
+                        self.shared.speaker.route_refresh(p, f).await;
+                    }
+                }
+                Ok(())
+            }
+            // Withdraw what this program announced to them.
+            Rib::Out => {
+                if self.program.config.on_exit != crate::config::OnExit::Withdraw {
+                    return Err(
+                        "clear adj-rib out needs on-exit = \"withdraw\" (which keeps the list of the program's routes) in this build of Ribbit"
+                            .to_string(),
+                    );
+                }
+                let taken: Vec<(IpAddr, Vec<Withdrawal>)> = {
+                    let mut s = self
+                        .program
+                        .routes
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    neighbors
+                        .iter()
+                        .filter_map(|p| {
+                            let families = s.ledger.remove(p)?;
+                            let list = families
+                                .into_iter()
+                                .filter_map(|(family, set)| {
+                                    list_of(set.into_iter().collect())
+                                        .map(|nlri| Withdrawal { family, nlri })
+                                })
+                                .collect();
+                            Some((*p, list))
+                        })
+                        .collect()
+                };
+                for (p, list) in taken {
+                    if !list.is_empty() {
+                        send_routes(&self.shared.speaker, &[p], Change::Withdraw(list)).await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The neighbors selectors pick, among those in `scope`; no selector:
+/// every neighbor in scope.
+pub fn select(
+    speaker: &Speaker,
+    scope: &NeighborScope,
+    selectors: &[NeighborSelector],
+) -> Result<Vec<IpAddr>, String> {
+    let all = speaker.neighbor_addresses();
+    if selectors.is_empty() {
+        return Ok(all.into_iter().filter(|p| scope.contains(*p)).collect());
+    }
+    let router_id = speaker.config_snapshot().global.router_id;
+    let mut out = Vec::new();
+    for s in selectors {
+        let Some(n) = speaker.neighbor_config(s.address) else {
+            return Err(format!("no neighbor {}", s.address));
+        };
+        if !scope.contains(s.address) {
+            return Err(format!(
+                "neighbor {} is not one of this process's neighbors",
+                s.address
+            ));
+        }
+        let matches = s.local_address.is_none_or(|a| n.local_address == Some(a))
+            && s.local_as.is_none_or(|a| a == n.local_asn)
+            && s.peer_as.is_none_or(|a| a == n.peer_asn)
+            && s.router_id.is_none_or(|r| r == router_id);
+        if !matches {
+            return Err(format!(
+                "neighbor {} does not match the selector (local-ip, local-as, peer-as or router-id differ)",
+                s.address
+            ));
+        }
+        if !out.contains(&s.address) {
+            out.push(s.address);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,1037 @@
+//! Events as the lines a program reads: ExaBGP's API v4 JSON as ExaBGP 4.2
+//! writes it to its processes, or Ribbit's own JSON (the lines of the HTTP
+//! API's event stream).
+//!
+//! ExaBGP 4.2's shapes, as seen from a real ExaBGP 4.2.21 (the reference
+//! of `docs/process.md`): every line has `exabgp` (`"4.0.1"`, the API
+//! version), `time`, `host`, `pid`, `ppid`, `type`, and, for a neighbor,
+//! `counter` (per neighbor) and `neighbor` with `address {local, peer}` and
+//! `asn {local, peer}`. Messages add `direction` (`receive` or `send`) and
+//! their content (`message`, `notification`, `route-refresh`); state
+//! changes add `state` (`connected`, `up`, `down`) and, when down, a
+//! `reason`. The content comes from `ribbit_exabgp::json`, whose `router-id`
+//! member (ExaBGP 5) is left out here and whose `in`/`out` directions
+//! become 4.2's `receive`/`send`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use ribbit_exabgp::json as exa;
+use ribbit_fsm::State;
+use ribbit_wire::update::NextHop;
+use ribbit_wire::{Family, Notification};
+
+use crate::api::events::EventFilter;
+use crate::api::model::{state_name, AdjRoute};
+use crate::config::{Encoder, EventKind, NeighborConfig, NeighborScope};
+use crate::peer::{PeerEvent, ReceivedRoute};
+
+/// Routes per message when a table is written out (re-sync): big enough
+/// to be cheap, small enough that one line stays a few hundred kilobytes.
+pub const ROUTES_PER_LINE: usize = 1000;
+
+/// What the ExaBGP envelope says about a neighbor: the session's ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ends {
+    /// Our address: the configured `local-address`, else the address the
+    /// speaker listens on for the neighbor's family, else unspecified.
+    pub local_address: IpAddr,
+    /// Our AS on the session.
+    pub local_as: u32,
+    /// The neighbor's AS.
+    pub peer_as: u32,
+}
+
+impl Ends {
+    /// The ends of a configured neighbor; `listen` are the speaker's
+    /// listening addresses.
+    pub fn of(n: &NeighborConfig, listen: &[std::net::SocketAddr]) -> Ends {
+        let local_address = n.local_address.unwrap_or_else(|| {
+            listen
+                .iter()
+                .map(std::net::SocketAddr::ip)
+                .find(|a| a.is_ipv6() == n.address.is_ipv6() && !a.is_unspecified())
+                .unwrap_or(if n.address.is_ipv6() {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                })
+        });
+        Ends {
+            local_address,
+            local_as: n.local_asn,
+            peer_as: n.peer_asn,
+        }
+    }
+}
+
+/// Where a neighbor's session is, for the `connected` / `up` / `down`
+/// events of ExaBGP, which report changes of the connection rather than
+/// every state of RFC 4271.
+fn connected(s: State) -> bool {
+    matches!(s, State::OpenSent | State::OpenConfirm | State::Established)
+}
+
+/// The seconds since the Unix epoch, as ExaBGP's `time`.
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Why events are missing, in the gap event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapCause {
+    /// The program's queue was full (`on-overflow = "drop"`).
+    QueueFull,
+    /// The program fell further behind than the speaker's event buffer.
+    FellBehind,
+}
+
+impl GapCause {
+    fn text(self) -> &'static str {
+        match self {
+            GapCause::QueueFull => "queue full",
+            GapCause::FellBehind => "fell behind the speaker",
+        }
+    }
+}
+
+/// Turns the speaker's events into the lines of one program.
+#[derive(Debug)]
+pub struct EventEncoder {
+    encoder: Encoder,
+    receive: Vec<EventKind>,
+    scope: NeighborScope,
+    host: String,
+    pid: u32,
+    ppid: u32,
+    counters: HashMap<IpAddr, u64>,
+    /// The last NOTIFICATION of each neighbor since its connection came
+    /// up, for the reason of the `down` that follows.
+    last_notification: HashMap<IpAddr, (bool, Notification)>,
+}
+
+impl EventEncoder {
+    /// An encoder for a program with these settings.
+    pub fn new(encoder: Encoder, receive: &[EventKind], scope: NeighborScope) -> EventEncoder {
+        EventEncoder {
+            encoder,
+            receive: receive.to_vec(),
+            scope,
+            host: host_name(),
+            pid: std::process::id(),
+            ppid: parent_pid(),
+            counters: HashMap::new(),
+            last_notification: HashMap::new(),
+        }
+    }
+
+    /// Whether the program receives events of this kind.
+    pub fn receives(&self, k: EventKind) -> bool {
+        self.receive.contains(&k)
+    }
+
+    /// Whether the program hears about `peer`.
+    pub fn in_scope(&self, peer: IpAddr) -> bool {
+        self.scope.contains(peer)
+    }
+
+    /// The lines for one event (none when the program does not receive
+    /// it). `ends` looks up a neighbor's session ends.
+    pub fn event(&mut self, e: &PeerEvent, ends: impl Fn(IpAddr) -> Option<Ends>) -> Vec<String> {
+        let peer = match e {
+            PeerEvent::State { peer, .. }
+            | PeerEvent::Update { peer, .. }
+            | PeerEvent::RouteRefresh { peer, .. }
+            | PeerEvent::Notification { peer, .. } => *peer,
+            PeerEvent::Lagged { .. } => return Vec::new(),
+        };
+        if !self.scope.contains(peer) {
+            return Vec::new();
+        }
+        // Remember NOTIFICATIONs even when they are not sent: they are the
+        // reason of the next `down`.
+        if let PeerEvent::Notification {
+            received,
+            notification,
+            ..
+        } = e
+        {
+            self.last_notification
+                .insert(peer, (*received, notification.clone()));
+        }
+        let kind = match e {
+            PeerEvent::State { .. } => EventKind::State,
+            PeerEvent::Update { .. } => EventKind::Update,
+            PeerEvent::RouteRefresh { .. } => EventKind::Refresh,
+            PeerEvent::Notification { .. } => EventKind::Notification,
+            PeerEvent::Lagged { .. } => return Vec::new(),
+        };
+        let reason = match e {
+            PeerEvent::State { from, to, .. } if connected(*from) && !connected(*to) => {
+                Some(self.down_reason(peer))
+            }
+            _ => None,
+        };
+        if let PeerEvent::State { to, .. } = e {
+            if connected(*to) {
+                // A new connection: an older NOTIFICATION is no reason.
+                if matches!(to, State::OpenSent | State::OpenConfirm) {
+                    self.last_notification.remove(&peer);
+                }
+            } else {
+                self.last_notification.remove(&peer);
+            }
+        }
+        if !self.receives(kind) {
+            return Vec::new();
+        }
+        match self.encoder {
+            Encoder::Ribbit => EventFilter::default()
+                .render(e)
+                .and_then(|b| String::from_utf8(b.to_vec()).ok())
+                .map(|s| s.trim_end().to_string())
+                .into_iter()
+                .collect(),
+            Encoder::Exabgp => {
+                let Some(ends) = ends(peer) else {
+                    return Vec::new();
+                };
+                self.exabgp(e, peer, ends, reason).into_iter().collect()
+            }
+        }
+    }
+
+    fn down_reason(&self, peer: IpAddr) -> String {
+        // ExaBGP's words ("peer reset, message [...] error[...]") with the
+        // brackets it turns into parentheses in JSON.
+        match self.last_notification.get(&peer) {
+            Some((received, n)) => format!(
+                "peer reset, message (notification {} ({},{})) error({} / {}{})",
+                if *received { "received" } else { "sent" },
+                n.code,
+                n.subcode,
+                n.code_name(),
+                n.subcode_name(),
+                n.shutdown_message()
+                    .map(|m| format!(" / {m}"))
+                    .unwrap_or_default()
+            ),
+            None => "peer reset, message (closing connection) error(the connection was closed)"
+                .to_string(),
+        }
+    }
+
+    fn counter(&mut self, peer: IpAddr) -> u64 {
+        let c = self.counters.entry(peer).or_insert(0);
+        *c += 1;
+        *c
+    }
+
+    /// ExaBGP's envelope for a neighbor: everything but `type` and the
+    /// neighbor's own members.
+    fn envelope(
+        &mut self,
+        kind: &str,
+        peer: IpAddr,
+        ends: Ends,
+        neighbor: Map<String, Value>,
+    ) -> Value {
+        let mut n = Map::new();
+        n.insert(
+            "address".into(),
+            json!({ "local": ends.local_address.to_string(), "peer": peer.to_string() }),
+        );
+        n.insert(
+            "asn".into(),
+            json!({ "local": ends.local_as, "peer": ends.peer_as }),
+        );
+        n.extend(neighbor);
+        let counter = self.counter(peer);
+        json!({
+            "exabgp": exa::API_VERSION,
+            "time": now(),
+            "host": self.host,
+            "pid": self.pid,
+            "ppid": self.ppid,
+            "counter": counter,
+            "type": kind,
+            "neighbor": n,
+        })
+    }
+
+    /// The envelope as text, up to the members of `neighbor` after `asn`
+    /// (the caller adds its own and closes both objects).
+    fn envelope_text(&mut self, kind: &str, peer: IpAddr, ends: Ends, out: &mut String) {
+        use std::fmt::Write as _;
+        let counter = self.counter(peer);
+        let time = now();
+        let _ = write!(
+            out,
+            "{{\"exabgp\":\"{}\",\"time\":{time},\"host\":{},\"pid\":{},\"ppid\":{},\"counter\":{counter},\"type\":\"{kind}\",\"neighbor\":{{\"address\":{{\"local\":\"{}\",\"peer\":\"{peer}\"}},\"asn\":{{\"local\":{},\"peer\":{}}}",
+            exa::API_VERSION,
+            Value::String(self.host.clone()),
+            self.pid,
+            self.ppid,
+            ends.local_address,
+            ends.local_as,
+            ends.peer_as,
+        );
+    }
+
+    fn exabgp(
+        &mut self,
+        e: &PeerEvent,
+        peer: IpAddr,
+        ends: Ends,
+        reason: Option<String>,
+    ) -> Option<String> {
+        let value = match e {
+            PeerEvent::State { from, to, .. } => {
+                let state = if *to == State::Established {
+                    "up"
+                } else if connected(*to) && !connected(*from) {
+                    "connected"
+                } else if reason.is_some() {
+                    "down"
+                } else {
+                    // Idle <-> Connect <-> Active: ExaBGP says nothing.
+                    return None;
+                };
+                let mut m = Map::new();
+                m.insert("state".into(), json!(state));
+                if let Some(r) = reason {
+                    m.insert("reason".into(), json!(r));
+                }
+                self.envelope("state", peer, ends, m)
+            }
+            PeerEvent::Update { update, .. } => {
+                // The common shapes are written directly: a tree of JSON
+                // values costs several times more than the text, and a
+                // program may be fed a million prefixes.
+                let mut out = String::with_capacity(512);
+                self.envelope_text("update", peer, ends, &mut out);
+                out.push_str(",\"direction\":\"receive\",\"message\":");
+                if !fast_update(update, &mut out) {
+                    out.push_str(&exa::update(update).to_string());
+                }
+                out.push_str("}}");
+                return Some(out);
+            }
+            PeerEvent::RouteRefresh { refresh, .. } => {
+                let mut m = Map::new();
+                m.insert("direction".into(), json!("receive"));
+                m.insert("route-refresh".into(), exa::route_refresh(refresh));
+                self.envelope("refresh", peer, ends, m)
+            }
+            PeerEvent::Notification {
+                received,
+                notification,
+                ..
+            } => {
+                let mut m = Map::new();
+                m.insert(
+                    "direction".into(),
+                    json!(if *received { "receive" } else { "send" }),
+                );
+                m.insert("notification".into(), exa::notification(notification));
+                self.envelope("notification", peer, ends, m)
+            }
+            PeerEvent::Lagged { .. } => return None,
+        };
+        Some(value.to_string())
+    }
+
+    /// The line that says events were lost.
+    pub fn gap(&self, missed: u64, cause: GapCause) -> String {
+        match self.encoder {
+            Encoder::Exabgp => json!({
+                "exabgp": exa::API_VERSION,
+                "time": now(),
+                "host": self.host,
+                "pid": self.pid,
+                "ppid": self.ppid,
+                "type": "gap",
+                "gap": { "missed": missed, "reason": cause.text() },
+            })
+            .to_string(),
+            // The event stream's own word for it.
+            Encoder::Ribbit => json!({
+                "type": "lost",
+                "time": (now() * 1000.0).round() / 1000.0,
+                "count": missed,
+                "reason": cause.text(),
+            })
+            .to_string(),
+        }
+    }
+
+    /// The lines that give a neighbor's state and table again after a gap:
+    /// a state line (when the program receives states) and the routes of
+    /// its Adj-RIB-In (when it receives updates).
+    pub fn resync_neighbor(
+        &mut self,
+        peer: IpAddr,
+        ends: Option<Ends>,
+        state: Option<State>,
+        routes: &[ReceivedRoute],
+        out: &mut Vec<String>,
+    ) {
+        if !self.scope.contains(peer) {
+            return;
+        }
+        let established = state == Some(State::Established);
+        match self.encoder {
+            Encoder::Ribbit => {
+                if self.receives(EventKind::State) {
+                    out.push(
+                        json!({
+                            "type": "resync-state",
+                            "neighbor": peer,
+                            "state": state_name(state),
+                        })
+                        .to_string(),
+                    );
+                }
+                if self.receives(EventKind::Update) {
+                    for chunk in routes.chunks(ROUTES_PER_LINE) {
+                        let list: Vec<AdjRoute> = chunk.iter().map(AdjRoute::new).collect();
+                        out.push(
+                            json!({ "type": "resync-routes", "neighbor": peer, "routes": list })
+                                .to_string(),
+                        );
+                    }
+                }
+            }
+            Encoder::Exabgp => {
+                let Some(ends) = ends else {
+                    return;
+                };
+                if self.receives(EventKind::State) {
+                    let mut m = Map::new();
+                    m.insert(
+                        "state".into(),
+                        json!(if established { "up" } else { "down" }),
+                    );
+                    if !established {
+                        m.insert("reason".into(), json!("re-sync after a gap"));
+                    }
+                    out.push(self.envelope("state", peer, ends, m).to_string());
+                }
+                if self.receives(EventKind::Update) {
+                    for group in table_groups(routes) {
+                        let Some(first) = group.first().copied() else {
+                            continue;
+                        };
+                        let mut line = String::with_capacity(256 + group.len() * 32);
+                        self.envelope_text("update", peer, ends, &mut line);
+                        line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
+                        let a = &first.attributes;
+                        if usual_attributes(a) {
+                            let members = attribute_members(a);
+                            if !members.is_empty() {
+                                line.push_str("\"attribute\":");
+                                write_members(&members, &mut line);
+                                line.push(',');
+                            }
+                        } else {
+                            line.push_str("\"attribute\":");
+                            line.push_str(&Value::Object(exa::attributes(a)).to_string());
+                            line.push(',');
+                        }
+                        line.push_str("\"announce\":{");
+                        line.push_str(&Value::String(exa::family_key(first.family)).to_string());
+                        line.push_str(":{");
+                        line.push_str(
+                            &Value::String(next_hop_key(first.family, first.next_hop)).to_string(),
+                        );
+                        line.push_str(":[");
+                        for (i, r) in group.iter().enumerate() {
+                            if i > 0 {
+                                line.push(',');
+                            }
+                            line.push_str("{\"nlri\":");
+                            line.push_str(&Value::String(r.nlri.clone()).to_string());
+                            if let Some(id) = r.path_id {
+                                line.push_str(&format!(
+                                    ",\"path-information\":\"{}\"",
+                                    Ipv4Addr::from(id)
+                                ));
+                            }
+                            line.push('}');
+                        }
+                        line.push_str("]}}}}}}");
+                        out.push(line);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The line that ends a re-sync.
+    pub fn resync_end(&self, neighbors: usize, routes: usize) -> String {
+        match self.encoder {
+            Encoder::Exabgp => json!({
+                "exabgp": exa::API_VERSION,
+                "time": now(),
+                "host": self.host,
+                "pid": self.pid,
+                "ppid": self.ppid,
+                "type": "resync",
+                "resync": { "neighbors": neighbors, "routes": routes },
+            })
+            .to_string(),
+            Encoder::Ribbit => json!({
+                "type": "resync-end",
+                "time": (now() * 1000.0).round() / 1000.0,
+                "neighbors": neighbors,
+                "routes": routes,
+            })
+            .to_string(),
+        }
+    }
+
+    /// ExaBGP's notice that it is stopping, sent before the program is
+    /// stopped.
+    pub fn shutdown(&self) -> Option<String> {
+        match self.encoder {
+            Encoder::Exabgp => Some(
+                json!({
+                    "exabgp": exa::API_VERSION,
+                    "time": now(),
+                    "host": self.host,
+                    "pid": self.pid,
+                    "ppid": self.ppid,
+                    "type": "notification",
+                    "notification": "shutdown",
+                })
+                .to_string(),
+            ),
+            Encoder::Ribbit => Some(
+                json!({ "type": "shutdown", "time": (now() * 1000.0).round() / 1000.0 })
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+/// The routes grouped by family, next hop and attributes (as one UPDATE
+/// would carry them), in the order each group first appears, at most
+/// [`ROUTES_PER_LINE`] a group.
+fn table_groups(routes: &[ReceivedRoute]) -> Vec<Vec<&ReceivedRoute>> {
+    type Key<'a> = (Family, Option<NextHop>, &'a ribbit_wire::PathAttributes);
+    let mut index: HashMap<Key<'_>, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&ReceivedRoute>> = Vec::new();
+    for r in routes {
+        let key = (r.family, r.next_hop, r.attributes.as_ref());
+        let slot = match index.get(&key) {
+            Some(i) if groups.get(*i).is_some_and(|g| g.len() < ROUTES_PER_LINE) => *i,
+            _ => {
+                groups.push(Vec::new());
+                let i = groups.len() - 1;
+                index.insert(key, i);
+                i
+            }
+        };
+        if let Some(g) = groups.get_mut(slot) {
+            g.push(r);
+        }
+    }
+    groups
+}
+
+/// The members of ExaBGP's `attribute` object for the usual attributes
+/// (the caller has checked there are no others), in alphabetical order.
+fn attribute_members(a: &ribbit_wire::PathAttributes) -> Vec<(&'static str, String)> {
+    use ribbit_wire::attribute::SegmentType;
+    let mut members: Vec<(&str, String)> = Vec::new();
+    if let Some(agg) = a.aggregator {
+        members.push(("aggregator", format!("\"{}:{}\"", agg.asn, agg.address)));
+    }
+    if let Some(path) = a.as_path.as_ref().filter(|p| !p.segments.is_empty()) {
+        let collect = |kind: SegmentType| -> Vec<u32> {
+            path.segments
+                .iter()
+                .filter(|s| s.kind == kind)
+                .flat_map(|s| s.asns.iter().copied())
+                .collect()
+        };
+        let nums = |v: Vec<u32>| {
+            let t: Vec<String> = v.iter().map(u32::to_string).collect();
+            format!("[{}]", t.join(","))
+        };
+        members.push(("as-path", nums(collect(SegmentType::Sequence))));
+        let set = collect(SegmentType::Set);
+        if !set.is_empty() {
+            members.push(("as-set", nums(set)));
+        }
+        members.push((
+            "confederation-path",
+            nums(collect(SegmentType::ConfedSequence)),
+        ));
+        let cset = collect(SegmentType::ConfedSet);
+        if !cset.is_empty() {
+            members.push(("confederation-set", nums(cset)));
+        }
+    }
+    if a.atomic_aggregate {
+        members.push(("atomic-aggregate", "true".into()));
+    }
+    if !a.communities.is_empty() {
+        let t: Vec<String> = a
+            .communities
+            .iter()
+            .map(|c| format!("[{},{}]", c.high(), c.low()))
+            .collect();
+        members.push(("community", format!("[{}]", t.join(","))));
+    }
+    if !a.large_communities.is_empty() {
+        let t: Vec<String> = a
+            .large_communities
+            .iter()
+            .map(|c| format!("[{},{},{}]", c.global, c.local1, c.local2))
+            .collect();
+        members.push(("large-community", format!("[{}]", t.join(","))));
+    }
+    if let Some(lp) = a.local_pref {
+        members.push(("local-preference", lp.to_string()));
+    }
+    if let Some(med) = a.med {
+        members.push(("med", med.to_string()));
+    }
+    if let Some(o) = a.origin {
+        members.push(("origin", format!("\"{}\"", o.name())));
+    }
+    members.sort_by(|x, y| x.0.cmp(y.0));
+    members
+}
+
+fn write_members(members: &[(&str, String)], out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('{');
+    for (i, (k, v)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "\"{k}\":{v}");
+    }
+    out.push('}');
+}
+
+/// Whether [`attribute_members`] covers every attribute present.
+fn usual_attributes(a: &ribbit_wire::PathAttributes) -> bool {
+    a.originator_id.is_none()
+        && a.cluster_list.is_empty()
+        && a.extended_communities.is_empty()
+        && a.ipv6_extended_communities.is_empty()
+        && a.aigp.is_none()
+        && a.otc.is_none()
+        && a.unknown.is_empty()
+}
+
+/// ExaBGP's `message` object of an UPDATE written as text, for UPDATEs of
+/// plain prefixes with the usual attributes; false (nothing written) for
+/// anything else, which goes through [`exa::update`]. Both give the same
+/// members and values (a test compares them); this one in ExaBGP's order.
+pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
+    use ribbit_wire::update::MpNlri;
+    use ribbit_wire::NlriList;
+    use std::fmt::Write as _;
+    let a = &u.attributes;
+    let plain_nlri = |m: &MpNlri| matches!(m, MpNlri::Decoded(NlriList::Prefixes(_)));
+    if u.end_of_rib_family().is_some()
+        || u.treat_as_withdraw()
+        || !usual_attributes(a)
+        || u.mp_reach.as_ref().is_some_and(|m| !plain_nlri(&m.nlri))
+        || u.mp_unreach.as_ref().is_some_and(|m| !plain_nlri(&m.nlri))
+    {
+        return false;
+    }
+    let prefix = |out: &mut String, n: &ribbit_wire::nlri::PrefixNlri| {
+        let _ = write!(out, "{{\"nlri\":\"{}\"", n.prefix);
+        if let Some(id) = n.path_id {
+            let _ = write!(out, ",\"path-information\":\"{}\"", Ipv4Addr::from(id));
+        }
+        out.push('}');
+    };
+    let list = |out: &mut String, v: &[ribbit_wire::nlri::PrefixNlri]| {
+        out.push('[');
+        for (i, n) in v.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            prefix(out, n);
+        }
+        out.push(']');
+    };
+    out.push_str("{\"update\":{");
+    let mut first = true;
+    let mut sep = |out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+    };
+    let has_routes = !u.announced.is_empty()
+        || u.mp_reach
+            .as_ref()
+            .is_some_and(|m| matches!(&m.nlri, MpNlri::Decoded(l) if !l.is_empty()));
+    if has_routes {
+        let members = attribute_members(a);
+        if !members.is_empty() {
+            sep(out);
+            out.push_str("\"attribute\":");
+            write_members(&members, out);
+        }
+    }
+    // Announced: IPv4 under the NEXT_HOP, MP under its next hop.
+    let mut announce: Vec<(String, String, &[ribbit_wire::nlri::PrefixNlri])> = Vec::new();
+    if !u.announced.is_empty() {
+        let hop = a
+            .next_hop
+            .map_or_else(|| "null".to_string(), |h| h.to_string());
+        announce.push((exa::family_key(Family::IPV4_UNICAST), hop, &u.announced));
+    }
+    if let Some(m) = &u.mp_reach {
+        if let MpNlri::Decoded(NlriList::Prefixes(v)) = &m.nlri {
+            if !v.is_empty() {
+                announce.push((
+                    exa::family_key(m.family),
+                    next_hop_key(m.family, Some(m.next_hop)),
+                    v,
+                ));
+            }
+        }
+    }
+    let mut withdraw: Vec<(String, &[ribbit_wire::nlri::PrefixNlri])> = Vec::new();
+    if !u.withdrawn.is_empty() {
+        withdraw.push((exa::family_key(Family::IPV4_UNICAST), &u.withdrawn));
+    }
+    if let Some(m) = &u.mp_unreach {
+        if let MpNlri::Decoded(NlriList::Prefixes(v)) = &m.nlri {
+            if !v.is_empty() {
+                withdraw.push((exa::family_key(m.family), v));
+            }
+        }
+    }
+    // Families in map order, and one family twice (IPv4 in both places)
+    // would need merging: rare enough for the general path.
+    announce.sort_by(|x, y| x.0.cmp(&y.0));
+    withdraw.sort_by(|x, y| x.0.cmp(&y.0));
+    if announce.windows(2).any(|w| w[0].0 == w[1].0)
+        || withdraw.windows(2).any(|w| w[0].0 == w[1].0)
+    {
+        return false;
+    }
+    if !announce.is_empty() {
+        sep(out);
+        out.push_str("\"announce\":{");
+        for (i, (fam, hop, v)) in announce.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "\"{fam}\":{{\"{hop}\":");
+            list(out, v);
+            out.push('}');
+        }
+        out.push('}');
+    }
+    if !withdraw.is_empty() {
+        sep(out);
+        out.push_str("\"withdraw\":{");
+        for (i, (fam, v)) in withdraw.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "\"{fam}\":");
+            list(out, v);
+        }
+        out.push('}');
+    }
+    out.push_str("}}");
+    true
+}
+
+fn next_hop_key(family: Family, nh: Option<NextHop>) -> String {
+    match nh {
+        Some(NextHop::V4(a)) => a.to_string(),
+        Some(NextHop::V6 { global, .. }) => global.to_string(),
+        Some(NextHop::Empty) | None
+            if family.safi == ribbit_wire::Safi::FLOWSPEC
+                || family.safi == ribbit_wire::Safi::FLOWSPEC_VPN =>
+        {
+            "no-nexthop".to_string()
+        }
+        Some(NextHop::Empty) | None => "null".to_string(),
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn parent_pid() -> u32 {
+    // std has no getppid; /proc has it without unsafe code.
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The name in parentheses may hold spaces: fields count after it.
+            let after = s.rsplit_once(')')?.1;
+            after.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ribbit_wire::{DecodeContext, Message, Update};
+    use std::sync::Arc;
+
+    fn ends() -> Option<Ends> {
+        Some(Ends {
+            local_address: "127.0.3.1".parse().unwrap(),
+            local_as: 65001,
+            peer_as: 65002,
+        })
+    }
+
+    fn peer() -> IpAddr {
+        "127.0.3.2".parse().unwrap()
+    }
+
+    fn all() -> Vec<EventKind> {
+        EventKind::ALL.iter().map(|(k, _)| *k).collect()
+    }
+
+    fn update(hex: &str) -> Arc<Update> {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        match Message::decode(&bytes, &DecodeContext::default()).unwrap() {
+            Message::Update(u) => Arc::new(u),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn exabgp_42_shapes() {
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &all(), NeighborScope::All);
+        let state = |from, to| PeerEvent::State {
+            peer: peer(),
+            from,
+            to,
+        };
+        let lines = enc.event(&state(State::Active, State::OpenSent), |_| ends());
+        let v: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(v["exabgp"], "4.0.1");
+        assert_eq!(v["type"], "state");
+        assert_eq!(v["counter"], 1);
+        assert_eq!(
+            v["neighbor"],
+            json!({ "address": { "local": "127.0.3.1", "peer": "127.0.3.2" },
+                    "asn": { "local": 65001, "peer": 65002 }, "state": "connected" })
+        );
+        assert!(enc
+            .event(&state(State::OpenSent, State::OpenConfirm), |_| ends())
+            .is_empty());
+        let v: Value = serde_json::from_str(
+            &enc.event(&state(State::OpenConfirm, State::Established), |_| ends())[0],
+        )
+        .unwrap();
+        assert_eq!(v["neighbor"]["state"], "up");
+        assert_eq!(v["counter"], 2);
+
+        // What ExaBGP 4.2.21 wrote for this UPDATE from Ribbit, less
+        // envelope: the same members and values.
+        let cmd: ribbit_exabgp::text::Command =
+            "announce route 10.8.0.0/24 next-hop 198.18.0.1 med 7 as-path [65002]"
+                .parse()
+                .unwrap();
+        let bytes = cmd
+            .encode(&ribbit_exabgp::text::EncodeSettings::default())
+            .unwrap();
+        let hex: String = bytes[0].iter().map(|b| format!("{b:02X}")).collect();
+        let v: Value = serde_json::from_str(
+            &enc.event(
+                &PeerEvent::Update {
+                    peer: peer(),
+                    update: update(&hex),
+                },
+                |_| ends(),
+            )[0],
+        )
+        .unwrap();
+        assert_eq!(v["type"], "update");
+        assert_eq!(v["counter"], 3);
+        assert!(v["neighbor"].get("router-id").is_none());
+        let expected: Value = serde_json::from_str(
+            r#"{ "address": { "local": "127.0.3.1", "peer": "127.0.3.2" }, "asn": { "local": 65001, "peer": 65002 } , "direction": "receive", "message": { "update": { "attribute": { "origin": "igp", "as-path": [ 65002 ], "confederation-path": [], "med": 7 }, "announce": { "ipv4 unicast": { "198.18.0.1": [ { "nlri": "10.8.0.0/24" } ] } } } } }"#,
+        )
+        .unwrap();
+        assert_eq!(v["neighbor"], expected);
+        let n = Notification::new(6, 2, Vec::new());
+        enc.event(
+            &PeerEvent::Notification {
+                peer: peer(),
+                received: true,
+                notification: n,
+            },
+            |_| ends(),
+        );
+        let v: Value = serde_json::from_str(
+            &enc.event(&state(State::Established, State::Idle), |_| ends())[0],
+        )
+        .unwrap();
+        assert_eq!(v["neighbor"]["state"], "down");
+        assert!(v["neighbor"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("peer reset, message (notification received (6,2)) error(Cease / "));
+        // Idle -> Connect is nothing ExaBGP reports.
+        assert!(enc
+            .event(&state(State::Idle, State::Connect), |_| ends())
+            .is_empty());
+    }
+
+    #[test]
+    fn scope_and_receive() {
+        let only: std::collections::BTreeSet<IpAddr> = ["127.0.3.9".parse().unwrap()].into();
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &all(), NeighborScope::Only(only));
+        let e = PeerEvent::State {
+            peer: peer(),
+            from: State::OpenConfirm,
+            to: State::Established,
+        };
+        assert!(enc.event(&e, |_| ends()).is_empty());
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &[EventKind::Update], NeighborScope::All);
+        assert!(enc.event(&e, |_| ends()).is_empty());
+        let mut enc = EventEncoder::new(Encoder::Ribbit, &[EventKind::State], NeighborScope::All);
+        let v: Value = serde_json::from_str(&enc.event(&e, |_| None)[0]).unwrap();
+        assert_eq!(v["type"], "state");
+        assert_eq!(v["to"], "established");
+    }
+}
+
+#[cfg(test)]
+mod fast {
+    use super::*;
+    use ribbit_exabgp::text::{Command, EncodeSettings};
+    use ribbit_wire::DecodeContext;
+    use ribbit_wire::Message;
+
+    fn check(cmd: &str) -> bool {
+        let c: Command = cmd.parse().unwrap();
+        let ctx = EncodeSettings::default();
+        let mut any = false;
+        for bytes in c.encode(&ctx).unwrap() {
+            let Message::Update(u) = Message::decode(&bytes, &DecodeContext::default()).unwrap()
+            else {
+                panic!()
+            };
+            let mut fast = String::new();
+            if fast_update(&u, &mut fast) {
+                any = true;
+                // The same members and values (the fast path keeps
+                // ExaBGP's order: attribute, announce, withdraw).
+                let fast: Value = serde_json::from_str(&fast).unwrap();
+                assert_eq!(fast, exa::update(&u), "{cmd}");
+            }
+        }
+        any
+    }
+
+    #[test]
+    fn same_json_as_the_general_path() {
+        for cmd in [
+            "announce route 10.0.0.0/24 next-hop 192.0.2.1",
+            "announce attributes next-hop 198.18.0.1 med 7 local-preference 50 as-path [ 65002 65003 ( 1 2 ) ] community [65002:1 no-export] large-community [1:2:3] atomic-aggregate aggregator ( 65000:192.0.2.9 ) nlri 10.0.0.0/24 10.0.1.0/25",
+            "announce route 2001:db8::/32 next-hop 2001:db8::1 origin egp",
+            "announce ipv4 multicast 239.1.0.0/16 next-hop 192.0.2.1",
+            "withdraw route 10.0.0.0/24",
+            "withdraw route 2001:db8::/32",
+            "announce route 10.0.0.0/24 next-hop 192.0.2.1 path-information 7",
+        ] {
+            assert!(check(cmd), "the fast path should take {cmd}");
+        }
+        // Others go the general way.
+        assert!(!check(
+            "announce route 10.0.0.0/24 next-hop 192.0.2.1 extended-community [target:1:1]"
+        ));
+        assert!(!check(
+            "announce route 10.0.0.0/24 next-hop 192.0.2.1 rd 1:1 label 5"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use ribbit_wire::{DecodeContext, Message};
+    use std::sync::Arc;
+
+    /// `cargo test --release -p ribbit --lib process::encode::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn encode_speed() {
+        let cmd: ribbit_exabgp::text::Command =
+            "announce attributes next-hop 198.18.0.1 med 7 as-path [65002 65003 65004] community [65002:1 65002:2] nlri 10.0.0.0/24 10.0.1.0/24 10.0.2.0/24"
+                .parse()
+                .unwrap();
+        let bytes = cmd
+            .encode(&ribbit_exabgp::text::EncodeSettings::default())
+            .unwrap();
+        let u = match Message::decode(&bytes[0], &DecodeContext::default()).unwrap() {
+            Message::Update(u) => Arc::new(u),
+            _ => unreachable!(),
+        };
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &[EventKind::Update], NeighborScope::All);
+        let ends = Some(Ends {
+            local_address: "127.0.0.1".parse().unwrap(),
+            local_as: 1,
+            peer_as: 2,
+        });
+        let e = PeerEvent::Update {
+            peer: "127.0.0.2".parse().unwrap(),
+            update: u,
+        };
+        let PeerEvent::Update { update, .. } = &e else {
+            unreachable!()
+        };
+        let t = std::time::Instant::now();
+        for _ in 0..100_000 {
+            std::hint::black_box(ribbit_exabgp::json::update(update).to_string());
+        }
+        println!("update alone {:.2} us", t.elapsed().as_secs_f64() * 10.0);
+        let t = std::time::Instant::now();
+        for _ in 0..100_000 {
+            std::hint::black_box(ribbit_exabgp::json::update(update));
+        }
+        println!(
+            "update value only {:.2} us",
+            t.elapsed().as_secs_f64() * 10.0
+        );
+        let t = std::time::Instant::now();
+        let n = 100_000;
+        let mut bytes = 0;
+        for _ in 0..n {
+            bytes += enc.event(&e, |_| ends)[0].len();
+        }
+        let el = t.elapsed();
+        println!(
+            "{:.2} us per event, {} bytes",
+            el.as_secs_f64() * 1e6 / n as f64,
+            bytes / n
+        );
+    }
+}
