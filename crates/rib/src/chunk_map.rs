@@ -13,15 +13,17 @@
 //! A full table is reached in random order (UPDATEs come grouped by
 //! attribute set, not by prefix), and finding the run of a key through a
 //! B-tree of 20,000 separators is most of what a lookup costs. Past
-//! [`SPREAD_AT`] entries the map is split into [`SLOTS`] independent ones by
+//! [`SPREAD_AT`] entries the map is split into 4,096 independent ones by
 //! the key's top bits ([`Radix`], which follows the key order): the slot is
 //! an index, and each slot's B-tree is a node or two.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-/// Entries at which a map spreads over radix slots.
-pub(crate) const SPREAD_AT: usize = 1 << 16;
+/// Entries at which a map spreads over radix slots: 64 per slot, so that
+/// the slots' own nodes (one B-tree leaf each, about 400 bytes) cost a few
+/// bytes per entry, not tens (a route server has a map per client).
+pub(crate) const SPREAD_AT: usize = 64 << SLOT_BITS;
 /// Radix slots of a spread map (the key's top 12 bits).
 pub(crate) const SLOT_BITS: u32 = 12;
 const SLOTS: usize = 1 << SLOT_BITS;

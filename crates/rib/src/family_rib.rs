@@ -2,7 +2,9 @@
 //! after policy and the Loc-RIB, see [`crate::table`]), the pre-policy
 //! copies, and per neighbor what was last sent and what is due.
 //!
-//! What is due for a neighbor is a set of destinations (`dirty`) plus,
+//! What is due for a neighbor is what the family's change log holds past
+//! its cursor (one log for every neighbor, see `ChangeLog`), the
+//! destinations marked for it alone (`dirty`: its injected routes), and,
 //! after the session comes up or a refresh, a walk of the whole table from
 //! a cursor: never a copy of the table. Producing messages compares what
 //! the neighbor should have now with what it was last sent, so a
@@ -194,6 +196,17 @@ impl<K: RouteKey> OutState<K> {
     }
 }
 
+/// One entry of the [`ChangeLog`].
+#[derive(Debug)]
+struct Change<K> {
+    key: K,
+    /// Its best path changed: every neighbor may need to hear of it.
+    best: bool,
+    /// Otherwise, the one route server client it concerns, or [`ANY`]
+    /// (see [`hint`]).
+    hint: u32,
+}
+
 /// The destinations that changed, in the order they did, with whether
 /// their best path changed; every neighbor reads it from its own cursor.
 ///
@@ -207,7 +220,7 @@ impl<K: RouteKey> OutState<K> {
 /// neighbor never costs more than the table, whatever the churn.
 #[derive(Debug)]
 struct ChangeLog<K> {
-    entries: VecDeque<(K, bool)>,
+    entries: VecDeque<Change<K>>,
     /// The position of `entries[0]` since the family was created.
     base: u64,
 }
@@ -225,7 +238,7 @@ impl<K> ChangeLog<K> {
         self.base.saturating_add(self.entries.len() as u64)
     }
 
-    fn get(&self, pos: u64) -> Option<&(K, bool)> {
+    fn get(&self, pos: u64) -> Option<&Change<K>> {
         let i = usize::try_from(pos.checked_sub(self.base)?).ok()?;
         self.entries.get(i)
     }
@@ -267,15 +280,50 @@ fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
 }
 
 /// Note that `key` changed (its best path, or only other paths), for the
-/// neighbors whose export it may change (see [`ChangeLog`]).
+/// neighbors whose export it may change (see [`ChangeLog`]); `hint` is
+/// [`hint`] of the destination when its best path did not change.
 fn touch<K: RouteKey>(
     out: &FastMap<u32, OutState<K>>,
     log: &mut ChangeLog<K>,
     key: &K,
     best_changed: bool,
+    hint: u32,
 ) {
     if !out.is_empty() {
-        log.entries.push_back((key.clone(), best_changed));
+        log.entries.push_back(Change {
+            key: key.clone(),
+            best: best_changed,
+            hint: if best_changed { ANY } else { hint },
+        });
+    }
+}
+
+/// [`Change::hint`] for every route server client.
+const ANY: u32 = u32::MAX;
+
+/// Which route server clients a change to paths other than the best one
+/// concerns (RFC 7947 §2.3.2, path hiding): a client gets the best path
+/// unless it is withheld from it, and then the best it may have, which such
+/// a change may alter. Without export policy the best path is withheld
+/// from one client only, the neighbor it came from, when nothing else can
+/// hold it back: no NO_EXPORT, NO_ADVERTISE, NO_EXPORT_SUBCONFED,
+/// LLGR_STALE or OTC, and small enough to be sent anywhere. Then the hint
+/// is that neighbor; otherwise [`ANY`].
+fn hint<X>(d: &Dest<X>) -> u32 {
+    let Some(best) = d.best() else {
+        return ANY;
+    };
+    let f = best.attrs.facts();
+    let held_back = f.has(community_bit::NO_EXPORT)
+        || f.has(community_bit::NO_ADVERTISE)
+        || f.has(community_bit::NO_EXPORT_SUBCONFED)
+        || f.has(community_bit::LLGR_STALE)
+        || f.otc.is_some()
+        || best.attrs.attribute_bytes().len() > 3_000;
+    if held_back {
+        ANY
+    } else {
+        best.peer()
     }
 }
 
@@ -881,11 +929,12 @@ impl<K: RouteKey> FamilyRib<K> {
             return;
         }
         let changed = before != best_sig(dest);
+        let h = if changed { ANY } else { hint(dest) };
         if old.is_none() {
             self.paths = self.paths.saturating_add(1);
             self.adjust_accepted(sh, peer, 1);
         }
-        touch(&self.out, &mut self.log, &key, changed);
+        touch(&self.out, &mut self.log, &key, changed, h);
     }
 
     /// Remove the path `peer` sent with `path_id` for `key`.
@@ -899,16 +948,17 @@ impl<K: RouteKey> FamilyRib<K> {
         let dest = self.loc.get_mut(key)?;
         let before = best_sig(dest);
         let removed = dest.remove(peer, path_id)?;
-        let changed = if dest.is_empty() {
+        let (changed, h) = if dest.is_empty() {
             self.loc.remove(key);
-            true
+            (true, ANY)
         } else {
             sh.decide(dest.paths_mut());
-            before != best_sig(dest)
+            let changed = before != best_sig(dest);
+            (changed, if changed { ANY } else { hint(dest) })
         };
         self.paths = self.paths.saturating_sub(1);
         self.adjust_accepted(sh, peer, -1);
-        touch(&self.out, &mut self.log, key, changed);
+        touch(&self.out, &mut self.log, key, changed, h);
         Some(removed)
     }
 
@@ -1036,7 +1086,8 @@ impl<K: RouteKey> FamilyRib<K> {
                 *paths = paths.saturating_add(1);
                 count = count.saturating_add(1);
                 under |= limit.is_some_and(|m| count <= m.limit);
-                touch(out, log, &key, reachable);
+                // Not reachable: no best path, nothing to hint at.
+                touch(out, log, &key, reachable, ANY);
                 continue;
             }
             let before = best_sig(dest);
@@ -1057,7 +1108,8 @@ impl<K: RouteKey> FamilyRib<K> {
                 count = count.saturating_add(1);
                 under |= limit.is_some_and(|m| count <= m.limit);
             }
-            touch(out, log, &key, changed);
+            let h = if changed { ANY } else { hint(dest) };
+            touch(out, log, &key, changed, h);
         }
         report.rejected = report
             .rejected
@@ -1135,7 +1187,8 @@ impl<K: RouteKey> FamilyRib<K> {
                 let before = best_sig(d);
                 sh.decide(d.paths_mut());
                 let changed = before != best_sig(d);
-                touch(out, log, key, changed);
+                let h = if changed { ANY } else { hint(d) };
+                touch(out, log, key, changed, h);
             }
             true
         });
@@ -1218,14 +1271,15 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
             if d.is_empty() {
-                touch(out, log, key, true);
+                touch(out, log, key, true, ANY);
                 return false;
             }
             sh.decide(d.paths_mut());
             // The signature holds the attribute set: a best path that
             // stays best with LLGR_STALE added is a change too.
             let changed = before != best_sig(d);
-            touch(out, log, key, changed);
+            let h = if changed { ANY } else { hint(d) };
+            touch(out, log, key, changed, h);
             true
         });
         *paths = paths.saturating_sub(removed);
@@ -1260,12 +1314,13 @@ impl<K: RouteKey> FamilyRib<K> {
             }
             removed = removed.saturating_add(gone.len());
             if d.is_empty() {
-                touch(out, log, key, true);
+                touch(out, log, key, true, ANY);
                 return false;
             }
             sh.decide(d.paths_mut());
             let changed = before != best_sig(d);
-            touch(out, log, key, changed);
+            let h = if changed { ANY } else { hint(d) };
+            touch(out, log, key, changed, h);
             true
         });
         *paths = paths.saturating_sub(removed);
@@ -1438,7 +1493,19 @@ impl<K: RouteKey> FamilyRib<K> {
     ) -> usize {
         let family = self.family;
         let start = out.len();
-        let wants_all = sh.peer(peer).is_some_and(|p| p.wants_all_changes(family));
+        // Which changes besides those of the best path this neighbor needs:
+        // all of them with ADD-PATH, or for a route server client with an
+        // export policy or over iBGP (anything may hold the best path back
+        // from it); those the hint names for a plain route server client;
+        // none for the others.
+        let (wants_all, hinted) = match sh.peer(peer) {
+            Some(p) if p.add_path_send(family).is_some() => (true, false),
+            Some(p) if p.config.route_server_client => {
+                let all = !p.config.export.is_pass_through() || !p.ebgp;
+                (all, !all)
+            }
+            _ => (false, false),
+        };
         let FamilyRib {
             loc,
             out: outs,
@@ -1476,18 +1543,17 @@ impl<K: RouteKey> FamilyRib<K> {
             let (key, from_walk, from_log, force) = if let Some(k) = st.dirty.pop_first() {
                 (k, false, false, false)
             } else if st.cursor < log_end {
-                let Some((k, best)) = log.get(st.cursor) else {
+                let Some(c) = log.get(st.cursor) else {
                     st.cursor = log_end;
                     continue;
                 };
-                // Changes besides the best path matter to route server
-                // clients and ADD-PATH neighbors only; a fresh walk will
-                // get to the destination anyway.
-                if !(*best || wants_all) || st.walk.as_ref().is_some_and(|w| w.covers(k)) {
+                // A fresh walk will get to the destination anyway.
+                let wanted = c.best || wants_all || (hinted && (c.hint == ANY || c.hint == peer));
+                if !wanted || st.walk.as_ref().is_some_and(|w| w.covers(&c.key)) {
                     st.cursor += 1;
                     continue;
                 }
-                (k.clone(), false, true, false)
+                (c.key.clone(), false, true, false)
             } else if let Some(w) = &st.walk {
                 match Self::walk_next(loc, inj, w.from.as_ref()) {
                     Some(k) => (k, true, false, w.force),

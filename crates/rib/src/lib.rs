@@ -29,9 +29,13 @@
 //!   form directly, then the export policy.
 //! - Per neighbor and family, the Adj-RIB-Out keeps a 64-bit hash of what
 //!   was last sent per destination (and path identifier), and what is due
-//!   is a set of changed destinations plus, after the session comes up or a
-//!   ROUTE-REFRESH, a cursor walking the table. A destination that changes
-//!   many times before it is sent is sent once, in its latest state.
+//!   is what one change log per family holds past the neighbor's cursor
+//!   plus, after the session comes up or a ROUTE-REFRESH, a cursor walking
+//!   the table. A destination that changes many times before it is sent is
+//!   sent once, in its latest state.
+//! - Routes injected for a neighbor ([`Rib::inject`]: a program's
+//!   announcements, static routes), with ExaBGP's semantics, sent through
+//!   the same machinery.
 //! - ADD-PATH receive and send (best N or all), graceful restart (stale
 //!   paths, End-of-RIB, long-lived stale), locally originated routes, and
 //!   queries (destination with the decision's reasons, Loc-RIB pages,

@@ -483,12 +483,6 @@ impl PeerState {
                 .map_or(AddPathSend::Best(1), |(_, m)| *m),
         )
     }
-
-    /// Whether any change to a destination (not only of its best path)
-    /// may change what this neighbor gets.
-    pub fn wants_all_changes(&self, family: Family) -> bool {
-        self.config.route_server_client || self.add_path_send(family).is_some()
-    }
 }
 
 /// Everything but the per-family tables, borrowed by them.

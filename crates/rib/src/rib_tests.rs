@@ -1738,3 +1738,75 @@ fn a_neighbor_that_takes_nothing_costs_no_more_than_the_table() {
         assert_eq!(seen_stuck.get(p).unwrap().1, seen_fast.get(p).unwrap().1);
     }
 }
+
+/// Route server clients (RFC 7947) hear of changes besides their best path
+/// only when they concern them (see `family_rib::hint`): whatever the
+/// order of announcements, withdrawals and takes, what each client was sent
+/// is what a full re-send gives.
+mod route_server_model {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PREFIXES: [&str; 4] = ["10.0.0.0/8", "11.0.0.0/8", "12.0.0.0/8", "13.0.0.0/8"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Client announces a prefix: path length, NO_EXPORT.
+        Announce(usize, usize, usize, bool),
+        Withdraw(usize, usize),
+        /// A client takes what is due.
+        Take(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0..4usize, 0..PREFIXES.len(), 1..4usize, proptest::bool::weighted(0.2))
+                .prop_map(|(p, x, l, n)| Op::Announce(p, x, l, n)),
+            3 => (0..4usize, 0..PREFIXES.len()).prop_map(|(p, x)| Op::Withdraw(p, x)),
+            3 => (0..4usize).prop_map(Op::Take),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn clients_get_what_a_full_resend_gives(ops in proptest::collection::vec(op(), 1..80)) {
+            let mut rib = rib();
+            let clients: Vec<PeerId> = (0..4u8)
+                .map(|i| peer_with(&mut rib, i + 1, 65001 + u32::from(i), |c| c.route_server_client = true))
+                .collect();
+            let mut seen: Vec<Received> = clients.iter().map(|c| received(&mut rib, *c)).collect();
+            for op in ops {
+                match op {
+                    Op::Announce(p, x, len, no_export) => {
+                        let asn = 65001 + p as u32;
+                        let mut path = vec![asn];
+                        path.extend(std::iter::repeat_n(64_512, len - 1));
+                        let mut a = attrs(&path, &format!("192.0.2.{}", p + 1));
+                        if no_export {
+                            a.communities.push(Community::NO_EXPORT);
+                        }
+                        rib.apply_update(clients[p], &announce(&[PREFIXES[x]], a));
+                    }
+                    Op::Withdraw(p, x) => {
+                        rib.apply_update(clients[p], &withdraw(&[PREFIXES[x]]));
+                    }
+                    Op::Take(p) => drain(&mut rib, clients[p], &mut seen[p]),
+                }
+            }
+            for (c, got) in clients.iter().zip(seen.iter_mut()) {
+                drain(&mut rib, *c, got);
+                let before = got.routes.clone();
+                rib.refresh(*c, V4, false);
+                drain(&mut rib, *c, got);
+                prop_assert_eq!(&got.routes, &before);
+                // And never its own path back (RFC 7947 §2.3.2).
+                for (_, a) in got.routes.values() {
+                    let first = a.as_path.as_ref().and_then(|p| p.segments.first()).and_then(|s| s.asns.first().copied());
+                    prop_assert_ne!(first, Some(65001 + c.0));
+                }
+            }
+        }
+    }
+}
