@@ -6,6 +6,7 @@ use std::fs;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -96,71 +97,82 @@ pub fn run(spec: &RunSpec<'_>) -> RunResult {
         let deadline = Instant::now() + spec.timeout;
         let port = spec.plan.port;
         // Where sessions go: the target, or the monitor itself for the floor.
-        let (progress, monitor_sessions): (Vec<(Arc<Progress>, usize)>, SocketAddr) =
-            if spec.kind == Kind::Floor {
-                let addr = SocketAddr::new(IpAddr::V4(MONITOR), port);
-                let listener = session::listen(addr).map_err(|e| format!("listen {addr}: {e}"))?;
-                // One monitor session per injector, each expecting that
-                // injector's prefixes: accept them on a thread while the
-                // injectors connect.
-                let n = spec.loads.len();
-                let expected: Vec<usize> = spec.loads.iter().map(|l| l.prefixes).collect();
-                let acceptor = thread::spawn(move || {
-                    let mut out = Vec::new();
-                    for exp in expected.into_iter().take(n) {
-                        let (s, _) = listener.accept().map_err(|e| e.to_string())?;
-                        s.set_nodelay(true).map_err(|e| e.to_string())?;
-                        let sess = Session::establish(s, &speaker(MONITOR_AS, MONITOR), &FAMILIES)
-                            .map_err(|e| e.to_string())?;
-                        out.push((sess, exp));
-                    }
-                    Ok::<_, String>(out)
-                });
-                let (inj_closers, inj_threads, _, first) = start_injectors(spec, addr, deadline)?;
-                let sessions = acceptor.join().map_err(|_| "acceptor panicked")??;
-                let mut progress = Vec::new();
-                for (sess, exp) in sessions {
-                    closers.push(sess.closer().map_err(|e| e.to_string())?);
-                    let (p, h) = monitor::spawn(sess, exp, None);
-                    threads.push(h);
-                    progress.push((p, exp));
+        let (progress, monitor_sessions): (Vec<(Arc<Progress>, usize)>, SocketAddr) = if spec.kind
+            == Kind::Floor
+        {
+            let addr = SocketAddr::new(IpAddr::V4(MONITOR), port);
+            let listener = session::listen(addr).map_err(|e| format!("listen {addr}: {e}"))?;
+            // One monitor session per injector, each expecting that
+            // injector's prefixes: accept them on a thread while the
+            // injectors connect.
+            let n = spec.loads.len();
+            let expected: Vec<usize> = spec.loads.iter().map(|l| l.prefixes).collect();
+            let acceptor = thread::spawn(move || {
+                let mut out = Vec::new();
+                for exp in expected.into_iter().take(n) {
+                    let (s, _) = listener.accept().map_err(|e| e.to_string())?;
+                    s.set_nodelay(true).map_err(|e| e.to_string())?;
+                    let sess = Session::establish(s, &speaker(MONITOR_AS, MONITOR), &FAMILIES)
+                        .map_err(|e| e.to_string())?;
+                    out.push((sess, exp));
                 }
-                closers.extend(inj_closers);
-                threads.extend(inj_threads);
-                return wait(spec, &progress, first, deadline, &mut result);
-            } else {
-                let dir = spec.dir;
-                let config =
-                    targets::write_config(spec.kind, spec.plan, dir).map_err(|e| e.to_string())?;
-                let cmd = targets::command(spec.kind, spec.plan, &config, dir)
-                    .ok_or("no command for the target")?;
-                let running = Running::start(cmd, dir).map_err(|e| format!("start: {e}"))?;
-                target = Some(running);
-                let to = SocketAddr::new(IpAddr::V4(TARGET), port);
-                let stream = session::connect(IpAddr::V4(MONITOR), to, Duration::from_secs(60))
-                    .map_err(|e| format!("monitor: {e}"))?;
-                let sess = Session::establish(stream, &speaker(MONITOR_AS, MONITOR), &FAMILIES)
-                    .map_err(|e| format!("monitor session: {e}"))?;
+                Ok::<_, String>(out)
+            });
+            let (inj_closers, inj_threads, _, sent, first) = start_injectors(spec, addr, deadline)?;
+            let sessions = acceptor.join().map_err(|_| "acceptor panicked")??;
+            let mut progress = Vec::new();
+            for (sess, exp) in sessions {
                 closers.push(sess.closer().map_err(|e| e.to_string())?);
-                let watch = spec.churn.then(|| {
-                    let churned: Vec<_> = spec
-                        .loads
-                        .iter()
-                        .flat_map(|l| l.churned.iter().copied())
-                        .collect();
-                    Watch::new(&churned, inject::CHURN_MARK)
-                });
-                let (p, h) = monitor::spawn(sess, spec.expected, watch);
+                let (p, h) = monitor::spawn(sess, exp, None);
                 threads.push(h);
-                (vec![(p, spec.expected)], to)
+                progress.push((p, exp));
+            }
+            closers.extend(inj_closers);
+            threads.extend(inj_threads);
+            let done = Done {
+                sent: &sent,
+                injectors: spec.loads.len(),
+                target: None,
             };
-        let (inj_closers, inj_threads, writers, first) =
+            return wait(spec, &progress, first, deadline, &done, &mut result);
+        } else {
+            let dir = spec.dir;
+            let config =
+                targets::write_config(spec.kind, spec.plan, dir).map_err(|e| e.to_string())?;
+            let cmd = targets::command(spec.kind, spec.plan, &config, dir)
+                .ok_or("no command for the target")?;
+            let running = Running::start(cmd, dir).map_err(|e| format!("start: {e}"))?;
+            target = Some(running);
+            let to = SocketAddr::new(IpAddr::V4(TARGET), port);
+            let stream = session::connect(IpAddr::V4(MONITOR), to, Duration::from_secs(60))
+                .map_err(|e| format!("monitor: {e}"))?;
+            let sess = Session::establish(stream, &speaker(MONITOR_AS, MONITOR), &FAMILIES)
+                .map_err(|e| format!("monitor session: {e}"))?;
+            closers.push(sess.closer().map_err(|e| e.to_string())?);
+            let watch = spec.churn.then(|| {
+                let churned: Vec<_> = spec
+                    .loads
+                    .iter()
+                    .flat_map(|l| l.churned.iter().copied())
+                    .collect();
+                Watch::new(&churned, inject::CHURN_MARK)
+            });
+            let (p, h) = monitor::spawn(sess, spec.expected, watch);
+            threads.push(h);
+            (vec![(p, spec.expected)], to)
+        };
+        let (inj_closers, inj_threads, writers, sent, first) =
             start_injectors(spec, monitor_sessions, deadline)?;
         closers.extend(inj_closers);
         threads.extend(inj_threads);
-        let mut r = wait(spec, &progress, first, deadline, &mut result);
+        let done = Done {
+            sent: &sent,
+            injectors: spec.loads.len(),
+            target: target.as_ref(),
+        };
+        let mut r = wait(spec, &progress, first, deadline, &done, &mut result);
         if r.is_ok() && spec.churn {
-            r = churn(spec, &progress, &writers, deadline, &mut result);
+            r = churn(spec, &progress, &writers, deadline, &done, &mut result);
         }
         if let Some(t) = target.as_mut() {
             if let Some(status) = t.exited() {
@@ -185,10 +197,13 @@ pub fn run(spec: &RunSpec<'_>) -> RunResult {
     result
 }
 
+/// What [`start_injectors`] hands back: closers, threads, the writers (for
+/// churn), how many injectors have written everything, the first write.
 type Started = (
     Vec<Closer>,
     Vec<thread::JoinHandle<()>>,
     Vec<Arc<Mutex<TcpStream>>>,
+    Arc<AtomicUsize>,
     Instant,
 );
 
@@ -216,9 +231,11 @@ fn start_injectors(
         sessions.push(sess);
     }
     let writers: Vec<Arc<Mutex<TcpStream>>> = sessions.iter().map(|s| s.writer.clone()).collect();
+    let sent = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = std::sync::mpsc::channel();
     for (sess, load) in sessions.into_iter().zip(spec.loads.iter().cloned()) {
         let tx = tx.clone();
+        let sent = sent.clone();
         threads.push(thread::spawn(move || {
             let Session { writer, reader, .. } = sess;
             let drain = inject::drain(reader);
@@ -228,8 +245,13 @@ fn start_injectors(
             let r = inject::send(&writer, &load, move |t| {
                 let _ = first_tx.send(Ok(t));
             });
-            if let Err(e) = r {
-                let _ = tx.send(Err(e.to_string()));
+            match r {
+                Ok(_) => {
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                }
             }
             let _ = drain.join();
         }));
@@ -240,7 +262,7 @@ fn start_injectors(
         let t = r.map_err(|e| format!("send: {e}"))?;
         first = Some(first.map_or(t, |f| f.min(t)));
     }
-    Ok((closers, threads, writers, first.ok_or("no injector")?))
+    Ok((closers, threads, writers, sent, first.ok_or("no injector")?))
 }
 
 /// Wait until every monitor session is complete and the stream has been
@@ -250,9 +272,11 @@ fn wait(
     progress: &[(Arc<Progress>, usize)],
     first: Instant,
     deadline: Instant,
+    done: &Done<'_>,
     result: &mut RunResult,
 ) -> Result<(), String> {
     let secs = |t: Instant| t.saturating_duration_since(first).as_secs_f64();
+    let mut idle = IdleCheck::default();
     loop {
         thread::sleep(Duration::from_millis(20));
         let complete: Option<Instant> = progress
@@ -266,11 +290,11 @@ fn wait(
             .max();
         result.held = progress
             .iter()
-            .map(|(p, _)| p.held.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(p, _)| p.held.load(Ordering::Relaxed))
             .sum();
         result.updates = progress
             .iter()
-            .map(|(p, _)| p.updates.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(p, _)| p.updates.load(Ordering::Relaxed))
             .sum();
         if let Some(e) = progress
             .iter()
@@ -279,9 +303,10 @@ fn wait(
             return Err(format!("monitor session ended: {e}"));
         }
         result.noisy |= builds_running();
+        let idle_now = idle.idle(done);
         if let (Some(c), Some(l)) = (complete, last) {
             result.complete = Some(secs(c));
-            if l.elapsed() >= QUIET {
+            if l.elapsed() >= QUIET && done.all_sent() && idle_now {
                 result.last_update = Some(secs(l));
                 return Ok(());
             }
@@ -304,8 +329,10 @@ fn churn(
     progress: &[(Arc<Progress>, usize)],
     writers: &[Arc<Mutex<TcpStream>>],
     deadline: Instant,
+    done: &Done<'_>,
     result: &mut RunResult,
 ) -> Result<(), String> {
+    let mut idle = IdleCheck::default();
     let mut first = None;
     for (w, load) in writers.iter().zip(spec.loads) {
         let mut w = w.lock().map_err(|_| "writer lock poisoned")?;
@@ -333,12 +360,13 @@ fn churn(
         {
             return Err(format!("monitor session ended: {e}"));
         }
+        let idle_now = idle.idle(done);
         if let (Some(c), Some(l)) = (consistent, last) {
             result.churn = Some(c.saturating_duration_since(first).as_secs_f64());
-            if l.elapsed() >= QUIET {
+            if l.elapsed() >= QUIET && idle_now {
                 result.dipped_to = progress
                     .iter()
-                    .map(|(p, _)| p.dipped_to.load(std::sync::atomic::Ordering::Relaxed))
+                    .map(|(p, _)| p.dipped_to.load(Ordering::Relaxed))
                     .min();
                 return Ok(());
             }
@@ -348,6 +376,62 @@ fn churn(
                 "churn: timeout after {:.0} s",
                 spec.timeout.as_secs_f64()
             ));
+        }
+    }
+}
+
+/// What tells that the target has finished: every injector wrote all it
+/// had, and the target stopped using CPU.
+#[derive(Debug)]
+struct Done<'a> {
+    sent: &'a AtomicUsize,
+    injectors: usize,
+    target: Option<&'a Running>,
+}
+
+impl Done<'_> {
+    fn all_sent(&self) -> bool {
+        self.sent.load(Ordering::Relaxed) >= self.injectors
+    }
+}
+
+/// Samples the target's CPU time: it is idle when it used less than 5 % of
+/// a core over the last second. A quiet monitor alone is not enough: a
+/// route server may still be working through its peers' paths without a
+/// best path changing for a few seconds.
+#[derive(Debug, Default)]
+struct IdleCheck {
+    samples: std::collections::VecDeque<(Instant, f64)>,
+}
+
+impl IdleCheck {
+    fn idle(&mut self, done: &Done<'_>) -> bool {
+        let Some(target) = done.target else {
+            return true;
+        };
+        let now = Instant::now();
+        if self
+            .samples
+            .back()
+            .is_none_or(|(t, _)| now.duration_since(*t) >= Duration::from_millis(250))
+        {
+            self.samples.push_back((now, target.usage().cpu_seconds));
+        }
+        while self.samples.len() > 2
+            && self
+                .samples
+                .get(1)
+                .is_some_and(|(t, _)| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            self.samples.pop_front();
+        }
+        match (self.samples.front(), self.samples.back()) {
+            (Some((t0, c0)), Some((t1, c1)))
+                if t1.duration_since(*t0) >= Duration::from_secs(1) =>
+            {
+                (c1 - c0) < 0.05 * t1.duration_since(*t0).as_secs_f64()
+            }
+            _ => false,
         }
     }
 }

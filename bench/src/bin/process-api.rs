@@ -142,17 +142,29 @@ fn spawn(dir: &Path, name: &str, cmd: &mut Command) -> std::io::Result<Running> 
     ))
 }
 
+/// The target's session: its address and port, the neighbor, who connects.
+struct Peering<'a> {
+    local: &'a str,
+    port: u16,
+    neighbor: &'a str,
+    neighbor_as: u32,
+    passive: bool,
+}
+
 /// Start the target with one neighbor and one program.
 fn start_target(
     a: &Args,
-    local: &str,
-    port: u16,
-    neighbor: &str,
-    neighbor_as: u32,
-    passive: bool,
+    p: &Peering<'_>,
     program: &str,
     receive: &str,
 ) -> std::io::Result<Running> {
+    let Peering {
+        local,
+        port,
+        neighbor,
+        neighbor_as,
+        passive,
+    } = *p;
     match a.target {
         Target::Ribbit => {
             let connect = if passive {
@@ -264,7 +276,11 @@ fn receive(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         &mut mrt,
     )?;
     let prepared = inject::prepare(&mrt[..], EncodeContext::default())?;
-    let load = prepared.peers.first().ok_or("no peer in the table")?.clone();
+    let load = prepared
+        .peers
+        .first()
+        .ok_or("no peer in the table")?
+        .clone();
     eprintln!(
         "table: {} prefixes in {} UPDATEs, prepared in {:.1} s",
         load.prefixes,
@@ -277,7 +293,14 @@ fn receive(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_file(&done);
     let program = format!("{} {} {}", counter.display(), load.prefixes, done.display());
     let (local, me) = ("127.0.3.201", "127.0.3.200");
-    let _target = start_target(a, local, 11390, me, load.asn, true, &program, "\"update\"")?;
+    let peering = Peering {
+        local,
+        port: 11390,
+        neighbor: me,
+        neighbor_as: load.asn,
+        passive: true,
+    };
+    let _target = start_target(a, &peering, &program, "\"update\"")?;
     let to = SocketAddr::new(local.parse()?, 11390);
     let stream = session::connect(me.parse::<IpAddr>()?, to, Duration::from_secs(30))?;
     let speaker = Speaker {
@@ -300,7 +323,9 @@ fn receive(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
 fn gobgp_destinations(api: &str) -> Option<usize> {
     let out = Command::new("gobgp")
-        .args(["-u", api, "-p", "11397", "global", "rib", "summary", "-a", "ipv4"])
+        .args([
+            "-u", api, "-p", "11397", "global", "rib", "summary", "-a", "ipv4",
+        ])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -364,7 +389,14 @@ fn announce(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         started.display()
     );
     // The target connects to GoBGP's port (11392 = 11391 + 1).
-    let _target = start_target(a, me, 11391, gobgp, 65002, false, &program, "\"state\"")?;
+    let peering = Peering {
+        local: me,
+        port: 11391,
+        neighbor: gobgp,
+        neighbor_as: 65002,
+        passive: false,
+    };
+    let _target = start_target(a, &peering, &program, "\"state\"")?;
     let words = wait_file(&started, Duration::from_secs(a.timeout))?;
     let t0: f64 = words.first().ok_or("empty")?.parse()?;
     let written: f64 = words.get(1).ok_or("empty")?.parse()?;

@@ -31,15 +31,18 @@
 
 mod attrs;
 pub mod bgp4mp;
+pub mod bgpdump;
 mod error;
+pub mod filter;
 mod reader;
 pub mod table_dump;
 pub mod table_dump_v2;
+pub mod view;
 mod writer;
 
 pub use bgp4mp::{Bgp4mp, Bgp4mpEvent};
 pub use error::{Error, ErrorKind};
-pub use reader::{Compression, MrtReader};
+pub use reader::{Compression, MrtReader, RawRecord};
 pub use table_dump::TableDump;
 pub use table_dump_v2::{Peer, PeerIndexTable, Rib, RibEntry, RibNlri, TableDumpV2};
 pub use writer::MrtWriter;
@@ -238,6 +241,26 @@ pub(crate) fn decode_body(h: Header, message: &[u8]) -> Result<Record, At> {
         microseconds,
         body,
     })
+}
+
+/// Decode the attribute field of a RIB entry (RFC 6396 §4.3.4), as
+/// [`view::EntryView::attributes`] gives it: the path attributes, the next
+/// hop of MP_REACH_NLRI if there is one, and what RFC 7606 would do about
+/// malformed ones. `four_octet_as` is true for TABLE_DUMP_V2, false for
+/// TABLE_DUMP. Error offsets count from the start of `bytes`.
+pub fn decode_rib_attributes(
+    bytes: &[u8],
+    four_octet_as: bool,
+) -> Result<
+    (
+        ribbit_wire::PathAttributes,
+        Option<ribbit_wire::NextHop>,
+        Vec<ribbit_wire::AttributeIssue>,
+    ),
+    Error,
+> {
+    let a = attrs::decode_attributes(bytes, 0, four_octet_as).map_err(|e| e.at(0))?;
+    Ok((a.attributes, a.mp_next_hop, a.issues))
 }
 
 /// Decode the record at the start of `bytes`; returns it and the number of

@@ -116,30 +116,48 @@ impl<R: Read> MrtReader<R> {
 
     /// Read the next record; `Ok(None)` at the end of the stream.
     pub fn read_record(&mut self) -> Result<Option<Record>, Error> {
+        match self.next_raw()? {
+            Some(raw) => raw.decode().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Read the next record without decoding it: its header and its bytes,
+    /// borrowed from the reader's buffer until the next call. Nothing is
+    /// allocated once the buffer has grown to the largest record, which is
+    /// what the views of [`crate::view`] and the bgpdump formatter build on.
+    pub fn next_raw(&mut self) -> Result<Option<RawRecord<'_>>, Error> {
         if self.done {
             return Ok(None);
         }
-        let result = self.read_inner();
-        if matches!(
-            &result,
-            Err(Error {
-                kind: ErrorKind::Io(_) | ErrorKind::Truncated { .. } | ErrorKind::TooLong { .. },
-                ..
-            })
-        ) {
-            // The framing is lost: nothing after this can be trusted.
-            self.done = true;
+        match self.fill() {
+            Ok(Some((h, start))) => Ok(Some(RawRecord {
+                timestamp: h.timestamp,
+                mrt_type: h.mrt_type,
+                subtype: h.subtype,
+                message: &self.buf,
+                offset: start,
+            })),
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                // The framing is lost: nothing after this can be trusted.
+                self.done = true;
+                Err(e)
+            }
         }
-        result
     }
 
-    fn read_inner(&mut self) -> Result<Option<Record>, Error> {
+    /// Read one record's header and message into `buf`; the header and the
+    /// record's offset, or `None` at a clean end of stream.
+    fn fill(&mut self) -> Result<Option<(Header, u64)>, Error> {
         let start = self.offset;
         let mut head = [0u8; HEADER_LEN];
         let got =
             read_full(&mut self.source, &mut head).map_err(|e| Error::new(start, e.into()))?;
         if got == 0 {
-            self.done = true;
             return Ok(None);
         }
         if got < HEADER_LEN {
@@ -162,26 +180,101 @@ impl<R: Read> MrtReader<R> {
                 },
             ));
         }
-        self.buf.clear();
-        // Grow with the data actually read, not with the declared length:
-        // a truncated stream with a large length allocates nothing extra.
-        (&mut self.source)
-            .take(u64::from(h.length))
-            .read_to_end(&mut self.buf)
-            .map_err(|e| Error::new(start, e.into()))?;
+        let len = usize::try_from(h.length).unwrap_or(usize::MAX);
+        let read = if len <= EAGER_LEN {
+            // The common case: one read into a buffer sized once.
+            self.buf.resize(len, 0);
+            read_full(&mut self.source, &mut self.buf)
+        } else {
+            // Grow with the data actually read, not with the declared length:
+            // a truncated stream with a large length allocates nothing extra.
+            self.buf.clear();
+            (&mut self.source)
+                .take(u64::from(h.length))
+                .read_to_end(&mut self.buf)
+        };
+        let got = read.map_err(|e| Error::new(start, e.into()))?;
         let body_at = start.saturating_add(HEADER_LEN as u64);
-        if self.buf.len() as u64 != u64::from(h.length) {
+        if got != len {
             return Err(Error::new(
                 body_at,
                 ErrorKind::Truncated {
                     what: "MRT message",
                     needed: u64::from(h.length),
-                    available: self.buf.len() as u64,
+                    available: got as u64,
                 },
             ));
         }
         self.offset = body_at.saturating_add(u64::from(h.length));
-        decode_body(h, &self.buf).map(Some).map_err(|e| e.at(start))
+        Ok(Some((h, start)))
+    }
+}
+
+/// Records up to this length are read with one buffer resize; longer ones
+/// grow the buffer as their bytes arrive (see [`MrtReader::next_raw`]).
+const EAGER_LEN: usize = 1 << 20;
+
+/// One record as read, not yet decoded: the common header's fields and the
+/// message bytes (RFC 6396 §2), borrowed from the reader.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    /// Seconds since the Unix epoch.
+    pub timestamp: u32,
+    /// The MRT type.
+    pub mrt_type: u16,
+    /// The subtype.
+    pub subtype: u16,
+    /// The message: everything after the 12-byte common header, the
+    /// microsecond field of the `_ET` types included.
+    pub message: &'a [u8],
+    /// Offset of the record's header in the (decompressed) stream.
+    pub offset: u64,
+}
+
+impl<'a> RawRecord<'a> {
+    /// Split off the microsecond timestamp of the extended-timestamp types
+    /// (RFC 6396 §3): the microseconds, the body after them, and the body's
+    /// offset from the start of the record.
+    pub fn split_microseconds(&self) -> Result<(Option<u32>, &'a [u8], usize), Error> {
+        if !crate::mrt_type::is_extended(self.mrt_type) {
+            return Ok((None, self.message, HEADER_LEN));
+        }
+        match self.message.split_first_chunk::<4>() {
+            Some((us, rest)) => Ok((
+                Some(u32::from_be_bytes(*us)),
+                rest,
+                HEADER_LEN.saturating_add(4),
+            )),
+            None => Err(Error::new(
+                self.offset.saturating_add(HEADER_LEN as u64),
+                ErrorKind::Truncated {
+                    what: "microsecond timestamp",
+                    needed: 4,
+                    available: self.message.len() as u64,
+                },
+            )),
+        }
+    }
+
+    /// Decode the whole record.
+    pub fn decode(&self) -> Result<Record, Error> {
+        let h = Header {
+            timestamp: self.timestamp,
+            mrt_type: self.mrt_type,
+            subtype: self.subtype,
+            length: u32::try_from(self.message.len()).unwrap_or(u32::MAX),
+        };
+        decode_body(h, self.message).map_err(|e| e.at(self.offset))
+    }
+
+    /// The length of the whole record, header included.
+    pub fn len(&self) -> u64 {
+        (HEADER_LEN as u64).saturating_add(self.message.len() as u64)
+    }
+
+    /// Whether the message is empty (a record of the common header alone).
+    pub fn is_empty(&self) -> bool {
+        self.message.is_empty()
     }
 }
 

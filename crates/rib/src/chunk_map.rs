@@ -1,5 +1,6 @@
 //! An ordered map stored as sorted runs ("chunks") of up to [`CHUNK`]
-//! entries, themselves found through a small B-tree of separators.
+//! entries, themselves found through a small B-tree of separators, and,
+//! once large, spread over radix slots by the top bits of the key.
 //!
 //! A `BTreeMap` keeps its nodes between half and completely full, and a
 //! table that arrives in key order (a BGP table dump does) leaves nearly
@@ -8,35 +9,71 @@
 //! filled completely before the next one starts, and runs split in the
 //! middle only for keys inserted between existing ones, so a table costs
 //! close to the size of its entries.
+//!
+//! A full table is reached in random order (UPDATEs come grouped by
+//! attribute set, not by prefix), and finding the run of a key through a
+//! B-tree of 20,000 separators is most of what a lookup costs. Past
+//! [`SPREAD_AT`] entries the map is split into [`SLOTS`] independent ones by
+//! the key's top bits ([`Radix`], which follows the key order): the slot is
+//! an index, and each slot's B-tree is a node or two.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-/// Entries per run.
-pub(crate) const CHUNK: usize = 64;
+/// Entries at which a map spreads over radix slots.
+pub(crate) const SPREAD_AT: usize = 1 << 16;
+/// Radix slots of a spread map (the key's top 12 bits).
+pub(crate) const SLOT_BITS: u32 = 12;
+const SLOTS: usize = 1 << SLOT_BITS;
+
+/// The top 32 bits of a key's order: `a <= b` implies `a.radix() <=
+/// b.radix()`. Keys without such bits keep 0 (one slot).
+pub(crate) trait Radix {
+    /// The bits.
+    fn radix(&self) -> u32 {
+        0
+    }
+}
+
+impl<K: Radix> Radix for (K, u32) {
+    fn radix(&self) -> u32 {
+        self.0.radix()
+    }
+}
 
 /// The sorted map.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkMap<K, V> {
-    /// Runs by separator: a key no greater than any key of its run and
-    /// greater than every key of the runs before.
-    runs: BTreeMap<K, Vec<(K, V)>>,
+    /// One map, or [`SLOTS`] by radix.
+    slots: Vec<Runs<K, V>>,
     len: usize,
+    /// Entries at which it spreads.
+    spread_at: usize,
 }
 
-impl<K: Ord + Clone, V> Default for ChunkMap<K, V> {
+impl<K: Ord + Clone + Radix, V> Default for ChunkMap<K, V> {
     fn default() -> Self {
         ChunkMap {
-            runs: BTreeMap::new(),
+            slots: vec![Runs::default()],
             len: 0,
+            spread_at: SPREAD_AT,
         }
     }
 }
 
-impl<K: Ord + Clone, V> ChunkMap<K, V> {
+impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty map that spreads at `n` entries (for tests).
+    #[cfg(test)]
+    fn spreading_at(n: usize) -> Self {
+        ChunkMap {
+            spread_at: n,
+            ..Self::default()
+        }
     }
 
     /// The number of entries.
@@ -49,6 +86,153 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
         self.len == 0
     }
 
+    fn slot(&self, key: &K) -> usize {
+        if self.slots.len() == 1 {
+            0
+        } else {
+            (key.radix() >> (32 - SLOT_BITS)) as usize
+        }
+    }
+
+    /// Spread the entries over the radix slots, in order (each slot's
+    /// runs filled completely).
+    fn spread(&mut self) {
+        let Some(one) = self.slots.pop() else {
+            return;
+        };
+        self.slots = (0..SLOTS).map(|_| Runs::default()).collect();
+        for (_, run) in one.runs {
+            for (k, v) in run {
+                let i = self.slot(&k);
+                if let Some(slot) = self.slots.get_mut(i) {
+                    slot.insert_new(k, v);
+                }
+            }
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.slots.get(self.slot(key))?.get(key)
+    }
+
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let i = self.slot(key);
+        self.slots.get_mut(i)?.get_mut(key)
+    }
+
+    /// The value of `key`, inserted with `make` when missing (`None`
+    /// cannot happen).
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> Option<&mut V> {
+        if self.slots.len() == 1 && self.len >= self.spread_at {
+            self.spread();
+        }
+        let i = self.slot(&key);
+        let slot = self.slots.get_mut(i)?;
+        let (v, inserted) = slot.get_or_insert_with(key, make);
+        if inserted {
+            self.len += 1;
+        }
+        v
+    }
+
+    /// Set the value of `key`; returns the old one.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        if self.slots.len() == 1 && self.len >= self.spread_at {
+            self.spread();
+        }
+        let i = self.slot(&key);
+        let slot = self.slots.get_mut(i)?;
+        let old = slot.insert(key, value);
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    /// Remove `key`; returns its value.
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let i = self.slot(key);
+        let v = self.slots.get_mut(i)?.remove(key)?;
+        self.len -= 1;
+        Some(v)
+    }
+
+    /// The first entry.
+    pub fn first(&self) -> Option<(&K, &V)> {
+        self.slots.iter().find_map(|s| s.first())
+    }
+
+    /// The first entry with a key greater than `key`.
+    pub fn next_after(&self, key: &K) -> Option<(&K, &V)> {
+        let i = self.slot(key);
+        self.slots
+            .get(i)?
+            .next_after(key)
+            .or_else(|| self.slots.get(i + 1..)?.iter().find_map(|s| s.first()))
+    }
+
+    /// Entries from `start` on, in key order.
+    pub fn range_from(&self, start: Bound<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
+        let i = match &start {
+            Bound::Included(k) | Bound::Excluded(k) => self.slot(k),
+            Bound::Unbounded => 0,
+        };
+        let first = self.slots.get(i).map(|s| s.range_from(start));
+        let rest = self
+            .slots
+            .get(i + 1..)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|s| s.iter());
+        first.into_iter().flatten().chain(rest)
+    }
+
+    /// Entries with keys in `start..=end`, in key order.
+    pub fn range_inclusive(&self, start: K, end: K) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.range_from(Bound::Included(start))
+            .take_while(move |(k, _)| *k <= &end)
+    }
+
+    /// Every entry, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.slots.iter().flat_map(|s| s.iter())
+    }
+
+    /// Keep the entries for which `keep` is true (it may change them).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let mut len = 0;
+        for s in &mut self.slots {
+            s.retain(&mut keep);
+            len += s.len;
+        }
+        self.len = len;
+    }
+}
+/// Entries per run.
+pub(crate) const CHUNK: usize = 64;
+
+/// One sorted map of runs: the whole map when small, one radix slot of it
+/// when large.
+#[derive(Debug, Clone)]
+struct Runs<K, V> {
+    /// Runs by separator: a key no greater than any key of its run and
+    /// greater than every key of the runs before.
+    runs: BTreeMap<K, Vec<(K, V)>>,
+    len: usize,
+}
+
+impl<K: Ord + Clone, V> Default for Runs<K, V> {
+    fn default() -> Self {
+        Runs {
+            runs: BTreeMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<K: Ord + Clone, V> Runs<K, V> {
     /// The separator of the run that holds (or would hold) `key`.
     fn run_of(&self, key: &K) -> Option<&K> {
         self.runs
@@ -59,14 +243,14 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &K) -> Option<&V> {
+    fn get(&self, key: &K) -> Option<&V> {
         let run = self.runs.range(..=key).next_back()?.1;
         let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
         run.get(i).map(|(_, v)| v)
     }
 
     /// The value of `key`, to change.
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let run = self.runs.range_mut(..=key).next_back()?.1;
         let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
         run.get_mut(i).map(|(_, v)| v)
@@ -74,32 +258,56 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
 
     /// The value of `key`, inserted with `make` when missing (`None`
     /// cannot happen).
-    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> Option<&mut V> {
-        let found = self.runs.range(..=&key).next_back().and_then(|(s, run)| {
-            run.binary_search_by(|(k, _)| k.cmp(&key))
-                .ok()
-                .map(|i| (s.clone(), i))
+    /// The value of `key`, inserted with `make` when missing, and whether
+    /// it was.
+    fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (Option<&mut V>, bool) {
+        let found = self.runs.range(..=&key).next_back().map(|(s, run)| {
+            let at = run.binary_search_by(|(k, _)| k.cmp(&key));
+            (s.clone(), at, run.len() < CHUNK)
         });
         match found {
-            Some((sep, i)) => self
-                .runs
-                .get_mut(&sep)
-                .and_then(|run| run.get_mut(i))
-                .map(|(_, v)| v),
-            None => {
-                let (sep, i) = self.insert_new(key, make());
+            Some((sep, Ok(i), _)) => (
                 self.runs
                     .get_mut(&sep)
                     .and_then(|run| run.get_mut(i))
-                    .map(|(_, v)| v)
+                    .map(|(_, v)| v),
+                false,
+            ),
+            // Room in the run: in place, no second descent.
+            Some((sep, Err(i), true)) => {
+                self.len += 1;
+                let Some(run) = self.runs.get_mut(&sep) else {
+                    return (None, false);
+                };
+                run.insert(i, (key, make()));
+                (run.get_mut(i).map(|(_, v)| v), true)
+            }
+            _ => {
+                let (sep, i) = self.insert_new(key, make());
+                (
+                    self.runs
+                        .get_mut(&sep)
+                        .and_then(|run| run.get_mut(i))
+                        .map(|(_, v)| v),
+                    true,
+                )
             }
         }
     }
 
-    /// Set the value of `key`; returns the old one.
-    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(v) = self.get_mut(&key) {
-            return Some(std::mem::replace(v, value));
+    /// Set the value of `key`; returns the old one. One descent when the
+    /// key is there or its run has room.
+    fn insert(&mut self, key: K, value: V) -> Option<V> {
+        if let Some((_, run)) = self.runs.range_mut(..=&key).next_back() {
+            match run.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => return run.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+                Err(i) if run.len() < CHUNK => {
+                    run.insert(i, (key, value));
+                    self.len += 1;
+                    return None;
+                }
+                Err(_) => {}
+            }
         }
         self.insert_new(key, value);
         None
@@ -166,7 +374,7 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
     }
 
     /// Remove `key`; returns its value.
-    pub fn remove(&mut self, key: &K) -> Option<V> {
+    fn remove(&mut self, key: &K) -> Option<V> {
         let sep = self.runs.range(..=key).next_back()?.0.clone();
         let run = self.runs.get_mut(&sep)?;
         let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
@@ -205,7 +413,7 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
     }
 
     /// The first entry.
-    pub fn first(&self) -> Option<(&K, &V)> {
+    fn first(&self) -> Option<(&K, &V)> {
         self.runs
             .values()
             .next()
@@ -214,7 +422,7 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
     }
 
     /// The first entry with a key greater than `key`.
-    pub fn next_after(&self, key: &K) -> Option<(&K, &V)> {
+    fn next_after(&self, key: &K) -> Option<(&K, &V)> {
         let mut runs = match self.runs.range(..=key).next_back() {
             Some((sep, _)) => self.runs.range(sep..),
             None => return self.first(),
@@ -234,7 +442,7 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
     }
 
     /// Entries from `start` on, in key order.
-    pub fn range_from(&self, start: Bound<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
+    fn range_from(&self, start: Bound<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
         let first_sep = match &start {
             Bound::Included(k) | Bound::Excluded(k) => {
                 self.runs.range(..=k).next_back().map(|(s, _)| s)
@@ -255,14 +463,8 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
             .map(|(k, v)| (k, v))
     }
 
-    /// Entries with keys in `start..=end`, in key order.
-    pub fn range_inclusive(&self, start: K, end: K) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.range_from(Bound::Included(start))
-            .take_while(move |(k, _)| *k <= &end)
-    }
-
     /// Every entry, in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
         self.runs
             .values()
             .flat_map(|r| r.iter())
@@ -270,7 +472,7 @@ impl<K: Ord + Clone, V> ChunkMap<K, V> {
     }
 
     /// Keep the entries for which `keep` is true (it may change them).
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+    fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         let mut removed = 0usize;
         for run in self.runs.values_mut() {
             let before = run.len();
@@ -320,18 +522,33 @@ mod tests {
             m.insert(i, i);
         }
         assert_eq!(m.len(), 10_000);
-        assert_eq!(m.runs.len(), 10_000usize.div_ceil(CHUNK));
+        assert_eq!(m.slots[0].runs.len(), 10_000usize.div_ceil(CHUNK));
         assert_eq!(m.get(&5000), Some(&5000));
         assert_eq!(m.next_after(&9999), None);
         assert_eq!(m.next_after(&41).map(|(k, _)| *k), Some(42));
         assert_eq!(m.range_inclusive(10, 20).count(), 11);
     }
 
+    impl Radix for u16 {
+        fn radix(&self) -> u32 {
+            u32::from(*self) << 16
+        }
+    }
+
+    impl Radix for u32 {}
+
     proptest! {
-        /// Behaves as a BTreeMap under any mix of operations.
+        /// Behaves as a BTreeMap under any mix of operations, spread over
+        /// radix slots or not.
         #[test]
-        fn agrees_with_btreemap(ops in proptest::collection::vec((0u8..4, 0u16..600), 1..3000)) {
-            let mut m = ChunkMap::new();
+        fn agrees_with_btreemap(
+            ops in proptest::collection::vec((0u8..4, 0u16..600), 1..3000),
+            spread in proptest::option::of(0usize..400),
+        ) {
+            let mut m = match spread {
+                Some(n) => ChunkMap::spreading_at(n),
+                None => ChunkMap::new(),
+            };
             let mut b = BTreeMap::new();
             for (op, k) in ops {
                 match op {
@@ -357,9 +574,12 @@ mod tests {
                 prop_assert_eq!(m.next_after(&k), b.range((Bound::Excluded(k), Bound::Unbounded)).next());
             }
             prop_assert_eq!(m.first(), b.iter().next());
-            for run in m.runs.values() {
-                prop_assert!(run.len() <= CHUNK && !run.is_empty());
+            for slot in &m.slots {
+                for run in slot.runs.values() {
+                    prop_assert!(run.len() <= CHUNK && !run.is_empty());
+                }
             }
+            prop_assert_eq!(m.slots.iter().map(|s| s.len).sum::<usize>(), m.len());
         }
     }
 }

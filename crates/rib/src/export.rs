@@ -50,7 +50,7 @@ pub(crate) struct Target<'a> {
 }
 
 /// What the rules do to a path sent to one neighbor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Plan {
     /// Attribute type codes removed (bit n: type n, for n < 64).
     strip: u64,
@@ -292,7 +292,6 @@ pub(crate) fn apply_wire(plan: &Plan, bytes: &[u8], out: &mut Vec<u8>) {
         ));
     }
     let mut adds = adds.into_iter().peekable();
-    let mut value = Vec::new();
     for (fl, code, v) in attributes(bytes) {
         while let Some((f, c, v)) = adds.next_if(|a| a.1 < code) {
             write_attribute(f, c, &v, out);
@@ -301,35 +300,48 @@ pub(crate) fn apply_wire(plan: &Plan, bytes: &[u8], out: &mut Vec<u8>) {
             continue;
         }
         match code {
+            // Written in pieces straight into `out` (one set exported per
+            // attribute set and neighbor: no buffer of its own).
             type_code::AS_PATH if plan.prepend.is_some() => {
                 let asn = plan.prepend.unwrap_or_default().to_be_bytes();
-                value.clear();
                 match v {
                     // A first AS_SEQUENCE with room takes it.
                     [2, n, rest @ ..] if *n < 255 => {
-                        value.extend_from_slice(&[2, n + 1]);
-                        value.extend_from_slice(&asn);
-                        value.extend_from_slice(rest);
+                        write_header(fl, code, v.len() + 4, out);
+                        out.extend_from_slice(&[2, n + 1]);
+                        out.extend_from_slice(&asn);
+                        out.extend_from_slice(rest);
                     }
                     _ => {
-                        value.extend_from_slice(&[2, 1]);
-                        value.extend_from_slice(&asn);
-                        value.extend_from_slice(v);
+                        write_header(fl, code, v.len() + 6, out);
+                        out.extend_from_slice(&[2, 1]);
+                        out.extend_from_slice(&asn);
+                        out.extend_from_slice(v);
                     }
                 }
-                write_attribute(fl, code, &value, out);
             }
             type_code::CLUSTER_LIST if plan.cluster_id.is_some() => {
-                value.clear();
-                value.extend_from_slice(&plan.cluster_id.unwrap_or(Ipv4Addr::UNSPECIFIED).octets());
-                value.extend_from_slice(v);
-                write_attribute(fl, code, &value, out);
+                write_header(fl, code, v.len() + 4, out);
+                out.extend_from_slice(&plan.cluster_id.unwrap_or(Ipv4Addr::UNSPECIFIED).octets());
+                out.extend_from_slice(v);
             }
             _ => write_attribute(fl, code, v, out),
         }
     }
     for (f, c, v) in adds {
         write_attribute(f, c, &v, out);
+    }
+}
+
+/// An attribute's header for a value of `len` bytes, as `write_attribute`
+/// writes it (extended length exactly when the value needs it).
+fn write_header(fl: u8, code: u8, len: usize, out: &mut Vec<u8>) {
+    match u8::try_from(len) {
+        Ok(l) => out.extend_from_slice(&[fl & !flags::EXTENDED_LENGTH, code, l]),
+        Err(_) => {
+            let [hi, lo] = u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes();
+            out.extend_from_slice(&[fl | flags::EXTENDED_LENGTH, code, hi, lo]);
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! destination that changed many times is sent once, in its latest state,
 //! and one that changed back is not sent at all.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Bound;
 use std::rc::Rc;
@@ -174,18 +174,72 @@ struct OutState<K: RouteKey> {
     add_path: bool,
     adj: Adj<K>,
     sent_paths: u32,
+    /// Destinations due for this neighbor alone (injected routes).
     dirty: BTreeSet<K>,
+    /// How far into the family's [`ChangeLog`] the neighbor is.
+    cursor: u64,
     walk: Option<Walk<K>>,
 }
 
 impl<K: RouteKey> OutState<K> {
-    fn new(add_path: bool) -> Self {
+    fn new(add_path: bool, cursor: u64) -> Self {
         OutState {
             add_path,
             adj: Adj::<K>::new(add_path),
             sent_paths: 0,
             dirty: BTreeSet::new(),
+            cursor,
             walk: None,
+        }
+    }
+}
+
+/// The destinations that changed, in the order they did, with whether
+/// their best path changed; every neighbor reads it from its own cursor.
+///
+/// One entry per change, shared by every neighbor, costs less than a set
+/// of due destinations per neighbor: an append, and a read per neighbor.
+/// A destination that changes again before a neighbor got to it is in it
+/// twice; the second time the neighbor has it already, and nothing is
+/// sent. Entries every neighbor read are dropped, and a neighbor that
+/// falls behind by more than the table's size is moved to a walk of the
+/// table instead (see [`FamilyRib::trim_log`]): what is due for a slow
+/// neighbor never costs more than the table, whatever the churn.
+#[derive(Debug)]
+struct ChangeLog<K> {
+    entries: VecDeque<(K, bool)>,
+    /// The position of `entries[0]` since the family was created.
+    base: u64,
+}
+
+impl<K> ChangeLog<K> {
+    fn new() -> Self {
+        ChangeLog {
+            entries: VecDeque::new(),
+            base: 0,
+        }
+    }
+
+    /// The position after the last entry.
+    fn end(&self) -> u64 {
+        self.base.saturating_add(self.entries.len() as u64)
+    }
+
+    fn get(&self, pos: u64) -> Option<&(K, bool)> {
+        let i = usize::try_from(pos.checked_sub(self.base)?).ok()?;
+        self.entries.get(i)
+    }
+
+    /// Drop the entries before `pos`.
+    fn trim(&mut self, pos: u64) {
+        let n = usize::try_from(pos.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
+        self.entries.drain(..n);
+        self.base = self.base.saturating_add(n as u64);
+        if self.entries.is_empty() && self.entries.capacity() > 4096 {
+            // A burst is over: give its memory back.
+            self.entries = VecDeque::new();
         }
     }
 }
@@ -198,6 +252,8 @@ pub(crate) struct FamilyRib<K: RouteKey> {
     paths: usize,
     pre: FastMap<u32, PreTable<K>>,
     out: FastMap<u32, OutState<K>>,
+    /// What changed, for the neighbors in `out`.
+    log: ChangeLog<K>,
     /// Routes injected per neighbor; they outlive its sessions.
     inject: FastMap<u32, InjectTable<K>>,
 }
@@ -210,24 +266,22 @@ fn best_sig<X: Clone>(d: &Dest<X>) -> BestSig<X> {
         .map(|p| (p.peer(), p.path_id(), p.attrs.addr(), p.extra.clone()))
 }
 
-/// Mark `key` due for the neighbors whose export it may change.
+/// Note that `key` changed (its best path, or only other paths), for the
+/// neighbors whose export it may change (see [`ChangeLog`]).
 fn touch<K: RouteKey>(
-    out: &mut FastMap<u32, OutState<K>>,
-    sh: &Shared,
-    family: Family,
+    out: &FastMap<u32, OutState<K>>,
+    log: &mut ChangeLog<K>,
     key: &K,
     best_changed: bool,
 ) {
-    for (idx, st) in out.iter_mut() {
-        if !best_changed && !sh.peer(*idx).is_some_and(|p| p.wants_all_changes(family)) {
-            continue;
-        }
-        if st.walk.as_ref().is_some_and(|w| w.covers(key)) {
-            continue;
-        }
-        st.dirty.insert(key.clone());
+    if !out.is_empty() {
+        log.entries.push_back((key.clone(), best_changed));
     }
 }
+
+/// The change log entries a neighbor may be behind by, at least, before it
+/// is moved to a walk of the table (see [`FamilyRib::trim_log`]).
+const LOG_SLACK: u64 = 65_536;
 
 /// Bytes of an UPDATE besides attributes and NLRI (header, two lengths).
 const UPDATE_OVERHEAD: usize = ribbit_wire::HEADER_LEN + 4;
@@ -300,17 +354,30 @@ fn mp_head_len(family: Family, next_hop: &NextHop) -> usize {
 /// Announcements of one attribute set.
 struct Group {
     exported: Rc<Exported>,
-    nlri: NlriList,
     acc: Acc,
+    /// NLRI in the group.
+    count: u32,
 }
 
-/// The messages being put together in one [`FamilyRib::take`].
+/// Withdrawals, in [`Batch::items`].
+const WITHDRAW: u32 = u32::MAX;
+
+/// The messages being put together in one [`FamilyRib::take`]: the NLRI
+/// in wire form, back to back in the order they come, each tagged with its
+/// group (an attribute set, or withdrawn), sorted by group when encoded.
+/// Nothing is allocated per group or per NLRI.
 struct Batch {
     family: Family,
     ctx: EncodeContext,
     groups: Vec<Group>,
-    index: FastMap<u64, usize>,
-    withdraw: NlriList,
+    index: FastMap<u64, u32>,
+    /// The group of the last announcement (consecutive destinations often
+    /// share their attribute set).
+    last: Option<(u64, u32)>,
+    /// NLRI bytes, and per NLRI (group, end in `nlri`).
+    nlri: Vec<u8>,
+    items: Vec<(u32, u32)>,
+    withdrawn: u32,
     w_acc: Acc,
     bytes: usize,
 }
@@ -323,7 +390,10 @@ impl Batch {
             ctx,
             groups: Vec::new(),
             index: FastMap::default(),
-            withdraw: NlriList::empty_for(family).unwrap_or(NlriList::Prefixes(Vec::new())),
+            last: None,
+            nlri: Vec::new(),
+            items: Vec::new(),
+            withdrawn: 0,
             w_acc: Acc::new(if classic { 0 } else { 7 }, ctx.max_message_len()),
             bytes: 0,
         }
@@ -348,11 +418,27 @@ impl Batch {
         }
     }
 
+    fn group_of(&self, hash: u64) -> Option<u32> {
+        match self.last {
+            Some((h, i)) if h == hash => Some(i),
+            _ => self.index.get(&hash).copied(),
+        }
+    }
+
     fn announce_cost(&self, e: &Exported, n: usize) -> usize {
-        match self.index.get(&e.hash).and_then(|&i| self.groups.get(i)) {
+        match self
+            .group_of(e.hash)
+            .and_then(|i| self.groups.get(i as usize))
+        {
             Some(g) => g.acc.cost(n),
             None => Acc::new(self.fixed(e), self.ctx.max_message_len()).cost(n),
         }
+    }
+
+    fn push<K: RouteKey>(&mut self, group: u32, key: &K, id: Option<u32>, extra: &K::Extra) {
+        key.write_nlri(self.family, id, extra, &mut self.nlri);
+        let end = u32::try_from(self.nlri.len()).unwrap_or(u32::MAX);
+        self.items.push((group, end));
     }
 
     fn announce<K: RouteKey>(
@@ -363,26 +449,27 @@ impl Batch {
         extra: &K::Extra,
     ) {
         let n = key.wire_len(extra) + self.path_id_len();
-        let i = match self.index.get(&e.hash) {
-            Some(&i) => i,
+        let i = match self.group_of(e.hash) {
+            Some(i) => i,
             None => {
                 let acc = Acc::new(self.fixed(e), self.ctx.max_message_len());
                 self.groups.push(Group {
                     exported: Rc::clone(e),
-                    nlri: NlriList::empty_for(self.family)
-                        .unwrap_or(NlriList::Prefixes(Vec::new())),
                     acc,
+                    count: 0,
                 });
-                let i = self.groups.len() - 1;
+                let i = u32::try_from(self.groups.len() - 1).unwrap_or(WITHDRAW - 1);
                 self.index.insert(e.hash, i);
                 i
             }
         };
-        if let Some(g) = self.groups.get_mut(i) {
+        self.last = Some((e.hash, i));
+        if let Some(g) = self.groups.get_mut(i as usize) {
             self.bytes = self.bytes.saturating_add(g.acc.cost(n));
             g.acc.add(n);
-            key.push_nlri(self.family, id, extra, &mut g.nlri);
+            g.count = g.count.saturating_add(1);
         }
+        self.push(i, key, id, extra);
     }
 
     fn withdraw_cost(&self, n: usize) -> usize {
@@ -395,52 +482,93 @@ impl Batch {
         let n = key.wire_len(&extra) + self.path_id_len();
         self.bytes = self.bytes.saturating_add(self.w_acc.cost(n));
         self.w_acc.add(n);
-        key.push_nlri(self.family, id, &extra, &mut self.withdraw);
+        self.withdrawn = self.withdrawn.saturating_add(1);
+        self.push(WITHDRAW, key, id, &extra);
     }
 
-    /// Encode everything, withdrawals first; returns the bytes appended.
-    fn encode(self, out: &mut Vec<Vec<u8>>) -> usize {
+    /// Encode everything, withdrawals first, appended to `out`.
+    fn encode(self, out: &mut Vec<u8>) {
+        if self.items.is_empty() {
+            return;
+        }
         let packer = UpdatePacker::new(self.ctx);
-        let mut buf = Vec::with_capacity(self.bytes);
-        if !self.withdraw.is_empty() {
-            // Cannot fail: a withdrawn NLRI always fits an empty UPDATE.
-            let _ = packer.withdraw(self.family, &self.withdraw, &mut buf);
+        out.reserve(self.bytes);
+        // Where each group's NLRI go once sorted: withdrawals first, then
+        // the groups in the order they were made.
+        let mut at: Vec<u32> = Vec::with_capacity(self.groups.len() + 1);
+        let mut next = self.withdrawn;
+        at.push(0);
+        for g in &self.groups {
+            at.push(next);
+            next = next.saturating_add(g.count);
+        }
+        let slot = |group: u32| {
+            if group == WITHDRAW {
+                0
+            } else {
+                group as usize + 1
+            }
+        };
+        // Counting sort of the NLRI by group, keeping their order within.
+        let mut order = vec![0u32; self.items.len()];
+        for (i, &(group, _)) in self.items.iter().enumerate() {
+            if let Some(pos) = at.get_mut(slot(group)) {
+                if let Some(o) = order.get_mut(*pos as usize) {
+                    *o = u32::try_from(i).unwrap_or(u32::MAX);
+                }
+                *pos = pos.saturating_add(1);
+            }
+        }
+        let mut sorted = Vec::with_capacity(self.nlri.len());
+        let mut ends = Vec::with_capacity(self.items.len());
+        let range = |i: u32| {
+            let i = i as usize;
+            let end = self.items.get(i).map_or(0, |x| x.1 as usize);
+            let begin = match i.checked_sub(1) {
+                Some(p) => self.items.get(p).map_or(0, |x| x.1 as usize),
+                None => 0,
+            };
+            self.nlri.get(begin..end).unwrap_or_default()
+        };
+        let mut cursor = 0usize;
+        let mut emit = |count: u32,
+                        sorted: &mut Vec<u8>,
+                        ends: &mut Vec<u32>,
+                        f: &mut dyn FnMut(&[u8], &[u32])| {
+            sorted.clear();
+            ends.clear();
+            for &i in order
+                .get(cursor..cursor + count as usize)
+                .unwrap_or_default()
+            {
+                sorted.extend_from_slice(range(i));
+                ends.push(u32::try_from(sorted.len()).unwrap_or(u32::MAX));
+            }
+            cursor += count as usize;
+            f(sorted, ends);
+        };
+        let family = self.family;
+        if self.withdrawn > 0 {
+            emit(self.withdrawn, &mut sorted, &mut ends, &mut |n, e| {
+                // Cannot fail: a withdrawn NLRI always fits an empty UPDATE.
+                let _ = packer.withdraw_wire(family, n, e, out);
+            });
         }
         for g in &self.groups {
-            // Sets too large to go with one NLRI were refused on export;
-            // a Flowspec rule that still does not fit is dropped here.
-            let _ = packer.announce_encoded(
-                self.family,
-                &g.exported.encoded,
-                g.exported.next_hop,
-                &g.nlri,
-                &mut buf,
-            );
+            emit(g.count, &mut sorted, &mut ends, &mut |n, e| {
+                // Sets too large to go with one NLRI were refused on export;
+                // a Flowspec rule that still does not fit is dropped here.
+                let _ = packer.announce_wire(
+                    family,
+                    g.exported.encoded.view(),
+                    g.exported.next_hop,
+                    n,
+                    e,
+                    out,
+                );
+            });
         }
-        split_messages(&buf, out)
     }
-}
-
-/// Split a buffer of whole messages into one vector per message.
-fn split_messages(buf: &[u8], out: &mut Vec<Vec<u8>>) -> usize {
-    let mut rest = buf;
-    let mut total = 0usize;
-    while let Some(len) = rest
-        .get(16..18)
-        .and_then(|b| <[u8; 2]>::try_from(b).ok())
-        .map(|b| usize::from(u16::from_be_bytes(b)))
-    {
-        let Some((msg, tail)) = (len >= ribbit_wire::HEADER_LEN)
-            .then(|| rest.split_at_checked(len))
-            .flatten()
-        else {
-            break;
-        };
-        out.push(msg.to_vec());
-        total = total.saturating_add(len);
-        rest = tail;
-    }
-    total
 }
 
 /// One path a neighbor should have for a destination.
@@ -498,6 +626,7 @@ impl<K: RouteKey> FamilyRib<K> {
             paths: 0,
             pre: FastMap::default(),
             out: FastMap::default(),
+            log: ChangeLog::new(),
             inject: FastMap::default(),
         }
     }
@@ -518,7 +647,8 @@ impl<K: RouteKey> FamilyRib<K> {
     /// an enhanced route refresh, framed by BoRR and EoRR (RFC 7313 §4).
     pub fn start_walk(&mut self, peer: u32, force: bool, eorr: bool, fresh: Option<bool>) {
         if let Some(add_path) = fresh {
-            self.out.insert(peer, OutState::new(add_path));
+            self.out
+                .insert(peer, OutState::new(add_path, self.log.end()));
         }
         let Some(st) = self.out.get_mut(&peer) else {
             return;
@@ -541,6 +671,50 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Forget what was sent to a neighbor (its session went down).
     pub fn drop_out(&mut self, peer: u32) {
         self.out.remove(&peer);
+        self.trim_log();
+    }
+
+    /// [`FamilyRib::trim_log`] once the log holds more than twice what a
+    /// neighbor may be behind by (checked after each UPDATE, so that the
+    /// log stays bounded even when no neighbor takes anything).
+    pub fn maybe_trim_log(&mut self) {
+        let limit = (self.loc.len() as u64).max(LOG_SLACK);
+        if self.log.entries.len() as u64 > limit.saturating_mul(2) {
+            self.trim_log();
+        }
+    }
+
+    /// The change log's length (for tests).
+    #[cfg(test)]
+    pub fn log_len(&self) -> usize {
+        self.log.entries.len()
+    }
+
+    /// Drop the log entries every neighbor has read. A neighbor further
+    /// behind than the table is large reads no more of it: it walks the
+    /// table instead, comparing with what it was sent, which costs no more
+    /// than the table whatever the churn.
+    fn trim_log(&mut self) {
+        let end = self.log.end();
+        let limit = (self.loc.len() as u64).max(LOG_SLACK);
+        let mut min = end;
+        for st in self.out.values_mut() {
+            if end.saturating_sub(st.cursor) > limit {
+                let prev = st.walk.take();
+                st.walk = Some(Walk {
+                    from: None,
+                    force: prev.as_ref().is_some_and(|w| w.force),
+                    eor: prev.as_ref().is_some_and(|w| w.eor),
+                    eorr: prev.as_ref().is_some_and(|w| w.eorr),
+                    // What the walk passed was sent: it starts over, comparing.
+                    fresh: false,
+                    borr: prev.as_ref().is_some_and(|w| w.borr),
+                });
+                st.cursor = end;
+            }
+            min = min.min(st.cursor);
+        }
+        self.log.trim(min);
     }
 
     /// Forget everything of a removed neighbor but its paths.
@@ -661,9 +835,10 @@ impl<K: RouteKey> FamilyRib<K> {
 
     /// Whether messages are due for a neighbor.
     pub fn has_pending(&self, peer: u32) -> bool {
+        let end = self.log.end();
         self.out
             .get(&peer)
-            .is_some_and(|o| !o.dirty.is_empty() || o.walk.is_some())
+            .is_some_and(|o| !o.dirty.is_empty() || o.walk.is_some() || o.cursor < end)
     }
 
     fn adjust_accepted(&self, sh: &mut Shared, peer: u32, delta: i64) {
@@ -710,7 +885,7 @@ impl<K: RouteKey> FamilyRib<K> {
             self.paths = self.paths.saturating_add(1);
             self.adjust_accepted(sh, peer, 1);
         }
-        touch(&mut self.out, sh, self.family, &key, changed);
+        touch(&self.out, &mut self.log, &key, changed);
     }
 
     /// Remove the path `peer` sent with `path_id` for `key`.
@@ -733,7 +908,7 @@ impl<K: RouteKey> FamilyRib<K> {
         };
         self.paths = self.paths.saturating_sub(1);
         self.adjust_accepted(sh, peer, -1);
-        touch(&mut self.out, sh, self.family, key, changed);
+        touch(&self.out, &mut self.log, key, changed);
         Some(removed)
     }
 
@@ -758,55 +933,144 @@ impl<K: RouteKey> FamilyRib<K> {
         set: Option<(Option<&RouteAttrs>, &WireSet)>,
         report: &mut UpdateReport,
     ) {
+        self.import_list(sh, peer, std::iter::once(nlri), set, report);
+    }
+
+    /// Announcements from a neighbor sharing one attribute set (one
+    /// UPDATE's), `set` being the attributes after the import rules
+    /// (`None`: refused by them). What does not depend on the prefix (the
+    /// neighbor's settings, its counters, whether the next hop is usable)
+    /// is looked up once, and each prefix costs one lookup in the table.
+    pub fn import_list<'n>(
+        &mut self,
+        sh: &mut Shared,
+        peer: u32,
+        nlris: impl Iterator<Item = Nlri<'n>>,
+        set: Option<(Option<&RouteAttrs>, &WireSet)>,
+        report: &mut UpdateReport,
+    ) {
         let family = self.family;
-        let Some((key, path_id, extra)) = K::from_nlri(family, nlri) else {
-            report.ignored = report.ignored.saturating_add(1);
+        let Some(p) = sh.peer(peer) else {
             return;
         };
-        let prefix = key.prefix().or_else(|| crate::key::nlri_prefix(nlri));
-        let accepted = set.and_then(|(a, s)| import_policy(sh, peer, family, prefix, a, s));
-        let reject = |sh: &mut Shared, report: &mut UpdateReport| {
-            report.rejected = report.rejected.saturating_add(1);
-            if let Some(p) = sh.peer_mut(peer) {
-                let c = p.counter(family);
-                c.rejected = c.rejected.saturating_add(1);
-            }
-        };
-        let Some(set) = accepted else {
-            reject(sh, report);
-            // A refused announcement replaces what the neighbor had.
-            self.remove_path(sh, peer, &key, path_id);
-            return;
-        };
-        let exists = self
-            .loc
-            .get(&key)
-            .is_some_and(|d| d.paths().iter().any(|p| p.is(peer, path_id)));
-        if !exists {
-            let mut refuse = false;
-            if let Some(p) = sh.peer_mut(peer) {
-                if let Some(m) = max_prefix(p, family) {
-                    let count = p.counter(family).accepted.saturating_add(1);
-                    if count > m.limit {
-                        if p.max_reported.insert(family) {
-                            report.max_prefix = Some(MaxPrefixHit {
-                                family,
-                                limit: m.limit,
-                                count,
-                                action: m.action,
-                            });
+        let pass_through = p.config.import.is_pass_through();
+        let limit = max_prefix(p, family);
+        let mut count = p.counters.get(&family).map_or(0, |c| c.accepted);
+        // A path accepted with the count within the limit allows the
+        // limit to be reported again.
+        let mut under = false;
+        let given = set.map(|(_, s)| (s.clone(), sh.reachable(&s.next_hop())));
+        let mut rejected = 0u64;
+        for nlri in nlris {
+            let Some((key, path_id, extra)) = K::from_nlri(family, nlri) else {
+                report.ignored = report.ignored.saturating_add(1);
+                continue;
+            };
+            let accepted = match (set, &given) {
+                (Some(_), Some((s, reachable))) if pass_through => Some((s.clone(), *reachable)),
+                (Some((a, s)), Some((g, reachable))) => {
+                    let prefix = key.prefix().or_else(|| crate::key::nlri_prefix(nlri));
+                    import_policy(sh, peer, family, prefix, a, s).map(|x| {
+                        let r = if x.same(g) {
+                            *reachable
+                        } else {
+                            sh.reachable(&x.next_hop())
+                        };
+                        (x, r)
+                    })
+                }
+                _ => None,
+            };
+            let Some((set, reachable)) = accepted else {
+                rejected = rejected.saturating_add(1);
+                // A refused announcement replaces what the neighbor had.
+                if self.remove_path(sh, peer, &key, path_id).is_some() {
+                    count = count.saturating_sub(1);
+                }
+                continue;
+            };
+            let FamilyRib {
+                loc,
+                out,
+                log,
+                paths,
+                ..
+            } = self;
+            let Some(dest) = loc.get_or_insert_with(key.clone(), Dest::default) else {
+                continue;
+            };
+            let exists = dest.paths().iter().any(|p| p.is(peer, path_id));
+            if !exists {
+                if let Some(m) = limit {
+                    if count.saturating_add(1) > m.limit {
+                        if let Some(p) = sh.peer_mut(peer) {
+                            under = false;
+                            if p.max_reported.insert(family) {
+                                report.max_prefix = Some(MaxPrefixHit {
+                                    family,
+                                    limit: m.limit,
+                                    count: count.saturating_add(1),
+                                    action: m.action,
+                                });
+                            }
                         }
-                        refuse = m.action != MaxPrefixAction::Warn;
+                        if m.action != MaxPrefixAction::Warn {
+                            rejected = rejected.saturating_add(1);
+                            if dest.is_empty() {
+                                loc.remove(&key);
+                            }
+                            continue;
+                        }
                     }
                 }
             }
-            if refuse {
-                reject(sh, report);
-                return;
+            report.announced = report.announced.saturating_add(1);
+            if dest.is_empty() {
+                // The only path: best if its next hop can be used, as the
+                // decision would find (the common case of a full table).
+                let mut path = Path::new(set, peer, path_id, extra);
+                if reachable {
+                    path.set(flag::BEST);
+                }
+                dest.upsert(path);
+                *paths = paths.saturating_add(1);
+                count = count.saturating_add(1);
+                under |= limit.is_some_and(|m| count <= m.limit);
+                touch(out, log, &key, reachable);
+                continue;
+            }
+            let before = best_sig(dest);
+            let new_attrs = set.addr();
+            let new_extra = extra.clone();
+            let old = dest.upsert(Path::new(set, peer, path_id, extra));
+            let same = old
+                .as_ref()
+                .is_some_and(|o| o.attrs.addr() == new_attrs && o.extra == new_extra);
+            sh.decide(dest.paths_mut());
+            if same {
+                // Only flags (stale) changed: nothing anyone sees.
+                continue;
+            }
+            let changed = before != best_sig(dest);
+            if old.is_none() {
+                *paths = paths.saturating_add(1);
+                count = count.saturating_add(1);
+                under |= limit.is_some_and(|m| count <= m.limit);
+            }
+            touch(out, log, &key, changed);
+        }
+        report.rejected = report
+            .rejected
+            .saturating_add(u32::try_from(rejected).unwrap_or(u32::MAX));
+        if let Some(p) = sh.peer_mut(peer) {
+            let c = p.counter(family);
+            c.rejected = c.rejected.saturating_add(rejected);
+            c.accepted = count;
+            // Reported again only after dropping back under the limit.
+            if under {
+                p.max_reported.remove(&family);
             }
         }
-        self.upsert(sh, key, Path::new(set, peer, path_id, extra));
-        report.announced = report.announced.saturating_add(1);
     }
 
     /// A locally originated route.
@@ -865,15 +1129,13 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Decide again every destination with a path of `peer` (its BGP
     /// identifier changed).
     pub fn redecide_peer(&mut self, sh: &Shared, peer: u32) {
-        let FamilyRib {
-            loc, out, family, ..
-        } = self;
+        let FamilyRib { loc, out, log, .. } = self;
         loc.retain(|key, d| {
             if d.paths().iter().any(|p| p.peer() == peer) {
                 let before = best_sig(d);
                 sh.decide(d.paths_mut());
                 let changed = before != best_sig(d);
-                touch(out, sh, *family, key, changed);
+                touch(out, log, key, changed);
             }
             true
         });
@@ -918,6 +1180,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let FamilyRib {
             loc,
             out,
+            log,
             family,
             paths,
             ..
@@ -955,14 +1218,14 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
             if d.is_empty() {
-                touch(out, sh, *family, key, true);
+                touch(out, log, key, true);
                 return false;
             }
             sh.decide(d.paths_mut());
             // The signature holds the attribute set: a best path that
             // stays best with LLGR_STALE added is a change too.
             let changed = before != best_sig(d);
-            touch(out, sh, *family, key, changed);
+            touch(out, log, key, changed);
             true
         });
         *paths = paths.saturating_sub(removed);
@@ -982,6 +1245,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let FamilyRib {
             loc,
             out,
+            log,
             family,
             paths,
             pre,
@@ -996,12 +1260,12 @@ impl<K: RouteKey> FamilyRib<K> {
             }
             removed = removed.saturating_add(gone.len());
             if d.is_empty() {
-                touch(out, sh, *family, key, true);
+                touch(out, log, key, true);
                 return false;
             }
             sh.decide(d.paths_mut());
             let changed = before != best_sig(d);
-            touch(out, sh, *family, key, changed);
+            touch(out, log, key, changed);
             true
         });
         *paths = paths.saturating_sub(removed);
@@ -1161,7 +1425,8 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     /// Produce messages for a neighbor, about `budget` bytes (at least
-    /// something when `first` and anything is due).
+    /// something when `first` and anything is due), appended to `out` back
+    /// to back; returns the bytes appended.
     pub fn take(
         &mut self,
         sh: &mut Shared,
@@ -1169,30 +1434,32 @@ impl<K: RouteKey> FamilyRib<K> {
         session: &SessionInfo,
         budget: usize,
         first: bool,
-        out: &mut Vec<Vec<u8>>,
+        out: &mut Vec<u8>,
     ) -> usize {
         let family = self.family;
+        let start = out.len();
+        let wants_all = sh.peer(peer).is_some_and(|p| p.wants_all_changes(family));
         let FamilyRib {
             loc,
             out: outs,
             inject,
+            log,
             ..
         } = self;
         let Some(st) = outs.get_mut(&peer) else {
             return 0;
         };
-        let inj = inject.get(&peer);
-        let mut used = 0usize;
+        let inj = inject.get(&peer).filter(|m| !m.is_empty());
         if let Some(w) = st.walk.as_mut().filter(|w| w.borr) {
             // RFC 7313 §4: the BoRR goes before the re-advertisement.
             w.borr = false;
-            let m = Message::RouteRefresh(RouteRefresh {
-                family,
-                subtype: RefreshSubtype::Begin,
-            })
-            .to_bytes(&session.encode);
-            used = m.len();
-            out.push(m);
+            out.extend_from_slice(
+                &Message::RouteRefresh(RouteRefresh {
+                    family,
+                    subtype: RefreshSubtype::Begin,
+                })
+                .to_bytes(&session.encode),
+            );
         }
         let wire_ids = st.add_path;
         let mut batch = Batch::new(family, session.encode);
@@ -1202,12 +1469,28 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut wants: Vec<Want<K::Extra>> = Vec::new();
         let mut sent: Vec<(u32, u64)> = Vec::new();
         let mut now: Vec<(u32, u64)> = Vec::new();
+        let log_end = log.end();
         loop {
-            let (key, from_walk, force) = if let Some(k) = st.dirty.pop_first() {
-                (k, false, false)
+            // What is due: this neighbor's own marks, then the change log,
+            // then the walk.
+            let (key, from_walk, from_log, force) = if let Some(k) = st.dirty.pop_first() {
+                (k, false, false, false)
+            } else if st.cursor < log_end {
+                let Some((k, best)) = log.get(st.cursor) else {
+                    st.cursor = log_end;
+                    continue;
+                };
+                // Changes besides the best path matter to route server
+                // clients and ADD-PATH neighbors only; a fresh walk will
+                // get to the destination anyway.
+                if !(*best || wants_all) || st.walk.as_ref().is_some_and(|w| w.covers(k)) {
+                    st.cursor += 1;
+                    continue;
+                }
+                (k.clone(), false, true, false)
             } else if let Some(w) = &st.walk {
                 match Self::walk_next(loc, inj, w.from.as_ref()) {
-                    Some(k) => (k, true, w.force),
+                    Some(k) => (k, true, false, w.force),
                     None => {
                         if let Some(w) = st.walk.take() {
                             eor |= w.eor;
@@ -1247,10 +1530,24 @@ impl<K: RouteKey> FamilyRib<K> {
             }
             let used = batch.bytes;
             if cost > 0 && used.saturating_add(cost) > budget && (used > 0 || !first) {
-                if !from_walk {
+                // Not taken: a log entry stays where the cursor is, a walk
+                // goes on from where it was.
+                if !from_walk && !from_log {
                     st.dirty.insert(key);
                 }
                 break;
+            }
+            if from_log {
+                st.cursor += 1;
+            }
+            if cost == 0 && sent.len() == wants.len() {
+                // Nothing to send and nothing to record.
+                if from_walk {
+                    if let Some(w) = st.walk.as_mut() {
+                        w.from = Some(key);
+                    }
+                }
+                continue;
             }
             // Committed: this destination goes out in this call.
             for s in sent.iter().filter(|s| withdrawn(s)) {
@@ -1272,22 +1569,21 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
         }
-        used = used.saturating_add(batch.encode(out));
+        batch.encode(out);
         if eor {
-            let m = end_of_rib(family, &session.encode);
-            used = used.saturating_add(m.len());
-            out.push(m);
+            out.extend_from_slice(&end_of_rib(family, &session.encode));
         }
         if eorr {
-            let m = Message::RouteRefresh(RouteRefresh {
-                family,
-                subtype: RefreshSubtype::End,
-            })
-            .to_bytes(&session.encode);
-            used = used.saturating_add(m.len());
-            out.push(m);
+            out.extend_from_slice(
+                &Message::RouteRefresh(RouteRefresh {
+                    family,
+                    subtype: RefreshSubtype::End,
+                })
+                .to_bytes(&session.encode),
+            );
         }
-        used
+        self.trim_log();
+        out.len().saturating_sub(start)
     }
 
     /// Every path of the destination of `nlri`.

@@ -16,10 +16,11 @@
 //! demand ([`WireSet::attributes`]), when a policy or a query needs them
 //! and once per set when it is exported.
 
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, RandomState};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+
+use hashbrown::HashTable;
 
 use ribbit_wire::attribute::{type_code, Community, Origin};
 use ribbit_wire::update::Update;
@@ -75,8 +76,10 @@ impl Eq for AttrSet {}
 /// The shared copy of a set, in one allocation: the next hop (a length
 /// byte, 0, 4, 16 or 32, and the address bytes), then the attributes as
 /// `ribbit_wire::EncodedAttributes` writes them for 4-octet AS sessions.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 struct WireData {
+    /// The interner's keyed hash of `bytes`.
+    hash: u64,
     bytes: Box<[u8]>,
 }
 
@@ -198,6 +201,13 @@ impl WireSet {
     pub(crate) fn addr(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
     }
+
+    /// A keyed hash of the set's content (next hop and attributes): equal
+    /// for equal sets of one interner, and not something a neighbor can
+    /// make collide (SipHash, keyed at random per interner).
+    pub(crate) fn content_hash(&self) -> u64 {
+        self.0.hash
+    }
 }
 
 /// Decode attributes that `EncodedAttributes` wrote: an UPDATE body with
@@ -216,37 +226,23 @@ pub(crate) fn decode(bytes: &[u8]) -> PathAttributes {
         .unwrap_or_default()
 }
 
-/// Keyed by content, so a set can be found from a fresh encoding.
-#[derive(Debug)]
-struct Entry(Arc<WireData>);
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Entry) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl Eq for Entry {}
-
-/// Hashed as its bytes, so that a set can be looked up by a slice.
-impl Hash for Entry {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.bytes[..].hash(state);
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for Entry {
-    fn borrow(&self) -> &[u8] {
-        &self.0.bytes
-    }
-}
-
 /// The table of distinct attribute sets.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Interner {
-    sets: HashSet<Entry>,
+    /// Each set once, found by its hash (kept in the set) and bytes.
+    sets: HashTable<Arc<WireData>>,
+    /// Keyed at random: neighbors choose the bytes.
+    hasher: RandomState,
     /// Where a set is encoded to be looked up (no allocation when found).
     scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner")
+            .field("sets", &self.sets.len())
+            .finish()
+    }
 }
 
 impl Interner {
@@ -272,20 +268,23 @@ impl Interner {
         // NEXT_HOP, in type order.
         attributes.encode_range(0..=type_code::AS_PATH, true, b);
         attributes.encode_range(type_code::MED..=u8::MAX, true, b);
-        if let Some(e) = self.sets.get(&b[..]) {
-            return WireSet(Arc::clone(&e.0));
+        let hash = self.hasher.hash_one(&b[..]);
+        if let Some(e) = self.sets.find(hash, |e| e.bytes[..] == b[..]) {
+            return WireSet(Arc::clone(e));
         }
         let shared = Arc::new(WireData {
+            hash,
             bytes: Box::from(&b[..]),
         });
-        self.sets.insert(Entry(Arc::clone(&shared)));
+        self.sets
+            .insert_unique(hash, Arc::clone(&shared), |e| e.hash);
         WireSet(shared)
     }
 
     /// Drop the sets that nothing but the interner holds; returns how many.
     pub fn purge(&mut self) -> usize {
         let before = self.sets.len();
-        self.sets.retain(|e| Arc::strong_count(&e.0) > 1);
+        self.sets.retain(|e| Arc::strong_count(e) > 1);
         before.saturating_sub(self.sets.len())
     }
 

@@ -13,10 +13,30 @@ use ribbit_wire::nlri::{Label, LabeledNlri, Nlri, NlriList, PrefixNlri, VpnNlri}
 use ribbit_wire::reader::Reader;
 use ribbit_wire::Family;
 
+use crate::chunk_map::Radix;
 use crate::prefix::{PrefixKey, V4Key, V6Key};
 
+impl Radix for V4Key {
+    fn radix(&self) -> u32 {
+        u32::from(self.addr())
+    }
+}
+
+impl Radix for V6Key {
+    fn radix(&self) -> u32 {
+        let a = u128::from(ipnet::Ipv6Net::from(*self).network());
+        u32::try_from(a >> 96).unwrap_or(u32::MAX)
+    }
+}
+
+/// Labeled, VPN and Flowspec keys start with labels or a route
+/// distinguisher: one slot.
+impl Radix for NlriKey {}
+
 /// A table key: the destination part of an NLRI.
-pub(crate) trait RouteKey: Ord + Clone + std::fmt::Debug + Send + Sync + 'static {
+pub(crate) trait RouteKey:
+    Ord + Clone + Radix + std::fmt::Debug + Send + Sync + 'static
+{
     /// What a path of this family carries besides its attributes that is
     /// sent back in the NLRI (the label stack); `()` for plain prefixes.
     type Extra: Clone + Default + PartialEq + Eq + std::fmt::Debug + Send + Sync + 'static;
@@ -37,6 +57,20 @@ pub(crate) trait RouteKey: Ord + Clone + std::fmt::Debug + Send + Sync + 'static
 
     /// Bytes the NLRI takes on the wire, path identifier not included.
     fn wire_len(&self, extra: &Self::Extra) -> usize;
+
+    /// Append the NLRI in wire form (with the path identifier when one is
+    /// given: the session sends them), as `NlriList::encode` would.
+    fn write_nlri(
+        &self,
+        family: Family,
+        path_id: Option<u32>,
+        extra: &Self::Extra,
+        out: &mut Vec<u8>,
+    ) {
+        let mut list = NlriList::empty_for(family).unwrap_or(NlriList::Prefixes(Vec::new()));
+        self.push_nlri(family, path_id, extra, &mut list);
+        list.encode(family, path_id.is_some(), out);
+    }
 
     /// The prefix, for families that have one.
     fn prefix(&self) -> Option<IpNet>;
@@ -81,6 +115,16 @@ impl RouteKey for V4Key {
         1 + usize::from(self.prefix_len()).div_ceil(8)
     }
 
+    fn write_nlri(&self, _: Family, path_id: Option<u32>, _: &(), out: &mut Vec<u8>) {
+        if let Some(id) = path_id {
+            out.extend_from_slice(&id.to_be_bytes());
+        }
+        let len = self.prefix_len();
+        out.push(len);
+        let n = usize::from(len).div_ceil(8);
+        out.extend_from_slice(self.addr().octets().get(..n).unwrap_or_default());
+    }
+
     fn prefix(&self) -> Option<IpNet> {
         Some(IpNet::V4(Ipv4Net::from(*self)))
     }
@@ -111,6 +155,17 @@ impl RouteKey for V6Key {
 
     fn wire_len(&self, _: &()) -> usize {
         1 + usize::from(self.prefix_len()).div_ceil(8)
+    }
+
+    fn write_nlri(&self, _: Family, path_id: Option<u32>, _: &(), out: &mut Vec<u8>) {
+        if let Some(id) = path_id {
+            out.extend_from_slice(&id.to_be_bytes());
+        }
+        let len = self.prefix_len();
+        out.push(len);
+        let n = usize::from(len).div_ceil(8);
+        let addr = Ipv6Net::from(*self).network().octets();
+        out.extend_from_slice(addr.get(..n).unwrap_or_default());
     }
 
     fn prefix(&self) -> Option<IpNet> {
@@ -295,5 +350,37 @@ mod tests {
         let mut list = NlriList::Prefixes(Vec::new());
         k.push_nlri(Family::IPV4_UNICAST, Some(3), &(), &mut list);
         assert_eq!(list, NlriList::Prefixes(vec![n]));
+    }
+
+    /// The prefix keys' own writers give the codec's bytes.
+    #[test]
+    fn prefix_keys_write_the_codecs_bytes() {
+        for (family, p) in [
+            (Family::IPV4_UNICAST, "0.0.0.0/0"),
+            (Family::IPV4_UNICAST, "10.0.0.0/7"),
+            (Family::IPV4_UNICAST, "192.0.2.128/25"),
+            (Family::IPV4_UNICAST, "192.0.2.1/32"),
+            (Family::IPV6_UNICAST, "::/0"),
+            (Family::IPV6_UNICAST, "2001:db8::/33"),
+            (Family::IPV6_UNICAST, "2001:db8::1/128"),
+        ] {
+            for id in [None, Some(7)] {
+                let n = PrefixNlri {
+                    path_id: id,
+                    prefix: p.parse().unwrap(),
+                };
+                let mut want = Vec::new();
+                Nlri::Prefix(&n).encode(family.afi, id.is_some(), &mut want);
+                let mut got = Vec::new();
+                if family == Family::IPV4_UNICAST {
+                    let (k, _, ()) = V4Key::from_nlri(family, Nlri::Prefix(&n)).unwrap();
+                    k.write_nlri(family, id, &(), &mut got);
+                } else {
+                    let (k, _, ()) = V6Key::from_nlri(family, Nlri::Prefix(&n)).unwrap();
+                    k.write_nlri(family, id, &(), &mut got);
+                }
+                assert_eq!(got, want, "{p} {id:?}");
+            }
+        }
     }
 }

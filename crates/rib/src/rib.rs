@@ -557,6 +557,27 @@ pub(crate) struct SendIds {
     next: u32,
 }
 
+/// The hash of what the wire path of the export rules sends: the bytes
+/// sent are a function of the source set's content, the plan and the next
+/// hop, so a hash of those three stands for them, and the set's content
+/// hash (keyed SipHash, made once when it was interned) spares hashing the
+/// exported bytes again. Mixed with a multiply-fold: the content hash is
+/// keyed, so no neighbor can aim at a collision.
+fn derived_hash(set: &WireSet, plan: &export::Plan, next_hop: NextHop) -> u64 {
+    let mut h = crate::fast_hash::FastHasher::default();
+    std::hash::Hash::hash(plan, &mut h);
+    std::hash::Hash::hash(&next_hop, &mut h);
+    let fold = |a: u64, b: u64| {
+        let m = u128::from(a).wrapping_mul(u128::from(b));
+        (m as u64) ^ ((m >> 64) as u64)
+    };
+    let x = fold(
+        set.content_hash() ^ 0x9e37_79b9_7f4a_7c15,
+        std::hash::Hasher::finish(&h) | 1,
+    );
+    fold(x ^ set.content_hash(), 0xd6e8_feb8_6659_fd93)
+}
+
 /// The smallest interner size at which purges run.
 const PURGE_MIN: usize = 4096;
 
@@ -793,7 +814,8 @@ impl Shared {
         export::apply_wire(&plan, bytes, &mut out);
         let encoded = EncodedAttributes::from_bytes(out)?;
         let next_hop = export::next_hop(&plan, path.attrs.next_hop(), session);
-        self.finish_export(None, next_hop, encoded, &session.encode)
+        let hash = derived_hash(&path.attrs, &plan, next_hop);
+        self.finish_export_hashed(None, next_hop, encoded, &session.encode, hash)
     }
 
     /// What neighbor `to` is sent for a route injected for it (once per
@@ -860,7 +882,8 @@ impl Shared {
         let mut out = Vec::with_capacity(bytes.len() + 8);
         export::apply_wire(&plan, bytes, &mut out);
         let encoded = EncodedAttributes::from_bytes(out)?;
-        self.finish_export(None, next_hop, encoded, &session.encode)
+        let hash = derived_hash(set, &plan, next_hop);
+        self.finish_export_hashed(None, next_hop, encoded, &session.encode, hash)
     }
 
     /// Encode attributes for a session; `None` when they are too large to
@@ -878,6 +901,19 @@ impl Shared {
         encoded: EncodedAttributes,
         ctx: &EncodeContext,
     ) -> Option<Exported> {
+        let hash = self.hasher.hash_one((next_hop, encoded.as_bytes()));
+        self.finish_export_hashed(attrs, next_hop, encoded, ctx, hash)
+    }
+
+    /// [`Shared::finish_export`] with the hash of what is sent given.
+    fn finish_export_hashed(
+        &self,
+        attrs: Option<RouteAttrs>,
+        next_hop: NextHop,
+        encoded: EncodedAttributes,
+        ctx: &EncodeContext,
+        hash: u64,
+    ) -> Option<Exported> {
         // Room for the header, MP_REACH_NLRI with the longest next hop and
         // one NLRI of the longest kind (a Flowspec rule can be longer: the
         // packer refuses what does not fit, see `Batch::encode`).
@@ -887,7 +923,6 @@ impl Shared {
         if encoded.len() > limit {
             return None;
         }
-        let hash = self.hasher.hash_one((next_hop, encoded.as_bytes()));
         Some(Exported {
             attrs,
             next_hop,
@@ -1553,6 +1588,7 @@ impl Rib {
                 n = n.saturating_add(1);
             }
         });
+        each!(t, t => t.maybe_trim_log());
         report.withdrawn = report.withdrawn.saturating_add(n);
         if let Some(p) = self.sh.peer_mut(peer.0) {
             let c = p.counter(family);
@@ -1605,12 +1641,18 @@ impl Rib {
         };
         let accepted = set.as_ref().map(|(a, s)| (a.as_deref(), s));
         each!(t, t => {
-            for nlri in list.iter() {
-                if let Some(pre) = &pre {
+            if let Some(pre) = &pre {
+                for nlri in list.iter() {
                     t.pre_insert(peer.0, nlri, pre.clone());
                 }
-                t.import_one(&mut self.sh, peer.0, nlri, accepted, report);
             }
+            match list {
+                Nlris::Prefixes(v) => {
+                    t.import_list(&mut self.sh, peer.0, v.iter().map(Nlri::Prefix), accepted, report)
+                }
+                Nlris::List(l) => t.import_list(&mut self.sh, peer.0, l.iter(), accepted, report),
+            }
+            t.maybe_trim_log();
         });
     }
 
@@ -1789,12 +1831,21 @@ impl Rib {
     }
 
     /// Append complete messages (header included) for a neighbor to `out`,
-    /// about `budget` bytes at most but at least one message when
-    /// anything is due; returns the bytes appended. UPDATEs are grouped by
-    /// attribute set and packed full; after the first complete pass over a
-    /// family since [`Rib::peer_up`], one End-of-RIB (RFC 4724 §2). The
-    /// Adj-RIB-Out is updated as messages are produced.
+    /// one vector each; see [`Rib::take_into`], which it calls.
     pub fn take_messages(&mut self, peer: PeerId, budget: usize, out: &mut Vec<Vec<u8>>) -> usize {
+        let mut buf = Vec::new();
+        let n = self.take_into(peer, budget, &mut buf);
+        split_messages(&buf, out);
+        n
+    }
+
+    /// Append complete messages (header included) for a neighbor to `buf`,
+    /// back to back, about `budget` bytes at most but at least one message
+    /// when anything is due; returns the bytes appended. UPDATEs are
+    /// grouped by attribute set and packed full; after the first complete
+    /// pass over a family since [`Rib::peer_up`], one End-of-RIB (RFC 4724
+    /// §2). The Adj-RIB-Out is updated as messages are produced.
+    pub fn take_into(&mut self, peer: PeerId, budget: usize, buf: &mut Vec<u8>) -> usize {
         let Some(p) = self.sh.peer(peer.0) else {
             return 0;
         };
@@ -1811,21 +1862,21 @@ impl Rib {
             };
             let left = budget.saturating_sub(used);
             used = used.saturating_add(
-                each!(t, t => t.take(&mut self.sh, peer.0, &session, left, used == 0, out)),
+                each!(t, t => t.take(&mut self.sh, peer.0, &session, left, used == 0, buf)),
             );
         }
         if let Some(p) = self.sh.peer_mut(peer.0) {
             for family in std::mem::take(&mut p.eor_only) {
                 let bytes = end_of_rib(family, &session.encode);
                 used = used.saturating_add(bytes.len());
-                out.push(bytes);
+                buf.extend_from_slice(&bytes);
             }
             for family in std::mem::take(&mut p.refresh_only) {
                 for subtype in [RefreshSubtype::Begin, RefreshSubtype::End] {
                     let bytes = Message::RouteRefresh(RouteRefresh { family, subtype })
                         .to_bytes(&session.encode);
                     used = used.saturating_add(bytes.len());
-                    out.push(bytes);
+                    buf.extend_from_slice(&bytes);
                 }
             }
         }
@@ -1966,6 +2017,25 @@ impl Rib {
             attribute_sets: self.sh.interner.len(),
             peers,
         }
+    }
+}
+
+/// Split a buffer of whole messages into one vector per message.
+pub(crate) fn split_messages(buf: &[u8], out: &mut Vec<Vec<u8>>) {
+    let mut rest = buf;
+    while let Some(len) = rest
+        .get(16..18)
+        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+        .map(|b| usize::from(u16::from_be_bytes(b)))
+    {
+        let Some((msg, tail)) = (len >= ribbit_wire::HEADER_LEN)
+            .then(|| rest.split_at_checked(len))
+            .flatten()
+        else {
+            break;
+        };
+        out.push(msg.to_vec());
+        rest = tail;
     }
 }
 

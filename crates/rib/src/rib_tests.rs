@@ -1695,3 +1695,46 @@ fn nothing_is_due_for_a_neighbor_that_is_down() {
     assert_eq!(got.routes.len(), 1);
     assert_eq!(got.eor.len(), 2);
 }
+
+#[test]
+fn a_neighbor_that_takes_nothing_costs_no_more_than_the_table() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let fast = peer(&mut rib, 2, 65002);
+    let stuck = peer(&mut rib, 3, 65003);
+    let mut seen_fast = received(&mut rib, fast);
+    let mut seen_stuck = received(&mut rib, stuck);
+    // 200,000 changes to 10 prefixes; `stuck` takes nothing meanwhile.
+    let prefixes = [
+        "10.0.0.0/8",
+        "11.0.0.0/8",
+        "12.0.0.0/8",
+        "13.0.0.0/8",
+        "14.0.0.0/8",
+        "15.0.0.0/8",
+        "16.0.0.0/8",
+        "17.0.0.0/8",
+        "18.0.0.0/8",
+        "19.0.0.0/8",
+    ];
+    for i in 0..20_000u32 {
+        let a = attrs(&[65001, 64512 + i % 7], "192.0.2.1");
+        rib.apply_update(src, &announce(&prefixes, a));
+        if i % 100 == 0 {
+            drain(&mut rib, fast, &mut seen_fast);
+        }
+        let AnyFamily::V4(t) = &rib.families[&V4] else {
+            panic!()
+        };
+        assert!(t.log_len() <= 2 * 65_536 + 10, "{}", t.log_len());
+    }
+    drain(&mut rib, fast, &mut seen_fast);
+    // The stuck neighbor was moved to a walk: it gets the latest state,
+    // each prefix once.
+    let before = seen_stuck.messages;
+    drain(&mut rib, stuck, &mut seen_stuck);
+    assert_eq!(seen_stuck.messages - before, 1);
+    for p in prefixes {
+        assert_eq!(seen_stuck.get(p).unwrap().1, seen_fast.get(p).unwrap().1);
+    }
+}

@@ -13,6 +13,15 @@ use ribbit_rib::{PeerConfig, Rib, RibOptions, SessionInfo};
 use ribbit_wire::update::Update;
 use ribbit_wire::{DecodeContext, EncodeContext, Family, HEADER_LEN};
 
+/// Nanoseconds of CPU this thread used (from /proc: what the RIB costs,
+/// whatever else the machine runs).
+fn cpu_ns() -> u128 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: usize = statm
@@ -21,6 +30,19 @@ fn rss_bytes() -> usize {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     pages * 4096
+}
+
+/// The messages in a buffer of whole messages.
+fn count_messages(mut buf: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(len) = buf
+        .get(16..18)
+        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+    {
+        n += 1;
+        buf = &buf[len..];
+    }
+    n
 }
 
 fn session(router_id: [u8; 4]) -> SessionInfo {
@@ -64,28 +86,41 @@ fn full_table_to_one_monitor() {
     let ctx = DecodeContext::default();
     let mut u = Update::default();
     let mut out = Vec::new();
+    let mut buf = Vec::new();
     let (mut sent_bytes, mut sent_msgs) = (0usize, 0usize);
     let mut apply_ns = 0u128;
     let mut take_ns = 0u128;
     let start = Instant::now();
+    let cpu_start = cpu_ns();
+    let (mut apply_cpu, mut take_cpu) = (0u128, 0u128);
     for chunk in table.updates.chunks(1000) {
         let t = Instant::now();
+        let c = cpu_ns();
         for m in chunk {
             u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
             let r = rib.apply_update(src, &u);
             assert_eq!(r.rejected, 0);
         }
         apply_ns += t.elapsed().as_nanos();
-        // The runtime drains the monitor as its socket takes the bytes.
+        apply_cpu += cpu_ns() - c;
+        // The runtime drains the monitor as its socket takes the bytes,
+        // and reads the changes for the source too (nothing to send it).
         let t = Instant::now();
+        let c = cpu_ns();
         while rib.has_pending(mon) {
-            out.clear();
-            sent_bytes += rib.take_messages(mon, 256 * 1024, &mut out);
-            sent_msgs += out.len();
+            buf.clear();
+            sent_bytes += rib.take_into(mon, 256 * 1024, &mut buf);
+            sent_msgs += count_messages(&buf);
+        }
+        while rib.has_pending(src) {
+            buf.clear();
+            rib.take_into(src, 256 * 1024, &mut buf);
         }
         take_ns += t.elapsed().as_nanos();
+        take_cpu += cpu_ns() - c;
     }
     let total = start.elapsed();
+    let total_cpu = cpu_ns() - cpu_start;
     let after = rss_bytes();
     let stats = rib.stats();
     let paths = stats.families[0].paths;
@@ -103,11 +138,21 @@ fn full_table_to_one_monitor() {
         total.as_nanos() as f64 / n as f64
     );
     println!(
+        "CPU time: decode+apply {:.0} ns/prefix, take {:.0} ns/prefix, all {:.0} ns/prefix",
+        apply_cpu as f64 / n as f64,
+        take_cpu as f64 / n as f64,
+        total_cpu as f64 / n as f64
+    );
+    println!(
         "memory: {} MB resident for the RIB, {:.1} bytes per path",
         (after - before) / 1_000_000,
         (after - before) as f64 / paths as f64
     );
 
+    if std::env::var_os("FULL_TABLE_FIRST_ONLY").is_some() {
+        // Profiling the load alone.
+        return;
+    }
     // A second monitor comes up with the table in place: a walk.
     let late = rib.add_peer(PeerConfig::new(
         IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3)),

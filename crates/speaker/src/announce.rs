@@ -151,7 +151,11 @@ impl Speaker {
     /// The RIB's numbers of the neighbors `to` (every neighbor when empty)
     /// that have `family` configured. A neighbor named in `to` that is
     /// unknown or does not have the family is an error.
-    fn targets(&self, to: &[IpAddr], family: Family) -> Result<Vec<PeerId>, AnnounceError> {
+    pub(crate) fn targets(
+        &self,
+        to: &[IpAddr],
+        family: Family,
+    ) -> Result<Vec<PeerId>, AnnounceError> {
         let chosen = self
             .config_snapshot_ref(|c| -> Result<Vec<IpAddr>, AnnounceError> {
                 if to.is_empty() {

@@ -271,3 +271,84 @@ impl Speaker {
         self.add_neighbor_config(config)
     }
 }
+
+/// Why a route or Flowspec rule given to the library was not announced.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryRouteError {
+    /// The Flowspec rule is not valid.
+    #[error(transparent)]
+    Flow(#[from] crate::route::FlowError),
+    /// The route is not valid.
+    #[error(transparent)]
+    Route(#[from] crate::route::RouteError),
+    /// The speaker could not take it.
+    #[error(transparent)]
+    Announce(#[from] crate::announce::AnnounceError),
+}
+
+impl Speaker {
+    /// Announce a Flowspec rule to every neighbor configured for its family
+    /// (now, and whenever their sessions come up): the builder's rule as
+    /// it is ([`crate::route::Flow`]), or a checked [`crate::route::FlowRule`].
+    /// Returns once the RIB task has it; the count of neighbors reached is
+    /// [`Speaker::announce`]'s business.
+    pub fn announce_flow(
+        &self,
+        rule: impl crate::route::IntoFlowRule,
+    ) -> Result<(), LibraryRouteError> {
+        let a = rule.into_flow_rule()?.announcement();
+        self.inject_now(&a, true)
+    }
+
+    /// Withdraw a Flowspec rule announced with [`Speaker::announce_flow`].
+    pub fn withdraw_flow(
+        &self,
+        rule: impl crate::route::IntoFlowRule,
+    ) -> Result<(), LibraryRouteError> {
+        let a = rule.into_flow_rule()?.announcement();
+        self.inject_now(&a, false)
+    }
+
+    /// Announce a route ([`crate::route::Route`]) to every neighbor
+    /// configured for its family.
+    pub fn announce_route(&self, route: crate::route::Route) -> Result<(), LibraryRouteError> {
+        let a = route.build()?;
+        self.inject_now(&a, true)
+    }
+
+    /// Withdraw a route announced with [`Speaker::announce_route`].
+    pub fn withdraw_route(&self, route: crate::route::Route) -> Result<(), LibraryRouteError> {
+        let a = route.build()?;
+        self.inject_now(&a, false)
+    }
+
+    /// Hand an announcement or its withdrawal to the RIB task without
+    /// waiting for its answer (the library's calls are not async).
+    fn inject_now(
+        &self,
+        a: &ribbit_exabgp::text::Announcement,
+        announce: bool,
+    ) -> Result<(), LibraryRouteError> {
+        use crate::announce::AnnounceError;
+        use crate::rib_task::RibControl;
+        let peers = self.targets(&[], a.family)?;
+        let control = if announce {
+            RibControl::Inject {
+                peers,
+                routes: vec![crate::announce::injection(a)?],
+                reply: None,
+            }
+        } else {
+            RibControl::Retract {
+                peers,
+                routes: vec![(a.family, a.nlri.clone())],
+                reply: None,
+            }
+        };
+        self.rib
+            .control
+            .send(control)
+            .map_err(|_| AnnounceError::Stopped)?;
+        Ok(())
+    }
+}

@@ -13,6 +13,7 @@ pub mod json;
 pub mod net;
 pub mod peer;
 pub mod process;
+pub mod reload;
 pub mod rib_task;
 pub mod rib_view;
 pub mod route;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use ribbit::cli::{decode, demo, encode, healthcheck, monitor, neighbor, rib, run, stats};
+use ribbit::cli::{decode, demo, encode, healthcheck, monitor, mrt, neighbor, rib, run, stats};
 
 /// Ribbit: a programmable BGP speaker and route server.
 #[derive(Parser)]
@@ -36,6 +36,8 @@ enum Command {
     Monitor(monitor::MonitorArgs),
     /// Show the table sizes of a running Ribbit.
     Stats(stats::StatsArgs),
+    /// Print MRT dumps (JSON or bgpdump -m lines), or replay one into a session.
+    Mrt(mrt::MrtArgs),
     /// Announce addresses while a check command succeeds (ExaBGP's
     /// healthcheck, for [[process]]).
     Healthcheck(Box<healthcheck::HealthcheckArgs>),
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args).map_err(|e| e.to_string()),
         Command::Encode(args) => encode::run(&args).map_err(|e| e.to_string()),
         Command::Run(args) => run::run(&args).map_err(|e| e.to_string()),
+        Command::Mrt(args) => mrt::run(&args).map_err(|e| e.to_string()),
         Command::Healthcheck(args) => healthcheck::run(&args).map_err(|e| e.to_string()),
         // The API's clients print their own errors: their exit status says
         // whether the API refused (1) or could not be asked (2).

@@ -512,10 +512,29 @@ async fn run(
                 task.handle(Input::Start);
             }
             () = sleep_until(task.stale_deadline()), if !task.stale_until.is_empty() => task.stale_expired(),
-            Some(ev) = conn_rx.recv(), if reading => match ev {
-                ConnEvent::Message(id, bytes) => task.message(id, bytes),
-                ConnEvent::Closed(id) => task.handle(Input::Closed(id)),
-            },
+            Some(ev) = conn_rx.recv(), if reading => {
+                let mut ev = Some(ev);
+                let mut handled = 0;
+                // Messages already queued are handled here rather than one
+                // turn of the loop each (a turn sets up every branch again),
+                // each carried out before the next is read, and none once
+                // the RIB's queue is full.
+                while let Some(e) = ev.take() {
+                    match e {
+                        ConnEvent::Message(id, bytes) => task.message(id, bytes),
+                        ConnEvent::Closed(id) => {
+                            task.handle(Input::Closed(id));
+                            break;
+                        }
+                    }
+                    task.carry_out();
+                    handled += 1;
+                    if task.waiting.is_some() || handled >= READ_BURST {
+                        break;
+                    }
+                    ev = conn_rx.try_recv().ok();
+                }
+            }
             Some((attempt, result)) = connected_rx.recv() => {
                 if attempt == task.attempt {
                     task.connect_result(result);
@@ -528,6 +547,10 @@ async fn run(
         }
     }
 }
+
+/// Messages the neighbor task handles in one turn of its loop when they
+/// are queued (timers are checked between turns).
+const READ_BURST: usize = 64;
 
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
@@ -1038,17 +1061,17 @@ impl PeerTask {
             && !self.batch_in_flight
     }
 
-    /// Hand a batch from the RIB to the writer.
+    /// Hand a batch from the RIB to the writer, as it is: one buffer of
+    /// whole messages. The RIB hears "ready" once the writer reports
+    /// progress with nothing of ours waiting, so that about two batches at
+    /// most are between the RIB and the socket.
     fn write_batch(&mut self, batch: Batch) {
         let Some((id, _)) = self.established.as_ref() else {
             return;
         };
         let id = *id;
-        for bytes in batch {
-            self.send(id, bytes);
-        }
+        self.send(id, batch);
         self.batch_in_flight = true;
-        self.batch_written();
     }
 
     /// Tell the RIB the last batch is out of the backlog, so it sends more.
@@ -1120,10 +1143,12 @@ impl PeerTask {
             self.stale_until.retain(|(f, _, _)| *f != family);
             self.stale.retain(|f| *f != family);
         }
-        let _ = self.events.send(PeerEvent::Update {
-            peer: self.settings.address,
-            update: Arc::clone(&update),
-        });
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(PeerEvent::Update {
+                peer: self.settings.address,
+                update: Arc::clone(&update),
+            });
+        }
         let u = RibUpdate {
             peer: self.settings.id,
             epoch: self.epoch,

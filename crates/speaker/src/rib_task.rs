@@ -45,8 +45,9 @@ pub const BATCH_BYTES: usize = 256 * 1024;
 /// hear of changes promptly.
 const BURST: usize = 512;
 
-/// A batch of complete BGP messages for one neighbor.
-pub type Batch = Vec<Vec<u8>>;
+/// A batch of complete BGP messages for one neighbor, back to back: one
+/// buffer, written as it is.
+pub type Batch = Vec<u8>;
 
 /// An UPDATE received on an established session.
 #[derive(Debug)]
@@ -60,7 +61,7 @@ pub struct RibUpdate {
 }
 
 /// Routes of one family sharing attributes, to inject ([`Rib::inject`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectRoutes {
     /// The family.
     pub family: Family,
@@ -486,8 +487,8 @@ impl RibTask {
             if !s.ready {
                 continue;
             }
-            let mut batch = Vec::new();
-            self.rib.take_messages(peer, BATCH_BYTES, &mut batch);
+            let mut batch = Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 8);
+            self.rib.take_into(peer, BATCH_BYTES, &mut batch);
             if batch.is_empty() {
                 continue;
             }

@@ -493,7 +493,27 @@ impl Speaker {
             .map(|r| r.commands.clone())
     }
 
-    fn id(&self, peer: IpAddr) -> Option<PeerId> {
+    /// Take `new`'s settings for everything but the neighbors, which the
+    /// caller adds, removes and updates one by one.
+    pub(crate) fn replace_config(&self, new: &Config) {
+        if let Ok(mut c) = self.config.lock() {
+            let neighbors = std::mem::take(&mut c.neighbors);
+            *c = new.clone();
+            c.neighbors = neighbors;
+        }
+    }
+
+    /// Replace the settings of a running neighbor in the snapshot (after
+    /// its routing settings were applied to the RIB).
+    pub(crate) fn update_neighbor_config(&self, n: NeighborConfig) {
+        if let Ok(mut c) = self.config.lock() {
+            if let Some(slot) = c.neighbors.iter_mut().find(|o| o.address == n.address) {
+                *slot = n;
+            }
+        }
+    }
+
+    pub(crate) fn id(&self, peer: IpAddr) -> Option<PeerId> {
         self.neighbors.read().ok()?.get(&peer).map(|r| r.id)
     }
 

@@ -1446,7 +1446,7 @@ async fn library_builder_neighbor_and_handlers() {
     a.add_neighbor(
         Neighbor::new(b_ip, 65002)
             .passive(true)
-            .families([Family::IPV4_UNICAST]),
+            .families([Family::IPV4_UNICAST, Family::IPV4_FLOWSPEC]),
     )
     .expect("neighbor");
     let server = {
@@ -1467,6 +1467,7 @@ port = 11918
 local-address = "127.0.1.95"
 asn = 65001
 connect-retry = 1
+families = ["ipv4-unicast", "ipv4-flowspec"]
 
 [[neighbor.route]]
 prefix = "10.95.0.0/24"
@@ -1487,6 +1488,45 @@ prefix = "10.95.0.0/24"
         sleep(Duration::from_millis(20)).await;
     }
     assert!(!server.is_finished());
+
+    // Routes and rules from the program reach B, and go again.
+    use ribbit::route::{Flow, Op, Route};
+    let rule = || {
+        Flow::matching()
+            .destination("10.94.0.0/24".parse().unwrap())
+            .protocol(Op::eq(17))
+            .then()
+            .discard()
+    };
+    let route = || Route::new("10.94.1.0/24".parse().unwrap()).next_hop_self();
+    a.announce_flow(rule()).expect("rule");
+    a.announce_route(route()).expect("route");
+    let a_ip = ip("127.0.1.94");
+    let held = |rib: &[ReceivedRoute]| {
+        let mut v: Vec<String> = rib.iter().map(|r| r.nlri.clone()).collect();
+        v.sort();
+        v
+    };
+    let both = vec![
+        "10.94.1.0/24".to_string(),
+        "flow destination-ipv4 10.94.0.0/24 protocol =udp".to_string(),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held(&b.adj_rib_in(a_ip).await.unwrap_or_default()) != both {
+        assert!(
+            Instant::now() < deadline,
+            "B holds {:?}",
+            held(&b.adj_rib_in(a_ip).await.unwrap_or_default())
+        );
+        sleep(Duration::from_millis(20)).await;
+    }
+    a.withdraw_flow(rule()).expect("rule");
+    a.withdraw_route(route()).expect("route");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !held(&b.adj_rib_in(a_ip).await.unwrap_or_default()).is_empty() {
+        assert!(Instant::now() < deadline, "B still holds the routes");
+        sleep(Duration::from_millis(20)).await;
+    }
     a.stop(None).await;
     let served = tokio::time::timeout(Duration::from_secs(3), server)
         .await

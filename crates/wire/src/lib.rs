@@ -44,6 +44,6 @@ pub use message::{Message, MessageType, HEADER_LEN, MARKER};
 pub use nlri::{Nlri, NlriList, Prefix};
 pub use notification::Notification;
 pub use open::Open;
-pub use pack::{EncodedAttributes, UpdatePacker};
+pub use pack::{AttributesView, EncodedAttributes, UpdatePacker};
 pub use route_refresh::RouteRefresh;
 pub use update::{MpNlri, MpReach, MpUnreach, NextHop, Update};

@@ -32,7 +32,9 @@ pub struct TooLarge {
 /// MP_REACH_NLRI (every other family) go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EncodedAttributes {
-    bytes: Box<[u8]>,
+    /// (A vector: made once per set and session and soon dropped, it is
+    /// not worth shrinking.)
+    bytes: Vec<u8>,
     /// Where the attributes with type codes above NEXT_HOP start.
     next_hop_at: u32,
     /// Where the attributes with type codes above MP_UNREACH_NLRI start.
@@ -58,7 +60,7 @@ impl EncodedAttributes {
             &mut bytes,
         );
         EncodedAttributes {
-            bytes: bytes.into_boxed_slice(),
+            bytes,
             next_hop_at: u32::try_from(next_hop_at).unwrap_or(u32::MAX),
             mp_at: u32::try_from(mp_at).unwrap_or(u32::MAX),
         }
@@ -69,6 +71,55 @@ impl EncodedAttributes {
     /// order, without NEXT_HOP, MP_REACH_NLRI or MP_UNREACH_NLRI. `None`
     /// when the bytes are not that.
     pub fn from_bytes(bytes: Vec<u8>) -> Option<EncodedAttributes> {
+        let v = AttributesView::parse(&bytes)?;
+        let (next_hop_at, mp_at) = (v.next_hop_at, v.mp_at);
+        Some(EncodedAttributes {
+            bytes,
+            next_hop_at: u32::try_from(next_hop_at).ok()?,
+            mp_at: u32::try_from(mp_at).ok()?,
+        })
+    }
+
+    /// A borrowed view of the same.
+    pub fn view(&self) -> AttributesView<'_> {
+        let end = self.bytes.len();
+        AttributesView {
+            bytes: &self.bytes,
+            next_hop_at: usize::try_from(self.next_hop_at).unwrap_or(end).min(end),
+            mp_at: usize::try_from(self.mp_at).unwrap_or(end).min(end),
+        }
+    }
+
+    /// The encoded attributes, NEXT_HOP and MP_REACH_NLRI left out.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Their length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether no attribute is encoded.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// Attributes in the form of [`EncodedAttributes`], borrowed: where a
+/// caller keeps many sets in one buffer, packing needs no copy of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributesView<'a> {
+    bytes: &'a [u8],
+    next_hop_at: usize,
+    mp_at: usize,
+}
+
+impl<'a> AttributesView<'a> {
+    /// Whole attributes in ascending type order, without NEXT_HOP,
+    /// MP_REACH_NLRI or MP_UNREACH_NLRI (as [`EncodedAttributes::as_bytes`]
+    /// gives them); `None` when the bytes are not that.
+    pub fn parse(bytes: &'a [u8]) -> Option<AttributesView<'a>> {
         let mut next_hop_at = None;
         let mut mp_at = None;
         let mut at = 0usize;
@@ -106,35 +157,20 @@ impl EncodedAttributes {
             return None;
         }
         let end = bytes.len();
-        let next_hop_at = next_hop_at.unwrap_or(end);
-        let mp_at = mp_at.unwrap_or(end);
-        Some(EncodedAttributes {
-            bytes: bytes.into_boxed_slice(),
-            next_hop_at: u32::try_from(next_hop_at).ok()?,
-            mp_at: u32::try_from(mp_at).ok()?,
+        Some(AttributesView {
+            bytes,
+            next_hop_at: next_hop_at.unwrap_or(end),
+            mp_at: mp_at.unwrap_or(end),
         })
     }
 
-    /// The encoded attributes, NEXT_HOP and MP_REACH_NLRI left out.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+    /// The bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
     }
 
-    /// Their length in bytes.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Whether no attribute is encoded.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    fn split(&self, at: u32) -> (&[u8], &[u8]) {
-        let at = usize::try_from(at)
-            .unwrap_or(usize::MAX)
-            .min(self.bytes.len());
-        self.bytes.split_at(at)
+    fn split(&self, at: usize) -> (&'a [u8], &'a [u8]) {
+        self.bytes.split_at(at.min(self.bytes.len()))
     }
 }
 
@@ -189,30 +225,47 @@ impl UpdatePacker {
         nlri: &NlriList,
         out: &mut Vec<u8>,
     ) -> Result<usize, TooLarge> {
-        let add_path = self.ctx.add_path(family);
+        let (bytes, ends) = encode_nlri(family, self.ctx.add_path(family), nlri);
+        self.announce_wire(family, attributes.view(), next_hop, &bytes, &ends, out)
+    }
+
+    /// [`UpdatePacker::announce_encoded`] of NLRI already in wire form:
+    /// `nlri` holds them back to back (with path identifiers where the
+    /// session sends them), `ends[i]` is where the i-th one ends. Nothing
+    /// is allocated: the attributes and the NLRI are copied into `out`.
+    pub fn announce_wire(
+        &self,
+        family: Family,
+        attributes: AttributesView<'_>,
+        next_hop: NextHop,
+        nlri: &[u8],
+        ends: &[u32],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, TooLarge> {
         let (before_nh, after_nh) = attributes.split(attributes.next_hop_at);
         if family == Family::IPV4_UNICAST && matches!(next_hop, NextHop::V4(_) | NextHop::Empty) {
-            let mut nh_attr = Vec::with_capacity(7);
-            if let NextHop::V4(nh) = next_hop {
-                write_attribute(
-                    flags::TRANSITIVE,
-                    type_code::NEXT_HOP,
-                    &nh.octets(),
-                    &mut nh_attr,
-                );
-            }
+            let mut nh_attr = [0u8; 7];
+            let nh_attr: &[u8] = match next_hop {
+                NextHop::V4(nh) => {
+                    nh_attr[0] = flags::TRANSITIVE;
+                    nh_attr[1] = type_code::NEXT_HOP;
+                    nh_attr[2] = 4;
+                    nh_attr[3..].copy_from_slice(&nh.octets());
+                    &nh_attr
+                }
+                _ => &[],
+            };
             let alen = attributes.bytes.len().saturating_add(nh_attr.len());
             let alen16 = u16::try_from(alen).unwrap_or(u16::MAX);
-            return self.pack(
+            return self.pack_wire(
                 nlri,
-                family,
-                add_path,
+                ends,
                 out,
                 |msg, body| {
                     msg.extend_from_slice(&[0, 0]);
                     msg.extend_from_slice(&alen16.to_be_bytes());
                     msg.extend_from_slice(before_nh);
-                    msg.extend_from_slice(&nh_attr);
+                    msg.extend_from_slice(nh_attr);
                     msg.extend_from_slice(after_nh);
                     msg.extend_from_slice(body);
                 },
@@ -231,10 +284,9 @@ impl UpdatePacker {
             .saturating_add(high.len())
             .saturating_add(4)
             .saturating_add(mp_head.len());
-        self.pack(
+        self.pack_wire(
             nlri,
-            family,
-            add_path,
+            ends,
             out,
             |msg, body| {
                 msg.extend_from_slice(&[0, 0]);
@@ -276,12 +328,23 @@ impl UpdatePacker {
         nlri: &NlriList,
         out: &mut Vec<u8>,
     ) -> Result<usize, TooLarge> {
-        let add_path = self.ctx.add_path(family);
+        let (bytes, ends) = encode_nlri(family, self.ctx.add_path(family), nlri);
+        self.withdraw_wire(family, &bytes, &ends, out)
+    }
+
+    /// [`UpdatePacker::withdraw`] of NLRI already in wire form, laid out as
+    /// for [`UpdatePacker::announce_wire`].
+    pub fn withdraw_wire(
+        &self,
+        family: Family,
+        nlri: &[u8],
+        ends: &[u32],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, TooLarge> {
         if family == Family::IPV4_UNICAST {
-            return self.pack(
+            return self.pack_wire(
                 nlri,
-                family,
-                add_path,
+                ends,
                 out,
                 |msg, body| {
                     msg.extend_from_slice(
@@ -294,10 +357,9 @@ impl UpdatePacker {
             );
         }
         let fixed = 4 + 3;
-        self.pack(
+        self.pack_wire(
             nlri,
-            family,
-            add_path,
+            ends,
             out,
             |msg, body| {
                 let mut value = Vec::with_capacity(3usize.saturating_add(body.len()));
@@ -321,13 +383,13 @@ impl UpdatePacker {
         )
     }
 
-    /// Split the NLRI into runs that fit next to `fixed` bytes of
-    /// attributes and write one message per run with `write_body`.
-    fn pack(
+    /// Split NLRI in wire form (`nlri`, each ending at `ends[i]`) into runs
+    /// that fit next to `fixed` bytes of attributes and write one message
+    /// per run with `write_body`, each run a slice of `nlri`.
+    fn pack_wire(
         &self,
-        nlri: &NlriList,
-        family: Family,
-        add_path: bool,
+        nlri: &[u8],
+        ends: &[u32],
         out: &mut Vec<u8>,
         write_body: impl Fn(&mut Vec<u8>, &[u8]),
         fixed: usize,
@@ -336,17 +398,12 @@ impl UpdatePacker {
             .max()
             .saturating_sub(UPDATE_OVERHEAD)
             .saturating_sub(fixed);
-        let mut run = Vec::with_capacity(room.min(nlri.len().saturating_mul(5)));
         let mut messages = 0usize;
-        let mut emit = |run: &mut Vec<u8>, out: &mut Vec<u8>| {
-            let start = begin(out, MessageType::Update);
-            write_body(out, run);
-            finish(out, start);
-            run.clear();
-            messages = messages.saturating_add(1);
-        };
-        for n in nlri.iter() {
-            let need = n.encoded_len(family.afi, add_path);
+        let mut run_start = 0usize;
+        let mut prev = 0usize;
+        for &end in ends {
+            let end = usize::try_from(end).unwrap_or(usize::MAX).min(nlri.len());
+            let need = end.saturating_sub(prev);
             if need > room {
                 return Err(TooLarge {
                     needed: need,
@@ -354,16 +411,34 @@ impl UpdatePacker {
                     max: self.max(),
                 });
             }
-            if run.len().saturating_add(need) > room {
-                emit(&mut run, out);
+            if end.saturating_sub(run_start) > room {
+                let start = begin(out, MessageType::Update);
+                write_body(out, nlri.get(run_start..prev).unwrap_or_default());
+                finish(out, start);
+                messages = messages.saturating_add(1);
+                run_start = prev;
             }
-            n.encode(family.afi, add_path, &mut run);
+            prev = end;
         }
-        if !run.is_empty() {
-            emit(&mut run, out);
+        if prev > run_start {
+            let start = begin(out, MessageType::Update);
+            write_body(out, nlri.get(run_start..prev).unwrap_or_default());
+            finish(out, start);
+            messages = messages.saturating_add(1);
         }
         Ok(messages)
     }
+}
+
+/// NLRI in wire form, back to back, and where each ends.
+fn encode_nlri(family: Family, add_path: bool, nlri: &NlriList) -> (Vec<u8>, Vec<u32>) {
+    let mut bytes = Vec::with_capacity(nlri.len().saturating_mul(5));
+    let mut ends = Vec::with_capacity(nlri.len());
+    for n in nlri.iter() {
+        n.encode(family.afi, add_path, &mut bytes);
+        ends.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+    }
+    (bytes, ends)
 }
 
 #[cfg(test)]

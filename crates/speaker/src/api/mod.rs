@@ -10,6 +10,7 @@
 //! GET /v1/rib/{family}                                every path, the best and why
 //! GET /v1/stats                                       table sizes, counters
 //! GET /v1/events                                      NDJSON, one event per line
+//! GET /metrics                                        Prometheus text format
 //! ```
 //!
 //! The RIB endpoints take `prefix`, `longest-match` or `more-specifics`,
@@ -22,6 +23,7 @@
 
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod model;
 pub mod query;
 
@@ -48,6 +50,7 @@ use crate::Speaker;
 
 pub use error::ApiError;
 use events::{EventFilter, EventsQuery, StreamGauge, Tracker};
+use metrics::MetricsRegistry;
 use model::{
     state_name, AdjRibPage, AdjRoute, Destination, FamilyCounters, NeighborDetail, NeighborList,
     NeighborSummary, PrefixCounts, RibPage, Stats,
@@ -79,6 +82,8 @@ struct Inner {
     speaker: Arc<Speaker>,
     tracker: Arc<Tracker>,
     streams: Arc<StreamGauge>,
+    /// The other parts of Ribbit that add to `/metrics`.
+    metrics: Arc<MetricsRegistry>,
     stop: watch::Receiver<bool>,
     token: Option<ApiToken>,
     /// Answer only requests addressed to localhost or an IP address (see
@@ -94,6 +99,7 @@ pub struct ApiServer {
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     tracker: JoinHandle<()>,
+    metrics: Arc<MetricsRegistry>,
 }
 
 impl ApiServer {
@@ -128,10 +134,12 @@ impl ApiServer {
             Arc::clone(&tracker),
             stop_rx.clone(),
         );
+        let metrics = Arc::new(MetricsRegistry::default());
         let state = Arc::new(Inner {
             speaker,
             tracker,
             streams: Arc::new(StreamGauge::default()),
+            metrics: Arc::clone(&metrics),
             stop: stop_rx.clone(),
             token: config.api.token.clone(),
             local_only: !config.api.allow_remote,
@@ -151,7 +159,14 @@ impl ApiServer {
             stop,
             server,
             tracker: tracker_task,
+            metrics,
         }
+    }
+
+    /// Where other parts of Ribbit add their metrics to `/metrics`
+    /// ([`metrics::MetricsSource`]).
+    pub fn metrics(&self) -> Arc<MetricsRegistry> {
+        Arc::clone(&self.metrics)
     }
 
     /// The address the API listens on (with the port really bound).
@@ -187,6 +202,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/rib/{family}", get(rib))
         .route("/v1/stats", get(stats))
         .route("/v1/events", get(events))
+        // Behind the token like /v1/: the metrics name the neighbors and
+        // their state, and Prometheus sends a bearer token
+        // (`authorization` in a scrape config).
+        .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             check_token,

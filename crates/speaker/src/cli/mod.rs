@@ -7,6 +7,7 @@ pub mod encode;
 pub mod healthcheck;
 pub mod input;
 pub mod monitor;
+pub mod mrt;
 pub mod neighbor;
 pub mod rib;
 pub mod run;

@@ -104,7 +104,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
             Processes::start(&config.processes, Arc::clone(&speaker), base_dir);
         loop {
             let request = tokio::select! {
-                () = wait_for_signal() => break,
+                signal = wait_for_signal() => match signal {
+                    Signal::Stop => break,
+                    Signal::Reload => Some(ControlRequest::Reload),
+                },
                 r = requests.recv() => r,
             };
             match request {
@@ -129,8 +132,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
                     .await
             }
             // Only when an API request outlived the API's own stop: the
-            // sessions end with the process, without a Cease.
-            Err(_) => warn!("the speaker is still in use; stopping without NOTIFICATIONs"),
+            // sessions still get their Cease.
+            Err(shared) => shared.stop(Some("Ribbit shutting down".to_string())).await,
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -161,19 +164,29 @@ fn config_dir(config: &std::path::Path) -> PathBuf {
     std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
-async fn wait_for_signal() {
+/// What a signal asks for.
+enum Signal {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP: read the configuration again.
+    Reload,
+}
+
+/// The next signal that asks something of the speaker.
+async fn wait_for_signal() -> Signal {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    };
+    let mut hup = signal(SignalKind::hangup()).ok();
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+        _ = tokio::signal::ctrl_c() => Signal::Stop,
+        Some(()) = recv(&mut term) => Signal::Stop,
+        Some(()) = recv(&mut hup) => Signal::Reload,
+    }
+}
+
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -19,6 +19,8 @@ use ribbit_wire::HEADER_LEN;
 pub const READ_QUEUE: usize = 64;
 /// Messages a writer may have queued.
 pub const WRITE_QUEUE: usize = 256;
+/// How many bytes of small queued messages a writer puts in one write.
+const COALESCE: usize = 256 * 1024;
 /// How long a writer may go on once its session let go of the connection
 /// (to put a last NOTIFICATION on the wire) before the socket is closed
 /// anyway: a peer that does not read would otherwise keep it open forever.
@@ -176,21 +178,26 @@ async fn write_loop(
 ) {
     let mut batch = BytesMut::new();
     while let Some(first) = queue.recv().await {
-        // Coalesce what is queued into one write.
-        batch.extend_from_slice(&first);
-        while batch.len() < 256 * 1024 {
-            match queue.try_recv() {
-                Ok(more) => batch.extend_from_slice(&more),
-                Err(_) => break,
+        // A large buffer (a batch of the RIB's messages) goes out as it is;
+        // small messages queued together are coalesced into one write.
+        let big = first.len() >= COALESCE / 4;
+        if !big {
+            batch.extend_from_slice(&first);
+            while batch.len() < COALESCE {
+                match queue.try_recv() {
+                    Ok(more) => batch.extend_from_slice(&more),
+                    Err(_) => break,
+                }
             }
         }
-        while batch.has_remaining() {
-            match sock.write(&batch).await {
+        let mut data: &[u8] = if big { &first } else { &batch };
+        while !data.is_empty() {
+            match sock.write(data).await {
                 Ok(0) | Err(_) => {
                     let _ = events.send(ConnEvent::Closed(id)).await;
                     return;
                 }
-                Ok(n) => batch.advance(n),
+                Ok(n) => data = data.get(n..).unwrap_or_default(),
             }
         }
         batch.clear();

@@ -424,7 +424,9 @@ impl EventEncoder {
                 }
                 if self.receives(EventKind::Update) {
                     for group in table_groups(routes) {
-                        let Some(first) = group.first().copied() else { continue };
+                        let Some(first) = group.first().copied() else {
+                            continue;
+                        };
                         let mut line = String::with_capacity(256 + group.len() * 32);
                         self.envelope_text("update", peer, ends, &mut line);
                         line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
@@ -444,7 +446,9 @@ impl EventEncoder {
                         line.push_str("\"announce\":{");
                         line.push_str(&Value::String(exa::family_key(first.family)).to_string());
                         line.push_str(":{");
-                        line.push_str(&Value::String(next_hop_key(first.family, first.next_hop)).to_string());
+                        line.push_str(
+                            &Value::String(next_hop_key(first.family, first.next_hop)).to_string(),
+                        );
                         line.push_str(":[");
                         for (i, r) in group.iter().enumerate() {
                             if i > 0 {
@@ -453,7 +457,10 @@ impl EventEncoder {
                             line.push_str("{\"nlri\":");
                             line.push_str(&Value::String(r.nlri.clone()).to_string());
                             if let Some(id) = r.path_id {
-                                line.push_str(&format!(",\"path-information\":\"{}\"", Ipv4Addr::from(id)));
+                                line.push_str(&format!(
+                                    ",\"path-information\":\"{}\"",
+                                    Ipv4Addr::from(id)
+                                ));
                             }
                             line.push('}');
                         }
@@ -692,7 +699,11 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
     if let Some(m) = &u.mp_reach {
         if let MpNlri::Decoded(NlriList::Prefixes(v)) = &m.nlri {
             if !v.is_empty() {
-                announce.push((exa::family_key(m.family), next_hop_key(m.family, Some(m.next_hop)), v));
+                announce.push((
+                    exa::family_key(m.family),
+                    next_hop_key(m.family, Some(m.next_hop)),
+                    v,
+                ));
             }
         }
     }
@@ -711,7 +722,9 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
     // would need merging: rare enough for the general path.
     announce.sort_by(|x, y| x.0.cmp(&y.0));
     withdraw.sort_by(|x, y| x.0.cmp(&y.0));
-    if announce.windows(2).any(|w| w[0].0 == w[1].0) || withdraw.windows(2).any(|w| w[0].0 == w[1].0) {
+    if announce.windows(2).any(|w| w[0].0 == w[1].0)
+        || withdraw.windows(2).any(|w| w[0].0 == w[1].0)
+    {
         return false;
     }
     if !announce.is_empty() {
@@ -913,9 +926,8 @@ mod tests {
 #[cfg(test)]
 mod fast {
     use super::*;
-    use ribbit_wire::Message;
     use ribbit_exabgp::text::{Command, EncodeSettings};
-    use ribbit_wire::DecodeContext;
+    use ribbit_wire::{DecodeContext, Message};
 
     fn check(cmd: &str) -> bool {
         let c: Command = cmd.parse().unwrap();
@@ -952,16 +964,19 @@ mod fast {
             assert!(check(cmd), "the fast path should take {cmd}");
         }
         // Others go the general way.
-        assert!(!check("announce route 10.0.0.0/24 next-hop 192.0.2.1 extended-community [target:1:1]"));
-        assert!(!check("announce route 10.0.0.0/24 next-hop 192.0.2.1 rd 1:1 label 5"));
+        assert!(!check(
+            "announce route 10.0.0.0/24 next-hop 192.0.2.1 extended-community [target:1:1]"
+        ));
+        assert!(!check(
+            "announce route 10.0.0.0/24 next-hop 192.0.2.1 rd 1:1 label 5"
+        ));
     }
 }
 
 #[cfg(test)]
 mod timing {
     use super::*;
-    use ribbit_wire::Message;
-    use ribbit_wire::DecodeContext;
+    use ribbit_wire::{DecodeContext, Message};
     use std::sync::Arc;
 
     /// `cargo test --release -p ribbit --lib process::encode::timing -- --ignored --nocapture`
@@ -979,11 +994,7 @@ mod timing {
             Message::Update(u) => Arc::new(u),
             _ => unreachable!(),
         };
-        let mut enc = EventEncoder::new(
-            Encoder::Exabgp,
-            &[EventKind::Update],
-            NeighborScope::All,
-        );
+        let mut enc = EventEncoder::new(Encoder::Exabgp, &[EventKind::Update], NeighborScope::All);
         let ends = Some(Ends {
             local_address: "127.0.0.1".parse().unwrap(),
             local_as: 1,
@@ -993,7 +1004,9 @@ mod timing {
             peer: "127.0.0.2".parse().unwrap(),
             update: u,
         };
-        let PeerEvent::Update { update, .. } = &e else { unreachable!() };
+        let PeerEvent::Update { update, .. } = &e else {
+            unreachable!()
+        };
         let t = std::time::Instant::now();
         for _ in 0..100_000 {
             std::hint::black_box(ribbit_exabgp::json::update(update).to_string());
@@ -1003,7 +1016,10 @@ mod timing {
         for _ in 0..100_000 {
             std::hint::black_box(ribbit_exabgp::json::update(update));
         }
-        println!("update value only {:.2} us", t.elapsed().as_secs_f64() * 10.0);
+        println!(
+            "update value only {:.2} us",
+            t.elapsed().as_secs_f64() * 10.0
+        );
         let t = std::time::Instant::now();
         let n = 100_000;
         let mut bytes = 0;
@@ -1011,6 +1027,10 @@ mod timing {
             bytes += enc.event(&e, |_| ends)[0].len();
         }
         let el = t.elapsed();
-        println!("{:.2} us per event, {} bytes", el.as_secs_f64() * 1e6 / n as f64, bytes / n);
+        println!(
+            "{:.2} us per event, {} bytes",
+            el.as_secs_f64() * 1e6 / n as f64,
+            bytes / n
+        );
     }
 }
