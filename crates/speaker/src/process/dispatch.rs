@@ -267,16 +267,29 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     // goes away.
     let spawned = std::thread::Builder::new()
         .name(format!("process-{}", cfg.name))
-        .spawn(move || loop {
-            let item = match sub.blocking_recv() {
-                Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
-                Ok(_) => continue,
-                Err(RecvError::Lagged(n)) => Err(n),
-                Err(RecvError::Closed) => return,
-            };
-            if fwd.blocking_send(item).is_err() {
+        .spawn(move || {
+            // A small runtime of its own, so that the thread also wakes
+            // when this task ends (its queue closes), events or not.
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {
                 return;
-            }
+            };
+            rt.block_on(async move {
+                loop {
+                    let next = tokio::select! {
+                        r = sub.recv() => r,
+                        () = fwd.closed() => return,
+                    };
+                    let item = match next {
+                        Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(n)) => Err(n),
+                        Err(RecvError::Closed) => return,
+                    };
+                    if fwd.send(item).await.is_err() {
+                        return;
+                    }
+                }
+            });
         });
     if let Err(e) = spawned {
         warn!(process = %cfg.name, error = %e, "cannot start the event thread; no events");
