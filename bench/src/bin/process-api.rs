@@ -142,6 +142,15 @@ fn spawn(dir: &Path, name: &str, cmd: &mut Command) -> std::io::Result<Running> 
     ))
 }
 
+/// The target's session: its address and port, the neighbor, who connects.
+struct Peering<'a> {
+    local: &'a str,
+    port: u16,
+    neighbor: &'a str,
+    neighbor_as: u32,
+    passive: bool,
+}
+
 /// Start the target with one neighbor and one program.
 #[allow(
     clippy::too_many_arguments,
@@ -149,14 +158,17 @@ fn spawn(dir: &Path, name: &str, cmd: &mut Command) -> std::io::Result<Running> 
 )]
 fn start_target(
     a: &Args,
-    local: &str,
-    port: u16,
-    neighbor: &str,
-    neighbor_as: u32,
-    passive: bool,
+    p: &Peering<'_>,
     program: &str,
     receive: &str,
 ) -> std::io::Result<Running> {
+    let Peering {
+        local,
+        port,
+        neighbor,
+        neighbor_as,
+        passive,
+    } = *p;
     match a.target {
         Target::Ribbit => {
             let connect = if passive {
@@ -285,7 +297,14 @@ fn receive(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_file(&done);
     let program = format!("{} {} {}", counter.display(), load.prefixes, done.display());
     let (local, me) = ("127.0.3.201", "127.0.3.200");
-    let _target = start_target(a, local, 11390, me, load.asn, true, &program, "\"update\"")?;
+    let peering = Peering {
+        local,
+        port: 11390,
+        neighbor: me,
+        neighbor_as: load.asn,
+        passive: true,
+    };
+    let _target = start_target(a, &peering, &program, "\"update\"")?;
     let to = SocketAddr::new(local.parse()?, 11390);
     let stream = session::connect(me.parse::<IpAddr>()?, to, Duration::from_secs(30))?;
     let speaker = Speaker {
@@ -374,7 +393,14 @@ fn announce(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         started.display()
     );
     // The target connects to GoBGP's port (11392 = 11391 + 1).
-    let _target = start_target(a, me, 11391, gobgp, 65002, false, &program, "\"state\"")?;
+    let peering = Peering {
+        local: me,
+        port: 11391,
+        neighbor: gobgp,
+        neighbor_as: 65002,
+        passive: false,
+    };
+    let _target = start_target(a, &peering, &program, "\"state\"")?;
     let words = wait_file(&started, Duration::from_secs(a.timeout))?;
     let t0: f64 = words.first().ok_or("empty")?.parse()?;
     let written: f64 = words.get(1).ok_or("empty")?.parse()?;

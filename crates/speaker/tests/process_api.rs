@@ -722,6 +722,30 @@ async fn crashing_program_restarted() {
     // Back-off: 0, 0.1, 0.2, 0.4 s...: four runs took at least 0.3 s, and
     // the speaker never noticed.
     assert_eq!(pair.a.state(pair.b_addr).await, Some(State::Established));
+    // Each run's event thread ends with the run, events or not.
+    let threads = || {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|t| {
+                        std::fs::read_to_string(t.path().join("comm"))
+                            .is_ok_and(|c| c.trim() == "process-crash")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    eventually("at most one event thread", PROPAGATE, || {
+        let n = threads();
+        async move {
+            if n <= 1 {
+                Ok(())
+            } else {
+                Err(format!("{n} threads"))
+            }
+        }
+    })
+    .await;
     pair.stop().await;
 }
 

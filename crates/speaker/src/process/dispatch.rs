@@ -267,16 +267,29 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     // goes away.
     let spawned = std::thread::Builder::new()
         .name(format!("process-{}", cfg.name))
-        .spawn(move || loop {
-            let item = match sub.blocking_recv() {
-                Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
-                Ok(_) => continue,
-                Err(RecvError::Lagged(n)) => Err(n),
-                Err(RecvError::Closed) => return,
-            };
-            if fwd.blocking_send(item).is_err() {
+        .spawn(move || {
+            // A small runtime of its own, so that the thread also wakes
+            // when this task ends (its queue closes), events or not.
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {
                 return;
-            }
+            };
+            rt.block_on(async move {
+                loop {
+                    let next = tokio::select! {
+                        r = sub.recv() => r,
+                        () = fwd.closed() => return,
+                    };
+                    let item = match next {
+                        Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(n)) => Err(n),
+                        Err(RecvError::Closed) => return,
+                    };
+                    if fwd.send(item).await.is_err() {
+                        return;
+                    }
+                }
+            });
         });
     if let Err(e) = spawned {
         warn!(process = %cfg.name, error = %e, "cannot start the event thread; no events");
@@ -337,10 +350,13 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
             Some(None) => return,
         };
         let peer = match &e {
-            PeerEvent::State { peer, .. } => {
-                // A neighbor's settings may have changed (removed and
-                // added again): look them up afresh.
-                ends.remove(peer);
+            PeerEvent::State { peer, to, .. } => {
+                // Up: our address on the new session is known (and the
+                // neighbor's settings may have changed since the last one):
+                // looked up afresh, then kept until the next session.
+                if *to == ribbit_fsm::State::Established {
+                    ends.remove(peer);
+                }
                 *peer
             }
             PeerEvent::Update { peer, .. }
@@ -351,9 +367,14 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         if !enc.in_scope(peer) {
             continue;
         }
-        let end = *ends
-            .entry(peer)
-            .or_insert_with(|| session_ends(&shared.speaker, peer));
+        let end = match ends.get(&peer) {
+            Some(e) => *e,
+            None => {
+                let e = session_ends(&shared.speaker, peer).await;
+                ends.insert(peer, e);
+                e
+            }
+        };
         for line in enc.event(&e, |_| end) {
             match outbox.event(line).await {
                 Ok(true) => {}
@@ -378,10 +399,21 @@ fn event_peer(e: &PeerEvent) -> Option<IpAddr> {
     }
 }
 
-fn session_ends(speaker: &Speaker, peer: IpAddr) -> Option<Ends> {
-    speaker
+/// A neighbor's session ends for ExaBGP's envelope: our address on the
+/// session while it is up, else the configured or listening one.
+async fn session_ends(speaker: &Speaker, peer: IpAddr) -> Option<Ends> {
+    let mut ends = speaker
         .neighbor_config(peer)
-        .map(|n| Ends::of(&n, speaker.local_addrs()))
+        .map(|n| Ends::of(&n, speaker.local_addrs()))?;
+    if let Some(local) = speaker
+        .neighbor_info(peer)
+        .await
+        .and_then(|i| i.session)
+        .and_then(|s| s.local)
+    {
+        ends.local_address = local.ip();
+    }
+    Some(ends)
 }
 
 /// The state and table of every established neighbor in scope.
@@ -397,7 +429,13 @@ async fn initial(shared: &Shared, enc: &mut EventEncoder, outbox: &Outbox) -> Re
         }
         let table = table(speaker, enc, peer).await;
         let mut lines = Vec::new();
-        enc.resync_neighbor(peer, session_ends(speaker, peer), state, &table, &mut lines);
+        enc.resync_neighbor(
+            peer,
+            session_ends(speaker, peer).await,
+            state,
+            &table,
+            &mut lines,
+        );
         for l in lines {
             outbox.wait_put(l).await?;
         }
@@ -449,7 +487,13 @@ async fn resync(
         let table = table(speaker, enc, peer).await;
         routes += table.len();
         let mut lines = Vec::new();
-        enc.resync_neighbor(peer, session_ends(speaker, peer), state, &table, &mut lines);
+        enc.resync_neighbor(
+            peer,
+            session_ends(speaker, peer).await,
+            state,
+            &table,
+            &mut lines,
+        );
         for l in lines {
             outbox.wait_put(l).await?;
         }
