@@ -19,6 +19,7 @@ pub mod rib_view;
 pub mod route;
 pub mod speaker;
 pub mod speaker_api;
+pub mod tap;
 
 pub use builder::{Neighbor, SpeakerBuilder};
 pub use speaker::Speaker;

@@ -7,9 +7,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -29,6 +29,7 @@ use ribbit_wire::{
 use crate::net::connect::{self, TransportSettings};
 use crate::net::connection::{ConnEvent, Connection, LINGER, READ_QUEUE};
 use crate::rib_task::{Batch, RibControl, RibHandle, RibUpdate};
+use crate::tap::{TapMode, TapRecord, TapSession, TapSink, Taps};
 
 /// Everything a neighbor's task needs to know.
 #[derive(Debug, Clone)]
@@ -354,6 +355,11 @@ struct PeerTask {
     connected: mpsc::Sender<(u64, std::io::Result<TcpStream>)>,
     established: Option<(ConnId, Box<Negotiated>)>,
     events: broadcast::Sender<PeerEvent>,
+    /// The recorders (MRT, BMP), and the session as they know it.
+    taps: Arc<Taps>,
+    tap_session: Option<Arc<TapSession>>,
+    /// Records for lossless recorders that had no room, in order.
+    tap_waiting: VecDeque<(TapSink, TapRecord)>,
     rib: RibHandle,
     /// Counts the sessions that came up; the RIB ignores what belongs to an
     /// earlier one.
@@ -388,18 +394,20 @@ struct PeerTask {
 pub fn spawn(
     settings: PeerSettings,
     events: broadcast::Sender<PeerEvent>,
+    taps: Arc<Taps>,
     rib: RibHandle,
     seed: u64,
 ) -> (mpsc::Sender<PeerCommand>, JoinHandle<()>) {
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let span = tracing::info_span!("neighbor", peer = %settings.address);
-    let handle = tokio::spawn(run(settings, events, rib, seed, cmd_rx).instrument(span));
+    let handle = tokio::spawn(run(settings, events, taps, rib, seed, cmd_rx).instrument(span));
     (cmd_tx, handle)
 }
 
 async fn run(
     settings: PeerSettings,
     events: broadcast::Sender<PeerEvent>,
+    taps: Arc<Taps>,
     rib: RibHandle,
     seed: u64,
     mut commands: mpsc::Receiver<PeerCommand>,
@@ -428,6 +436,9 @@ async fn run(
         connected: connected_tx,
         established: None,
         events,
+        taps,
+        tap_session: None,
+        tap_waiting: VecDeque::new(),
         rib,
         epoch: 0,
         waiting: None,
@@ -457,8 +468,11 @@ async fn run(
         }
         task.carry_out();
         let deadline = task.session.poll_timeout().map(Instant::from_std);
-        let writer_idle = task.writer_idle();
-        let reading = task.waiting.is_none();
+        // A lossless recorder that is behind holds the session back, as
+        // the RIB does: nothing is read or written until it has room.
+        let tap_front = task.tap_waiting.front().map(|(sink, _)| sink.tx.clone());
+        let writer_idle = task.writer_idle() && tap_front.is_none();
+        let reading = task.waiting.is_none() && tap_front.is_none();
         if let Some(rx) = task.new_batches.take() {
             batches = Some(rx);
         }
@@ -487,9 +501,14 @@ async fn run(
                     return;
                 }
             },
-            Ok(permit) = updates.reserve(), if !reading => {
+            Ok(permit) = updates.reserve(), if task.waiting.is_some() => {
                 if let Some(u) = task.waiting.take() {
                     permit.send(u);
+                }
+            }
+            Some(permit) = reserve(tap_front.as_ref()) => {
+                if let Some((_, record)) = task.tap_waiting.pop_front() {
+                    permit.send(record);
                 }
             }
             Some(id) = flushed_rx.recv() => {
@@ -559,6 +578,14 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// Room in a recorder's queue; never when there is no recorder waited for.
+async fn reserve(tx: Option<&mpsc::Sender<TapRecord>>) -> Option<mpsc::Permit<'_, TapRecord>> {
+    match tx {
+        Some(tx) => tx.reserve().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
 async fn next_batch(batches: &mut Option<mpsc::Receiver<Batch>>) -> Option<Batch> {
     match batches {
         Some(rx) => rx.recv().await,
@@ -581,6 +608,49 @@ impl PeerTask {
         self.received.count(&bytes);
         let now = self.now();
         self.session.handle(now, Input::Message(id, &bytes));
+        if let Some(session) = self.tapped(id) {
+            self.tap(TapRecord::Received {
+                session,
+                at: SystemTime::now(),
+                message: bytes.freeze(),
+            });
+        }
+    }
+
+    /// The session as the recorders know it, when `id` is the established
+    /// connection and somebody records.
+    fn tapped(&self, id: ConnId) -> Option<Arc<TapSession>> {
+        match (&self.established, &self.tap_session) {
+            (Some((established, _)), Some(s)) if *established == id && self.taps.active() => {
+                Some(Arc::clone(s))
+            }
+            _ => None,
+        }
+    }
+
+    /// Hand a record to every recorder: lossy ones drop it when full,
+    /// lossless ones keep it here, in order, until they have room.
+    fn tap(&mut self, record: TapRecord) {
+        let sent = matches!(record, TapRecord::Sent { .. });
+        for sink in self.taps.sinks() {
+            if sent && !sink.wants_sent {
+                continue;
+            }
+            if self.tap_waiting.iter().any(|(s, _)| s.id == sink.id) {
+                self.tap_waiting.push_back((sink, record.clone()));
+                continue;
+            }
+            match sink.tx.try_send(record.clone()) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(mpsc::error::TrySendError::Full(r)) => match sink.mode {
+                    TapMode::Lossy => {
+                        sink.dropped
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    TapMode::Lossless => self.tap_waiting.push_back((sink, r)),
+                },
+            }
+        }
     }
 
     fn command(&mut self, cmd: PeerCommand) {
@@ -713,6 +783,18 @@ impl PeerTask {
                         from,
                         to,
                     });
+                    if self.taps.active() {
+                        let local = &self.settings.session.local;
+                        self.tap(TapRecord::State {
+                            peer: self.settings.address,
+                            local_asn: local.asn,
+                            peer_asn: local.peer_asn,
+                            local: self.local_addrs.values().next().map(SocketAddr::ip),
+                            from,
+                            to,
+                            at: SystemTime::now(),
+                        });
+                    }
                 }
                 Output::Established(id, n) => self.established(id, n),
                 Output::Update(u) => self.update(*u),
@@ -803,6 +885,16 @@ impl PeerTask {
     }
 
     fn send(&mut self, id: ConnId, bytes: Vec<u8>) {
+        if !self.conns.contains_key(&id) {
+            return;
+        }
+        if let Some(session) = self.tapped(id).filter(|_| self.taps.wants_sent()) {
+            self.tap(TapRecord::Sent {
+                session,
+                at: SystemTime::now(),
+                messages: Bytes::copy_from_slice(&bytes),
+            });
+        }
         let Some(conn) = self.conns.get(&id) else {
             return;
         };
@@ -908,6 +1000,20 @@ impl PeerTask {
             sink,
             alarms: self.alarms.clone(),
         });
+        if self.taps.active() {
+            let tap = Arc::new(TapSession {
+                peer: self.settings.address,
+                remote: self.remote_addrs.get(&id).copied(),
+                local: self.local_addrs.get(&id).copied(),
+                local_asn: self.settings.session.local.asn,
+                peer_asn: n.peer_asn,
+                peer_id: n.peer_open.router_id,
+                negotiated: Arc::new((*n).clone()),
+                up_at: SystemTime::now(),
+            });
+            self.tap_session = Some(Arc::clone(&tap));
+            self.tap(TapRecord::Up(tap));
+        }
         self.established = Some((id, n));
     }
 
@@ -918,6 +1024,13 @@ impl PeerTask {
     /// both sides set the N bit, which Ribbit does not yet).
     fn down(&mut self, reason: &DownReason) {
         self.last_down = Some(reason.to_string());
+        if let Some(session) = self.tap_session.take() {
+            self.tap(TapRecord::Down {
+                session,
+                at: SystemTime::now(),
+                reason: reason.clone(),
+            });
+        }
         let graceful = match (self.established.take(), self.settings.graceful_restart) {
             (Some((_, n)), Some(_)) if *reason == DownReason::ConnectionClosed => {
                 Some(self.graceful_down(&n))

@@ -30,6 +30,7 @@ use crate::net::sockopt;
 use crate::peer::{self, PeerCommand, PeerEvent, PeerSettings, ReceivedRoute};
 use crate::rib_task::{self, RibControl, RibHandle, RibQuery};
 use crate::rib_view::DestinationLine;
+use crate::tap::{TapMode, TapReceiver, Taps};
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_BUFFER: usize = 4096;
@@ -71,6 +72,7 @@ pub struct Speaker {
     listeners: Vec<JoinHandle<()>>,
     local: Vec<SocketAddr>,
     events: broadcast::Sender<PeerEvent>,
+    taps: Arc<Taps>,
     pub(crate) rib: RibHandle,
     rib_task: JoinHandle<()>,
     /// Seeds the back-off jitter of each new neighbor differently.
@@ -310,6 +312,7 @@ impl Speaker {
             listeners,
             local,
             events,
+            taps: Arc::new(Taps::default()),
             rib,
             rib_task,
             spawned: AtomicU64::new(0),
@@ -329,7 +332,13 @@ impl Speaker {
         let i = self.spawned.fetch_add(1, Ordering::Relaxed);
         let seed =
             u64::from(u32::from(config.global.router_id)) ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let (commands, task) = peer::spawn(settings, self.events.clone(), self.rib.clone(), seed);
+        let (commands, task) = peer::spawn(
+            settings,
+            self.events.clone(),
+            Arc::clone(&self.taps),
+            self.rib.clone(),
+            seed,
+        );
         let running = Running {
             commands,
             id,
@@ -531,6 +540,13 @@ impl Speaker {
     /// The addresses the speaker listens on (with the ports really bound).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local
+    }
+
+    /// A raw view of every session for a recorder (MRT, BMP): the messages
+    /// as received (and, with `sent`, as sent) and the sessions' ups and
+    /// downs; see [`crate::tap`] for what `mode` means when it falls behind.
+    pub fn tap(&self, mode: TapMode, capacity: usize, sent: bool) -> TapReceiver {
+        self.taps.open(mode, capacity, sent)
     }
 
     /// Session events of every neighbor, from now on.

@@ -1743,3 +1743,115 @@ connect-retry = 1
     a.shutdown(None).await;
     b.shutdown(None).await;
 }
+
+/// A recorder's tap sees the session come up with both OPENs, every
+/// UPDATE as received (bytes that decode to the routes the peer
+/// announced), what we send when it asks for it, and the session going
+/// down with its reason.
+#[tokio::test]
+async fn tap_sees_the_session_and_its_messages() {
+    use ribbit::tap::{TapMode, TapRecord};
+    use ribbit_wire::{DecodeContext, Message};
+
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65042
+router-id = "127.0.1.141"
+listen = ["127.0.1.141:11941"]
+
+[[neighbor]]
+address = "127.0.1.140"
+asn = 65040
+passive = true
+
+[[neighbor.route]]
+prefix = "10.41.0.0/24"
+communities = ["65042:7"]
+"#,
+    )
+    .await;
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65040
+router-id = "127.0.1.140"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.141"
+port = 11941
+local-address = "127.0.1.140"
+asn = 65042
+connect-retry = 1
+
+[[neighbor.route]]
+prefix = "10.40.0.0/24"
+"#,
+    )
+    .await;
+    let mut tap = a.tap(TapMode::Lossless, 64, true);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut up = None;
+    let mut received = Vec::new();
+    let mut sent_bytes = 0usize;
+    while received.is_empty() || sent_bytes == 0 {
+        let record = timeout_at(deadline, tap.recv())
+            .await
+            .expect("the tap saw the session and an UPDATE each way within 10 s")
+            .expect("the speaker runs");
+        match record {
+            TapRecord::Up(s) => up = Some(s),
+            TapRecord::Received {
+                session, message, ..
+            } => {
+                assert_eq!(session.peer, ip("127.0.1.141"));
+                let ctx: DecodeContext = session.negotiated.decode_context();
+                if let Ok(Message::Update(u)) = Message::decode(&message, &ctx) {
+                    if !u.announced.is_empty() {
+                        received.push(u);
+                    }
+                }
+            }
+            TapRecord::Sent { messages, .. } => sent_bytes += messages.len(),
+            TapRecord::State { .. } | TapRecord::Down { .. } => {}
+        }
+    }
+    let up = up.expect("Up comes before the first message");
+    assert_eq!(up.peer_asn, 65042);
+    assert_eq!(up.local_asn, 65040);
+    assert_eq!(
+        up.peer_id,
+        "127.0.1.141".parse::<Ipv4Addr>().expect("address")
+    );
+    assert_eq!(up.negotiated.peer_open.asn(), 65042);
+    assert_eq!(up.local.map(|l| l.ip()), Some(ip("127.0.1.140")));
+    assert_eq!(
+        up.remote,
+        Some("127.0.1.141:11941".parse().expect("address"))
+    );
+    let announced: Vec<String> = received[0]
+        .announced
+        .iter()
+        .map(|n| n.prefix.to_string())
+        .collect();
+    assert_eq!(announced, vec!["10.41.0.0/24".to_string()]);
+    assert!(sent_bytes >= 19, "what we sent reached the tap");
+    b.shutdown(None).await;
+    let down = loop {
+        let record = timeout_at(deadline, tap.recv())
+            .await
+            .expect("the tap saw the session end within 10 s")
+            .expect("the speaker runs");
+        if let TapRecord::Down { reason, .. } = record {
+            break reason;
+        }
+    };
+    assert!(
+        matches!(down, ribbit_fsm::DownReason::NotificationReceived(_)),
+        "{down:?}"
+    );
+    a.shutdown(None).await;
+}
