@@ -649,6 +649,20 @@ async fn slow_reader_drop() {
     );
     assert_eq!(s.on_overflow, "drop");
     assert!(s.queued <= 50, "{s:?}");
+    // `/metrics` says the same as the status.
+    let mut scrape = ribbit::api::metrics::Exposition::new();
+    pair.processes().metrics().collect(&mut scrape);
+    let scrape = scrape.finish();
+    let dropped: u64 = scrape
+        .lines()
+        .find_map(|l| l.strip_prefix("ribbit_process_events_dropped_total{process=\"slow\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no drop counter for slow in\n{scrape}"));
+    assert!(dropped >= s.counters.events_dropped, "{dropped} {s:?}");
+    assert!(
+        scrape.contains("ribbit_process_queue_capacity_lines{process=\"slow\"} 50\n"),
+        "{scrape}"
+    );
     check_resync(&lab, &slow_log, &pair, routes).await;
     let s = pair.processes().status();
     assert!(

@@ -204,9 +204,9 @@ impl FamilyWriter<'_> {
 }
 
 /// Something outside the API with metrics of its own, asked on every
-/// scrape: the hook through which the process API's supervisor is to
-/// report its queues (`ribbit_process_queue_depth`,
-/// `ribbit_process_dropped_total`) once it exists.
+/// scrape: the process API's supervisor reports its queues through it
+/// (`ribbit_process_queue_lines`, `ribbit_process_events_dropped_total`...,
+/// see `process/metrics.rs`).
 ///
 /// `collect` runs on the API's request task and must not block: it should
 /// read counters the source keeps (atomics, a short lock), not compute.

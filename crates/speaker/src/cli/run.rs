@@ -102,6 +102,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
         let base_dir = config_dir(&args.config);
         let (processes, mut requests) =
             Processes::start(&config.processes, Arc::clone(&speaker), base_dir);
+        if let Some(api) = &api {
+            api.metrics().register("process", processes.metrics());
+        }
         loop {
             let request = tokio::select! {
                 signal = wait_for_signal() => match signal {

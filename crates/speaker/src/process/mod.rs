@@ -23,6 +23,7 @@
 pub mod command;
 pub mod dispatch;
 pub mod encode;
+mod metrics;
 pub mod queue;
 pub mod reload;
 pub mod shell;
@@ -224,6 +225,12 @@ impl Processes {
     /// Every program's state, queue and counters.
     pub fn status(&self) -> Vec<ProcessStatus> {
         self.shared.programs.iter().map(|p| p.status()).collect()
+    }
+
+    /// The programs' queues and counters for `/metrics`, to register with
+    /// [`crate::api::ApiServer::metrics`].
+    pub fn metrics(&self) -> Arc<dyn crate::api::metrics::MetricsSource> {
+        Arc::new(metrics::ProcessMetrics(Arc::clone(&self.shared)))
     }
 
     /// Stop every program: each is told Ribbit is stopping (ExaBGP's
