@@ -18,12 +18,15 @@ impl MetricsSource for ProcessMetrics {
     }
 }
 
+/// A family: its name, its help, and how a program's value is read.
+type Family = (&'static str, &'static str, fn(&ProcessStatus) -> u64);
+
 /// Write the programs' families.
 fn write(all: &[ProcessStatus], out: &mut Exposition) {
     if all.is_empty() {
         return;
     }
-    let gauges: [(&str, &str, fn(&ProcessStatus) -> u64); 3] = [
+    let gauges: [Family; 3] = [
         (
             "ribbit_process_up",
             "1 while the program runs, 0 while it waits to be restarted or was stopped",
@@ -46,7 +49,7 @@ fn write(all: &[ProcessStatus], out: &mut Exposition) {
             family.sample(&[("process", &s.name)], value(s));
         }
     }
-    let counters: [(&str, &str, fn(&ProcessStatus) -> u64); 9] = [
+    let counters: [Family; 9] = [
         (
             "ribbit_process_starts_total",
             "Times the program was started",
