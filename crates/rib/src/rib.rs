@@ -1816,6 +1816,32 @@ impl Rib {
         }
     }
 
+    /// The families of a neighbor's session; empty while it is down.
+    pub fn session_families(&self, peer: PeerId) -> Vec<Family> {
+        self.sh
+            .peer(peer.0)
+            .and_then(|p| p.session.as_ref())
+            .map(|s| s.families.clone())
+            .unwrap_or_default()
+    }
+
+    /// An End-of-RIB for `family` to a neighbor on demand (ExaBGP's
+    /// `announce eor`, RFC 4724 §2): it goes out after whatever is due for
+    /// the neighbor in that family now, so a program that announces routes
+    /// and then asks for End-of-RIB has it follow them. False when the
+    /// session is not up with the family.
+    pub fn send_end_of_rib(&mut self, peer: PeerId, family: Family) -> bool {
+        if !self.negotiated(peer, family) {
+            return false;
+        }
+        if let Some(p) = self.sh.peer_mut(peer.0) {
+            if !p.eor_only.contains(&family) {
+                p.eor_only.push(family);
+            }
+        }
+        true
+    }
+
     /// Whether messages are due for a neighbor.
     pub fn has_pending(&self, peer: PeerId) -> bool {
         let Some(p) = self.sh.peer(peer.0) else {
@@ -1872,8 +1898,20 @@ impl Rib {
                 each!(t, t => t.take(&mut self.sh, peer.0, &session, left, used == 0, buf)),
             );
         }
+        // An End-of-RIB waits for the family's pending messages: it ends
+        // what was due when it was asked for.
+        let busy: Vec<Family> = self
+            .families
+            .iter()
+            .filter(|(_, t)| each!(t, t => t.has_pending(peer.0)))
+            .map(|(f, _)| *f)
+            .collect();
         if let Some(p) = self.sh.peer_mut(peer.0) {
-            for family in std::mem::take(&mut p.eor_only) {
+            let (later, now): (Vec<Family>, Vec<Family>) = std::mem::take(&mut p.eor_only)
+                .into_iter()
+                .partition(|f| busy.contains(f));
+            p.eor_only = later;
+            for family in now {
                 let bytes = end_of_rib(family, &session.encode);
                 used = used.saturating_add(bytes.len());
                 buf.extend_from_slice(&bytes);

@@ -1211,6 +1211,53 @@ fn refresh_resends_with_an_end_marker() {
 }
 
 #[test]
+fn end_of_rib_on_demand_follows_what_was_due() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let mon = peer(&mut rib, 2, 65002);
+    let mut seen = received(&mut rib, mon);
+    assert_eq!(
+        seen.eor,
+        vec![V4, V6],
+        "the first table ends with End-of-RIB"
+    );
+    let prefixes: Vec<String> = (0..200).map(|i| format!("10.{i}.0.0/16")).collect();
+    let list: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    for (i, chunk) in list.chunks(10).enumerate() {
+        let hop = format!("192.0.2.{}", i + 1);
+        rib.apply_update(a, &announce(chunk, attrs(&[65001, 65100 + i as u32], &hop)));
+    }
+    assert!(rib.send_end_of_rib(mon, V4));
+    // Small takes: the End-of-RIB comes in the message after the last route.
+    let ctx = rib
+        .sh
+        .peer(mon.0)
+        .and_then(|p| p.session.as_ref())
+        .map(|s| s.encode)
+        .unwrap();
+    let mut routes_before_eor = None;
+    let mut guard = 0;
+    while rib.has_pending(mon) {
+        let mut out = Vec::new();
+        rib.take_messages(mon, 100, &mut out);
+        for m in out {
+            seen.apply(&[m], &ctx);
+            if seen.eor.len() == 3 && routes_before_eor.is_none() {
+                routes_before_eor = Some(seen.routes.len());
+            }
+        }
+        guard += 1;
+        assert!(guard < 10_000);
+    }
+    assert_eq!(seen.eor, vec![V4, V6, V4]);
+    assert_eq!(routes_before_eor, Some(200));
+    // Not up with the family, or not up at all: refused.
+    let down = peer(&mut rib, 3, 65003);
+    rib.peer_down(down, None);
+    assert!(!rib.send_end_of_rib(down, V4));
+}
+
+#[test]
 fn ipv6_and_locally_originated_routes() {
     let mut rib = rib();
     let e = peer(&mut rib, 2, 65002);

@@ -168,6 +168,28 @@ pub enum RibControl {
         /// The answer, if wanted.
         reply: Option<oneshot::Sender<usize>>,
     },
+    /// An End-of-RIB for a family to a neighbor, after what is due for it
+    /// now ([`Rib::send_end_of_rib`]). The answer: whether the session is
+    /// up with the family.
+    EndOfRib {
+        /// The neighbor.
+        peer: PeerId,
+        /// The family.
+        family: Family,
+        /// The answer.
+        reply: oneshot::Sender<bool>,
+    },
+    /// A neighbor's Adj-RIB-Out sent again in full (a soft reset out,
+    /// ExaBGP's `flush adj-rib out`), without route refresh markers. The
+    /// answer: the families that are.
+    Resend {
+        /// The neighbor.
+        peer: PeerId,
+        /// One family, or every family of the session.
+        family: Option<Family>,
+        /// The answer.
+        reply: oneshot::Sender<Vec<Family>>,
+    },
     /// A question about the tables.
     Query(RibQuery),
 }
@@ -439,6 +461,29 @@ impl RibTask {
                 self.sessions.remove(&peer);
                 self.rib.remove_peer(peer);
                 self.names.remove(&peer);
+            }
+            RibControl::EndOfRib {
+                peer,
+                family,
+                reply,
+            } => {
+                let _ = reply.send(self.rib.send_end_of_rib(peer, family));
+            }
+            RibControl::Resend {
+                peer,
+                family,
+                reply,
+            } => {
+                let families: Vec<Family> = self
+                    .rib
+                    .session_families(peer)
+                    .into_iter()
+                    .filter(|f| family.is_none_or(|x| x == *f))
+                    .collect();
+                for f in &families {
+                    self.rib.refresh(peer, *f, false);
+                }
+                let _ = reply.send(families);
             }
             RibControl::Inject {
                 peers,

@@ -697,6 +697,54 @@ impl Speaker {
             .is_ok()
     }
 
+    /// Send an End-of-RIB for `family` to a neighbor (ExaBGP's `announce
+    /// eor`), after the routes already handed to the speaker for it. False
+    /// when the neighbor is unknown or its session is not up with the
+    /// family.
+    pub async fn send_end_of_rib(&self, peer: IpAddr, family: Family) -> bool {
+        let Some(id) = self.peer_id(peer) else {
+            return false;
+        };
+        let (reply, answer) = oneshot::channel();
+        if self
+            .rib
+            .control
+            .send(RibControl::EndOfRib {
+                peer: id,
+                family,
+                reply,
+            })
+            .is_err()
+        {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
+    /// Send a neighbor its Adj-RIB-Out again in full, one family or all
+    /// (a soft reset out; ExaBGP's `flush adj-rib out`). The answer: the
+    /// families re-sent, none when the session is down or the neighbor
+    /// unknown.
+    pub async fn resend_adj_rib_out(&self, peer: IpAddr, family: Option<Family>) -> Vec<Family> {
+        let Some(id) = self.peer_id(peer) else {
+            return Vec::new();
+        };
+        let (reply, answer) = oneshot::channel();
+        if self
+            .rib
+            .control
+            .send(RibControl::Resend {
+                peer: id,
+                family,
+                reply,
+            })
+            .is_err()
+        {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
     /// Stop every session with Cease / Administrative Shutdown and the
     /// given message (RFC 9003), and wait until the NOTIFICATIONs are out
     /// (each bounded by the linger time). [`Speaker::serve`] then returns.

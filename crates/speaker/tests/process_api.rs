@@ -862,6 +862,7 @@ async fn routes_announced_by_a_program_reach_the_peer() {
     );
     let pair = Pair::start(&lab, 7, &procs, 0).await;
     pair.established().await;
+    let mut b_events = pair.b.subscribe();
     write_atomically(
         &commands,
         &[
@@ -875,6 +876,9 @@ async fn routes_announced_by_a_program_reach_the_peer() {
             "announce route 198.51.106.0/24 next-hop 192.0.2.1 watchdog dog",
             "withdraw watchdog dog",
             "@last neighbor 127.0.3.99 announce route 198.51.107.0/24 next-hop 192.0.2.1",
+            "@eor announce eor",
+            "@flush flush adj-rib out",
+            "@eor6 announce eor ipv6 unicast",
         ]
         .join("\n"),
     );
@@ -891,7 +895,7 @@ async fn routes_announced_by_a_program_reach_the_peer() {
         let logp = logp.clone();
         async move {
             let l = lines(&logp);
-            if l.len() >= 10 {
+            if l.len() >= 13 {
                 Ok(l)
             } else {
                 Err(format!("{l:#?}"))
@@ -906,6 +910,39 @@ async fn routes_announced_by_a_program_reach_the_peer() {
         "{l:#?}"
     );
     assert_eq!(l[9], "@last error no neighbor 127.0.3.99");
+    assert_eq!(
+        &l[10..13],
+        ["@eor done", "@flush done", "@eor6 done"],
+        "{l:#?}"
+    );
+    // B saw the End-of-RIB after the routes announced before it, and the
+    // routes again after the flush.
+    let target: ribbit_wire::Prefix = "198.51.100.0/24".parse().unwrap();
+    let mut announced = 0;
+    let mut eor_after_routes = false;
+    let mut eor6 = false;
+    let deadline = tokio::time::Instant::now() + PROPAGATE;
+    while announced < 2 || !eor_after_routes || !eor6 {
+        let e = match tokio::time::timeout_at(deadline, b_events.next()).await {
+            Ok(Some(e)) => e,
+            other => panic!(
+                "B: {announced} announcements of {target}, End-of-RIB after them {eor_after_routes}, IPv6 End-of-RIB {eor6}; then {other:?}"
+            ),
+        };
+        if let ribbit::peer::PeerEvent::Update { update, .. } = e {
+            match update.end_of_rib_family() {
+                Some(f) if f == ribbit_wire::Family::IPV4_UNICAST => {
+                    eor_after_routes |= announced > 0;
+                }
+                Some(f) if f == ribbit_wire::Family::IPV6_UNICAST => eor6 = true,
+                _ => {
+                    if update.announced.iter().any(|n| n.prefix == target) {
+                        announced += 1;
+                    }
+                }
+            }
+        }
+    }
     // The flow rule's text depends on Ribbit's NLRI text: compare the
     // unicast routes exactly and the flow rule by its destination.
     eventually("B gets the routes", PROPAGATE, || async {

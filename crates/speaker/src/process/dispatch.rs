@@ -710,12 +710,27 @@ impl Dispatcher {
                 };
                 self.answer(id.as_deref(), Vec::new(), r).await
             }
-            Command::EndOfRib(_) => {
+            Command::EndOfRib(family) => {
+                // After the routes of this program handed over before it.
                 self.flush().await?;
-                let r = Err(
-                    "sending End-of-RIB at run time is not in this build of Ribbit yet (the speaker sends it after the initial table)"
-                        .to_string(),
-                );
+                // A neighbor whose session is not up gets its End-of-RIB
+                // after its first table anyway (RFC 4724 §2).
+                let speaker = &self.shared.speaker;
+                let mut configured = 0;
+                for p in &neighbors {
+                    let has = speaker
+                        .neighbor_config(*p)
+                        .is_some_and(|n| n.families.contains(&family));
+                    if has {
+                        configured += 1;
+                        speaker.send_end_of_rib(*p, family).await;
+                    }
+                }
+                let r = if configured == 0 {
+                    Err(format!("no selected neighbor is configured for {family}"))
+                } else {
+                    Ok(())
+                };
                 self.answer(id.as_deref(), Vec::new(), r).await
             }
             Command::AnnounceWatchdog(name) => {
@@ -927,8 +942,26 @@ impl Dispatcher {
             Request::FlushAdjRibOut { neighbors } => {
                 let r = match self.select(&neighbors) {
                     Err(e) => Err(e),
-                    Ok(_) => {
-                        Err("flush adj-rib out is not in this build of Ribbit yet".to_string())
+                    Ok(list) => {
+                        // ExaBGP sends every route again; so does Ribbit,
+                        // from each neighbor's Adj-RIB-Out.
+                        let mut resent = 0;
+                        for p in list {
+                            if !self
+                                .shared
+                                .speaker
+                                .resend_adj_rib_out(p, None)
+                                .await
+                                .is_empty()
+                            {
+                                resent += 1;
+                            }
+                        }
+                        if resent == 0 {
+                            Err("no selected neighbor has a session up".to_string())
+                        } else {
+                            Ok(())
+                        }
                     }
                 };
                 self.answer(id, Vec::new(), r).await
