@@ -147,7 +147,8 @@ pub struct Open {
 }
 
 impl Open {
-    fn new(o: &ribbit_wire::Open, length: usize) -> Open {
+    /// The JSON form of an OPEN that was `length` bytes on the wire.
+    pub fn new(o: &ribbit_wire::Open, length: usize) -> Open {
         Open {
             length,
             version: o.version,

@@ -23,7 +23,7 @@ use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::route_refresh::RefreshSubtype;
 use ribbit_wire::update::NextHop;
 use ribbit_wire::{
-    Family, Message, MessageType, Notification, PathAttributes, RouteRefresh, Update,
+    DecodeContext, Family, Message, MessageType, Notification, PathAttributes, RouteRefresh, Update,
 };
 
 use crate::net::connect::{self, TransportSettings};
@@ -102,6 +102,47 @@ pub enum PeerEvent {
         /// The NOTIFICATION.
         notification: ribbit_wire::Notification,
     },
+    /// An OPEN was sent or received (on any connection to the neighbor,
+    /// one that loses a collision too).
+    Open {
+        /// The neighbor.
+        peer: IpAddr,
+        /// True when the neighbor sent it.
+        received: bool,
+        /// The OPEN.
+        open: Arc<ribbit_wire::Open>,
+    },
+    /// A KEEPALIVE was sent or received.
+    Keepalive {
+        /// The neighbor.
+        peer: IpAddr,
+        /// True when the neighbor sent it.
+        received: bool,
+    },
+    /// The session reached Established with what both OPENs agreed on
+    /// (published just before the state change to Established).
+    Negotiated {
+        /// The neighbor.
+        peer: IpAddr,
+        /// What was negotiated, both OPENs included.
+        negotiated: Arc<Negotiated>,
+    },
+}
+
+impl PeerEvent {
+    /// The neighbor the event is about; `None` for [`PeerEvent::Lagged`].
+    pub fn peer(&self) -> Option<IpAddr> {
+        match self {
+            PeerEvent::State { peer, .. }
+            | PeerEvent::Update { peer, .. }
+            | PeerEvent::RouteRefresh { peer, .. }
+            | PeerEvent::Notification { peer, .. }
+            | PeerEvent::Open { peer, .. }
+            | PeerEvent::Keepalive { peer, .. }
+            | PeerEvent::Negotiated { peer, .. } => Some(*peer),
+            PeerEvent::Lagged { .. } => None,
+        }
+    }
 }
 
 /// One line per event, for logs and test failures.
@@ -140,6 +181,33 @@ impl std::fmt::Display for PeerEvent {
                 )
             }
             PeerEvent::Lagged { missed } => write!(f, "{missed} events missed"),
+            PeerEvent::Open {
+                peer,
+                received,
+                open,
+            } => write!(
+                f,
+                "{peer}: OPEN {} AS {} hold time {} router ID {}",
+                if *received { "received" } else { "sent" },
+                open.asn(),
+                open.hold_time,
+                open.router_id
+            ),
+            PeerEvent::Keepalive { peer, received } => write!(
+                f,
+                "{peer}: KEEPALIVE {}",
+                if *received { "received" } else { "sent" }
+            ),
+            PeerEvent::Negotiated { peer, negotiated } => write!(
+                f,
+                "{peer}: negotiated hold time {}, families {:?}",
+                negotiated.hold_time,
+                negotiated
+                    .families
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+            ),
             PeerEvent::Notification {
                 peer,
                 received,
@@ -606,6 +674,7 @@ impl PeerTask {
 
     fn message(&mut self, id: ConnId, bytes: BytesMut) {
         self.received.count(&bytes);
+        self.session_message_event(&bytes, true);
         let now = self.now();
         self.session.handle(now, Input::Message(id, &bytes));
         if let Some(session) = self.tapped(id) {
@@ -614,6 +683,31 @@ impl PeerTask {
                 at: SystemTime::now(),
                 message: bytes.freeze(),
             });
+        }
+    }
+
+    /// Publish an OPEN or KEEPALIVE, sent or received, to the subscribers
+    /// (ExaBGP's `open` and `keepalive` events), when anyone listens.
+    fn session_message_event(&self, bytes: &[u8], received: bool) {
+        let peer = self.settings.address;
+        let event = match bytes.get(18).copied() {
+            Some(t) if t == MessageType::Keepalive as u8 => PeerEvent::Keepalive { peer, received },
+            Some(t) if t == MessageType::Open as u8 => {
+                // Decoded again here (the state machine has its own copy):
+                // it happens once per connection.
+                match Message::decode(bytes, &DecodeContext::default()) {
+                    Ok(Message::Open(open)) => PeerEvent::Open {
+                        peer,
+                        received,
+                        open: Arc::new(open),
+                    },
+                    _ => return,
+                }
+            }
+            _ => return,
+        };
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(event);
         }
     }
 
@@ -899,6 +993,8 @@ impl PeerTask {
             return;
         };
         self.sent.count(&bytes);
+        // OPENs and KEEPALIVEs go one per call (batches are UPDATEs).
+        self.session_message_event(&bytes, false);
         let backlog = self.backlog.entry(id).or_default();
         if !backlog.is_empty() {
             backlog.push_back(bytes);
@@ -1000,6 +1096,12 @@ impl PeerTask {
             sink,
             alarms: self.alarms.clone(),
         });
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(PeerEvent::Negotiated {
+                peer: self.settings.address,
+                negotiated: Arc::new((*n).clone()),
+            });
+        }
         if self.taps.active() {
             let tap = Arc::new(TapSession {
                 peer: self.settings.address,

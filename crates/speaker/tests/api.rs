@@ -1104,6 +1104,7 @@ async fn every_documented_endpoint_answers_with_the_documented_schema() {
     // going down and up again (state, notification, update events).
     let schema = events_schema.expect("/v1/events documents its 200");
     let mut all = open_stream(&lab, "").await;
+    let mut session = open_stream(&lab, "?type=open,keepalive,negotiated").await;
     lab.c.take().unwrap().shutdown(Some("bye".into())).await;
     lab.c = Some(start("c.toml", &c_config(4)).await);
     let seen = all
@@ -1118,6 +1119,28 @@ async fn every_documented_endpoint_answers_with_the_documented_schema() {
             .iter()
             .all(|k| kinds.contains(k)),
         "{kinds:?}"
+    );
+    for e in &seen {
+        let mut errs = Vec::new();
+        check(&doc, &schema, e, "event", &mut errs);
+        assert!(errs.is_empty(), "{}", errs.join("\n"));
+    }
+    // The session messages, asked for by type, fit it too.
+    let seen = session
+        .until("C's negotiation", |e| {
+            e["neighbor"] == c.as_str() && e["type"] == "negotiated"
+        })
+        .await;
+    assert!(
+        seen.iter()
+            .any(|e| e["type"] == "open" && e["direction"] == "received"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(
+            |e| ["open", "keepalive", "negotiated"].contains(&e["type"].as_str().unwrap_or(""))
+        ),
+        "{seen:?}"
     );
     for e in &seen {
         let mut errs = Vec::new();

@@ -215,11 +215,17 @@ async fn events_in_exabgp_42_shapes() {
     let exa_log = lab.path("exabgp.log");
     let ribbit_log = lab.path("ribbit.log");
     let other_log = lab.path("other.log");
+    let session_log = lab.path("session.log");
     let procs = [
         process_toml(
             "exa",
             &format!("{} {}", script("log-events.py"), exa_log.display()),
             "receive = [\"update\", \"state\", \"notification\"]",
+        ),
+        process_toml(
+            "session",
+            &format!("{} {}", script("log-events.py"), session_log.display()),
+            "receive = [\"open\", \"keepalive\", \"negotiated\"]",
         ),
         process_toml(
             "own",
@@ -334,6 +340,56 @@ async fn events_in_exabgp_42_shapes() {
         counters.windows(2).all(|w| w[1] == w[0] + 1),
         "{counters:?}"
     );
+
+    // The session's messages, for the program that asked for them: the
+    // OPEN and KEEPALIVE B sent (not ours), and what was negotiated.
+    let log = session_log.clone();
+    let v = eventually("open, keepalive and negotiated events", PROPAGATE, || {
+        let log = log.clone();
+        async move {
+            let v = json_lines(&log);
+            let kinds: Vec<&str> = v.iter().filter_map(|m| m["type"].as_str()).collect();
+            if ["open", "keepalive", "negotiated"]
+                .iter()
+                .all(|k| kinds.contains(k))
+            {
+                Ok(v)
+            } else {
+                Err(format!("{kinds:?}"))
+            }
+        }
+    })
+    .await;
+    assert!(
+        v.iter()
+            .filter(|m| m["type"] == "open" || m["type"] == "keepalive")
+            .all(|m| m["neighbor"]["direction"] == "receive"),
+        "{v:?}"
+    );
+    let open = v.iter().find(|m| m["type"] == "open").expect("open");
+    assert_eq!(open["neighbor"]["open"]["asn"], 65002, "{open}");
+    assert_eq!(open["neighbor"]["open"]["version"], 4, "{open}");
+    assert_eq!(
+        open["neighbor"]["open"]["router_id"],
+        b.to_string(),
+        "{open}"
+    );
+    let negotiated = &v
+        .iter()
+        .find(|m| m["type"] == "negotiated")
+        .expect("negotiated")["neighbor"]["negotiated"];
+    assert_eq!(negotiated["asn4"], true, "{negotiated}");
+    // Both Ribbits offer extended messages (RFC 8654).
+    assert_eq!(negotiated["message_size"], 65535, "{negotiated}");
+    assert!(negotiated["hold_time"].as_u64().is_some(), "{negotiated}");
+    let families: Vec<&str> = negotiated["families"]
+        .as_array()
+        .expect("families")
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert!(families.contains(&"ipv4 unicast"), "{negotiated}");
+    assert!(families.contains(&"ipv4 flow"), "{negotiated}");
 
     // The same in Ribbit's JSON (the HTTP API's event stream lines).
     let log = ribbit_log.clone();

@@ -110,7 +110,10 @@ impl Tracker {
                     shutdown_message: n.shutdown_message().map(str::to_string),
                 });
             }
-            PeerEvent::RouteRefresh { .. } => {}
+            PeerEvent::RouteRefresh { .. }
+            | PeerEvent::Open { .. }
+            | PeerEvent::Keepalive { .. }
+            | PeerEvent::Negotiated { .. } => {}
         }
     }
 
@@ -158,14 +161,33 @@ pub enum EventType {
     RouteRefresh,
     /// NOTIFICATIONs sent or received.
     Notification,
+    /// OPENs sent or received (only when asked for by `type`).
+    Open,
+    /// KEEPALIVEs sent or received (only when asked for by `type`).
+    Keepalive,
+    /// What a session negotiated as it came up (only when asked for).
+    Negotiated,
 }
 
 impl EventType {
-    const ALL: [(EventType, &'static str); 4] = [
+    const ALL: [(EventType, &'static str); 7] = [
         (EventType::State, "state"),
         (EventType::Update, "update"),
         (EventType::RouteRefresh, "route-refresh"),
         (EventType::Notification, "notification"),
+        (EventType::Open, "open"),
+        (EventType::Keepalive, "keepalive"),
+        (EventType::Negotiated, "negotiated"),
+    ];
+
+    /// What a stream without `type` carries: the session messages (OPEN,
+    /// KEEPALIVE, negotiation) only come when asked for, so that a stream
+    /// is not a KEEPALIVE log by default.
+    const DEFAULT: [EventType; 4] = [
+        EventType::State,
+        EventType::Update,
+        EventType::RouteRefresh,
+        EventType::Notification,
     ];
 
     fn of(e: &PeerEvent) -> Option<EventType> {
@@ -174,6 +196,9 @@ impl EventType {
             PeerEvent::Update { .. } => Some(EventType::Update),
             PeerEvent::RouteRefresh { .. } => Some(EventType::RouteRefresh),
             PeerEvent::Notification { .. } => Some(EventType::Notification),
+            PeerEvent::Open { .. } => Some(EventType::Open),
+            PeerEvent::Keepalive { .. } => Some(EventType::Keepalive),
+            PeerEvent::Negotiated { .. } => Some(EventType::Negotiated),
             PeerEvent::Lagged { .. } => None,
         }
     }
@@ -239,7 +264,7 @@ impl EventFilter {
                     .map(|(t, _)| *t)
                     .ok_or_else(|| {
                         ApiError::BadRequest(format!(
-                            "type: unknown event type {item:?} (expected state, update, route-refresh or notification)"
+                            "type: unknown event type {item:?} (expected state, update, route-refresh, notification, open, keepalive or negotiated)"
                         ))
                     })?;
                 v.push(t);
@@ -256,24 +281,28 @@ impl EventFilter {
         }
     }
 
+    /// A filter that lets every event through, the session messages
+    /// included (a program's `receive` list has chosen already).
+    pub fn everything() -> EventFilter {
+        EventFilter {
+            types: Some(EventType::ALL.iter().map(|(t, _)| *t).collect()),
+            ..EventFilter::default()
+        }
+    }
+
     /// The JSON line of an event, or `None` when the filter leaves it out.
     pub fn render(&self, e: &PeerEvent) -> Option<Bytes> {
-        let peer = match e {
-            PeerEvent::State { peer, .. }
-            | PeerEvent::Update { peer, .. }
-            | PeerEvent::RouteRefresh { peer, .. }
-            | PeerEvent::Notification { peer, .. } => *peer,
-            // Lost events are reported by the stream itself (`lost`).
-            PeerEvent::Lagged { .. } => return None,
-        };
+        // Lost events are reported by the stream itself (`lost`).
+        let peer = e.peer()?;
         if self.neighbors.as_ref().is_some_and(|v| !v.contains(&peer)) {
             return None;
         }
-        if self
-            .types
-            .as_ref()
-            .is_some_and(|v| EventType::of(e).is_none_or(|t| !v.contains(&t)))
-        {
+        let kind = EventType::of(e)?;
+        let wanted = match &self.types {
+            Some(v) => v.contains(&kind),
+            None => EventType::DEFAULT.contains(&kind),
+        };
+        if !wanted {
             return None;
         }
         let time = now_float();
@@ -351,6 +380,40 @@ impl EventFilter {
                 data: n.data.iter().map(|b| format!("{b:02x}")).collect(),
                 shutdown_message: n.shutdown_message().map(str::to_string),
             },
+            PeerEvent::Open { received, open, .. } => Event::Open {
+                time,
+                neighbor: peer,
+                direction: if *received { "received" } else { "sent" },
+                open: json::Open::new(open, 0),
+            },
+            PeerEvent::Keepalive { received, .. } => Event::Keepalive {
+                time,
+                neighbor: peer,
+                direction: if *received { "received" } else { "sent" },
+            },
+            PeerEvent::Negotiated { negotiated: n, .. } => Event::Negotiated {
+                time,
+                neighbor: peer,
+                hold_time: n.hold_time,
+                keepalive: n.keepalive,
+                four_octet_as: n.four_octet_as,
+                route_refresh: n.route_refresh,
+                enhanced_route_refresh: n.enhanced_route_refresh,
+                extended_message: n.extended_message_receive,
+                families: n.families.iter().map(ToString::to_string).collect(),
+                add_path_receive: n
+                    .families
+                    .iter()
+                    .filter(|f| n.add_path_receive.contains(**f))
+                    .map(ToString::to_string)
+                    .collect(),
+                add_path_send: n
+                    .families
+                    .iter()
+                    .filter(|f| n.add_path_send.contains(**f))
+                    .map(ToString::to_string)
+                    .collect(),
+            },
         };
         Some(line(&event))
     }
@@ -409,6 +472,52 @@ pub enum Event {
         /// The RFC 9003 shutdown communication.
         #[serde(skip_serializing_if = "Option::is_none")]
         shutdown_message: Option<String>,
+    },
+    /// An OPEN was sent to or received from a neighbor.
+    Open {
+        /// When the API saw it.
+        time: f64,
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// `sent` or `received`.
+        direction: &'static str,
+        /// The OPEN in Ribbit's JSON (docs/json.md; `length` is 0: the
+        /// event does not carry it).
+        open: json::Open,
+    },
+    /// A KEEPALIVE was sent to or received from a neighbor.
+    Keepalive {
+        /// When the API saw it.
+        time: f64,
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// `sent` or `received`.
+        direction: &'static str,
+    },
+    /// A session came up with this negotiated.
+    Negotiated {
+        /// When the API saw it.
+        time: f64,
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// The hold time in force, seconds.
+        hold_time: u16,
+        /// The KEEPALIVE interval, seconds.
+        keepalive: u16,
+        /// Four-octet AS numbers (RFC 6793).
+        four_octet_as: bool,
+        /// Route refresh (RFC 2918).
+        route_refresh: bool,
+        /// Enhanced route refresh (RFC 7313).
+        enhanced_route_refresh: bool,
+        /// Extended messages from the neighbor (RFC 8654).
+        extended_message: bool,
+        /// The families both sides offered.
+        families: Vec<String>,
+        /// Families in which the neighbor sends several paths (RFC 7911).
+        add_path_receive: Vec<String>,
+        /// Families in which we send several paths.
+        add_path_send: Vec<String>,
     },
     /// The stream fell behind and `count` events were lost.
     Lost {

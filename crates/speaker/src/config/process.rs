@@ -52,15 +52,24 @@ pub enum EventKind {
     Notification,
     /// ROUTE-REFRESH messages received.
     Refresh,
+    /// OPEN messages received.
+    Open,
+    /// KEEPALIVE messages received.
+    Keepalive,
+    /// What a session negotiated, when it comes up.
+    Negotiated,
 }
 
 impl EventKind {
     /// The kinds and their names in `receive`.
-    pub const ALL: [(EventKind, &'static str); 4] = [
+    pub const ALL: [(EventKind, &'static str); 7] = [
         (EventKind::Update, "update"),
         (EventKind::State, "state"),
         (EventKind::Notification, "notification"),
         (EventKind::Refresh, "refresh"),
+        (EventKind::Open, "open"),
+        (EventKind::Keepalive, "keepalive"),
+        (EventKind::Negotiated, "negotiated"),
     ];
 
     /// The name in `receive`.
@@ -72,9 +81,10 @@ impl EventKind {
     }
 }
 
-/// ExaBGP message kinds a program may ask for that Ribbit does not send
-/// yet: the speaker does not publish them to its subscribers.
-const NOT_YET: [&str; 4] = ["open", "keepalive", "negotiated", "operational"];
+/// ExaBGP message kinds a program may ask for that Ribbit does not send:
+/// operational messages are ExaBGP's own (a draft never published as an
+/// RFC), which Ribbit neither sends nor decodes.
+const NOT_YET: [&str; 1] = ["operational"];
 
 /// Which neighbors a program hears about and may command (`neighbors`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,7 +318,7 @@ pub(super) fn read(r: &mut Report<'_>, table: Spanned<DeTable<'_>>) -> Option<Pr
                     &item.span(),
                     &ctx,
                     format!(
-                        "receive: {word:?} events are not available yet (Ribbit sends update, state, notification and refresh)"
+                        "receive: {word:?} events are not available (Ribbit sends update, state, notification, refresh, open, keepalive and negotiated)"
                     ),
                 );
                 ok = false;
@@ -541,7 +551,7 @@ name = "b"
 run = "x 'unclosed"
 encoder = "text"
 neighbors = ["bogus"]
-receive = ["update", "open", "updates"]
+receive = ["update", "operational", "updates"]
 on-overflow = "wait"
 queue = 0
 restart-backoff = 100
@@ -558,7 +568,7 @@ run = "y"
             "encoder \"text\" (ExaBGP's text events) is not supported",
             "neighbors: \"bogus\" is not an IP address",
             "t.toml:10: process a: neighbors: 127.0.0.9 is not a configured neighbor",
-            "receive: \"open\" events are not available yet",
+            "receive: \"operational\" events are not available",
             "receive: \"updates\" is not an event kind",
             "on-overflow \"wait\" is not known",
             "queue 0 is out of range",

@@ -280,7 +280,7 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                         () = fwd.closed() => return,
                     };
                     let item = match next {
-                        Ok(e) if event_peer(&e).is_some_and(|p| scope.contains(p)) => Ok(e),
+                        Ok(e) if e.peer().is_some_and(|p| scope.contains(p)) => Ok(e),
                         Ok(_) => continue,
                         Err(RecvError::Lagged(n)) => Err(n),
                         Err(RecvError::Closed) => return,
@@ -359,10 +359,10 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 }
                 *peer
             }
-            PeerEvent::Update { peer, .. }
-            | PeerEvent::RouteRefresh { peer, .. }
-            | PeerEvent::Notification { peer, .. } => *peer,
-            PeerEvent::Lagged { .. } => continue,
+            other => match other.peer() {
+                Some(peer) => peer,
+                None => continue,
+            },
         };
         if !enc.in_scope(peer) {
             continue;
@@ -385,17 +385,6 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 Err(Closed) => return,
             }
         }
-    }
-}
-
-/// The neighbor an event is about.
-fn event_peer(e: &PeerEvent) -> Option<IpAddr> {
-    match e {
-        PeerEvent::State { peer, .. }
-        | PeerEvent::Update { peer, .. }
-        | PeerEvent::RouteRefresh { peer, .. }
-        | PeerEvent::Notification { peer, .. } => Some(*peer),
-        PeerEvent::Lagged { .. } => None,
     }
 }
 

@@ -113,6 +113,8 @@ pub struct EventEncoder {
     /// The last NOTIFICATION of each neighbor since its connection came
     /// up, for the reason of the `down` that follows.
     last_notification: HashMap<IpAddr, (bool, Notification)>,
+    /// Ribbit's JSON: every kind (`receive` has chosen already).
+    ribbit: EventFilter,
 }
 
 impl EventEncoder {
@@ -127,6 +129,7 @@ impl EventEncoder {
             ppid: parent_pid(),
             counters: HashMap::new(),
             last_notification: HashMap::new(),
+            ribbit: EventFilter::everything(),
         }
     }
 
@@ -143,12 +146,8 @@ impl EventEncoder {
     /// The lines for one event (none when the program does not receive
     /// it). `ends` looks up a neighbor's session ends.
     pub fn event(&mut self, e: &PeerEvent, ends: impl Fn(IpAddr) -> Option<Ends>) -> Vec<String> {
-        let peer = match e {
-            PeerEvent::State { peer, .. }
-            | PeerEvent::Update { peer, .. }
-            | PeerEvent::RouteRefresh { peer, .. }
-            | PeerEvent::Notification { peer, .. } => *peer,
-            PeerEvent::Lagged { .. } => return Vec::new(),
+        let Some(peer) = e.peer() else {
+            return Vec::new();
         };
         if !self.scope.contains(peer) {
             return Vec::new();
@@ -169,7 +168,13 @@ impl EventEncoder {
             PeerEvent::Update { .. } => EventKind::Update,
             PeerEvent::RouteRefresh { .. } => EventKind::Refresh,
             PeerEvent::Notification { .. } => EventKind::Notification,
-            PeerEvent::Lagged { .. } => return Vec::new(),
+            // ExaBGP's `receive` lists what the neighbor sent.
+            PeerEvent::Open { received, .. } if *received => EventKind::Open,
+            PeerEvent::Keepalive { received, .. } if *received => EventKind::Keepalive,
+            PeerEvent::Negotiated { .. } => EventKind::Negotiated,
+            PeerEvent::Open { .. } | PeerEvent::Keepalive { .. } | PeerEvent::Lagged { .. } => {
+                return Vec::new()
+            }
         };
         let reason = match e {
             PeerEvent::State { from, to, .. } if connected(*from) && !connected(*to) => {
@@ -191,7 +196,8 @@ impl EventEncoder {
             return Vec::new();
         }
         match self.encoder {
-            Encoder::Ribbit => EventFilter::default()
+            Encoder::Ribbit => self
+                .ribbit
                 .render(e)
                 .and_then(|b| String::from_utf8(b.to_vec()).ok())
                 .map(|s| s.trim_end().to_string())
@@ -334,12 +340,25 @@ impl EventEncoder {
                 ..
             } => {
                 let mut m = Map::new();
-                m.insert(
-                    "direction".into(),
-                    json!(if *received { "receive" } else { "send" }),
-                );
+                m.insert("direction".into(), json!(direction(*received)));
                 m.insert("notification".into(), exa::notification(notification));
                 self.envelope("notification", peer, ends, m)
+            }
+            PeerEvent::Open { received, open, .. } => {
+                let mut m = Map::new();
+                m.insert("direction".into(), json!(direction(*received)));
+                m.insert("open".into(), exa::open(open));
+                self.envelope("open", peer, ends, m)
+            }
+            PeerEvent::Keepalive { received, .. } => {
+                let mut m = Map::new();
+                m.insert("direction".into(), json!(direction(*received)));
+                self.envelope("keepalive", peer, ends, m)
+            }
+            PeerEvent::Negotiated { negotiated, .. } => {
+                let mut m = Map::new();
+                m.insert("negotiated".into(), negotiated_json(negotiated));
+                self.envelope("negotiated", peer, ends, m)
             }
             PeerEvent::Lagged { .. } => return None,
         };
@@ -754,6 +773,51 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
     }
     out.push_str("}}");
     true
+}
+
+/// ExaBGP's `direction` member.
+fn direction(received: bool) -> &'static str {
+    if received {
+        "receive"
+    } else {
+        "send"
+    }
+}
+
+/// ExaBGP's `negotiated` member: what both OPENs agreed on, families as
+/// `"AFI SAFI"` strings.
+fn negotiated_json(n: &ribbit_fsm::Negotiated) -> Value {
+    let family = |f: &Family| format!("{} {}", exa::afi_name(f.afi), exa::safi_name(f.safi));
+    let families: Vec<String> = n.families.iter().map(family).collect();
+    let add_path = |set: &ribbit_wire::FamilySet| -> Vec<String> {
+        n.families
+            .iter()
+            .filter(|f| set.contains(**f))
+            .map(family)
+            .collect()
+    };
+    let nexthop: Vec<String> = n
+        .extended_next_hop
+        .iter()
+        .map(|(f, afi)| format!("{} {}", family(f), exa::afi_name(*afi)))
+        .collect();
+    json!({
+        "message_size": if n.extended_message_receive { 65535 } else { 4096 },
+        "hold_time": n.hold_time,
+        "asn4": n.four_octet_as,
+        "multisession": false,
+        "operational": false,
+        "refresh": if n.enhanced_route_refresh {
+            "enhanced"
+        } else if n.route_refresh {
+            "normal"
+        } else {
+            "absent"
+        },
+        "families": families,
+        "nexthop": nexthop,
+        "add_path": { "send": add_path(&n.add_path_send), "receive": add_path(&n.add_path_receive) },
+    })
 }
 
 fn next_hop_key(family: Family, nh: Option<NextHop>) -> String {
