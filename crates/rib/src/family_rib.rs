@@ -1194,6 +1194,50 @@ impl<K: RouteKey> FamilyRib<K> {
         });
     }
 
+    /// Every path of the neighbors `of` picks, as views (for Flowspec
+    /// validation, [`crate::flow_validation`]).
+    pub fn paths_of(&self, of: &dyn Fn(u32) -> bool) -> Vec<(RouteView, bool)> {
+        let mut out = Vec::new();
+        for (key, d) in self.loc.iter() {
+            for p in d.paths() {
+                if p.peer() != LOCAL && of(p.peer()) {
+                    out.push((self.path_view(key, p), p.has(flag::INVALID)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Mark a neighbor's path valid or not (RFC 8955 §6); the destination
+    /// is decided again and sent when that changes its best path.
+    pub fn set_invalid(&mut self, sh: &Shared, peer: u32, nlri: Nlri<'_>, invalid: bool) {
+        let Some((key, id, _)) = K::from_nlri(self.family, nlri) else {
+            return;
+        };
+        let FamilyRib { loc, out, log, .. } = self;
+        let Some(d) = loc.get_mut(&key) else {
+            return;
+        };
+        let mut changed = false;
+        for p in d.paths_mut() {
+            if p.is(peer, id) && p.has(flag::INVALID) != invalid {
+                if invalid {
+                    p.set(flag::INVALID);
+                } else {
+                    p.clear(flag::INVALID);
+                }
+                changed = true;
+            }
+        }
+        if changed {
+            let before = best_sig(d);
+            sh.decide(d.paths_mut());
+            let best_changed = before != best_sig(d);
+            let h = if best_changed { ANY } else { hint(d) };
+            touch(out, log, &key, best_changed, h);
+        }
+    }
+
     /// Mark one path of a neighbor stale (re-import of stale routes).
     pub fn mark_one_stale(&mut self, peer: u32, nlri: Nlri<'_>) {
         let Some((key, id, _)) = K::from_nlri(self.family, nlri) else {
@@ -1666,8 +1710,11 @@ impl<K: RouteKey> FamilyRib<K> {
                 route: self.path_view(&key, p),
                 best: p.has(flag::BEST),
                 llgr_stale: p.attrs.facts().has(community_bit::LLGR_STALE),
-                ineligible: (!sh.reachable(&p.attrs.next_hop()))
-                    .then_some(Ineligible::UnreachableNextHop),
+                ineligible: if p.has(flag::INVALID) {
+                    Some(Ineligible::FlowspecValidation)
+                } else {
+                    (!sh.reachable(&p.attrs.next_hop())).then_some(Ineligible::UnreachableNextHop)
+                },
             })
             .collect();
         // The best first, the others in arrival order.

@@ -48,6 +48,7 @@ pub mod decision;
 mod export;
 mod family_rib;
 mod fast_hash;
+pub mod flow_validation;
 pub mod intern;
 mod key;
 pub mod policy;

@@ -24,12 +24,15 @@ use ribbit_wire::family::NlriKind;
 use ribbit_wire::nlri::{Nlri, NlriList, PrefixNlri};
 use ribbit_wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use ribbit_wire::update::{MpNlri, Update};
-use ribbit_wire::{EncodeContext, EncodedAttributes, Family, Message, NextHop, PathAttributes};
+use ribbit_wire::{
+    EncodeContext, EncodedAttributes, Family, Message, NextHop, PathAttributes, Safi,
+};
 
 use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
 use crate::export::{self, Source, Target};
 use crate::family_rib::AnyFamily;
 use crate::fast_hash::FastMap;
+use crate::flow_validation;
 use crate::intern::{community_bit, AttrSet, Facts, Interner, WireSet};
 use crate::key::RouteKey;
 use crate::policy::{Outcome, PeerFacts, PolicyChain, Subject};
@@ -155,6 +158,9 @@ pub struct PeerConfig {
     /// Our role on this session (RFC 9234); the OTC rules of §5 apply
     /// when set.
     pub role: Option<Role>,
+    /// Validate the Flowspec rules it sends (RFC 8955 §6; see
+    /// [`crate::flow_validation`]). On by default for eBGP.
+    pub flowspec_validation: bool,
 }
 
 impl PeerConfig {
@@ -176,6 +182,7 @@ impl PeerConfig {
             add_path_send: Vec::new(),
             keep_adj_rib_in: false,
             role: None,
+            flowspec_validation: peer_as != local_as,
         }
     }
 
@@ -342,6 +349,8 @@ impl std::error::Error for InjectError {}
 pub enum Ineligible {
     /// Its next hop is unspecified or one of our own addresses.
     UnreachableNextHop,
+    /// A Flowspec rule that failed validation (RFC 8955 §6).
+    FlowspecValidation,
 }
 
 /// One path of a destination, for [`Rib::destination`].
@@ -626,6 +635,12 @@ impl Shared {
         !addr.is_unspecified() && !self.local_addrs.contains(&addr)
     }
 
+    /// Whether a path may be best: its next hop is reachable and, for a
+    /// Flowspec rule, it passed validation.
+    fn eligible<X>(&self, p: &Path<X>) -> bool {
+        !p.has(flag::INVALID) && self.reachable(&p.attrs.next_hop())
+    }
+
     /// The decision's view of the neighbor of a path.
     fn peer_info(&self, idx: u32) -> Option<PeerInfo> {
         let p = self.peer(idx)?;
@@ -655,7 +670,7 @@ impl Shared {
                 } else {
                     self.peer_info(p.peer())
                 },
-                reachable: self.reachable(&p.attrs.next_hop()),
+                reachable: self.eligible(p),
                 igp_cost: None,
                 // Paths are kept in arrival order.
                 received: i as u64,
@@ -677,9 +692,7 @@ impl Shared {
     /// The best of `paths` and the step that decided.
     pub fn decide_index<X>(&self, paths: &[Path<X>]) -> Option<(usize, Step)> {
         if let [p] = paths {
-            return self
-                .reachable(&p.attrs.next_hop())
-                .then_some((0, Step::OnlyPath));
+            return self.eligible(p).then_some((0, Step::OnlyPath));
         }
         let facts: Vec<Facts> = paths.iter().map(|p| p.attrs.facts()).collect();
         let c = self.candidates(paths, &facts);
@@ -995,6 +1008,33 @@ enum Imported {
 pub struct Rib {
     pub(crate) sh: Shared,
     pub(crate) families: BTreeMap<Family, AnyFamily>,
+    /// The destinations of validated Flowspec rules, by the unicast family
+    /// they are validated against: a unicast change that overlaps one
+    /// validates that family's rules again (RFC 8955 §6).
+    flow_destinations: BTreeMap<Family, Vec<IpNet>>,
+}
+
+impl flow_validation::UnicastView for Rib {
+    fn covering_best(&self, family: Family, prefix: IpNet) -> Option<flow_validation::Source> {
+        // The longest covering prefix no longer than `prefix`: exact
+        // lookups from the prefix up (at most 33 or 129; rules are few).
+        let mut len = prefix.prefix_len();
+        loop {
+            let candidate = IpNet::new(prefix.network(), len).ok()?.trunc();
+            if let Some(d) = self.destination_prefix(family, candidate) {
+                if let Some(best) = d.paths.iter().find(|p| p.best) {
+                    return Some(self.source_of(best.route.peer));
+                }
+            }
+            len = len.checked_sub(1)?;
+        }
+    }
+
+    fn more_specific_best_asns(&self, family: Family, prefix: IpNet) -> Vec<u32> {
+        self.more_specifics(family, prefix)
+            .map(|r| self.source_of(r.peer).asn)
+            .collect()
+    }
 }
 
 macro_rules! each {
@@ -1022,6 +1062,7 @@ impl Rib {
                 hasher: RandomState::new(),
             },
             families: BTreeMap::new(),
+            flow_destinations: BTreeMap::new(),
         }
     }
 
@@ -1087,6 +1128,23 @@ impl Rib {
             *slot = None;
         }
         self.sh.purge();
+    }
+
+    /// The neighbor of a path as Flowspec validation sees it; our own
+    /// routes are our AS.
+    fn source_of(&self, peer: Option<PeerId>) -> flow_validation::Source {
+        match peer.and_then(|p| self.sh.peer(p.0).map(|q| (p, q))) {
+            Some((p, q)) => flow_validation::Source {
+                peer: p.0,
+                asn: q.config.peer_as,
+                ebgp: q.ebgp,
+            },
+            None => flow_validation::Source {
+                peer: LOCAL,
+                asn: self.sh.options.local_as,
+                ebgp: false,
+            },
+        }
     }
 
     /// Create the tables of a family Ribbit decodes; false for others.
@@ -1219,6 +1277,8 @@ impl Rib {
             }
         }
         self.refresh_local_addrs();
+        // Its unicast routes may have been what made rules valid, or not.
+        self.revalidate_all_flows();
         self.sh.maybe_purge();
     }
 
@@ -1264,6 +1324,7 @@ impl Rib {
                 t.remove_peer_paths(&mut self.sh, peer.0, true);
             }
         });
+        self.revalidate_all_flows();
         self.sh.maybe_purge();
     }
 
@@ -1555,8 +1616,178 @@ impl Rib {
                 MpNlri::Raw(_) => self.ignore(peer, reach.family, 1, &mut report),
             }
         }
+        self.revalidate_after(update);
         self.sh.maybe_purge();
         report
+    }
+
+    /// Validate Flowspec rules again after an UPDATE: the rules of its
+    /// Flowspec family, or those whose destination overlaps a unicast
+    /// prefix it changed. Nothing to do, and nothing looked at, while no
+    /// validated rule is held.
+    fn revalidate_after(&mut self, update: &Update) {
+        let mut due: Vec<Family> = Vec::new();
+        let mut check = |family: Family, prefixes: Vec<IpNet>| {
+            if flow_validation::unicast_of(family).is_some() {
+                due.push(family);
+                return;
+            }
+            let Some(dests) = self.flow_destinations.get(&family) else {
+                return;
+            };
+            if prefixes
+                .iter()
+                .any(|p| dests.iter().any(|d| d.contains(p) || p.contains(d)))
+            {
+                due.push(Family {
+                    afi: family.afi,
+                    safi: Safi::FLOWSPEC,
+                });
+            }
+        };
+        let prefixes = |list: &NlriList| -> Vec<IpNet> {
+            match list {
+                NlriList::Prefixes(v) => v.iter().map(|n| n.prefix).collect(),
+                _ => Vec::new(),
+            }
+        };
+        if self.flow_destinations.contains_key(&Family::IPV4_UNICAST) {
+            let v4 = update.withdrawn.iter().chain(&update.announced);
+            check(Family::IPV4_UNICAST, v4.map(|n| n.prefix).collect());
+        }
+        for (family, list) in [
+            update.mp_unreach.as_ref().map(|u| (u.family, &u.nlri)),
+            update.mp_reach.as_ref().map(|r| (r.family, &r.nlri)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let MpNlri::Decoded(list) = list {
+                check(family, prefixes(list));
+            }
+        }
+        due.dedup();
+        for family in due {
+            self.revalidate_flows(family);
+        }
+    }
+
+    /// Validate again every Flowspec rule held (after a neighbor went
+    /// away, or changed its settings).
+    fn revalidate_all_flows(&mut self) {
+        let flows: Vec<Family> = self
+            .families
+            .keys()
+            .copied()
+            .filter(|f| flow_validation::unicast_of(*f).is_some())
+            .collect();
+        for family in flows {
+            self.revalidate_flows(family);
+        }
+    }
+
+    /// Validate every rule of a Flowspec family from the neighbors that
+    /// validate (RFC 8955 §6), marking those that fail so that they are
+    /// never best, and clearing the mark of those that pass now.
+    fn revalidate_flows(&mut self, family: Family) {
+        let Some(unicast) = flow_validation::unicast_of(family) else {
+            return;
+        };
+        let validating: Vec<bool> = self
+            .sh
+            .peers
+            .iter()
+            .map(|p| p.as_ref().is_some_and(|p| p.config.flowspec_validation))
+            .collect();
+        let Some(table) = self.families.get(&family) else {
+            self.flow_destinations.remove(&unicast);
+            return;
+        };
+        let of = |peer: u32| validating.get(peer as usize).copied().unwrap_or(false);
+        let paths = each!(table, t => t.paths_of(&of));
+        let mut verdicts = Vec::with_capacity(paths.len());
+        let mut destinations = Vec::new();
+        for (route, was_invalid) in paths {
+            let (Some(peer), NlriList::Flowspec(rules)) = (route.peer, &route.nlri) else {
+                continue;
+            };
+            let Some(rule) = rules.first() else {
+                continue;
+            };
+            let Some(p) = self.sh.peer(peer.0) else {
+                continue;
+            };
+            let from = flow_validation::Source {
+                peer: peer.0,
+                asn: p.config.peer_as,
+                ebgp: p.ebgp,
+            };
+            let as_path = route
+                .attrs
+                .get()
+                .attributes
+                .as_path
+                .clone()
+                .unwrap_or_default();
+            let verdict = flow_validation::validate(family, rule, &as_path, from, &*self);
+            for c in &rule.components {
+                if let ribbit_wire::nlri::flowspec::Component::DestinationPrefix(d) = c {
+                    destinations.push(d.prefix);
+                }
+            }
+            let invalid = verdict.is_err();
+            if invalid != was_invalid {
+                verdicts.push((peer.0, route.nlri.clone(), invalid));
+            }
+        }
+        destinations.sort();
+        destinations.dedup();
+        if destinations.is_empty() {
+            self.flow_destinations.remove(&unicast);
+        } else {
+            self.flow_destinations.insert(unicast, destinations);
+        }
+        let Some(table) = self.families.get_mut(&family) else {
+            return;
+        };
+        for (peer, nlri, invalid) in verdicts {
+            if let Some(n) = nlri.iter().next() {
+                each!(table, t => t.set_invalid(&self.sh, peer, n, invalid));
+            }
+        }
+    }
+
+    /// Why a neighbor's Flowspec rule is not feasible (RFC 8955 §6), as
+    /// validation finds it now; `None` when it is, when the neighbor does
+    /// not validate, or when the rule is not held.
+    pub fn flow_invalid(
+        &self,
+        family: Family,
+        peer: PeerId,
+        rule: &ribbit_wire::nlri::FlowspecNlri,
+    ) -> Option<flow_validation::FlowInvalid> {
+        let p = self.sh.peer(peer.0)?;
+        if !p.config.flowspec_validation {
+            return None;
+        }
+        let list = NlriList::Flowspec(vec![rule.clone()]);
+        let n = list.iter().next()?;
+        let view = self.destination(family, n)?;
+        let path = view.paths.iter().find(|v| v.route.peer == Some(peer))?;
+        let as_path = path
+            .route
+            .attrs
+            .get()
+            .attributes
+            .as_path
+            .clone()
+            .unwrap_or_default();
+        let from = flow_validation::Source {
+            peer: peer.0,
+            asn: p.config.peer_as,
+            ebgp: p.ebgp,
+        };
+        flow_validation::validate(family, rule, &as_path, from, self).err()
     }
 
     fn ignore(&mut self, peer: PeerId, family: Family, n: usize, report: &mut UpdateReport) {
@@ -1671,6 +1902,7 @@ impl Rib {
         if let Some(t) = self.families.get_mut(&family) {
             each!(t, t => t.remove_peer_paths(&mut self.sh, peer.0, true));
         }
+        self.revalidate_all_flows();
         self.sh.maybe_purge();
     }
 
@@ -1736,6 +1968,8 @@ impl Rib {
                 each!(t, t => t.start_walk(to, false, false, None));
             }
         }
+        // Re-imported rules, or a change of `flowspec-validation`.
+        self.revalidate_all_flows();
         self.sh.maybe_purge();
         result
     }
@@ -2163,3 +2397,7 @@ pub(crate) mod tests;
 #[cfg(test)]
 #[path = "rib_inject_tests.rs"]
 mod inject_tests;
+
+#[cfg(test)]
+#[path = "rib_flow_tests.rs"]
+mod flow_tests;

@@ -12,10 +12,13 @@ use crate::intern::WireSet;
 
 /// The neighbor index of locally originated paths (neighbor indices are
 /// below it: they share a word with the flags).
-pub(crate) const LOCAL: u32 = 0x0fff_ffff;
+pub(crate) const LOCAL: u32 = 0x07ff_ffff;
 
 /// Path flags, in the top bits of the word that holds the neighbor.
 pub(crate) mod flag {
+    /// A Flowspec rule that failed validation (RFC 8955 §6): kept, never
+    /// best.
+    pub const INVALID: u32 = 1 << 27;
     /// The path carries an ADD-PATH path identifier.
     pub const PATH_ID: u32 = 1 << 28;
     /// Kept while its neighbor restarts (RFC 4724 §4.2).

@@ -50,6 +50,7 @@ fn session_part(n: &NeighborConfig) -> NeighborConfig {
     s.send_med = false;
     s.allow_own_as = 0;
     s.keep_adj_rib_in = false;
+    s.flowspec_validation = false;
     s.max_prefix.clear();
     s.add_path_send = Default::default();
     s

@@ -159,6 +159,7 @@ fn destination_line(view: &DestinationView, names: &HashMap<PeerId, IpAddr>) -> 
                 stale: p.route.stale || p.llgr_stale,
                 ineligible: p.ineligible.map(|i| match i {
                     Ineligible::UnreachableNextHop => "unreachable next hop",
+                    Ineligible::FlowspecValidation => "failed Flowspec validation (RFC 8955 §6)",
                 }),
                 next_hop: next_hop_text(p.route.attrs.next_hop),
                 attributes: json::Attributes::new(&p.route.attrs.attributes),

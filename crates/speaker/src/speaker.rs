@@ -176,6 +176,7 @@ pub fn rib_peer_config(config: &Config, n: &NeighborConfig) -> PeerConfig {
             .collect(),
         keep_adj_rib_in: n.keep_adj_rib_in,
         role: n.role,
+        flowspec_validation: n.flowspec_validation,
     }
 }
 

@@ -168,6 +168,17 @@ impl Ribbit {
         .await;
     }
 
+    /// The Flowspec rules this Ribbit holds from `from` (after import).
+    async fn flows_from(&self, from: IpAddr) -> usize {
+        self.speaker()
+            .adj_rib_in(from)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|route| route.family == Family::IPV4_FLOWSPEC)
+            .count()
+    }
+
     async fn stop(&mut self) {
         if let Some(s) = self.speaker.take() {
             s.shutdown(None).await;
@@ -1130,4 +1141,116 @@ protocol bgp ribbit {
     steps.done("BIRD's rules in Ribbit");
     ribbit.stop().await;
     drop(daemon);
+}
+
+/// RFC 8955 §6 between three Ribbits: S announces a rule for a
+/// destination it does not route; R (validating, the default on eBGP)
+/// keeps it but neither uses it nor passes it to M; once S announces a
+/// unicast route covering the destination, the rule is valid and reaches M.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn received_rules_are_validated() {
+    use ribbit::route::Route;
+    let r_text = r#"
+[global]
+asn = 65430
+router-id = "127.0.4.30"
+listen = ["127.0.4.30:11430"]
+
+[[neighbor]]
+address = "127.0.4.31"
+asn = 65431
+passive = true
+families = ["ipv4-unicast", "ipv4-flowspec"]
+
+[[neighbor]]
+address = "127.0.4.32"
+asn = 65432
+passive = true
+families = ["ipv4-unicast", "ipv4-flowspec"]
+"#;
+    let edge = |me: &str, asn: u32, extra: &str| {
+        format!(
+            r#"
+[global]
+asn = {asn}
+router-id = "{me}"
+listen = []
+
+[[neighbor]]
+address = "127.0.4.30"
+port = 11430
+local-address = "{me}"
+asn = 65430
+families = ["ipv4-unicast", "ipv4-flowspec"]
+connect-retry = 1
+{extra}
+"#
+        )
+    };
+    let flow = r#"
+[[flow]]
+match = { destination = "10.43.1.0/24", protocol = ["=udp"] }
+then = { discard = true }
+"#;
+    let r = Ribbit::start(r_text, "127.0.4.31").await;
+    let s = Ribbit::start(&edge("127.0.4.31", 65431, flow), "127.0.4.30").await;
+    let m = Ribbit::start(&edge("127.0.4.32", 65432, ""), "127.0.4.30").await;
+    let s_addr: IpAddr = "127.0.4.31".parse().unwrap();
+    let r_addr: IpAddr = "127.0.4.30".parse().unwrap();
+    eventually("R holds S's rule", PROPAGATE, || async {
+        match r.flows_from(s_addr).await {
+            1 => Ok(()),
+            n => Err(format!("{n} rules")),
+        }
+    })
+    .await;
+    // An unrelated route after the rule: once M has it, R has dealt with
+    // the rule (R handles S's messages in order), and M has no rule.
+    s.speaker()
+        .announce_route(Route::new("10.99.0.0/24".parse().unwrap()).next_hop(s_addr))
+        .expect("a route");
+    eventually("M gets S's unrelated route", PROPAGATE, || async {
+        let got = m.speaker().adj_rib_in(r_addr).await.unwrap_or_default();
+        if got.iter().any(|route| route.nlri.contains("10.99.0.0/24")) {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    })
+    .await;
+    assert_eq!(
+        m.flows_from(r_addr).await,
+        0,
+        "an invalid rule is not passed on"
+    );
+    assert_eq!(m.speaker().state(r_addr).await, Some(State::Established));
+    // S comes to route the destination: the rule is valid now.
+    s.speaker()
+        .announce_route(Route::new("10.43.0.0/16".parse().unwrap()).next_hop(s_addr))
+        .expect("a route");
+    eventually(
+        "M gets the rule once S routes its destination",
+        PROPAGATE,
+        || async {
+            match m.flows_from(r_addr).await {
+                1 => Ok(()),
+                n => Err(format!("{n} rules")),
+            }
+        },
+    )
+    .await;
+    // And loses it when S stops routing it.
+    s.speaker()
+        .withdraw_route(Route::new("10.43.0.0/16".parse().unwrap()).next_hop(s_addr))
+        .expect("a route");
+    eventually("M loses the rule again", PROPAGATE, || async {
+        match m.flows_from(r_addr).await {
+            0 => Ok(()),
+            n => Err(format!("{n} rules")),
+        }
+    })
+    .await;
+    for mut x in [m, s, r] {
+        x.stop().await;
+    }
 }

@@ -141,6 +141,11 @@ pub struct NeighborConfig {
     /// (`keep-adj-rib-in`), so that a policy change is applied without
     /// asking the neighbor to send them again.
     pub keep_adj_rib_in: bool,
+    /// Validate the Flowspec rules the neighbor sends (`flowspec-validation`,
+    /// RFC 8955 §6 as revised by RFC 9117; default: true on eBGP, false
+    /// on iBGP): a rule for a destination the neighbor does not route is
+    /// kept but not used nor passed on.
+    pub flowspec_validation: bool,
     /// Our BGP role on the session (`role`, RFC 9234), announced in our OPEN.
     pub role: Option<Role>,
     /// Prefix limits (`max-prefix`), at most one per family and one for
@@ -246,6 +251,7 @@ struct RawNeighbor {
     send_med: Option<bool>,
     allow_own_as: Option<Spanned<i64>>,
     keep_adj_rib_in: Option<bool>,
+    flowspec_validation: Option<bool>,
     role: Option<Spanned<String>>,
     add_path_send: Option<Spanned<toml::Value>>,
     graceful_restart: Option<bool>,
@@ -521,6 +527,7 @@ pub(super) fn read(
         send_med: routing.send_med,
         allow_own_as: routing.allow_own_as,
         keep_adj_rib_in: raw.keep_adj_rib_in.unwrap_or(false),
+        flowspec_validation: raw.flowspec_validation.unwrap_or(ebgp.unwrap_or(true)),
         role: routing.role,
         max_prefix: max_prefix?,
         add_path_send: routing.add_path_send,
