@@ -1662,7 +1662,11 @@ impl Rib {
         .into_iter()
         .flatten()
         {
-            if let MpNlri::Decoded(list) = list {
+            // Only prefixes near a held rule matter: nothing is built for
+            // the usual UPDATE.
+            let relevant = flow_validation::unicast_of(family).is_some()
+                || self.flow_destinations.contains_key(&family);
+            if let (true, MpNlri::Decoded(list)) = (relevant, list) {
                 check(family, prefixes(list));
             }
         }
