@@ -32,9 +32,6 @@ use crate::rib_task::{self, RibControl, RibHandle, RibQuery};
 use crate::rib_view::DestinationLine;
 use crate::tap::{TapMode, TapReceiver, Taps};
 
-/// How many events a slow subscriber may fall behind before it misses some.
-const EVENT_BUFFER: usize = 4096;
-
 /// A speaker that could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -279,7 +276,7 @@ impl Speaker {
             local.push(bound);
             bound_listeners.push(listener);
         }
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (events, _) = broadcast::channel(config.global.event_buffer.max(1));
         let mut rib = Rib::new(rib_options(config));
         let mut ids = Vec::new();
         for n in &config.neighbors {
@@ -559,7 +556,7 @@ impl Speaker {
 
     /// Call `handler` with every UPDATE any neighbor sends, from now on,
     /// in a task of its own (so a slow handler holds up no session; if it
-    /// falls more than 4096 events behind, it misses some and is told so
+    /// falls more than `event-buffer` events behind, it misses some and is told so
     /// in the log).
     pub fn on_update<F>(&self, mut handler: F) -> JoinHandle<()>
     where
@@ -811,7 +808,7 @@ pub struct Events {
 
 impl Events {
     /// The next event; `None` once the speaker is gone. A subscriber that
-    /// fell more than 4096 events behind gets [`PeerEvent::Lagged`] with
+    /// fell more than `event-buffer` events behind gets [`PeerEvent::Lagged`] with
     /// the number it missed, then the events that follow.
     pub async fn next(&mut self) -> Option<PeerEvent> {
         match self.rx.recv().await {

@@ -87,6 +87,9 @@ impl Pair {
 asn = 65001
 router-id = "{a_addr}"
 listen = ["{a_addr}:{a_port}"]
+# Small, so that a blocked program falls behind the speaker with a few
+# thousand UPDATEs (slow_reader_block).
+event-buffer = 4096
 
 [[neighbor]]
 address = "{b_addr}"
@@ -735,7 +738,7 @@ async fn slow_reader_drop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_block() {
-    // More UPDATEs than the speaker's event buffer (4096) and the queue
+    // More UPDATEs than the speaker's event buffer (event-buffer = 4096) and the queue
     // together: a blocked program falls behind the speaker.
     let routes = 6000;
     let (lab, slow_log, pair) = slow_reader(4, "block", 20, routes).await;

@@ -54,7 +54,20 @@ pub struct Global {
     /// (`blackhole`, RFC 7999): accepted (then handled as the policies
     /// say) or rejected on import.
     pub blackhole: Verdict,
+    /// How many events a subscriber (a `[[process]]` program, an HTTP
+    /// event stream, a library subscriber) may fall behind before it misses
+    /// some and gets a gap (`event-buffer`, default
+    /// [`DEFAULT_EVENT_BUFFER`]).
+    pub event_buffer: usize,
 }
+
+/// The default `event-buffer`. A program fed a full table reads in
+/// bursts: with 4,096 it fell behind and needed a re-sync many times per
+/// million prefixes (75,000 prefixes/s through the process API), with
+/// 65,536 rarely (over 250,000/s, docs/benchmarks.md). An event is dropped
+/// once every subscriber has it, so the buffer holds UPDATEs only while
+/// someone is that far behind.
+pub const DEFAULT_EVENT_BUFFER: usize = 65_536;
 
 impl Global {
     /// The defaults, with placeholders where there are none; only used
@@ -70,6 +83,7 @@ impl Global {
             always_compare_med: false,
             prefer_oldest: false,
             blackhole: Verdict::Accept,
+            event_buffer: DEFAULT_EVENT_BUFFER,
         }
     }
 
@@ -95,6 +109,7 @@ struct RawGlobal {
     deterministic_med: Option<Spanned<bool>>,
     prefer_oldest: Option<bool>,
     blackhole: Option<Spanned<String>>,
+    event_buffer: Option<Spanned<i64>>,
 }
 
 /// Hold time: 0 (no keepalives, no hold timer) or 3 to 65535 seconds (RFC 4271 §4.2).
@@ -184,6 +199,10 @@ pub(super) fn read(
                 "deterministic-med = false is not supported: Ribbit always compares MED within the paths from each neighbouring AS, whatever order they arrived in (RFC 4271 §9.1.2.2)",
             );
         }
+    }
+    if let Some(v) = &raw.event_buffer {
+        g.event_buffer = number::<usize>(r, CTX, "event-buffer", v, 16..=16_777_216)
+            .unwrap_or(DEFAULT_EVENT_BUFFER);
     }
     if let Some(v) = &raw.blackhole {
         match v.get_ref().parse::<Verdict>() {
