@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use ribbit_wire::message::{Header, MAX_MESSAGE_LEN};
 use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::{
-    DecodeContext, DecodeError, EncodeContext, Message, Notification, Open, RouteRefresh, Update,
+    Capability, DecodeContext, DecodeError, EncodeContext, Message, Notification, Open,
+    RouteRefresh, Update,
 };
 
 use crate::negotiate::{negotiate, LocalSettings, Negotiated};
@@ -254,6 +255,20 @@ impl Session {
     /// The configuration.
     pub fn config(&self) -> &SessionConfig {
         &self.config
+    }
+
+    /// Set or clear the Restart State (R) bit of our Graceful Restart
+    /// capability (RFC 4724 §3) in the OPENs sent from now on: set while
+    /// we restart and defer route selection, clear afterwards. Connections
+    /// that already sent their OPEN keep what they sent. Nothing happens
+    /// without the capability.
+    pub fn set_restarting(&mut self, restarting: bool) {
+        for c in &mut self.config.local.extra {
+            if let Capability::GracefulRestart { restarting: r, .. } = c {
+                *r = restarting;
+            }
+        }
+        self.local_open = self.config.local.open();
     }
 
     /// The current state: that of the most advanced connection.

@@ -24,6 +24,7 @@ fn session(id: u8) -> SessionInfo {
         local_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
         local_v6: None,
         llgr: false,
+        graceful_restart: None,
     }
 }
 

@@ -411,6 +411,7 @@ mod tests {
             local_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
             local_v6: None,
             llgr: true,
+            graceful_restart: None,
         }
     }
 

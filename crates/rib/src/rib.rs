@@ -208,6 +208,11 @@ pub struct SessionInfo {
     /// The neighbor negotiated long-lived graceful restart (RFC 9494) and
     /// takes long-lived stale routes.
     pub llgr: bool,
+    /// The neighbor's Graceful Restart capability (RFC 4724 §3): `None`
+    /// without one, else its Restart State (R) bit. While we restart,
+    /// route selection waits for the End-of-RIB of the neighbors that
+    /// offered it without the R bit ([`Rib::defer_selection`]).
+    pub graceful_restart: Option<bool>,
 }
 
 /// How a session went down gracefully (RFC 4724, RFC 9494).
@@ -1012,6 +1017,10 @@ pub struct Rib {
     /// they are validated against: a unicast change that overlaps one
     /// validates that family's rules again (RFC 8955 §6).
     flow_destinations: BTreeMap<Family, Vec<IpNet>>,
+    /// While we restart (RFC 4724 §4.1), the neighbors whose End-of-RIB
+    /// route selection waits for: `None` until the session is up, then
+    /// the families still to end. Nothing is sent while it is `Some`.
+    deferral: Option<BTreeMap<u32, Option<Vec<Family>>>>,
 }
 
 impl flow_validation::UnicastView for Rib {
@@ -1063,6 +1072,7 @@ impl Rib {
             },
             families: BTreeMap::new(),
             flow_destinations: BTreeMap::new(),
+            deferral: None,
         }
     }
 
@@ -1115,6 +1125,10 @@ impl Rib {
         if self.sh.peer(peer.0).is_none() {
             return;
         }
+        if let Some(waiting) = self.deferral.as_mut() {
+            waiting.remove(&peer.0);
+            self.deferral_check();
+        }
         self.peer_down(peer, None);
         for fam in self.families.values_mut() {
             each!(fam, t => t.forget_peer(peer.0));
@@ -1161,6 +1175,18 @@ impl Rib {
     /// A neighbor's session is established: its whole Adj-RIB-Out is due
     /// (a walk of the Loc-RIB per family, then End-of-RIB).
     pub fn peer_up(&mut self, peer: PeerId, session: SessionInfo) {
+        if let Some(waiting) = self.deferral.as_mut() {
+            // RFC 4724 §4.1: only the neighbors that will send End-of-RIB
+            // without waiting for ours count.
+            match (waiting.get_mut(&peer.0), session.graceful_restart) {
+                (Some(entry), Some(false)) => *entry = Some(session.families.clone()),
+                (Some(_), None | Some(true)) => {
+                    waiting.remove(&peer.0);
+                }
+                (None, _) => {}
+            }
+            self.deferral_check();
+        }
         let Some(p) = self.sh.peer_mut(peer.0) else {
             return;
         };
@@ -1900,6 +1926,15 @@ impl Rib {
 
     /// End-of-RIB from a neighbor: its stale paths of the family go.
     fn end_of_rib(&mut self, peer: PeerId, family: Family) {
+        if let Some(waiting) = self.deferral.as_mut() {
+            if let Some(Some(families)) = waiting.get_mut(&peer.0) {
+                families.retain(|f| *f != family);
+                if families.is_empty() {
+                    waiting.remove(&peer.0);
+                }
+            }
+            self.deferral_check();
+        }
         if let Some(p) = self.sh.peer_mut(peer.0) {
             p.stale.remove(&family);
         }
@@ -2054,6 +2089,36 @@ impl Rib {
         }
     }
 
+    /// Defer route selection while we restart (RFC 4724 §4.1): nothing is
+    /// sent to any neighbor until each of `peers` (those we offered
+    /// graceful restart) sent End-of-RIB for each family of its session,
+    /// or came up without the capability or with its R bit set, or
+    /// [`Rib::end_deferral`] is called (the selection deferral timer ran
+    /// out). Then every neighbor gets its table in one go, not the churn
+    /// of tables arriving one after another.
+    pub fn defer_selection(&mut self, peers: impl IntoIterator<Item = PeerId>) {
+        let waiting: BTreeMap<u32, Option<Vec<Family>>> =
+            peers.into_iter().map(|p| (p.0, None)).collect();
+        self.deferral = (!waiting.is_empty()).then_some(waiting);
+    }
+
+    /// End the deferral of route selection now (its timer ran out).
+    pub fn end_deferral(&mut self) {
+        self.deferral = None;
+    }
+
+    /// Whether route selection is deferred (see [`Rib::defer_selection`]).
+    pub fn deferring(&self) -> bool {
+        self.deferral.is_some()
+    }
+
+    /// The deferral has no neighbor left to wait for: it ends.
+    fn deferral_check(&mut self) {
+        if self.deferral.as_ref().is_some_and(BTreeMap::is_empty) {
+            self.deferral = None;
+        }
+    }
+
     /// The families of a neighbor's session; empty while it is down.
     pub fn session_families(&self, peer: PeerId) -> Vec<Family> {
         self.sh
@@ -2082,6 +2147,9 @@ impl Rib {
 
     /// Whether messages are due for a neighbor.
     pub fn has_pending(&self, peer: PeerId) -> bool {
+        if self.deferral.is_some() {
+            return false;
+        }
         let Some(p) = self.sh.peer(peer.0) else {
             return false;
         };
@@ -2117,6 +2185,9 @@ impl Rib {
     /// pass over a family since [`Rib::peer_up`], one End-of-RIB (RFC 4724
     /// §2). The Adj-RIB-Out is updated as messages are produced.
     pub fn take_into(&mut self, peer: PeerId, budget: usize, buf: &mut Vec<u8>) -> usize {
+        if self.deferral.is_some() {
+            return 0;
+        }
         let Some(p) = self.sh.peer(peer.0) else {
             return 0;
         };

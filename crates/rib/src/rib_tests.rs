@@ -79,6 +79,7 @@ pub(crate) fn session(router_id: &str, local: &str) -> SessionInfo {
         local_v4: Some(v4(local)),
         local_v6: Some("2001:db8::ffff".parse().unwrap()),
         llgr: false,
+        graceful_restart: None,
     }
 }
 
@@ -1856,4 +1857,45 @@ mod route_server_model {
             }
         }
     }
+}
+
+#[test]
+fn restarting_defers_selection_until_end_of_rib() {
+    let mut rib = rib();
+    let a = peer_with(&mut rib, 1, 65001, |_| {});
+    rib.peer_down(a, None);
+    let b = rib.add_peer(PeerConfig::new(ip("192.0.2.2"), 65002, LOCAL_AS));
+    let mon = rib.add_peer(PeerConfig::new(ip("192.0.2.3"), 65003, LOCAL_AS));
+    // We restart and wait for A and B; the monitor did not negotiate
+    // graceful restart (it is not waited for).
+    rib.defer_selection([a, b]);
+    let gr = |n: &str, r: Option<bool>| {
+        let mut s = session(n, "192.0.2.254");
+        s.graceful_restart = r;
+        s
+    };
+    rib.peer_up(a, gr("10.0.1.1", Some(false)));
+    rib.peer_up(mon, gr("10.0.1.3", None));
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    assert!(rib.deferring());
+    assert!(
+        !rib.has_pending(mon),
+        "nothing is sent while selection is deferred"
+    );
+    // A's End-of-RIB for both its families: B is still awaited.
+    rib.apply_update(a, &Update::end_of_rib(V4));
+    rib.apply_update(a, &Update::end_of_rib(V6));
+    assert!(rib.deferring());
+    // B comes up having restarted itself (R bit): not waited for.
+    rib.peer_up(b, gr("10.0.1.2", Some(true)));
+    assert!(!rib.deferring());
+    let seen = received(&mut rib, mon);
+    assert!(seen.get("10.0.0.0/8").is_some());
+    assert_eq!(seen.eor, vec![V4, V6]);
+
+    // The timer ends it when a neighbor never comes.
+    rib.defer_selection([PeerId(99)]);
+    assert!(rib.deferring());
+    rib.end_deferral();
+    assert!(!rib.deferring());
 }

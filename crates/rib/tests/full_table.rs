@@ -53,6 +53,7 @@ fn session(router_id: [u8; 4]) -> SessionInfo {
         local_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
         local_v6: None,
         llgr: false,
+        graceful_restart: None,
     }
 }
 

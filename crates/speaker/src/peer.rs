@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +59,9 @@ pub struct PeerSettings {
     /// longest we keep a peer's routes as long-lived stale (the peer's own
     /// stale time applies when shorter). `None`: we did not announce it.
     pub long_lived_stale_time: Option<Duration>,
+    /// Set while the speaker restarts (RFC 4724 §4.1): our OPENs carry the
+    /// Restart State bit. Shared by every neighbor; the RIB task clears it.
+    pub restarting: Arc<AtomicBool>,
 }
 
 /// Something a neighbor did, for subscribers.
@@ -456,6 +460,8 @@ struct PeerTask {
     since: Option<u64>,
     established_count: u64,
     last_down: Option<String>,
+    /// The Restart State bit our OPENs carry now.
+    restart_bit: bool,
 }
 
 /// Start the task of one neighbor.
@@ -521,11 +527,14 @@ async fn run(
         since: None,
         established_count: 0,
         last_down: None,
+        restart_bit: false,
     };
+    task.sync_restart_state();
     if task.settings.enabled {
         task.handle(Input::Start);
     }
     loop {
+        task.sync_restart_state();
         // Timers that fell due while events kept the task busy fire here, so
         // a flood of UPDATEs never holds back our KEEPALIVEs. (Messages are
         // handled first: each one restarts the hold timer, so a queued
@@ -662,6 +671,15 @@ async fn next_batch(batches: &mut Option<mpsc::Receiver<Batch>>) -> Option<Batch
 }
 
 impl PeerTask {
+    /// Our OPENs carry the Restart State bit while the speaker restarts.
+    fn sync_restart_state(&mut self) {
+        let now = self.settings.restarting.load(AtomicOrdering::Acquire);
+        if now != self.restart_bit {
+            self.session.set_restarting(now);
+            self.restart_bit = now;
+        }
+    }
+
     /// The state machine's clock: tokio's, so that tests may pause it.
     fn now(&self) -> std::time::Instant {
         Instant::now().into_std()
@@ -1053,6 +1071,7 @@ impl PeerTask {
                 _ => None,
             },
             llgr: !self.long_lived(&n).is_empty(),
+            graceful_restart: n.peer_graceful_restart.as_ref().map(|g| g.restarting),
         };
         // Families kept stale that the peer no longer says it preserved
         // (RFC 4724 §4.2: absent from its new capability, or without the

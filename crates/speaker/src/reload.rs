@@ -77,6 +77,7 @@ impl Speaker {
             ),
             (g.prefer_oldest != h.prefer_oldest, "prefer-oldest"),
             (g.blackhole != h.blackhole, "blackhole"),
+            (g.event_buffer != h.event_buffer, "event-buffer"),
         ] {
             if changed {
                 report.needs_restart.push(key);

@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -190,6 +191,9 @@ pub enum RibControl {
         /// The answer.
         reply: oneshot::Sender<Vec<Family>>,
     },
+    /// The selection deferral timer ran out (RFC 4724 §4.1): route
+    /// selection goes on without the End-of-RIBs still awaited.
+    EndDeferral,
     /// A question about the tables.
     Query(RibQuery),
 }
@@ -257,6 +261,11 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<RibStats>,
     },
+    /// Whether route selection is deferred while we restart.
+    Deferring {
+        /// The answer.
+        reply: oneshot::Sender<bool>,
+    },
     /// The routes injected for a neighbor, every family.
     Injected {
         /// The neighbor.
@@ -273,6 +282,7 @@ impl std::fmt::Debug for RibQuery {
             RibQuery::AdjRibOut { .. } => "RibQuery::AdjRibOut",
             RibQuery::Paths { .. } => "RibQuery::Paths",
             RibQuery::Stats { .. } => "RibQuery::Stats",
+            RibQuery::Deferring { .. } => "RibQuery::Deferring",
             RibQuery::Destination { .. } => "RibQuery::Destination",
             RibQuery::LongestMatch { .. } => "RibQuery::LongestMatch",
             RibQuery::Page { .. } => "RibQuery::Page",
@@ -293,15 +303,24 @@ pub struct RibHandle {
 /// The address of each neighbor the RIB knows, for messages.
 type Names = HashMap<PeerId, IpAddr>;
 
-/// Start the RIB task with its tables.
-pub fn spawn(rib: Rib, names: HashMap<PeerId, IpAddr>) -> (RibHandle, JoinHandle<()>) {
+/// Start the RIB task with its tables. `restarting` is set while the RIB
+/// defers route selection (RFC 4724 §4.1; see [`Rib::defer_selection`]):
+/// the neighbor tasks set the Restart State bit of their OPENs from it,
+/// and the RIB task clears it once the deferral ends.
+pub fn spawn(
+    rib: Rib,
+    names: HashMap<PeerId, IpAddr>,
+    restarting: Arc<AtomicBool>,
+) -> (RibHandle, JoinHandle<()>) {
     let (control, control_rx) = mpsc::unbounded_channel();
     let (updates, updates_rx) = mpsc::channel(UPDATE_QUEUE);
     let span = tracing::info_span!("rib");
+    restarting.store(rib.deferring(), Ordering::Release);
     let task = RibTask {
         rib,
         names,
         sessions: HashMap::new(),
+        restarting,
     };
     let handle = tokio::spawn(tracing::Instrument::instrument(
         task.run(control_rx, updates_rx),
@@ -323,6 +342,7 @@ struct RibTask {
     rib: Rib,
     names: Names,
     sessions: HashMap<PeerId, Session>,
+    restarting: Arc<AtomicBool>,
 }
 
 impl RibTask {
@@ -351,6 +371,10 @@ impl RibTask {
                 } else {
                     break;
                 }
+            }
+            if self.restarting.load(Ordering::Acquire) && !self.rib.deferring() {
+                info!("route selection no longer deferred: every neighbor gets its routes");
+                self.restarting.store(false, Ordering::Release);
             }
             self.send_pending();
         }
@@ -461,6 +485,12 @@ impl RibTask {
                 self.sessions.remove(&peer);
                 self.rib.remove_peer(peer);
                 self.names.remove(&peer);
+            }
+            RibControl::EndDeferral => {
+                if self.rib.deferring() {
+                    info!("selection deferral timer expired: routes are sent without the End-of-RIBs still awaited");
+                    self.rib.end_deferral();
+                }
             }
             RibControl::EndOfRib {
                 peer,
@@ -573,6 +603,9 @@ impl RibTask {
             }
             RibQuery::Stats { reply } => {
                 let _ = reply.send(self.rib.stats());
+            }
+            RibQuery::Deferring { reply } => {
+                let _ = reply.send(self.rib.deferring());
             }
             RibQuery::Destination {
                 family,

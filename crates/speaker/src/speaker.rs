@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
@@ -78,6 +78,8 @@ pub struct Speaker {
     next_id: AtomicU32,
     /// Set once the speaker is stopped; [`Speaker::serve`] waits for it.
     stopped: watch::Sender<bool>,
+    /// Set while we restart and defer route selection (RFC 4724 §4.1).
+    restarting: Arc<AtomicBool>,
 }
 
 /// A neighbor's running task and how to reach it.
@@ -252,6 +254,7 @@ pub fn peer_settings(config: &Config, n: &NeighborConfig, id: PeerId) -> PeerSet
         max_prefix_restart: n.max_prefix.iter().map(|m| (m.family, m.restart)).collect(),
         graceful_restart: n.graceful_restart.then_some(n.graceful_restart_time),
         long_lived_stale_time: long_lived.then_some(n.long_lived_stale_time),
+        restarting: Arc::new(AtomicBool::new(false)),
     }
 }
 
@@ -296,7 +299,33 @@ impl Speaker {
             .zip(&ids)
             .map(|(n, id)| (*id, n.address))
             .collect();
-        let (rib, rib_task) = rib_task::spawn(rib, names);
+        // A restart (`ribbit run --graceful-restart`): route selection
+        // waits for the End-of-RIB of the neighbors we offered graceful
+        // restart to (RFC 4724 §4.1), at most the selection deferral time.
+        if config.global.restarting {
+            let waited = config
+                .neighbors
+                .iter()
+                .zip(&ids)
+                .filter(|(n, _)| n.graceful_restart && n.enabled)
+                .map(|(_, id)| *id);
+            rib.defer_selection(waited);
+        }
+        let deferring = rib.deferring();
+        let restarting = Arc::new(AtomicBool::new(false));
+        let (rib, rib_task) = rib_task::spawn(rib, names, Arc::clone(&restarting));
+        if deferring {
+            let control = rib.control.clone();
+            let after = config.global.selection_deferral_time;
+            info!(
+                seconds = after.as_secs(),
+                "restarting: route selection deferred until the neighbors' End-of-RIB"
+            );
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let _ = control.send(RibControl::EndDeferral);
+            });
+        }
         let listening: Vec<Arc<TcpListener>> = bound_listeners.into_iter().map(Arc::new).collect();
         let neighbors = Arc::new(RwLock::new(HashMap::new()));
         let listeners = listening
@@ -316,6 +345,7 @@ impl Speaker {
             spawned: AtomicU64::new(0),
             next_id: AtomicU32::new(u32::try_from(ids.len()).unwrap_or(u32::MAX)),
             stopped: watch::channel(false).0,
+            restarting,
         };
         for (n, id) in config.neighbors.iter().zip(ids) {
             speaker.spawn_neighbor(config, n, id);
@@ -325,7 +355,8 @@ impl Speaker {
 
     /// Start the task of a neighbor the RIB knows as `id`.
     fn spawn_neighbor(&self, config: &Config, n: &NeighborConfig, id: PeerId) {
-        let settings = peer_settings(config, n, id);
+        let mut settings = peer_settings(config, n, id);
+        settings.restarting = Arc::clone(&self.restarting);
         let transport = settings.transport.clone();
         let i = self.spawned.fetch_add(1, Ordering::Relaxed);
         let seed =
@@ -686,6 +717,15 @@ impl Speaker {
     /// Table sizes and counters.
     pub async fn rib_stats(&self) -> Option<RibStats> {
         self.ask_rib(|reply| RibQuery::Stats { reply }).await
+    }
+
+    /// Whether route selection is deferred while the speaker restarts
+    /// (`ribbit run --graceful-restart`, RFC 4724 §4.1): nothing is sent
+    /// until the neighbors' End-of-RIB or the selection deferral time.
+    pub async fn deferring_selection(&self) -> bool {
+        self.ask_rib(|reply| RibQuery::Deferring { reply })
+            .await
+            .unwrap_or(false)
     }
 
     /// Ask a neighbor to send its routes of `family` again (RFC 2918).

@@ -1855,3 +1855,157 @@ prefix = "10.40.0.0/24"
     );
     a.shutdown(None).await;
 }
+
+/// The Restart State bit of the Graceful Restart capability in the OPENs
+/// `events` saw coming from `from`, in order.
+fn restart_bits(events: &[PeerEvent], from: IpAddr) -> Vec<bool> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            PeerEvent::Open {
+                peer,
+                received: true,
+                open,
+            } if *peer == from => open.capabilities.iter().find_map(|c| match c {
+                ribbit_wire::Capability::GracefulRestart { restarting, .. } => Some(*restarting),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A restarting speaker (RFC 4724 §4.1): its OPENs carry the Restart State
+/// bit, it sends nothing until its graceful-restart neighbors sent their
+/// End-of-RIB (or its selection deferral timer runs out), and later OPENs
+/// no longer carry the bit.
+#[tokio::test]
+async fn a_restarting_speaker_defers_selection() {
+    let (a_ip, b_ip, c_ip) = (ip("127.0.1.150"), ip("127.0.1.151"), ip("127.0.1.152"));
+    let a_text = |deferral: u16, absent: &str| {
+        format!(
+            r#"
+[global]
+asn = 65050
+router-id = "127.0.1.150"
+listen = ["127.0.1.150:11945"]
+selection-deferral-time = {deferral}
+
+[[neighbor]]
+address = "127.0.1.151"
+asn = 65051
+passive = true
+graceful-restart = true
+
+[[neighbor]]
+address = "127.0.1.152"
+asn = 65052
+passive = true
+{absent}
+"#
+        )
+    };
+    let edge = |me: &str, asn: u32, extra: &str| {
+        format!(
+            r#"
+[global]
+asn = {asn}
+router-id = "{me}"
+listen = []
+
+[[neighbor]]
+address = "127.0.1.150"
+port = 11945
+local-address = "{me}"
+asn = 65050
+connect-retry = 1
+{extra}
+"#
+        )
+    };
+    let b_text = edge(
+        "127.0.1.151",
+        65051,
+        "graceful-restart = true\n\n[[neighbor.route]]\nprefix = \"10.51.0.0/24\"\n",
+    );
+    let c_text = edge("127.0.1.152", 65052, "");
+
+    // 1. Every neighbor that is waited for sends its End-of-RIB.
+    let mut config = Config::parse(&a_text(300, ""), "a.toml").expect("config");
+    config.global.restarting = true;
+    let a = Speaker::start(&config).await.expect("A starts");
+    assert!(a.deferring_selection().await);
+    let b = start("b.toml", &b_text).await;
+    let mut b_events = Events::new("B", &b);
+    let c = start("c.toml", &c_text).await;
+    let mut c_events = Events::new("C", &c);
+    c_events
+        .wait(
+            0,
+            Duration::from_secs(10),
+            "C's route from B through A",
+            |e| {
+                matches!(e, PeerEvent::Update { update, .. }
+                if update.announced.iter().any(|n| n.prefix.to_string() == "10.51.0.0/24"))
+            },
+        )
+        .await;
+    assert!(!a.deferring_selection().await);
+    b_events.poll();
+    assert_eq!(
+        restart_bits(&b_events.seen, a_ip),
+        vec![true],
+        "{}",
+        b_events.dump()
+    );
+    // A later session of A's: no Restart State bit any more.
+    a.reset_neighbor(b_ip, None).await.expect("reset");
+    let from = b_events.seen.len();
+    b_events
+        .wait(from, Duration::from_secs(10), "B back up", |e| {
+            state_to(e, a_ip, State::Established)
+        })
+        .await;
+    assert_eq!(restart_bits(&b_events.seen, a_ip), vec![true, false]);
+    for s in [a, b, c] {
+        s.shutdown(None).await;
+    }
+
+    // 2. A neighbor that never comes: the deferral timer ends the wait.
+    let absent = "[[neighbor]]\naddress = \"127.0.1.153\"\nport = 11947\nasn = 65053\ngraceful-restart = true\nconnect-retry = 60\n";
+    let mut config = Config::parse(&a_text(4, absent), "a.toml").expect("config");
+    config.global.restarting = true;
+    let a = Speaker::start(&config).await.expect("A starts");
+    let b = start("b.toml", &b_text).await;
+    let c = start("c.toml", &c_text).await;
+    let mut c_events = Events::new("C", &c);
+    // B's routes are in A, and C has none while A defers.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.adj_rib_in(b_ip).await.unwrap_or_default().is_empty() {
+        assert!(Instant::now() < deadline, "A never got B's route");
+        sleep(Duration::from_millis(20)).await;
+    }
+    let before = a.deferring_selection().await;
+    let c_has = !c.adj_rib_in(a_ip).await.unwrap_or_default().is_empty();
+    let after = a.deferring_selection().await;
+    assert!(before, "A still waits for the absent neighbor");
+    if after {
+        assert!(!c_has, "C got routes while A deferred selection");
+    }
+    c_events
+        .wait(
+            0,
+            Duration::from_secs(15),
+            "C's route once the timer ran out",
+            |e| {
+                matches!(e, PeerEvent::Update { update, .. }
+                if update.announced.iter().any(|n| n.prefix.to_string() == "10.51.0.0/24"))
+            },
+        )
+        .await;
+    assert!(!a.deferring_selection().await);
+    let _ = c_ip;
+    for s in [a, b, c] {
+        s.shutdown(None).await;
+    }
+}

@@ -37,6 +37,12 @@ pub struct RunArgs {
     /// Check the configuration and exit.
     #[arg(long)]
     pub check: bool,
+    /// This start is a restart (RFC 4724): the OPENs to neighbors with
+    /// `graceful-restart` carry the Restart State bit, so that they keep
+    /// our routes, and routes are sent only once those neighbors have sent
+    /// their End-of-RIB (or after `selection-deferral-time`).
+    #[arg(long, short = 'r')]
+    pub graceful_restart: bool,
 }
 
 /// Why `ribbit run` stopped with an error.
@@ -73,7 +79,8 @@ fn init_logging(format: LogFormat) {
 /// Run `ribbit run`.
 pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
     // Every configuration problem is reported before any session starts.
-    let config = Config::load(&args.config)?;
+    let mut config = Config::load(&args.config)?;
+    config.global.restarting = args.graceful_restart;
     if args.check {
         println!(
             "{}: ok ({} neighbors)",

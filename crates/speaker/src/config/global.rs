@@ -59,7 +59,20 @@ pub struct Global {
     /// some and gets a gap (`event-buffer`, default
     /// [`DEFAULT_EVENT_BUFFER`]).
     pub event_buffer: usize,
+    /// How long route selection waits for the neighbors' End-of-RIB when
+    /// the speaker restarts (`selection-deferral-time`, RFC 4724 §4.1's
+    /// Selection_Deferral_Timer; default 360 s).
+    pub selection_deferral_time: Duration,
+    /// This start is a restart (RFC 4724 §4.1): our OPENs carry the
+    /// Restart State bit and route selection is deferred. Not a
+    /// configuration key: `ribbit run --graceful-restart` sets it (as
+    /// `gobgpd --graceful-restart` does), a library sets it on its
+    /// [`super::Config`].
+    pub restarting: bool,
 }
+
+/// The default `selection-deferral-time`.
+pub const DEFAULT_SELECTION_DEFERRAL: Duration = Duration::from_secs(360);
 
 /// The default `event-buffer`. A program fed a full table reads in
 /// bursts: with 4,096 it fell behind and needed a re-sync many times per
@@ -84,6 +97,8 @@ impl Global {
             prefer_oldest: false,
             blackhole: Verdict::Accept,
             event_buffer: DEFAULT_EVENT_BUFFER,
+            selection_deferral_time: DEFAULT_SELECTION_DEFERRAL,
+            restarting: false,
         }
     }
 
@@ -110,6 +125,7 @@ struct RawGlobal {
     prefer_oldest: Option<bool>,
     blackhole: Option<Spanned<String>>,
     event_buffer: Option<Spanned<i64>>,
+    selection_deferral_time: Option<Spanned<i64>>,
 }
 
 /// Hold time: 0 (no keepalives, no hold timer) or 3 to 65535 seconds (RFC 4271 §4.2).
@@ -203,6 +219,10 @@ pub(super) fn read(
     if let Some(v) = &raw.event_buffer {
         g.event_buffer = number::<usize>(r, CTX, "event-buffer", v, 16..=16_777_216)
             .unwrap_or(DEFAULT_EVENT_BUFFER);
+    }
+    if let Some(v) = &raw.selection_deferral_time {
+        g.selection_deferral_time =
+            seconds(r, CTX, "selection-deferral-time", v).unwrap_or(DEFAULT_SELECTION_DEFERRAL);
     }
     if let Some(v) = &raw.blackhole {
         match v.get_ref().parse::<Verdict>() {
