@@ -1484,7 +1484,7 @@ impl<K: RouteKey> FamilyRib<K> {
                 break;
             }
             any = true;
-            if let Some(e) = sh.export_injected(memo, to, family, r) {
+            if let Some(e) = sh.export_injected(memo, to, family, key.prefix(), r) {
                 out.push(Want {
                     id: *id,
                     hash: K::sent_hash(e.hash, &r.extra, &sh.hasher),

@@ -846,14 +846,15 @@ impl Shared {
     /// What neighbor `to` is sent for a route injected for it (once per
     /// attribute set in `memo`): the attributes as given under
     /// [`export::injection_plan`], and the given next hop or, for `next-hop
-    /// self`, our address on the session. No export policy: an injected
-    /// route goes as it was given. `None`: it cannot be sent (no address
+    /// self`, our address on the session, then the neighbor's export
+    /// policy. `None`: it cannot be sent (no address
     /// for `next-hop self`, or too large).
     pub fn export_injected<X>(
         &self,
         memo: &mut ExportMemo,
         to: u32,
         family: Family,
+        prefix: Option<IpNet>,
         route: &crate::family_rib::Injected<X>,
     ) -> Option<Rc<Exported>> {
         let source = if route.next_hop_self {
@@ -862,14 +863,36 @@ impl Shared {
             INJECTED
         };
         let key = (route.attrs.addr(), source);
-        if let Some((_, r)) = memo.ruled.get(&key) {
-            return r.clone();
+        let ruled = match memo.ruled.get(&key) {
+            Some((_, r)) => r.clone(),
+            None => {
+                let r = self
+                    .injected_rules(to, family, &route.attrs, route.next_hop_self)
+                    .map(Rc::new);
+                memo.ruled.insert(key, (route.attrs.clone(), r.clone()));
+                r
+            }
+        }?;
+        // The neighbor's export policy applies to what we originate too,
+        // as it does in BIRD and GoBGP (the source is local).
+        let target = self.peer(to)?;
+        if target.config.export.is_pass_through() {
+            return Some(ruled);
         }
-        let r = self
-            .injected_rules(to, family, &route.attrs, route.next_hop_self)
-            .map(Rc::new);
-        memo.ruled.insert(key, (route.attrs.clone(), r.clone()));
-        r
+        let subject = Subject {
+            family,
+            prefix,
+            peer: &target.facts,
+            source: None,
+        };
+        match target.config.export.apply(&subject, &ruled.attrs()) {
+            Outcome::Reject => None,
+            Outcome::Accept(None) => Some(ruled),
+            Outcome::Accept(Some(changed)) => {
+                let session = target.session.as_ref()?;
+                self.exported(*changed, &session.encode).map(Rc::new)
+            }
+        }
     }
 
     fn injected_rules(

@@ -491,3 +491,26 @@ fn errors_and_removed_neighbors() {
     assert_eq!(rib.injected_count(e), 0);
     assert!(rib.injected(e, V4).is_empty());
 }
+
+#[test]
+fn injected_routes_go_through_the_export_policy() {
+    let mut rib = rib();
+    let mon = added(&mut rib, 2, 65002);
+    up(&mut rib, mon, 2);
+    rib.inject(
+        &[mon],
+        V4,
+        &nlri(&["10.9.0.0/16"]),
+        &given("192.0.2.9", 5, None),
+    )
+    .expect("injected");
+    let mut seen = Received::default();
+    drain(&mut rib, mon, &mut seen);
+    assert!(seen.get("10.9.0.0/16").is_some());
+    // An export policy that refuses everything: the route is withdrawn.
+    let mut c = rib.peer_config(mon).unwrap().clone();
+    c.export.default = crate::policy::Verdict::Reject;
+    assert_eq!(rib.reconfigure_peer(mon, c), Reconfigured::Done);
+    drain(&mut rib, mon, &mut seen);
+    assert!(seen.get("10.9.0.0/16").is_none(), "{:?}", seen.routes);
+}

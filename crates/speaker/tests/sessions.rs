@@ -2009,3 +2009,71 @@ connect-retry = 1
         s.shutdown(None).await;
     }
 }
+
+/// The export policy of a neighbor applies to the routes Ribbit originates
+/// (static routes here), as to the others.
+#[tokio::test]
+async fn static_routes_go_through_the_export_policy() {
+    let a_ip = ip("127.0.1.160");
+    let b = start(
+        "b.toml",
+        r#"
+[global]
+asn = 65061
+router-id = "127.0.1.161"
+listen = ["127.0.1.161:11948"]
+
+[[neighbor]]
+address = "127.0.1.160"
+asn = 65060
+passive = true
+"#,
+    )
+    .await;
+    let mut b_events = Events::new("B", &b);
+    let a = start(
+        "a.toml",
+        r#"
+[global]
+asn = 65060
+router-id = "127.0.1.160"
+listen = []
+
+[[policy]]
+name = "out"
+[[policy.rule]]
+match = { prefix = ["10.60.1.0/24"] }
+then = "reject"
+[[policy.rule]]
+then = { communities = { add = ["65060:1"] } }
+
+[[route]]
+prefix = "10.60.0.0/24"
+
+[[route]]
+prefix = "10.60.1.0/24"
+
+[[neighbor]]
+address = "127.0.1.161"
+port = 11948
+local-address = "127.0.1.160"
+asn = 65061
+connect-retry = 1
+export = ["out"]
+"#,
+    )
+    .await;
+    b_events
+        .wait(0, Duration::from_secs(10), "End-of-RIB from A", |e| {
+            end_of_rib(e, a_ip, Family::IPV4_UNICAST)
+        })
+        .await;
+    let rib = b.adj_rib_in(a_ip).await.expect("A is B's neighbor");
+    assert_eq!(nlris(&rib), vec!["10.60.0.0/24"], "{rib:?}");
+    assert_eq!(
+        route(&rib, "10.60.0.0/24").attributes.communities,
+        communities(&["65060:1"])
+    );
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
