@@ -1,0 +1,789 @@
+//! The MRT recorder of `[mrt]`: what the speaker receives, in the files
+//! route collectors write (RFC 6396).
+//!
+//! - Updates: every UPDATE received on an established session as a
+//!   BGP4MP_ET MESSAGE_AS4 record (MESSAGE when the session uses 2-octet AS
+//!   numbers, the `_ADDPATH` subtypes of RFC 8050 when the session receives
+//!   ADD-PATH in the UPDATE's family), and every state change of a
+//!   neighbor's state machine as STATE_CHANGE_AS4. They come from a
+//!   lossless tap ([`crate::tap`]): when the disk is slow the sessions wait,
+//!   nothing is lost. A thread of its own writes them, so disk I/O never
+//!   stalls the runtime; a new file starts at each interval boundary
+//!   (aligned on the Unix epoch), the previous one is then finished.
+//! - Table: at each boundary of `table-interval`, a TABLE_DUMP_V2 snapshot:
+//!   PEER_INDEX_TABLE, then RIB_IPV4_UNICAST / RIB_IPV6_UNICAST (and the
+//!   multicast) records of every neighbor's accepted paths (the post-policy
+//!   Adj-RIBs-In), the `_ADDPATH` subtypes for paths received with a path
+//!   identifier. The RIB is walked in pages of [`PAGE`] destinations, each
+//!   one query, so that it serves its neighbors between two; files are
+//!   written on blocking threads, under a temporary name renamed when done.
+//!
+//! Failures (a directory missing, a full disk) are logged once, until the
+//! next success; the recorder never stops the speaker.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ribbit_fsm::State;
+use ribbit_mrt::bgp4mp::{state, Bgp4mp, Bgp4mpEvent};
+use ribbit_mrt::{
+    Body, CompressedWriter, Compression, Peer, PeerIndexTable, Record, Rib, RibEntry, RibNlri,
+    TableDumpV2,
+};
+use ribbit_rib::{DestinationView, PeerId};
+use ribbit_wire::nlri::Nlri;
+use ribbit_wire::{Afi, Family, NextHop, Safi};
+use tokio::sync::{oneshot, watch};
+use tracing::{info, warn};
+
+use crate::config::{FilePattern, MrtConfig};
+use crate::rib_task::{RibControl, RibHandle, RibQuery};
+use crate::tap::{TapMode, TapReceiver, TapRecord, TapSession, Taps};
+
+/// How many records the updates tap holds before sessions wait.
+const TAP_CAPACITY: usize = 4096;
+/// Destinations per RIB query of a table snapshot.
+pub const PAGE: usize = 1024;
+/// AS_TRANS (RFC 6793): a 4-octet AS number in a 2-octet field.
+const AS_TRANS: u32 = 23456;
+
+type FileWriter = CompressedWriter<BufWriter<File>>;
+
+/// The running recorder.
+#[derive(Debug)]
+pub struct MrtDump {
+    stop: watch::Sender<bool>,
+    done: Mutex<Vec<oneshot::Receiver<()>>>,
+}
+
+impl MrtDump {
+    /// Start the recorder. Call before the neighbors start, so that the tap
+    /// sees every session. Must run within a tokio runtime.
+    pub fn start(
+        config: &MrtConfig,
+        collector_id: Ipv4Addr,
+        taps: &Arc<Taps>,
+        rib: RibHandle,
+    ) -> MrtDump {
+        let (stop, stop_rx) = watch::channel(false);
+        let mut done = Vec::new();
+        if let Some(pattern) = &config.updates {
+            let (tx, rx) = oneshot::channel();
+            let tap = taps.open(TapMode::Lossless, TAP_CAPACITY, false);
+            let updates = Updates {
+                pattern: pattern.clone(),
+                interval: config.updates_interval.as_secs(),
+                compress: config.compress,
+                file: None,
+                warned: false,
+            };
+            let handle = tokio::runtime::Handle::current();
+            let stop_rx = stop_rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name("ribbit-mrt".into())
+                .spawn(move || {
+                    updates.run(&handle, tap, stop_rx);
+                    let _ = tx.send(());
+                });
+            match spawned {
+                Ok(_) => done.push(rx),
+                Err(e) => warn!(error = %e, "mrt: cannot start the updates writer"),
+            }
+        }
+        if let Some(pattern) = &config.table {
+            let (tx, rx) = oneshot::channel();
+            let tables = Tables {
+                pattern: pattern.clone(),
+                interval: config.table_interval.as_secs().max(1),
+                compress: config.compress,
+                collector_id,
+                rib,
+                warned: false,
+            };
+            tokio::spawn(async move {
+                tables.run(stop_rx).await;
+                let _ = tx.send(());
+            });
+            done.push(rx);
+        }
+        MrtDump {
+            stop,
+            done: Mutex::new(done),
+        }
+    }
+
+    /// Stop: the updates file gets what the tap still holds and is
+    /// finished; a snapshot being written is abandoned (its temporary file
+    /// removed). Waits for both, at most 10 s.
+    pub async fn stop(&self) {
+        self.stop.send_replace(true);
+        let done = std::mem::take(&mut *self.done.lock().unwrap_or_else(PoisonError::into_inner));
+        for rx in done {
+            let _ = tokio::time::timeout(Duration::from_secs(10), rx).await;
+        }
+    }
+}
+
+/// Seconds since the epoch and microseconds of a time (0 before 1970,
+/// saturated after 2106).
+fn unix(t: SystemTime) -> (u64, u32) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    (d.as_secs(), d.subsec_micros())
+}
+
+/// The start of the period of `secs`.
+fn period_start(secs: u64, interval: u64) -> u64 {
+    match interval {
+        0 => 0,
+        i => secs - secs % i,
+    }
+}
+
+/// Open (append: a restart within one period adds to its file; the reader
+/// reads concatenated gzip and bzip2 streams) a dump file.
+fn open(path: &Path, compress: Compression, append: bool) -> std::io::Result<FileWriter> {
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)?;
+    Ok(CompressedWriter::new(
+        BufWriter::with_capacity(256 * 1024, file),
+        compress,
+    ))
+}
+
+/// The updates file being written.
+struct UpdatesFile {
+    period: u64,
+    path: PathBuf,
+    writer: FileWriter,
+    records: u64,
+}
+
+/// The updates writer (on a thread of its own).
+struct Updates {
+    pattern: FilePattern,
+    interval: u64,
+    compress: Compression,
+    file: Option<UpdatesFile>,
+    warned: bool,
+}
+
+/// What the updates thread waits for.
+enum Wake {
+    Record(Option<TapRecord>),
+    Boundary,
+    Stop,
+}
+
+impl Updates {
+    fn run(
+        mut self,
+        handle: &tokio::runtime::Handle,
+        mut tap: TapReceiver,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut buf = Vec::with_capacity(4096);
+        loop {
+            let until_boundary = match (self.interval, &self.file) {
+                (0, _) | (_, None) => None,
+                (i, Some(f)) => {
+                    let end = f.period.saturating_add(i);
+                    let now = unix(SystemTime::now()).0;
+                    Some(Duration::from_secs(end.saturating_sub(now)))
+                }
+            };
+            let wake = handle.block_on(async {
+                tokio::select! {
+                    r = tap.recv() => Wake::Record(r),
+                    () = async {
+                        match until_boundary {
+                            Some(d) => tokio::time::sleep(d).await,
+                            None => std::future::pending().await,
+                        }
+                    } => Wake::Boundary,
+                    _ = stop.wait_for(|s| *s) => Wake::Stop,
+                }
+            });
+            match wake {
+                Wake::Record(Some(r)) => self.record(&r, &mut buf),
+                Wake::Record(None) => break,
+                Wake::Boundary => {
+                    let now = period_start(unix(SystemTime::now()).0, self.interval);
+                    if self.file.as_ref().is_some_and(|f| f.period < now) {
+                        self.close();
+                    }
+                }
+                Wake::Stop => {
+                    // What the neighbors reported while stopping.
+                    while let Ok(Some(r)) =
+                        handle.block_on(tokio::time::timeout(Duration::ZERO, tap.recv()))
+                    {
+                        self.record(&r, &mut buf);
+                    }
+                    break;
+                }
+            }
+        }
+        self.close();
+    }
+
+    fn fail(&mut self, what: &str, path: &Path, e: &dyn std::fmt::Display) {
+        if !self.warned {
+            self.warned = true;
+            warn!(file = %path.display(), error = %e, "mrt: {what}; updates are not recorded until it works again");
+        }
+    }
+
+    fn record(&mut self, r: &TapRecord, buf: &mut Vec<u8>) {
+        let Some(record) = bgp4mp(r) else {
+            return;
+        };
+        let secs = u64::from(record.timestamp);
+        // A record stamped before the current file's period (it waited in
+        // the tap) goes into the current file: files are never reopened.
+        let current = self.file.as_ref().map(|f| f.period);
+        let period = match self.interval {
+            // One file, named after the time of its first record.
+            0 => current.unwrap_or(secs),
+            i => period_start(secs, i).max(current.unwrap_or(0)),
+        };
+        if self.file.as_ref().is_some_and(|f| f.period != period) {
+            self.close();
+        }
+        if self.file.is_none() {
+            let path = self.pattern.expand(period);
+            match open(&path, self.compress, true) {
+                Ok(writer) => {
+                    info!(file = %path.display(), "mrt: recording updates");
+                    self.file = Some(UpdatesFile {
+                        period,
+                        path,
+                        writer,
+                        records: 0,
+                    });
+                }
+                Err(e) => {
+                    self.fail("cannot open the updates file", &path, &e);
+                    return;
+                }
+            }
+        }
+        buf.clear();
+        if let Err(e) = record.encode(buf) {
+            warn!(error = %e, "mrt: a record could not be encoded");
+            return;
+        }
+        let Some(f) = self.file.as_mut() else {
+            return;
+        };
+        match f.writer.write_all(buf) {
+            Ok(()) => {
+                f.records = f.records.saturating_add(1);
+                self.warned = false;
+            }
+            Err(e) => {
+                let path = f.path.clone();
+                self.fail("cannot write the updates file", &path, &e);
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        let Some(f) = self.file.take() else {
+            return;
+        };
+        match f.writer.finish() {
+            Ok(_) => info!(file = %f.path.display(), records = f.records, "mrt: updates file done"),
+            Err(e) => self.fail("cannot finish the updates file", &f.path, &e),
+        }
+    }
+}
+
+/// The state numbers of RFC 6396 §4.4.1.
+fn state_number(s: State) -> u16 {
+    match s {
+        State::Idle => state::IDLE,
+        State::Connect => state::CONNECT,
+        State::Active => state::ACTIVE,
+        State::OpenSent => state::OPEN_SENT,
+        State::OpenConfirm => state::OPEN_CONFIRM,
+        State::Established => state::ESTABLISHED,
+    }
+}
+
+/// The unspecified address of `peer`'s family (our address when unknown).
+fn unspecified_like(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
+}
+
+/// `local` if of `peer`'s family, else the unspecified address of it (a
+/// BGP4MP record has one address family for both).
+fn same_family(peer: IpAddr, local: Option<IpAddr>) -> IpAddr {
+    match local {
+        Some(l) if l.is_ipv4() == peer.is_ipv4() => l,
+        _ => unspecified_like(peer),
+    }
+}
+
+/// The BGP4MP_ET record of a tap record: received UPDATEs and state
+/// changes; `None` for the rest.
+fn bgp4mp(r: &TapRecord) -> Option<Record> {
+    let (at, body) = match r {
+        TapRecord::Received {
+            session,
+            at,
+            message,
+        } => {
+            // RFC 4271 §4.1: the type is the 19th octet; 2 is UPDATE.
+            if message.get(18) != Some(&2) {
+                return None;
+            }
+            (*at, message_record(session, message))
+        }
+        TapRecord::State {
+            peer,
+            local_asn,
+            peer_asn,
+            local,
+            from,
+            to,
+            at,
+        } => (
+            *at,
+            Bgp4mp {
+                peer_as: *peer_asn,
+                local_as: *local_asn,
+                interface: 0,
+                peer_ip: *peer,
+                local_ip: same_family(*peer, *local),
+                as4: true,
+                event: Bgp4mpEvent::StateChange {
+                    old: state_number(*from),
+                    new: state_number(*to),
+                },
+            },
+        ),
+        TapRecord::Up(_) | TapRecord::Sent { .. } | TapRecord::Down { .. } => return None,
+    };
+    let (secs, micros) = unix(at);
+    Some(Record {
+        timestamp: u32::try_from(secs).unwrap_or(u32::MAX),
+        microseconds: Some(micros),
+        body: Body::Bgp4mp(body),
+    })
+}
+
+fn message_record(session: &TapSession, message: &[u8]) -> Bgp4mp {
+    let n = &session.negotiated;
+    let peer_ip = session.remote.map_or(session.peer, |a| a.ip());
+    // The AS fields take the width of the session's AS_PATHs (the subtype
+    // says both); a 4-octet AS in a 2-octet field is AS_TRANS (RFC 6793).
+    let asn = |a: u32| {
+        if n.four_octet_as || a <= u32::from(u16::MAX) {
+            a
+        } else {
+            AS_TRANS
+        }
+    };
+    let add_path = update_family(message).is_some_and(|f| n.add_path_receive.contains(f));
+    Bgp4mp {
+        peer_as: asn(session.peer_asn),
+        local_as: asn(session.local_asn),
+        interface: 0,
+        peer_ip,
+        local_ip: same_family(peer_ip, session.local.map(|a| a.ip())),
+        as4: n.four_octet_as,
+        event: Bgp4mpEvent::Message {
+            local: false,
+            add_path,
+            bytes: message.to_vec(),
+        },
+    }
+}
+
+/// The family of an UPDATE's routes: IPv4 unicast when it has withdrawn
+/// routes or NLRI in its body (RFC 4271 §4.3), else the family of its
+/// MP_REACH_NLRI or MP_UNREACH_NLRI (RFC 4760 §3, §4); `None` when it has
+/// neither or is malformed. MRT's `_ADDPATH` subtypes apply to a whole
+/// message, so this is what decides them.
+///
+/// ```text
+///  Header (19) | Withdrawn Length (2) | Withdrawn | Attributes Length (2)
+///  | Attributes: Flags (1) | Type (1) | Length (1, or 2 if Extended) | Value
+///  | NLRI
+/// ```
+pub fn update_family(message: &[u8]) -> Option<Family> {
+    let body = message.get(ribbit_wire::HEADER_LEN..)?;
+    let (w, rest) = body.split_first_chunk::<2>()?;
+    let withdrawn = usize::from(u16::from_be_bytes(*w));
+    let rest = rest.get(withdrawn..)?;
+    let (a, rest) = rest.split_first_chunk::<2>()?;
+    let attrs_len = usize::from(u16::from_be_bytes(*a));
+    let mut attrs = rest.get(..attrs_len)?;
+    let nlri = rest.get(attrs_len..)?;
+    if withdrawn > 0 || !nlri.is_empty() {
+        return Some(Family::IPV4_UNICAST);
+    }
+    while let Some((&[flags, code], after)) = attrs.split_first_chunk::<2>() {
+        let (len, after) = if flags & 0x10 != 0 {
+            let (l, after) = after.split_first_chunk::<2>()?;
+            (usize::from(u16::from_be_bytes(*l)), after)
+        } else {
+            let (l, after) = after.split_first()?;
+            (usize::from(*l), after)
+        };
+        let value = after.get(..len)?;
+        if code == 14 || code == 15 {
+            if let Some(&[a0, a1, safi]) = value.first_chunk::<3>() {
+                return Some(Family::new(Afi(u16::from_be_bytes([a0, a1])), Safi(safi)));
+            }
+            return None;
+        }
+        attrs = after.get(len..)?;
+    }
+    None
+}
+
+/// The table snapshot task.
+struct Tables {
+    pattern: FilePattern,
+    interval: u64,
+    compress: Compression,
+    collector_id: Ipv4Addr,
+    rib: RibHandle,
+    warned: bool,
+}
+
+/// Why a snapshot failed.
+#[derive(Debug, thiserror::Error)]
+enum SnapshotError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("the RIB did not answer")]
+    Rib,
+    #[error("stopped")]
+    Stopped,
+    #[error("a blocking writer failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// What a snapshot wrote.
+#[derive(Debug, Default)]
+struct Counts {
+    prefixes: u64,
+    entries: u64,
+}
+
+impl Tables {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let now = unix(SystemTime::now()).0;
+            let next = period_start(now, self.interval).saturating_add(self.interval);
+            let wait = Duration::from_secs(next.saturating_sub(now));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let path = self.pattern.expand(next);
+            let started = std::time::Instant::now();
+            match self.snapshot(&path, next, &stop).await {
+                Ok(c) => {
+                    self.warned = false;
+                    info!(
+                        file = %path.display(),
+                        prefixes = c.prefixes,
+                        entries = c.entries,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "mrt: table snapshot written"
+                    );
+                }
+                Err(SnapshotError::Stopped) => return,
+                Err(e) if !self.warned => {
+                    self.warned = true;
+                    warn!(file = %path.display(), error = %e, "mrt: table snapshot failed; no snapshot until one works again");
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> RibQuery,
+    ) -> Result<T, SnapshotError> {
+        let (reply, rx) = oneshot::channel();
+        self.rib
+            .control
+            .send(RibControl::Query(make(reply)))
+            .map_err(|_| SnapshotError::Rib)?;
+        rx.await.map_err(|_| SnapshotError::Rib)
+    }
+
+    /// Write one snapshot to `path` (through a temporary file).
+    async fn snapshot(
+        &self,
+        path: &Path,
+        time: u64,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<Counts, SnapshotError> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let result = self.write_to(&partial, time, stop).await;
+        let done = match result {
+            Ok(c) => {
+                let (from, to) = (partial.clone(), path.to_path_buf());
+                tokio::task::spawn_blocking(move || std::fs::rename(from, to)).await??;
+                Ok(c)
+            }
+            Err(e) => Err(e),
+        };
+        if done.is_err() {
+            let p = partial.clone();
+            let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(p)).await;
+        }
+        done
+    }
+
+    async fn write_to(
+        &self,
+        partial: &Path,
+        time: u64,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<Counts, SnapshotError> {
+        let timestamp = u32::try_from(time).unwrap_or(u32::MAX);
+        let peers = self.ask(|reply| RibQuery::Peers { reply }).await?;
+        // The index of each neighbor in the PEER_INDEX_TABLE.
+        let index: Vec<(PeerId, u16)> = peers
+            .iter()
+            .zip(0u16..)
+            .map(|((id, ..), i)| (*id, i))
+            .collect();
+        let table = PeerIndexTable {
+            collector_id: self.collector_id,
+            view_name: String::new(),
+            peers: peers
+                .iter()
+                .take(usize::from(u16::MAX))
+                .map(|(_, address, asn, bgp_id)| Peer {
+                    bgp_id: *bgp_id,
+                    address: *address,
+                    asn: *asn,
+                })
+                .collect(),
+        };
+        let mut buf = Vec::with_capacity(512 * 1024);
+        Record {
+            timestamp,
+            microseconds: None,
+            body: Body::TableDumpV2(TableDumpV2::PeerIndexTable(table)),
+        }
+        .encode(&mut buf)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (file, compress) = (partial.to_path_buf(), self.compress);
+        let mut writer =
+            tokio::task::spawn_blocking(move || open(&file, compress, false)).await??;
+        let mut counts = Counts::default();
+        let mut sequence = 0u32;
+        for family in [
+            Family::IPV4_UNICAST,
+            Family::IPV6_UNICAST,
+            Family::IPV4_MULTICAST,
+            Family::IPV6_MULTICAST,
+        ] {
+            let mut after = None;
+            loop {
+                if *stop.borrow() {
+                    return Err(SnapshotError::Stopped);
+                }
+                let page = self
+                    .ask(|reply| RibQuery::Dump {
+                        family,
+                        after,
+                        limit: PAGE,
+                        reply,
+                    })
+                    .await?;
+                let Some(last) = page.last().and_then(destination_prefix) else {
+                    break;
+                };
+                after = Some(last);
+                for d in &page {
+                    for rib in rib_records(d, &index, timestamp, &mut sequence) {
+                        counts.entries = counts.entries.saturating_add(rib.entries.len() as u64);
+                        Record {
+                            timestamp,
+                            microseconds: None,
+                            body: Body::TableDumpV2(TableDumpV2::Rib(rib)),
+                        }
+                        .encode(&mut buf)
+                        .map_err(|e| std::io::Error::other(e.to_string()))?;
+                    }
+                    counts.prefixes = counts.prefixes.saturating_add(1);
+                }
+                let bytes = std::mem::take(&mut buf);
+                let (w, bytes) = tokio::task::spawn_blocking(move || {
+                    let r = writer.write_all(&bytes);
+                    (r.map(|()| writer), bytes)
+                })
+                .await?;
+                writer = w?;
+                buf = bytes;
+                buf.clear();
+                if page.len() < PAGE {
+                    break;
+                }
+            }
+        }
+        let bytes = std::mem::take(&mut buf);
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            writer.write_all(&bytes)?;
+            writer
+                .finish()?
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()
+        })
+        .await??;
+        Ok(counts)
+    }
+}
+
+/// The prefix of a destination (of a unicast or multicast family).
+fn destination_prefix(d: &DestinationView) -> Option<ipnet::IpNet> {
+    d.paths
+        .first()
+        .and_then(|p| match p.route.nlri.iter().next() {
+            Some(Nlri::Prefix(p)) => Some(p.prefix),
+            _ => None,
+        })
+}
+
+/// The RIB records of one destination: the neighbors' paths without a
+/// path identifier in the plain subtype, those with one in the ADD-PATH
+/// subtype (RFC 8050 §4); our own routes are not dumped (they are no
+/// neighbor's). The RIB does not keep when a path arrived: the originated
+/// time is the snapshot's.
+fn rib_records(
+    d: &DestinationView,
+    index: &[(PeerId, u16)],
+    timestamp: u32,
+    sequence: &mut u32,
+) -> Vec<Rib> {
+    let Some(prefix) = destination_prefix(d) else {
+        return Vec::new();
+    };
+    let v4 = d.family.afi == Afi::IPV4;
+    let mut plain = Vec::new();
+    let mut with_ids = Vec::new();
+    for p in &d.paths {
+        let Some(peer_index) = p
+            .route
+            .peer
+            .and_then(|id| index.iter().find(|(i, _)| *i == id).map(|(_, n)| *n))
+        else {
+            continue;
+        };
+        let mut attributes = p.route.attrs.attributes.clone();
+        // RFC 6396 §4.3.4: IPv4 next hops in NEXT_HOP, others in the short
+        // MP_REACH_NLRI.
+        let mp_next_hop = match p.route.attrs.next_hop {
+            NextHop::V4(a) if v4 => {
+                attributes.next_hop = Some(a);
+                None
+            }
+            NextHop::Empty => None,
+            nh => Some(nh),
+        };
+        let entry = RibEntry {
+            peer_index,
+            originated: timestamp,
+            path_id: p.route.path_id,
+            attributes,
+            mp_next_hop,
+            issues: Vec::new(),
+        };
+        if entry.path_id.is_some() {
+            with_ids.push(entry);
+        } else {
+            plain.push(entry);
+        }
+    }
+    let mut out = Vec::new();
+    for (add_path, entries) in [(false, plain), (true, with_ids)] {
+        if entries.is_empty() {
+            continue;
+        }
+        out.push(Rib {
+            sequence: *sequence,
+            family: d.family,
+            generic: false,
+            add_path,
+            nlri: RibNlri::Prefix(prefix),
+            entries,
+        });
+        *sequence = sequence.wrapping_add(1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(withdrawn: &[u8], attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
+        let mut m = vec![0xff; 16];
+        let len = 19 + 2 + withdrawn.len() + 2 + attrs.len() + nlri.len();
+        m.extend_from_slice(&(len as u16).to_be_bytes());
+        m.push(2);
+        m.extend_from_slice(&(withdrawn.len() as u16).to_be_bytes());
+        m.extend_from_slice(withdrawn);
+        m.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        m.extend_from_slice(attrs);
+        m.extend_from_slice(nlri);
+        m
+    }
+
+    #[test]
+    fn the_family_of_an_update_is_found() {
+        assert_eq!(
+            update_family(&update(&[], &[0x40, 1, 1, 0], &[24, 10, 0, 0])),
+            Some(Family::IPV4_UNICAST)
+        );
+        assert_eq!(
+            update_family(&update(&[8, 10], &[], &[])),
+            Some(Family::IPV4_UNICAST)
+        );
+        // ORIGIN, then MP_UNREACH_NLRI with an extended length: IPv6 unicast.
+        let attrs = [0x40, 1, 1, 0, 0x90, 15, 0, 3, 0, 2, 1];
+        assert_eq!(
+            update_family(&update(&[], &attrs, &[])),
+            Some(Family::IPV6_UNICAST)
+        );
+        // IPv4 End-of-RIB: nothing to tell.
+        assert_eq!(update_family(&update(&[], &[], &[])), None);
+        // Lengths past the end, a truncated header: no panic, no family.
+        assert_eq!(update_family(&update(&[], &[0x40, 1, 9, 0], &[])), None);
+        assert_eq!(update_family(&[0xff; 20]), None);
+        let mut bad = update(&[], &[0x80, 14, 2, 0, 2], &[]);
+        bad.truncate(bad.len() - 1);
+        assert_eq!(update_family(&bad), None);
+    }
+
+    #[test]
+    fn periods_align_on_the_epoch() {
+        assert_eq!(period_start(1_000_007, 300), 999_900);
+        assert_eq!(period_start(1_000_007, 0), 0);
+        assert_eq!(period_start(600, 300), 600);
+    }
+}
