@@ -222,8 +222,8 @@ impl Updates {
                 }
                 Wake::Stop => {
                     // What the neighbors reported while stopping.
-                    while let Ok(Some(r)) =
-                        handle.block_on(tokio::time::timeout(Duration::ZERO, tap.recv()))
+                    while let Ok(Some(r)) = handle
+                        .block_on(async { tokio::time::timeout(Duration::ZERO, tap.recv()).await })
                     {
                         self.record(&r, &mut buf);
                     }

@@ -279,6 +279,24 @@ pub(super) fn read(
             ok = false;
         }
     }
+    // bgpdump and most MRT tools choose the decompressor by the name.
+    let suffix = match compress {
+        Some(Compression::Gzip) => Some(".gz"),
+        Some(Compression::Bzip2) => Some(".bz2"),
+        _ => None,
+    };
+    if let Some(suffix) = suffix {
+        for (key, v) in [("updates", &raw.updates), ("table", &raw.table)] {
+            if let Some(v) = v.as_ref().filter(|v| !v.get_ref().ends_with(suffix)) {
+                r.error(
+                    &v.span(),
+                    CTX,
+                    format!("{key} {:?} does not end with {suffix}, which tools such as bgpdump need to read a compressed file", v.get_ref()),
+                );
+                ok = false;
+            }
+        }
+    }
     if !ok {
         return None;
     }
@@ -342,11 +360,11 @@ mod tests {
     #[test]
     fn a_full_section_is_read() {
         let c = parse(
-            "[mrt]\nupdates = \"/tmp/u.%Y%m%d.%H%M.mrt\"\nupdates-interval = 60\ntable = \"/tmp/rib.%s.mrt.gz\"\ntable-interval = 600\ncompress = \"gzip\"\n",
+            "[mrt]\nupdates = \"/tmp/u.%Y%m%d.%H%M.mrt.gz\"\nupdates-interval = 60\ntable = \"/tmp/rib.%s.mrt.gz\"\ntable-interval = 600\ncompress = \"gzip\"\n",
         )
         .unwrap();
         let m = c.mrt.unwrap();
-        assert_eq!(m.updates.unwrap().as_str(), "/tmp/u.%Y%m%d.%H%M.mrt");
+        assert_eq!(m.updates.unwrap().as_str(), "/tmp/u.%Y%m%d.%H%M.mrt.gz");
         assert_eq!(m.updates_interval, Duration::from_secs(60));
         assert_eq!(m.table.unwrap().as_str(), "/tmp/rib.%s.mrt.gz");
         assert_eq!(m.table_interval, Duration::from_secs(600));
@@ -356,6 +374,10 @@ mod tests {
         assert!(m.table.is_none());
         assert_eq!(m.compress, Compression::None);
         assert!(parse("").unwrap().mrt.is_none());
+        let c = parse("[[neighbor]]\naddress = \"192.0.2.2\"\nasn = 65001\ninject-mrt = \"/d/rib.mrt\"\ninject-mrt-peer = 2\n").unwrap();
+        let n = &c.neighbors[0];
+        assert_eq!(n.inject_mrt, Some(PathBuf::from("/d/rib.mrt")));
+        assert_eq!(n.inject_mrt_peer, 2);
     }
 
     #[test]
@@ -397,6 +419,18 @@ mod tests {
             (
                 "[mrt]\nupdate = \"u.%s\"\n",
                 "t.toml:5: mrt: unknown key update",
+            ),
+            (
+                "[mrt]\ntable = \"t.%s.mrt\"\ncompress = \"bzip2\"\n",
+                "t.toml:5: mrt: table \"t.%s.mrt\" does not end with .bz2",
+            ),
+            (
+                "[[neighbor]]\naddress = \"192.0.2.2\"\nasn = 65001\ninject-mrt-peer = 1\n",
+                "t.toml:7: neighbor 192.0.2.2: inject-mrt-peer without inject-mrt",
+            ),
+            (
+                "[[neighbor]]\naddress = \"192.0.2.2\"\nasn = 65001\ninject-mrt = \"\"\n",
+                "t.toml:7: neighbor 192.0.2.2: inject-mrt is empty",
             ),
         ] {
             let e = parse(section).unwrap_err();
