@@ -443,4 +443,26 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn every_key_is_documented() {
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/config.md"),
+        )
+        .unwrap();
+        for key in [
+            "updates",
+            "updates-interval",
+            "table",
+            "table-interval",
+            "compress",
+            "inject-mrt",
+            "inject-mrt-peer",
+        ] {
+            assert!(
+                docs.contains(&format!("| `{key}` |")),
+                "{key} is not in docs/config.md"
+            );
+        }
+    }
 }
