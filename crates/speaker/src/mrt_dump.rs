@@ -82,11 +82,12 @@ impl MrtDump {
                 warned: false,
             };
             let handle = tokio::runtime::Handle::current();
+            let ticks = ticker(config.updates_interval.as_secs(), stop_rx.clone());
             let stop_rx = stop_rx.clone();
             let spawned = std::thread::Builder::new()
                 .name("ribbit-mrt".into())
                 .spawn(move || {
-                    updates.run(&handle, tap, stop_rx);
+                    updates.run(&handle, tap, ticks, stop_rx);
                     let _ = tx.send(());
                 });
             match spawned {
@@ -126,6 +127,42 @@ impl MrtDump {
             let _ = tokio::time::timeout(Duration::from_secs(10), rx).await;
         }
     }
+}
+
+/// A tick at every boundary of `interval` seconds (none when 0) until
+/// stopped. The updates thread waits on channels only, never on the
+/// runtime's timers, so that a runtime shut down under it ends it instead
+/// of making it panic.
+fn ticker(interval: u64, mut stop: watch::Receiver<bool>) -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        loop {
+            let wait = match interval {
+                0 => None,
+                i => {
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default();
+                    let next = period_start(now.as_secs(), i).saturating_add(i);
+                    Some(Duration::from_secs(next).saturating_sub(now))
+                }
+            };
+            tokio::select! {
+                () = async {
+                    match wait {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    // A tick already waiting says the same.
+                    let _ = tx.try_send(());
+                }
+                _ = stop.wait_for(|s| *s) => return,
+                () = tx.closed() => return,
+            }
+        }
+    });
+    rx
 }
 
 /// Seconds since the epoch and microseconds of a time (0 before 1970,
@@ -187,27 +224,19 @@ impl Updates {
         mut self,
         handle: &tokio::runtime::Handle,
         mut tap: TapReceiver,
+        mut ticks: tokio::sync::mpsc::Receiver<()>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut buf = Vec::with_capacity(4096);
         loop {
-            let until_boundary = match (self.interval, &self.file) {
-                (0, _) | (_, None) => None,
-                (i, Some(f)) => {
-                    let end = f.period.saturating_add(i);
-                    let now = unix(SystemTime::now()).0;
-                    Some(Duration::from_secs(end.saturating_sub(now)))
-                }
-            };
             let wake = handle.block_on(async {
                 tokio::select! {
                     r = tap.recv() => Wake::Record(r),
-                    () = async {
-                        match until_boundary {
-                            Some(d) => tokio::time::sleep(d).await,
-                            None => std::future::pending().await,
-                        }
-                    } => Wake::Boundary,
+                    t = ticks.recv() => match t {
+                        Some(()) => Wake::Boundary,
+                        // The runtime is going away.
+                        None => Wake::Stop,
+                    },
                     _ = stop.wait_for(|s| *s) => Wake::Stop,
                 }
             });
@@ -216,15 +245,20 @@ impl Updates {
                 Wake::Record(None) => break,
                 Wake::Boundary => {
                     let now = period_start(unix(SystemTime::now()).0, self.interval);
-                    if self.file.as_ref().is_some_and(|f| f.period < now) {
+                    if self.interval > 0 && self.file.as_ref().is_some_and(|f| f.period < now) {
                         self.close();
                     }
                 }
                 Wake::Stop => {
-                    // What the neighbors reported while stopping.
-                    while let Ok(Some(r)) = handle
-                        .block_on(async { tokio::time::timeout(Duration::ZERO, tap.recv()).await })
-                    {
+                    // What the neighbors reported while stopping: whatever
+                    // the tap holds now, without waiting.
+                    while let Some(r) = handle.block_on(async {
+                        tokio::select! {
+                            biased;
+                            r = tap.recv() => r,
+                            () = std::future::ready(()) => None,
+                        }
+                    }) {
                         self.record(&r, &mut buf);
                     }
                     break;
@@ -778,6 +812,124 @@ mod tests {
         let mut bad = update(&[], &[0x80, 14, 2, 0, 2], &[]);
         bad.truncate(bad.len() - 1);
         assert_eq!(update_family(&bad), None);
+    }
+
+    fn path(
+        family: Family,
+        prefix: &str,
+        peer: Option<u32>,
+        path_id: Option<u32>,
+        next_hop: NextHop,
+    ) -> ribbit_rib::PathView {
+        let attributes = ribbit_wire::PathAttributes {
+            origin: Some(ribbit_wire::Origin::Igp),
+            as_path: Some(ribbit_wire::AsPath::sequence(vec![65001])),
+            ..Default::default()
+        };
+        ribbit_rib::PathView {
+            route: ribbit_rib::RouteView {
+                family,
+                nlri: ribbit_wire::NlriList::Prefixes(vec![ribbit_wire::nlri::PrefixNlri {
+                    path_id,
+                    prefix: prefix.parse().unwrap(),
+                }]),
+                path_id,
+                attrs: ribbit_rib::AttrSet::new(ribbit_rib::RouteAttrs {
+                    next_hop,
+                    attributes,
+                }),
+                peer: peer.map(PeerId),
+                stale: false,
+            },
+            best: false,
+            llgr_stale: false,
+            ineligible: None,
+        }
+    }
+
+    #[test]
+    fn rib_records_split_add_path_and_place_next_hops() {
+        let v4: NextHop = NextHop::V4("192.0.2.1".parse().unwrap());
+        let v6 = NextHop::V6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None,
+        };
+        let index = [(PeerId(3), 0u16), (PeerId(5), 1u16)];
+        let d = DestinationView {
+            family: Family::IPV4_UNICAST,
+            paths: vec![
+                path(Family::IPV4_UNICAST, "10.0.0.0/8", Some(3), None, v4),
+                // Our own route: no neighbor's, not dumped.
+                path(Family::IPV4_UNICAST, "10.0.0.0/8", None, None, v4),
+                path(Family::IPV4_UNICAST, "10.0.0.0/8", Some(5), Some(7), v6),
+                // A neighbor the PEER_INDEX_TABLE does not have.
+                path(Family::IPV4_UNICAST, "10.0.0.0/8", Some(9), None, v4),
+            ],
+            step: None,
+        };
+        let mut seq = u32::MAX;
+        let recs = rib_records(&d, &index, 42, &mut seq);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(seq, 1);
+        let (plain, ids) = (&recs[0], &recs[1]);
+        assert_eq!((plain.sequence, plain.add_path), (u32::MAX, false));
+        assert_eq!((ids.sequence, ids.add_path), (0, true));
+        assert_eq!(plain.entries.len(), 1);
+        let e = &plain.entries[0];
+        assert_eq!((e.peer_index, e.originated, e.path_id), (0, 42, None));
+        assert_eq!(e.attributes.next_hop, Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(e.mp_next_hop, None);
+        let e = &ids.entries[0];
+        assert_eq!((e.peer_index, e.path_id), (1, Some(7)));
+        // RFC 8950: an IPv6 next hop of IPv4 NLRI goes in MP_REACH_NLRI.
+        assert_eq!((e.attributes.next_hop, e.mp_next_hop), (None, Some(v6)));
+        // Every record encodes and decodes back.
+        for r in recs {
+            let record = Record {
+                timestamp: 42,
+                microseconds: None,
+                body: Body::TableDumpV2(TableDumpV2::Rib(r)),
+            };
+            let mut out = Vec::new();
+            record.encode(&mut out).unwrap();
+            let (back, used) = ribbit_mrt::decode(&out).unwrap();
+            assert_eq!(used, out.len());
+            let (Body::TableDumpV2(TableDumpV2::Rib(a)), Body::TableDumpV2(TableDumpV2::Rib(b))) =
+                (back.body, record.body)
+            else {
+                panic!()
+            };
+            assert_eq!(a.entries.len(), b.entries.len());
+            assert_eq!(a.entries[0].next_hop(), b.entries[0].next_hop());
+        }
+    }
+
+    #[test]
+    fn updates_become_bgp4mp_et_records() {
+        use ribbit_fsm::State;
+        let at = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+        let r = bgp4mp(&TapRecord::State {
+            peer: "2001:db8::2".parse().unwrap(),
+            local_asn: 65000,
+            peer_asn: 4_200_000_000,
+            local: Some("192.0.2.1".parse().unwrap()),
+            from: State::OpenConfirm,
+            to: State::Established,
+            at,
+        })
+        .unwrap();
+        assert_eq!(
+            (r.timestamp, r.microseconds),
+            (1_700_000_000, Some(123_456))
+        );
+        let Body::Bgp4mp(b) = &r.body else { panic!() };
+        assert_eq!(
+            b.subtype().unwrap(),
+            ribbit_mrt::bgp4mp::subtype::STATE_CHANGE_AS4
+        );
+        // Our address of the other family is left unspecified.
+        assert_eq!(b.local_ip, "::".parse::<IpAddr>().unwrap());
+        assert_eq!(b.event, Bgp4mpEvent::StateChange { old: 5, new: 6 });
     }
 
     #[test]

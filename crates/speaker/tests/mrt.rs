@@ -980,8 +980,19 @@ fn gobgp_holds_the_replayed_table_and_its_dump_decodes_like_bgpdump() {
     assert!(status.success(), "{status}\n{}", replay.log());
     let log = replay.log();
     assert!(log.contains("480 prefixes in"), "{log}");
-    gobgpd.stop();
+    // GoBGP writes its dump behind its RIB: wait for it to catch up.
     let dump = lab.path("gobgp-updates.mrt");
+    wait_for(
+        "GoBGP's dump of the routes",
+        Duration::from_secs(10),
+        || {
+            let (lines, _, err) = ribbit_mrt(&["--type", "update", dump.to_str().unwrap()]);
+            (lines.len() >= 480)
+                .then_some(())
+                .ok_or(format!("{} lines {err}", lines.len()))
+        },
+    );
+    gobgpd.stop();
     let lines = same_as_bgpdump(&dump);
     // Every prefix announced once (GoBGP dumps received UPDATEs).
     assert!(lines >= 480, "{lines}");
@@ -1426,13 +1437,24 @@ inject-mrt = "{}"
     // Nothing more arrives (the other peers of the dump are not sent).
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!((count("ipv4").unwrap(), count("ipv6").unwrap()), (n4, n6));
+    // GoBGP writes its dump behind its RIB: wait for it to catch up.
+    let dump = lab.path("gobgp-updates.mrt");
+    wait_for(
+        "GoBGP's dump of the routes",
+        Duration::from_secs(10),
+        || {
+            let (lines, _, err) = ribbit_mrt(&["--type", "update", dump.to_str().unwrap()]);
+            (lines.len() >= n4 + n6)
+                .then_some(())
+                .ok_or(format!("{} lines {err}", lines.len()))
+        },
+    );
     rt.block_on(speaker.shutdown(None));
     drop(rt);
     gobgpd.stop();
 
     // What GoBGP received, as its own dump has it: peer 0's paths with our
     // AS in front (injected routes keep their MED, as ExaBGP's do).
-    let dump = lab.path("gobgp-updates.mrt");
     same_as_bgpdump(&dump);
     let mut seen = std::collections::BTreeMap::new();
     for l in bgpdump(&dump) {
