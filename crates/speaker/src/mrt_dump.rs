@@ -13,8 +13,8 @@
 //! - Table: at each boundary of `table-interval`, a TABLE_DUMP_V2 snapshot:
 //!   PEER_INDEX_TABLE, then RIB_IPV4_UNICAST / RIB_IPV6_UNICAST (and the
 //!   multicast) records of every neighbor's accepted paths (the post-policy
-//!   Adj-RIBs-In), the `_ADDPATH` subtypes for paths received with a path
-//!   identifier. The RIB is walked in pages of [`PAGE`] destinations, each
+//!   Adj-RIBs-In), RIB_GENERIC for other families, the `_ADDPATH` subtypes
+//!   for paths received with a path identifier. The RIB is walked in pages of [`PAGE`] destinations, each
 //!   one query, so that it serves its neighbors between two; files are
 //!   written on blocking threads, under a temporary name renamed when done.
 //!
@@ -629,12 +629,7 @@ impl Tables {
             tokio::task::spawn_blocking(move || open(&file, compress, false)).await??;
         let mut counts = Counts::default();
         let mut sequence = 0u32;
-        for family in [
-            Family::IPV4_UNICAST,
-            Family::IPV6_UNICAST,
-            Family::IPV4_MULTICAST,
-            Family::IPV6_MULTICAST,
-        ] {
+        for family in Family::known() {
             let mut after = None;
             loop {
                 if *stop.borrow() {
@@ -648,7 +643,11 @@ impl Tables {
                         reply,
                     })
                     .await?;
-                let Some(last) = page.last().and_then(destination_prefix) else {
+                let Some(last) = page
+                    .last()
+                    .and_then(|d| d.paths.first())
+                    .map(|p| p.route.nlri.clone())
+                else {
                     break;
                 };
                 after = Some(last);
@@ -693,14 +692,26 @@ impl Tables {
     }
 }
 
-/// The prefix of a destination (of a unicast or multicast family).
-fn destination_prefix(d: &DestinationView) -> Option<ipnet::IpNet> {
-    d.paths
-        .first()
-        .and_then(|p| match p.route.nlri.iter().next() {
-            Some(Nlri::Prefix(p)) => Some(p.prefix),
-            _ => None,
-        })
+/// What a destination's RIB record names: its prefix for the families
+/// with subtypes of their own (IPv4 and IPv6 unicast and multicast, RFC
+/// 6396 §4.3.2), else its NLRI in a RIB_GENERIC record (§4.3.3: labeled,
+/// VPN, Flowspec); and whether the record is RIB_GENERIC. `None` when it
+/// has no path.
+fn destination_nlri(d: &DestinationView) -> Option<(RibNlri, bool)> {
+    let nlri = &d.paths.first()?.route.nlri;
+    let specific = matches!(
+        d.family,
+        Family::IPV4_UNICAST
+            | Family::IPV6_UNICAST
+            | Family::IPV4_MULTICAST
+            | Family::IPV6_MULTICAST
+    );
+    match (specific, nlri.iter().next()?) {
+        (true, Nlri::Prefix(p)) => Some((RibNlri::Prefix(p.prefix), false)),
+        // The path identifier goes in the entries, not in the NLRI (as
+        // GoBGP and OpenBGPD write RIB_GENERIC_ADDPATH).
+        _ => Some((RibNlri::Other(nlri.clone()), true)),
+    }
 }
 
 /// The RIB records of one destination: the neighbors' paths without a
@@ -714,10 +725,12 @@ fn rib_records(
     timestamp: u32,
     sequence: &mut u32,
 ) -> Vec<Rib> {
-    let Some(prefix) = destination_prefix(d) else {
+    let Some((nlri, generic)) = destination_nlri(d) else {
         return Vec::new();
     };
-    let v4 = d.family.afi == Afi::IPV4;
+    // RFC 6396 §4.3.4: NEXT_HOP carries the IPv4 next hops of the IPv4
+    // subtypes; MP_REACH_NLRI (next hop only) every other one.
+    let classic = d.family.afi == Afi::IPV4 && !generic;
     let mut plain = Vec::new();
     let mut with_ids = Vec::new();
     for p in &d.paths {
@@ -732,7 +745,7 @@ fn rib_records(
         // RFC 6396 §4.3.4: IPv4 next hops in NEXT_HOP, others in the short
         // MP_REACH_NLRI.
         let mp_next_hop = match p.route.attrs.next_hop {
-            NextHop::V4(a) if v4 => {
+            NextHop::V4(a) if classic => {
                 attributes.next_hop = Some(a);
                 None
             }
@@ -761,9 +774,9 @@ fn rib_records(
         out.push(Rib {
             sequence: *sequence,
             family: d.family,
-            generic: false,
+            generic,
             add_path,
-            nlri: RibNlri::Prefix(prefix),
+            nlri: nlri.clone(),
             entries,
         });
         *sequence = sequence.wrapping_add(1);
@@ -902,6 +915,51 @@ mod tests {
             assert_eq!(a.entries.len(), b.entries.len());
             assert_eq!(a.entries[0].next_hop(), b.entries[0].next_hop());
         }
+    }
+
+    #[test]
+    fn other_families_are_rib_generic() {
+        let nh = NextHop::V4("192.0.2.9".parse().unwrap());
+        let mut p = path(Family::IPV4_LABELED, "10.0.0.0/8", Some(3), None, nh);
+        p.route.nlri = ribbit_wire::NlriList::Labeled(vec![ribbit_wire::nlri::LabeledNlri {
+            path_id: None,
+            labels: vec![ribbit_wire::nlri::Label::new(100)],
+            prefix: "10.0.0.0/8".parse().unwrap(),
+        }]);
+        let d = DestinationView {
+            family: Family::IPV4_LABELED,
+            paths: vec![p],
+            step: None,
+        };
+        let mut seq = 0;
+        let recs = rib_records(&d, &[(PeerId(3), 0)], 42, &mut seq);
+        assert_eq!(recs.len(), 1);
+        assert!(recs[0].generic);
+        assert_eq!(recs[0].entries[0].mp_next_hop, Some(nh));
+        assert_eq!(recs[0].entries[0].attributes.next_hop, None);
+        let record = Record {
+            timestamp: 42,
+            microseconds: None,
+            body: Body::TableDumpV2(TableDumpV2::Rib(recs[0].clone())),
+        };
+        let mut out = Vec::new();
+        record.encode(&mut out).unwrap();
+        assert_eq!(
+            record.type_and_subtype().unwrap().1,
+            ribbit_mrt::table_dump_v2::subtype::RIB_GENERIC
+        );
+        let (back, _) = ribbit_mrt::decode(&out).unwrap();
+        let Body::TableDumpV2(TableDumpV2::Rib(rib)) = back.body else {
+            panic!()
+        };
+        assert_eq!(rib.family, Family::IPV4_LABELED);
+        // As encoded: the bottom-of-stack bit set on the last label.
+        let RibNlri::Other(ribbit_wire::NlriList::Labeled(l)) = &rib.nlri else {
+            panic!("{:?}", rib.nlri)
+        };
+        assert_eq!(l[0].prefix, "10.0.0.0/8".parse().unwrap());
+        assert_eq!(l[0].labels, vec![ribbit_wire::nlri::Label(100 << 4 | 1)]);
+        assert_eq!(rib.entries[0].next_hop(), Some(nh));
     }
 
     #[test]

@@ -230,14 +230,14 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
     },
-    /// Up to `limit` destinations of a prefix family in order after
-    /// `after`, each with every path (post-policy Adj-RIB-In of every
-    /// neighbor): one page of a table dump.
+    /// Up to `limit` destinations of a family in order after `after`, each
+    /// with every path (post-policy Adj-RIB-In of every neighbor): one page
+    /// of a table dump.
     Dump {
         /// The family.
         family: Family,
-        /// The last destination of the previous page.
-        after: Option<ipnet::IpNet>,
+        /// The NLRI of the last destination of the previous page.
+        after: Option<NlriList>,
         /// How many.
         limit: usize,
         /// The answer.
@@ -594,15 +594,8 @@ impl RibTask {
                 limit,
                 reply,
             } => {
-                let after = after.map(|p| ribbit_wire::nlri::PrefixNlri {
-                    path_id: None,
-                    prefix: p.trunc(),
-                });
-                let page = self.rib.destinations_page(
-                    family,
-                    after.as_ref().map(ribbit_wire::nlri::Nlri::Prefix),
-                    limit,
-                );
+                let after = after.as_ref().and_then(|l| l.iter().next());
+                let page = self.rib.destinations_page(family, after, limit);
                 let _ = reply.send(page);
             }
             RibQuery::Peers { reply } => {
