@@ -8,8 +8,9 @@
 //!
 //! Addresses 127.0.5.x and ports 11501 to 11599 are this file's. Also:
 //! Ribbit's own `[mrt]` recorder against a GoBGP announcing routes (its
-//! updates and table files through `bgpdump -m`), and `inject-mrt` sending a
-//! dump's routes to a GoBGP.
+//! updates and table files through `bgpdump -m`; rotation; ADD-PATH
+//! sessions in the `_ADDPATH` subtypes), and `inject-mrt` sending a dump's
+//! routes to a GoBGP.
 
 mod support;
 
@@ -1105,13 +1106,20 @@ protocol bgp replay {
 
 /// A GoBGP listening on `addr` (`port`, API on `api`) for a Ribbit at
 /// `ribbit` in AS `ribbit_as`, IPv4 and IPv6 unicast; with `dump`, it
-/// records the UPDATEs it receives into that file (`mrt-dump`).
+/// records the UPDATEs it receives into that file (`mrt-dump`); with
+/// `add_paths`, it sends up to 8 paths per IPv4 prefix (RFC 7911).
 fn gobgp_peer(
     lab: &Lab,
     (addr, port, api, asn): (&str, u16, u16, u32),
     (ribbit, ribbit_as): (&str, u32),
     dump: Option<&str>,
+    add_paths: bool,
 ) -> (Daemon, impl Fn(&[&str]) -> String) {
+    let add_paths = if add_paths {
+        "    [neighbors.afi-safis.add-paths.config]\n      send-max = 8\n"
+    } else {
+        ""
+    };
     let mut config = format!(
         r#"
 [global.config]
@@ -1129,7 +1137,7 @@ fn gobgp_peer(
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
+{add_paths}  [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv6-unicast"
 "#
@@ -1245,6 +1253,7 @@ fn ribbit_records_gobgps_updates_and_table_like_bgpdump_reads_them() {
         ("127.0.5.101", 11561, 11562, 65101),
         ("127.0.5.100", 65100),
         None,
+        false,
     );
     let toml = format!(
         r#"
@@ -1397,6 +1406,7 @@ fn inject_mrt_announces_a_dumps_routes_to_gobgp() {
         ("127.0.5.111", 11566, 11567, 65120),
         ("127.0.5.110", 65150),
         Some("gobgp-updates.mrt"),
+        false,
     );
     let toml = format!(
         r#"
@@ -1512,5 +1522,118 @@ inject-mrt = "{}"
             "{}",
             v6_prefix(i)
         );
+    }
+}
+
+#[test]
+fn add_path_sessions_are_recorded_in_the_addpath_subtypes() {
+    let lab = Lab::new("mrt-addpath");
+    let dir = lab.dir().display().to_string();
+    let (mut gobgpd, g) = gobgp_peer(
+        &lab,
+        ("127.0.5.131", 11576, 11577, 65131),
+        ("127.0.5.130", 65130),
+        None,
+        true,
+    );
+    // (prefix, GoBGP's local identifier, MED): two paths to one prefix.
+    let paths = [
+        ("10.70.0.0/24", "5", "5"),
+        ("10.70.0.0/24", "6", "6"),
+        ("10.70.1.0/24", "7", "7"),
+    ];
+    for (prefix, id, med) in paths {
+        let t = g(&[
+            "global",
+            "rib",
+            "add",
+            "-a",
+            "ipv4",
+            prefix,
+            "identifier",
+            id,
+            "nexthop",
+            "127.0.5.131",
+            "origin",
+            "igp",
+            "med",
+            med,
+        ]);
+        assert!(!t.contains("rror"), "{t}");
+    }
+    let toml = format!(
+        r#"
+[global]
+asn = 65130
+router-id = "127.0.5.130"
+listen = ["127.0.5.130:11575"]
+[mrt]
+updates = "{dir}/updates.%s.mrt"
+updates-interval = 0
+table = "{dir}/rib.%Y%m%d.%H%M%S.mrt"
+table-interval = 2
+[[neighbor]]
+address = "127.0.5.131"
+port = 11576
+local-address = "127.0.5.130"
+asn = 65131
+families = ["ipv4-unicast", "ipv6-unicast"]
+add-path = {{ ipv4-unicast = "receive" }}
+"#
+    );
+    let (rt, speaker) = ribbit_speaker(&toml);
+    let peer: IpAddr = "127.0.5.131".parse().unwrap();
+    wait_for(
+        "Ribbit to hold GoBGP's three paths",
+        Duration::from_secs(40),
+        || {
+            gobgpd.check_running()?;
+            let n = rt.block_on(speaker.adj_rib_in(peer)).map_or(0, |r| r.len());
+            (n == paths.len()).then_some(()).ok_or(format!("{n} paths"))
+        },
+    );
+    let since = dumps(lab.dir(), "rib.").len();
+    let mut table = PathBuf::new();
+    wait_for("a table snapshot", Duration::from_secs(15), || {
+        let all = dumps(lab.dir(), "rib.");
+        table = all
+            .get(since + 1..)
+            .and_then(|v| v.last())
+            .ok_or("none yet")?
+            .clone();
+        Ok(())
+    });
+    rt.block_on(speaker.shutdown(None));
+    drop(rt);
+    gobgpd.stop();
+
+    // (prefix, MED) of every path, as each file has it; path identifiers
+    // are GoBGP's, distinct per prefix.
+    let expected: Vec<(String, String)> = paths
+        .iter()
+        .map(|(p, _, med)| (p.to_string(), med.to_string()))
+        .collect();
+    let files = dumps(lab.dir(), "updates.");
+    assert_eq!(files.len(), 1, "{files:?}");
+    for (file, kind, type_name) in [
+        (&files[0], "A", "BGP4MP_ET_AP"),
+        (&table, "B", "TABLE_DUMP2_AP"),
+    ] {
+        same_as_bgpdump(file);
+        let lines = bgpdump(file);
+        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut ids = Vec::new();
+        for l in lines.iter().filter(|l| fields(l)[2] == kind) {
+            let f = fields(l);
+            // With a path identifier after the prefix.
+            assert_eq!(f[0], type_name, "{l}");
+            ids.push((f[5].to_string(), f[6].to_string()));
+            seen.push((f[5].to_string(), f[11].to_string()));
+        }
+        seen.sort();
+        assert_eq!(seen, expected, "{}: {lines:#?}", file.display());
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), paths.len(), "{ids:?}");
     }
 }
