@@ -323,7 +323,10 @@ impl Updates {
                 self.warned = false;
             }
             Err(e) => {
+                // What the buffer held is lost; the next record opens the
+                // file again (appending: a new gzip or bzip2 stream).
                 let path = f.path.clone();
+                self.file = None;
                 self.fail("cannot write the updates file", &path, &e);
             }
         }
@@ -988,6 +991,68 @@ mod tests {
         // Our address of the other family is left unspecified.
         assert_eq!(b.local_ip, "::".parse::<IpAddr>().unwrap());
         assert_eq!(b.event, Bgp4mpEvent::StateChange { old: 5, new: 6 });
+    }
+
+    fn state_at(secs: u64) -> TapRecord {
+        TapRecord::State {
+            peer: "192.0.2.2".parse().unwrap(),
+            local_asn: 65000,
+            peer_asn: 65001,
+            local: None,
+            from: State::Idle,
+            to: State::Connect,
+            at: UNIX_EPOCH + Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn files_rotate_by_the_records_time_and_failures_do_not_stop_it() {
+        let dir = std::env::temp_dir().join(format!("ribbit-mrt-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let pattern = format!("{}/u.%s.mrt.gz", dir.display());
+        let mut u = Updates {
+            pattern: FilePattern::new(&pattern).unwrap(),
+            interval: 10,
+            compress: Compression::Gzip,
+            file: None,
+            warned: false,
+        };
+        let mut buf = Vec::new();
+        for secs in [1001, 1009, 1010, 1005, 1031] {
+            u.record(&state_at(secs), &mut buf);
+        }
+        u.close();
+        // 1005 came late: it stays in the file of 1010, never reopened.
+        let count = |name: &str| {
+            let f = std::fs::File::open(dir.join(name)).unwrap();
+            ribbit_mrt::MrtReader::new(std::io::BufReader::new(f))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .count()
+        };
+        assert_eq!(count("u.1000.mrt.gz"), 2);
+        assert_eq!(count("u.1010.mrt.gz"), 2);
+        assert_eq!(count("u.1030.mrt.gz"), 1);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+
+        // A directory that is not there: a warning, no file, no panic;
+        // records are written again once it works.
+        let mut u = Updates {
+            pattern: FilePattern::new(&format!("{}/missing/u.%s.mrt", dir.display())).unwrap(),
+            interval: 0,
+            compress: Compression::None,
+            file: None,
+            warned: false,
+        };
+        u.record(&state_at(2000), &mut buf);
+        assert!(u.warned && u.file.is_none());
+        std::fs::create_dir_all(dir.join("missing")).unwrap();
+        u.record(&state_at(2001), &mut buf);
+        assert!(!u.warned);
+        u.close();
+        assert_eq!(count("missing/u.2001.mrt"), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
