@@ -1028,7 +1028,7 @@ mod tests {
             let f = std::fs::File::open(dir.join(name)).unwrap();
             ribbit_mrt::MrtReader::new(std::io::BufReader::new(f))
                 .unwrap()
-                .map(|r| r.unwrap())
+                .inspect(|r| assert!(r.is_ok(), "{r:?}"))
                 .count()
         };
         assert_eq!(count("u.1000.mrt.gz"), 2);
