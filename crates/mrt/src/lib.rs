@@ -45,7 +45,7 @@ pub use error::{Error, ErrorKind};
 pub use reader::{Compression, MrtReader, RawRecord};
 pub use table_dump::TableDump;
 pub use table_dump_v2::{Peer, PeerIndexTable, Rib, RibEntry, RibNlri, TableDumpV2};
-pub use writer::MrtWriter;
+pub use writer::{CompressedWriter, MrtWriter};
 
 use error::At;
 

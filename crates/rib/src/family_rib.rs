@@ -1700,14 +1700,23 @@ impl<K: RouteKey> FamilyRib<K> {
     pub fn destination(&self, sh: &Shared, nlri: Nlri<'_>) -> Option<DestinationView> {
         let (key, _, _) = K::from_nlri(self.family, nlri)?;
         let dest = self.loc.get(&key)?;
-        let paths = dest.paths();
         let step = dest
             .best()
-            .and_then(|_| sh.decide_index(paths).map(|(_, step)| step));
+            .and_then(|_| sh.decide_index(dest.paths()).map(|(_, step)| step));
+        Some(DestinationView {
+            family: self.family,
+            paths: self.path_views(sh, &key, dest.paths()),
+            step,
+        })
+    }
+
+    /// The paths of one destination for queries: the best first, the
+    /// others in arrival order.
+    fn path_views(&self, sh: &Shared, key: &K, paths: &[Path<K::Extra>]) -> Vec<PathView> {
         let mut views: Vec<PathView> = paths
             .iter()
             .map(|p| PathView {
-                route: self.path_view(&key, p),
+                route: self.path_view(key, p),
                 best: p.has(flag::BEST),
                 llgr_stale: p.attrs.facts().has(community_bit::LLGR_STALE),
                 ineligible: if p.has(flag::INVALID) {
@@ -1717,13 +1726,36 @@ impl<K: RouteKey> FamilyRib<K> {
                 },
             })
             .collect();
-        // The best first, the others in arrival order.
         views.sort_by_key(|v| !v.best);
-        Some(DestinationView {
-            family: self.family,
-            paths: views,
-            step,
-        })
+        views
+    }
+
+    /// Up to `limit` destinations in key order after the key of `after`
+    /// (from the start when `None`), each with every path, also those of
+    /// destinations without a best path; the decision step is not worked
+    /// out (`None`). Pages of a walk of the whole table, for table dumps.
+    pub fn destinations_from(
+        &self,
+        sh: &Shared,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<DestinationView> {
+        let start = match after {
+            None => Bound::Unbounded,
+            Some(n) => match K::from_nlri(self.family, n) {
+                Some((k, _, _)) => Bound::Excluded(k),
+                None => return Vec::new(),
+            },
+        };
+        self.loc
+            .range_from(start)
+            .take(limit)
+            .map(|(k, d)| DestinationView {
+                family: self.family,
+                paths: self.path_views(sh, k, d.paths()),
+                step: None,
+            })
+            .collect()
     }
 
     fn path_view(&self, key: &K, p: &Path<K::Extra>) -> RouteView {

@@ -2276,6 +2276,29 @@ impl Rib {
         self.destination(family, Nlri::Prefix(&n))
     }
 
+    /// A page of every destination of a family with all its paths (the
+    /// post-policy Adj-RIB-In of every neighbor, and our own routes): at
+    /// most `limit` destinations after the destination of `after` (from
+    /// the start when `None`), in key order. Pass the last destination's
+    /// NLRI to get the next page. What table dumps walk.
+    pub fn destinations_page(
+        &self,
+        family: Family,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<DestinationView> {
+        match self.families.get(&family) {
+            None => Vec::new(),
+            Some(t) => each!(t, t => t.destinations_from(&self.sh, after, limit)),
+        }
+    }
+
+    /// The BGP identifier of a neighbor's session, or of its last one (zero
+    /// before any).
+    pub fn peer_router_id(&self, peer: PeerId) -> Option<Ipv4Addr> {
+        self.sh.peer(peer.0).map(|p| p.router_id)
+    }
+
     /// The best paths of a family, in key order (prefix order for IP
     /// families).
     pub fn loc_rib(&self, family: Family) -> Box<dyn Iterator<Item = RouteView> + '_> {

@@ -1899,3 +1899,34 @@ fn restarting_defers_selection_until_end_of_rib() {
     rib.end_deferral();
     assert!(!rib.deferring());
 }
+
+#[test]
+fn destination_pages_hold_every_path_of_every_destination() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    rib.apply_update(
+        a,
+        &announce(&["10.0.0.0/8", "11.0.0.0/8"], attrs(&[65001], "192.0.2.1")),
+    );
+    rib.apply_update(b, &announce(&["11.0.0.0/8"], attrs(&[65002], "192.0.2.2")));
+    // No best path (unspecified next hop), yet a path a dump must show.
+    rib.apply_update(b, &announce(&["12.0.0.0/8"], attrs(&[65002], "0.0.0.0")));
+    assert_eq!(rib.loc_rib(V4).count(), 2);
+    let first = rib.destinations_page(V4, None, 2);
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].paths.len(), 1);
+    assert_eq!(first[1].paths.len(), 2);
+    assert!(first[1].paths[0].best);
+    let NlriList::Prefixes(last) = &first[1].paths[0].route.nlri else {
+        panic!()
+    };
+    assert_eq!(last[0].prefix, pfx("11.0.0.0/8"));
+    let rest = rib.destinations_page(V4, Some(Nlri::Prefix(&last[0])), 10);
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].paths.len(), 1);
+    assert_eq!(rest[0].paths[0].route.peer, Some(b));
+    assert!(!rest[0].paths[0].best);
+    assert!(rib.destinations_page(V6, None, 10).is_empty());
+    assert_eq!(rib.peer_router_id(b), Some(v4("10.0.1.2")));
+}

@@ -10,6 +10,8 @@ pub mod builder;
 pub mod cli;
 pub mod config;
 pub mod json;
+pub mod mrt_dump;
+pub mod mrt_routes;
 pub mod net;
 pub mod peer;
 pub mod process;

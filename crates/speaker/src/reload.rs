@@ -26,7 +26,7 @@ pub struct ReloadReport {
     /// Neighbors whose routing settings, policies or static routes changed,
     /// applied without touching their session.
     pub rerouted: Vec<IpAddr>,
-    /// `[global]` settings that only apply at the next start.
+    /// `[global]` settings (and `[mrt]`) that only apply at the next start.
     pub needs_restart: Vec<&'static str>,
 }
 
@@ -78,6 +78,7 @@ impl Speaker {
             (g.prefer_oldest != h.prefer_oldest, "prefer-oldest"),
             (g.blackhole != h.blackhole, "blackhole"),
             (g.event_buffer != h.event_buffer, "event-buffer"),
+            (old.mrt != new.mrt, "mrt"),
         ] {
             if changed {
                 report.needs_restart.push(key);

@@ -256,6 +256,25 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<crate::rib_view::DestinationLine>>,
     },
+    /// Up to `limit` destinations of a family in order after `after`, each
+    /// with every path (post-policy Adj-RIB-In of every neighbor): one page
+    /// of a table dump.
+    Dump {
+        /// The family.
+        family: Family,
+        /// The NLRI of the last destination of the previous page.
+        after: Option<NlriList>,
+        /// How many.
+        limit: usize,
+        /// The answer.
+        reply: oneshot::Sender<Vec<ribbit_rib::DestinationView>>,
+    },
+    /// The neighbors the RIB knows: number, address, AS, BGP identifier
+    /// (of the current or last session; zero before any).
+    Peers {
+        /// The answer.
+        reply: oneshot::Sender<Vec<(PeerId, IpAddr, u32, std::net::Ipv4Addr)>>,
+    },
     /// Table sizes and counters.
     Stats {
         /// The answer.
@@ -287,6 +306,8 @@ impl std::fmt::Debug for RibQuery {
             RibQuery::LongestMatch { .. } => "RibQuery::LongestMatch",
             RibQuery::Page { .. } => "RibQuery::Page",
             RibQuery::Injected { .. } => "RibQuery::Injected",
+            RibQuery::Dump { .. } => "RibQuery::Dump",
+            RibQuery::Peers { .. } => "RibQuery::Peers",
         })
     }
 }
@@ -644,6 +665,28 @@ impl RibTask {
                     after,
                     limit,
                 ));
+            }
+            RibQuery::Dump {
+                family,
+                after,
+                limit,
+                reply,
+            } => {
+                let after = after.as_ref().and_then(|l| l.iter().next());
+                let page = self.rib.destinations_page(family, after, limit);
+                let _ = reply.send(page);
+            }
+            RibQuery::Peers { reply } => {
+                let peers = self
+                    .rib
+                    .peers()
+                    .filter_map(|id| {
+                        let c = self.rib.peer_config(id)?;
+                        let router_id = self.rib.peer_router_id(id)?;
+                        Some((id, c.address, c.peer_as, router_id))
+                    })
+                    .collect();
+                let _ = reply.send(peers);
             }
             RibQuery::Injected { peer, reply } => {
                 let routes = self

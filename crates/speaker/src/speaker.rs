@@ -70,6 +70,8 @@ pub struct Speaker {
     local: Vec<SocketAddr>,
     events: broadcast::Sender<PeerEvent>,
     taps: Arc<Taps>,
+    /// The `[mrt]` recorder, if configured.
+    mrt: Option<crate::mrt_dump::MrtDump>,
     pub(crate) rib: RibHandle,
     rib_task: JoinHandle<()>,
     /// Seeds the back-off jitter of each new neighbor differently.
@@ -328,6 +330,11 @@ impl Speaker {
         }
         let listening: Vec<Arc<TcpListener>> = bound_listeners.into_iter().map(Arc::new).collect();
         let neighbors = Arc::new(RwLock::new(HashMap::new()));
+        // The recorder taps the sessions before any neighbor starts.
+        let taps = Arc::new(Taps::default());
+        let mrt = config.mrt.as_ref().map(|m| {
+            crate::mrt_dump::MrtDump::start(m, config.global.router_id, &taps, rib.clone())
+        });
         let listeners = listening
             .iter()
             .map(|l| tokio::spawn(accept_loop(Arc::clone(l), Arc::clone(&neighbors))))
@@ -339,7 +346,8 @@ impl Speaker {
             listeners,
             local,
             events,
-            taps: Arc::new(Taps::default()),
+            taps,
+            mrt,
             rib,
             rib_task,
             spawned: AtomicU64::new(0),
@@ -368,6 +376,15 @@ impl Speaker {
             self.rib.clone(),
             seed,
         );
+        if let Some(path) = &n.inject_mrt {
+            crate::mrt_routes::spawn_inject(
+                self.rib.clone(),
+                id,
+                n.address,
+                path.clone(),
+                n.inject_mrt_peer,
+            );
+        }
         let running = Running {
             commands,
             id,
@@ -814,6 +831,10 @@ impl Speaker {
         // NOTIFICATIONs written (or the linger time is up).
         for r in running {
             let _ = tokio::time::timeout(Duration::from_secs(1), r.task).await;
+        }
+        // After the neighbors: their last state changes are recorded.
+        if let Some(m) = &self.mrt {
+            m.stop().await;
         }
     }
 

@@ -6,7 +6,11 @@
 //! table. Also: filters, JSON, broken records, and the replayed routes
 //! counted in GoBGP's and BIRD's tables.
 //!
-//! Addresses 127.0.5.x and ports 11501 to 11599 are this file's.
+//! Addresses 127.0.5.x and ports 11501 to 11599 are this file's. Also:
+//! Ribbit's own `[mrt]` recorder against a GoBGP announcing routes (its
+//! updates and table files through `bgpdump -m`; rotation; ADD-PATH
+//! sessions in the `_ADDPATH` subtypes), and `inject-mrt` sending a dump's
+//! routes to a GoBGP.
 
 mod support;
 
@@ -977,8 +981,19 @@ fn gobgp_holds_the_replayed_table_and_its_dump_decodes_like_bgpdump() {
     assert!(status.success(), "{status}\n{}", replay.log());
     let log = replay.log();
     assert!(log.contains("480 prefixes in"), "{log}");
-    gobgpd.stop();
+    // GoBGP writes its dump behind its RIB: wait for it to catch up.
     let dump = lab.path("gobgp-updates.mrt");
+    wait_for(
+        "GoBGP's dump of the routes",
+        Duration::from_secs(10),
+        || {
+            let (lines, _, err) = ribbit_mrt(&["--type", "update", dump.to_str().unwrap()]);
+            (lines.len() >= 480)
+                .then_some(())
+                .ok_or(format!("{} lines {err}", lines.len()))
+        },
+    );
+    gobgpd.stop();
     let lines = same_as_bgpdump(&dump);
     // Every prefix announced once (GoBGP dumps received UPDATEs).
     assert!(lines >= 480, "{lines}");
@@ -1085,4 +1100,540 @@ protocol bgp replay {
             .any(|l| l.contains("\"new-state\":\"established\"")),
         "{states:?}"
     );
+}
+
+// ------------------------------------------------ Ribbit's own recorder
+
+/// A GoBGP listening on `addr` (`port`, API on `api`) for a Ribbit at
+/// `ribbit` in AS `ribbit_as`, IPv4 and IPv6 unicast; with `dump`, it
+/// records the UPDATEs it receives into that file (`mrt-dump`); with
+/// `add_paths`, it sends up to 8 paths per IPv4 prefix (RFC 7911).
+fn gobgp_peer(
+    lab: &Lab,
+    (addr, port, api, asn): (&str, u16, u16, u32),
+    (ribbit, ribbit_as): (&str, u32),
+    dump: Option<&str>,
+    add_paths: bool,
+) -> (Daemon, impl Fn(&[&str]) -> String) {
+    let add_paths = if add_paths {
+        "    [neighbors.afi-safis.add-paths.config]\n      send-max = 8\n"
+    } else {
+        ""
+    };
+    let mut config = format!(
+        r#"
+[global.config]
+  as = {asn}
+  router-id = "{addr}"
+  port = {port}
+  local-address-list = ["{addr}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{ribbit}"
+    peer-as = {ribbit_as}
+  [neighbors.transport.config]
+    local-address = "{addr}"
+    passive-mode = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+{add_paths}  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+"#
+    );
+    if let Some(file) = dump {
+        config.push_str(&format!(
+            "[[mrt-dump]]\n  [mrt-dump.config]\n    dump-type = \"updates\"\n    file-name = \"{file}\"\n"
+        ));
+    }
+    lab.write("gobgp.toml", &config);
+    let api = format!("{addr}:{api}");
+    let mut cmd = Command::new(find_binary("gobgpd", "gobgpd"));
+    cmd.args([
+        "-f",
+        "gobgp.toml",
+        "-p",
+        "--api-hosts",
+        &api,
+        "--pprof-disable",
+    ]);
+    let gobgpd = Daemon::spawn("gobgpd", lab, cmd, &[]);
+    let gobgp = find_binary("gobgp", "gobgpd");
+    let (host, api_port) = api
+        .split_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .unwrap();
+    let g = move |args: &[&str]| {
+        let mut a = vec!["-u", host.as_str(), "-p", api_port.as_str()];
+        a.extend_from_slice(args);
+        cli(&gobgp, &a)
+    };
+    let want = asn.to_string();
+    wait_for("gobgpd's API", Duration::from_secs(10), || {
+        gobgpd.check_running()?;
+        let t = g(&["global"]);
+        t.contains(&want).then_some(()).ok_or(t)
+    });
+    (gobgpd, g)
+}
+
+/// A Ribbit in this process, on a runtime of its own.
+fn ribbit_speaker(toml: &str) -> (tokio::runtime::Runtime, ribbit::Speaker) {
+    let config = ribbit::config::Config::parse(toml, "ribbit.toml").unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let speaker = rt.block_on(ribbit::Speaker::start(&config)).unwrap();
+    (rt, speaker)
+}
+
+/// The fields of a `bgpdump -m` line.
+fn fields(line: &str) -> Vec<&str> {
+    line.split('|').collect()
+}
+
+/// The dump files of a pattern's prefix in `dir`, finished ones only, in
+/// name (= time) order.
+fn dumps(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with(prefix) && !name.ends_with(".partial")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// What GoBGP announces in the recorder test: (family, prefix, MED,
+/// community), in two batches more than one rotation interval apart.
+fn announced_by_gobgp() -> [Vec<(&'static str, String, u32, String)>; 2] {
+    let first = (0..5)
+        .map(|i| {
+            (
+                "ipv4",
+                format!("10.61.{i}.0/24"),
+                i * 10,
+                format!("65101:{i}"),
+            )
+        })
+        .chain((1..4).map(|i| {
+            (
+                "ipv6",
+                format!("2001:db8:61:{i}::/64"),
+                100 + i,
+                format!("65101:{}", 100 + i),
+            )
+        }))
+        .collect();
+    let second = (0..3)
+        .map(|i| {
+            (
+                "ipv4",
+                format!("10.62.{i}.0/24"),
+                200 + i,
+                format!("65101:{}", 200 + i),
+            )
+        })
+        .collect();
+    [first, second]
+}
+
+#[test]
+fn ribbit_records_gobgps_updates_and_table_like_bgpdump_reads_them() {
+    let lab = Lab::new("mrt-recorder");
+    let dir = lab.dir().display().to_string();
+    let (mut gobgpd, g) = gobgp_peer(
+        &lab,
+        ("127.0.5.101", 11561, 11562, 65101),
+        ("127.0.5.100", 65100),
+        None,
+        false,
+    );
+    let toml = format!(
+        r#"
+[global]
+asn = 65100
+router-id = "127.0.5.100"
+listen = ["127.0.5.100:11560"]
+[mrt]
+updates = "{dir}/updates.%Y%m%d.%H%M%S.mrt.gz"
+updates-interval = 2
+table = "{dir}/rib.%Y%m%d.%H%M%S.mrt.gz"
+table-interval = 2
+compress = "gzip"
+[[neighbor]]
+address = "127.0.5.101"
+port = 11561
+local-address = "127.0.5.100"
+asn = 65101
+families = ["ipv4-unicast", "ipv6-unicast"]
+"#
+    );
+    let (rt, speaker) = ribbit_speaker(&toml);
+    let peer: IpAddr = "127.0.5.101".parse().unwrap();
+    let batches = announced_by_gobgp();
+    let mut expected = Vec::new();
+    for (n, batch) in batches.iter().enumerate() {
+        if n > 0 {
+            // The next batch lands in another updates file.
+            std::thread::sleep(Duration::from_millis(2500));
+        }
+        for (family, prefix, med, community) in batch {
+            let nh = if *family == "ipv4" {
+                "127.0.5.101"
+            } else {
+                "2001:db8::101"
+            };
+            let med = med.to_string();
+            let t = g(&[
+                "global",
+                "rib",
+                "add",
+                "-a",
+                family,
+                prefix,
+                "nexthop",
+                nh,
+                "origin",
+                "igp",
+                "med",
+                &med,
+                "community",
+                community,
+            ]);
+            assert!(!t.contains("rror"), "{t}");
+        }
+        expected.extend(batch.iter().cloned());
+        let want = expected.len();
+        wait_for(
+            "Ribbit to hold GoBGP's routes",
+            Duration::from_secs(40),
+            || {
+                gobgpd.check_running()?;
+                let n = rt.block_on(speaker.adj_rib_in(peer)).map_or(0, |r| r.len());
+                (n == want).then_some(()).ok_or(format!("{n} of {want}"))
+            },
+        );
+    }
+    // A snapshot taken after the last batch arrived holds every route.
+    let since = dumps(lab.dir(), "rib.").len();
+    let mut table = PathBuf::new();
+    wait_for(
+        "a table snapshot with every route",
+        Duration::from_secs(15),
+        || {
+            let all = dumps(lab.dir(), "rib.");
+            // The first new one may have started before the last route came.
+            let newest = all
+                .get(since + 1..)
+                .and_then(|v| v.last())
+                .ok_or("none yet")?;
+            table = newest.clone();
+            Ok(())
+        },
+    );
+    rt.block_on(speaker.shutdown(None));
+    drop(rt);
+    gobgpd.stop();
+
+    // The table: one line per prefix, GoBGP's attributes.
+    let lines = bgpdump(&table);
+    assert_eq!(same_as_bgpdump(&table), expected.len(), "{lines:#?}");
+    for (family, prefix, med, community) in &expected {
+        let line = lines
+            .iter()
+            .find(|l| fields(l)[5] == prefix.as_str())
+            .unwrap_or_else(|| panic!("{prefix} not in the table: {lines:#?}"));
+        let f = fields(line);
+        assert_eq!(&f[..5][2..], ["B", "127.0.5.101", "65101"], "{line}");
+        assert_eq!(
+            (f[6], f[7], f[10], f[11]),
+            ("65101", "IGP", med.to_string().as_str(), community.as_str()),
+            "{line}"
+        );
+        if *family == "ipv4" {
+            assert_eq!(f[8], "127.0.5.101", "{line}");
+        }
+    }
+
+    // The updates: rotated, each file clean, together every announcement
+    // and the session's way up.
+    let files = dumps(lab.dir(), "updates.");
+    assert!(files.len() >= 2, "{files:?}");
+    let mut announced = Vec::new();
+    let mut states = Vec::new();
+    for f in &files {
+        same_as_bgpdump(f);
+        for l in bgpdump(f) {
+            let x = fields(&l);
+            assert_eq!(x[0], "BGP4MP_ET", "{l}");
+            match x[2] {
+                "A" => {
+                    assert_eq!(&x[3..5], ["127.0.5.101", "65101"], "{l}");
+                    announced.push((x[5].to_string(), x[10].to_string(), x[11].to_string()));
+                }
+                "STATE" => states.push(l.clone()),
+                _ => {}
+            }
+        }
+    }
+    for (_, prefix, med, community) in &expected {
+        assert!(
+            announced.contains(&(prefix.clone(), med.to_string(), community.clone())),
+            "{prefix} not announced in {files:?}: {announced:?}"
+        );
+    }
+    assert_eq!(announced.len(), expected.len(), "{announced:?}");
+    // OpenConfirm (5) to Established (6), and back to Idle at shutdown.
+    assert!(states.iter().any(|l| l.ends_with("|5|6")), "{states:?}");
+    assert!(states.iter().any(|l| l.ends_with("|6|1")), "{states:?}");
+}
+
+#[test]
+fn inject_mrt_announces_a_dumps_routes_to_gobgp() {
+    let lab = Lab::new("mrt-inject");
+    let (n4, n6) = (300, 60);
+    let table_path = lab.path("table.mrt");
+    fs::write(&table_path, table(n4, n6, false)).unwrap();
+    let (mut gobgpd, g) = gobgp_peer(
+        &lab,
+        ("127.0.5.111", 11566, 11567, 65120),
+        ("127.0.5.110", 65150),
+        Some("gobgp-updates.mrt"),
+        false,
+    );
+    let toml = format!(
+        r#"
+[global]
+asn = 65150
+router-id = "127.0.5.110"
+listen = ["127.0.5.110:11565"]
+[[neighbor]]
+address = "127.0.5.111"
+port = 11566
+local-address = "127.0.5.110"
+asn = 65120
+families = ["ipv4-unicast", "ipv6-unicast"]
+inject-mrt = "{}"
+"#,
+        table_path.display()
+    );
+    let (rt, speaker) = ribbit_speaker(&toml);
+    let count = |family: &str| -> Result<usize, String> {
+        let t = g(&["global", "rib", "-a", family, "summary"]);
+        t.split("Destination: ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or(t)
+    };
+    wait_for(
+        "GoBGP to hold the dump's routes",
+        Duration::from_secs(40),
+        || {
+            gobgpd.check_running()?;
+            let (v4, v6) = (count("ipv4")?, count("ipv6")?);
+            (v4 == n4 && v6 == n6)
+                .then_some(())
+                .ok_or(format!("{v4} IPv4, {v6} IPv6"))
+        },
+    );
+    // Nothing more arrives (the other peers of the dump are not sent).
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!((count("ipv4").unwrap(), count("ipv6").unwrap()), (n4, n6));
+    // GoBGP writes its dump behind its RIB: wait for it to catch up.
+    let dump = lab.path("gobgp-updates.mrt");
+    wait_for(
+        "GoBGP's dump of the routes",
+        Duration::from_secs(10),
+        || {
+            let (lines, _, err) = ribbit_mrt(&["--type", "update", dump.to_str().unwrap()]);
+            (lines.len() >= n4 + n6)
+                .then_some(())
+                .ok_or(format!("{} lines {err}", lines.len()))
+        },
+    );
+    rt.block_on(speaker.shutdown(None));
+    drop(rt);
+    gobgpd.stop();
+
+    // What GoBGP received, as its own dump has it: peer 0's paths with our
+    // AS in front (injected routes keep their MED, as ExaBGP's do).
+    same_as_bgpdump(&dump);
+    let mut seen = std::collections::BTreeMap::new();
+    for l in bgpdump(&dump) {
+        let f = fields(&l);
+        if f[2] == "A" {
+            assert_eq!(&f[3..5], ["127.0.5.110", "65150"], "{l}");
+            seen.insert(
+                f[5].to_string(),
+                (
+                    f[6].to_string(),
+                    f[7].to_string(),
+                    f[8].to_string(),
+                    f[10].to_string(),
+                ),
+            );
+        }
+    }
+    assert_eq!(seen.len(), n4 + n6);
+    for i in 0..n4 {
+        let prefix = v4_prefix(i).to_string();
+        let (path, origin, nh, med) = seen
+            .get(&prefix)
+            .unwrap_or_else(|| panic!("{prefix} not received"));
+        let a = attributes(0, i);
+        let dump_path: Vec<String> = a
+            .as_path
+            .unwrap()
+            .segments
+            .iter()
+            .map(|s| match s.kind {
+                ribbit_wire::attribute::SegmentType::Set => format!(
+                    "{{{}}}",
+                    s.asns
+                        .iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                _ => s
+                    .asns
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            })
+            .collect();
+        assert_eq!(*path, format!("65150 {}", dump_path.join(" ")), "{prefix}");
+        assert_eq!(origin, ["IGP", "EGP", "INCOMPLETE"][i % 3], "{prefix}");
+        assert_eq!(nh, "198.18.0.1", "{prefix}");
+        assert_eq!(*med, a.med.unwrap_or(0).to_string(), "{prefix}");
+    }
+    for i in 0..n6 {
+        assert!(
+            seen.contains_key(&v6_prefix(i).to_string()),
+            "{}",
+            v6_prefix(i)
+        );
+    }
+}
+
+#[test]
+fn add_path_sessions_are_recorded_in_the_addpath_subtypes() {
+    let lab = Lab::new("mrt-addpath");
+    let dir = lab.dir().display().to_string();
+    let (mut gobgpd, g) = gobgp_peer(
+        &lab,
+        ("127.0.5.131", 11576, 11577, 65131),
+        ("127.0.5.130", 65130),
+        None,
+        true,
+    );
+    // (prefix, GoBGP's local identifier, MED): two paths to one prefix.
+    let paths = [
+        ("10.70.0.0/24", "5", "5"),
+        ("10.70.0.0/24", "6", "6"),
+        ("10.70.1.0/24", "7", "7"),
+    ];
+    for (prefix, id, med) in paths {
+        let t = g(&[
+            "global",
+            "rib",
+            "add",
+            "-a",
+            "ipv4",
+            prefix,
+            "identifier",
+            id,
+            "nexthop",
+            "127.0.5.131",
+            "origin",
+            "igp",
+            "med",
+            med,
+        ]);
+        assert!(!t.contains("rror"), "{t}");
+    }
+    let toml = format!(
+        r#"
+[global]
+asn = 65130
+router-id = "127.0.5.130"
+listen = ["127.0.5.130:11575"]
+[mrt]
+updates = "{dir}/updates.%s.mrt"
+updates-interval = 0
+table = "{dir}/rib.%Y%m%d.%H%M%S.mrt"
+table-interval = 2
+[[neighbor]]
+address = "127.0.5.131"
+port = 11576
+local-address = "127.0.5.130"
+asn = 65131
+families = ["ipv4-unicast", "ipv6-unicast"]
+add-path = {{ ipv4-unicast = "receive" }}
+"#
+    );
+    let (rt, speaker) = ribbit_speaker(&toml);
+    let peer: IpAddr = "127.0.5.131".parse().unwrap();
+    wait_for(
+        "Ribbit to hold GoBGP's three paths",
+        Duration::from_secs(40),
+        || {
+            gobgpd.check_running()?;
+            let n = rt.block_on(speaker.adj_rib_in(peer)).map_or(0, |r| r.len());
+            (n == paths.len()).then_some(()).ok_or(format!("{n} paths"))
+        },
+    );
+    let since = dumps(lab.dir(), "rib.").len();
+    let mut table = PathBuf::new();
+    wait_for("a table snapshot", Duration::from_secs(15), || {
+        let all = dumps(lab.dir(), "rib.");
+        table = all
+            .get(since + 1..)
+            .and_then(|v| v.last())
+            .ok_or("none yet")?
+            .clone();
+        Ok(())
+    });
+    rt.block_on(speaker.shutdown(None));
+    drop(rt);
+    gobgpd.stop();
+
+    // (prefix, MED) of every path, as each file has it; path identifiers
+    // are GoBGP's, distinct per prefix.
+    let expected: Vec<(String, String)> = paths
+        .iter()
+        .map(|(p, _, med)| (p.to_string(), med.to_string()))
+        .collect();
+    let files = dumps(lab.dir(), "updates.");
+    assert_eq!(files.len(), 1, "{files:?}");
+    for (file, kind, type_name) in [
+        (&files[0], "A", "BGP4MP_ET_AP"),
+        (&table, "B", "TABLE_DUMP2_AP"),
+    ] {
+        same_as_bgpdump(file);
+        let lines = bgpdump(file);
+        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut ids = Vec::new();
+        for l in lines.iter().filter(|l| fields(l)[2] == kind) {
+            let f = fields(l);
+            // With a path identifier after the prefix.
+            assert_eq!(f[0], type_name, "{l}");
+            ids.push((f[5].to_string(), f[6].to_string()));
+            seen.push((f[5].to_string(), f[11].to_string()));
+        }
+        seen.sort();
+        assert_eq!(seen, expected, "{}: {lines:#?}", file.display());
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), paths.len(), "{ids:?}");
+    }
 }

@@ -36,6 +36,7 @@ mod api;
 mod flow;
 mod global;
 mod max_prefix;
+mod mrt;
 mod neighbor;
 mod policy;
 mod process;
@@ -57,6 +58,9 @@ pub use api::{ApiConfig, ApiToken, DEFAULT_API_LISTEN, DEFAULT_API_PORT};
 pub use flow::FlowConfig;
 pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
 pub use max_prefix::{MaxPrefixAction, MaxPrefixConfig};
+pub use mrt::{
+    FilePattern, MrtConfig, PatternError, DEFAULT_TABLE_INTERVAL, DEFAULT_UPDATES_INTERVAL,
+};
 pub use neighbor::{
     AddPathSendConfig, Md5Password, NeighborConfig, DEFAULT_GRACEFUL_RESTART_TIME,
     MAX_ALLOW_OWN_AS, MD5_MAX_LEN,
@@ -93,6 +97,9 @@ pub struct Config {
     /// The `[[process]]` tables: programs run with the speaker, in file
     /// order; names are unique.
     pub processes: Vec<ProcessConfig>,
+    /// `[mrt]`: MRT dumps of received UPDATEs and table snapshots; `None`
+    /// when the section is missing.
+    pub mrt: Option<MrtConfig>,
 }
 
 impl Config {
@@ -193,6 +200,7 @@ impl Config {
         let mut routes = Vec::new();
         let mut flows = Vec::new();
         let mut processes = Vec::new();
+        let mut mrt = None;
         for (key, value) in root {
             let key_span = key.span();
             match key.get_ref().as_ref() {
@@ -216,9 +224,18 @@ impl Config {
                         processes.extend(process::read(&mut r, t));
                     }
                 }
+                "mrt" => {
+                    let span = value.span();
+                    match value.into_inner() {
+                        DeValue::Table(t) => {
+                            mrt = mrt::read(&mut r, &key_span, Spanned::new(span, t));
+                        }
+                        _ => r.error(&key_span, "", "mrt must be a table: [mrt]"),
+                    }
+                }
                 other => {
                     let mut expected = vec![
-                        "global", "neighbor", "route", "flow", "policy", "api", "process",
+                        "global", "neighbor", "route", "flow", "policy", "api", "process", "mrt",
                     ];
                     expected.extend(policy::SET_SECTIONS.iter().map(|(s, _)| *s));
                     r.error(&key_span, "", report::unknown_key(other, &expected));
@@ -251,6 +268,7 @@ impl Config {
             policies,
             api,
             processes,
+            mrt,
         })
     }
 

@@ -162,6 +162,12 @@ pub struct NeighborConfig {
     /// long-lived graceful restart (`long-lived-stale-time`, RFC 9494);
     /// zero: no long-lived graceful restart.
     pub long_lived_stale_time: Duration,
+    /// A table dump whose routes are announced to this neighbor
+    /// (`inject-mrt`): TABLE_DUMP_V2 or TABLE_DUMP, plain, gzip or bzip2.
+    pub inject_mrt: Option<std::path::PathBuf>,
+    /// Which peer of the dump (`inject-mrt-peer`): its index in the
+    /// PEER_INDEX_TABLE (TABLE_DUMP: in order of appearance), default 0.
+    pub inject_mrt_peer: u16,
     /// The line of the neighbor's table in the file, for later messages.
     pub line: usize,
 }
@@ -257,6 +263,8 @@ struct RawNeighbor {
     graceful_restart: Option<bool>,
     graceful_restart_time: Option<Spanned<i64>>,
     long_lived_stale_time: Option<Spanned<i64>>,
+    inject_mrt: Option<Spanned<String>>,
+    inject_mrt_peer: Option<Spanned<i64>>,
     // `route` (the `[[neighbor.route]]` tables) and `max-prefix` are taken
     // out before deserializing, so that each is read and reported on its
     // own; they are named here for the list of keys in messages.
@@ -489,6 +497,35 @@ pub(super) fn read(
     };
     let routing = routing(r, ctx, &raw, ebgp, policies, add_path.as_deref());
     ok &= routing.is_some();
+    let inject_mrt = match &raw.inject_mrt {
+        Some(v) if v.get_ref().trim().is_empty() => {
+            r.error(
+                &v.span(),
+                ctx,
+                "inject-mrt is empty (leave it out for no dump)",
+            );
+            ok = false;
+            None
+        }
+        Some(v) => Some(std::path::PathBuf::from(v.get_ref())),
+        None => None,
+    };
+    let inject_mrt_peer = match &raw.inject_mrt_peer {
+        Some(v) => {
+            if raw.inject_mrt.is_none() {
+                r.error(
+                    &v.span(),
+                    ctx,
+                    "inject-mrt-peer without inject-mrt (the dump)",
+                );
+                ok = false;
+            }
+            let i = number::<u16>(r, ctx, "inject-mrt-peer", v, 0..=65535);
+            ok &= i.is_some();
+            i.unwrap_or(0)
+        }
+        None => 0,
+    };
 
     if !ok {
         return None;
@@ -534,6 +571,8 @@ pub(super) fn read(
         graceful_restart: routing.graceful_restart,
         graceful_restart_time: routing.graceful_restart_time,
         long_lived_stale_time: routing.long_lived_stale_time,
+        inject_mrt,
+        inject_mrt_peer,
         line,
     })
 }

@@ -10,8 +10,6 @@
 //! happens in a task of its own, so received messages (and the hold timer)
 //! are handled while the peer is still reading the table.
 
-use std::collections::HashMap;
-use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -19,19 +17,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+
+use crate::mrt_routes::{Load, LoadError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
 use ribbit_fsm::{Input, LocalSettings, Output, Session, SessionConfig};
-use ribbit_mrt::view::RibView;
-use ribbit_mrt::{Body, MrtReader, RibNlri, TableDumpV2};
-use ribbit_wire::nlri::PrefixNlri;
-use ribbit_wire::{
-    Action, DecodeContext, EncodeContext, Family, Message, NextHop, NlriList, PathAttributes,
-    Prefix, Update, UpdatePacker,
-};
+use ribbit_wire::{DecodeContext, EncodeContext, Family, Message, NlriList, Update, UpdatePacker};
 
 /// Arguments of `ribbit mrt replay`.
 #[derive(Debug, Clone, Args)]
@@ -78,25 +72,10 @@ pub struct ReplayArgs {
 /// Why a replay failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// The dump could not be opened or read.
-    #[error("{path}: {source}")]
-    Open {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// A record of the dump is broken where the replay needs it.
-    #[error("{path}: byte {}: {}", .source.offset, .source.kind)]
-    Dump {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        #[source]
-        source: ribbit_mrt::Error,
-    },
-    /// The dump has no such peer, or no table.
+    /// The dump could not be read, or has no such peer.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The dump's peer has no route.
     #[error("{0}")]
     NoRoutes(String),
     /// An attribute set too large for one UPDATE.
@@ -116,236 +95,17 @@ pub enum ReplayError {
     Runtime(#[source] io::Error),
 }
 
-/// One attribute set of the replayed peer and its prefixes.
-#[derive(Debug)]
-struct Group {
-    family: Family,
-    attributes: PathAttributes,
-    next_hop: NextHop,
-    nlri: Vec<PrefixNlri>,
-}
-
-/// The routes of the replayed peer.
-#[derive(Debug)]
-struct Load {
-    asn: u32,
-    router_id: Ipv4Addr,
-    groups: Vec<Group>,
-    prefixes: usize,
-    skipped: usize,
-}
-
-impl Load {
-    fn families(&self) -> Vec<Family> {
-        let mut f: Vec<Family> = Vec::new();
-        for g in &self.groups {
-            if !f.contains(&g.family) {
-                f.push(g.family);
-            }
-        }
-        f
-    }
-}
-
-/// Collects the routes of one peer, grouped by their attribute bytes, so
-/// that each distinct set is decoded once.
-struct Collector<'a> {
-    index: HashMap<Family, HashMap<Box<[u8]>, Option<usize>>>,
-    groups: Vec<Group>,
-    next_hops: &'a [IpAddr],
-    prefixes: usize,
-    skipped: usize,
-}
-
-impl Collector<'_> {
-    fn add(
-        &mut self,
-        family: Family,
-        bytes: &[u8],
-        four_octet_as: bool,
-        nlri: PrefixNlri,
-    ) -> Result<(), ribbit_mrt::Error> {
-        let map = self.index.entry(family).or_default();
-        let slot = match map.get(bytes) {
-            Some(slot) => *slot,
-            None => {
-                let (mut attributes, mp, issues) =
-                    ribbit_mrt::decode_rib_attributes(bytes, four_octet_as)?;
-                // RFC 7606: a path the codec would treat as withdrawn is not sent.
-                let slot = if issues.iter().any(|i| i.action != Action::AttributeDiscard) {
-                    None
-                } else {
-                    let dump_nh = mp.or_else(|| attributes.next_hop.map(NextHop::V4));
-                    let v6 = family.afi == ribbit_wire::Afi::IPV6;
-                    let next_hop = match self.next_hops.iter().find(|a| a.is_ipv6() == v6) {
-                        Some(IpAddr::V4(a)) => NextHop::V4(*a),
-                        Some(IpAddr::V6(a)) => NextHop::V6 {
-                            global: *a,
-                            link_local: None,
-                        },
-                        None => dump_nh.unwrap_or(NextHop::Empty),
-                    };
-                    attributes.next_hop = None;
-                    if next_hop == NextHop::Empty {
-                        None
-                    } else {
-                        self.groups.push(Group {
-                            family,
-                            attributes,
-                            next_hop,
-                            nlri: Vec::new(),
-                        });
-                        Some(self.groups.len().saturating_sub(1))
-                    }
-                };
-                map.insert(bytes.into(), slot);
-                slot
-            }
-        };
-        match slot.and_then(|g| self.groups.get_mut(g)) {
-            Some(g) => {
-                g.nlri.push(nlri);
-                self.prefixes = self.prefixes.saturating_add(1);
-            }
-            None => self.skipped = self.skipped.saturating_add(1),
-        }
-        Ok(())
-    }
-}
-
-/// Read the routes of the chosen peer from the dump.
+/// Read the routes of the chosen peer from the dump, with the AS and BGP
+/// identifier given on the command line.
 fn prepare(args: &ReplayArgs) -> Result<Load, ReplayError> {
-    let path = &args.file;
-    let file = File::open(path).map_err(|source| ReplayError::Open {
-        path: path.clone(),
-        source,
-    })?;
-    let dump_err = |source| ReplayError::Dump {
-        path: path.clone(),
-        source,
-    };
-    let mut reader =
-        MrtReader::new(io::BufReader::new(file)).map_err(|source| ReplayError::Open {
-            path: path.clone(),
-            source,
-        })?;
-    let mut c = Collector {
-        index: HashMap::new(),
-        groups: Vec::new(),
-        next_hops: &args.next_hop,
-        prefixes: 0,
-        skipped: 0,
-    };
-    let mut me: Option<(u32, Ipv4Addr)> = None;
-    let mut v1_peers: Vec<IpAddr> = Vec::new();
-    let want = u16::try_from(args.peer_index).unwrap_or(u16::MAX);
-    while let Some(raw) = reader.next_raw().map_err(dump_err)? {
-        if let Some(rib) = RibView::of(&raw) {
-            let rib = rib.map_err(dump_err)?;
-            for e in rib.entries() {
-                let e = e.map_err(dump_err)?;
-                if e.peer_index != want {
-                    continue;
-                }
-                let nlri = PrefixNlri {
-                    path_id: None,
-                    prefix: rib.prefix,
-                };
-                c.add(rib.family, e.attributes, true, nlri)
-                    .map_err(|k| dump_err(ribbit_mrt::Error::new(raw.offset, k.kind)))?;
-            }
-            continue;
-        }
-        match raw.decode().map_err(dump_err)?.body {
-            Body::TableDumpV2(TableDumpV2::PeerIndexTable(t)) => {
-                let p = t.peers.get(args.peer_index).ok_or_else(|| {
-                    ReplayError::NoRoutes(format!(
-                        "the dump has {} peer(s): no peer index {}",
-                        t.peers.len(),
-                        args.peer_index
-                    ))
-                })?;
-                me = Some((p.asn, p.bgp_id));
-            }
-            Body::TableDumpV2(TableDumpV2::Rib(rib)) => {
-                // RIB_GENERIC of families without prefixes: not replayed.
-                if let RibNlri::Other(_) = rib.nlri {
-                    c.skipped = c.skipped.saturating_add(rib.entries.len());
-                }
-            }
-            Body::TableDump(t) => {
-                let n = match v1_peers.iter().position(|p| *p == t.peer_ip) {
-                    Some(n) => n,
-                    None => {
-                        v1_peers.push(t.peer_ip);
-                        v1_peers.len().saturating_sub(1)
-                    }
-                };
-                if n != args.peer_index {
-                    continue;
-                }
-                let id = match t.peer_ip {
-                    IpAddr::V4(a) => a,
-                    IpAddr::V6(_) => Ipv4Addr::new(192, 0, 2, 1),
-                };
-                me.get_or_insert((u32::from(t.peer_as), id));
-                let family = match t.prefix {
-                    Prefix::V4(_) => Family::IPV4_UNICAST,
-                    Prefix::V6(_) => Family::IPV6_UNICAST,
-                };
-                // Re-encode with 4-octet AS numbers: the group key is the set.
-                let mut bytes = Vec::new();
-                let a = &t.attributes;
-                if let Some(nh) = t.mp_next_hop {
-                    let mut v = vec![0u8];
-                    match nh {
-                        NextHop::V6 { global, link_local } => {
-                            v.extend_from_slice(&global.octets());
-                            if let Some(ll) = link_local {
-                                v.extend_from_slice(&ll.octets());
-                            }
-                        }
-                        NextHop::V4(x) => v.extend_from_slice(&x.octets()),
-                        NextHop::Empty => {}
-                    }
-                    let len = u8::try_from(v.len().saturating_sub(1)).unwrap_or(0);
-                    if let Some(l) = v.first_mut() {
-                        *l = len;
-                    }
-                    a.encode(true, &mut bytes);
-                    ribbit_wire::attribute::write_attribute(
-                        ribbit_wire::attribute::flags::OPTIONAL,
-                        ribbit_wire::attribute::type_code::MP_REACH_NLRI,
-                        &v,
-                        &mut bytes,
-                    );
-                } else {
-                    a.encode(true, &mut bytes);
-                }
-                let nlri = PrefixNlri {
-                    path_id: None,
-                    prefix: t.prefix,
-                };
-                c.add(family, &bytes, true, nlri)
-                    .map_err(|k| dump_err(ribbit_mrt::Error::new(raw.offset, k.kind)))?;
-            }
-            _ => {}
-        }
+    let mut load = crate::mrt_routes::load(&args.file, args.peer_index, &args.next_hop)?;
+    if let Some(asn) = args.asn {
+        load.asn = asn;
     }
-    let Some((asn, router_id)) = me else {
-        return Err(ReplayError::NoRoutes(format!(
-            "{}: no table dump (TABLE_DUMP_V2 or TABLE_DUMP) with a peer {}",
-            path.display(),
-            args.peer_index
-        )));
-    };
-    Ok(Load {
-        asn: args.asn.unwrap_or(asn),
-        router_id: args.router_id.unwrap_or(router_id),
-        groups: c.groups,
-        prefixes: c.prefixes,
-        skipped: c.skipped,
-    })
+    if let Some(id) = args.router_id {
+        load.router_id = id;
+    }
+    Ok(load)
 }
 
 /// The UPDATEs of a load for one session, back to back, and the
