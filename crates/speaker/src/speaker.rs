@@ -681,6 +681,14 @@ impl Speaker {
             .is_ok()
     }
 
+    /// Send a neighbor our routes of `family` again (its Adj-RIB-Out, the
+    /// injected routes included), as if it had asked with a ROUTE-REFRESH:
+    /// a soft reset out. Nothing is sent while the session is not
+    /// established or does not carry the family.
+    pub async fn send_again(&self, peer: IpAddr, family: Family) -> Result<(), NeighborError> {
+        self.command(peer, PeerCommand::SendAgain(family)).await
+    }
+
     /// Stop every session with Cease / Administrative Shutdown and the
     /// given message (RFC 9003), and wait until the NOTIFICATIONs are out
     /// (each bounded by the linger time). [`Speaker::serve`] then returns.
