@@ -551,15 +551,21 @@ fn json_item(s: &AppState, item: Value, at: &str) -> Result<(Vec<IpAddr>, Announ
     }
     // A route's family is its prefix's; `family` may say it again.
     let family = if flow { None } else { obj.remove("family") };
-    let table = toml_table(&obj, at)?;
+    // Refused with the body's own key names before it is wrapped.
+    toml_table(&obj, at)?;
     let (section, count) = if flow {
         ("flow", "rule")
     } else {
         ("route", "route")
     };
+    // The item as the one `[[route]]` or `[[flow]]` of a configuration
+    // with the speaker's `[global]`.
+    let mut wrapper = Map::new();
+    wrapper.insert(section.to_string(), Value::Array(vec![Value::Object(obj)]));
+    let table = toml_table(&wrapper, at)?;
     let g = s.speaker.config_snapshot().global;
     let doc = format!(
-        "[[{section}]]\n{table}\n[global]\nasn = {}\nrouter-id = \"{}\"\nlisten = []\n",
+        "{table}\n[global]\nasn = {}\nrouter-id = \"{}\"\nlisten = []\n",
         g.asn, g.router_id
     );
     let config = Config::parse(&doc, BODY).map_err(|e| ApiError::BadRequest(problems(&e, at)))?;

@@ -34,13 +34,7 @@ pub struct RouteArgs {
     /// 10.0.0.0/24 next-hop self community 100:100`, `flow route { match {
     /// destination 10.0.0.0/24; } then { discard; } }`. `-` reads whole
     /// commands (verb included), one per line, from standard input.
-    #[arg(
-        required = true,
-        num_args = 1..,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
     pub words: Vec<String>,
 }
 
