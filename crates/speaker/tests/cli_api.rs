@@ -409,6 +409,34 @@ async fn the_cli_changes_a_running_ribbit_and_gobgp_sees_it() {
     .expect_err("no flowspec with G1");
     assert!(e.contains("ipv4-flowspec"), "{e}");
 
+    // Text lines are carried out one by one: the good one stays done, the
+    // answer is 400 with every line's result.
+    let e = api(
+        "POST",
+        "/v1/announce",
+        "text/plain",
+        "announce route 10.200.4.0/24 next-hop 198.18.0.4\nannounce route 10.200.5.0/33 next-hop self\n",
+    )
+    .await
+    .expect_err("line 2 fails");
+    assert!(
+        e.starts_with("line 2:") && e.contains("10.200.5.0/33"),
+        "{e}"
+    );
+    g1.wait_route("10.200.4.0/24", &[]).await;
+
+    // The shell completions know the new commands.
+    let bash = run_cli(
+        env!("CARGO_BIN_EXE_ribbit"),
+        &["completions", "bash"],
+        lab.dir(),
+    )
+    .await
+    .expect("completions");
+    for word in ["announce", "withdraw", "reload", "--asn", "--message"] {
+        assert!(bash.contains(word), "completions lack {word}");
+    }
+
     // Wrong requests: a 4xx that says what, and G1's session untouched.
     let opens = g1.received("open").await.expect("counters");
     refused(
