@@ -468,6 +468,12 @@ async fn json_routes(s: &AppState, verb: Verb, body: &[u8]) -> Result<Response, 
         };
         parsed.push(json_item(s, item, &at)?);
     }
+    // Every item's neighbors and family checked before the first is sent.
+    for (neighbors, a) in &parsed {
+        s.speaker
+            .targets(neighbors, a.family)
+            .map_err(announce_error)?;
+    }
     let mut results = Vec::with_capacity(parsed.len());
     for (i, (neighbors, a)) in parsed.into_iter().enumerate() {
         let change = match verb {
@@ -724,4 +730,79 @@ pub(super) async fn reload(
         untouched,
         needs_restart: report.needs_restart.clone(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn json_becomes_a_toml_table_and_null_is_refused_by_name() {
+        let t = toml_table(
+            &obj(serde_json::json!({"address": "192.0.2.1", "asn": 65001, "families": ["ipv4-unicast"]})),
+            "",
+        )
+        .unwrap();
+        let back: toml::Table = toml::from_str(&t).unwrap();
+        assert_eq!(back["asn"].as_integer(), Some(65001));
+        assert_eq!(back["families"][0].as_str(), Some("ipv4-unicast"));
+        let e = toml_table(
+            &obj(serde_json::json!({"match": {"destination": null}})),
+            "item 2: ",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "item 2: match.destination is null: leave the key out instead"
+        );
+    }
+
+    #[test]
+    fn the_content_type_picks_the_form() {
+        let mut h = HeaderMap::new();
+        assert!(!is_text(&h).unwrap());
+        h.insert(
+            header::CONTENT_TYPE,
+            "text/plain; charset=utf-8".parse().unwrap(),
+        );
+        assert!(is_text(&h).unwrap());
+        h.insert(header::CONTENT_TYPE, "Application/JSON".parse().unwrap());
+        assert!(!is_text(&h).unwrap());
+        h.insert(header::CONTENT_TYPE, "application/xml".parse().unwrap());
+        assert!(matches!(
+            is_text(&h),
+            Err(ApiError::UnsupportedMediaType(_))
+        ));
+    }
+
+    #[test]
+    fn the_shutdown_message_is_checked() {
+        assert_eq!(message(b"").unwrap(), None);
+        assert_eq!(
+            message(br#"{"message": "bye"}"#).unwrap().as_deref(),
+            Some("bye")
+        );
+        let long = format!(r#"{{"message": "{}"}}"#, "x".repeat(256));
+        assert!(message(long.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("RFC 9003"));
+        assert!(message(br#"{"message": 3}"#).is_err());
+        assert!(message(br#"{"msg": "x"}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown key msg"));
+        assert!(message(b"[1]").is_err());
+        assert!(message(b"{")
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON"));
+    }
 }
