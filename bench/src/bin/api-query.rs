@@ -206,6 +206,9 @@ fn queries(a: &Args, samples: usize, page: usize) -> Result<(), Error> {
     );
     println!("  per page: {}", summary(page_times));
     picks.truncate(samples);
+    if picks.is_empty() {
+        return Ok(());
+    }
     // Exact: the prefix itself.
     let mut exact = Vec::with_capacity(picks.len());
     for p in &picks {
@@ -249,7 +252,7 @@ fn events(a: &Args, quiet: u64, timeout: u64) -> Result<(), Error> {
     let start = Instant::now();
     let mut first: Option<Instant> = None;
     let mut last = Instant::now();
-    let (mut lines, mut bytes, mut lost_lines) = (0u64, 0u64, 0u64);
+    let (mut lines, mut bytes, mut lost_lines, mut missed) = (0u64, 0u64, 0u64, 0u64);
     let mut prev = 0u8;
     let mut buf = vec![0u8; 1 << 16];
     let mut tail: Vec<u8> = Vec::new();
@@ -261,7 +264,7 @@ fn events(a: &Args, quiet: u64, timeout: u64) -> Result<(), Error> {
             if last.elapsed() > Duration::from_secs(quiet) {
                 let span = last.duration_since(f).as_secs_f64().max(1e-9);
                 println!(
-                    "events: {lines} lines ({lost_lines} of them `lost`), {:.1} MB in {:.2} s: {:.0} events/s, {:.1} MB/s",
+                    "events: {lines} lines ({lost_lines} of them `lost`, standing for {missed} events missed), {:.1} MB in {:.2} s: {:.0} lines/s, {:.1} MB/s",
                     bytes as f64 / 1e6,
                     span,
                     lines as f64 / span,
@@ -292,6 +295,13 @@ fn events(a: &Args, quiet: u64, timeout: u64) -> Result<(), Error> {
                 lines += 1;
                 if tail.windows(13).any(|w| w == b"\"type\":\"lost\"") {
                     lost_lines += 1;
+                    // `{"type":"lost","time":T,"count":N}`: the events it stands for.
+                    let text = String::from_utf8_lossy(&tail);
+                    missed += text
+                        .split("\"count\":")
+                        .nth(1)
+                        .and_then(|r| r.trim_end_matches('}').parse::<u64>().ok())
+                        .unwrap_or(0);
                 }
                 tail.clear();
             } else if tail.len() < 64 {

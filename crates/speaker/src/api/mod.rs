@@ -421,23 +421,20 @@ impl Inner {
         Ok(n)
     }
 
-    /// The state of a neighbor and, when the API saw it begin, since when.
-    async fn state(&self, n: &NeighborConfig) -> (&'static str, Option<u64>, events::Track) {
-        let track = self.tracker.get(n.address);
+    /// The state of a neighbor and since when, as its task tells it
+    /// ([`Speaker::neighbor_info`]), as in the detail.
+    async fn state(&self, n: &NeighborConfig) -> (&'static str, Option<u64>) {
         if !n.enabled {
-            return (state_name(None), None, track);
+            return (state_name(None), None);
         }
-        let live: Option<ribbit_fsm::State> =
-            tokio::time::timeout(PATIENCE, self.speaker.state(n.address))
-                .await
-                .unwrap_or_default();
-        let since = match (live, track.state) {
-            (Some(l), Some((seen, at))) if l == seen => Some(at),
-            _ => None,
-        };
-        // A running neighbor that does not answer is going away: Idle.
-        let name = state_name(Some(live.unwrap_or(ribbit_fsm::State::Idle)));
-        (name, since, track)
+        let info = tokio::time::timeout(PATIENCE, self.speaker.neighbor_info(n.address))
+            .await
+            .unwrap_or_default();
+        match info {
+            Some(i) => (state_name(Some(i.state)), i.since),
+            // A running neighbor that does not answer is going away: Idle.
+            None => (state_name(Some(ribbit_fsm::State::Idle)), None),
+        }
     }
 }
 
@@ -470,7 +467,7 @@ async fn neighbors(
     let neighbors = s.speaker.config_snapshot().neighbors;
     let mut out = Vec::with_capacity(neighbors.len());
     for n in &neighbors {
-        let (state, since, _) = s.state(n).await;
+        let (state, since) = s.state(n).await;
         let prefixes = stats
             .peers
             .iter()

@@ -98,8 +98,9 @@ pub struct NeighborSummary {
     /// `idle`, `connect`, `active`, `open-sent`, `open-confirm`,
     /// `established`, or `disabled`.
     pub state: &'static str,
-    /// When the session entered its current state (Unix seconds), when the
-    /// API saw it happen.
+    /// When the session last came up, or went down when it is down (Unix
+    /// seconds), as the neighbor's task tells it; absent before the first
+    /// change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_since: Option<u64>,
     /// Prefix counts.
@@ -205,8 +206,9 @@ pub struct NeighborDetail {
     pub keep_adj_rib_in: bool,
     /// The session state.
     pub state: &'static str,
-    /// When the session entered its current state (Unix seconds), when the
-    /// API saw it happen.
+    /// When the session last came up, or went down when it is down (Unix
+    /// seconds), as the neighbor's task tells it; absent before the first
+    /// change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_since: Option<u64>,
     /// How many times the session came up since the neighbor was added.
