@@ -184,7 +184,7 @@ fn queries(a: &Args, samples: usize, page: usize) -> Result<(), Error> {
         let v: serde_json::Value = serde_json::from_slice(&body)?;
         let list = v["destinations"].as_array().cloned().unwrap_or_default();
         for (i, d) in list.iter().enumerate() {
-            if (destinations + i) % stride.max(1) == 0 {
+            if (destinations + i).is_multiple_of(stride.max(1)) {
                 if let Some(n) = d["nlri"].as_str() {
                     picks.push(n.to_string());
                 }
