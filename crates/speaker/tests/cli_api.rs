@@ -9,7 +9,8 @@
 //! own first connect waits 5 to 10 s). Every wait is bounded.
 //!
 //! What GoBGP sees is the evidence: the announced route arrives with its
-//! communities, the withdrawn one goes, a disabled session stays down, an
+//! communities, the withdrawn one goes, Flowspec rules (JSON and text)
+//! arrive and go, a disabled session stays down, an
 //! added neighbor comes up, a soft reset out sends UPDATEs again and a soft
 //! reset in sends a ROUTE-REFRESH, a reload's policy change reaches G1
 //! while G1's session (no new OPEN) stays up. Next hops given to GoBGP are
@@ -69,6 +70,7 @@ asn = 65201
 port = 11651
 local-address = "{R}"
 connect-retry = 1
+families = ["ipv4-unicast", "ipv4-flowspec"]
 # GoBGP treats a next hop in 127/8 as unreachable (and the UPDATE as a
 # withdrawal): G2's routes keep theirs.
 next-hop-unchanged = true
@@ -88,8 +90,27 @@ struct GoBgp {
 }
 
 impl GoBgp {
-    async fn start(lab: &Lab, name: &str, me: &'static str, asn: u32, port: u16) -> GoBgp {
+    async fn start(
+        lab: &Lab,
+        name: &str,
+        me: &'static str,
+        asn: u32,
+        port: u16,
+        flowspec: bool,
+    ) -> GoBgp {
         let file = format!("{name}.toml");
+        let families = if flowspec {
+            r#"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-flowspec"
+"#
+        } else {
+            ""
+        };
         lab.write(
             &file,
             &format!(
@@ -107,7 +128,7 @@ impl GoBgp {
   [neighbors.transport.config]
     local-address = "{me}"
     passive-mode = true
-"#
+{families}"#
             ),
         );
         let api_port = (port + 1).to_string();
@@ -310,8 +331,8 @@ fn refused(r: Result<String, String>, want: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_changes_a_running_ribbit_and_gobgp_sees_it() {
     let lab = Lab::new("cli-api");
-    let g1 = GoBgp::start(&lab, "g1", G1, 65201, 11651).await;
-    let g2 = GoBgp::start(&lab, "g2", G2, 65202, 11653).await;
+    let g1 = GoBgp::start(&lab, "g1", G1, 65201, 11651, true).await;
+    let g2 = GoBgp::start(&lab, "g2", G2, 65202, 11653, false).await;
     g2.run(&[
         "global",
         "rib",
@@ -399,15 +420,86 @@ async fn the_cli_changes_a_running_ribbit_and_gobgp_sees_it() {
     assert_eq!(v["results"][0]["ok"], true, "{v}");
     g1.wait_route("10.200.3.0/24", &["65200:3", "65200:3:3", "extended"])
         .await;
+    // Flowspec: a [[flow]] table in JSON, and ExaBGP's text form.
+    let v = api(
+        "POST",
+        "/v1/announce",
+        "application/json",
+        &format!(r#"{{"match": {{"destination": "10.9.0.0/24", "protocol": ["=udp"]}}, "then": {{"discard": true}}, "neighbors": ["{G1}"]}}"#),
+    )
+    .await
+    .expect("JSON flow");
+    assert_eq!(v["results"][0]["ok"], true, "{v}");
+    ribbit(
+        &lab,
+        &[
+            "announce",
+            "flow",
+            "route",
+            "{",
+            "match",
+            "{",
+            "destination",
+            "10.8.0.0/24;",
+            "}",
+            "then",
+            "{",
+            "discard;",
+            "}",
+            "}",
+        ],
+    )
+    .await
+    .expect("text flow");
+    let flows = || async {
+        g1.run(&["neighbor", R, "adj-in", "-a", "ipv4-flowspec"])
+            .await
+    };
+    eventually("G1 to have both Flowspec rules", PROPAGATE, || async {
+        let t = flows().await?;
+        if t.contains("10.9.0.0/24") && t.contains("10.8.0.0/24") && t.contains("discard") {
+            Ok(())
+        } else {
+            Err(t)
+        }
+    })
+    .await;
+    ribbit(
+        &lab,
+        &[
+            "withdraw",
+            "flow",
+            "route",
+            "{",
+            "match",
+            "{",
+            "destination",
+            "10.8.0.0/24;",
+            "}",
+            "}",
+        ],
+    )
+    .await
+    .expect("withdraw flow");
+    eventually("G1 to lose the text rule", PROPAGATE, || async {
+        let t = flows().await?;
+        if t.contains("10.8.0.0/24") {
+            Err(t)
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    // No IPv6 Flowspec with G1: refused, naming the family.
     let e = api(
         "POST",
         "/v1/announce",
         "application/json",
-        &format!(r#"{{"match": {{"destination": "10.9.0.0/24"}}, "then": {{"discard": true}}, "neighbors": ["{G1}"]}}"#),
+        &format!(r#"{{"match": {{"destination": "2001:db8::/32"}}, "then": {{"discard": true}}, "neighbors": ["{G1}"]}}"#),
     )
     .await
-    .expect_err("no flowspec with G1");
-    assert!(e.contains("ipv4-flowspec"), "{e}");
+    .expect_err("no IPv6 Flowspec with G1");
+    assert!(e.contains("ipv6-flowspec"), "{e}");
 
     // Text lines are carried out one by one: the good one stays done, the
     // answer is 400 with every line's result.
