@@ -763,6 +763,30 @@ async fn bad_requests_get_a_4xx_that_says_what_was_wrong_and_disturb_nothing() {
         r.body["error"],
         "PUT is not allowed on /v1/neighbors: it answers GET, POST"
     );
+    // The write side refuses unknown parameters as the read side does.
+    let r = raw(
+        addr,
+        "POST",
+        "/v1/reload?force=1",
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        r.body["error"],
+        "unknown parameter force (this endpoint takes none)"
+    );
+    // Without a configuration file, a reload is refused and says why.
+    let r = raw(addr, "POST", "/v1/reload", &[("Authorization", &auth)]).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("ribbit run --config"),
+        "{}",
+        r.body
+    );
     let wrong = Client::new(&lab.url, Some("nope".into())).unwrap();
     match wrong.get_json::<Value>("/v1/neighbors").await {
         Err(ribbit::cli::client::ClientError::Api { status, message }) => {

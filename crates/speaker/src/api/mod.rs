@@ -225,22 +225,8 @@ fn router(state: AppState) -> Router {
             "/v1/neighbors/{address}/soft-reset",
             post(write::soft_reset),
         )
-        .route(
-            "/v1/announce",
-            post(
-                |State(s): State<AppState>, h: HeaderMap, b: axum::body::Bytes| {
-                    write::routes(s, write::Verb::Announce, h, b)
-                },
-            ),
-        )
-        .route(
-            "/v1/withdraw",
-            post(
-                |State(s): State<AppState>, h: HeaderMap, b: axum::body::Bytes| {
-                    write::routes(s, write::Verb::Withdraw, h, b)
-                },
-            ),
-        )
+        .route("/v1/announce", post(write::announce))
+        .route("/v1/withdraw", post(write::withdraw))
         .route("/v1/reload", post(write::reload))
         .route(
             "/v1/neighbors/{address}/adj-rib-in/{family}",

@@ -14,8 +14,8 @@
 use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use super::model::{Done, ItemResult, NeighborDetail, ReloadAnswer, RouteErrors, RouteResults};
 use super::ApiError;
-use super::{query, AppState};
+use super::{query, AppState, NoParams};
 use crate::announce::AnnounceError;
 use crate::config::{Config, ConfigError, NeighborScope};
 use crate::process::command::{self, Request};
@@ -41,7 +41,7 @@ const BODY: &str = "request body";
 
 /// Whether the two route endpoints announce or withdraw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Verb {
+enum Verb {
     Announce,
     Withdraw,
 }
@@ -163,8 +163,10 @@ fn announce_error(e: AnnounceError) -> ApiError {
 /// `POST /v1/neighbors`: the body is a `[[neighbor]]` table in JSON.
 pub(super) async fn add_neighbor(
     State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<NeighborDetail>), ApiError> {
+    params?;
     let obj = match json_body(&body)? {
         Value::Object(m) => m,
         other => {
@@ -187,8 +189,10 @@ pub(super) async fn add_neighbor(
 /// `DELETE /v1/neighbors/{address}`.
 pub(super) async fn remove_neighbor(
     State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
     address: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Done>, ApiError> {
+    params?;
     let Path(address) = address?;
     let addr = s.neighbor(query::address(&address)?)?.address;
     s.speaker
@@ -247,9 +251,11 @@ fn set_enabled(s: &AppState, addr: IpAddr, enabled: bool) {
 /// `POST /v1/neighbors/{address}/enable`.
 pub(super) async fn enable(
     State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
     address: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Done>, ApiError> {
+    params?;
     let Path(address) = address?;
     let addr = s.neighbor(query::address(&address)?)?.address;
     let obj = optional_object(&body)?;
@@ -270,9 +276,11 @@ pub(super) async fn enable(
 /// Shutdown with the message; the session stays down until enabled.
 pub(super) async fn disable(
     State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
     address: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Done>, ApiError> {
+    params?;
     let Path(address) = address?;
     let addr = s.neighbor(query::address(&address)?)?.address;
     let message = message(&body)?;
@@ -288,9 +296,11 @@ pub(super) async fn disable(
 /// with the message; the session comes up again.
 pub(super) async fn reset(
     State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
     address: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Done>, ApiError> {
+    params?;
     let Path(address) = address?;
     let n = s.neighbor(query::address(&address)?)?;
     let message = message(&body)?;
@@ -314,9 +324,11 @@ pub(super) async fn reset(
 /// routes again. Both by default; every negotiated family by default.
 pub(super) async fn soft_reset(
     State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
     address: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Done>, ApiError> {
+    params?;
     let Path(address) = address?;
     let n = s.running(query::address(&address)?)?;
     let mut obj = optional_object(&body)?;
@@ -425,8 +437,30 @@ fn is_text(headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
+/// `POST /v1/announce`.
+pub(super) async fn announce(
+    State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    params?;
+    routes(s, Verb::Announce, headers, body).await
+}
+
+/// `POST /v1/withdraw`.
+pub(super) async fn withdraw(
+    State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    params?;
+    routes(s, Verb::Withdraw, headers, body).await
+}
+
 /// `POST /v1/announce` and `POST /v1/withdraw`.
-pub(super) async fn routes(
+async fn routes(
     s: AppState,
     verb: Verb,
     headers: HeaderMap,
@@ -688,8 +722,10 @@ async fn text_line(s: &AppState, verb: Verb, line: &str) -> Result<(), ApiError>
 /// with, read again and applied by difference, as on SIGHUP.
 pub(super) async fn reload(
     State(s): State<AppState>,
+    params: Result<Query<NoParams>, QueryRejection>,
     body: Bytes,
 ) -> Result<Json<ReloadAnswer>, ApiError> {
+    params?;
     let obj = optional_object(&body)?;
     if let Some(k) = obj.keys().next() {
         return Err(ApiError::BadRequest(format!(
