@@ -2142,15 +2142,6 @@ impl Rib {
         }
     }
 
-    /// The families of a neighbor's session; empty while it is down.
-    pub fn session_families(&self, peer: PeerId) -> Vec<Family> {
-        self.sh
-            .peer(peer.0)
-            .and_then(|p| p.session.as_ref())
-            .map(|s| s.families.clone())
-            .unwrap_or_default()
-    }
-
     /// An End-of-RIB for `family` to a neighbor on demand (ExaBGP's
     /// `announce eor`, RFC 4724 §2): it goes out after whatever is due for
     /// the neighbor in that family now, so a program that announces routes

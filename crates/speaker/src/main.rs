@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use ribbit::cli::{decode, demo, encode, healthcheck, monitor, mrt, neighbor, rib, run, stats};
+use ribbit::cli::{
+    control, decode, demo, encode, healthcheck, monitor, mrt, neighbor, rib, run, stats,
+};
 
 /// Ribbit: a programmable BGP speaker and route server.
 #[derive(Parser)]
@@ -26,8 +28,18 @@ enum Command {
     /// Run the speaker: keep the configured BGP sessions up.
     Run(run::RunArgs),
     /// Show the neighbors of a running Ribbit, one in detail, or the routes
-    /// exchanged with one (adj-in, adj-out).
+    /// exchanged with one (adj-in, adj-out); add, delete, enable, disable,
+    /// reset or soft-reset one.
     Neighbor(neighbor::NeighborArgs),
+    /// Announce routes on a running Ribbit, in ExaBGP's text form:
+    /// `ribbit announce route 10.0.0.0/24 next-hop self community 100:100`.
+    Announce(control::RouteArgs),
+    /// Withdraw routes announced with `ribbit announce`: `ribbit withdraw
+    /// route 10.0.0.0/24`.
+    Withdraw(control::RouteArgs),
+    /// Make a running Ribbit read its configuration file again and apply
+    /// the difference (as SIGHUP does).
+    Reload(control::ReloadArgs),
     /// Show the RIB of a running Ribbit: every path of each prefix, the best
     /// marked and why it won.
     Rib(rib::RibArgs),
@@ -70,6 +82,9 @@ fn main() -> ExitCode {
         // The API's clients print their own errors: their exit status says
         // whether the API refused (1) or could not be asked (2).
         Command::Neighbor(args) => Ok(neighbor::run(&args)),
+        Command::Announce(args) => Ok(control::announce(&args)),
+        Command::Withdraw(args) => Ok(control::withdraw(&args)),
+        Command::Reload(args) => Ok(control::reload(&args)),
         Command::Rib(args) => Ok(rib::run(&args)),
         Command::Monitor(args) => Ok(monitor::run(&args)),
         Command::Stats(args) => Ok(stats::run(&args)),

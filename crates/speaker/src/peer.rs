@@ -389,6 +389,9 @@ pub enum PeerCommand {
     Remove(oneshot::Sender<()>),
     /// Ask the neighbor to send its routes of a family again (RFC 2918).
     RouteRefresh(Family),
+    /// Send the neighbor our routes of a family again, as if it had asked
+    /// with a ROUTE-REFRESH (a soft reset out).
+    SendAgain(Family),
     /// The current state.
     State(oneshot::Sender<State>),
     /// The session's state, negotiated settings and counters.
@@ -781,6 +784,7 @@ impl PeerTask {
                     }
                 }
             }
+            PeerCommand::SendAgain(family) => self.refresh(family),
             PeerCommand::State(reply) => {
                 let _ = reply.send(self.session.state());
             }

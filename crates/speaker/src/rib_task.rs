@@ -180,17 +180,6 @@ pub enum RibControl {
         /// The answer.
         reply: oneshot::Sender<bool>,
     },
-    /// A neighbor's Adj-RIB-Out sent again in full (a soft reset out,
-    /// ExaBGP's `flush adj-rib out`), without route refresh markers. The
-    /// answer: the families that are.
-    Resend {
-        /// The neighbor.
-        peer: PeerId,
-        /// One family, or every family of the session.
-        family: Option<Family>,
-        /// The answer.
-        reply: oneshot::Sender<Vec<Family>>,
-    },
     /// The selection deferral timer ran out (RFC 4724 §4.1): route
     /// selection goes on without the End-of-RIBs still awaited.
     EndDeferral,
@@ -519,22 +508,6 @@ impl RibTask {
                 reply,
             } => {
                 let _ = reply.send(self.rib.send_end_of_rib(peer, family));
-            }
-            RibControl::Resend {
-                peer,
-                family,
-                reply,
-            } => {
-                let families: Vec<Family> = self
-                    .rib
-                    .session_families(peer)
-                    .into_iter()
-                    .filter(|f| family.is_none_or(|x| x == *f))
-                    .collect();
-                for f in &families {
-                    self.rib.refresh(peer, *f, false);
-                }
-                let _ = reply.send(families);
             }
             RibControl::Inject {
                 peers,

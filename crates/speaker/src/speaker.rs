@@ -776,28 +776,12 @@ impl Speaker {
         answer.await.unwrap_or(false)
     }
 
-    /// Send a neighbor its Adj-RIB-Out again in full, one family or all
-    /// (a soft reset out; ExaBGP's `flush adj-rib out`). The answer: the
-    /// families re-sent, none when the session is down or the neighbor
-    /// unknown.
-    pub async fn resend_adj_rib_out(&self, peer: IpAddr, family: Option<Family>) -> Vec<Family> {
-        let Some(id) = self.peer_id(peer) else {
-            return Vec::new();
-        };
-        let (reply, answer) = oneshot::channel();
-        if self
-            .rib
-            .control
-            .send(RibControl::Resend {
-                peer: id,
-                family,
-                reply,
-            })
-            .is_err()
-        {
-            return Vec::new();
-        }
-        answer.await.unwrap_or_default()
+    /// Send a neighbor our routes of `family` again (its Adj-RIB-Out, the
+    /// injected routes included), as if it had asked with a ROUTE-REFRESH:
+    /// a soft reset out. Nothing is sent while the session is not
+    /// established or does not carry the family.
+    pub async fn send_again(&self, peer: IpAddr, family: Family) -> Result<(), NeighborError> {
+        self.command(peer, PeerCommand::SendAgain(family)).await
     }
 
     /// Stop every session with Cease / Administrative Shutdown and the

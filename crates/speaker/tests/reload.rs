@@ -176,8 +176,11 @@ async fn sighup_applies_the_difference() {
     std::fs::write(&file, r_config(true)).unwrap();
     signal(&r.0, "-HUP");
 
-    wait_for("C's route tagged by its new export policy", async || {
-        communities(&c).await == ["10.131.0.0/24 65130:7"]
+    // The policy tags what R originates too (its static route).
+    wait_for("C's routes tagged by its new export policy", async || {
+        let mut seen = communities(&c).await;
+        seen.sort();
+        seen == ["10.130.0.0/24 65130:7", "10.131.0.0/24 65130:7"]
     })
     .await;
     wait_for("D up with R", async || {

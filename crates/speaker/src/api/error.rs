@@ -27,6 +27,16 @@ pub enum ApiError {
     /// The endpoint exists, not with this method (405).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The request conflicts with the speaker's state (409): a neighbor
+    /// that exists already, a session that is not up, no file to reload.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is neither JSON nor text where the endpoint takes them (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The speaker could not do what was asked for a reason of its own (500).
+    #[error("{0}")]
+    Internal(String),
     /// The speaker did not answer (503): it is shutting down, or busy
     /// beyond the API's patience.
     #[error("{0}")]
@@ -42,6 +52,9 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

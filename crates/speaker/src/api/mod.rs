@@ -11,11 +11,17 @@
 //! GET /v1/stats                                       table sizes, counters
 //! GET /v1/events                                      NDJSON, one event per line
 //! GET /metrics                                        Prometheus text format
+//! POST /v1/neighbors                                  add one ([[neighbor]] in JSON)
+//! DELETE /v1/neighbors/{address}                      remove one
+//! POST /v1/neighbors/{address}/enable|disable|reset|soft-reset
+//! POST /v1/announce, /v1/withdraw                     routes: JSON, or ExaBGP's text
+//! POST /v1/reload                                     the configuration file again
 //! ```
 //!
 //! The RIB endpoints take `prefix`, `longest-match` or `more-specifics`,
 //! and `limit` / `after` for pages. Errors are `{"error": "..."}` with 400,
-//! 401, 403, 404, 405 or 503.
+//! 401, 403, 404, 405, 409, 415, 500 or 503. The write side is in
+//! `write.rs`.
 //!
 //! The server runs beside the speaker on the same runtime and only calls
 //! the speaker's public methods; it holds no routes of its own. What it
@@ -26,9 +32,11 @@ pub mod events;
 pub mod metrics;
 pub mod model;
 pub mod query;
+mod write;
 
 use std::future::IntoFuture;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +46,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -52,8 +60,8 @@ pub use error::ApiError;
 use events::{EventFilter, EventsQuery, StreamGauge, Tracker};
 use metrics::MetricsRegistry;
 use model::{
-    state_name, AdjRibPage, AdjRoute, Destination, FamilyCounters, NeighborDetail, NeighborList,
-    NeighborSummary, PrefixCounts, RibPage, Stats,
+    state_name, AdjRibPage, AdjRoute, Destination, FamilyCounters, MessageCounters, Negotiated,
+    NeighborDetail, NeighborList, NeighborSummary, PrefixCounts, RibPage, Stats,
 };
 use query::{RibParams, Select};
 
@@ -89,6 +97,8 @@ struct Inner {
     /// Answer only requests addressed to localhost or an IP address (see
     /// [`check_host`]).
     local_only: bool,
+    /// The configuration file `POST /v1/reload` reads again.
+    config_file: Option<PathBuf>,
 }
 
 type AppState = Arc<Inner>;
@@ -124,8 +134,21 @@ impl ApiServer {
             })
     }
 
-    /// Serve `speaker` on a bound listener.
+    /// Serve `speaker` on a bound listener, without a configuration file
+    /// to reload (`POST /v1/reload` answers 409).
     pub fn serve(listener: TcpListener, config: Arc<Config>, speaker: Arc<Speaker>) -> ApiServer {
+        ApiServer::serve_file(listener, config, speaker, None)
+    }
+
+    /// Serve `speaker` on a bound listener; `config_file` is the file
+    /// `config` was read from, which `POST /v1/reload` reads again (the
+    /// code SIGHUP runs).
+    pub fn serve_file(
+        listener: TcpListener,
+        config: Arc<Config>,
+        speaker: Arc<Speaker>,
+        config_file: Option<PathBuf>,
+    ) -> ApiServer {
         let addr = listener.local_addr().unwrap_or(config.api.listen);
         let (stop, stop_rx) = watch::channel(false);
         let tracker = Arc::new(Tracker::default());
@@ -143,6 +166,7 @@ impl ApiServer {
             stop: stop_rx.clone(),
             token: config.api.token.clone(),
             local_only: !config.api.allow_remote,
+            config_file,
         });
         let app = router(state);
         let mut shutdown = stop_rx;
@@ -189,8 +213,21 @@ impl ApiServer {
 
 fn router(state: AppState) -> Router {
     let v1 = Router::new()
-        .route("/v1/neighbors", get(neighbors))
-        .route("/v1/neighbors/{address}", get(neighbor))
+        .route("/v1/neighbors", get(neighbors).post(write::add_neighbor))
+        .route(
+            "/v1/neighbors/{address}",
+            get(neighbor).delete(write::remove_neighbor),
+        )
+        .route("/v1/neighbors/{address}/enable", post(write::enable))
+        .route("/v1/neighbors/{address}/disable", post(write::disable))
+        .route("/v1/neighbors/{address}/reset", post(write::reset))
+        .route(
+            "/v1/neighbors/{address}/soft-reset",
+            post(write::soft_reset),
+        )
+        .route("/v1/announce", post(write::announce))
+        .route("/v1/withdraw", post(write::withdraw))
+        .route("/v1/reload", post(write::reload))
         .route(
             "/v1/neighbors/{address}/adj-rib-in/{family}",
             get(adj_rib_in),
@@ -301,9 +338,22 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed(format!(
-        "{method} is not allowed on {}: it answers GET",
-        uri.path()
+        "{method} is not allowed on {}: it answers {}",
+        uri.path(),
+        allowed(uri.path())
     ))
+}
+
+/// The methods a path answers, for the message of a 405.
+fn allowed(path: &str) -> &'static str {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["", "v1", "neighbors"] => "GET, POST",
+        ["", "v1", "neighbors", _] => "GET, DELETE",
+        ["", "v1", "neighbors", _, "enable" | "disable" | "reset" | "soft-reset"]
+        | ["", "v1", "announce" | "withdraw" | "reload"] => "POST",
+        _ => "GET",
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -357,23 +407,20 @@ impl Inner {
         Ok(n)
     }
 
-    /// The state of a neighbor and, when the API saw it begin, since when.
-    async fn state(&self, n: &NeighborConfig) -> (&'static str, Option<u64>, events::Track) {
-        let track = self.tracker.get(n.address);
+    /// The state of a neighbor and since when, as its task tells it
+    /// ([`Speaker::neighbor_info`]), as in the detail.
+    async fn state(&self, n: &NeighborConfig) -> (&'static str, Option<u64>) {
         if !n.enabled {
-            return (state_name(None), None, track);
+            return (state_name(None), None);
         }
-        let live: Option<ribbit_fsm::State> =
-            tokio::time::timeout(PATIENCE, self.speaker.state(n.address))
-                .await
-                .unwrap_or_default();
-        let since = match (live, track.state) {
-            (Some(l), Some((seen, at))) if l == seen => Some(at),
-            _ => None,
-        };
-        // A running neighbor that does not answer is going away: Idle.
-        let name = state_name(Some(live.unwrap_or(ribbit_fsm::State::Idle)));
-        (name, since, track)
+        let info = tokio::time::timeout(PATIENCE, self.speaker.neighbor_info(n.address))
+            .await
+            .unwrap_or_default();
+        match info {
+            Some(i) => (state_name(Some(i.state)), i.since),
+            // A running neighbor that does not answer is going away: Idle.
+            None => (state_name(Some(ribbit_fsm::State::Idle)), None),
+        }
     }
 }
 
@@ -406,7 +453,7 @@ async fn neighbors(
     let neighbors = s.speaker.config_snapshot().neighbors;
     let mut out = Vec::with_capacity(neighbors.len());
     for n in &neighbors {
-        let (state, since, _) = s.state(n).await;
+        let (state, since) = s.state(n).await;
         let prefixes = stats
             .peers
             .iter()
@@ -433,20 +480,43 @@ async fn neighbor(
 ) -> Result<Json<NeighborDetail>, ApiError> {
     let Path(address) = address?;
     params?;
-    let n = s.neighbor(query::address(&address)?)?;
-    let stats = ask("its counters", s.speaker.rib_stats()).await?;
-    let (state, since, track) = s.state(&n).await;
-    let mut d = NeighborDetail::from_config(&n);
-    d.state = state;
-    d.state_since = since;
-    d.established_count = track.established_count;
-    d.updates_received = track.updates_received;
-    d.last_notification = track.last_notification;
-    if let Some(p) = stats.peers.iter().find(|p| p.address == n.address) {
-        d.prefixes = PrefixCounts::sum(&p.families);
-        d.counters = p.families.iter().map(FamilyCounters::new).collect();
+    Ok(Json(s.detail(query::address(&address)?).await?))
+}
+
+impl Inner {
+    /// A neighbor in detail: its configuration, what its session
+    /// negotiated and counted ([`Speaker::neighbor_info`]) and the RIB's
+    /// counters.
+    async fn detail(&self, addr: IpAddr) -> Result<NeighborDetail, ApiError> {
+        let n = self.neighbor(addr)?;
+        let stats = ask("its counters", self.speaker.rib_stats()).await?;
+        let track = self.tracker.get(n.address);
+        let mut d = NeighborDetail::from_config(&n);
+        if n.enabled {
+            let info = tokio::time::timeout(PATIENCE, self.speaker.neighbor_info(n.address))
+                .await
+                .unwrap_or_default();
+            // A running neighbor that does not answer is going away: Idle.
+            d.state = state_name(Some(
+                info.as_ref().map_or(ribbit_fsm::State::Idle, |i| i.state),
+            ));
+            if let Some(info) = info {
+                d.state_since = info.since;
+                d.established_count = info.established;
+                d.session = info.session.as_ref().map(Negotiated::new);
+                d.messages_received = MessageCounters::new(&info.received);
+                d.messages_sent = MessageCounters::new(&info.sent);
+                d.last_down = info.last_down;
+            }
+        }
+        d.updates_received = track.updates_received;
+        d.last_notification = track.last_notification;
+        if let Some(p) = stats.peers.iter().find(|p| p.address == n.address) {
+            d.prefixes = PrefixCounts::sum(&p.families);
+            d.counters = p.families.iter().map(FamilyCounters::new).collect();
+        }
+        Ok(d)
     }
-    Ok(Json(d))
 }
 
 /// Select, page and answer an Adj-RIB.

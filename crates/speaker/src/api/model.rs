@@ -6,7 +6,7 @@
 //! the API changing shape. They follow Ribbit's JSON rules (docs/json.md):
 //! kebab-case members, absent rather than `null`, families by name.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use ribbit_wire::update::NextHop;
 
 use crate::config::NeighborConfig;
 use crate::json;
-use crate::peer::ReceivedRoute;
+use crate::peer::{MessageCounts, ReceivedRoute, SessionSummary};
 use crate::rib_view::{DestinationLine, PathLine};
 
 /// A session state in the API's words: RFC 4271's names in kebab-case,
@@ -98,8 +98,9 @@ pub struct NeighborSummary {
     /// `idle`, `connect`, `active`, `open-sent`, `open-confirm`,
     /// `established`, or `disabled`.
     pub state: &'static str,
-    /// When the session entered its current state (Unix seconds), when the
-    /// API saw it happen.
+    /// When the session last came up, or went down when it is down (Unix
+    /// seconds), as the neighbor's task tells it; absent before the first
+    /// change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_since: Option<u64>,
     /// Prefix counts.
@@ -205,11 +206,12 @@ pub struct NeighborDetail {
     pub keep_adj_rib_in: bool,
     /// The session state.
     pub state: &'static str,
-    /// When the session entered its current state (Unix seconds), when the
-    /// API saw it happen.
+    /// When the session last came up, or went down when it is down (Unix
+    /// seconds), as the neighbor's task tells it; absent before the first
+    /// change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_since: Option<u64>,
-    /// How many times the session came up since the API started.
+    /// How many times the session came up since the neighbor was added.
     pub established_count: u64,
     /// UPDATE messages received since the API started.
     pub updates_received: u64,
@@ -220,6 +222,181 @@ pub struct NeighborDetail {
     pub prefixes: PrefixCounts,
     /// Counters per family.
     pub counters: Vec<FamilyCounters>,
+    /// What was negotiated, while the session is established.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Negotiated>,
+    /// Messages received on the neighbor's sessions, by type.
+    pub messages_received: MessageCounters,
+    /// Messages sent, by type.
+    pub messages_sent: MessageCounters,
+    /// Why the session last went down, as the neighbor's task tells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_down: Option<String>,
+}
+
+/// Messages counted by type (RFC 4271 §4.1, RFC 2918).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MessageCounters {
+    /// OPEN.
+    pub open: u64,
+    /// UPDATE.
+    pub update: u64,
+    /// NOTIFICATION.
+    pub notification: u64,
+    /// KEEPALIVE.
+    pub keepalive: u64,
+    /// ROUTE-REFRESH.
+    pub route_refresh: u64,
+}
+
+impl MessageCounters {
+    /// The API form of the neighbor task's counters.
+    pub fn new(c: &MessageCounts) -> MessageCounters {
+        MessageCounters {
+            open: c.open,
+            update: c.update,
+            notification: c.notification,
+            keepalive: c.keepalive,
+            route_refresh: c.route_refresh,
+        }
+    }
+}
+
+/// What an established session negotiated (RFC 5492 capabilities).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Negotiated {
+    /// Our address and port on the connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<SocketAddr>,
+    /// The neighbor's address and port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<SocketAddr>,
+    /// The neighbor's BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// The neighbor's AS.
+    pub asn: u32,
+    /// The families both sides offered.
+    pub families: Vec<String>,
+    /// The hold time in force, seconds.
+    pub hold_time: u16,
+    /// The keepalive interval, seconds.
+    pub keepalive: u16,
+    /// 4-octet AS numbers (RFC 6793).
+    pub four_octet_as: bool,
+    /// Route refresh (RFC 2918).
+    pub route_refresh: bool,
+    /// Enhanced route refresh (RFC 7313).
+    pub enhanced_route_refresh: bool,
+    /// Families we send ADD-PATH path identifiers for (RFC 7911).
+    pub add_path_send: Vec<String>,
+    /// Families the neighbor sends path identifiers for.
+    pub add_path_receive: Vec<String>,
+    /// Messages up to 65535 bytes (RFC 8654).
+    pub extended_message: bool,
+    /// The neighbor's graceful restart time (RFC 4724), when it announced
+    /// the capability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graceful_restart: Option<u16>,
+    /// Every capability of the neighbor's OPEN, by name.
+    pub capabilities: Vec<String>,
+}
+
+impl Negotiated {
+    /// The API form of the neighbor task's summary.
+    pub fn new(s: &SessionSummary) -> Negotiated {
+        Negotiated {
+            local: s.local,
+            remote: s.remote,
+            router_id: s.peer_router_id,
+            asn: s.peer_asn,
+            families: s.families.clone(),
+            hold_time: s.hold_time,
+            keepalive: s.keepalive,
+            four_octet_as: s.four_octet_as,
+            route_refresh: s.route_refresh,
+            enhanced_route_refresh: s.enhanced_route_refresh,
+            add_path_send: s.add_path_send.clone(),
+            add_path_receive: s.add_path_receive.clone(),
+            extended_message: s.extended_message,
+            graceful_restart: s.peer_graceful_restart,
+            capabilities: s.peer_capabilities.clone(),
+        }
+    }
+}
+
+/// What a neighbor command did (`POST /v1/neighbors/{address}/...`,
+/// `DELETE /v1/neighbors/{address}`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Done {
+    /// The neighbor.
+    pub neighbor: IpAddr,
+    /// `removed`, `enabled`, `disabled`, `reset` or `soft-reset`.
+    pub action: &'static str,
+    /// Soft reset: `in`, `out` or `both`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<&'static str>,
+    /// Soft reset: the families refreshed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
+}
+
+/// What became of one route (a JSON item, or a line of text) of
+/// `POST /v1/announce` or `/v1/withdraw`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ItemResult {
+    /// 1-based: the line of a text body, the item of a JSON array (1 for
+    /// a single object).
+    pub item: usize,
+    /// The command, for a line of text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Whether it was carried out.
+    pub ok: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /v1/announce` and `/v1/withdraw` when every item was carried out.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteResults {
+    /// One per item, in order.
+    pub results: Vec<ItemResult>,
+}
+
+/// `POST /v1/announce` and `/v1/withdraw` (text) when a line failed: the
+/// others were carried out, as a program's lines are.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteErrors {
+    /// The first failure.
+    pub error: String,
+    /// One per line, in order.
+    pub results: Vec<ItemResult>,
+}
+
+/// `POST /v1/reload`: what the reload did to each neighbor.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ReloadAnswer {
+    /// The file read.
+    pub file: String,
+    /// Neighbors added and started.
+    pub added: Vec<IpAddr>,
+    /// Neighbors removed.
+    pub removed: Vec<IpAddr>,
+    /// Neighbors whose session settings changed: their session was reset.
+    pub reset: Vec<IpAddr>,
+    /// Neighbors whose policies, routing settings or static routes changed,
+    /// applied without touching their session.
+    pub changed: Vec<IpAddr>,
+    /// Neighbors left as they were.
+    pub untouched: Vec<IpAddr>,
+    /// `[global]` settings that changed and only apply at the next start.
+    pub needs_restart: Vec<&'static str>,
 }
 
 impl NeighborDetail {
@@ -246,6 +423,10 @@ impl NeighborDetail {
             last_notification: None,
             prefixes: PrefixCounts::default(),
             counters: Vec::new(),
+            session: None,
+            messages_received: MessageCounters::default(),
+            messages_sent: MessageCounters::default(),
+            last_down: None,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The HTTP client of the commands that ask a running Ribbit (`ribbit
-//! neighbor`, `ribbit rib`, `ribbit monitor`, `ribbit stats`).
+//! neighbor`, `ribbit rib`, `ribbit monitor`, `ribbit stats`) or change it
+//! (`ribbit announce`, `ribbit withdraw`, `ribbit reload`, `ribbit neighbor
+//! add | del | ADDRESS enable ...`).
 //!
 //! It is hyper's HTTP/1.1 client, which axum's server already brings in:
 //! one connection per request, to an `http://` address (the API listens on
@@ -10,10 +12,10 @@ use std::process::ExitCode;
 
 use axum::body::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, HOST};
-use hyper::{Request, Response, StatusCode};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpStream;
@@ -212,6 +214,18 @@ impl Client {
     /// once its head arrived; an error status is turned into
     /// [`ClientError::Api`] with the API's message.
     pub async fn get(&self, path: &str) -> Result<Response<Incoming>, ClientError> {
+        self.request(Method::GET, path, None).await
+    }
+
+    /// Send a request with an optional body (its Content-Type and bytes)
+    /// and return the answer once its head arrived; an error status is
+    /// turned into [`ClientError::Api`] with the API's message.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Response<Incoming>, ClientError> {
         let url = format!("{}{path}", self.url);
         let stream = TcpStream::connect(&self.authority)
             .await
@@ -228,9 +242,19 @@ impl Client {
             .map_err(http)?;
         // The connection is driven by its own task; it ends with the body.
         tokio::spawn(conn);
-        let mut req = Request::get(format!("{}{path}", self.base))
-            .header(HOST, &self.authority)
-            .body(Empty::<Bytes>::new())
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header(HOST, &self.authority);
+        let bytes = match body {
+            Some((ctype, bytes)) => {
+                builder = builder.header(CONTENT_TYPE, ctype);
+                Bytes::from(bytes)
+            }
+            None => Bytes::new(),
+        };
+        let mut req = builder
+            .body(Full::new(bytes))
             .map_err(|e| ClientError::Request(format!("{path}: {e}")))?;
         if let Some(t) = &self.token {
             if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
@@ -253,6 +277,25 @@ impl Client {
                 )
             });
         Err(ClientError::Api { status, message })
+    }
+
+    /// A request with a body, the whole answer.
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Bytes, ClientError> {
+        let resp = self.request(method, path, body).await?;
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|source| ClientError::Http {
+                url: format!("{}{path}", self.url),
+                source,
+            })?;
+        Ok(body.to_bytes())
     }
 
     /// `GET path`, the whole body.

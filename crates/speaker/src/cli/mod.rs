@@ -1,6 +1,7 @@
 //! The subcommands of the `ribbit` binary.
 
 pub mod client;
+pub mod control;
 pub mod decode;
 pub mod demo;
 pub mod encode;

@@ -1,24 +1,30 @@
 //! `ribbit neighbor [ADDRESS [adj-in | adj-out [PREFIX]]]`: the neighbors
-//! of a running Ribbit, one in detail, or the routes exchanged with one.
+//! of a running Ribbit, one in detail, or the routes exchanged with one;
+//! and, as `gobgp neighbor` does, the commands that change them:
+//!
+//! ```text
+//! ribbit neighbor add ADDRESS --asn N [KEY=VALUE ...]   POST /v1/neighbors
+//! ribbit neighbor del ADDRESS                           DELETE /v1/neighbors/ADDRESS
+//! ribbit neighbor ADDRESS enable | disable | reset      POST .../enable ...
+//! ribbit neighbor ADDRESS softreset [in | out]          POST .../soft-reset
+//! ```
+//!
+//! `add` takes the keys of a `[[neighbor]]` table of the configuration
+//! (docs/config.md) as KEY=VALUE, VALUE in TOML (`passive=true`,
+//! `families=["ipv4-unicast"]`); a VALUE that is not TOML is a string
+//! (`description=edge`).
 
 use std::fmt::Write as _;
-use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use hyper::Method;
+use serde_json::{Map, Value};
 
 use super::client::{self, ApiArgs, Client, ClientError};
+use super::control::{decode, print};
 use super::rib::{family_for, lookup_query};
 use super::view::{self, AdjRibPage, NeighborDetail, NeighborList};
-
-/// Which routes of a neighbor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AdjTable {
-    /// What it sent us (after import policy; before with --pre-policy).
-    AdjIn,
-    /// What we sent it.
-    AdjOut,
-}
 
 /// Arguments of `ribbit neighbor`.
 #[derive(Debug, Args)]
@@ -26,31 +32,31 @@ pub struct NeighborArgs {
     /// Where the API is.
     #[command(flatten)]
     pub api: ApiArgs,
-    /// A neighbor's address: its details. Nothing: every neighbor.
-    #[arg(value_name = "ADDRESS")]
-    pub address: Option<String>,
-    /// The routes it sent us (adj-in) or we sent it (adj-out).
-    #[arg(value_name = "TABLE", requires = "address", value_enum)]
-    pub table: Option<AdjTable>,
-    /// In TABLE, a prefix, or an address (the most specific prefix that
-    /// contains it).
-    #[arg(value_name = "PREFIX", requires = "table")]
-    pub prefix: Option<String>,
-    /// The family of TABLE; by default ipv6-unicast for an IPv6 PREFIX,
-    /// else ipv4-unicast.
-    #[arg(
-        short = 'a',
-        long = "family",
-        value_name = "FAMILY",
-        requires = "table"
-    )]
+    /// Nothing: every neighbor. ADDRESS: its details. ADDRESS adj-in |
+    /// adj-out [PREFIX]: the routes it sent us or we sent it (PREFIX: a
+    /// prefix, or an address for the most specific prefix that contains
+    /// it). ADDRESS enable | disable | reset | softreset [in | out]. add
+    /// ADDRESS [KEY=VALUE ...]. del ADDRESS.
+    #[arg(value_name = "ARGS", num_args = 0..)]
+    pub words: Vec<String>,
+    /// The family of adj-in, adj-out or softreset; for the tables, by
+    /// default ipv6-unicast for an IPv6 PREFIX, else ipv4-unicast; for
+    /// softreset, by default every negotiated family.
+    #[arg(short = 'a', long = "family", value_name = "FAMILY")]
     pub family: Option<String>,
     /// adj-in: the routes before import policy (kept with keep-adj-rib-in).
     #[arg(long)]
     pub pre_policy: bool,
     /// With PREFIX: that prefix and every prefix inside it.
-    #[arg(long, requires = "prefix")]
+    #[arg(long)]
     pub more_specifics: bool,
+    /// add: the neighbor's AS (the `asn` key).
+    #[arg(long, value_name = "AS")]
+    pub asn: Option<u32>,
+    /// disable, reset: the shutdown communication sent with the
+    /// NOTIFICATION (RFC 9003).
+    #[arg(long, short = 'm', value_name = "TEXT")]
+    pub message: Option<String>,
     /// Print the API's JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -61,76 +67,224 @@ pub fn run(args: &NeighborArgs) -> ExitCode {
     client::finish(client::block_on(neighbor(args)))
 }
 
-fn print(text: &str) -> Result<(), ClientError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(ClientError::Output)
+/// What the words ask for.
+#[derive(Debug, PartialEq, Eq)]
+enum Action<'a> {
+    List,
+    Detail(&'a str),
+    Table(&'a str, &'static str, Option<&'a str>),
+    Add(&'a str, &'a [String]),
+    Delete(&'a str),
+    Command(&'a str, &'static str),
+    SoftReset(&'a str, &'static str),
 }
 
-fn decode<T: serde::de::DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, ClientError> {
-    serde_json::from_slice(body).map_err(|source| ClientError::Decode {
-        path: path.to_string(),
-        source,
+fn usage(problem: &str) -> ClientError {
+    ClientError::Request(format!(
+        "{problem}; usage: ribbit neighbor [ADDRESS [adj-in | adj-out [PREFIX] | enable | disable | reset | softreset [in | out]]], ribbit neighbor add ADDRESS --asn N [KEY=VALUE ...], ribbit neighbor del ADDRESS"
+    ))
+}
+
+fn action(words: &[String]) -> Result<Action<'_>, ClientError> {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    Ok(match w.as_slice() {
+        [] => Action::List,
+        ["add"] => return Err(usage("add needs the new neighbor's ADDRESS")),
+        ["add", address, ..] => Action::Add(address, words.get(2..).unwrap_or_default()),
+        ["del" | "delete"] => return Err(usage("del needs the neighbor's ADDRESS")),
+        ["del" | "delete", address] => Action::Delete(address),
+        [address] => Action::Detail(address),
+        [address, "adj-in"] => Action::Table(address, "adj-rib-in", None),
+        [address, "adj-out"] => Action::Table(address, "adj-rib-out", None),
+        [address, "adj-in", prefix] => Action::Table(address, "adj-rib-in", Some(prefix)),
+        [address, "adj-out", prefix] => Action::Table(address, "adj-rib-out", Some(prefix)),
+        [address, "enable"] => Action::Command(address, "enable"),
+        [address, "disable"] => Action::Command(address, "disable"),
+        [address, "reset"] => Action::Command(address, "reset"),
+        [address, "softreset"] => Action::SoftReset(address, "both"),
+        [address, "softreset", "in"] | [address, "softresetin"] => Action::SoftReset(address, "in"),
+        [address, "softreset", "out"] | [address, "softresetout"] => {
+            Action::SoftReset(address, "out")
+        }
+        [_, "softreset", other] => {
+            return Err(usage(&format!(
+                "softreset {other}: the direction is in or out (both when not given)"
+            )))
+        }
+        [_, other, ..] => return Err(usage(&format!("unknown neighbor command {other:?}"))),
     })
 }
 
+/// The JSON body of `add`: the address, `--asn`, and every KEY=VALUE.
+fn add_body(address: &str, asn: Option<u32>, pairs: &[String]) -> Result<Value, ClientError> {
+    let mut obj = Map::new();
+    obj.insert("address".to_string(), Value::String(address.to_string()));
+    if let Some(a) = asn {
+        obj.insert("asn".to_string(), Value::from(a));
+    }
+    for pair in pairs {
+        let Some((key, text)) = pair.split_once('=') else {
+            return Err(usage(&format!(
+                "{pair:?} is not KEY=VALUE (a key of [[neighbor]], such as passive=true)"
+            )));
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(usage(&format!("{pair:?} has no key before =")));
+        }
+        // VALUE as TOML, so that numbers, booleans, lists and tables keep
+        // their type; else as a string.
+        let value = toml::from_str::<toml::Table>(&format!("v = {text}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or_else(|| Value::String(text.to_string()));
+        if obj.insert(key.to_string(), value).is_some() {
+            return Err(usage(&format!("{key} is given twice")));
+        }
+    }
+    Ok(Value::Object(obj))
+}
+
+fn json_body(v: &Value) -> Option<(&'static str, Vec<u8>)> {
+    Some(("application/json", v.to_string().into_bytes()))
+}
+
 async fn neighbor(args: &NeighborArgs) -> Result<ExitCode, ClientError> {
-    if args.pre_policy && args.table != Some(AdjTable::AdjIn) {
+    let act = action(&args.words)?;
+    let table = matches!(act, Action::Table(..));
+    if args.pre_policy && !matches!(act, Action::Table(_, "adj-rib-in", _)) {
         return Err(ClientError::Request(
             "--pre-policy goes with adj-in: ribbit neighbor ADDRESS adj-in --pre-policy"
                 .to_string(),
         ));
     }
+    if args.more_specifics && !matches!(act, Action::Table(_, _, Some(_))) {
+        return Err(ClientError::Request(
+            "--more-specifics goes with a PREFIX: ribbit neighbor ADDRESS adj-in PREFIX --more-specifics".to_string(),
+        ));
+    }
+    if args.family.is_some() && !table && !matches!(act, Action::SoftReset(..)) {
+        return Err(ClientError::Request(
+            "--family goes with adj-in, adj-out or softreset".to_string(),
+        ));
+    }
+    if args.asn.is_some() && !matches!(act, Action::Add(..)) {
+        return Err(ClientError::Request("--asn goes with add".to_string()));
+    }
+    if args.message.is_some()
+        && !matches!(
+            act,
+            Action::Command(_, "disable") | Action::Command(_, "reset")
+        )
+    {
+        return Err(ClientError::Request(
+            "--message goes with disable or reset".to_string(),
+        ));
+    }
     let client = Client::from_args(&args.api)?;
-    let Some(address) = &args.address else {
-        let path = "/v1/neighbors";
-        let body = client.get_bytes(path).await?;
-        let list: NeighborList = decode(path, &body)?;
+    let done = |body: &[u8], text: String| -> Result<ExitCode, ClientError> {
         if args.json {
-            print(&format!("{}\n", String::from_utf8_lossy(&body)))?;
+            print(&format!("{}\n", String::from_utf8_lossy(body)))?;
         } else {
-            print(&neighbor_table(&list))?;
+            print(&text)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        Ok(ExitCode::SUCCESS)
     };
-    let base = format!("/v1/neighbors/{}", client::encode(address));
-    let Some(table) = args.table else {
-        let body = client.get_bytes(&base).await?;
-        let d: NeighborDetail = decode(&base, &body)?;
-        if args.json {
-            print(&format!("{}\n", String::from_utf8_lossy(&body)))?;
-        } else {
-            print(&detail_text(&d))?;
+    match act {
+        Action::List => {
+            let path = "/v1/neighbors";
+            let body = client.get_bytes(path).await?;
+            let list: NeighborList = decode(path, &body)?;
+            done(&body, neighbor_table(&list))
         }
-        return Ok(ExitCode::SUCCESS);
-    };
-    let prefix = args.prefix.as_deref();
-    let family = family_for(args.family.as_deref(), prefix);
-    let mut query = lookup_query(prefix, args.more_specifics);
-    if args.pre_policy {
-        query.push_str(if query.is_empty() { "?" } else { "&" });
-        query.push_str("pre-policy=true");
-    }
-    let name = match table {
-        AdjTable::AdjIn => "adj-rib-in",
-        AdjTable::AdjOut => "adj-rib-out",
-    };
-    let path = format!("{base}/{name}/{}{query}", client::encode(&family));
-    let body = client.get_bytes(&path).await?;
-    let page: AdjRibPage = decode(&path, &body)?;
-    if args.json {
-        print(&format!("{}\n", String::from_utf8_lossy(&body)))?;
-    } else {
-        let text: String = page.routes.iter().map(|r| format!("{r}\n")).collect();
-        print(&text)?;
-    }
-    match (prefix, page.routes.is_empty()) {
-        (Some(p), true) => {
-            eprintln!("ribbit: {p}: no route in the {name} of {address} ({family})");
-            Ok(ExitCode::from(1))
+        Action::Detail(address) => {
+            let path = format!("/v1/neighbors/{}", client::encode(address));
+            let body = client.get_bytes(&path).await?;
+            let d: NeighborDetail = decode(&path, &body)?;
+            done(&body, detail_text(&d))
         }
-        _ => Ok(ExitCode::SUCCESS),
+        Action::Add(address, pairs) => {
+            let path = "/v1/neighbors";
+            let req = add_body(address, args.asn, pairs)?;
+            let body = client
+                .send_bytes(Method::POST, path, json_body(&req))
+                .await?;
+            let d: NeighborDetail = decode(path, &body)?;
+            done(
+                &body,
+                format!("neighbor {} added, AS {}\n", d.address, d.asn),
+            )
+        }
+        Action::Delete(address) => {
+            let path = format!("/v1/neighbors/{}", client::encode(address));
+            let body = client.send_bytes(Method::DELETE, &path, None).await?;
+            done(&body, format!("neighbor {address} removed\n"))
+        }
+        Action::Command(address, command) => {
+            let path = format!("/v1/neighbors/{}/{command}", client::encode(address));
+            let req = args
+                .message
+                .as_ref()
+                .map(|m| serde_json::json!({ "message": m }));
+            let body = client
+                .send_bytes(Method::POST, &path, req.as_ref().and_then(json_body))
+                .await?;
+            let did = match command {
+                "enable" => "enabled",
+                "disable" => "disabled",
+                _ => "reset",
+            };
+            done(&body, format!("neighbor {address} {did}\n"))
+        }
+        Action::SoftReset(address, direction) => {
+            let path = format!("/v1/neighbors/{}/soft-reset", client::encode(address));
+            let mut req = serde_json::json!({ "direction": direction });
+            if let Some(f) = &args.family {
+                req["family"] = Value::String(f.clone());
+            }
+            let body = client
+                .send_bytes(Method::POST, &path, json_body(&req))
+                .await?;
+            let v: Value = decode(&path, &body)?;
+            let families: Vec<&str> = v["families"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            done(
+                &body,
+                format!(
+                    "neighbor {address}: soft reset {direction} of {}\n",
+                    families.join(", ")
+                ),
+            )
+        }
+        Action::Table(address, name, prefix) => {
+            let family = family_for(args.family.as_deref(), prefix);
+            let mut query = lookup_query(prefix, args.more_specifics);
+            if args.pre_policy {
+                query.push_str(if query.is_empty() { "?" } else { "&" });
+                query.push_str("pre-policy=true");
+            }
+            let path = format!(
+                "/v1/neighbors/{}/{name}/{}{query}",
+                client::encode(address),
+                client::encode(&family)
+            );
+            let body = client.get_bytes(&path).await?;
+            let page: AdjRibPage = decode(&path, &body)?;
+            let text: String = page.routes.iter().map(|r| format!("{r}\n")).collect();
+            done(&body, text)?;
+            match (prefix, page.routes.is_empty()) {
+                (Some(p), true) => {
+                    eprintln!("ribbit: {p}: no route in the {name} of {address} ({family})");
+                    Ok(ExitCode::from(1))
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
     }
 }
 
@@ -198,6 +352,41 @@ pub fn detail_text(d: &NeighborDetail) -> String {
         "  Sessions established: {}, UPDATEs received: {}",
         d.established_count, d.updates_received
     );
+    if let Some(n) = &d.session {
+        let _ = writeln!(
+            s,
+            "  Negotiated: router ID {}, hold time {} s, families {}",
+            n.router_id,
+            n.hold_time,
+            n.families.join(" ")
+        );
+        let mut caps = Vec::new();
+        if n.four_octet_as {
+            caps.push("4-octet AS");
+        }
+        if n.route_refresh {
+            caps.push("route refresh");
+        }
+        if n.enhanced_route_refresh {
+            caps.push("enhanced route refresh");
+        }
+        let _ = writeln!(s, "  Capabilities in use: {}", caps.join(", "));
+        let _ = writeln!(
+            s,
+            "  Neighbor's capabilities: {}",
+            n.capabilities.join(", ")
+        );
+    }
+    if let (Some(r), Some(t)) = (&d.messages_received, &d.messages_sent) {
+        let _ = writeln!(
+            s,
+            "  Messages received/sent: OPEN {}/{}, UPDATE {}/{}, KEEPALIVE {}/{}, NOTIFICATION {}/{}, ROUTE-REFRESH {}/{}",
+            r.open, t.open, r.update, t.update, r.keepalive, t.keepalive, r.notification, t.notification, r.route_refresh, t.route_refresh
+        );
+    }
+    if let Some(why) = &d.last_down {
+        let _ = writeln!(s, "  Last down: {why}");
+    }
     if let Some(n) = &d.last_notification {
         let _ = write!(
             s,
@@ -243,4 +432,70 @@ pub fn detail_text(d: &NeighborDetail) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_words_say_what_to_do() {
+        let w = words("");
+        assert_eq!(action(&w).unwrap(), Action::List);
+        let w = words("127.0.0.2");
+        assert_eq!(action(&w).unwrap(), Action::Detail("127.0.0.2"));
+        let w = words("127.0.0.2 adj-in 10.0.0.0/8");
+        assert_eq!(
+            action(&w).unwrap(),
+            Action::Table("127.0.0.2", "adj-rib-in", Some("10.0.0.0/8"))
+        );
+        let w = words("127.0.0.2 disable");
+        assert_eq!(action(&w).unwrap(), Action::Command("127.0.0.2", "disable"));
+        let w = words("127.0.0.2 softreset");
+        assert_eq!(action(&w).unwrap(), Action::SoftReset("127.0.0.2", "both"));
+        let w = words("127.0.0.2 softreset out");
+        assert_eq!(action(&w).unwrap(), Action::SoftReset("127.0.0.2", "out"));
+        let w = words("127.0.0.2 softresetin");
+        assert_eq!(action(&w).unwrap(), Action::SoftReset("127.0.0.2", "in"));
+        let w = words("del 127.0.0.2");
+        assert_eq!(action(&w).unwrap(), Action::Delete("127.0.0.2"));
+        let w = words("add 127.0.0.9 passive=true");
+        assert!(
+            matches!(action(&w).unwrap(), Action::Add("127.0.0.9", [p]) if p == "passive=true")
+        );
+        for bad in [
+            "add",
+            "del",
+            "127.0.0.2 frobnicate",
+            "127.0.0.2 softreset sideways",
+        ] {
+            let w = words(bad);
+            assert!(action(&w).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn add_takes_toml_values_and_bare_strings() {
+        let pairs =
+            words(r#"passive=true families=["ipv4-unicast"] hold-time=30 description=edge"#);
+        let v = add_body("127.0.0.9", Some(65009), &pairs).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "address": "127.0.0.9",
+                "asn": 65009,
+                "passive": true,
+                "families": ["ipv4-unicast"],
+                "hold-time": 30,
+                "description": "edge",
+            })
+        );
+        assert!(add_body("127.0.0.9", None, &words("passive")).is_err());
+        assert!(add_body("127.0.0.9", None, &words("=1")).is_err());
+        assert!(add_body("127.0.0.9", Some(1), &words("asn=2")).is_err());
+    }
 }

@@ -102,8 +102,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
             false => None,
         };
         let speaker = Arc::new(Speaker::start(&config).await?);
-        let api =
-            api_listener.map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
+        // POST /v1/reload reads the file again with the code SIGHUP runs.
+        let api = api_listener.map(|l| {
+            ApiServer::serve_file(
+                l,
+                Arc::clone(&config),
+                Arc::clone(&speaker),
+                Some(args.config.clone()),
+            )
+        });
         // The [[process]] programs, run from the configuration file's
         // directory; they may ask for a shutdown, reload or restart.
         let base_dir = config_dir(&args.config);

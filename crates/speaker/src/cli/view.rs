@@ -327,6 +327,54 @@ pub struct NeighborDetail {
     pub last_notification: Option<LastNotification>,
     /// Counters per family.
     pub counters: Vec<FamilyCounters>,
+    /// What the session negotiated, while established.
+    #[serde(default)]
+    pub session: Option<Negotiated>,
+    /// Messages received, by type.
+    #[serde(default)]
+    pub messages_received: Option<MessageCounters>,
+    /// Messages sent, by type.
+    #[serde(default)]
+    pub messages_sent: Option<MessageCounters>,
+    /// Why the session last went down.
+    #[serde(default)]
+    pub last_down: Option<String>,
+}
+
+/// What a session negotiated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Negotiated {
+    /// The neighbor's BGP identifier.
+    pub router_id: String,
+    /// Families.
+    pub families: Vec<String>,
+    /// Hold time in force.
+    pub hold_time: u16,
+    /// Route refresh.
+    pub route_refresh: bool,
+    /// Enhanced route refresh.
+    pub enhanced_route_refresh: bool,
+    /// 4-octet AS.
+    pub four_octet_as: bool,
+    /// The capabilities of the neighbor's OPEN.
+    pub capabilities: Vec<String>,
+}
+
+/// Messages by type.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MessageCounters {
+    /// OPEN.
+    pub open: u64,
+    /// UPDATE.
+    pub update: u64,
+    /// NOTIFICATION.
+    pub notification: u64,
+    /// KEEPALIVE.
+    pub keepalive: u64,
+    /// ROUTE-REFRESH.
+    pub route_refresh: u64,
 }
 
 /// `GET /v1/stats`.

@@ -933,18 +933,23 @@ impl Dispatcher {
                     Err(e) => Err(e),
                     Ok(list) => {
                         // ExaBGP sends every route again; so does Ribbit,
-                        // from each neighbor's Adj-RIB-Out.
+                        // from each neighbor's Adj-RIB-Out (framed by BoRR
+                        // and EoRR with enhanced route refresh, RFC 7313
+                        // §4).
+                        let speaker = &self.shared.speaker;
                         let mut resent = 0;
                         for p in list {
-                            if !self
-                                .shared
-                                .speaker
-                                .resend_adj_rib_out(p, None)
-                                .await
-                                .is_empty()
-                            {
-                                resent += 1;
+                            if speaker.state(p).await != Some(ribbit_fsm::State::Established) {
+                                continue;
                             }
+                            let families = speaker
+                                .neighbor_config(p)
+                                .map(|n| n.families)
+                                .unwrap_or_default();
+                            for f in families {
+                                let _ = speaker.send_again(p, f).await;
+                            }
+                            resent += 1;
                         }
                         if resent == 0 {
                             Err("no selected neighbor has a session up".to_string())

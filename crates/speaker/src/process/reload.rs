@@ -10,27 +10,36 @@ use tracing::{info, warn};
 
 use crate::config::{Config, ConfigError};
 use crate::reload::ReloadReport;
-use crate::speaker::Speaker;
+use crate::speaker::{NeighborError, Speaker};
+
+/// Why a reload did not happen, or stopped partway.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file has problems: nothing changed.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// Applying the difference failed partway: what was applied before
+    /// stays.
+    #[error("the reload stopped partway: {0}")]
+    Apply(#[from] NeighborError),
+}
 
 /// Read `path` and apply it; with `reset`, every session that was not
 /// restarted by the change is reset too (`restart`). A file with problems
-/// changes nothing; the error lists them.
+/// changes nothing; the error lists them. A failure while applying it
+/// (a neighbor that cannot be added) stops there, and says so.
 pub async fn reload(
     speaker: &Speaker,
     path: &Path,
     reset: bool,
-) -> Result<ReloadReport, ConfigError> {
+) -> Result<ReloadReport, ReloadError> {
     let new = Config::load(path)?;
     if new.processes != speaker.config_snapshot().processes {
         warn!("[[process]] changed: it takes effect when Ribbit is started again");
     }
-    let mut report = match speaker.reload(&new).await {
-        Ok(r) => r,
-        Err(e) => {
-            warn!(error = %e, "configuration reload stopped");
-            return Ok(ReloadReport::default());
-        }
-    };
+    let mut report = speaker.reload(&new).await.inspect_err(|e| {
+        warn!(error = %e, "configuration reload stopped");
+    })?;
     if reset {
         for n in &new.neighbors {
             let untouched =
