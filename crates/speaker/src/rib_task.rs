@@ -30,7 +30,7 @@ use tracing::{info, warn};
 
 use ribbit_rib::{
     GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig, PeerId,
-    Reconfigured, Rib, RibStats, SessionInfo,
+    Reconfigured, Rib, RibStats, RouteView, SessionInfo,
 };
 use ribbit_wire::{Family, NlriList, Update};
 
@@ -242,6 +242,35 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<InjectedRoute>>,
     },
+    /// One view of the routes, every family, as the RIB holds them (next
+    /// hop and attributes apart): what a BMP collector is sent when it
+    /// connects ([`crate::bmp`]).
+    Routes {
+        /// Which view.
+        view: RouteSource,
+        /// The answer: empty when the neighbor is unknown.
+        reply: oneshot::Sender<Vec<RouteView>>,
+    },
+}
+
+/// A view of the routes ([`RibQuery::Routes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteSource {
+    /// What a neighbor sent us: after import policy, or before it
+    /// (`pre_policy`, only kept with `keep-adj-rib-in`).
+    AdjRibIn {
+        /// The neighbor's address.
+        peer: IpAddr,
+        /// Before import policy.
+        pre_policy: bool,
+    },
+    /// What we sent a neighbor.
+    AdjRibOut {
+        /// The neighbor's address.
+        peer: IpAddr,
+    },
+    /// The best paths.
+    LocRib,
 }
 
 impl std::fmt::Debug for RibQuery {
@@ -255,6 +284,7 @@ impl std::fmt::Debug for RibQuery {
             RibQuery::LongestMatch { .. } => "RibQuery::LongestMatch",
             RibQuery::Page { .. } => "RibQuery::Page",
             RibQuery::Injected { .. } => "RibQuery::Injected",
+            RibQuery::Routes { .. } => "RibQuery::Routes",
         })
     }
 }
@@ -504,6 +534,34 @@ impl RibTask {
 
     fn query(&self, q: RibQuery) {
         match q {
+            RibQuery::Routes { view, reply } => {
+                let id = |addr: IpAddr| {
+                    self.names
+                        .iter()
+                        .find(|(_, a)| **a == addr)
+                        .map(|(id, _)| *id)
+                };
+                let routes = match view {
+                    RouteSource::AdjRibIn { peer, pre_policy } => id(peer)
+                        .map(|p| {
+                            Family::known()
+                                .flat_map(|f| self.rib.adj_rib_in(p, f, pre_policy))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    RouteSource::AdjRibOut { peer } => id(peer)
+                        .map(|p| {
+                            Family::known()
+                                .flat_map(|f| self.rib.adj_rib_out(p, f))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    RouteSource::LocRib => {
+                        Family::known().flat_map(|f| self.rib.loc_rib(f)).collect()
+                    }
+                };
+                let _ = reply.send(routes);
+            }
             RibQuery::AdjRibIn {
                 peer,
                 pre_policy,

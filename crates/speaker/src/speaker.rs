@@ -73,6 +73,8 @@ pub struct Speaker {
     local: Vec<SocketAddr>,
     events: broadcast::Sender<PeerEvent>,
     taps: Arc<Taps>,
+    /// The `[[bmp]]` collectors' clients.
+    bmp: crate::bmp::Clients,
     pub(crate) rib: RibHandle,
     rib_task: JoinHandle<()>,
     /// Seeds the back-off jitter of each new neighbor differently.
@@ -299,6 +301,17 @@ impl Speaker {
             .map(|(n, id)| (*id, n.address))
             .collect();
         let (rib, rib_task) = rib_task::spawn(rib, names);
+        // The BMP clients open their taps before any session can come up.
+        let taps = Arc::new(Taps::default());
+        let bmp = crate::bmp::Clients::start(
+            &config.bmp,
+            &crate::bmp::Local {
+                asn: config.global.asn,
+                router_id: config.global.router_id,
+            },
+            &taps,
+            &rib.control,
+        );
         let listening: Vec<Arc<TcpListener>> = bound_listeners.into_iter().map(Arc::new).collect();
         let neighbors = Arc::new(RwLock::new(HashMap::new()));
         let listeners = listening
@@ -312,7 +325,8 @@ impl Speaker {
             listeners,
             local,
             events,
-            taps: Arc::new(Taps::default()),
+            taps,
+            bmp,
             rib,
             rib_task,
             spawned: AtomicU64::new(0),
@@ -729,6 +743,8 @@ impl Speaker {
         for r in running {
             let _ = tokio::time::timeout(Duration::from_secs(1), r.task).await;
         }
+        // The collectors get the Peer Downs, then a Termination.
+        self.bmp.stop().await;
     }
 
     /// Run until the speaker is stopped ([`Speaker::stop`], from another

@@ -151,12 +151,12 @@ pub(super) fn read(r: &mut Report<'_>, table: Spanned<DeTable<'_>>) -> Option<Bm
     let mut ok = true;
     let port = match &raw.port {
         None => DEFAULT_BMP_PORT,
-        Some(v) => number::<u16>(r, &format!("bmp {ip}"), "port", v, 1..=65535).unwrap_or_else(
-            || {
+        Some(v) => {
+            number::<u16>(r, &format!("bmp {ip}"), "port", v, 1..=65535).unwrap_or_else(|| {
                 ok = false;
                 DEFAULT_BMP_PORT
-            },
-        ),
+            })
+        }
     };
     let mut b = BmpConfig::new(SocketAddr::new(ip, port));
     b.line = line;
@@ -312,11 +312,16 @@ port = 12001
         assert!(e.contains("address is missing"), "{e}");
         let e = parse("[[bmp]]\naddress = \"127.0.10.1\"\nroute-monitoring = [\"post\"]\n")
             .unwrap_err();
-        assert!(e.contains("route-monitoring: \"post\" is not a view"), "{e}");
+        assert!(
+            e.contains("route-monitoring: \"post\" is not a view"),
+            "{e}"
+        );
         let e = parse("[[bmp]]\naddress = \"127.0.10.1\"\nport = 0\n").unwrap_err();
         assert!(e.contains("port"), "{e}");
-        let e = parse("[[bmp]]\naddress = \"127.0.10.1\"\nreconnect-backoff = 9\nreconnect-backoff-max = 3\n")
-            .unwrap_err();
+        let e = parse(
+            "[[bmp]]\naddress = \"127.0.10.1\"\nreconnect-backoff = 9\nreconnect-backoff-max = 3\n",
+        )
+        .unwrap_err();
         assert!(e.contains("reconnect-backoff 9 s is longer"), "{e}");
         let e = parse("[[bmp]]\naddress = \"127.0.10.1\"\n[[bmp]]\naddress = \"127.0.10.1\"\n")
             .unwrap_err();
