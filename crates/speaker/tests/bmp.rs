@@ -2,13 +2,17 @@
 //! Debian's `pmacct` package, writing what it decodes as JSON lines.
 //!
 //! `pmbmpd_sees_peers_routes_and_a_reconnect`: a BIRD peer announces three
-//! routes to Ribbit, which reports to pmbmpd; the collector's log must show
-//! the Initiation (our sysName), a Peer Up for BIRD with its address, AS
-//! and BGP identifier, each route with its AS path and next hop, and
-//! Statistics Reports. pmbmpd is then stopped and started again: Ribbit
-//! reconnects and sends everything again from its RIB (post-policy and
-//! Loc-RIB). BIRD then closes its session: the new log shows the Peer Down
-//! with BIRD's NOTIFICATION; Ribbit stops: the Termination.
+//! routes to Ribbit, which passes them to a second BIRD and reports to
+//! pmbmpd; the collector's log must show the Initiation (our sysName), a
+//! Peer Up for BIRD with its address, AS and BGP identifier, each route
+//! with its AS path and next hop as received (pre-policy), after import
+//! policy (post-policy) and as best paths (Loc-RIB, RFC 9069), the routes
+//! as sent to the second BIRD (Adj-RIB-Out, RFC 8671), and Statistics
+//! Reports. pmbmpd is then stopped and started again: Ribbit reconnects
+//! and sends everything again from its RIB (post-policy and Loc-RIB). BIRD
+//! then closes its session: the new log shows the Peer Down with BIRD's
+//! NOTIFICATION and the routes leaving the Loc-RIB; Ribbit stops: the
+//! Termination.
 //!
 //! Addresses: 127.0.10.0/24, ports 12000-12049.
 
@@ -151,22 +155,37 @@ fn topology() -> Topology {
             cluster_id: None,
             always_compare_med: false,
         },
-        peers: vec![PeerSpec {
-            name: "a",
-            kind: Kind::Bird,
-            address: Ipv4Addr::new(127, 0, 10, 2),
-            port: 12002,
-            api_port: 12003,
-            asn: PEER_AS,
-            router_id: PEER_ID,
-            next_hop: NEXT_HOP,
-            role: Role::Plain,
-            import_local_pref: None,
-            announcements: ROUTES
-                .iter()
-                .map(|(prefix, path)| Announcement::new(prefix, path, &[]))
-                .collect(),
-        }],
+        peers: vec![
+            PeerSpec {
+                name: "a",
+                kind: Kind::Bird,
+                address: Ipv4Addr::new(127, 0, 10, 2),
+                port: 12002,
+                api_port: 12003,
+                asn: PEER_AS,
+                router_id: PEER_ID,
+                next_hop: NEXT_HOP,
+                role: Role::Plain,
+                import_local_pref: None,
+                announcements: ROUTES
+                    .iter()
+                    .map(|(prefix, path)| Announcement::new(prefix, path, &[]))
+                    .collect(),
+            },
+            PeerSpec {
+                name: "m",
+                kind: Kind::Bird,
+                address: Ipv4Addr::new(127, 0, 10, 3),
+                port: 12004,
+                api_port: 12005,
+                asn: 65004,
+                router_id: Ipv4Addr::new(10, 0, 10, 4),
+                next_hop: Ipv4Addr::new(198, 18, 0, 14),
+                role: Role::Plain,
+                import_local_pref: None,
+                announcements: Vec::new(),
+            },
+        ],
     }
 }
 
@@ -190,6 +209,42 @@ async fn pmbmpd_sees_peers_routes_and_a_reconnect() {
                 has_peer_up(all)?;
                 // As received: pre-policy Adj-RIB-In.
                 has_routes(all, |m| from_peer(m) && m["is_post"].as_u64() != Some(1))
+            },
+        )
+        .await;
+    first
+        .wait_for("post-policy and Loc-RIB routes as they change", |all| {
+            // The sessions came up after the collector connected: these
+            // come from the RIB's change feed, not from a dump.
+            has_routes(all, |m| from_peer(m) && m["is_post"].as_u64() == Some(1))?;
+            has_routes(all, |m| m["is_loc"].as_u64() == Some(1))
+        })
+        .await;
+    first
+        .wait_for(
+            "what Ribbit sent the second BIRD (Adj-RIB-Out, RFC 8671)",
+            |all| {
+                let out: Vec<&Value> = all
+                    .iter()
+                    .filter(|m| {
+                        kind(m) == "route_monitor"
+                            && m["peer_ip"].as_str() == Some("127.0.10.3")
+                            && m["is_out"].as_u64() == Some(1)
+                    })
+                    .collect();
+                for (prefix, path) in ROUTES {
+                    let mut want = vec!["65000".to_string()];
+                    want.extend(path.iter().map(u32::to_string));
+                    let want = want.join(" ");
+                    if !out.iter().any(|m| {
+                        m["ip_prefix"].as_str() == Some(prefix)
+                            && m["as_path"].as_str() == Some(want.as_str())
+                            && m["bgp_nexthop"].as_str() == Some("127.0.10.1")
+                    }) {
+                        return Err(format!("no Adj-RIB-Out {prefix} with AS path {want:?}"));
+                    }
+                }
+                Ok(())
             },
         )
         .await;
@@ -235,6 +290,21 @@ async fn pmbmpd_sees_peers_routes_and_a_reconnect() {
                 Some(3) => Ok(()),
                 _ => Err(format!("Peer Down with another reason: {down}")),
             }
+        })
+        .await;
+    second
+        .wait_for("BIRD's routes withdrawn from the Loc-RIB", |all| {
+            for (prefix, _) in ROUTES {
+                if !all.iter().any(|m| {
+                    kind(m) == "route_monitor"
+                        && m["is_loc"].as_u64() == Some(1)
+                        && m["log_type"].as_str() == Some("withdraw")
+                        && m["ip_prefix"].as_str() == Some(prefix)
+                }) {
+                    return Err(format!("no Loc-RIB withdrawal of {prefix}"));
+                }
+            }
+            Ok(())
         })
         .await;
     s.finish().await;

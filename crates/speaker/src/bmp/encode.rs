@@ -11,7 +11,7 @@ use ribbit_bmp::{flags, info, Message, PeerDownReason, PeerHeader, PeerType, Pee
 use ribbit_fsm::DownReason;
 use ribbit_rib::RouteView;
 use ribbit_wire::{
-    Capability, EncodeContext, Family, Message as BgpMessage, MessageType, Open, Update,
+    Capability, EncodeContext, Family, Message as BgpMessage, MessageType, NlriList, Open, Update,
     UpdatePacker, HEADER_LEN,
 };
 
@@ -167,18 +167,15 @@ pub fn is_update(message: &[u8]) -> bool {
 /// Append Route Monitoring messages for `routes` (as the RIB holds them)
 /// with `header`, each in one UPDATE encoded with `ctx` (the context of
 /// the session the view belongs to, so that a collector decodes them with
-/// the OPENs of the Peer Up); then an End-of-RIB for each of `families`
-/// and each family the routes had. Returns how many routes went out.
-pub fn dump(
+/// the OPENs of the Peer Up). Returns how many messages went out.
+pub fn routes(
     routes: &[RouteView],
     header: &PeerHeader,
     ctx: EncodeContext,
-    families: &[Family],
     out: &mut Vec<u8>,
 ) -> usize {
     let packer = UpdatePacker::new(ctx);
     let mut update = Vec::new();
-    let mut seen: BTreeSet<Family> = families.iter().copied().collect();
     let mut sent = 0usize;
     for r in routes {
         update.clear();
@@ -191,18 +188,48 @@ pub fn dump(
             // to any peer either; the collector does without it.
             continue;
         }
-        seen.insert(r.family);
-        for m in bgp_messages(&update) {
-            if header.route_monitoring(m, out).is_ok() {
-                sent = sent.saturating_add(1);
-            }
-        }
-    }
-    for f in seen {
-        let eor = BgpMessage::Update(Update::end_of_rib(f)).to_bytes(&ctx);
-        let _ = header.route_monitoring(&eor, out);
+        sent = sent.saturating_add(monitor(header, &update, out));
     }
     sent
+}
+
+/// Append a Route Monitoring message withdrawing `nlri`.
+pub fn withdraw(
+    header: &PeerHeader,
+    ctx: EncodeContext,
+    family: Family,
+    nlri: &NlriList,
+    out: &mut Vec<u8>,
+) -> usize {
+    let mut update = Vec::new();
+    if UpdatePacker::new(ctx)
+        .withdraw(family, nlri, &mut update)
+        .is_err()
+    {
+        return 0;
+    }
+    monitor(header, &update, out)
+}
+
+/// Append an End-of-RIB (RFC 4724 §2) for each family, which tells a
+/// collector that the dump of the view is complete.
+pub fn end_of_rib(
+    header: &PeerHeader,
+    ctx: EncodeContext,
+    families: &BTreeSet<Family>,
+    out: &mut Vec<u8>,
+) {
+    for f in families {
+        let eor = BgpMessage::Update(Update::end_of_rib(*f)).to_bytes(&ctx);
+        let _ = header.route_monitoring(&eor, out);
+    }
+}
+
+/// One Route Monitoring message per UPDATE in `updates`.
+fn monitor(header: &PeerHeader, updates: &[u8], out: &mut Vec<u8>) -> usize {
+    bgp_messages(updates)
+        .filter(|m| header.route_monitoring(m, out).is_ok())
+        .count()
 }
 
 /// The context UPDATEs of the session's Adj-RIB-In are in (what the peer

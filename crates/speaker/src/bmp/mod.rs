@@ -19,12 +19,15 @@
 //! collector is bounded by the tap's `queue` records and one write buffer.
 //!
 //! Post-policy Adj-RIB-In and Loc-RIB are sent from the RIB when the
-//! collector session starts (and at each resync); their later changes are
-//! not followed live yet (docs/bmp.md).
+//! collector session starts (and at each resync), then followed through
+//! the RIB task's change feed ([`RibChange`]): after each UPDATE, the
+//! neighbor's path and the best path of every NLRI it carried; after a
+//! neighbor's paths go (session down, stale paths purged), the best paths
+//! of what it held.
 
 mod encode;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,7 +45,7 @@ use tracing::{info, warn};
 pub use encode::{Local, View};
 
 use crate::config::BmpConfig;
-use crate::rib_task::{RibControl, RibQuery, RouteSource};
+use crate::rib_task::{Observer, RibChange, RibControl, RibQuery, RouteSource};
 use crate::tap::{TapMode, TapReceiver, TapRecord, TapSession, Taps};
 
 /// How long a connection attempt may take.
@@ -104,7 +107,21 @@ impl Clients {
                 sessions: AtomicU64::new(0),
                 route_monitoring: AtomicU64::new(0),
             });
+            let feed_dropped = Arc::new(AtomicU64::new(0));
+            let feed = (c.monitoring.post_policy || c.monitoring.loc_rib).then(|| {
+                let (tx, rx) = mpsc::channel(c.queue);
+                let _ = rib.send(RibControl::Observe(Observer {
+                    tx,
+                    dropped: Arc::clone(&feed_dropped),
+                    post_policy: c.monitoring.post_policy,
+                    loc_rib: c.monitoring.loc_rib,
+                }));
+                rx
+            });
             let client = Client {
+                feed,
+                feed_dropped,
+                loc_rib_up: false,
                 config: c.clone(),
                 local: local.clone(),
                 rx: taps.open(TapMode::Lossy, c.queue, c.monitoring.adj_rib_out),
@@ -171,8 +188,15 @@ struct Client {
     rib: mpsc::UnboundedSender<RibControl>,
     stopped: watch::Receiver<bool>,
     status: Arc<CollectorStatus>,
+    /// Post-policy and Loc-RIB changes from the RIB, when the collector
+    /// wants either.
+    feed: Option<mpsc::Receiver<RibChange>>,
+    /// Changes the RIB dropped because `feed` was full.
+    feed_dropped: Arc<AtomicU64>,
     /// The sessions the collector was sent a Peer Up for, by neighbor.
     announced: HashMap<IpAddr, Arc<TapSession>>,
+    /// Whether the collector was sent the Loc-RIB's Peer Up.
+    loc_rib_up: bool,
     /// What is waiting to be written.
     out: Vec<u8>,
 }
@@ -198,6 +222,7 @@ impl Client {
                     let end = self.session(stream).await;
                     self.status.up.store(false, Ordering::Relaxed);
                     self.announced.clear();
+                    self.loc_rib_up = false;
                     self.out.clear();
                     match end {
                         End::Stopped => return,
@@ -219,6 +244,7 @@ impl Client {
                     () = &mut wait => break,
                     _ = self.stopped.changed() => return,
                     r = self.rx.recv() => if r.is_none() { return },
+                    Some(_) = next_change(&mut self.feed) => {}
                 }
             }
             backoff = backoff
@@ -229,9 +255,13 @@ impl Client {
 
     /// One collector session, from Initiation to its end.
     async fn session(&mut self, mut stream: TcpStream) -> End {
-        // What the taps queued before now is covered by the dump.
+        // What the taps and the RIB queued before now is covered by the
+        // dump.
         while self.rx.try_recv().is_some() {}
-        let dropped_before = self.rx.dropped();
+        if let Some(f) = self.feed.as_mut() {
+            while f.try_recv().is_ok() {}
+        }
+        let dropped_before = self.dropped();
         info!("collector connected");
 
         self.push(&Message::Initiation(vec![
@@ -295,13 +325,18 @@ impl Client {
                         }
                     }
                 }
+                Some(c) = next_change(&mut self.feed) => {
+                    if let Err(e) = self.change(c) {
+                        return e;
+                    }
+                }
                 _ = tick => {
                     if let Err(e) = self.statistics().await {
                         return e;
                     }
                 }
             }
-            let dropped = self.rx.dropped().saturating_sub(dropped_before);
+            let dropped = self.dropped().saturating_sub(dropped_before);
             if dropped > 0 {
                 self.status.dropped.fetch_add(dropped, Ordering::Relaxed);
                 return End::Reset(format!(
@@ -312,6 +347,13 @@ impl Client {
                 return e;
             }
         }
+    }
+
+    /// Records the taps and the RIB dropped for this collector so far.
+    fn dropped(&self) -> u64 {
+        self.rx
+            .dropped()
+            .saturating_add(self.feed_dropped.load(Ordering::Relaxed))
     }
 
     /// Peer Up and the routes of every established session, then the
@@ -362,6 +404,7 @@ impl Client {
             }
             let now = SystemTime::now();
             self.push(&encode::loc_rib_up(&self.local, &families, now));
+            self.loc_rib_up = true;
             let h = encode::loc_rib_header(&self.local, now);
             self.dump(&routes, &h, EncodeContext::default(), &families);
         }
@@ -384,6 +427,8 @@ impl Client {
         rx.await.ok()
     }
 
+    /// Route Monitoring for every route of a view, then End-of-RIB for
+    /// `families` and the families the routes had.
     fn dump(
         &mut self,
         routes: &[RouteView],
@@ -391,10 +436,68 @@ impl Client {
         ctx: EncodeContext,
         families: &[Family],
     ) {
-        let n = encode::dump(routes, header, ctx, families, &mut self.out);
+        let n = encode::routes(routes, header, ctx, &mut self.out);
+        self.count(n);
+        let mut all: BTreeSet<Family> = families.iter().copied().collect();
+        all.extend(routes.iter().map(|r| r.family));
+        encode::end_of_rib(header, ctx, &all, &mut self.out);
+    }
+
+    fn count(&self, n: usize) {
         self.status
             .route_monitoring
             .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// A change the RIB reported: post-policy Route Monitoring of a
+    /// neighbor the collector knows, or Loc-RIB Route Monitoring.
+    fn change(&mut self, c: RibChange) -> Result<(), End> {
+        let now = SystemTime::now();
+        match c {
+            RibChange::PostPolicy {
+                peer,
+                family,
+                nlri,
+                route,
+            } => {
+                let Some(s) = self.announced.get(&peer).cloned() else {
+                    return Ok(());
+                };
+                let h = encode::peer_header(&s, View::PostPolicy, now);
+                self.route(&h, encode::received_context(&s), family, &nlri, route);
+            }
+            RibChange::LocRib {
+                family,
+                nlri,
+                route,
+            } => {
+                if self.loc_rib_up {
+                    let h = encode::loc_rib_header(&self.local, now);
+                    self.route(&h, EncodeContext::default(), family, &nlri, route);
+                }
+            }
+            RibChange::Resync => {
+                return Err(End::Reset(
+                    "a neighbor's policies changed: sending everything again".into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn route(
+        &mut self,
+        header: &ribbit_bmp::PeerHeader,
+        ctx: EncodeContext,
+        family: Family,
+        nlri: &ribbit_wire::NlriList,
+        route: Option<RouteView>,
+    ) {
+        let n = match route {
+            Some(r) => encode::routes(std::slice::from_ref(&r), header, ctx, &mut self.out),
+            None => encode::withdraw(header, ctx, family, nlri, &mut self.out),
+        };
+        self.count(n);
     }
 
     /// A Peer Up for `s`, unless the collector has it.
@@ -562,6 +665,14 @@ impl Client {
                 WRITE_TIMEOUT.as_secs()
             ))),
         }
+    }
+}
+
+/// The next change of the RIB's feed; never, without one.
+async fn next_change(feed: &mut Option<mpsc::Receiver<RibChange>>) -> Option<RibChange> {
+    match feed {
+        Some(f) => f.recv().await,
+        None => std::future::pending().await,
     }
 }
 
