@@ -563,6 +563,11 @@ impl Speaker {
         self.taps.open(mode, capacity, sent)
     }
 
+    /// The `[[bmp]]` collectors' metrics, for the HTTP API's `/metrics`.
+    pub fn bmp_metrics(&self) -> Arc<crate::bmp::Metrics> {
+        self.bmp.metrics()
+    }
+
     /// Session events of every neighbor, from now on.
     pub fn subscribe(&self) -> Events {
         Events {

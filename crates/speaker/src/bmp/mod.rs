@@ -44,6 +44,7 @@ use tracing::{info, warn};
 
 pub use encode::{Local, View};
 
+use crate::api::metrics::{Exposition, Kind, MetricsSource};
 use crate::config::BmpConfig;
 use crate::rib_task::{Observer, RibChange, RibControl, RibQuery, RouteSource};
 use crate::tap::{TapMode, TapReceiver, TapRecord, TapSession, Taps};
@@ -149,6 +150,11 @@ impl Clients {
     /// Each collector's status.
     pub fn status(&self) -> &[Arc<CollectorStatus>] {
         &self.status
+    }
+
+    /// The collectors' metrics, for the HTTP API's `/metrics`.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::new(Metrics(self.status.clone()))
     }
 
     /// Send each collector what is left (the Peer Downs of the sessions
@@ -668,6 +674,60 @@ impl Client {
     }
 }
 
+/// A metric family: name, kind, help, and how to read it.
+type MetricFamily = (
+    &'static str,
+    Kind,
+    &'static str,
+    fn(&CollectorStatus) -> u64,
+);
+
+/// The BMP collectors' metrics ([`MetricsSource`]): read from the
+/// counters each client keeps, nothing computed at scrape time.
+#[derive(Debug)]
+pub struct Metrics(Vec<Arc<CollectorStatus>>);
+
+impl MetricsSource for Metrics {
+    fn collect(&self, out: &mut Exposition) {
+        if self.0.is_empty() {
+            return;
+        }
+        let names: Vec<String> = self.0.iter().map(|s| s.collector.to_string()).collect();
+        let families: [MetricFamily; 4] = [
+            (
+                "ribbit_bmp_collector_up",
+                Kind::Gauge,
+                "Whether the BMP session with the collector is up (1) or not (0).",
+                |s| u64::from(s.up.load(Ordering::Relaxed)),
+            ),
+            (
+                "ribbit_bmp_dropped_total",
+                Kind::Counter,
+                "Records dropped because the collector was behind; each time the session was reset and resynchronised.",
+                |s| s.dropped.load(Ordering::Relaxed),
+            ),
+            (
+                "ribbit_bmp_sessions_total",
+                Kind::Counter,
+                "BMP sessions started with the collector (the first, reconnects and resyncs).",
+                |s| s.sessions.load(Ordering::Relaxed),
+            ),
+            (
+                "ribbit_bmp_route_monitoring_total",
+                Kind::Counter,
+                "Route Monitoring messages sent to the collector.",
+                |s| s.route_monitoring.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, kind, help, value) in families {
+            let mut f = out.family(name, kind, help);
+            for (s, collector) in self.0.iter().zip(&names) {
+                f.sample(&[("collector", collector)], value(s));
+            }
+        }
+    }
+}
+
 /// The next change of the RIB's feed; never, without one.
 async fn next_change(feed: &mut Option<mpsc::Receiver<RibChange>>) -> Option<RibChange> {
     match feed {
@@ -699,5 +759,32 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("collector", &self.config.collector)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_name_each_collector() {
+        let status = Arc::new(CollectorStatus {
+            collector: "127.0.10.10:12010".parse().unwrap(),
+            up: AtomicBool::new(true),
+            dropped: AtomicU64::new(3),
+            sessions: AtomicU64::new(2),
+            route_monitoring: AtomicU64::new(40),
+        });
+        let mut out = Exposition::new();
+        Metrics(vec![status]).collect(&mut out);
+        let text = out.finish();
+        for line in [
+            "ribbit_bmp_collector_up{collector=\"127.0.10.10:12010\"} 1",
+            "ribbit_bmp_dropped_total{collector=\"127.0.10.10:12010\"} 3",
+            "ribbit_bmp_sessions_total{collector=\"127.0.10.10:12010\"} 2",
+            "ribbit_bmp_route_monitoring_total{collector=\"127.0.10.10:12010\"} 40",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
     }
 }

@@ -97,6 +97,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
         let speaker = Arc::new(Speaker::start(&config).await?);
         let api =
             api_listener.map(|l| ApiServer::serve(l, Arc::clone(&config), Arc::clone(&speaker)));
+        if let Some(api) = &api {
+            api.metrics().register("bmp", speaker.bmp_metrics());
+        }
         // The [[process]] programs, run from the configuration file's
         // directory; they may ask for a shutdown, reload or restart.
         let base_dir = config_dir(&args.config);
