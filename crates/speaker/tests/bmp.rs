@@ -309,11 +309,20 @@ async fn pmbmpd_sees_peers_routes_and_a_reconnect() {
         .await;
     s.finish().await;
     second
-        .wait_for("the Termination", |all| {
-            all.iter()
-                .find(|m| kind(m) == "term")
-                .map(|_| ())
-                .ok_or_else(|| "no Termination".to_string())
+        .wait_for("the second BIRD's Peer Down, then the Termination", |all| {
+            // Reason 2, FSM event 2 (ManualStop): the speaker stopped the
+            // session.
+            let down = all.iter().position(|m| {
+                kind(m) == "peer_down"
+                    && m["peer_ip"].as_str() == Some("127.0.10.3")
+                    && m["reason_type"].as_u64() == Some(2)
+                    && m["reason_loc_code"].as_u64() == Some(2)
+            });
+            let term = all.iter().position(|m| kind(m) == "term");
+            match (down, term) {
+                (Some(d), Some(t)) if d < t => Ok(()),
+                other => Err(format!("Peer Down and Termination at {other:?}")),
+            }
         })
         .await;
 }
