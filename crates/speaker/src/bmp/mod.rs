@@ -766,6 +766,204 @@ impl std::fmt::Debug for Client {
 mod tests {
     use super::*;
 
+    use std::net::Ipv4Addr;
+
+    use bytes::Bytes;
+    use ribbit_bmp::{decode, frame_len, PeerDownReason};
+    use ribbit_fsm::{negotiate, LocalSettings};
+    use tokio::net::TcpListener;
+
+    /// An established session as the taps describe it.
+    fn session() -> Arc<TapSession> {
+        let local = LocalSettings {
+            asn: 65000,
+            peer_asn: 65001,
+            router_id: Ipv4Addr::new(192, 0, 2, 1),
+            hold_time: 90,
+            families: vec![Family::IPV4_UNICAST],
+            route_refresh: true,
+            enhanced_route_refresh: false,
+            extended_message: false,
+            add_path: Vec::new(),
+            extended_next_hop: Vec::new(),
+            role: None,
+            extra: Vec::new(),
+        };
+        let remote = LocalSettings {
+            asn: 65001,
+            peer_asn: 65000,
+            router_id: Ipv4Addr::new(192, 0, 2, 2),
+            ..local.clone()
+        };
+        let n = negotiate(&local, &local.open(), &remote.open()).unwrap();
+        Arc::new(TapSession {
+            peer: "127.0.10.22".parse().unwrap(),
+            remote: Some("127.0.10.22:179".parse().unwrap()),
+            local: Some("127.0.10.21:40000".parse().unwrap()),
+            local_asn: 65000,
+            peer_asn: 65001,
+            peer_id: Ipv4Addr::new(192, 0, 2, 2),
+            negotiated: Arc::new(n),
+            up_at: SystemTime::now(),
+        })
+    }
+
+    /// Hand a record to the recorders as a neighbor task does.
+    fn emit(taps: &Taps, record: TapRecord) {
+        taps.track(&record);
+        for sink in taps.sinks() {
+            if let Err(mpsc::error::TrySendError::Full(_)) = sink.tx.try_send(record.clone()) {
+                sink.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Read `n` BMP messages, or fail after 5 s.
+    async fn read(stream: &mut TcpStream, n: usize, buf: &mut Vec<u8>) -> Vec<Message> {
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while out.len() < n {
+                if let Some(len) = frame_len(buf).unwrap() {
+                    if buf.len() >= len {
+                        let (m, used) = decode(buf).unwrap();
+                        buf.drain(..used);
+                        out.push(m);
+                        continue;
+                    }
+                }
+                let mut chunk = [0u8; 4096];
+                let got = stream.read(&mut chunk).await.unwrap();
+                assert!(got > 0, "the client closed after {} message(s)", out.len());
+                buf.extend_from_slice(&chunk[..got]);
+            }
+        })
+        .await
+        .expect("the client sent too few messages");
+        out
+    }
+
+    /// A RIB that answers every query with empty tables.
+    fn empty_rib() -> mpsc::UnboundedSender<RibControl> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut observers = Vec::new();
+            while let Some(c) = rx.recv().await {
+                match c {
+                    RibControl::Query(RibQuery::Routes { reply, .. }) => {
+                        let _ = reply.send(Vec::new());
+                    }
+                    RibControl::Query(RibQuery::Stats { reply }) => {
+                        let _ = reply.send(RibStats {
+                            families: Vec::new(),
+                            attribute_sets: 0,
+                            peers: Vec::new(),
+                        });
+                    }
+                    RibControl::Observe(o) => observers.push(o),
+                    _ => {}
+                }
+            }
+        });
+        tx
+    }
+
+    /// Records dropped by a lossy tap reset the collector session; the
+    /// next one starts with the Initiation and the Peer Up of what is
+    /// established, and the speaker's stop ends it with a Termination.
+    #[tokio::test(flavor = "current_thread")]
+    async fn dropped_records_start_the_collector_over() {
+        let listener = TcpListener::bind("127.0.10.20:12020").await.unwrap();
+        let mut config = BmpConfig::new(listener.local_addr().unwrap());
+        config.queue = 16;
+        config.statistics_interval = None;
+        config.monitoring = crate::config::Monitoring {
+            pre_policy: true,
+            ..Default::default()
+        };
+        let taps = Arc::new(Taps::default());
+        let local = Local {
+            asn: 65000,
+            router_id: Ipv4Addr::new(192, 0, 2, 1),
+        };
+        let clients = Clients::start(&[config], &local, &taps, &empty_rib());
+        let s = session();
+        emit(&taps, TapRecord::Up(Arc::clone(&s)));
+
+        let (mut first, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let m = read(&mut first, 3, &mut buf).await;
+        assert!(matches!(&m[0], Message::Initiation(_)), "{m:?}");
+        let Message::PeerUp(up) = &m[1] else {
+            panic!("not a Peer Up: {:?}", m[1]);
+        };
+        assert_eq!(up.peer.address, s.peer);
+        assert_eq!(up.peer.asn, 65001);
+        assert_eq!(up.local_port, 40000);
+        // The (empty) pre-policy dump's End-of-RIB: an empty UPDATE.
+        assert!(
+            matches!(&m[2], Message::RouteMonitoring { update, .. } if update.len() == 23),
+            "{m:?}"
+        );
+
+        // An empty UPDATE, 100 times, faster than the client can take:
+        // the tap holds 16.
+        let update = ribbit_wire::Message::Update(ribbit_wire::Update::default())
+            .to_bytes(&EncodeContext::default());
+        for _ in 0..100 {
+            emit(
+                &taps,
+                TapRecord::Received {
+                    session: Arc::clone(&s),
+                    at: SystemTime::now(),
+                    message: Bytes::from(update.clone()),
+                },
+            );
+        }
+        // The first session ends without the records it lost...
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut rest))
+            .await
+            .expect("the client did not close the first session");
+        assert!(closed.is_ok());
+        assert!(clients.status()[0].dropped.load(Ordering::Relaxed) >= 84);
+
+        // ...and the next starts over.
+        let (mut second, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+            .await
+            .expect("no reconnect")
+            .unwrap();
+        let mut buf = Vec::new();
+        let m = read(&mut second, 3, &mut buf).await;
+        assert!(matches!(&m[0], Message::Initiation(_)), "{m:?}");
+        assert!(matches!(&m[1], Message::PeerUp(up) if up.peer.address == s.peer));
+        assert!(matches!(&m[2], Message::RouteMonitoring { .. }), "{m:?}");
+        assert_eq!(clients.status()[0].sessions.load(Ordering::Relaxed), 2);
+
+        // A Peer Down, then the stop: Termination.
+        emit(
+            &taps,
+            TapRecord::Down {
+                session: Arc::clone(&s),
+                at: SystemTime::now(),
+                reason: ribbit_fsm::DownReason::ConnectionClosed,
+            },
+        );
+        let stop = clients.stop();
+        let read_all = read(&mut second, 2, &mut buf);
+        let ((), m) = tokio::join!(stop, read_all);
+        assert!(
+            matches!(
+                &m[0],
+                Message::PeerDown {
+                    reason: PeerDownReason::RemoteNoData,
+                    ..
+                }
+            ),
+            "{m:?}"
+        );
+        assert!(matches!(&m[1], Message::Termination(_)), "{m:?}");
+    }
+
     #[test]
     fn metrics_name_each_collector() {
         let status = Arc::new(CollectorStatus {
