@@ -72,6 +72,21 @@ impl Collector {
         Collector { daemon, log }
     }
 
+    /// Wait until pmbmpd listens (it says so in its log), so that Ribbit's
+    /// first connection finds it.
+    async fn listening(&self) {
+        let ready = format!("waiting for BMP data on {}:{}", COLLECTOR.0, COLLECTOR.1);
+        eventually("pmbmpd to listen", PROPAGATE, || async {
+            self.daemon.check_running()?;
+            if self.daemon.log_text().contains(&ready) {
+                Ok(())
+            } else {
+                Err("not yet".to_string())
+            }
+        })
+        .await;
+    }
+
     /// Every JSON object pmbmpd logged so far.
     fn messages(&self) -> Result<Vec<Value>, String> {
         self.daemon.check_running()?;
@@ -146,6 +161,32 @@ fn has_routes(all: &[Value], select: impl Fn(&Value) -> bool) -> Result<(), Stri
     Ok(())
 }
 
+/// Each route of BIRD as Ribbit sent it to the second BIRD: our AS
+/// prepended, our address as next hop (eBGP).
+fn has_adj_rib_out(all: &[Value]) -> Result<(), String> {
+    let out: Vec<&Value> = all
+        .iter()
+        .filter(|m| {
+            kind(m) == "route_monitor"
+                && m["peer_ip"].as_str() == Some("127.0.10.3")
+                && m["is_out"].as_u64() == Some(1)
+        })
+        .collect();
+    for (prefix, path) in ROUTES {
+        let mut want = vec!["65000".to_string()];
+        want.extend(path.iter().map(u32::to_string));
+        let want = want.join(" ");
+        if !out.iter().any(|m| {
+            m["ip_prefix"].as_str() == Some(prefix)
+                && m["as_path"].as_str() == Some(want.as_str())
+                && m["bgp_nexthop"].as_str() == Some("127.0.10.1")
+        }) {
+            return Err(format!("no Adj-RIB-Out {prefix} with AS path {want:?}"));
+        }
+    }
+    Ok(())
+}
+
 fn topology() -> Topology {
     Topology {
         ribbit: RibbitSpec {
@@ -193,6 +234,10 @@ fn topology() -> Topology {
 async fn pmbmpd_sees_peers_routes_and_a_reconnect() {
     let lab = Lab::new("bmp-collector");
     let first = Collector::start(&lab, "pmbmpd-1");
+    // Ribbit connects first thing: from then on the collector sees every
+    // UPDATE as received (without keep-adj-rib-in a collector that comes
+    // later gets the post-policy routes only).
+    first.listening().await;
     let bmp = format!(
         "\n[[bmp]]\naddress = \"{}\"\nport = {}\nstatistics-interval = 1\n\
          route-monitoring = [\"pre-policy\", \"post-policy\", \"adj-rib-out\", \"loc-rib\"]\n\
@@ -223,29 +268,7 @@ async fn pmbmpd_sees_peers_routes_and_a_reconnect() {
     first
         .wait_for(
             "what Ribbit sent the second BIRD (Adj-RIB-Out, RFC 8671)",
-            |all| {
-                let out: Vec<&Value> = all
-                    .iter()
-                    .filter(|m| {
-                        kind(m) == "route_monitor"
-                            && m["peer_ip"].as_str() == Some("127.0.10.3")
-                            && m["is_out"].as_u64() == Some(1)
-                    })
-                    .collect();
-                for (prefix, path) in ROUTES {
-                    let mut want = vec!["65000".to_string()];
-                    want.extend(path.iter().map(u32::to_string));
-                    let want = want.join(" ");
-                    if !out.iter().any(|m| {
-                        m["ip_prefix"].as_str() == Some(prefix)
-                            && m["as_path"].as_str() == Some(want.as_str())
-                            && m["bgp_nexthop"].as_str() == Some("127.0.10.1")
-                    }) {
-                        return Err(format!("no Adj-RIB-Out {prefix} with AS path {want:?}"));
-                    }
-                }
-                Ok(())
-            },
+            has_adj_rib_out,
         )
         .await;
     first
@@ -269,9 +292,11 @@ async fn pmbmpd_sees_peers_routes_and_a_reconnect() {
             // From the RIB: post-policy Adj-RIB-In (no pre-policy copy is
             // kept without keep-adj-rib-in).
             has_routes(all, |m| from_peer(m) && m["is_post"].as_u64() == Some(1))?;
-            // And the Loc-RIB (RFC 9069 peer type 3, which pmbmpd logs as
+            // The Loc-RIB (RFC 9069 peer type 3, which pmbmpd logs as
             // is_loc).
-            has_routes(all, |m| m["is_loc"].as_u64() == Some(1))
+            has_routes(all, |m| m["is_loc"].as_u64() == Some(1))?;
+            // And what the second BIRD was sent (RFC 8671).
+            has_adj_rib_out(all)
         })
         .await;
     s.steps
