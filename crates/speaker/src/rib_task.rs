@@ -474,43 +474,26 @@ impl RibTask {
             let Some(n) = nlri.iter().next() else {
                 continue;
             };
-            let dest = self.rib.destination(family, n);
-            let paths = dest.as_ref().map(|d| d.paths.as_slice()).unwrap_or(&[]);
+            let (mine, best_now) = self.rib.observe(family, n, Some(peer));
             let mut changes = Vec::with_capacity(2);
             if post {
-                let mine: Vec<&RouteView> = paths
-                    .iter()
-                    .map(|p| &p.route)
-                    .filter(|r| r.peer == Some(peer))
-                    .collect();
-                // With ADD-PATH the NLRI carries the path id and names one
-                // path; without, the neighbor has at most one.
-                let route = mine
-                    .iter()
-                    .find(|r| r.nlri == nlri)
-                    .or_else(|| match n {
-                        Nlri::Prefix(p) if p.path_id.is_none() => mine.first(),
-                        _ => None,
-                    })
-                    .map(|r| (*r).clone());
                 changes.push((
                     true,
                     RibChange::PostPolicy {
                         peer: address,
                         family,
                         nlri: nlri.clone(),
-                        route,
+                        route: mine,
                     },
                 ));
             }
             if best {
-                let route = paths.iter().find(|p| p.best).map(|p| p.route.clone());
                 changes.push((
                     false,
                     RibChange::LocRib {
                         family,
                         nlri,
-                        route,
+                        route: best_now,
                     },
                 ));
             }
@@ -543,11 +526,7 @@ impl RibTask {
             let Some(n) = nlri.iter().next() else {
                 continue;
             };
-            let route = self
-                .rib
-                .destination(family, n)
-                .and_then(|d| d.paths.into_iter().find(|p| p.best))
-                .map(|p| p.route);
+            let (_, route) = self.rib.observe(family, n, None);
             let c = RibChange::LocRib {
                 family,
                 nlri: nlri.clone(),
