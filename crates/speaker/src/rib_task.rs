@@ -630,7 +630,22 @@ impl RibTask {
                 config,
                 reply,
             } => {
-                self.observers.retain(|o| o.send(RibChange::Resync));
+                // What can change a neighbor's routes after import policy
+                // or the best paths: then the observers start over (the
+                // same comparison the RIB makes; PolicyChain has no
+                // equality, its Debug form shows every rule).
+                let changes_routes = self.rib.peer_config(peer).is_none_or(|old| {
+                    format!("{:?}", old.import) != format!("{:?}", config.import)
+                        || old.allow_own_as != config.allow_own_as
+                        || old.role != config.role
+                        || old.local_as != config.local_as
+                        || old.peer_as != config.peer_as
+                        || old.route_reflector_client != config.route_reflector_client
+                        || old.address != config.address
+                });
+                if changes_routes {
+                    self.observers.retain(|o| o.send(RibChange::Resync));
+                }
                 let refresh = match self.rib.reconfigure_peer(peer, *config) {
                     Reconfigured::Done => Vec::new(),
                     Reconfigured::NeedsRefresh(families) => families,
