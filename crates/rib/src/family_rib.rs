@@ -1758,6 +1758,34 @@ impl<K: RouteKey> FamilyRib<K> {
             .collect()
     }
 
+    /// The path `peer` has for `nlri` (the NLRI's path identifier
+    /// included) and the best path: two views of one destination, without
+    /// rerunning the decision or copying the other paths (see
+    /// [`crate::Rib::observe`]).
+    pub fn observe(
+        &self,
+        nlri: Nlri<'_>,
+        peer: Option<u32>,
+    ) -> (Option<RouteView>, Option<RouteView>) {
+        let Some((key, path_id, _)) = K::from_nlri(self.family, nlri) else {
+            return (None, None);
+        };
+        let Some(dest) = self.loc.get(&key) else {
+            return (None, None);
+        };
+        let paths = dest.paths();
+        let mine = peer.and_then(|peer| {
+            paths
+                .iter()
+                .find(|p| p.peer() == peer && p.path_id() == path_id)
+        });
+        let best = paths.iter().find(|p| p.has(flag::BEST));
+        (
+            mine.map(|p| self.path_view(&key, p)),
+            best.map(|p| self.path_view(&key, p)),
+        )
+    }
+
     fn path_view(&self, key: &K, p: &Path<K::Extra>) -> RouteView {
         view(
             self.family,

@@ -1930,3 +1930,32 @@ fn destination_pages_hold_every_path_of_every_destination() {
     assert!(rib.destinations_page(V6, None, 10).is_empty());
     assert_eq!(rib.peer_router_id(b), Some(v4("10.0.1.2")));
 }
+
+#[test]
+fn observe_gives_the_neighbors_path_and_the_best() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    let n = PrefixNlri {
+        path_id: None,
+        prefix: pfx("10.0.0.0/8"),
+    };
+    assert!(matches!(
+        rib.observe(V4, Nlri::Prefix(&n), Some(a)),
+        (None, None)
+    ));
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], attrs(&[65002, 1], "192.0.2.2")),
+    );
+    // B's path is not the best (longer AS path): both come back.
+    let (mine, best) = rib.observe(V4, Nlri::Prefix(&n), Some(b));
+    assert_eq!(mine.and_then(|r| r.peer), Some(b));
+    assert_eq!(best.and_then(|r| r.peer), Some(a));
+    // A withdraws: A has nothing, B is best.
+    rib.apply_update(a, &withdraw(&["10.0.0.0/8"]));
+    let (mine, best) = rib.observe(V4, Nlri::Prefix(&n), Some(a));
+    assert!(mine.is_none());
+    assert_eq!(best.and_then(|r| r.peer), Some(b));
+}

@@ -6,6 +6,7 @@
 
 pub mod announce;
 pub mod api;
+pub mod bmp;
 pub mod builder;
 pub mod cli;
 pub mod config;

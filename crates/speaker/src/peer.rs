@@ -746,6 +746,7 @@ impl PeerTask {
     /// Hand a record to every recorder: lossy ones drop it when full,
     /// lossless ones keep it here, in order, until they have room.
     fn tap(&mut self, record: TapRecord) {
+        self.taps.track(&record);
         let sent = matches!(record, TapRecord::Sent { .. });
         for sink in self.taps.sinks() {
             if sent && !sink.wants_sent {

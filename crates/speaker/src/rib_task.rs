@@ -31,9 +31,9 @@ use tracing::{info, warn};
 
 use ribbit_rib::{
     GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig, PeerId,
-    Reconfigured, Rib, RibStats, SessionInfo,
+    Reconfigured, Rib, RibStats, RouteView, SessionInfo,
 };
-use ribbit_wire::{Family, NlriList, Update};
+use ribbit_wire::{Family, Nlri, NlriList, Update};
 
 use crate::peer::ReceivedRoute;
 
@@ -185,6 +185,101 @@ pub enum RibControl {
     EndDeferral,
     /// A question about the tables.
     Query(RibQuery),
+    /// Report route changes to an observer from now on (see
+    /// [`RibChange`]).
+    Observe(Observer),
+}
+
+/// A change of the routes, for an observer (a BMP collector's client):
+/// the views that UPDATEs do not show as they are received.
+#[derive(Debug, Clone)]
+pub enum RibChange {
+    /// A neighbor's path for one NLRI after import policy changed: the
+    /// path now, or `None` when it has none (withdrawn or refused).
+    PostPolicy {
+        /// The neighbor's address.
+        peer: IpAddr,
+        /// The family.
+        family: Family,
+        /// The NLRI (one).
+        nlri: NlriList,
+        /// The path now.
+        route: Option<RouteView>,
+    },
+    /// The best path of one NLRI may have changed: the best path now, or
+    /// `None` when there is none.
+    LocRib {
+        /// The family.
+        family: Family,
+        /// The NLRI (one).
+        nlri: NlriList,
+        /// The best path now.
+        route: Option<RouteView>,
+    },
+    /// Routes changed in a way not reported one by one (a neighbor's
+    /// policies were reconfigured): the observer starts over from the
+    /// tables.
+    Resync,
+}
+
+/// Who gets [`RibChange`]s, and which.
+#[derive(Debug)]
+pub struct Observer {
+    /// Where the changes go. The RIB never waits for it: when it is full,
+    /// a change is dropped and counted in `dropped`, and the observer
+    /// starts over from the tables.
+    pub tx: mpsc::Sender<RibChange>,
+    /// Changes dropped because `tx` was full.
+    pub dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// Whether it wants [`RibChange::PostPolicy`].
+    pub post_policy: bool,
+    /// Whether it wants [`RibChange::LocRib`].
+    pub loc_rib: bool,
+}
+
+impl Observer {
+    /// Hand over a change; `false` once the observer is gone.
+    fn send(&self, c: RibChange) -> bool {
+        match self.tx.try_send(c) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// One NLRI as a list of one.
+fn one(n: Nlri<'_>) -> NlriList {
+    match n {
+        Nlri::Prefix(p) => NlriList::Prefixes(vec![*p]),
+        Nlri::Labeled(l) => NlriList::Labeled(vec![l.clone()]),
+        Nlri::Vpn(v) => NlriList::Vpn(vec![v.clone()]),
+        Nlri::Flowspec(f) => NlriList::Flowspec(vec![f.clone()]),
+    }
+}
+
+/// Every NLRI an UPDATE announces or withdraws, by family.
+fn touched(u: &Update) -> Vec<(Family, NlriList)> {
+    let mut out = Vec::new();
+    for p in u.withdrawn.iter().chain(u.announced.iter()) {
+        out.push((Family::IPV4_UNICAST, NlriList::Prefixes(vec![*p])));
+    }
+    let mp = u
+        .mp_reach
+        .as_ref()
+        .map(|r| (r.family, &r.nlri))
+        .into_iter()
+        .chain(u.mp_unreach.as_ref().map(|r| (r.family, &r.nlri)));
+    for (family, nlri) in mp {
+        if let ribbit_wire::MpNlri::Decoded(list) = nlri {
+            out.extend(list.iter().map(|n| (family, one(n))));
+        }
+    }
+    out
 }
 
 /// A question about the tables, answered on its oneshot channel.
@@ -281,6 +376,35 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<InjectedRoute>>,
     },
+    /// One view of the routes, every family, as the RIB holds them (next
+    /// hop and attributes apart): what a BMP collector is sent when it
+    /// connects ([`crate::bmp`]).
+    Routes {
+        /// Which view.
+        view: RouteSource,
+        /// The answer: empty when the neighbor is unknown.
+        reply: oneshot::Sender<Vec<RouteView>>,
+    },
+}
+
+/// A view of the routes ([`RibQuery::Routes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteSource {
+    /// What a neighbor sent us: after import policy, or before it
+    /// (`pre_policy`, only kept with `keep-adj-rib-in`).
+    AdjRibIn {
+        /// The neighbor's address.
+        peer: IpAddr,
+        /// Before import policy.
+        pre_policy: bool,
+    },
+    /// What we sent a neighbor.
+    AdjRibOut {
+        /// The neighbor's address.
+        peer: IpAddr,
+    },
+    /// The best paths.
+    LocRib,
 }
 
 impl std::fmt::Debug for RibQuery {
@@ -297,6 +421,7 @@ impl std::fmt::Debug for RibQuery {
             RibQuery::Injected { .. } => "RibQuery::Injected",
             RibQuery::Dump { .. } => "RibQuery::Dump",
             RibQuery::Peers { .. } => "RibQuery::Peers",
+            RibQuery::Routes { .. } => "RibQuery::Routes",
         })
     }
 }
@@ -331,6 +456,7 @@ pub fn spawn(
         names,
         sessions: HashMap::new(),
         restarting,
+        observers: Vec::new(),
     };
     let handle = tokio::spawn(tracing::Instrument::instrument(
         task.run(control_rx, updates_rx),
@@ -353,6 +479,8 @@ struct RibTask {
     names: Names,
     sessions: HashMap<PeerId, Session>,
     restarting: Arc<AtomicBool>,
+    /// Who gets [`RibChange`]s.
+    observers: Vec<Observer>,
 }
 
 impl RibTask {
@@ -390,6 +518,80 @@ impl RibTask {
         }
     }
 
+    /// Tell the observers what an UPDATE of `peer` changed: its path
+    /// after import policy and the best path of each NLRI it carried.
+    fn observe_update(&mut self, peer: PeerId, update: &Update) {
+        let Some(address) = self.names.get(&peer).copied() else {
+            return;
+        };
+        let post = self.observers.iter().any(|o| o.post_policy);
+        let best = self.observers.iter().any(|o| o.loc_rib);
+        for (family, nlri) in touched(update) {
+            let Some(n) = nlri.iter().next() else {
+                continue;
+            };
+            let (mine, best_now) = self.rib.observe(family, n, Some(peer));
+            let mut changes = Vec::with_capacity(2);
+            if post {
+                changes.push((
+                    true,
+                    RibChange::PostPolicy {
+                        peer: address,
+                        family,
+                        nlri: nlri.clone(),
+                        route: mine,
+                    },
+                ));
+            }
+            if best {
+                changes.push((
+                    false,
+                    RibChange::LocRib {
+                        family,
+                        nlri,
+                        route: best_now,
+                    },
+                ));
+            }
+            for (is_post, c) in changes {
+                self.observers.retain(|o| {
+                    let wants = if is_post { o.post_policy } else { o.loc_rib };
+                    !wants || o.send(c.clone())
+                });
+            }
+        }
+    }
+
+    /// The NLRI `peer` has paths for (all families, or one), when an
+    /// observer follows the Loc-RIB: after the neighbor's paths go, their
+    /// best paths are reported again.
+    fn held_by(&self, peer: PeerId, family: Option<Family>) -> Vec<(Family, NlriList)> {
+        if !self.observers.iter().any(|o| o.loc_rib) {
+            return Vec::new();
+        }
+        Family::known()
+            .filter(|f| family.is_none_or(|x| x == *f))
+            .flat_map(|f| self.rib.adj_rib_in(peer, f, false))
+            .map(|r| (r.family, r.nlri))
+            .collect()
+    }
+
+    /// Tell the Loc-RIB observers the best path of each of `held` now.
+    fn observe_best(&mut self, held: Vec<(Family, NlriList)>) {
+        for (family, nlri) in held {
+            let Some(n) = nlri.iter().next() else {
+                continue;
+            };
+            let (_, route) = self.rib.observe(family, n, None);
+            let c = RibChange::LocRib {
+                family,
+                nlri: nlri.clone(),
+                route,
+            };
+            self.observers.retain(|o| !o.loc_rib || o.send(c.clone()));
+        }
+    }
+
     fn current(&self, peer: PeerId, epoch: u64) -> bool {
         self.sessions.get(&peer).is_some_and(|s| s.epoch == epoch)
     }
@@ -406,6 +608,9 @@ impl RibTask {
             return;
         }
         let report = self.rib.apply_update(u.peer, &u.update);
+        if !self.observers.is_empty() {
+            self.observe_update(u.peer, &u.update);
+        }
         if let Some(hit) = report.max_prefix {
             warn!(
                 peer = %self.name(u.peer),
@@ -451,7 +656,9 @@ impl RibTask {
                     if graceful.is_some() {
                         info!(peer = %self.name(peer), "keeping the routes of a restarting neighbor as stale");
                     }
+                    let held = self.held_by(peer, None);
                     self.rib.peer_down(peer, graceful);
+                    self.observe_best(held);
                 }
             }
             RibControl::Ready { peer, epoch } => {
@@ -469,12 +676,32 @@ impl RibTask {
                     self.rib.refresh(peer, family, end_marker);
                 }
             }
-            RibControl::PurgeStale { peer, family } => self.rib.purge_stale(peer, family),
+            RibControl::PurgeStale { peer, family } => {
+                let held = self.held_by(peer, Some(family));
+                self.rib.purge_stale(peer, family);
+                self.observe_best(held);
+            }
             RibControl::Reconfigure {
                 peer,
                 config,
                 reply,
             } => {
+                // What can change a neighbor's routes after import policy
+                // or the best paths: then the observers start over (the
+                // same comparison the RIB makes; PolicyChain has no
+                // equality, its Debug form shows every rule).
+                let changes_routes = self.rib.peer_config(peer).is_none_or(|old| {
+                    format!("{:?}", old.import) != format!("{:?}", config.import)
+                        || old.allow_own_as != config.allow_own_as
+                        || old.role != config.role
+                        || old.local_as != config.local_as
+                        || old.peer_as != config.peer_as
+                        || old.route_reflector_client != config.route_reflector_client
+                        || old.address != config.address
+                });
+                if changes_routes {
+                    self.observers.retain(|o| o.send(RibChange::Resync));
+                }
                 let refresh = match self.rib.reconfigure_peer(peer, *config) {
                     Reconfigured::Done => Vec::new(),
                     Reconfigured::NeedsRefresh(families) => families,
@@ -493,7 +720,9 @@ impl RibTask {
             }
             RibControl::RemovePeer { peer } => {
                 self.sessions.remove(&peer);
+                let held = self.held_by(peer, None);
                 self.rib.remove_peer(peer);
+                self.observe_best(held);
                 self.names.remove(&peer);
             }
             RibControl::EndDeferral => {
@@ -544,6 +773,7 @@ impl RibTask {
                 }
             }
             RibControl::Query(q) => self.query(q),
+            RibControl::Observe(o) => self.observers.push(o),
         }
     }
 
@@ -573,6 +803,34 @@ impl RibTask {
 
     fn query(&self, q: RibQuery) {
         match q {
+            RibQuery::Routes { view, reply } => {
+                let id = |addr: IpAddr| {
+                    self.names
+                        .iter()
+                        .find(|(_, a)| **a == addr)
+                        .map(|(id, _)| *id)
+                };
+                let routes = match view {
+                    RouteSource::AdjRibIn { peer, pre_policy } => id(peer)
+                        .map(|p| {
+                            Family::known()
+                                .flat_map(|f| self.rib.adj_rib_in(p, f, pre_policy))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    RouteSource::AdjRibOut { peer } => id(peer)
+                        .map(|p| {
+                            Family::known()
+                                .flat_map(|f| self.rib.adj_rib_out(p, f))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    RouteSource::LocRib => {
+                        Family::known().flat_map(|f| self.rib.loc_rib(f)).collect()
+                    }
+                };
+                let _ = reply.send(routes);
+            }
             RibQuery::AdjRibIn {
                 peer,
                 pre_policy,

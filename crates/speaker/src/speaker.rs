@@ -72,6 +72,8 @@ pub struct Speaker {
     taps: Arc<Taps>,
     /// The `[mrt]` recorder, if configured.
     mrt: Option<crate::mrt_dump::MrtDump>,
+    /// The `[[bmp]]` collectors' clients.
+    bmp: crate::bmp::Clients,
     pub(crate) rib: RibHandle,
     rib_task: JoinHandle<()>,
     /// Seeds the back-off jitter of each new neighbor differently.
@@ -328,10 +330,20 @@ impl Speaker {
                 let _ = control.send(RibControl::EndDeferral);
             });
         }
+        // The recorders (BMP, MRT) open their taps before any session can
+        // come up.
+        let taps = Arc::new(Taps::default());
+        let bmp = crate::bmp::Clients::start(
+            &config.bmp,
+            &crate::bmp::Local {
+                asn: config.global.asn,
+                router_id: config.global.router_id,
+            },
+            &taps,
+            &rib.control,
+        );
         let listening: Vec<Arc<TcpListener>> = bound_listeners.into_iter().map(Arc::new).collect();
         let neighbors = Arc::new(RwLock::new(HashMap::new()));
-        // The recorder taps the sessions before any neighbor starts.
-        let taps = Arc::new(Taps::default());
         let mrt = config.mrt.as_ref().map(|m| {
             crate::mrt_dump::MrtDump::start(m, config.global.router_id, &taps, rib.clone())
         });
@@ -348,6 +360,7 @@ impl Speaker {
             events,
             taps,
             mrt,
+            bmp,
             rib,
             rib_task,
             spawned: AtomicU64::new(0),
@@ -595,6 +608,11 @@ impl Speaker {
         self.taps.open(mode, capacity, sent)
     }
 
+    /// The `[[bmp]]` collectors' metrics, for the HTTP API's `/metrics`.
+    pub fn bmp_metrics(&self) -> Arc<crate::bmp::Metrics> {
+        self.bmp.metrics()
+    }
+
     /// Session events of every neighbor, from now on.
     pub fn subscribe(&self) -> Events {
         Events {
@@ -820,6 +838,8 @@ impl Speaker {
         if let Some(m) = &self.mrt {
             m.stop().await;
         }
+        // The collectors get the Peer Downs, then a Termination.
+        self.bmp.stop().await;
     }
 
     /// Run until the speaker is stopped ([`Speaker::stop`], from another

@@ -15,7 +15,13 @@
 //!
 //! Every neighbor task holds the one [`Taps`] of the speaker, so a recorder
 //! added at run time sees every session from then on.
+//!
+//! A lossy recorder that lost records starts again from what is established
+//! now: [`Taps::established`] lists the sessions the taps saw come up and
+//! not yet go down, whatever any recorder dropped (BMP resets its collector
+//! and sends them all again, as RFC 7854 §3.3 allows).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -124,6 +130,12 @@ impl TapReceiver {
         self.rx.recv().await
     }
 
+    /// The next record if one is waiting; `None` when none is (or the
+    /// speaker is gone).
+    pub fn try_recv(&mut self) -> Option<TapRecord> {
+        self.rx.try_recv().ok()
+    }
+
     /// Records dropped so far because this (lossy) recorder was behind.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -152,6 +164,8 @@ pub struct Taps {
     sinks: RwLock<Vec<TapSink>>,
     count: AtomicUsize,
     next_id: AtomicU64,
+    /// The established sessions the taps know, by neighbor.
+    established: RwLock<HashMap<IpAddr, Arc<TapSession>>>,
 }
 
 impl Taps {
@@ -198,6 +212,50 @@ impl Taps {
                 .unwrap_or_else(PoisonError::into_inner)
                 .iter()
                 .any(|s| s.wants_sent)
+    }
+
+    /// Keep [`Taps::established`] up to date with a record about to be
+    /// handed to the recorders (called for every record, before any
+    /// recorder can drop it).
+    pub(crate) fn track(&self, record: &TapRecord) {
+        let mut established = self
+            .established
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        match record {
+            TapRecord::Up(s) => {
+                established.insert(s.peer, Arc::clone(s));
+            }
+            TapRecord::Down { session, .. }
+                if established
+                    .get(&session.peer)
+                    .is_some_and(|s| Arc::ptr_eq(s, session)) =>
+            {
+                established.remove(&session.peer);
+            }
+            _ => {}
+        }
+    }
+
+    /// The sessions that came up while a recorder listened and have not
+    /// gone down since, in no particular order.
+    pub fn established(&self) -> Vec<Arc<TapSession>> {
+        self.established
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `session` is one of [`Taps::established`] (the same session,
+    /// not another one of the same neighbor).
+    pub fn is_established(&self, session: &Arc<TapSession>) -> bool {
+        self.established
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&session.peer)
+            .is_some_and(|s| Arc::ptr_eq(s, session))
     }
 
     /// The recorders now.

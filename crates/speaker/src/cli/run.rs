@@ -111,6 +111,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, RunError> {
                 Some(args.config.clone()),
             )
         });
+        if let Some(api) = &api {
+            api.metrics().register("bmp", speaker.bmp_metrics());
+        }
         // The [[process]] programs, run from the configuration file's
         // directory; they may ask for a shutdown, reload or restart.
         let base_dir = config_dir(&args.config);

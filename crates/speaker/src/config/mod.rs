@@ -33,6 +33,7 @@
 //! function, one field in [`Config`] and one arm in [`Config::parse`].
 
 mod api;
+mod bmp;
 mod flow;
 mod global;
 mod max_prefix;
@@ -55,6 +56,10 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 pub use api::{ApiConfig, ApiToken, DEFAULT_API_LISTEN, DEFAULT_API_PORT};
+pub use bmp::{
+    BmpConfig, Monitoring, DEFAULT_BMP_PORT, DEFAULT_BMP_QUEUE, DEFAULT_RECONNECT_BACKOFF,
+    DEFAULT_RECONNECT_BACKOFF_MAX, DEFAULT_STATISTICS_INTERVAL,
+};
 pub use flow::FlowConfig;
 pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
 pub use max_prefix::{MaxPrefixAction, MaxPrefixConfig};
@@ -100,6 +105,9 @@ pub struct Config {
     /// `[mrt]`: MRT dumps of received UPDATEs and table snapshots; `None`
     /// when the section is missing.
     pub mrt: Option<MrtConfig>,
+    /// The `[[bmp]]` tables: BMP collectors, in file order; each collector
+    /// once.
+    pub bmp: Vec<BmpConfig>,
 }
 
 impl Config {
@@ -201,6 +209,7 @@ impl Config {
         let mut flows = Vec::new();
         let mut processes = Vec::new();
         let mut mrt = None;
+        let mut bmp = Vec::new();
         for (key, value) in root {
             let key_span = key.span();
             match key.get_ref().as_ref() {
@@ -233,9 +242,15 @@ impl Config {
                         _ => r.error(&key_span, "", "mrt must be a table: [mrt]"),
                     }
                 }
+                "bmp" => {
+                    for t in r.tables(&key_span, value, "bmp", "") {
+                        bmp.extend(bmp::read(&mut r, t));
+                    }
+                }
                 other => {
                     let mut expected = vec![
                         "global", "neighbor", "route", "flow", "policy", "api", "process", "mrt",
+                        "bmp",
                     ];
                     expected.extend(policy::SET_SECTIONS.iter().map(|(s, _)| *s));
                     r.error(&key_span, "", report::unknown_key(other, &expected));
@@ -258,6 +273,7 @@ impl Config {
         neighbor::duplicate_routes(&mut r, "", &routes);
         flow::duplicates(&mut r, "", &flows);
         process::check_all(&mut r, &processes, &neighbors);
+        bmp::duplicates(&mut r, &bmp);
 
         r.finish()?;
         Ok(Config {
@@ -269,6 +285,7 @@ impl Config {
             api,
             processes,
             mrt,
+            bmp,
         })
     }
 

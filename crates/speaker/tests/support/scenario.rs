@@ -1129,6 +1129,12 @@ impl Scenario {
     /// has every session Established and every announced route in its
     /// Adj-RIB-In.
     pub async fn start(name: &'static str, topo: Topology) -> Scenario {
+        Scenario::start_with(name, topo, "").await
+    }
+
+    /// [`Scenario::start`] with `extra` appended to Ribbit's configuration
+    /// (sections the topology does not describe, such as `[[bmp]]`).
+    pub async fn start_with(name: &'static str, topo: Topology, extra: &str) -> Scenario {
         let lab = Lab::new(name);
         let mut steps = Steps::new(name);
         let mut nodes = Vec::new();
@@ -1150,7 +1156,7 @@ impl Scenario {
         }
         steps.done("daemons started with their routes");
 
-        let text = topo.ribbit_toml();
+        let text = topo.ribbit_toml() + extra;
         let config = Config::parse(&text, "scenario.toml")
             .unwrap_or_else(|e| panic!("Ribbit's configuration does not load:\n{e}\n{text}"));
         let speaker = Speaker::start(&config)
