@@ -30,8 +30,9 @@ pub struct RunArgs {
     /// The configuration file (TOML; see docs/config.md).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
-    /// Log format. The level comes from the RIBBIT_LOG environment variable
-    /// (e.g. `info`, `ribbit=debug`); the default is `info`.
+    /// Log format. The levels come from the RIBBIT_LOG (else RUST_LOG)
+    /// environment variable, per module (e.g. `info,ribbit::peer=debug`);
+    /// the default is `info`.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Check the configuration and exit.
@@ -63,7 +64,11 @@ pub enum RunError {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("RIBBIT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // RIBBIT_LOG, or the usual RUST_LOG, with tracing's directives
+    // (`info`, `ribbit::peer=debug,ribbit_rib=trace`).
+    let filter = EnvFilter::try_from_env("RIBBIT_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only for a terminal: logs written to files stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
