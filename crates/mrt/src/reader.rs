@@ -5,8 +5,9 @@ use std::io::{self, BufReader, Chain, Cursor, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
+use crate::attrs::AttrDecoder;
 use crate::error::{Error, ErrorKind};
-use crate::{decode_body, Header, Record, HEADER_LEN};
+use crate::{decode_body, decode_body_with, Header, Record, HEADER_LEN};
 
 /// How the stream was compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub struct MrtReader<R: Read> {
     offset: u64,
     max_len: u32,
     done: bool,
+    /// The attribute decoder's buffers, reused by [`MrtReader::read_record`].
+    decoder: AttrDecoder,
 }
 
 impl<R: Read> MrtReader<R> {
@@ -95,6 +98,7 @@ impl<R: Read> MrtReader<R> {
             offset: 0,
             max_len: DEFAULT_MAX_RECORD_LEN,
             done: false,
+            decoder: AttrDecoder::default(),
         })
     }
 
@@ -116,10 +120,13 @@ impl<R: Read> MrtReader<R> {
 
     /// Read the next record; `Ok(None)` at the end of the stream.
     pub fn read_record(&mut self) -> Result<Option<Record>, Error> {
-        match self.next_raw()? {
-            Some(raw) => raw.decode().map(Some),
-            None => Ok(None),
-        }
+        let Some(raw) = self.next_raw()? else {
+            return Ok(None);
+        };
+        let (h, offset) = (raw.header(), raw.offset);
+        decode_body_with(h, &self.buf, &mut self.decoder)
+            .map(Some)
+            .map_err(|e| e.at(offset))
     }
 
     /// Read the next record without decoding it: its header and its bytes,
@@ -258,13 +265,16 @@ impl<'a> RawRecord<'a> {
 
     /// Decode the whole record.
     pub fn decode(&self) -> Result<Record, Error> {
-        let h = Header {
+        decode_body(self.header(), self.message).map_err(|e| e.at(self.offset))
+    }
+
+    fn header(&self) -> Header {
+        Header {
             timestamp: self.timestamp,
             mrt_type: self.mrt_type,
             subtype: self.subtype,
             length: u32::try_from(self.message.len()).unwrap_or(u32::MAX),
-        };
-        decode_body(h, self.message).map_err(|e| e.at(self.offset))
+        }
     }
 
     /// The length of the whole record, header included.
