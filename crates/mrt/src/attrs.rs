@@ -58,6 +58,36 @@ impl AttrDecoder {
         at: usize,
         four_octet_as: bool,
     ) -> Result<Attrs, At> {
+        let mp_next_hop = self.parse(bytes, at, four_octet_as)?;
+        Ok(Attrs {
+            attributes: self.take_attributes(),
+            mp_next_hop,
+            issues: self.take_issues(),
+        })
+    }
+
+    /// The attributes of the last field parsed, taken out of the decoder
+    /// and written straight where the caller keeps them: a
+    /// `PathAttributes` is a few hundred bytes, and each move of one per
+    /// path shows in a profile.
+    pub(crate) fn take_attributes(&mut self) -> PathAttributes {
+        std::mem::take(&mut self.update.attributes)
+    }
+
+    /// The RFC 7606 findings of the last field parsed.
+    pub(crate) fn take_issues(&mut self) -> Vec<AttributeIssue> {
+        std::mem::take(&mut self.update.issues)
+    }
+
+    /// Decode an attribute field found at `at` (offset in the record) and
+    /// keep the result until [`AttrDecoder::take_attributes`] and
+    /// [`AttrDecoder::take_issues`]; returns the MP_REACH_NLRI next hop.
+    pub(crate) fn parse(
+        &mut self,
+        bytes: &[u8],
+        at: usize,
+        four_octet_as: bool,
+    ) -> Result<Option<NextHop>, At> {
         let body = &mut self.body;
         let segments = &mut self.segments;
         body.clear();
@@ -118,17 +148,10 @@ impl AttrDecoder {
             let offset = map(e.offset);
             At::new(offset, ErrorKind::Bgp(e))
         })?;
-        // Taken, not cloned: the decoder's next field starts from empty
-        // lists anyway, and most fields have no issues to take.
-        let mut issues = std::mem::take(&mut self.update.issues);
-        for issue in &mut issues {
+        for issue in &mut self.update.issues {
             issue.offset = map(issue.offset);
         }
-        Ok(Attrs {
-            attributes: std::mem::take(&mut self.update.attributes),
-            mp_next_hop,
-            issues,
-        })
+        Ok(mp_next_hop)
     }
 }
 

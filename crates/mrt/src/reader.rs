@@ -60,6 +60,8 @@ pub struct MrtReader<R: Read> {
     done: bool,
     /// The attribute decoder's buffers, reused by [`MrtReader::read_record`].
     decoder: AttrDecoder,
+    /// The header and offset of the record in `buf`.
+    current: Option<(Header, u64)>,
 }
 
 impl<R: Read> MrtReader<R> {
@@ -99,6 +101,7 @@ impl<R: Read> MrtReader<R> {
             max_len: DEFAULT_MAX_RECORD_LEN,
             done: false,
             decoder: AttrDecoder::default(),
+            current: None,
         })
     }
 
@@ -137,6 +140,7 @@ impl<R: Read> MrtReader<R> {
         if self.done {
             return Ok(None);
         }
+        self.current = None;
         match self.fill() {
             Ok(Some((h, start))) => Ok(Some(RawRecord {
                 timestamp: h.timestamp,
@@ -155,6 +159,18 @@ impl<R: Read> MrtReader<R> {
                 Err(e)
             }
         }
+    }
+
+    /// The record the last [`MrtReader::next_raw`] read, again.
+    pub(crate) fn current(&self) -> Option<RawRecord<'_>> {
+        let (h, offset) = self.current?;
+        Some(RawRecord {
+            timestamp: h.timestamp,
+            mrt_type: h.mrt_type,
+            subtype: h.subtype,
+            message: &self.buf,
+            offset,
+        })
     }
 
     /// Read one record's header and message into `buf`; the header and the
@@ -213,6 +229,7 @@ impl<R: Read> MrtReader<R> {
             ));
         }
         self.offset = body_at.saturating_add(u64::from(h.length));
+        self.current = Some((h, start));
         Ok(Some((h, start)))
     }
 }

@@ -12,7 +12,6 @@
 //! [`PathAttributes`] behind an [`Arc`]. Memory stays constant: one record
 //! and one attribute field per peer.
 
-use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -22,7 +21,7 @@ use crate::attrs::AttrDecoder;
 use crate::error::{At, Error};
 use crate::reader::MrtReader;
 use crate::table_dump_v2::{subtype, Peer, TableDumpV2};
-use crate::view::RibView;
+use crate::view::{Entries, RibView};
 use crate::Body;
 
 /// One path to one prefix, from a TABLE_DUMP_V2 RIB record: what the
@@ -82,16 +81,27 @@ pub struct RouteStats {
 /// Records of other types, and RIB_GENERIC records of families other than
 /// IPv4 and IPv6 unicast and multicast, are skipped and counted in
 /// [`RouteStats::skipped_records`]; read them with [`MrtReader`]. A
-/// malformed record yields the routes before the fault, then an `Err`, and
-/// reading goes on with the next record, as [`MrtReader`] does.
+/// malformed entry yields an `Err` and ends its record (the entries have
+/// no framing of their own), and reading goes on with the next record, as
+/// [`MrtReader`] does.
 pub struct Routes<R: Read> {
     reader: MrtReader<R>,
     peers: Vec<Peer>,
     decoder: AttrDecoder,
     cache: AttrCache,
-    batch: VecDeque<Route>,
-    error: Option<Error>,
+    /// Where the next entry of the current RIB record is.
+    cursor: Option<Cursor>,
     stats: RouteStats,
+}
+
+/// A position in the RIB record the reader holds, and what the record
+/// says of all its entries.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    position: (usize, u16),
+    add_path: bool,
+    family: Family,
+    prefix: Prefix,
 }
 
 impl<R: Read> Routes<R> {
@@ -109,8 +119,7 @@ impl<R: Read> Routes<R> {
             peers: Vec::new(),
             decoder: AttrDecoder::default(),
             cache: AttrCache::new(share),
-            batch: VecDeque::new(),
-            error: None,
+            cursor: None,
             stats: RouteStats::default(),
         }
     }
@@ -128,12 +137,9 @@ impl<R: Read> Routes<R> {
     /// The next route; `Ok(None)` at the end of the stream.
     pub fn next_route(&mut self) -> Result<Option<Route>, Error> {
         loop {
-            if let Some(route) = self.batch.pop_front() {
+            if let Some(route) = self.next_in_record()? {
                 self.stats.routes = self.stats.routes.saturating_add(1);
                 return Ok(Some(route));
-            }
-            if let Some(e) = self.error.take() {
-                return Err(e);
             }
             if !self.read_record()? {
                 return Ok(None);
@@ -141,8 +147,68 @@ impl<R: Read> Routes<R> {
         }
     }
 
-    /// Read one record into the batch (or the error); `false` at the end.
+    /// The next route of the current record; `Ok(None)` when it has no
+    /// more.
+    fn next_in_record(&mut self) -> Result<Option<Route>, Error> {
+        let Some(c) = self.cursor.take() else {
+            return Ok(None);
+        };
+        let Some(raw) = self.reader.current() else {
+            return Ok(None);
+        };
+        let mut entries = Entries::resume(raw.message, c.position, c.add_path, raw.offset);
+        let e = match entries.next() {
+            Some(e) => e?,
+            None => return Ok(None),
+        };
+        let at = |a: At| At::new(a.offset.saturating_add(e.attributes_at), a.kind).at(raw.offset);
+        let Some(peer) = self.peers.get(usize::from(e.peer_index)).copied() else {
+            return Err(at(At::malformed(
+                0,
+                "peer index not in the PEER_INDEX_TABLE",
+            )));
+        };
+        let shared = match self.cache.get(e.peer_index, e.attributes) {
+            Some(s) => {
+                self.stats.shared = self.stats.shared.saturating_add(1);
+                s.clone()
+            }
+            None => {
+                // Offsets from the start of the field, so that the result
+                // does not depend on where it was found.
+                let mp_next_hop = self.decoder.parse(e.attributes, 0, true).map_err(at)?;
+                self.stats.decoded = self.stats.decoded.saturating_add(1);
+                let s = Shared {
+                    attributes: Arc::new(self.decoder.take_attributes()),
+                    mp_next_hop,
+                    issues: self.decoder.take_issues(),
+                };
+                self.cache.put(e.peer_index, e.attributes, &s);
+                s
+            }
+        };
+        self.cursor = Some(Cursor {
+            position: entries.suspend(),
+            ..c
+        });
+        Ok(Some(Route {
+            timestamp: raw.timestamp,
+            peer,
+            peer_index: e.peer_index,
+            family: c.family,
+            prefix: c.prefix,
+            path_id: e.path_id,
+            originated: e.originated,
+            attributes: shared.attributes,
+            mp_next_hop: shared.mp_next_hop,
+            issues: shared.issues,
+        }))
+    }
+
+    /// Read the next record: a PEER_INDEX_TABLE is kept, a RIB record
+    /// becomes the current one, others are counted. `false` at the end.
     fn read_record(&mut self) -> Result<bool, Error> {
+        self.cursor = None;
         let Some(raw) = self.reader.next_raw()? else {
             return Ok(false);
         };
@@ -154,67 +220,19 @@ impl<R: Read> Routes<R> {
             }
             return Ok(true);
         }
-        let rib = match RibView::of(&raw) {
-            Some(rib) => rib?,
+        match RibView::of(&raw) {
+            Some(rib) => {
+                let rib = rib?;
+                self.cursor = Some(Cursor {
+                    position: rib.entries().suspend(),
+                    add_path: rib.add_path,
+                    family: rib.family,
+                    prefix: rib.prefix,
+                });
+            }
             None => {
                 self.stats.skipped_records = self.stats.skipped_records.saturating_add(1);
-                return Ok(true);
             }
-        };
-        for entry in rib.entries() {
-            let e = match entry {
-                Ok(e) => e,
-                Err(err) => {
-                    self.error = Some(err);
-                    break;
-                }
-            };
-            let at =
-                |a: At| At::new(a.offset.saturating_add(e.attributes_at), a.kind).at(raw.offset);
-            let Some(peer) = self.peers.get(usize::from(e.peer_index)).copied() else {
-                self.error = Some(at(At::malformed(
-                    0,
-                    "peer index not in the PEER_INDEX_TABLE",
-                )));
-                break;
-            };
-            let shared = match self.cache.get(e.peer_index, e.attributes) {
-                Some(s) => {
-                    self.stats.shared = self.stats.shared.saturating_add(1);
-                    s.clone()
-                }
-                None => {
-                    // Offsets from the start of the field, so that the
-                    // result does not depend on where it was found.
-                    let a = match self.decoder.decode(e.attributes, 0, true) {
-                        Ok(a) => a,
-                        Err(err) => {
-                            self.error = Some(at(err));
-                            break;
-                        }
-                    };
-                    self.stats.decoded = self.stats.decoded.saturating_add(1);
-                    let s = Shared {
-                        attributes: Arc::new(a.attributes),
-                        mp_next_hop: a.mp_next_hop,
-                        issues: a.issues,
-                    };
-                    self.cache.put(e.peer_index, e.attributes, &s);
-                    s
-                }
-            };
-            self.batch.push_back(Route {
-                timestamp: raw.timestamp,
-                peer,
-                peer_index: e.peer_index,
-                family: rib.family,
-                prefix: rib.prefix,
-                path_id: e.path_id,
-                originated: e.originated,
-                attributes: shared.attributes,
-                mp_next_hop: shared.mp_next_hop,
-                issues: shared.issues,
-            });
         }
         Ok(true)
     }
@@ -232,6 +250,7 @@ impl<R: Read> std::fmt::Debug for Routes<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Routes")
             .field("reader", &self.reader)
+            .field("cursor", &self.cursor)
             .field("peers", &self.peers.len())
             .field("stats", &self.stats)
             .finish_non_exhaustive()

@@ -312,7 +312,12 @@ fn decode_rib(
     // Each entry takes at least 8 bytes.
     let mut entries = Vec::with_capacity(usize::from(count).min(r.remaining() / 8));
     for _ in 0..count {
-        entries.push(decode_entry(r, add_path, decoder)?);
+        // Filled in place: a RibEntry is a few hundred bytes, too many to
+        // move around once per path.
+        entries.push(RibEntry::default());
+        if let Some(entry) = entries.last_mut() {
+            decode_entry(r, add_path, decoder, entry)?;
+        }
     }
     if !r.is_empty() {
         return Err(At::malformed(r.offset(), "bytes after the last RIB entry"));
@@ -365,10 +370,11 @@ fn decode_entry(
     r: &mut Reader<'_>,
     add_path: bool,
     decoder: &mut AttrDecoder,
-) -> Result<RibEntry, At> {
-    let peer_index = r.u16().map_err(truncated("peer index"))?;
-    let originated = r.u32().map_err(truncated("originated time"))?;
-    let path_id = if add_path {
+    entry: &mut RibEntry,
+) -> Result<(), At> {
+    entry.peer_index = r.u16().map_err(truncated("peer index"))?;
+    entry.originated = r.u32().map_err(truncated("originated time"))?;
+    entry.path_id = if add_path {
         Some(r.u32().map_err(truncated("path identifier"))?)
     } else {
         None
@@ -376,15 +382,10 @@ fn decode_entry(
     let len = r.u16().map_err(truncated("attribute length"))?;
     let at = r.offset();
     let bytes = r.take(usize::from(len)).map_err(truncated("attributes"))?;
-    let a = decoder.decode(bytes, at, true)?;
-    Ok(RibEntry {
-        peer_index,
-        originated,
-        path_id,
-        attributes: a.attributes,
-        mp_next_hop: a.mp_next_hop,
-        issues: a.issues,
-    })
+    entry.mp_next_hop = decoder.parse(bytes, at, true)?;
+    entry.attributes = decoder.take_attributes();
+    entry.issues = decoder.take_issues();
+    Ok(())
 }
 
 fn encode_rib(rib: &Rib, out: &mut Vec<u8>) -> Result<(), ErrorKind> {
