@@ -20,6 +20,8 @@
 //!   attribute decoded into a `PathAttributes` (AS path, communities, next
 //!   hop...), shared between the paths whose attribute bytes are the same;
 //!   the counterpart of bgpkit-parser's elems;
+//! - `ribbit routes unshared`: the same, every attribute field decoded for
+//!   its own route (`Routes::with_sharing(reader, false)`);
 //! - `ribbit records`: `MrtReader` and the full decode into `Record`
 //!   (each RIB entry's attributes into a `PathAttributes` of its own),
 //!   the peer looked up in the PEER_INDEX_TABLE;
@@ -71,9 +73,8 @@ struct Run {
 
 type Job = Box<dyn Fn(&str) -> (u64, u64)>;
 
-fn ribbit_routes(path: &str) -> (u64, u64) {
+fn routes(path: &str, share: bool) -> (u64, u64) {
     let (mut routes, mut check) = (0u64, 0u64);
-    let share = std::env::var_os("RIBBIT_NO_SHARING").is_none();
     let mut r = Routes::with_sharing(MrtReader::new(open(path)).expect("read"), share);
     while let Some(route) = r.next_route().expect("route") {
         routes += 1;
@@ -88,6 +89,14 @@ fn ribbit_routes(path: &str) -> (u64, u64) {
         eprintln!("{:?}", r.stats());
     }
     (routes, check)
+}
+
+fn ribbit_routes(path: &str) -> (u64, u64) {
+    routes(path, true)
+}
+
+fn ribbit_routes_unshared(path: &str) -> (u64, u64) {
+    routes(path, false)
 }
 
 fn ribbit_records(path: &str) -> (u64, u64) {
@@ -247,6 +256,11 @@ fn main() {
             None,
         ),
         (
+            "ribbit routes unshared".into(),
+            Some(Box::new(ribbit_routes_unshared)),
+            None,
+        ),
+        (
             "ribbit records".into(),
             Some(Box::new(ribbit_records)),
             None,
@@ -293,12 +307,11 @@ fn main() {
                 (None, None) => unreachable!(),
             };
             println!(
-                "round {} {name:<16} wall {:7.3} s  cpu {:7.3} s  {:>9} paths  {:6.1} ns/path cpu  (check {})",
+                "round {} {name:<24} wall {:7.3} s  cpu {:7.3} s  {:>9} paths  (check {})",
                 round + 1,
                 run.wall,
                 run.cpu,
                 run.routes,
-                run.cpu * 1e9 / run.routes.max(1) as f64,
                 run.check
             );
             runs[i].push(run);
@@ -306,8 +319,8 @@ fn main() {
     }
 
     println!(
-        "\n{:<16} {:>9} {:>9} {:>9} {:>9} {:>10}",
-        "job", "cpu min", "cpu med", "wall min", "wall med", "ns/path"
+        "\n{:<32} {:>9} {:>9} {:>9} {:>9} {:>14}",
+        "job", "cpu min", "cpu med", "wall min", "wall med", "cpu med/path"
     );
     // External programs are not asked how many paths they printed: they
     // go through the same file as the readers here.
@@ -328,7 +341,7 @@ fn main() {
             median(&mut wall),
         );
         println!(
-            "{name:<16} {cmin:8.3}s {cmed:8.3}s {wmin:8.3}s {wmed:8.3}s {:9.1}",
+            "{name:<32} {cmin:8.3}s {cmed:8.3}s {wmin:8.3}s {wmed:8.3}s {:11.1} ns",
             cmed * 1e9 / routes.max(1) as f64
         );
     }
