@@ -6,11 +6,11 @@
 //! learned over one path with one origin carry byte-identical attributes.
 //! [`Routes`] reads the RIB records through the zero-copy views of
 //! [`crate::view`], compares each entry's attribute bytes with the last
-//! field decoded for the same peer, and decodes them with the BGP codec
-//! (exactly as [`crate::RawRecord::decode`] does, the buffers reused) only
-//! when they differ. Routes with the same field share one
-//! [`PathAttributes`] behind an [`Arc`]. Memory stays constant: one record
-//! and one attribute field per peer.
+//! field of the same peer, and decodes them with the BGP codec (exactly as
+//! [`crate::RawRecord::decode`] does, the buffers reused) unless they are
+//! the same for the third time or more in a row: the paths of such a run
+//! share one [`PathAttributes`] behind an [`Arc`]. Memory stays constant:
+//! one record and one attribute field per peer.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -68,7 +68,8 @@ pub struct RouteStats {
     /// Attribute fields decoded.
     pub decoded: u64,
     /// Routes whose attributes are those of the peer's previous route,
-    /// not decoded again.
+    /// not decoded again (from the third path of a run of identical
+    /// attribute fields on).
     pub shared: u64,
     /// Records that hold no routes of a table dump (BGP4MP, TABLE_DUMP,
     /// RIB_GENERIC of families other than IP unicast and multicast...).
@@ -168,10 +169,15 @@ impl<R: Read> Routes<R> {
                 "peer index not in the PEER_INDEX_TABLE",
             )));
         };
-        let shared = match self.cache.get(e.peer_index, e.attributes) {
+        let again = match self.cache.lookup(e.peer_index, e.attributes) {
+            Lookup::Hit(s) => Some(s.clone()),
+            Lookup::Again => None,
+            Lookup::Miss => None,
+        };
+        let shared = match again {
             Some(s) => {
                 self.stats.shared = self.stats.shared.saturating_add(1);
-                s.clone()
+                s
             }
             None => {
                 // Offsets from the start of the field, so that the result
@@ -183,7 +189,7 @@ impl<R: Read> Routes<R> {
                     mp_next_hop,
                     issues: self.decoder.take_issues(),
                 };
-                self.cache.put(e.peer_index, e.attributes, &s);
+                self.cache.note(e.peer_index, e.attributes, &s);
                 s
             }
         };
@@ -265,24 +271,39 @@ struct Shared {
     issues: Vec<AttributeIssue>,
 }
 
-#[derive(Debug)]
+/// One peer's last attribute field, and its decoding once the same bytes
+/// came twice in a row.
+#[derive(Debug, Default)]
 struct Slot {
     key: Vec<u8>,
-    value: Shared,
+    value: Option<Shared>,
 }
 
-/// The last attribute field decoded for each peer, by peer index.
+/// What the cache knows of an attribute field.
+enum Lookup<'a> {
+    /// The peer's last field had these bytes, decoded here.
+    Hit(&'a Shared),
+    /// The peer's last field had these bytes: a run starts, keep them.
+    Again,
+    /// Something else.
+    Miss,
+}
+
+/// The last attribute field of each peer, by peer index.
 ///
 /// A dump lists prefixes in order, and the prefixes next to each other
 /// often come from the same origin over the same path: one peer's entries
-/// in consecutive records then carry the same attribute bytes. Remembering
-/// only that (one field per peer) costs one comparison per entry; a cache
-/// keyed by hash over the whole table was measured slower than decoding
-/// (see docs/benchmarks.md), its lookups missing the processor's caches.
+/// in consecutive records then carry the same attribute bytes. The cache
+/// remembers each peer's last field, and keeps its decoding (a reference
+/// to the shared attributes) only once the same bytes came twice in a row:
+/// a table where no two neighbours share costs a copy and a comparison of
+/// the bytes per path, and no reference held back. A cache keyed by hash
+/// over the whole table was measured slower than decoding (see
+/// docs/benchmarks.md): its lookups miss the processor's caches.
 #[derive(Debug)]
 struct AttrCache {
     enabled: bool,
-    slots: Vec<Option<Slot>>,
+    slots: Vec<Slot>,
 }
 
 impl AttrCache {
@@ -293,37 +314,36 @@ impl AttrCache {
         }
     }
 
-    fn get(&self, peer: u16, key: &[u8]) -> Option<&Shared> {
+    fn lookup(&self, peer: u16, key: &[u8]) -> Lookup<'_> {
         match self.slots.get(usize::from(peer)) {
-            Some(Some(s)) if s.key == key => Some(&s.value),
-            _ => None,
+            Some(s) if self.enabled && s.key == key => match &s.value {
+                Some(v) => Lookup::Hit(v),
+                None => Lookup::Again,
+            },
+            _ => Lookup::Miss,
         }
     }
 
-    fn put(&mut self, peer: u16, key: &[u8], value: &Shared) {
+    /// A field of `peer` was decoded into `value`: keep its bytes, and the
+    /// value too when the bytes are the peer's last ones.
+    fn note(&mut self, peer: u16, key: &[u8], value: &Shared) {
         if !self.enabled {
             return;
         }
         let i = usize::from(peer);
         if self.slots.len() <= i {
             // At most 65,536 slots: the peer index is 16 bits.
-            self.slots.resize_with(i.saturating_add(1), || None);
+            self.slots.resize_with(i.saturating_add(1), Slot::default);
         }
         let Some(slot) = self.slots.get_mut(i) else {
             return;
         };
-        match slot {
-            Some(s) => {
-                s.key.clear();
-                s.key.extend_from_slice(key);
-                s.value = value.clone();
-            }
-            None => {
-                *slot = Some(Slot {
-                    key: key.to_vec(),
-                    value: value.clone(),
-                })
-            }
+        if slot.key == key {
+            slot.value = Some(value.clone());
+        } else {
+            slot.key.clear();
+            slot.key.extend_from_slice(key);
+            slot.value = None;
         }
     }
 }
