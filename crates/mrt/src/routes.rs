@@ -164,10 +164,13 @@ impl<R: Read> Routes<R> {
         };
         let at = |a: At| At::new(a.offset.saturating_add(e.attributes_at), a.kind).at(raw.offset);
         let Some(peer) = self.peers.get(usize::from(e.peer_index)).copied() else {
-            return Err(at(At::malformed(
-                0,
-                "peer index not in the PEER_INDEX_TABLE",
-            )));
+            // The peer index opens the entry (RFC 6396 §4.3.4): peer index
+            // (2), originated time (4), path identifier (4, ADD-PATH only),
+            // attribute length (2), then the attributes.
+            let head = if c.add_path { 12 } else { 8 };
+            let entry_at = e.attributes_at.saturating_sub(head);
+            let err = At::malformed(entry_at, "peer index not in the PEER_INDEX_TABLE");
+            return Err(err.at(raw.offset));
         };
         let again = match self.cache.lookup(e.peer_index, e.attributes) {
             Lookup::Hit(s) => Some(s.clone()),

@@ -219,7 +219,10 @@ fn bad_entries_end_their_record_and_reading_goes_on() {
     if let Body::TableDumpV2(TableDumpV2::Rib(r)) = &mut stray.body {
         r.entries[1].peer_index = 7;
     }
-    let bytes = write(&[peers(), good.clone(), stray, good]);
+    let mut bytes = write(&[peers(), good.clone()]);
+    let stray_at = bytes.len();
+    bytes.extend_from_slice(&write(&[stray]));
+    bytes.extend_from_slice(&write(&[good]));
     let mut r = Routes::new(MrtReader::new(bytes.as_slice()).unwrap());
     let mut got = Vec::new();
     let mut errors = Vec::new();
@@ -233,6 +236,14 @@ fn bad_entries_end_their_record_and_reading_goes_on() {
     assert_eq!(got, [0, 1, 0, 0, 1]);
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0].kind, crate::ErrorKind::Malformed(_)));
+    // The error points at the second entry's peer index: after the header
+    // (12), sequence (4), prefix (1 + 3), entry count (2) and the first
+    // entry (8 + its attributes).
+    let first = &bytes[stray_at + 12 + 4 + 4 + 2..];
+    let first_len = 8 + usize::from(u16::from_be_bytes([first[6], first[7]]));
+    let second = stray_at + 12 + 4 + 4 + 2 + first_len;
+    assert_eq!(errors[0].offset, second as u64);
+    assert_eq!(&bytes[second..second + 2], &[0, 7]);
 
     // Routes before any PEER_INDEX_TABLE have no peer: an error.
     let bytes = write(&[rib(0, false, false, false, &[Some(1)])]);
