@@ -32,74 +32,127 @@ const BODY_PREFIX: usize = 4;
 
 /// Decode an attribute field found at `at` (offset in the record).
 pub(crate) fn decode_attributes(bytes: &[u8], at: usize, four_octet_as: bool) -> Result<Attrs, At> {
-    let mut body = Vec::with_capacity(bytes.len().saturating_add(BODY_PREFIX));
-    body.extend_from_slice(&[0; BODY_PREFIX]);
-    // (offset in `body`, offset in the record) of each attribute copied, to
-    // point errors at the record's bytes.
-    let mut segments: Vec<(usize, usize)> = Vec::new();
-    let mut mp_next_hop = None;
-    let mut r = Reader::new(bytes, at);
-    while !r.is_empty() {
-        let start = r.offset();
-        let whole = r.rest();
-        let fl = r.u8().map_err(truncated("attribute flags"))?;
-        let code = r.u8().map_err(truncated("attribute type"))?;
-        let len = if fl & flags::EXTENDED_LENGTH != 0 {
-            usize::from(r.u16().map_err(truncated("attribute length"))?)
-        } else {
-            usize::from(r.u8().map_err(truncated("attribute length"))?)
-        };
-        let value_at = r.offset();
-        let value = r.take(len).map_err(truncated("attribute value"))?;
-        if code == type_code::MP_REACH_NLRI {
-            if mp_next_hop.is_some() {
-                return Err(At::malformed(start, "MP_REACH_NLRI repeated"));
+    AttrDecoder::default().decode(bytes, at, four_octet_as)
+}
+
+/// The buffers [`decode_attributes`] works in, kept from one attribute
+/// field to the next: a dump has one field per path, millions of them, and
+/// allocating the synthesized UPDATE and its decoder's state for each one
+/// costs more than decoding it.
+#[derive(Debug, Default)]
+pub(crate) struct AttrDecoder {
+    /// The synthesized UPDATE body: withdrawn routes length, total path
+    /// attribute length, the attributes without MP_REACH_NLRI.
+    body: Vec<u8>,
+    /// (offset in `body`, offset in the record) of each attribute copied, to
+    /// point errors at the record's bytes.
+    segments: Vec<(usize, usize)>,
+    update: Update,
+}
+
+impl AttrDecoder {
+    /// Decode an attribute field found at `at` (offset in the record).
+    pub(crate) fn decode(
+        &mut self,
+        bytes: &[u8],
+        at: usize,
+        four_octet_as: bool,
+    ) -> Result<Attrs, At> {
+        let mp_next_hop = self.parse(bytes, at, four_octet_as)?;
+        Ok(Attrs {
+            attributes: self.take_attributes(),
+            mp_next_hop,
+            issues: self.take_issues(),
+        })
+    }
+
+    /// The attributes of the last field parsed, taken out of the decoder
+    /// and written straight where the caller keeps them: a
+    /// `PathAttributes` is a few hundred bytes, and each move of one per
+    /// path shows in a profile.
+    pub(crate) fn take_attributes(&mut self) -> PathAttributes {
+        std::mem::take(&mut self.update.attributes)
+    }
+
+    /// The RFC 7606 findings of the last field parsed.
+    pub(crate) fn take_issues(&mut self) -> Vec<AttributeIssue> {
+        std::mem::take(&mut self.update.issues)
+    }
+
+    /// Decode an attribute field found at `at` (offset in the record) and
+    /// keep the result until [`AttrDecoder::take_attributes`] and
+    /// [`AttrDecoder::take_issues`]; returns the MP_REACH_NLRI next hop.
+    pub(crate) fn parse(
+        &mut self,
+        bytes: &[u8],
+        at: usize,
+        four_octet_as: bool,
+    ) -> Result<Option<NextHop>, At> {
+        let body = &mut self.body;
+        let segments = &mut self.segments;
+        body.clear();
+        segments.clear();
+        body.extend_from_slice(&[0; BODY_PREFIX]);
+        let mut mp_next_hop = None;
+        let mut r = Reader::new(bytes, at);
+        while !r.is_empty() {
+            let start = r.offset();
+            let whole = r.rest();
+            let fl = r.u8().map_err(truncated("attribute flags"))?;
+            let code = r.u8().map_err(truncated("attribute type"))?;
+            let len = if fl & flags::EXTENDED_LENGTH != 0 {
+                usize::from(r.u16().map_err(truncated("attribute length"))?)
+            } else {
+                usize::from(r.u8().map_err(truncated("attribute length"))?)
+            };
+            let value_at = r.offset();
+            let value = r.take(len).map_err(truncated("attribute value"))?;
+            if code == type_code::MP_REACH_NLRI {
+                if mp_next_hop.is_some() {
+                    return Err(At::malformed(start, "MP_REACH_NLRI repeated"));
+                }
+                mp_next_hop = Some(decode_mp_next_hop(value, value_at)?);
+                continue;
             }
-            mp_next_hop = Some(decode_mp_next_hop(value, value_at)?);
-            continue;
+            let used = r.offset().saturating_sub(start);
+            segments.push((body.len(), start));
+            let flags_at = body.len();
+            body.extend_from_slice(whole.get(..used).unwrap_or(&[]));
+            if let (Some(expected), Some(f)) = (expected_flags(code), body.get_mut(flags_at)) {
+                *f = repair_flags(fl, expected);
+            }
         }
-        let used = r.offset().saturating_sub(start);
-        segments.push((body.len(), start));
-        let flags_at = body.len();
-        body.extend_from_slice(whole.get(..used).unwrap_or(&[]));
-        if let (Some(expected), Some(f)) = (expected_flags(code), body.get_mut(flags_at)) {
-            *f = repair_flags(fl, expected);
+        let alen = u16::try_from(body.len().saturating_sub(BODY_PREFIX))
+            .map_err(|_| At::malformed(at, "attribute field longer than 65535 bytes"))?;
+        if let Some(slot) = body.get_mut(2..4) {
+            slot.copy_from_slice(&alen.to_be_bytes());
         }
+        let segments = &self.segments;
+        let map = |offset: usize| -> usize {
+            let rel = offset.saturating_sub(BODY_BASE);
+            segments
+                .iter()
+                .rev()
+                .find(|(synth, _)| *synth <= rel)
+                .map_or(at, |(synth, orig)| {
+                    orig.saturating_add(rel.saturating_sub(*synth))
+                })
+        };
+        let ctx = DecodeContext {
+            four_octet_as,
+            add_path: FamilySet::EMPTY,
+            // The record's own length bounds the field, not a BGP session's.
+            extended_message: true,
+        };
+        self.update.decode_into(&self.body, &ctx).map_err(|e| {
+            let offset = map(e.offset);
+            At::new(offset, ErrorKind::Bgp(e))
+        })?;
+        for issue in &mut self.update.issues {
+            issue.offset = map(issue.offset);
+        }
+        Ok(mp_next_hop)
     }
-    let alen = u16::try_from(body.len().saturating_sub(BODY_PREFIX))
-        .map_err(|_| At::malformed(at, "attribute field longer than 65535 bytes"))?;
-    if let Some(slot) = body.get_mut(2..4) {
-        slot.copy_from_slice(&alen.to_be_bytes());
-    }
-    let map = |offset: usize| -> usize {
-        let rel = offset.saturating_sub(BODY_BASE);
-        segments
-            .iter()
-            .rev()
-            .find(|(synth, _)| *synth <= rel)
-            .map_or(at, |(synth, orig)| {
-                orig.saturating_add(rel.saturating_sub(*synth))
-            })
-    };
-    let ctx = DecodeContext {
-        four_octet_as,
-        add_path: FamilySet::EMPTY,
-        // The record's own length bounds the field, not a BGP session's.
-        extended_message: true,
-    };
-    let update = Update::decode(&body, &ctx).map_err(|e| {
-        let offset = map(e.offset);
-        At::new(offset, ErrorKind::Bgp(e))
-    })?;
-    let mut issues = update.issues;
-    for issue in &mut issues {
-        issue.offset = map(issue.offset);
-    }
-    Ok(Attrs {
-        attributes: update.attributes,
-        mp_next_hop,
-        issues,
-    })
 }
 
 /// The Optional and Transitive bits each known attribute has on the wire
@@ -362,5 +415,70 @@ mod tests {
         let mut out = Vec::new();
         write_prefix(&"2001:db8::/33".parse().unwrap(), &mut out);
         assert_eq!(out, [33, 0x20, 0x01, 0x0d, 0xb8, 0]);
+    }
+
+    /// What one decode gives, comparable.
+    fn outcome(r: Result<Attrs, At>) -> String {
+        match r {
+            Ok(a) => format!("{:?} {:?} {:?}", a.attributes, a.mp_next_hop, a.issues),
+            Err(e) => format!("error at {}: {}", e.offset, e.kind),
+        }
+    }
+
+    fn field(asns: &[u32], med: Option<u32>, communities: u8, mp: bool) -> Vec<u8> {
+        let attributes = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::sequence(asns.to_vec())),
+            med,
+            communities: (0..u16::from(communities))
+                .map(|i| ribbit_wire::attribute::Community::new(65000, i))
+                .collect(),
+            next_hop: (!mp).then_some(Ipv4Addr::new(198, 18, 0, 1)),
+            ..PathAttributes::default()
+        };
+        let nh = mp.then(|| NextHop::V6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None,
+        });
+        let mut out = Vec::new();
+        encode_attributes(&attributes, nh.as_ref(), true, &mut out);
+        out
+    }
+
+    proptest::proptest! {
+        /// A decoder reused from field to field (valid, garbled or cut)
+        /// gives what a new one gives each time: nothing carries over.
+        #[test]
+        fn a_reused_decoder_forgets_the_last_field(
+            fields in proptest::collection::vec(
+                (
+                    proptest::collection::vec(proptest::num::u32::ANY, 0..6),
+                    proptest::option::of(proptest::num::u32::ANY),
+                    0u8..5,
+                    proptest::bool::ANY,
+                    proptest::option::of((0usize..64, proptest::num::u8::ANY)),
+                    proptest::option::of(0usize..64),
+                ),
+                1..12,
+            )
+        ) {
+            let mut reused = AttrDecoder::default();
+            for (asns, med, communities, mp, flip, cut) in fields {
+                let mut bytes = field(&asns, med, communities, mp);
+                if let Some((at, x)) = flip {
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b ^= x;
+                    }
+                }
+                if let Some(cut) = cut {
+                    bytes.truncate(cut);
+                }
+                let four = asns.len() % 2 == 0;
+                proptest::prop_assert_eq!(
+                    outcome(reused.decode(&bytes, 7, four)),
+                    outcome(decode_attributes(&bytes, 7, four))
+                );
+            }
+        }
     }
 }

@@ -932,7 +932,31 @@ fn digits(mut n: u32) -> ([u8; 10], usize) {
 /// Append `n` in decimal.
 pub fn push_u32(out: &mut Vec<u8>, n: u32) {
     let (buf, i) = digits(n);
-    out.extend_from_slice(buf.get(i..).unwrap_or(&[]));
+    push_short(out, buf.get(i..).unwrap_or(&[]));
+}
+
+/// Append a few bytes one by one: for the one to ten bytes of a number,
+/// a call to `memcpy` (what `extend_from_slice` makes of a length known
+/// only at run time) costs more than the copy, and the formatter makes
+/// several per path.
+fn push_short(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len());
+    for b in bytes {
+        out.push(*b);
+    }
+}
+
+/// Append an octet in decimal, without leading zeros (an IPv4 address's
+/// parts: four per address, two addresses per path).
+fn push_u8(out: &mut Vec<u8>, n: u8) {
+    let (hundreds, tens, ones) = (n / 100, n / 10 % 10, n % 10);
+    if n >= 100 {
+        out.push(b'0'.wrapping_add(hundreds));
+    }
+    if n >= 10 {
+        out.push(b'0'.wrapping_add(tens));
+    }
+    out.push(b'0'.wrapping_add(ones));
 }
 
 fn push_i32(out: &mut Vec<u8>, n: u32) {
@@ -952,16 +976,19 @@ fn push_padded6(out: &mut Vec<u8>, n: u32) {
     for _ in shown.len()..6 {
         out.push(b'0');
     }
-    out.extend_from_slice(shown);
+    push_short(out, shown);
 }
 
 fn push_ipv4(out: &mut Vec<u8>, a: [u8; 4]) {
-    for (i, o) in a.iter().enumerate() {
-        if i > 0 {
-            out.push(b'.');
-        }
-        push_u32(out, u32::from(*o));
-    }
+    let [a0, a1, a2, a3] = a;
+    out.reserve(15);
+    push_u8(out, a0);
+    out.push(b'.');
+    push_u8(out, a1);
+    out.push(b'.');
+    push_u8(out, a2);
+    out.push(b'.');
+    push_u8(out, a3);
 }
 
 /// IPv6 text as bgpdump writes it: lower-case groups without leading

@@ -35,6 +35,7 @@ pub mod bgpdump;
 mod error;
 pub mod filter;
 mod reader;
+pub mod routes;
 pub mod table_dump;
 pub mod table_dump_v2;
 pub mod view;
@@ -198,6 +199,16 @@ impl Header {
 
 /// Decode a record from its header and its message (`length` bytes).
 pub(crate) fn decode_body(h: Header, message: &[u8]) -> Result<Record, At> {
+    decode_body_with(h, message, &mut attrs::AttrDecoder::default())
+}
+
+/// [`decode_body`] with the attribute decoder's buffers of the caller, kept
+/// from one record to the next by [`MrtReader`].
+pub(crate) fn decode_body_with(
+    h: Header,
+    message: &[u8],
+    decoder: &mut attrs::AttrDecoder,
+) -> Result<Record, At> {
     let mut body = message;
     let mut base = HEADER_LEN;
     let microseconds = if mrt_type::is_extended(h.mrt_type) {
@@ -219,7 +230,7 @@ pub(crate) fn decode_body(h: Header, message: &[u8]) -> Result<Record, At> {
     };
     let decoded = match h.mrt_type {
         mrt_type::TABLE_DUMP_V2 => {
-            TableDumpV2::decode(h.subtype, body, base).map(|r| r.map(Body::TableDumpV2))
+            TableDumpV2::decode(h.subtype, body, base, decoder).map(|r| r.map(Body::TableDumpV2))
         }
         mrt_type::BGP4MP | mrt_type::BGP4MP_ET => {
             Bgp4mp::decode(h.subtype, body, base).map(|r| r.map(Body::Bgp4mp))

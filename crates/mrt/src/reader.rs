@@ -5,8 +5,9 @@ use std::io::{self, BufReader, Chain, Cursor, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
+use crate::attrs::AttrDecoder;
 use crate::error::{Error, ErrorKind};
-use crate::{decode_body, Header, Record, HEADER_LEN};
+use crate::{decode_body, decode_body_with, Header, Record, HEADER_LEN};
 
 /// How the stream was compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,10 @@ pub struct MrtReader<R: Read> {
     offset: u64,
     max_len: u32,
     done: bool,
+    /// The attribute decoder's buffers, reused by [`MrtReader::read_record`].
+    decoder: AttrDecoder,
+    /// The header and offset of the record in `buf`.
+    current: Option<(Header, u64)>,
 }
 
 impl<R: Read> MrtReader<R> {
@@ -95,6 +100,8 @@ impl<R: Read> MrtReader<R> {
             offset: 0,
             max_len: DEFAULT_MAX_RECORD_LEN,
             done: false,
+            decoder: AttrDecoder::default(),
+            current: None,
         })
     }
 
@@ -116,10 +123,13 @@ impl<R: Read> MrtReader<R> {
 
     /// Read the next record; `Ok(None)` at the end of the stream.
     pub fn read_record(&mut self) -> Result<Option<Record>, Error> {
-        match self.next_raw()? {
-            Some(raw) => raw.decode().map(Some),
-            None => Ok(None),
-        }
+        let Some(raw) = self.next_raw()? else {
+            return Ok(None);
+        };
+        let (h, offset) = (raw.header(), raw.offset);
+        decode_body_with(h, &self.buf, &mut self.decoder)
+            .map(Some)
+            .map_err(|e| e.at(offset))
     }
 
     /// Read the next record without decoding it: its header and its bytes,
@@ -130,6 +140,7 @@ impl<R: Read> MrtReader<R> {
         if self.done {
             return Ok(None);
         }
+        self.current = None;
         match self.fill() {
             Ok(Some((h, start))) => Ok(Some(RawRecord {
                 timestamp: h.timestamp,
@@ -148,6 +159,18 @@ impl<R: Read> MrtReader<R> {
                 Err(e)
             }
         }
+    }
+
+    /// The record the last [`MrtReader::next_raw`] read, again.
+    pub(crate) fn current(&self) -> Option<RawRecord<'_>> {
+        let (h, offset) = self.current?;
+        Some(RawRecord {
+            timestamp: h.timestamp,
+            mrt_type: h.mrt_type,
+            subtype: h.subtype,
+            message: &self.buf,
+            offset,
+        })
     }
 
     /// Read one record's header and message into `buf`; the header and the
@@ -206,6 +229,7 @@ impl<R: Read> MrtReader<R> {
             ));
         }
         self.offset = body_at.saturating_add(u64::from(h.length));
+        self.current = Some((h, start));
         Ok(Some((h, start)))
     }
 }
@@ -258,13 +282,16 @@ impl<'a> RawRecord<'a> {
 
     /// Decode the whole record.
     pub fn decode(&self) -> Result<Record, Error> {
-        let h = Header {
+        decode_body(self.header(), self.message).map_err(|e| e.at(self.offset))
+    }
+
+    fn header(&self) -> Header {
+        Header {
             timestamp: self.timestamp,
             mrt_type: self.mrt_type,
             subtype: self.subtype,
             length: u32::try_from(self.message.len()).unwrap_or(u32::MAX),
-        };
-        decode_body(h, self.message).map_err(|e| e.at(self.offset))
+        }
     }
 
     /// The length of the whole record, header included.

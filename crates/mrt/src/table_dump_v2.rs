@@ -22,7 +22,7 @@ use ribbit_wire::reader::Reader;
 use ribbit_wire::{Afi, AttributeIssue, Family, NextHop, NlriList, PathAttributes, Prefix, Safi};
 
 use crate::attrs::{
-    decode_attributes, encode_attributes, patch_u16, read_ip, read_prefix, write_ip, write_prefix,
+    encode_attributes, patch_u16, read_ip, read_prefix, write_ip, write_prefix, AttrDecoder,
 };
 use crate::error::{truncated, At, ErrorKind};
 
@@ -184,11 +184,12 @@ impl TableDumpV2 {
         subtype: u16,
         body: &[u8],
         base: usize,
+        decoder: &mut AttrDecoder,
     ) -> Option<Result<TableDumpV2, At>> {
         use subtype::*;
         let mut r = Reader::new(body, base);
-        let rib = |family, generic, add_path, r: &mut Reader<'_>| {
-            decode_rib(r, family, generic, add_path).map(TableDumpV2::Rib)
+        let mut rib = |family, generic, add_path, r: &mut Reader<'_>| {
+            decode_rib(r, family, generic, add_path, decoder).map(TableDumpV2::Rib)
         };
         Some(match subtype {
             PEER_INDEX_TABLE => decode_peer_index(&mut r).map(TableDumpV2::PeerIndexTable),
@@ -298,6 +299,7 @@ fn decode_rib(
     family: Family,
     generic: bool,
     add_path: bool,
+    decoder: &mut AttrDecoder,
 ) -> Result<Rib, At> {
     let sequence = r.u32().map_err(truncated("sequence number"))?;
     let nlri = if generic {
@@ -310,7 +312,12 @@ fn decode_rib(
     // Each entry takes at least 8 bytes.
     let mut entries = Vec::with_capacity(usize::from(count).min(r.remaining() / 8));
     for _ in 0..count {
-        entries.push(decode_entry(r, add_path)?);
+        // Filled in place: a RibEntry is a few hundred bytes, too many to
+        // move around once per path.
+        entries.push(RibEntry::default());
+        if let Some(entry) = entries.last_mut() {
+            decode_entry(r, add_path, decoder, entry)?;
+        }
     }
     if !r.is_empty() {
         return Err(At::malformed(r.offset(), "bytes after the last RIB entry"));
@@ -359,10 +366,15 @@ fn decode_generic_nlri(r: &mut Reader<'_>, family: Family) -> Result<RibNlri, At
     })
 }
 
-fn decode_entry(r: &mut Reader<'_>, add_path: bool) -> Result<RibEntry, At> {
-    let peer_index = r.u16().map_err(truncated("peer index"))?;
-    let originated = r.u32().map_err(truncated("originated time"))?;
-    let path_id = if add_path {
+fn decode_entry(
+    r: &mut Reader<'_>,
+    add_path: bool,
+    decoder: &mut AttrDecoder,
+    entry: &mut RibEntry,
+) -> Result<(), At> {
+    entry.peer_index = r.u16().map_err(truncated("peer index"))?;
+    entry.originated = r.u32().map_err(truncated("originated time"))?;
+    entry.path_id = if add_path {
         Some(r.u32().map_err(truncated("path identifier"))?)
     } else {
         None
@@ -370,15 +382,10 @@ fn decode_entry(r: &mut Reader<'_>, add_path: bool) -> Result<RibEntry, At> {
     let len = r.u16().map_err(truncated("attribute length"))?;
     let at = r.offset();
     let bytes = r.take(usize::from(len)).map_err(truncated("attributes"))?;
-    let a = decode_attributes(bytes, at, true)?;
-    Ok(RibEntry {
-        peer_index,
-        originated,
-        path_id,
-        attributes: a.attributes,
-        mp_next_hop: a.mp_next_hop,
-        issues: a.issues,
-    })
+    entry.mp_next_hop = decoder.parse(bytes, at, true)?;
+    entry.attributes = decoder.take_attributes();
+    entry.issues = decoder.take_issues();
+    Ok(())
 }
 
 fn encode_rib(rib: &Rib, out: &mut Vec<u8>) -> Result<(), ErrorKind> {

@@ -140,6 +140,34 @@ impl<'a> RibView<'a> {
 }
 
 impl<'a> Entries<'a> {
+    /// Where the next entry starts, as an offset in the record's message,
+    /// and how many entries are left: what [`Entries::resume`] takes to
+    /// go on from here without holding a borrow of the record.
+    pub(crate) fn suspend(&self) -> (usize, u16) {
+        let at = self.reader.offset().saturating_sub(crate::HEADER_LEN);
+        (at, self.left)
+    }
+
+    /// The entries of the record whose message is `message`, from the
+    /// position [`Entries::suspend`] gave.
+    pub(crate) fn resume(
+        message: &'a [u8],
+        (at, left): (usize, u16),
+        add_path: bool,
+        record: u64,
+    ) -> Entries<'a> {
+        Entries {
+            left,
+            reader: Reader::new(
+                message.get(at..).unwrap_or(&[]),
+                crate::HEADER_LEN.saturating_add(at),
+            ),
+            add_path,
+            record,
+            failed: false,
+        }
+    }
+
     fn next_entry(&mut self) -> Result<EntryView<'a>, At> {
         let r = &mut self.reader;
         let peer_index = r.u16().map_err(truncated("peer index"))?;
