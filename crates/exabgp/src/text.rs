@@ -244,7 +244,8 @@ fn is_syntax(ch: char) -> bool {
 }
 
 fn tokenize(line: &str) -> Result<Vec<Tok<'_>>, ParseError> {
-    let mut toks = Vec::new();
+    // A route command has a dozen tokens or so: one allocation for most.
+    let mut toks = Vec::with_capacity(16);
     let mut word: Option<(usize, usize)> = None;
     let mut quote: Option<(char, usize, usize)> = None;
     let slice = |a: usize, b: usize| line.get(a..b).unwrap_or_default();
@@ -312,7 +313,12 @@ impl<'a> Cursor<'a> {
         Ok(Cursor {
             toks: tokenize(line)?,
             pos: 0,
-            end: line.chars().count().saturating_add(1),
+            end: if line.is_ascii() {
+                line.len()
+            } else {
+                line.chars().count()
+            }
+            .saturating_add(1),
         })
     }
 

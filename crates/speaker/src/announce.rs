@@ -97,6 +97,17 @@ pub fn injection(a: &Announcement) -> Result<InjectRoutes, AnnounceError> {
     })
 }
 
+/// Whether `a` has the next hop of routes already made ready to inject.
+fn same_next_hop(routes: &InjectRoutes, a: &Announcement) -> bool {
+    match (routes.route.next_hop, &a.next_hop) {
+        (InjectNextHop::Local, NextHopSpec::SelfAddress) => true,
+        (InjectNextHop::Given(nh), spec) if *spec != NextHopSpec::SelfAddress => a
+            .wire_next_hop(&EncodeSettings::default())
+            .is_ok_and(|given| given == nh),
+        _ => false,
+    }
+}
+
 /// The static routes and Flowspec rules of a neighbor (`[[route]]`,
 /// `[[neighbor.route]]`, `[[flow]]` and `[[neighbor.flow]]` of its
 /// families), as routes to inject for it.
@@ -224,13 +235,37 @@ impl Speaker {
         // Grouped by the neighbors they go to (per family when `to` is
         // empty), checked before anything is sent.
         let mut groups: Vec<(Vec<PeerId>, Vec<InjectRoutes>)> = Vec::new();
+        // The neighbors of the last family seen: a program's batch is
+        // nearly always of one family.
+        let mut last: Option<(Family, Vec<PeerId>)> = None;
         for a in announcements.iter().filter(|a| !a.held) {
-            let peers = self.targets(to, a.family)?;
-            let routes = injection(a)?;
-            match groups.iter_mut().find(|(p, _)| *p == peers) {
-                Some((_, v)) => v.push(routes),
-                None => groups.push((peers, vec![routes])),
+            let peers = match &last {
+                Some((f, p)) if *f == a.family => p.clone(),
+                _ => {
+                    let p = self.targets(to, a.family)?;
+                    last = Some((a.family, p.clone()));
+                    p
+                }
+            };
+            let group = match groups.iter().position(|(p, _)| *p == peers) {
+                Some(i) => &mut groups[i].1,
+                None => {
+                    groups.push((peers, Vec::new()));
+                    &mut groups.last_mut().expect("just pushed").1
+                }
+            };
+            // Routes with the same attributes as the one before them join
+            // its NLRI: the RIB interns their attributes once.
+            if let Some(prev) = group.last_mut() {
+                if prev.family == a.family
+                    && prev.route.attributes == a.attributes
+                    && same_next_hop(prev, a)
+                    && prev.nlri.extend_from(&a.nlri)
+                {
+                    continue;
+                }
             }
+            group.push(injection(a)?);
         }
         let mut applied = Applied::default();
         let mut waits = Vec::new();

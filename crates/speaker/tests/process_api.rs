@@ -873,6 +873,14 @@ async fn b_sees(pair: &Pair) -> Vec<String> {
         .iter()
         .map(|r| {
             let mut l = format!("{} {}", r.family, r.nlri);
+            // Only unusual next hops are named: most routes here use 192.0.2.1.
+            if let Some(nh) = r
+                .attributes
+                .next_hop
+                .filter(|nh| nh.octets() != [192, 0, 2, 1])
+            {
+                l.push_str(&format!(" next-hop {nh}"));
+            }
             if let Some(m) = r.attributes.med {
                 l.push_str(&format!(" med {m}"));
             }
@@ -928,6 +936,11 @@ async fn routes_announced_by_a_program_reach_the_peer() {
             "announce route 198.51.100.0/24 next-hop 192.0.2.1 med 10 community [65000:1]",
             "announce ipv6 unicast 2001:db8:1::/48 next-hop 2001:db8::1 med 20",
             "announce attributes next-hop 192.0.2.1 med 30 nlri 198.51.101.0/24 198.51.102.0/24",
+            // The speaker sends routes like the one before them together:
+            // the same attributes, the same next hop, or not.
+            "announce route 198.51.108.0/24 next-hop 192.0.2.1 med 30",
+            "announce route 198.51.109.0/24 next-hop 192.0.2.9 med 30",
+            "announce route 198.51.110.0/24 next-hop 192.0.2.9 med 31",
             "neighbor 127.0.3.72 announce route 198.51.103.0/24 next-hop 192.0.2.1",
             "announce flow route { match { destination 198.51.104.0/24; destination-port =80; } then { discard; } }",
             "withdraw route 198.51.102.0/24",
@@ -947,6 +960,9 @@ async fn routes_announced_by_a_program_reach_the_peer() {
         "ipv4-unicast 198.51.100.0/24 med 10 community 65000:1",
         "ipv4-unicast 198.51.101.0/24 med 30",
         "ipv4-unicast 198.51.103.0/24",
+        "ipv4-unicast 198.51.108.0/24 med 30",
+        "ipv4-unicast 198.51.109.0/24 next-hop 192.0.2.9 med 30",
+        "ipv4-unicast 198.51.110.0/24 next-hop 192.0.2.9 med 31",
         "ipv6-unicast 2001:db8:1::/48 med 20",
     ];
     let logp = log.clone();
@@ -954,7 +970,7 @@ async fn routes_announced_by_a_program_reach_the_peer() {
         let logp = logp.clone();
         async move {
             let l = lines(&logp);
-            if l.len() >= 13 {
+            if l.len() >= 16 {
                 Ok(l)
             } else {
                 Err(format!("{l:#?}"))
@@ -964,13 +980,16 @@ async fn routes_announced_by_a_program_reach_the_peer() {
     .await;
     let l = lines(&log);
     assert_eq!(
-        &l[..9],
-        ["done", "done", "done", "done", "done", "done", "@w done", "done", "done"],
+        &l[..12],
+        [
+            "done", "done", "done", "done", "done", "done", "done", "done", "done", "@w done",
+            "done", "done"
+        ],
         "{l:#?}"
     );
-    assert_eq!(l[9], "@last error no neighbor 127.0.3.99");
+    assert_eq!(l[12], "@last error no neighbor 127.0.3.99");
     assert_eq!(
-        &l[10..13],
+        &l[13..16],
         ["@eor done", "@flush done", "@eor6 done"],
         "{l:#?}"
     );

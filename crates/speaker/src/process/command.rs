@@ -181,6 +181,15 @@ pub fn parse(raw: &str) -> Result<Line, CommandError> {
             request: Request::Comment(comment.trim().to_string()),
         });
     }
+    // Route commands are nearly every line a busy program writes: they go
+    // straight to the route grammar, without the passes that look for the
+    // other commands.
+    if matches!(
+        line.split_ascii_whitespace().next(),
+        Some("announce" | "withdraw")
+    ) {
+        return route(id, line, offset);
+    }
     let words: Vec<&str> = line.split_whitespace().collect();
     let simple = match words.as_slice() {
         [] => return Err(fail("the line is empty".to_string(), false)),
@@ -275,15 +284,22 @@ pub fn parse(raw: &str) -> Result<Line, CommandError> {
     if let Some(request) = control {
         return Ok(Line { id, request });
     }
+    route(id, line, offset)
+}
+
+/// A line of the route grammar (neighbor selectors included); `offset`
+/// counts the characters before `line` in what the program wrote.
+fn route(id: Option<String>, line: &str, offset: usize) -> Result<Line, CommandError> {
     match text::parse(line) {
         Ok(cmd) => Ok(Line {
             id,
             request: Request::Route(cmd),
         }),
-        Err(e) => Err(fail(
-            format!("column {}: {}", e.column + offset, e.message),
-            e.kind == ParseErrorKind::Unsupported,
-        )),
+        Err(e) => Err(CommandError {
+            id,
+            message: format!("column {}: {}", e.column + offset, e.message),
+            unsupported: e.kind == ParseErrorKind::Unsupported,
+        }),
     }
 }
 

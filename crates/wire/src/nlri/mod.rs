@@ -151,6 +151,19 @@ impl NlriList {
         self.len() == 0
     }
 
+    /// Append the NLRI of `other` when both lists have the same layout;
+    /// false (and nothing appended) when they do not.
+    pub fn extend_from(&mut self, other: &NlriList) -> bool {
+        match (self, other) {
+            (NlriList::Prefixes(a), NlriList::Prefixes(b)) => a.extend_from_slice(b),
+            (NlriList::Labeled(a), NlriList::Labeled(b)) => a.extend_from_slice(b),
+            (NlriList::Vpn(a), NlriList::Vpn(b)) => a.extend_from_slice(b),
+            (NlriList::Flowspec(a), NlriList::Flowspec(b)) => a.extend_from_slice(b),
+            _ => return false,
+        }
+        true
+    }
+
     /// The NLRI, one by one.
     pub fn iter(&self) -> Box<dyn Iterator<Item = Nlri<'_>> + '_> {
         match self {
@@ -526,6 +539,21 @@ mod tests {
 
     fn decode(bytes: &[u8], family: Family, add_path: bool) -> Result<NlriList, DecodeError> {
         NlriList::decode(&mut Reader::new(bytes, 0), family, add_path, false)
+    }
+
+    #[test]
+    fn lists_of_one_layout_extend_and_others_do_not() {
+        let mut a = decode(&[8, 10, 24, 192, 0, 2], Family::IPV4_UNICAST, false).unwrap();
+        let b = decode(&[16, 172, 16], Family::IPV4_UNICAST, false).unwrap();
+        assert!(a.extend_from(&b));
+        let got: Vec<String> = match &a {
+            NlriList::Prefixes(v) => v.iter().map(|n| n.prefix.to_string()).collect(),
+            _ => panic!("layout changed"),
+        };
+        assert_eq!(got, ["10.0.0.0/8", "192.0.2.0/24", "172.16.0.0/16"]);
+        let mut flows = NlriList::Flowspec(Vec::new());
+        assert!(!flows.extend_from(&b));
+        assert!(flows.is_empty());
     }
 
     #[test]
