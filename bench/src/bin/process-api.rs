@@ -4,16 +4,20 @@
 //! - `--direction announce`: a program writes N `announce route` commands
 //!   (prepared before the session is up, written in large writes once it
 //!   is, acks off) and a GoBGP peer receives them; timed from the program's
-//!   first write to GoBGP holding N destinations.
+//!   first write to GoBGP holding N destinations. With `--peer monitor` the
+//!   receiver is this harness's own BGP peer instead (it decodes and counts
+//!   the prefixes as they arrive, so the figure is the speaker's and not
+//!   GoBGP's).
 //! - `--direction receive`: a raw BGP speaker (this harness) sends a
 //!   generated table of N prefixes; the program reads the JSON events and
 //!   counts the prefixes; timed from the first UPDATE written to the
 //!   program having counted N.
 //!
 //! `process-api --target ribbit|exabgp --direction announce|receive
-//! [--routes 1000000] [--ribbit target/release/ribbit]`. Needs `gobgpd` and
-//! `gobgp` (announce), `exabgp` (target exabgp) and `python3`. Addresses
-//! 127.0.3.200-211, ports 11390-11397. Prints one line with the rate.
+//! [--peer gobgp|monitor] [--routes 1000000] [--ribbit target/release/ribbit]`.
+//! Needs `gobgpd` and `gobgp` (announce to GoBGP), `exabgp` (target exabgp)
+//! and `python3`. Addresses 127.0.3.200-213, ports 11390-11398. Prints one
+//! line with the rate.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -39,6 +43,15 @@ enum Direction {
     Receive,
 }
 
+/// Who receives the announced routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Receiver {
+    /// GoBGP, polled with `gobgp global rib summary`.
+    Gobgp,
+    /// The harness's own peer, counting prefixes as UPDATEs arrive.
+    Monitor,
+}
+
 /// Measure the process API one way.
 #[derive(Debug, Parser)]
 struct Args {
@@ -48,6 +61,15 @@ struct Args {
     /// Which way the routes go.
     #[arg(long, value_enum)]
     direction: Direction,
+    /// Who receives the announced routes (`--direction announce`).
+    #[arg(long, value_enum, default_value_t = Receiver::Gobgp)]
+    peer: Receiver,
+    /// Ribbit's `[global] event-buffer` (default: Ribbit's own default).
+    #[arg(long)]
+    event_buffer: Option<usize>,
+    /// The program's `queue` (lines and events that may wait for it).
+    #[arg(long, default_value_t = 1_000_000)]
+    queue: usize,
     /// How many routes.
     #[arg(long, default_value_t = 1_000_000)]
     routes: usize,
@@ -176,12 +198,16 @@ fn start_target(
             } else {
                 format!("port = {}", port + 1)
             };
+            let queue = a.queue;
+            let buffer = a
+                .event_buffer
+                .map_or(String::new(), |n| format!("event-buffer = {n}\n"));
             let conf = format!(
                 r#"[global]
 asn = 65001
 router-id = "{local}"
 listen = ["{local}:{port}"]
-
+{buffer}
 [api]
 enabled = false
 
@@ -196,7 +222,7 @@ connect-retry = 1
 name = "bench"
 run = "{program}"
 receive = [{receive}]
-queue = 100000
+queue = {queue}
 "#
             );
             std::fs::write(a.dir.join("ribbit.toml"), conf)?;
@@ -378,20 +404,7 @@ fn announce(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         ]),
     )?;
     std::thread::sleep(Duration::from_secs(2));
-    let announcer = a.dir.join("announcer.py");
-    write_exec(&announcer, ANNOUNCER)?;
-    let started = a.dir.join("announced.txt");
-    let _ = std::fs::remove_file(&started);
-    let target = match a.target {
-        Target::Ribbit => "ribbit",
-        Target::Exabgp => "exabgp",
-    };
-    let program = format!(
-        "{} {} {} {target}",
-        announcer.display(),
-        a.routes,
-        started.display()
-    );
+    let (program, started) = announcer(a)?;
     // The target connects to GoBGP's port (11392 = 11391 + 1).
     let peering = Peering {
         local: me,
@@ -424,6 +437,87 @@ fn announce(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Write the announcing program; its command line and the file where it
+/// notes when it started and finished writing.
+fn announcer(a: &Args) -> std::io::Result<(String, PathBuf)> {
+    let announcer = a.dir.join("announcer.py");
+    write_exec(&announcer, ANNOUNCER)?;
+    let started = a.dir.join("announced.txt");
+    let _ = std::fs::remove_file(&started);
+    let target = match a.target {
+        Target::Ribbit => "ribbit",
+        Target::Exabgp => "exabgp",
+    };
+    let program = format!(
+        "{} {} {} {target}",
+        announcer.display(),
+        a.routes,
+        started.display()
+    );
+    Ok((program, started))
+}
+
+/// The target connects to the harness's peer, which counts what arrives.
+fn announce_to_monitor(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let (monitor, me) = ("127.0.3.213", "127.0.3.212");
+    let addr = SocketAddr::new(monitor.parse()?, 11398);
+    let listener = session::listen(addr)?;
+    let (program, started) = announcer(a)?;
+    // The target connects to the monitor's port (11398 = 11397 + 1).
+    let peering = Peering {
+        local: me,
+        port: 11397,
+        neighbor: monitor,
+        neighbor_as: 65002,
+        passive: false,
+    };
+    let _target = start_target(a, &peering, &program, "\"state\"")?;
+    let (stream, _) = listener.accept()?;
+    let speaker = Speaker {
+        asn: 65002,
+        router_id: "127.0.3.213".parse()?,
+        hold_time: 240,
+    };
+    let sess = Session::establish(stream, &speaker, &[ribbit_wire::Family::IPV4_UNICAST])?;
+    let (progress, _counting) = ribbit_bench::monitor::spawn(sess, a.routes, None);
+    let words = wait_file(&started, Duration::from_secs(a.timeout))?;
+    let t0: f64 = words.first().ok_or("empty")?.parse()?;
+    let written: f64 = words.get(1).ok_or("empty")?.parse()?;
+    eprintln!("the program wrote its commands in {:.2} s", written - t0);
+    let end = Instant::now() + Duration::from_secs(a.timeout);
+    loop {
+        let complete = *progress
+            .complete_at
+            .lock()
+            .map_err(|_| "monitor poisoned")?;
+        if let Some(at) = complete {
+            // The monitor's clock is an Instant; the program's is the epoch.
+            let done = now() - at.elapsed().as_secs_f64();
+            let updates = progress.updates.load(std::sync::atomic::Ordering::Relaxed);
+            eprintln!("the monitor got them in {updates} UPDATEs");
+            report(a, a.routes, done - t0);
+            return Ok(());
+        }
+        if let Some(why) = progress
+            .ended
+            .lock()
+            .map_err(|_| "monitor poisoned")?
+            .clone()
+        {
+            return Err(format!("the monitor's session ended: {why}").into());
+        }
+        if Instant::now() > end {
+            let held = progress.held.load(std::sync::atomic::Ordering::Relaxed);
+            return Err(format!(
+                "the monitor has {held} of {} after {:?}",
+                a.routes, a.timeout
+            )
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn report(a: &Args, routes: usize, secs: f64) {
     let rate = routes as f64 / secs.max(1e-9);
     let mut out = std::io::stdout().lock();
@@ -439,6 +533,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&a.dir)?;
     match a.direction {
         Direction::Receive => receive(&a),
-        Direction::Announce => announce(&a),
+        Direction::Announce => match a.peer {
+            Receiver::Gobgp => announce(&a),
+            Receiver::Monitor => announce_to_monitor(&a),
+        },
     }
 }
