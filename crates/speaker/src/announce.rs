@@ -267,7 +267,26 @@ impl Speaker {
             }
             group.push(injection(a)?);
         }
-        let mut applied = Applied::default();
+        self.apply(
+            groups,
+            |peers, routes, reply| RibControl::Inject {
+                peers,
+                routes,
+                reply: Some(reply),
+            },
+            |n| n.map_err(AnnounceError::from),
+        )
+        .await
+    }
+
+    /// Send each group to the RIB task as one control message and add up
+    /// the routes its answers count.
+    async fn apply<R, T>(
+        &self,
+        groups: Vec<(Vec<PeerId>, R)>,
+        message: impl Fn(Vec<PeerId>, R, oneshot::Sender<T>) -> RibControl,
+        count: impl Fn(T) -> Result<usize, AnnounceError>,
+    ) -> Result<Applied, AnnounceError> {
         let mut waits = Vec::new();
         let mut reached = HashSet::new();
         for (peers, routes) in groups {
@@ -278,17 +297,16 @@ impl Speaker {
             let (reply, rx) = oneshot::channel();
             self.rib
                 .control
-                .send(RibControl::Inject {
-                    peers,
-                    routes,
-                    reply: Some(reply),
-                })
+                .send(message(peers, routes, reply))
                 .map_err(|_| AnnounceError::Stopped)?;
             waits.push(rx);
         }
-        applied.neighbors = reached.len();
+        let mut applied = Applied {
+            neighbors: reached.len(),
+            ..Applied::default()
+        };
         for rx in waits {
-            let n = rx.await.map_err(|_| AnnounceError::Stopped)??;
+            let n = count(rx.await.map_err(|_| AnnounceError::Stopped)?)?;
             applied.routes = applied.routes.saturating_add(n);
         }
         Ok(applied)
@@ -324,31 +342,16 @@ impl Speaker {
                 None => groups.push((peers, vec![route])),
             }
         }
-        let mut applied = Applied::default();
-        let mut waits = Vec::new();
-        let mut reached = HashSet::new();
-        for (peers, routes) in groups {
-            reached.extend(peers.iter().copied());
-            if peers.is_empty() {
-                continue;
-            }
-            let (reply, rx) = oneshot::channel();
-            self.rib
-                .control
-                .send(RibControl::Retract {
-                    peers,
-                    routes,
-                    reply: Some(reply),
-                })
-                .map_err(|_| AnnounceError::Stopped)?;
-            waits.push(rx);
-        }
-        applied.neighbors = reached.len();
-        for rx in waits {
-            let n = rx.await.map_err(|_| AnnounceError::Stopped)?;
-            applied.routes = applied.routes.saturating_add(n);
-        }
-        Ok(applied)
+        self.apply(
+            groups,
+            |peers, routes, reply| RibControl::Retract {
+                peers,
+                routes,
+                reply: Some(reply),
+            },
+            Ok,
+        )
+        .await
     }
 
     /// The routes announced to a neighbor (static routes and
