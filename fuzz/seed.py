@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Seed the fuzz corpora with the messages of ExaBGP's conformance vectors.
+"""Seed the fuzz corpora with the messages of ExaBGP's conformance vectors
+(and exabgp_command with their API commands).
 
 Each target reads a two-byte decode context first (see fuzz_targets/context.rs);
 the seeds use 0x0001 (4-octet AS, no ADD-PATH, 4096-byte messages).
@@ -43,3 +44,12 @@ for text in messages():
         write("update_decode", name, b"\x00\x01" + msg[19:])
     count += 1
 print("%d seeds written under %s" % (count, os.path.join(here, "corpus")))
+
+# The API commands of the encoding vectors, for exabgp_command.
+commands = 0
+for path in sorted(glob.glob(os.path.join(qa, "encoding", "*.ci"))):
+    for line in open(path):
+        if ":cmd:" in line:
+            write("exabgp_command", "seed-%04d" % commands, line.split(":cmd:", 1)[1].strip().encode())
+            commands += 1
+print("%d command seeds written" % commands)
