@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStdout;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing::{debug, info, warn};
 
 use ribbit_exabgp::text::{Announcement, ApiCommand, Command, NeighborSelector, Withdrawal};
@@ -36,6 +36,11 @@ pub const MAX_BATCH: usize = 10_000;
 /// How often a program's event task looks whether a dropped program has
 /// room again for its gap and re-sync, when no event comes.
 const GAP_CHECK: Duration = Duration::from_millis(100);
+
+/// How long a program's event thread pauses between batches during a
+/// burst of events: the speaker's event buffer (`event-buffer`, 65,536 by
+/// default) lasts far longer even at a full table's pace.
+const BURST_PAUSE: Duration = Duration::from_millis(1);
 
 // ------------------------------------------------------------------ routes
 
@@ -270,24 +275,52 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         .spawn(move || {
             // A small runtime of its own, so that the thread also wakes
             // when this task ends (its queue closes), events or not.
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
+                let mut burst = false;
                 loop {
-                    let next = tokio::select! {
+                    // In a burst, what came during a short pause is taken
+                    // at once: one wake-up of this thread per batch rather
+                    // than one per event (a futex call and a context
+                    // switch each). A quiet speaker's event is taken as
+                    // soon as it comes.
+                    if burst {
+                        tokio::select! {
+                            () = tokio::time::sleep(BURST_PAUSE) => {}
+                            () = fwd.closed() => return,
+                        }
+                    }
+                    let mut next = tokio::select! {
                         r = sub.recv() => r,
                         () = fwd.closed() => return,
                     };
-                    let item = match next {
-                        Ok(e) if e.peer().is_some_and(|p| scope.contains(p)) => Ok(e),
-                        Ok(_) => continue,
-                        Err(RecvError::Lagged(n)) => Err(n),
-                        Err(RecvError::Closed) => return,
-                    };
-                    if fwd.send(item).await.is_err() {
-                        return;
+                    let mut taken = 0usize;
+                    loop {
+                        let item = match next {
+                            Ok(e) if e.peer().is_some_and(|p| scope.contains(p)) => Some(Ok(e)),
+                            Ok(_) => None,
+                            Err(RecvError::Lagged(n)) => Some(Err(n)),
+                            Err(RecvError::Closed) => return,
+                        };
+                        if let Some(item) = item {
+                            if fwd.send(item).await.is_err() {
+                                return;
+                            }
+                        }
+                        taken = taken.saturating_add(1);
+                        next = match sub.try_recv() {
+                            Ok(e) => Ok(e),
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                        };
                     }
+                    burst = taken > 1;
                 }
             });
         });
