@@ -451,12 +451,7 @@ impl EventEncoder {
                         line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
                         let a = &first.attributes;
                         if usual_attributes(a) {
-                            let members = attribute_members(a);
-                            if !members.is_empty() {
-                                line.push_str("\"attribute\":");
-                                write_members(&members, &mut line);
-                                line.push(',');
-                            }
+                            write_attributes(a, &mut line);
                         } else {
                             line.push_str("\"attribute\":");
                             line.push_str(&Value::Object(exa::attributes(a)).to_string());
@@ -563,85 +558,108 @@ fn table_groups(routes: &[ReceivedRoute]) -> Vec<Vec<&ReceivedRoute>> {
     groups
 }
 
-/// The members of ExaBGP's `attribute` object for the usual attributes
-/// (the caller has checked there are no others), in alphabetical order.
-fn attribute_members(a: &ribbit_wire::PathAttributes) -> Vec<(&'static str, String)> {
+/// ExaBGP's `attribute` object for the usual attributes (the caller has
+/// checked there are no others), members in alphabetical order, written
+/// straight into `out`: `"attribute":{...},` or nothing when there is no
+/// attribute to show.
+fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
     use ribbit_wire::attribute::SegmentType;
-    let mut members: Vec<(&str, String)> = Vec::new();
-    if let Some(agg) = a.aggregator {
-        members.push(("aggregator", format!("\"{}:{}\"", agg.asn, agg.address)));
-    }
-    if let Some(path) = a.as_path.as_ref().filter(|p| !p.segments.is_empty()) {
-        let collect = |kind: SegmentType| -> Vec<u32> {
-            path.segments
-                .iter()
-                .filter(|s| s.kind == kind)
-                .flat_map(|s| s.asns.iter().copied())
-                .collect()
-        };
-        let nums = |v: Vec<u32>| {
-            let t: Vec<String> = v.iter().map(u32::to_string).collect();
-            format!("[{}]", t.join(","))
-        };
-        members.push(("as-path", nums(collect(SegmentType::Sequence))));
-        let set = collect(SegmentType::Set);
-        if !set.is_empty() {
-            members.push(("as-set", nums(set)));
+    use std::fmt::Write as _;
+    let start = out.len();
+    let member = |out: &mut String, name: &str| {
+        out.push_str(if out.len() == start {
+            "\"attribute\":{"
+        } else {
+            ","
+        });
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+    };
+    let numbers = |out: &mut String, v: &mut dyn Iterator<Item = u32>| {
+        out.push('[');
+        for (i, n) in v.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{n}");
         }
-        members.push((
-            "confederation-path",
-            nums(collect(SegmentType::ConfedSequence)),
-        ));
-        let cset = collect(SegmentType::ConfedSet);
-        if !cset.is_empty() {
-            members.push(("confederation-set", nums(cset)));
+        out.push(']');
+    };
+    if let Some(agg) = a.aggregator {
+        member(out, "aggregator");
+        let _ = write!(out, "\"{}:{}\"", agg.asn, agg.address);
+    }
+    let path = a.as_path.as_ref().filter(|p| !p.segments.is_empty());
+    let of_kind = |kind: SegmentType| {
+        path.into_iter()
+            .flat_map(|p| p.segments.iter())
+            .filter(move |s| s.kind == kind)
+            .flat_map(|s| s.asns.iter().copied())
+    };
+    let has = |kind: SegmentType| of_kind(kind).next().is_some();
+    if path.is_some() {
+        member(out, "as-path");
+        numbers(out, &mut of_kind(SegmentType::Sequence));
+        if has(SegmentType::Set) {
+            member(out, "as-set");
+            numbers(out, &mut of_kind(SegmentType::Set));
         }
     }
     if a.atomic_aggregate {
-        members.push(("atomic-aggregate", "true".into()));
+        member(out, "atomic-aggregate");
+        out.push_str("true");
     }
     if !a.communities.is_empty() {
-        let t: Vec<String> = a
-            .communities
-            .iter()
-            .map(|c| format!("[{},{}]", c.high(), c.low()))
-            .collect();
-        members.push(("community", format!("[{}]", t.join(","))));
+        member(out, "community");
+        out.push('[');
+        for (i, c) in a.communities.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "[{},{}]", c.high(), c.low());
+        }
+        out.push(']');
+    }
+    if path.is_some() {
+        member(out, "confederation-path");
+        numbers(out, &mut of_kind(SegmentType::ConfedSequence));
+        if has(SegmentType::ConfedSet) {
+            member(out, "confederation-set");
+            numbers(out, &mut of_kind(SegmentType::ConfedSet));
+        }
     }
     if !a.large_communities.is_empty() {
-        let t: Vec<String> = a
-            .large_communities
-            .iter()
-            .map(|c| format!("[{},{},{}]", c.global, c.local1, c.local2))
-            .collect();
-        members.push(("large-community", format!("[{}]", t.join(","))));
+        member(out, "large-community");
+        out.push('[');
+        for (i, c) in a.large_communities.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "[{},{},{}]", c.global, c.local1, c.local2);
+        }
+        out.push(']');
     }
     if let Some(lp) = a.local_pref {
-        members.push(("local-preference", lp.to_string()));
+        member(out, "local-preference");
+        let _ = write!(out, "{lp}");
     }
     if let Some(med) = a.med {
-        members.push(("med", med.to_string()));
+        member(out, "med");
+        let _ = write!(out, "{med}");
     }
     if let Some(o) = a.origin {
-        members.push(("origin", format!("\"{}\"", o.name())));
+        member(out, "origin");
+        out.push('"');
+        out.push_str(o.name());
+        out.push('"');
     }
-    members.sort_by(|x, y| x.0.cmp(y.0));
-    members
+    if out.len() > start {
+        out.push_str("},");
+    }
 }
 
-fn write_members(members: &[(&str, String)], out: &mut String) {
-    use std::fmt::Write as _;
-    out.push('{');
-    for (i, (k, v)) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "\"{k}\":{v}");
-    }
-    out.push('}');
-}
-
-/// Whether [`attribute_members`] covers every attribute present.
+/// Whether [`write_attributes`] covers every attribute present.
 fn usual_attributes(a: &ribbit_wire::PathAttributes) -> bool {
     a.originator_id.is_none()
         && a.cluster_list.is_empty()
@@ -688,6 +706,14 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
         out.push(']');
     };
     out.push_str("{\"update\":{");
+    let has_routes = !u.announced.is_empty()
+        || u.mp_reach
+            .as_ref()
+            .is_some_and(|m| matches!(&m.nlri, MpNlri::Decoded(l) if !l.is_empty()));
+    if has_routes {
+        // Followed by "announce": its comma is written with it.
+        write_attributes(a, out);
+    }
     let mut first = true;
     let mut sep = |out: &mut String| {
         if !first {
@@ -695,18 +721,6 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
         }
         first = false;
     };
-    let has_routes = !u.announced.is_empty()
-        || u.mp_reach
-            .as_ref()
-            .is_some_and(|m| matches!(&m.nlri, MpNlri::Decoded(l) if !l.is_empty()));
-    if has_routes {
-        let members = attribute_members(a);
-        if !members.is_empty() {
-            sep(out);
-            out.push_str("\"attribute\":");
-            write_members(&members, out);
-        }
-    }
     // Announced: IPv4 under the NEXT_HOP, MP under its next hop.
     let mut announce: Vec<(String, String, &[ribbit_wire::nlri::PrefixNlri])> = Vec::new();
     if !u.announced.is_empty() {
