@@ -349,7 +349,8 @@ pub struct Update {
 }
 
 impl Update {
-    fn new(u: &WireUpdate, length: usize) -> Update {
+    /// The JSON of a decoded UPDATE that was `length` bytes on the wire.
+    pub fn new(u: &WireUpdate, length: usize) -> Update {
         let mut withdrawn: Vec<Route> = u
             .withdrawn
             .iter()

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use ribbit_fsm::State;
-use ribbit_wire::{Family, Message as WireMessage};
+use ribbit_wire::Family;
 
 use super::error::ApiError;
 use super::model::{state_name, LastNotification};
@@ -316,12 +316,7 @@ impl EventFilter {
             PeerEvent::Update { update, .. } => {
                 // Ribbit's JSON of the UPDATE (docs/json.md), less the
                 // wire length, which the event does not carry.
-                let json::Message::Update(u) =
-                    json::Message::new(&WireMessage::Update(update.as_ref().clone()), 0)
-                else {
-                    return None;
-                };
-                let mut u = *u;
+                let mut u = json::Update::new(update, 0);
                 if self.families.is_some() {
                     // Only the routes of the families asked for.
                     u.announced.retain(|r| self.family_ok(&r.family));
