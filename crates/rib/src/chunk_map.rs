@@ -8,7 +8,9 @@
 //! about 60 bytes per entry. Here a run that receives keys in order is
 //! filled completely before the next one starts, and runs split in the
 //! middle only for keys inserted between existing ones, so a table costs
-//! close to the size of its entries.
+//! close to the size of its entries. A run that keys reach in random
+//! order grows its allocation a few entries at a time rather than taking
+//! a full run's room at once.
 //!
 //! A full table is reached in random order (UPDATEs come grouped by
 //! attribute set, not by prefix), and finding the run of a key through a
@@ -124,19 +126,23 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         self.slots.get_mut(i)?.get_mut(key)
     }
 
-    /// The value of `key`, inserted with `make` when missing (`None`
+    /// The value of `key`, inserted with `make` when missing, and whether
+    /// it was: for values copied out (destination numbers), found or put
+    /// in place in one descent unless a run has to be split (`None`
     /// cannot happen).
-    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> Option<&mut V> {
+    pub fn get_or_insert_copy(&mut self, key: K, make: impl FnOnce() -> V) -> Option<(V, bool)>
+    where
+        V: Copy,
+    {
         if self.slots.len() == 1 && self.len >= self.spread_at {
             self.spread();
         }
         let i = self.slot(&key);
-        let slot = self.slots.get_mut(i)?;
-        let (v, inserted) = slot.get_or_insert_with(key, make);
-        if inserted {
+        let r = self.slots.get_mut(i)?.get_or_insert_copy(key, make);
+        if r.1 {
             self.len += 1;
         }
-        v
+        Some(r)
     }
 
     /// Set the value of `key`; returns the old one.
@@ -206,6 +212,20 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
 /// Entries per run.
 pub(crate) const CHUNK: usize = 32;
 
+/// Entries a run that is not filled in key order grows by at a time.
+const GROW: usize = 8;
+
+/// Insert into a run at `i`, growing it by [`GROW`] entries when full
+/// (never past [`CHUNK`]): runs that keys reach in random order are split
+/// in halves and fill slowly, and space allocated ahead of them would be
+/// a third of the table's.
+fn put<K, V>(run: &mut Vec<(K, V)>, i: usize, item: (K, V)) {
+    if run.len() == run.capacity() {
+        run.reserve_exact(GROW.min(CHUNK.saturating_sub(run.len())).max(1));
+    }
+    run.insert(i, item);
+}
+
 /// One sorted map of runs: the whole map when small, one radix slot of it
 /// when large.
 #[derive(Debug, Clone)]
@@ -249,43 +269,30 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         run.get_mut(i).map(|(_, v)| v)
     }
 
-    /// The value of `key`, inserted with `make` when missing (`None`
-    /// cannot happen).
-    /// The value of `key`, inserted with `make` when missing, and whether
-    /// it was.
-    fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (Option<&mut V>, bool) {
-        let found = self.runs.range(..=&key).next_back().map(|(s, run)| {
-            let at = run.binary_search_by(|(k, _)| k.cmp(&key));
-            (s.clone(), at, run.len() < CHUNK)
-        });
-        match found {
-            Some((sep, Ok(i), _)) => (
-                self.runs
-                    .get_mut(&sep)
-                    .and_then(|run| run.get_mut(i))
-                    .map(|(_, v)| v),
-                false,
-            ),
-            // Room in the run: in place, no second descent.
-            Some((sep, Err(i), true)) => {
-                self.len += 1;
-                let Some(run) = self.runs.get_mut(&sep) else {
-                    return (None, false);
-                };
-                run.insert(i, (key, make()));
-                (run.get_mut(i).map(|(_, v)| v), true)
-            }
-            _ => {
-                let (sep, i) = self.insert_new(key, make());
-                (
-                    self.runs
-                        .get_mut(&sep)
-                        .and_then(|run| run.get_mut(i))
-                        .map(|(_, v)| v),
-                    true,
-                )
+    /// [`ChunkMap::get_or_insert_copy`] in this map.
+    fn get_or_insert_copy(&mut self, key: K, make: impl FnOnce() -> V) -> (V, bool)
+    where
+        V: Copy,
+    {
+        if let Some((_, run)) = self.runs.range_mut(..=&key).next_back() {
+            match run.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => {
+                    if let Some((_, v)) = run.get(i) {
+                        return (*v, false);
+                    }
+                }
+                Err(i) if run.len() < CHUNK => {
+                    let v = make();
+                    put(run, i, (key, v));
+                    self.len += 1;
+                    return (v, true);
+                }
+                Err(_) => {}
             }
         }
+        let v = make();
+        self.insert_new(key, v);
+        (v, true)
     }
 
     /// Set the value of `key`; returns the old one. One descent when the
@@ -295,7 +302,7 @@ impl<K: Ord + Clone, V> Runs<K, V> {
             match run.binary_search_by(|(k, _)| k.cmp(&key)) {
                 Ok(i) => return run.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
                 Err(i) if run.len() < CHUNK => {
-                    run.insert(i, (key, value));
+                    put(run, i, (key, value));
                     self.len += 1;
                     return None;
                 }
@@ -311,7 +318,7 @@ impl<K: Ord + Clone, V> Runs<K, V> {
     fn insert_new(&mut self, key: K, value: V) -> (K, usize) {
         self.len += 1;
         let Some(sep) = self.run_of(&key).cloned() else {
-            let mut run = Vec::with_capacity(CHUNK);
+            let mut run = Vec::with_capacity(GROW);
             run.push((key.clone(), value));
             self.runs.insert(key.clone(), run);
             return (key, 0);
@@ -322,7 +329,7 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         };
         let i = run.partition_point(|(k, _)| *k < key);
         if run.len() < CHUNK {
-            run.insert(i, (key.clone(), value));
+            put(run, i, (key.clone(), value));
             if key < sep {
                 // A new smallest key: the first run's separator moves down.
                 if let Some(run) = self.runs.remove(&sep) {
@@ -339,14 +346,17 @@ impl<K: Ord + Clone, V> Runs<K, V> {
             self.runs.insert(key.clone(), next);
             return (key, 0);
         }
-        // Split in the middle.
-        let mut right = Vec::with_capacity(CHUNK);
+        // Split in the middle, each half with room to grow by a step.
+        let mut right = Vec::with_capacity(CHUNK / 2 + GROW);
         right.extend(run.drain(CHUNK / 2..));
+        let mut left = Vec::with_capacity(CHUNK / 2 + GROW);
+        left.append(run);
+        *run = left;
         let at = if i <= CHUNK / 2 {
-            run.insert(i, (key.clone(), value));
+            put(run, i, (key.clone(), value));
             None
         } else {
-            right.insert(i - CHUNK / 2, (key.clone(), value));
+            put(&mut right, i - CHUNK / 2, (key.clone(), value));
             Some(i - CHUNK / 2)
         };
         let right_sep = right.first().map(|(k, _)| k.clone());
@@ -400,6 +410,7 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         }
         if let Some(next) = self.runs.remove(&next_sep) {
             if let Some(run) = self.runs.get_mut(sep) {
+                run.reserve_exact(next.len());
                 run.extend(next);
             }
         }
@@ -509,8 +520,9 @@ mod tests {
                 match op {
                     0 => prop_assert_eq!(m.insert(k, u32::from(k) * 3), b.insert(k, u32::from(k) * 3)),
                     1 => {
-                        let got = m.get_or_insert_with(k, || u32::from(k) * 5).map(|v| *v);
-                        prop_assert_eq!(got, Some(*b.entry(k).or_insert(u32::from(k) * 5)));
+                        let had = b.contains_key(&k);
+                        let got = m.get_or_insert_copy(k, || u32::from(k) * 7);
+                        prop_assert_eq!(got, Some((*b.entry(k).or_insert(u32::from(k) * 7), !had)));
                     }
                     _ => prop_assert_eq!(m.remove(&k), b.remove(&k)),
                 }
@@ -526,8 +538,16 @@ mod tests {
             }
             prop_assert_eq!(m.first(), b.iter().next());
             for slot in &m.slots {
-                for run in slot.runs.values() {
+                let mut last: Option<u16> = None;
+                for (sep, run) in &slot.runs {
                     prop_assert!(run.len() <= CHUNK && !run.is_empty());
+                    // A separator no greater than its run's keys and
+                    // above every key before.
+                    let first = run.first().map(|(k, _)| *k).unwrap();
+                    prop_assert!(*sep <= first);
+                    prop_assert!(last.is_none_or(|l| l < *sep));
+                    prop_assert!(run.windows(2).all(|w| w[0].0 < w[1].0));
+                    last = run.last().map(|(k, _)| *k);
                 }
             }
             prop_assert_eq!(m.slots.iter().map(|s| s.len).sum::<usize>(), m.len());

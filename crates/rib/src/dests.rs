@@ -94,20 +94,15 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
     /// The number of `key`, given one when it has none; and whether it was
     /// new (its destination is empty then).
     pub fn entry(&mut self, key: K) -> Option<(u32, bool)> {
-        let mut created = false;
         let free = &mut self.free;
         let dests = &mut self.dests;
-        let id = *self.index.get_or_insert_with(key, || {
-            created = true;
-            match free.pop() {
-                Some(id) => id,
-                None => {
-                    dests.push(Dest::default());
-                    u32::try_from(dests.len() - 1).unwrap_or(u32::MAX)
-                }
+        self.index.get_or_insert_copy(key, || match free.pop() {
+            Some(id) => id,
+            None => {
+                dests.push(Dest::default());
+                u32::try_from(dests.len() - 1).unwrap_or(u32::MAX)
             }
-        })?;
-        Some((id, created))
+        })
     }
 
     /// Take back a number [`Dests::entry`] just gave and nothing used.
