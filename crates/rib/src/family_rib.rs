@@ -687,15 +687,14 @@ struct Want<X> {
     hash: u64,
 }
 
-/// Indices of the eligible paths in decision order: the best, then the
-/// best of the rest, and so on; long-lived stale paths after all others.
-fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
+/// The eligible paths in decision order, given to `each` by index: the
+/// best, then the best of the rest, and so on; long-lived stale paths
+/// after all others. Stops when `each` returns false, so that finding the
+/// first few (path hiding, ADD-PATH best N) costs a decision each, not a
+/// ranking of every path.
+fn rank<X>(sh: &Shared, paths: &[Path<X>], mut each: impl FnMut(usize) -> bool) {
     let facts: Vec<_> = paths.iter().map(|p| p.attrs.facts()).collect();
     let mut c = sh.candidates(paths, &facts);
-    let base: Vec<bool> = paths
-        .iter()
-        .map(|p| sh.reachable(&p.attrs.next_hop()))
-        .collect();
     let mut order = Vec::with_capacity(paths.len());
     loop {
         match best_path(&c, sh.options.decision) {
@@ -704,13 +703,18 @@ fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
                 if let Some(x) = c.get_mut(d.best) {
                     x.reachable = false;
                 }
+                if !each(d.best) {
+                    return;
+                }
             }
             None => {
                 // The long-lived stale tier, if it was held back.
                 let mut again = false;
                 for (i, x) in c.iter_mut().enumerate() {
-                    if !order.contains(&i) && base.get(i).copied().unwrap_or(false) && !x.reachable
-                    {
+                    let usable = paths
+                        .get(i)
+                        .is_some_and(|p| sh.reachable(&p.attrs.next_hop()));
+                    if !order.contains(&i) && usable && !x.reachable {
                         x.reachable = true;
                         again = true;
                     }
@@ -721,7 +725,6 @@ fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
             }
         }
     }
-    order
 }
 
 impl<K: RouteKey> FamilyRib<K> {
@@ -1533,13 +1536,23 @@ impl<K: RouteKey> FamilyRib<K> {
                     // path it is allowed to have, not nothing, when the
                     // overall best is withheld from it (path hiding).
                     let paths = dest.paths();
-                    for i in rank(sh, paths).into_iter().skip(1) {
-                        let Some(p) = paths.get(i) else { continue };
-                        if let Some(e) = sh.export(memo, to, family, prefix, p) {
-                            out.push(want(sh, p, e));
-                            break;
+                    let mut first = true;
+                    rank(sh, paths, |i| {
+                        if std::mem::take(&mut first) {
+                            // The best, withheld.
+                            return true;
                         }
-                    }
+                        match paths
+                            .get(i)
+                            .and_then(|p| Some((p, sh.export(memo, to, family, prefix, p)?)))
+                        {
+                            Some((p, e)) => {
+                                out.push(want(sh, p, e));
+                                false
+                            }
+                            None => true,
+                        }
+                    });
                 }
             }
             Some(mode) => {
@@ -1548,14 +1561,15 @@ impl<K: RouteKey> FamilyRib<K> {
                     AddPathSend::All => usize::MAX,
                 };
                 let paths = dest.paths();
-                for i in rank(sh, paths) {
-                    if out.len() >= n {
-                        break;
-                    }
-                    let Some(p) = paths.get(i) else { continue };
-                    if let Some(e) = sh.export(memo, to, family, prefix, p) {
-                        out.push(want(sh, p, e));
-                    }
+                if n > 0 {
+                    rank(sh, paths, |i| {
+                        if let Some(p) = paths.get(i) {
+                            if let Some(e) = sh.export(memo, to, family, prefix, p) {
+                                out.push(want(sh, p, e));
+                            }
+                        }
+                        out.len() < n
+                    });
                 }
             }
         }
