@@ -66,6 +66,12 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
         self.index.len()
     }
 
+    /// Numbers handed out, free ones included (for tests).
+    #[cfg(test)]
+    pub fn numbers(&self) -> usize {
+        self.dests.len()
+    }
+
     /// The number of `key`.
     pub fn id(&self, key: &K) -> Option<u32> {
         self.index.get(key).copied()

@@ -800,6 +800,12 @@ impl<K: RouteKey> FamilyRib<K> {
         self.log.entries.len()
     }
 
+    /// Destination numbers handed out (for tests).
+    #[cfg(test)]
+    pub fn numbers(&self) -> usize {
+        self.loc.numbers()
+    }
+
     /// Drop the log entries every neighbor has read. A neighbor further
     /// behind than the table is large reads no more of it: it walks the
     /// table instead, comparing with what it was sent, which costs no more
