@@ -1233,6 +1233,22 @@ impl<K: RouteKey> FamilyRib<K> {
         }
     }
 
+    /// Look the destinations of an UPDATE's prefixes up before
+    /// [`FamilyRib::import_list`] changes them: the lookups do not depend
+    /// on each other, so the processor overlaps their cache misses (a
+    /// table larger than the caches is reached at random places), and the
+    /// changes find the table's runs in the cache.
+    pub fn warm<'n>(&self, nlris: impl Iterator<Item = Nlri<'n>>) {
+        let mut found = 0u32;
+        for nlri in nlris {
+            if let Some((key, _, _)) = K::from_nlri(self.family, nlri) {
+                found ^= self.loc.id(&key).unwrap_or(0);
+            }
+        }
+        // Not used: only the loads matter.
+        std::hint::black_box(found);
+    }
+
     /// A locally originated route.
     pub fn insert_local(&mut self, sh: &mut Shared, nlri: Nlri<'_>, set: WireSet) -> bool {
         let Some((key, path_id, extra)) = K::from_nlri(self.family, nlri) else {
