@@ -27,6 +27,10 @@
 use crate::chunk_map::{ChunkMap, Radix};
 use crate::table::Dest;
 
+/// Keys [`Dests::for_each_mut`] takes at a time to visit in number order
+/// (16 bytes each while it runs).
+const VISIT_BATCH: usize = 65_536;
+
 /// The destinations of one family, by key and by number.
 #[derive(Debug)]
 pub(crate) struct Dests<K, X> {
@@ -147,17 +151,47 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
     /// whether something still does), forgetting their keys; the others
     /// stay idle. Only to be called when no change log entry is unread.
     pub fn release(&mut self, mut held: impl FnMut(u32, &K) -> bool) {
-        let idle = std::mem::take(&mut self.idle);
+        let mut idle = std::mem::take(&mut self.idle);
+        // In number order: the destinations and the Adj-RIB-Outs `held`
+        // reads are read in increasing addresses. An idle entry's key has
+        // its number in the index until the number is freed here, so a
+        // number listed twice is the same destination: freed once.
+        idle.sort_unstable_by_key(|(id, _)| *id);
+        idle.dedup_by_key(|(id, _)| *id);
+        let bulk = idle.len() > self.index.len() / 16;
+        let mut gone: Vec<u32> = Vec::new();
+        let mut mask = if bulk {
+            vec![false; self.dests.len()]
+        } else {
+            Vec::new()
+        };
         for (id, key) in idle {
-            // Freed already (listed twice), or back in use.
-            if self.index.get(&key) != Some(&id) || !self.at(id).is_some_and(Dest::is_empty) {
+            if !self.at(id).is_some_and(Dest::is_empty) {
+                // Back in use.
                 continue;
             }
             if held(id, &key) {
                 self.idle.push((id, key));
-                continue;
+            } else if bulk {
+                if let Some(m) = mask.get_mut(id as usize) {
+                    *m = true;
+                }
+            } else if self.index.get(&key) == Some(&id) {
+                self.index.remove(&key);
+                gone.push(id);
             }
-            self.index.remove(&key);
+        }
+        if bulk {
+            // Many (a neighbor's whole table): one pass over the index.
+            self.index.retain(|_, id| {
+                let free = mask.get(*id as usize).copied().unwrap_or(false);
+                if free {
+                    gone.push(*id);
+                }
+                !free
+            });
+        }
+        for id in gone {
             if let Some(d) = self.dests.get_mut(id as usize) {
                 *d = Dest::default();
             }
@@ -207,9 +241,9 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
         self.index.next_after(key).map(|(k, id)| (k, *id))
     }
 
-    /// Visit every destination with a path, in key order, to change it
-    /// (`f` gets the key, the number and the destination; emptied ones
-    /// become idle).
+    /// Visit every destination with a path to change it, in key order by
+    /// batches and in number order within each (`f` gets the key, the
+    /// number and the destination; emptied ones become idle).
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&K, u32, &mut Dest<X>)) {
         let Dests {
             index,
@@ -218,17 +252,31 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
             live,
             ..
         } = self;
-        for (key, id) in index.iter() {
-            let Some(d) = dests.get_mut(*id as usize) else {
-                continue;
-            };
-            if d.is_empty() {
-                continue;
+        // In key order the numbers, given in order of arrival, are
+        // anywhere: each batch of keys is visited in number order, so that
+        // the destinations (and, through the change log, each neighbor's
+        // Adj-RIB-Out) are read in increasing addresses, not at random.
+        let mut keys = index.iter();
+        let mut batch: Vec<(u32, &K)> = Vec::new();
+        loop {
+            batch.clear();
+            batch.extend(keys.by_ref().take(VISIT_BATCH).map(|(k, id)| (*id, k)));
+            if batch.is_empty() {
+                return;
             }
-            f(key, *id, d);
-            if d.is_empty() {
-                *live = live.saturating_sub(1);
-                idle.push((*id, key.clone()));
+            batch.sort_unstable_by_key(|(id, _)| *id);
+            for &(id, key) in &batch {
+                let Some(d) = dests.get_mut(id as usize) else {
+                    continue;
+                };
+                if d.is_empty() {
+                    continue;
+                }
+                f(key, id, d);
+                if d.is_empty() {
+                    *live = live.saturating_sub(1);
+                    idle.push((id, key.clone()));
+                }
             }
         }
     }

@@ -207,6 +207,10 @@ fn full_table(shuffled: bool) {
     // Withdrawing the whole table.
     let t = Instant::now();
     rib.peer_down(src, None);
+    println!(
+        "peer_down alone: {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     for m in [mon, late] {
         while rib.has_pending(m) {
             out.clear();
