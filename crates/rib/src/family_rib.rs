@@ -1613,14 +1613,11 @@ impl<K: RouteKey> FamilyRib<K> {
         out: &mut Vec<Want<K::Extra>>,
     ) -> bool {
         let mut any = false;
-        for ((k, id), r) in inj.range_from(Bound::Included((key.clone(), 0))) {
-            if k != key {
-                break;
-            }
+        for (id, r) in injected_at(inj, key) {
             any = true;
             if let Some(e) = sh.export_injected(memo, to, family, key.prefix(), r) {
                 out.push(Want {
-                    id: *id,
+                    id,
                     hash: nonzero_hash(K::sent_hash(e.hash, &r.extra, &sh.hasher)),
                     exported: e,
                     extra: r.extra.clone(),
