@@ -8,7 +8,9 @@
 //! about 60 bytes per entry. Here a run that receives keys in order is
 //! filled completely before the next one starts, and runs split in the
 //! middle only for keys inserted between existing ones, so a table costs
-//! close to the size of its entries.
+//! close to the size of its entries. A run that keys reach in random
+//! order grows its allocation a few entries at a time rather than taking
+//! a full run's room at once.
 //!
 //! A full table is reached in random order (UPDATEs come grouped by
 //! attribute set, not by prefix), and finding the run of a key through a
@@ -104,7 +106,7 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         };
         self.slots = (0..SLOTS).map(|_| Runs::default()).collect();
         for (_, run) in one.runs {
-            for (k, v) in run {
+            for (k, v) in run.into_iter() {
                 let i = self.slot(&k);
                 if let Some(slot) = self.slots.get_mut(i) {
                     slot.insert_new(k, v);
@@ -124,19 +126,23 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         self.slots.get_mut(i)?.get_mut(key)
     }
 
-    /// The value of `key`, inserted with `make` when missing (`None`
+    /// The value of `key`, inserted with `make` when missing, and whether
+    /// it was: for values copied out (destination numbers), found or put
+    /// in place in one descent unless a run has to be split (`None`
     /// cannot happen).
-    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> Option<&mut V> {
+    pub fn get_or_insert_copy(&mut self, key: K, make: impl FnOnce() -> V) -> Option<(V, bool)>
+    where
+        V: Copy,
+    {
         if self.slots.len() == 1 && self.len >= self.spread_at {
             self.spread();
         }
         let i = self.slot(&key);
-        let slot = self.slots.get_mut(i)?;
-        let (v, inserted) = slot.get_or_insert_with(key, make);
-        if inserted {
+        let r = self.slots.get_mut(i)?.get_or_insert_copy(key, make);
+        if r.1 {
             self.len += 1;
         }
-        v
+        Some(r)
     }
 
     /// Set the value of `key`; returns the old one.
@@ -202,8 +208,9 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         self.slots.iter().flat_map(|s| s.iter())
     }
 
-    /// Keep the entries for which `keep` is true (it may change them).
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+    /// Keep the entries for which `keep` is true: one pass, where removing
+    /// many keys one by one would search and shift a run for each.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
         let mut len = 0;
         for s in &mut self.slots {
             s.retain(&mut keep);
@@ -212,8 +219,114 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         self.len = len;
     }
 }
+
 /// Entries per run.
 pub(crate) const CHUNK: usize = 32;
+
+/// Entries a run that is not filled in key order grows by at a time.
+const GROW: usize = 8;
+
+/// One run: its keys and their values in two arrays, so that finding a
+/// key reads only keys (32 IPv4 keys are 4 cache lines, where pairs with
+/// a destination number would be 8) and an entry costs the key and the
+/// value without padding (12 bytes for an IPv4 key and a number, not 16).
+#[derive(Debug, Clone)]
+struct Run<K, V> {
+    keys: Vec<K>,
+    vals: Vec<V>,
+}
+
+impl<K: Ord, V> Run<K, V> {
+    /// An empty run with room for `n` entries.
+    fn with_capacity(n: usize) -> Self {
+        Run {
+            keys: Vec::with_capacity(n),
+            vals: Vec::with_capacity(n),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Where `key` is (`Ok`) or would go (`Err`).
+    fn find(&self, key: &K) -> Result<usize, usize> {
+        self.keys.binary_search(key)
+    }
+
+    fn first_key(&self) -> Option<&K> {
+        self.keys.first()
+    }
+
+    fn entry(&self, i: usize) -> Option<(&K, &V)> {
+        Some((self.keys.get(i)?, self.vals.get(i)?))
+    }
+
+    /// Insert at `i`, growing by [`GROW`] entries when full (never past
+    /// [`CHUNK`]): runs that keys reach in random order are split in
+    /// halves and fill slowly, and space allocated ahead of them would be
+    /// a third of the table's.
+    fn insert(&mut self, i: usize, key: K, value: V) {
+        if self.keys.len() == self.keys.capacity() {
+            let step = GROW.min(CHUNK.saturating_sub(self.keys.len())).max(1);
+            self.keys.reserve_exact(step);
+            self.vals.reserve_exact(step);
+        }
+        self.keys.insert(i, key);
+        self.vals.insert(i, value);
+    }
+
+    /// Remove the entry at `i` (which must exist).
+    fn remove(&mut self, i: usize) -> Option<(K, V)> {
+        if i >= self.keys.len() || i >= self.vals.len() {
+            return None;
+        }
+        Some((self.keys.remove(i), self.vals.remove(i)))
+    }
+
+    /// The entries from `at` on, moved to a new run with room to grow.
+    fn split_off(&mut self, at: usize, room: usize) -> Self {
+        let mut right = Run::with_capacity(room);
+        right.keys.extend(self.keys.drain(at..));
+        right.vals.extend(self.vals.drain(at..));
+        right
+    }
+
+    /// Append the entries of `other`.
+    fn append(&mut self, other: Run<K, V>) {
+        self.keys.reserve_exact(other.keys.len());
+        self.vals.reserve_exact(other.vals.len());
+        self.keys.extend(other.keys);
+        self.vals.extend(other.vals);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.keys.iter().zip(self.vals.iter())
+    }
+
+    /// Keep the entries for which `keep` is true.
+    fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        let flags: Vec<bool> = self.iter().map(|(k, v)| keep(k, v)).collect();
+        let mut i = 0;
+        self.keys.retain(|_| {
+            i += 1;
+            flags.get(i - 1).copied().unwrap_or(true)
+        });
+        let mut i = 0;
+        self.vals.retain(|_| {
+            i += 1;
+            flags.get(i - 1).copied().unwrap_or(true)
+        });
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = (K, V)> {
+        self.keys.into_iter().zip(self.vals)
+    }
+}
 
 /// One sorted map of runs: the whole map when small, one radix slot of it
 /// when large.
@@ -221,7 +334,7 @@ pub(crate) const CHUNK: usize = 32;
 struct Runs<K, V> {
     /// Runs by separator: a key no greater than any key of its run and
     /// greater than every key of the runs before.
-    runs: BTreeMap<K, Vec<(K, V)>>,
+    runs: BTreeMap<K, Run<K, V>>,
     len: usize,
 }
 
@@ -247,64 +360,51 @@ impl<K: Ord + Clone, V> Runs<K, V> {
     /// The value of `key`.
     fn get(&self, key: &K) -> Option<&V> {
         let run = self.runs.range(..=key).next_back()?.1;
-        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
-        run.get(i).map(|(_, v)| v)
+        let i = run.find(key).ok()?;
+        run.vals.get(i)
     }
 
     /// The value of `key`, to change.
     fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let run = self.runs.range_mut(..=key).next_back()?.1;
-        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
-        run.get_mut(i).map(|(_, v)| v)
+        let i = run.find(key).ok()?;
+        run.vals.get_mut(i)
     }
 
-    /// The value of `key`, inserted with `make` when missing (`None`
-    /// cannot happen).
-    /// The value of `key`, inserted with `make` when missing, and whether
-    /// it was.
-    fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (Option<&mut V>, bool) {
-        let found = self.runs.range(..=&key).next_back().map(|(s, run)| {
-            let at = run.binary_search_by(|(k, _)| k.cmp(&key));
-            (s.clone(), at, run.len() < CHUNK)
-        });
-        match found {
-            Some((sep, Ok(i), _)) => (
-                self.runs
-                    .get_mut(&sep)
-                    .and_then(|run| run.get_mut(i))
-                    .map(|(_, v)| v),
-                false,
-            ),
-            // Room in the run: in place, no second descent.
-            Some((sep, Err(i), true)) => {
-                self.len += 1;
-                let Some(run) = self.runs.get_mut(&sep) else {
-                    return (None, false);
-                };
-                run.insert(i, (key, make()));
-                (run.get_mut(i).map(|(_, v)| v), true)
-            }
-            _ => {
-                let (sep, i) = self.insert_new(key, make());
-                (
-                    self.runs
-                        .get_mut(&sep)
-                        .and_then(|run| run.get_mut(i))
-                        .map(|(_, v)| v),
-                    true,
-                )
+    /// [`ChunkMap::get_or_insert_copy`] in this map.
+    fn get_or_insert_copy(&mut self, key: K, make: impl FnOnce() -> V) -> (V, bool)
+    where
+        V: Copy,
+    {
+        if let Some((_, run)) = self.runs.range_mut(..=&key).next_back() {
+            match run.find(&key) {
+                Ok(i) => {
+                    if let Some(v) = run.vals.get(i) {
+                        return (*v, false);
+                    }
+                }
+                Err(i) if run.len() < CHUNK => {
+                    let v = make();
+                    run.insert(i, key, v);
+                    self.len += 1;
+                    return (v, true);
+                }
+                Err(_) => {}
             }
         }
+        let v = make();
+        self.insert_new(key, v);
+        (v, true)
     }
 
     /// Set the value of `key`; returns the old one. One descent when the
     /// key is there or its run has room.
     fn insert(&mut self, key: K, value: V) -> Option<V> {
         if let Some((_, run)) = self.runs.range_mut(..=&key).next_back() {
-            match run.binary_search_by(|(k, _)| k.cmp(&key)) {
-                Ok(i) => return run.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+            match run.find(&key) {
+                Ok(i) => return run.vals.get_mut(i).map(|v| std::mem::replace(v, value)),
                 Err(i) if run.len() < CHUNK => {
-                    run.insert(i, (key, value));
+                    run.insert(i, key, value);
                     self.len += 1;
                     return None;
                 }
@@ -320,8 +420,8 @@ impl<K: Ord + Clone, V> Runs<K, V> {
     fn insert_new(&mut self, key: K, value: V) -> (K, usize) {
         self.len += 1;
         let Some(sep) = self.run_of(&key).cloned() else {
-            let mut run = Vec::with_capacity(CHUNK);
-            run.push((key.clone(), value));
+            let mut run = Run::with_capacity(GROW);
+            run.insert(0, key.clone(), value);
             self.runs.insert(key.clone(), run);
             return (key, 0);
         };
@@ -329,9 +429,9 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         let Some(run) = self.runs.get_mut(&sep) else {
             return (sep, 0);
         };
-        let i = run.partition_point(|(k, _)| *k < key);
+        let i = run.find(&key).unwrap_or_else(|i| i);
         if run.len() < CHUNK {
-            run.insert(i, (key.clone(), value));
+            run.insert(i, key.clone(), value);
             if key < sep {
                 // A new smallest key: the first run's separator moves down.
                 if let Some(run) = self.runs.remove(&sep) {
@@ -343,22 +443,24 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         }
         if i == run.len() && last_run {
             // Appending in key order: start a new run, leave this one full.
-            let mut next = Vec::with_capacity(CHUNK);
-            next.push((key.clone(), value));
+            let mut next = Run::with_capacity(CHUNK);
+            next.insert(0, key.clone(), value);
             self.runs.insert(key.clone(), next);
             return (key, 0);
         }
-        // Split in the middle.
-        let mut right = Vec::with_capacity(CHUNK);
-        right.extend(run.drain(CHUNK / 2..));
+        // Split in the middle, each half with room to grow by a step.
+        let mut right = run.split_off(CHUNK / 2, CHUNK / 2 + GROW);
+        let mut left = Run::with_capacity(CHUNK / 2 + GROW);
+        left.append(std::mem::replace(run, Run::with_capacity(0)));
+        *run = left;
         let at = if i <= CHUNK / 2 {
-            run.insert(i, (key.clone(), value));
+            run.insert(i, key.clone(), value);
             None
         } else {
-            right.insert(i - CHUNK / 2, (key.clone(), value));
+            right.insert(i - CHUNK / 2, key.clone(), value);
             Some(i - CHUNK / 2)
         };
-        let right_sep = right.first().map(|(k, _)| k.clone());
+        let right_sep = right.first_key().cloned();
         let mut left_sep = sep.clone();
         if key < sep {
             if let Some(run) = self.runs.remove(&sep) {
@@ -379,8 +481,8 @@ impl<K: Ord + Clone, V> Runs<K, V> {
     fn remove(&mut self, key: &K) -> Option<V> {
         let sep = self.runs.range(..=key).next_back()?.0.clone();
         let run = self.runs.get_mut(&sep)?;
-        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
-        let (_, v) = run.remove(i);
+        let i = run.find(key).ok()?;
+        let (_, v) = run.remove(i)?;
         self.len -= 1;
         if run.is_empty() {
             self.runs.remove(&sep);
@@ -409,18 +511,14 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         }
         if let Some(next) = self.runs.remove(&next_sep) {
             if let Some(run) = self.runs.get_mut(sep) {
-                run.extend(next);
+                run.append(next);
             }
         }
     }
 
     /// The first entry.
     fn first(&self) -> Option<(&K, &V)> {
-        self.runs
-            .values()
-            .next()
-            .and_then(|r| r.first())
-            .map(|(k, v)| (k, v))
+        self.runs.values().next().and_then(|r| r.entry(0))
     }
 
     /// The first entry with a key greater than `key`.
@@ -430,17 +528,12 @@ impl<K: Ord + Clone, V> Runs<K, V> {
             None => return self.first(),
         };
         let (_, run) = runs.next()?;
-        let i = match run.binary_search_by(|(k, _)| k.cmp(key)) {
+        let i = match run.find(key) {
             Ok(i) => i + 1,
             Err(i) => i,
         };
-        match run.get(i) {
-            Some((k, v)) => Some((k, v)),
-            None => runs
-                .next()
-                .and_then(|(_, r)| r.first())
-                .map(|(k, v)| (k, v)),
-        }
+        run.entry(i)
+            .or_else(|| runs.next().and_then(|(_, r)| r.entry(0)))
     }
 
     /// Entries from `start` on, in key order.
@@ -451,7 +544,7 @@ impl<K: Ord + Clone, V> Runs<K, V> {
             }
             Bound::Unbounded => None,
         };
-        let runs: Box<dyn Iterator<Item = &Vec<(K, V)>> + '_> = match first_sep {
+        let runs: Box<dyn Iterator<Item = &Run<K, V>> + '_> = match first_sep {
             Some(s) => Box::new(self.runs.range(s..).map(|(_, r)| r)),
             None => Box::new(self.runs.values()),
         };
@@ -462,51 +555,51 @@ impl<K: Ord + Clone, V> Runs<K, V> {
         };
         runs.flat_map(|r| r.iter())
             .skip_while(move |(k, _)| skip(k))
-            .map(|(k, v)| (k, v))
     }
 
     /// Every entry, in key order.
     fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.runs
-            .values()
-            .flat_map(|r| r.iter())
-            .map(|(k, v)| (k, v))
+        self.runs.values().flat_map(|r| r.iter())
     }
 
-    /// Keep the entries for which `keep` is true (it may change them).
-    fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+    /// Keep the entries for which `keep` is true; runs left sparse are
+    /// packed again.
+    fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
         let mut removed = 0usize;
         for run in self.runs.values_mut() {
             let before = run.len();
-            run.retain_mut(|(k, v)| keep(k, v));
+            run.retain(&mut keep);
             removed += before - run.len();
         }
-        if removed > 0 {
-            self.len -= removed;
-            self.runs.retain(|_, r| !r.is_empty());
-            // Sparse runs after large removals: rebuild them dense.
-            if self.runs.len() > 1 && self.len < self.runs.len() * CHUNK / 4 {
-                self.compact();
-            }
+        if removed == 0 {
+            return;
+        }
+        self.len -= removed;
+        // Runs keep their separator: still no greater than their keys and
+        // above every key before.
+        self.runs.retain(|_, r| !r.is_empty());
+        if self.runs.len() > 1 && self.len < self.runs.len() * CHUNK / 2 {
+            self.compact();
         }
     }
 
     /// Repack every entry into full runs.
     fn compact(&mut self) {
         let old = std::mem::take(&mut self.runs);
-        let mut run: Vec<(K, V)> = Vec::with_capacity(CHUNK);
+        let mut run = Run::with_capacity(CHUNK);
         for (_, r) in old {
-            for item in r {
+            for (k, v) in r.into_iter() {
                 if run.len() == CHUNK {
-                    let full = std::mem::replace(&mut run, Vec::with_capacity(CHUNK));
-                    if let Some(s) = full.first().map(|(k, _)| k.clone()) {
+                    let full = std::mem::replace(&mut run, Run::with_capacity(CHUNK));
+                    if let Some(s) = full.first_key().cloned() {
                         self.runs.insert(s, full);
                     }
                 }
-                run.push(item);
+                let at = run.len();
+                run.insert(at, k, v);
             }
         }
-        if let Some(s) = run.first().map(|(k, _)| k.clone()) {
+        if let Some(s) = run.first_key().cloned() {
             self.runs.insert(s, run);
         }
     }
@@ -544,7 +637,7 @@ mod tests {
         /// radix slots or not.
         #[test]
         fn agrees_with_btreemap(
-            ops in proptest::collection::vec((0u8..4, 0u16..600), 1..3000),
+            ops in proptest::collection::vec((0u8..20, 0u16..600), 1..3000),
             spread in proptest::option::of(0usize..400),
         ) {
             let mut m = match spread {
@@ -554,15 +647,16 @@ mod tests {
             let mut b = BTreeMap::new();
             for (op, k) in ops {
                 match op {
-                    0 => prop_assert_eq!(m.insert(k, u32::from(k) * 3), b.insert(k, u32::from(k) * 3)),
-                    1 => {
-                        let got = m.get_or_insert_with(k, || u32::from(k) * 5).map(|v| *v);
-                        prop_assert_eq!(got, Some(*b.entry(k).or_insert(u32::from(k) * 5)));
+                    0..=5 => prop_assert_eq!(m.insert(k, u32::from(k) * 3), b.insert(k, u32::from(k) * 3)),
+                    6..=11 => {
+                        let had = b.contains_key(&k);
+                        let got = m.get_or_insert_copy(k, || u32::from(k) * 7);
+                        prop_assert_eq!(got, Some((*b.entry(k).or_insert(u32::from(k) * 7), !had)));
                     }
-                    2 => prop_assert_eq!(m.remove(&k), b.remove(&k)),
+                    12..=18 => prop_assert_eq!(m.remove(&k), b.remove(&k)),
                     _ => {
-                        m.retain(|key, v| { *v += 1; key % 7 != 0 });
-                        b.retain(|key, v| { *v += 1; key % 7 != 0 });
+                        m.retain(|key, _| key % 7 != k % 7);
+                        b.retain(|key, _| key % 7 != k % 7);
                     }
                 }
                 prop_assert_eq!(m.len(), b.len());
@@ -577,8 +671,17 @@ mod tests {
             }
             prop_assert_eq!(m.first(), b.iter().next());
             for slot in &m.slots {
-                for run in slot.runs.values() {
+                let mut last: Option<u16> = None;
+                for (sep, run) in &slot.runs {
                     prop_assert!(run.len() <= CHUNK && !run.is_empty());
+                    // A separator no greater than its run's keys and
+                    // above every key before.
+                    let first = *run.first_key().unwrap();
+                    prop_assert!(*sep <= first);
+                    prop_assert!(last.is_none_or(|l| l < *sep));
+                    prop_assert!(run.keys.windows(2).all(|w| w[0] < w[1]));
+                    prop_assert_eq!(run.keys.len(), run.vals.len());
+                    last = run.keys.last().copied();
                 }
             }
             prop_assert_eq!(m.slots.iter().map(|s| s.len).sum::<usize>(), m.len());

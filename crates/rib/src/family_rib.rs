@@ -24,6 +24,7 @@ use ribbit_wire::{EncodeContext, Family, Message, NextHop, UpdatePacker};
 
 use crate::chunk_map::ChunkMap;
 use crate::decision::best_path;
+use crate::dests::Dests;
 use crate::fast_hash::FastMap;
 use crate::intern::{community_bit, AttrSet, WireSet};
 use crate::key::{NlriKey, RouteKey};
@@ -89,56 +90,88 @@ type InjectTable<K> = ChunkMap<(K, u32), Injected<<K as RouteKey>::Extra>>;
 
 /// What a neighbor was last sent for destinations: per destination a
 /// hash of what was sent (attributes, next hop, labels), which is all that
-/// is needed to tell whether the current state differs. Without ADD-PATH
-/// one path per destination; with it, each with its path identifier.
+/// is needed to tell whether the current state differs. Dense arrays by
+/// destination number ([`Dests`]): 8 bytes per destination without
+/// ADD-PATH, grown only as far as the highest number sent (a neighbor that
+/// is sent nothing costs nothing); with ADD-PATH, each path identifier
+/// with its hash.
 #[derive(Debug)]
-enum Adj<K: RouteKey> {
-    Single(ChunkMap<K, u64>),
-    Multi(ChunkMap<K, Box<[(u32, u64)]>>),
+enum Adj {
+    /// One path per destination; 0: nothing sent (see [`nonzero_hash`]).
+    Single(Vec<u64>),
+    /// With ADD-PATH: the paths sent per destination, if any.
+    Multi(Vec<Option<SentPaths>>),
 }
 
-impl<K: RouteKey> Adj<K> {
+/// (path identifier, hash) of each path sent for one destination with
+/// ADD-PATH.
+type SentPaths = Box<[(u32, u64)]>;
+
+/// What the Adj-RIB-Out records of a path sent with hash `h`: never 0,
+/// which means nothing sent (a hash of 0 counts as 1, one more collision
+/// in 2^64 among those a 64-bit hash already accepts).
+fn nonzero_hash(h: u64) -> u64 {
+    h.max(1)
+}
+
+impl Adj {
     fn new(add_path: bool) -> Self {
         if add_path {
-            Adj::Multi(ChunkMap::new())
+            Adj::Multi(Vec::new())
         } else {
-            Adj::Single(ChunkMap::new())
+            Adj::Single(Vec::new())
         }
     }
 
-    /// What was sent for `key`: (path identifier, hash) pairs.
-    fn get(&self, key: &K, out: &mut Vec<(u32, u64)>) {
+    /// What was sent for destination `id`: (path identifier, hash) pairs.
+    fn get(&self, id: u32, out: &mut Vec<(u32, u64)>) {
         out.clear();
+        let i = id as usize;
         match self {
-            Adj::Single(m) => out.extend(m.get(key).map(|h| (0, *h))),
-            Adj::Multi(m) => out.extend(m.get(key).into_iter().flat_map(|v| v.iter().copied())),
+            Adj::Single(v) => out.extend(v.get(i).filter(|h| **h != 0).map(|h| (0, *h))),
+            Adj::Multi(v) => out.extend(
+                v.get(i)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|b| b.iter().copied()),
+            ),
         }
     }
 
-    fn set(&mut self, key: &K, sent: &[(u32, u64)]) {
+    /// Whether anything was sent for destination `id`.
+    fn holds(&self, id: u32) -> bool {
+        let i = id as usize;
         match self {
-            Adj::Single(m) => match sent.first() {
-                Some((_, h)) => {
-                    m.insert(key.clone(), *h);
-                }
-                None => {
-                    m.remove(key);
-                }
-            },
-            Adj::Multi(m) => {
-                if sent.is_empty() {
-                    m.remove(key);
-                } else {
-                    m.insert(key.clone(), sent.into());
+            Adj::Single(v) => v.get(i).is_some_and(|h| *h != 0),
+            Adj::Multi(v) => v.get(i).is_some_and(Option::is_some),
+        }
+    }
+
+    fn set(&mut self, id: u32, sent: &[(u32, u64)]) {
+        let i = id as usize;
+        match self {
+            Adj::Single(v) => {
+                let h = sent.first().map_or(0, |(_, h)| *h);
+                if let Some(x) = v.get_mut(i) {
+                    *x = h;
+                } else if h != 0 {
+                    v.resize(i + 1, 0);
+                    if let Some(x) = v.get_mut(i) {
+                        *x = h;
+                    }
                 }
             }
-        }
-    }
-
-    fn keys(&self) -> Box<dyn Iterator<Item = &K> + '_> {
-        match self {
-            Adj::Single(m) => Box::new(m.iter().map(|(k, _)| k)),
-            Adj::Multi(m) => Box::new(m.iter().map(|(k, _)| k)),
+            Adj::Multi(v) => {
+                let b = (!sent.is_empty()).then(|| SentPaths::from(sent));
+                if let Some(x) = v.get_mut(i) {
+                    *x = b;
+                } else if b.is_some() {
+                    v.resize_with(i + 1, || None);
+                    if let Some(x) = v.get_mut(i) {
+                        *x = b;
+                    }
+                }
+            }
         }
     }
 }
@@ -174,7 +207,7 @@ impl<K: Ord> Walk<K> {
 struct OutState<K: RouteKey> {
     /// ADD-PATH send negotiated: NLRI carry path identifiers.
     add_path: bool,
-    adj: Adj<K>,
+    adj: Adj,
     sent_paths: u32,
     /// Destinations due for this neighbor alone (injected routes).
     dirty: BTreeSet<K>,
@@ -187,7 +220,7 @@ impl<K: RouteKey> OutState<K> {
     fn new(add_path: bool, cursor: u64) -> Self {
         OutState {
             add_path,
-            adj: Adj::<K>::new(add_path),
+            adj: Adj::new(add_path),
             sent_paths: 0,
             dirty: BTreeSet::new(),
             cursor,
@@ -196,15 +229,23 @@ impl<K: RouteKey> OutState<K> {
     }
 }
 
-/// One entry of the [`ChangeLog`].
+/// One entry of the [`ChangeLog`]: 16 bytes for IPv4.
 #[derive(Debug)]
 struct Change<K> {
     key: K,
-    /// Its best path changed: every neighbor may need to hear of it.
-    best: bool,
-    /// Otherwise, the one route server client it concerns, or [`ANY`]
+    /// The destination's number ([`Dests`]).
+    id: u32,
+    /// [`BEST`]: its best path changed, every neighbor may need to hear of
+    /// it; otherwise the one route server client it concerns, or [`ANY`]
     /// (see [`hint`]).
     hint: u32,
+}
+
+impl<K> Change<K> {
+    /// Whether the best path changed.
+    fn best(&self) -> bool {
+        self.hint == BEST
+    }
 }
 
 /// The destinations that changed, in the order they did, with whether
@@ -261,7 +302,8 @@ impl<K> ChangeLog<K> {
 #[derive(Debug)]
 pub(crate) struct FamilyRib<K: RouteKey> {
     family: Family,
-    loc: ChunkMap<K, Dest<K::Extra>>,
+    /// Destinations by key and by number.
+    loc: Dests<K, K::Extra>,
     paths: usize,
     pre: FastMap<u32, PreTable<K>>,
     out: FastMap<u32, OutState<K>>,
@@ -269,6 +311,18 @@ pub(crate) struct FamilyRib<K: RouteKey> {
     log: ChangeLog<K>,
     /// Routes injected per neighbor; they outlive its sessions.
     inject: FastMap<u32, InjectTable<K>>,
+    /// Idle destinations left after [`FamilyRib::release_idle`] last ran.
+    idle_checked: usize,
+}
+
+/// The routes of an injection table at `key`, by path identifier.
+fn injected_at<'a, K: RouteKey>(
+    m: &'a InjectTable<K>,
+    key: &'a K,
+) -> impl Iterator<Item = (u32, &'a Injected<K::Extra>)> + 'a {
+    m.range_from(Bound::Included((key.clone(), 0)))
+        .take_while(move |((k, _), _)| k == key)
+        .map(|((_, id), r)| (*id, r))
 }
 
 /// What identifies the best path for change detection.
@@ -286,20 +340,24 @@ fn touch<K: RouteKey>(
     out: &FastMap<u32, OutState<K>>,
     log: &mut ChangeLog<K>,
     key: &K,
+    id: u32,
     best_changed: bool,
     hint: u32,
 ) {
     if !out.is_empty() {
         log.entries.push_back(Change {
             key: key.clone(),
-            best: best_changed,
-            hint: if best_changed { ANY } else { hint },
+            id,
+            hint: if best_changed { BEST } else { hint },
         });
     }
 }
 
-/// [`Change::hint`] for every route server client.
-const ANY: u32 = u32::MAX;
+/// [`Change::hint`] when the best path changed.
+const BEST: u32 = u32::MAX;
+/// [`Change::hint`] for every route server client (neighbor indices are
+/// below [`LOCAL`], so neither is one).
+const ANY: u32 = u32::MAX - 1;
 
 /// Which route server clients a change to paths other than the best one
 /// concerns (RFC 7947 §2.3.2, path hiding): a client gets the best path
@@ -629,15 +687,14 @@ struct Want<X> {
     hash: u64,
 }
 
-/// Indices of the eligible paths in decision order: the best, then the
-/// best of the rest, and so on; long-lived stale paths after all others.
-fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
+/// The eligible paths in decision order, given to `each` by index: the
+/// best, then the best of the rest, and so on; long-lived stale paths
+/// after all others. Stops when `each` returns false, so that finding the
+/// first few (path hiding, ADD-PATH best N) costs a decision each, not a
+/// ranking of every path.
+fn rank<X>(sh: &Shared, paths: &[Path<X>], mut each: impl FnMut(usize) -> bool) {
     let facts: Vec<_> = paths.iter().map(|p| p.attrs.facts()).collect();
     let mut c = sh.candidates(paths, &facts);
-    let base: Vec<bool> = paths
-        .iter()
-        .map(|p| sh.reachable(&p.attrs.next_hop()))
-        .collect();
     let mut order = Vec::with_capacity(paths.len());
     loop {
         match best_path(&c, sh.options.decision) {
@@ -646,13 +703,18 @@ fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
                 if let Some(x) = c.get_mut(d.best) {
                     x.reachable = false;
                 }
+                if !each(d.best) {
+                    return;
+                }
             }
             None => {
                 // The long-lived stale tier, if it was held back.
                 let mut again = false;
                 for (i, x) in c.iter_mut().enumerate() {
-                    if !order.contains(&i) && base.get(i).copied().unwrap_or(false) && !x.reachable
-                    {
+                    let usable = paths
+                        .get(i)
+                        .is_some_and(|p| sh.reachable(&p.attrs.next_hop()));
+                    if !order.contains(&i) && usable && !x.reachable {
                         x.reachable = true;
                         again = true;
                     }
@@ -663,25 +725,25 @@ fn rank<X>(sh: &Shared, paths: &[Path<X>]) -> Vec<usize> {
             }
         }
     }
-    order
 }
 
 impl<K: RouteKey> FamilyRib<K> {
     fn new(family: Family) -> Self {
         FamilyRib {
             family,
-            loc: ChunkMap::new(),
+            loc: Dests::default(),
             paths: 0,
             pre: FastMap::default(),
             out: FastMap::default(),
             log: ChangeLog::new(),
             inject: FastMap::default(),
+            idle_checked: 0,
         }
     }
 
     /// (destinations, paths).
     pub fn sizes(&self) -> (usize, usize) {
-        (self.loc.len(), self.paths)
+        (self.loc.live(), self.paths)
     }
 
     /// Paths in a neighbor's Adj-RIB-Out.
@@ -726,7 +788,7 @@ impl<K: RouteKey> FamilyRib<K> {
     /// neighbor may be behind by (checked after each UPDATE, so that the
     /// log stays bounded even when no neighbor takes anything).
     pub fn maybe_trim_log(&mut self) {
-        let limit = (self.loc.len() as u64).max(LOG_SLACK);
+        let limit = (self.loc.indexed() as u64).max(LOG_SLACK);
         if self.log.entries.len() as u64 > limit.saturating_mul(2) {
             self.trim_log();
         }
@@ -738,13 +800,19 @@ impl<K: RouteKey> FamilyRib<K> {
         self.log.entries.len()
     }
 
+    /// Destination numbers handed out (for tests).
+    #[cfg(test)]
+    pub fn numbers(&self) -> usize {
+        self.loc.numbers()
+    }
+
     /// Drop the log entries every neighbor has read. A neighbor further
     /// behind than the table is large reads no more of it: it walks the
     /// table instead, comparing with what it was sent, which costs no more
     /// than the table whatever the churn.
     fn trim_log(&mut self) {
         let end = self.log.end();
-        let limit = (self.loc.len() as u64).max(LOG_SLACK);
+        let limit = (self.loc.indexed() as u64).max(LOG_SLACK);
         let mut min = end;
         for st in self.out.values_mut() {
             if end.saturating_sub(st.cursor) > limit {
@@ -763,6 +831,31 @@ impl<K: RouteKey> FamilyRib<K> {
             min = min.min(st.cursor);
         }
         self.log.trim(min);
+        self.release_idle();
+    }
+
+    /// Free the numbers of destinations left without a path once nothing
+    /// refers to them any more (see [`Dests`]): no unread change log entry
+    /// (the log is empty), no neighbor's Adj-RIB-Out (its withdrawal was
+    /// sent), no route injected for a neighbor. Checked when the idle ones
+    /// doubled since the last time, so each costs a bounded number of
+    /// checks; those still held wait for the next time.
+    fn release_idle(&mut self) {
+        if !self.log.entries.is_empty()
+            || self.loc.idle() < self.idle_checked.saturating_mul(2).max(64)
+        {
+            return;
+        }
+        let FamilyRib {
+            loc, out, inject, ..
+        } = self;
+        loc.release(|id, key| {
+            out.values().any(|o| o.adj.holds(id))
+                || inject
+                    .values()
+                    .any(|m| injected_at(m, key).next().is_some())
+        });
+        self.idle_checked = self.loc.idle();
     }
 
     /// Forget everything of a removed neighbor but its paths.
@@ -816,6 +909,11 @@ impl<K: RouteKey> FamilyRib<K> {
                     },
                 );
             }
+        }
+        // The neighbor's Adj-RIB-Out needs a number for the destination
+        // even when no neighbor sent a path for it.
+        if let Some((id, true)) = self.loc.entry(at.0.clone()) {
+            self.loc.keep_idle(id, at.0.clone());
         }
         self.mark(peer, &at.0);
         true
@@ -913,9 +1011,13 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Insert or replace a path, decide, and mark the destination due.
     fn upsert(&mut self, sh: &mut Shared, key: K, path: Path<K::Extra>) {
         let peer = path.peer();
-        let Some(dest) = self.loc.get_or_insert_with(key.clone(), Dest::default) else {
+        let Some((id, _)) = self.loc.entry(key.clone()) else {
             return;
         };
+        let Some(dest) = self.loc.at_mut(id) else {
+            return;
+        };
+        let was_empty = dest.is_empty();
         let before = best_sig(dest);
         let new_attrs = path.attrs.addr();
         let new_extra = path.extra.clone();
@@ -924,17 +1026,18 @@ impl<K: RouteKey> FamilyRib<K> {
             .as_ref()
             .is_some_and(|o| o.attrs.addr() == new_attrs && o.extra == new_extra);
         sh.decide(dest.paths_mut());
+        let changed = before != best_sig(dest);
+        let h = if changed { ANY } else { hint(dest) };
+        self.loc.changed(id, &key, was_empty);
         if same {
             // Only flags (stale) changed: nothing anyone sees.
             return;
         }
-        let changed = before != best_sig(dest);
-        let h = if changed { ANY } else { hint(dest) };
         if old.is_none() {
             self.paths = self.paths.saturating_add(1);
             self.adjust_accepted(sh, peer, 1);
         }
-        touch(&self.out, &mut self.log, &key, changed, h);
+        touch(&self.out, &mut self.log, &key, id, changed, h);
     }
 
     /// Remove the path `peer` sent with `path_id` for `key`.
@@ -945,20 +1048,21 @@ impl<K: RouteKey> FamilyRib<K> {
         key: &K,
         path_id: Option<u32>,
     ) -> Option<Path<K::Extra>> {
-        let dest = self.loc.get_mut(key)?;
+        let id = self.loc.id(key)?;
+        let dest = self.loc.at_mut(id)?;
         let before = best_sig(dest);
         let removed = dest.remove(peer, path_id)?;
         let (changed, h) = if dest.is_empty() {
-            self.loc.remove(key);
             (true, ANY)
         } else {
             sh.decide(dest.paths_mut());
             let changed = before != best_sig(dest);
             (changed, if changed { ANY } else { hint(dest) })
         };
+        self.loc.changed(id, key, false);
         self.paths = self.paths.saturating_sub(1);
         self.adjust_accepted(sh, peer, -1);
-        touch(&self.out, &mut self.log, key, changed, h);
+        touch(&self.out, &mut self.log, key, id, changed, h);
         Some(removed)
     }
 
@@ -1046,7 +1150,10 @@ impl<K: RouteKey> FamilyRib<K> {
                 paths,
                 ..
             } = self;
-            let Some(dest) = loc.get_or_insert_with(key.clone(), Dest::default) else {
+            let Some((id, created)) = loc.entry(key.clone()) else {
+                continue;
+            };
+            let Some(dest) = loc.at_mut(id) else {
                 continue;
             };
             let exists = dest.paths().iter().any(|p| p.is(peer, path_id));
@@ -1066,8 +1173,8 @@ impl<K: RouteKey> FamilyRib<K> {
                         }
                         if m.action != MaxPrefixAction::Warn {
                             rejected = rejected.saturating_add(1);
-                            if dest.is_empty() {
-                                loc.remove(&key);
+                            if created {
+                                loc.discard(&key, id);
                             }
                             continue;
                         }
@@ -1083,11 +1190,12 @@ impl<K: RouteKey> FamilyRib<K> {
                     path.set(flag::BEST);
                 }
                 dest.upsert(path);
+                loc.changed(id, &key, true);
                 *paths = paths.saturating_add(1);
                 count = count.saturating_add(1);
                 under |= limit.is_some_and(|m| count <= m.limit);
                 // Not reachable: no best path, nothing to hint at.
-                touch(out, log, &key, reachable, ANY);
+                touch(out, log, &key, id, reachable, ANY);
                 continue;
             }
             let before = best_sig(dest);
@@ -1109,7 +1217,7 @@ impl<K: RouteKey> FamilyRib<K> {
                 under |= limit.is_some_and(|m| count <= m.limit);
             }
             let h = if changed { ANY } else { hint(dest) };
-            touch(out, log, &key, changed, h);
+            touch(out, log, &key, id, changed, h);
         }
         report.rejected = report
             .rejected
@@ -1123,6 +1231,22 @@ impl<K: RouteKey> FamilyRib<K> {
                 p.max_reported.remove(&family);
             }
         }
+    }
+
+    /// Look the destinations of an UPDATE's prefixes up before
+    /// [`FamilyRib::import_list`] changes them: the lookups do not depend
+    /// on each other, so the processor overlaps their cache misses (a
+    /// table larger than the caches is reached at random places), and the
+    /// changes find the table's runs in the cache.
+    pub fn warm<'n>(&self, nlris: impl Iterator<Item = Nlri<'n>>) {
+        let mut found = 0u32;
+        for nlri in nlris {
+            if let Some((key, _, _)) = K::from_nlri(self.family, nlri) {
+                found ^= self.loc.id(&key).unwrap_or(0);
+            }
+        }
+        // Not used: only the loads matter.
+        std::hint::black_box(found);
     }
 
     /// A locally originated route.
@@ -1182,15 +1306,14 @@ impl<K: RouteKey> FamilyRib<K> {
     /// identifier changed).
     pub fn redecide_peer(&mut self, sh: &Shared, peer: u32) {
         let FamilyRib { loc, out, log, .. } = self;
-        loc.retain(|key, d| {
+        loc.for_each_mut(|key, id, d| {
             if d.paths().iter().any(|p| p.peer() == peer) {
                 let before = best_sig(d);
                 sh.decide(d.paths_mut());
                 let changed = before != best_sig(d);
                 let h = if changed { ANY } else { hint(d) };
-                touch(out, log, key, changed, h);
+                touch(out, log, key, id, changed, h);
             }
-            true
         });
     }
 
@@ -1215,7 +1338,10 @@ impl<K: RouteKey> FamilyRib<K> {
             return;
         };
         let FamilyRib { loc, out, log, .. } = self;
-        let Some(d) = loc.get_mut(&key) else {
+        let Some(num) = loc.id(&key) else {
+            return;
+        };
+        let Some(d) = loc.at_mut(num) else {
             return;
         };
         let mut changed = false;
@@ -1234,7 +1360,7 @@ impl<K: RouteKey> FamilyRib<K> {
             sh.decide(d.paths_mut());
             let best_changed = before != best_sig(d);
             let h = if best_changed { ANY } else { hint(d) };
-            touch(out, log, &key, best_changed, h);
+            touch(out, log, &key, num, best_changed, h);
         }
     }
 
@@ -1243,7 +1369,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let Some((key, id, _)) = K::from_nlri(self.family, nlri) else {
             return;
         };
-        if let Some(d) = self.loc.get_mut(&key) {
+        if let Some(d) = self.loc.id(&key).and_then(|n| self.loc.at_mut(n)) {
             for p in d.paths_mut() {
                 if p.is(peer, id) {
                     p.set(flag::STALE);
@@ -1255,13 +1381,12 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Mark every path of a neighbor stale (graceful restart, RFC 4724
     /// §4.2). Nothing else changes: stale paths are used as before.
     pub fn mark_stale(&mut self, _sh: &mut Shared, peer: u32) {
-        self.loc.retain(|_, d| {
+        self.loc.for_each_mut(|_, _, d| {
             for p in d.paths_mut() {
                 if p.peer() == peer {
                     p.set(flag::STALE);
                 }
             }
-            true
         });
         if let Some(map) = self.pre.get_mut(&peer) {
             for p in map.values_mut() {
@@ -1283,13 +1408,13 @@ impl<K: RouteKey> FamilyRib<K> {
             ..
         } = self;
         let mut removed = 0usize;
-        loc.retain(|key, d| {
+        loc.for_each_mut(|key, id, d| {
             let touches = d
                 .paths()
                 .iter()
                 .any(|p| p.peer() == peer && p.has(flag::STALE) && !p.has(flag::LLGR));
             if !touches {
-                return true;
+                return;
             }
             let before = best_sig(d);
             let gone = d.retain(|p| {
@@ -1315,16 +1440,15 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
             if d.is_empty() {
-                touch(out, log, key, true, ANY);
-                return false;
+                touch(out, log, key, id, true, ANY);
+                return;
             }
             sh.decide(d.paths_mut());
             // The signature holds the attribute set: a best path that
             // stays best with LLGR_STALE added is a change too.
             let changed = before != best_sig(d);
             let h = if changed { ANY } else { hint(d) };
-            touch(out, log, key, changed, h);
-            true
+            touch(out, log, key, id, changed, h);
         });
         *paths = paths.saturating_sub(removed);
         if removed > 0 {
@@ -1350,22 +1474,21 @@ impl<K: RouteKey> FamilyRib<K> {
             ..
         } = self;
         let mut removed = 0usize;
-        loc.retain(|key, d| {
+        loc.for_each_mut(|key, id, d| {
             let before = best_sig(d);
             let gone = d.retain(|p| !(p.peer() == peer && (!only_stale || p.has(flag::STALE))));
             if gone.is_empty() {
-                return true;
+                return;
             }
             removed = removed.saturating_add(gone.len());
             if d.is_empty() {
-                touch(out, log, key, true, ANY);
-                return false;
+                touch(out, log, key, id, true, ANY);
+                return;
             }
             sh.decide(d.paths_mut());
             let changed = before != best_sig(d);
             let h = if changed { ANY } else { hint(d) };
-            touch(out, log, key, changed, h);
-            true
+            touch(out, log, key, id, changed, h);
         });
         *paths = paths.saturating_sub(removed);
         if let Some(p) = sh.peer_mut(peer) {
@@ -1417,7 +1540,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let rs_client = p.config.route_server_client;
         let want = |sh: &Shared, path: &Path<K::Extra>, e: Rc<Exported>| Want {
             id: sh.send_id(path),
-            hash: K::sent_hash(e.hash, &path.extra, &sh.hasher),
+            hash: nonzero_hash(K::sent_hash(e.hash, &path.extra, &sh.hasher)),
             exported: e,
             extra: path.extra.clone(),
         };
@@ -1435,13 +1558,23 @@ impl<K: RouteKey> FamilyRib<K> {
                     // path it is allowed to have, not nothing, when the
                     // overall best is withheld from it (path hiding).
                     let paths = dest.paths();
-                    for i in rank(sh, paths).into_iter().skip(1) {
-                        let Some(p) = paths.get(i) else { continue };
-                        if let Some(e) = sh.export(memo, to, family, prefix, p) {
-                            out.push(want(sh, p, e));
-                            break;
+                    let mut first = true;
+                    rank(sh, paths, |i| {
+                        if std::mem::take(&mut first) {
+                            // The best, withheld.
+                            return true;
                         }
-                    }
+                        match paths
+                            .get(i)
+                            .and_then(|p| Some((p, sh.export(memo, to, family, prefix, p)?)))
+                        {
+                            Some((p, e)) => {
+                                out.push(want(sh, p, e));
+                                false
+                            }
+                            None => true,
+                        }
+                    });
                 }
             }
             Some(mode) => {
@@ -1450,14 +1583,15 @@ impl<K: RouteKey> FamilyRib<K> {
                     AddPathSend::All => usize::MAX,
                 };
                 let paths = dest.paths();
-                for i in rank(sh, paths) {
-                    if out.len() >= n {
-                        break;
-                    }
-                    let Some(p) = paths.get(i) else { continue };
-                    if let Some(e) = sh.export(memo, to, family, prefix, p) {
-                        out.push(want(sh, p, e));
-                    }
+                if n > 0 {
+                    rank(sh, paths, |i| {
+                        if let Some(p) = paths.get(i) {
+                            if let Some(e) = sh.export(memo, to, family, prefix, p) {
+                                out.push(want(sh, p, e));
+                            }
+                        }
+                        out.len() < n
+                    });
                 }
             }
         }
@@ -1479,15 +1613,12 @@ impl<K: RouteKey> FamilyRib<K> {
         out: &mut Vec<Want<K::Extra>>,
     ) -> bool {
         let mut any = false;
-        for ((k, id), r) in inj.range_from(Bound::Included((key.clone(), 0))) {
-            if k != key {
-                break;
-            }
+        for (id, r) in injected_at(inj, key) {
             any = true;
             if let Some(e) = sh.export_injected(memo, to, family, key.prefix(), r) {
                 out.push(Want {
-                    id: *id,
-                    hash: K::sent_hash(e.hash, &r.extra, &sh.hasher),
+                    id,
+                    hash: nonzero_hash(K::sent_hash(e.hash, &r.extra, &sh.hasher)),
                     exported: e,
                     extra: r.extra.clone(),
                 });
@@ -1501,16 +1632,17 @@ impl<K: RouteKey> FamilyRib<K> {
 
     /// The next destination of a walk after `from`: of the table, or of
     /// the routes injected for the neighbor, whichever comes first.
+    /// Returns the key and its number (`None` only for an injected route
+    /// without one, which cannot happen: injecting numbers the key).
     fn walk_next(
-        loc: &ChunkMap<K, Dest<K::Extra>>,
+        loc: &Dests<K, K::Extra>,
         inj: Option<&InjectTable<K>>,
         from: Option<&K>,
-    ) -> Option<K> {
+    ) -> Option<(K, Option<u32>)> {
         let a = match from {
             None => loc.first(),
             Some(f) => loc.next_after(f),
-        }
-        .map(|(k, _)| k);
+        };
         let b = inj
             .and_then(|m| match from {
                 None => m.first(),
@@ -1518,8 +1650,10 @@ impl<K: RouteKey> FamilyRib<K> {
             })
             .map(|((k, _), _)| k);
         match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b).clone()),
-            (a, b) => a.or(b).cloned(),
+            (Some((a, id)), Some(b)) if a <= b => Some((a.clone(), Some(id))),
+            (_, Some(b)) => Some((b.clone(), loc.id(b))),
+            (Some((a, id)), None) => Some((a.clone(), Some(id))),
+            (None, None) => None,
         }
     }
 
@@ -1584,23 +1718,24 @@ impl<K: RouteKey> FamilyRib<K> {
         loop {
             // What is due: this neighbor's own marks, then the change log,
             // then the walk.
-            let (key, from_walk, from_log, force) = if let Some(k) = st.dirty.pop_first() {
-                (k, false, false, false)
+            let (key, id, from_walk, from_log, force) = if let Some(k) = st.dirty.pop_first() {
+                let id = loc.id(&k);
+                (k, id, false, false, false)
             } else if st.cursor < log_end {
                 let Some(c) = log.get(st.cursor) else {
                     st.cursor = log_end;
                     continue;
                 };
                 // A fresh walk will get to the destination anyway.
-                let wanted = c.best || wants_all || (hinted && (c.hint == ANY || c.hint == peer));
+                let wanted = c.best() || wants_all || (hinted && (c.hint == ANY || c.hint == peer));
                 if !wanted || st.walk.as_ref().is_some_and(|w| w.covers(&c.key)) {
                     st.cursor += 1;
                     continue;
                 }
-                (c.key.clone(), false, true, false)
+                (c.key.clone(), Some(c.id), false, true, false)
             } else if let Some(w) = &st.walk {
                 match Self::walk_next(loc, inj, w.from.as_ref()) {
-                    Some(k) => (k, true, false, w.force),
+                    Some((k, id)) => (k, id, true, false, w.force),
                     None => {
                         if let Some(w) = st.walk.take() {
                             eor |= w.eor;
@@ -1612,9 +1747,12 @@ impl<K: RouteKey> FamilyRib<K> {
             } else {
                 break;
             };
-            let dest = loc.get(&key);
+            let dest = id.and_then(|id| loc.at(id));
             Self::desired(sh, &mut memo, peer, family, &key, dest, inj, &mut wants);
-            st.adj.get(&key, &mut sent);
+            match id {
+                Some(id) => st.adj.get(id, &mut sent),
+                None => sent.clear(),
+            }
             let withdrawn = |s: &(u32, u64)| {
                 if wire_ids {
                     !wants.iter().any(|w| w.id == s.0)
@@ -1672,7 +1810,21 @@ impl<K: RouteKey> FamilyRib<K> {
                 .sent_paths
                 .saturating_sub(u32::try_from(sent.len()).unwrap_or(u32::MAX))
                 .saturating_add(u32::try_from(now.len()).unwrap_or(u32::MAX));
-            st.adj.set(&key, &now);
+            // A key without a number has nothing sent for it yet, and
+            // only injected routes to send (injecting numbers the key, so
+            // this is for safety): numbered now, idle.
+            let id = match id {
+                None if !now.is_empty() => loc.entry(key.clone()).map(|(id, created)| {
+                    if created {
+                        loc.keep_idle(id, key.clone());
+                    }
+                    id
+                }),
+                id => id,
+            };
+            if let Some(id) = id {
+                st.adj.set(id, &now);
+            }
             if from_walk {
                 if let Some(w) = st.walk.as_mut() {
                     w.from = Some(key);
@@ -1699,7 +1851,7 @@ impl<K: RouteKey> FamilyRib<K> {
     /// Every path of the destination of `nlri`.
     pub fn destination(&self, sh: &Shared, nlri: Nlri<'_>) -> Option<DestinationView> {
         let (key, _, _) = K::from_nlri(self.family, nlri)?;
-        let dest = self.loc.get(&key)?;
+        let dest = self.loc.get_live(&key)?;
         let step = dest
             .best()
             .and_then(|_| sh.decide_index(dest.paths()).map(|(_, step)| step));
@@ -1770,7 +1922,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let Some((key, path_id, _)) = K::from_nlri(self.family, nlri) else {
             return (None, None);
         };
-        let Some(dest) = self.loc.get(&key) else {
+        let Some(dest) = self.loc.get_live(&key) else {
             return (None, None);
         };
         let paths = dest.paths();
@@ -1862,8 +2014,8 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut wants = Vec::new();
         let mut views = Vec::new();
         let inj = self.inject.get(&peer);
-        for key in st.adj.keys() {
-            let dest = self.loc.get(key);
+        for (key, id) in self.loc.keys().filter(|(_, id)| st.adj.holds(*id)) {
+            let dest = self.loc.at(id);
             Self::desired(sh, &mut memo, peer, self.family, key, dest, inj, &mut wants);
             for w in &wants {
                 let id = st.add_path.then_some(w.id);
@@ -1880,7 +2032,7 @@ impl<K: RouteKey + PrefixKey> FamilyRib<K> {
     fn longest_match(&self, addr: K::Addr) -> Option<RouteView> {
         (0..=K::MAX_LEN).rev().find_map(|len| {
             let k = K::new(addr, len);
-            let d = self.loc.get(&k)?;
+            let d = self.loc.get_live(&k)?;
             d.best().map(|p| self.path_view(&k, p))
         })
     }

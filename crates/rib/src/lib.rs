@@ -45,6 +45,7 @@
 
 mod chunk_map;
 pub mod decision;
+mod dests;
 mod export;
 mod family_rib;
 mod fast_hash;

@@ -1939,6 +1939,7 @@ impl Rib {
             }
             match list {
                 Nlris::Prefixes(v) => {
+                    t.warm(v.iter().map(Nlri::Prefix));
                     t.import_list(&mut self.sh, peer.0, v.iter().map(Nlri::Prefix), accepted, report)
                 }
                 Nlris::List(l) => t.import_list(&mut self.sh, peer.0, l.iter(), accepted, report),

@@ -1787,6 +1787,81 @@ fn a_neighbor_that_takes_nothing_costs_no_more_than_the_table() {
     }
 }
 
+#[test]
+fn a_neighbor_moved_to_a_walk_still_hears_of_withdrawn_destinations() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let stuck = peer(&mut rib, 3, 65003);
+    let mut seen = received(&mut rib, stuck);
+    let gone = ["20.0.0.0/8", "21.0.0.0/8", "22.0.0.0/8"];
+    rib.apply_update(src, &announce(&gone, attrs(&[65001], "192.0.2.1")));
+    rib.apply_update(
+        src,
+        &announce(&["30.0.0.0/8"], attrs(&[65001], "192.0.2.1")),
+    );
+    drain(&mut rib, stuck, &mut seen);
+    assert_eq!(seen.routes.len(), 4);
+    // Withdrawn while `stuck` takes nothing, then enough churn to move it
+    // from the change log to a walk of the table, which does not hold the
+    // withdrawn destinations any more.
+    rib.apply_update(src, &withdraw(&gone));
+    for i in 0..140_000u32 {
+        let a = attrs(&[65001, 64512 + i % 7], "192.0.2.1");
+        rib.apply_update(src, &announce(&["10.0.0.0/8"], a));
+    }
+    drain(&mut rib, stuck, &mut seen);
+    for p in gone {
+        assert!(seen.get(p).is_none(), "{p} still held");
+    }
+    assert!(seen.get("30.0.0.0/8").is_some() && seen.get("10.0.0.0/8").is_some());
+    assert_eq!(rib.adj_rib_out(stuck, V4).len(), 2);
+}
+
+#[test]
+fn destination_numbers_are_reused_only_once_nothing_holds_them() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let mon = peer(&mut rib, 2, 65002);
+    let mut seen = received(&mut rib, mon);
+    let mut to_src = received(&mut rib, src);
+    // Rounds of 100 prefixes announced, and the previous round's
+    // withdrawn: numbers freed once both neighbors read the change log
+    // serve the next rounds, and what the monitor holds always matches
+    // the table.
+    let round = |r: u32| -> Vec<String> {
+        (0..100u32)
+            .map(|i| format!("{}.{}.{}.0/24", 10 + r % 50, i, r / 50))
+            .collect()
+    };
+    for r in 0..200u32 {
+        let now = round(r);
+        let now: Vec<&str> = now.iter().map(String::as_str).collect();
+        rib.apply_update(src, &announce(&now, attrs(&[65001, r], "192.0.2.1")));
+        if r > 0 {
+            let prev = round(r - 1);
+            let prev: Vec<&str> = prev.iter().map(String::as_str).collect();
+            rib.apply_update(src, &withdraw(&prev));
+        }
+        drain(&mut rib, mon, &mut seen);
+        drain(&mut rib, src, &mut to_src);
+        assert_eq!(seen.routes.len(), 100, "round {r}");
+        for p in &now {
+            let (_, a) = seen.get(p).unwrap();
+            assert_eq!(
+                a.as_path,
+                Some(AsPath::sequence([LOCAL_AS, 65001, r])),
+                "{p}"
+            );
+        }
+    }
+    let AnyFamily::V4(t) = &rib.families[&V4] else {
+        panic!()
+    };
+    // Numbers were reused: far fewer than the 20,000 destinations seen.
+    assert!(t.numbers() < 1_000, "{}", t.numbers());
+    assert_eq!(rib.stats().families[0].destinations, 100);
+}
+
 /// Route server clients (RFC 7947) hear of changes besides their best path
 /// only when they concern them (see `family_rib::hint`): whatever the
 /// order of announcements, withdrawals and takes, what each client was sent
