@@ -10,6 +10,7 @@ pub mod bmp;
 pub mod builder;
 pub mod cli;
 pub mod config;
+pub mod event_thread;
 pub mod json;
 pub mod mrt_dump;
 pub mod mrt_routes;

@@ -16,13 +16,13 @@ use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinHandle;
 
 use ribbit_fsm::State;
 use ribbit_wire::Family;
 
 use super::error::ApiError;
 use super::model::{state_name, LastNotification};
+use crate::event_thread::{self, Batches};
 use crate::json;
 use crate::peer::PeerEvent;
 
@@ -130,21 +130,30 @@ impl Tracker {
     }
 }
 
-/// Feed `tracker` from the speaker's events until `stop` says so.
+/// Feed `tracker` from the speaker's events until `stop` says so, on a
+/// thread of its own (see [`crate::event_thread`]): it must keep up during
+/// a full-table burst, or it would hold the burst's UPDATEs in memory.
 pub fn spawn_tracker(
-    mut rx: broadcast::Receiver<PeerEvent>,
+    rx: broadcast::Receiver<PeerEvent>,
     tracker: Arc<Tracker>,
     mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    event_thread::spawn("api-tracker".to_string(), async move {
+        let mut batches = Batches::new(rx);
+        let mut batch = Vec::new();
         loop {
-            tokio::select! {
-                r = rx.recv() => match r {
-                    Ok(e) => tracker.apply(&e),
-                    Err(RecvError::Lagged(_)) => tracker.lost(),
-                    Err(RecvError::Closed) => return,
-                },
+            let open = tokio::select! {
+                open = batches.next(&mut batch) => open,
                 _ = stop.changed() => return,
+            };
+            for e in batch.drain(..) {
+                match e {
+                    Ok(e) => tracker.apply(&e),
+                    Err(_) => tracker.lost(),
+                }
+            }
+            if !open {
+                return;
             }
         }
     })

@@ -108,7 +108,8 @@ pub struct ApiServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
-    tracker: JoinHandle<()>,
+    /// Ends by itself once `stop` is sent.
+    tracker: Option<std::thread::JoinHandle<()>>,
     metrics: Arc<MetricsRegistry>,
 }
 
@@ -156,7 +157,9 @@ impl ApiServer {
             speaker.subscribe().into_receiver(),
             Arc::clone(&tracker),
             stop_rx.clone(),
-        );
+        )
+        .map_err(|e| warn!(error = %e, "cannot start the neighbor tracker: no uptimes or last errors in the API"))
+        .ok();
         let metrics = Arc::new(MetricsRegistry::default());
         let state = Arc::new(Inner {
             speaker,
@@ -207,7 +210,11 @@ impl ApiServer {
             warn!("API requests still running after {STOP_GRACE:?}; stopped");
             server.abort();
         }
-        let _ = self.tracker.await;
+        if let Some(t) = self.tracker {
+            // It saw `stop` and ends within a moment: wait without holding
+            // a worker.
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
     }
 }
 

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStdout;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing::{debug, info, warn};
 
 use ribbit_exabgp::text::{Announcement, ApiCommand, Command, NeighborSelector, Withdrawal};
@@ -27,6 +26,7 @@ use super::encode::{Ends, EventEncoder, GapCause};
 use super::queue::{bump, Closed, Outbox};
 use super::{show, ControlRequest, Program, Shared};
 use crate::config::{EventKind, NeighborScope};
+use crate::event_thread::{self, Batches};
 use crate::peer::PeerEvent;
 use crate::speaker::Speaker;
 
@@ -36,11 +36,6 @@ pub const MAX_BATCH: usize = 10_000;
 /// How often a program's event task looks whether a dropped program has
 /// room again for its gap and re-sync, when no event comes.
 const GAP_CHECK: Duration = Duration::from_millis(100);
-
-/// How long a program's event thread pauses between batches during a
-/// burst of events: the speaker's event buffer (`event-buffer`, 65,536 by
-/// default) lasts far longer even at a full table's pace.
-const BURST_PAUSE: Duration = Duration::from_millis(1);
 
 // ------------------------------------------------------------------ routes
 
@@ -263,67 +258,32 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     // here, beside the forwarder, a burst of UPDATEs does not make the
     // program fall behind the speaker's event buffer.
     let (fwd, mut rx) = tokio::sync::mpsc::channel::<Result<PeerEvent, u64>>(cfg.queue.max(1));
-    let mut sub = shared.speaker.subscribe().into_receiver();
+    let sub = shared.speaker.subscribe().into_receiver();
     let scope = cfg.neighbors.clone();
-    // A thread rather than a task: when the runtime's workers are busy
-    // with a burst of UPDATEs, the operating system still runs it within
-    // the few milliseconds the speaker's event buffer lasts. It ends when
-    // this task's end closes its queue (at the next event) or the speaker
-    // goes away.
-    let spawned = std::thread::Builder::new()
-        .name(format!("process-{}", cfg.name))
-        .spawn(move || {
-            // A small runtime of its own, so that the thread also wakes
-            // when this task ends (its queue closes), events or not.
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-            else {
-                return;
+    // A thread rather than a task (see crate::event_thread). It ends when
+    // this task's end closes its queue or the speaker goes away.
+    let spawned = event_thread::spawn(format!("process-{}", cfg.name), async move {
+        let mut batches = Batches::new(sub);
+        let mut batch = Vec::new();
+        loop {
+            let open = tokio::select! {
+                open = batches.next(&mut batch) => open,
+                () = fwd.closed() => return,
             };
-            rt.block_on(async move {
-                let mut burst = false;
-                loop {
-                    // In a burst, what came during a short pause is taken
-                    // at once: one wake-up of this thread per batch rather
-                    // than one per event (a futex call and a context
-                    // switch each). A quiet speaker's event is taken as
-                    // soon as it comes.
-                    if burst {
-                        tokio::select! {
-                            () = tokio::time::sleep(BURST_PAUSE) => {}
-                            () = fwd.closed() => return,
-                        }
-                    }
-                    let mut next = tokio::select! {
-                        r = sub.recv() => r,
-                        () = fwd.closed() => return,
-                    };
-                    let mut taken = 0usize;
-                    loop {
-                        let item = match next {
-                            Ok(e) if e.peer().is_some_and(|p| scope.contains(p)) => Some(Ok(e)),
-                            Ok(_) => None,
-                            Err(RecvError::Lagged(n)) => Some(Err(n)),
-                            Err(RecvError::Closed) => return,
-                        };
-                        if let Some(item) = item {
-                            if fwd.send(item).await.is_err() {
-                                return;
-                            }
-                        }
-                        taken = taken.saturating_add(1);
-                        next = match sub.try_recv() {
-                            Ok(e) => Ok(e),
-                            Err(TryRecvError::Empty) => break,
-                            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-                            Err(TryRecvError::Closed) => Err(RecvError::Closed),
-                        };
-                    }
-                    burst = taken > 1;
+            for item in batch.drain(..) {
+                let wanted = match &item {
+                    Ok(e) => e.peer().is_some_and(|p| scope.contains(p)),
+                    Err(_) => true,
+                };
+                if wanted && fwd.send(item).await.is_err() {
+                    return;
                 }
-            });
-        });
+            }
+            if !open {
+                return;
+            }
+        }
+    });
     if let Err(e) = spawned {
         warn!(process = %cfg.name, error = %e, "cannot start the event thread; no events");
         return;

@@ -37,12 +37,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::{broadcast::error::RecvError, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use ribbit_fsm::State;
 
 use crate::config::{Overflow, ProcessConfig};
+use crate::event_thread::{self, Batches};
 use crate::peer::PeerEvent;
 use crate::speaker::Speaker;
 use queue::{CounterValues, Counters, Outbox};
@@ -68,7 +69,8 @@ pub struct Processes {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    tracker: JoinHandle<()>,
+    /// Ends by itself once `stop` is sent.
+    tracker: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What the tasks of every program share.
@@ -199,7 +201,9 @@ impl Processes {
             base_dir,
         });
         let (stop, stop_rx) = watch::channel(false);
-        let tracker = tokio::spawn(track_sessions(Arc::clone(&shared), stop_rx.clone()));
+        let tracker = track_sessions(Arc::clone(&shared), stop_rx.clone())
+            .map_err(|e| tracing::warn!(error = %e, "cannot start the session tracker: `show neighbor` has no uptimes"))
+            .ok();
         let tasks = shared
             .programs
             .iter()
@@ -243,43 +247,57 @@ impl Processes {
             // Each supervisor bounds its own wait; this bounds a bug.
             let _ = tokio::time::timeout(STOP_GRACE * 3, t).await;
         }
-        self.tracker.abort();
-        let _ = self.tracker.await;
+        if let Some(t) = self.tracker {
+            // It saw `stop` and ends within a moment: wait without holding
+            // a worker.
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
     }
 }
 
-/// Follow every neighbor's state for `show neighbor`.
-async fn track_sessions(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let mut events = shared.speaker.subscribe().into_receiver();
-    loop {
-        let e = tokio::select! {
-            e = events.recv() => e,
-            _ = stop.changed() => return,
-        };
-        let mut seen = shared
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match e {
-            Ok(PeerEvent::State { peer, to, .. }) => {
-                let s = seen.entry(peer).or_insert(Seen {
-                    state: to,
-                    since: Instant::now(),
-                    updates_received: 0,
-                });
-                s.state = to;
-                s.since = Instant::now();
-            }
-            Ok(PeerEvent::Update { peer, .. }) => {
-                if let Some(s) = seen.get_mut(&peer) {
-                    s.updates_received += 1;
+/// Follow every neighbor's state for `show neighbor`, on a thread of its
+/// own (see [`crate::event_thread`]) until `stop` says so.
+fn track_sessions(
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let events = shared.speaker.subscribe().into_receiver();
+    event_thread::spawn("process-sessions".to_string(), async move {
+        let mut batches = Batches::new(events);
+        let mut batch = Vec::new();
+        loop {
+            let open = tokio::select! {
+                open = batches.next(&mut batch) => open,
+                _ = stop.changed() => return,
+            };
+            let mut seen = shared
+                .sessions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for e in batch.drain(..) {
+                match e {
+                    Ok(PeerEvent::State { peer, to, .. }) => {
+                        let s = seen.entry(peer).or_insert(Seen {
+                            state: to,
+                            since: Instant::now(),
+                            updates_received: 0,
+                        });
+                        s.state = to;
+                        s.since = Instant::now();
+                    }
+                    Ok(PeerEvent::Update { peer, .. }) => {
+                        if let Some(s) = seen.get_mut(&peer) {
+                            s.updates_received += 1;
+                        }
+                    }
+                    // Times and counts become approximate when events were
+                    // missed; states are asked of the speaker when shown.
+                    Ok(_) | Err(_) => {}
                 }
             }
-            Ok(_) => {}
-            // Times and counts become approximate; states are asked of the
-            // speaker when shown anyway.
-            Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return,
+            if !open {
+                return;
+            }
         }
-    }
+    })
 }
