@@ -21,6 +21,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
+use triomphe::ThinArc;
 
 use ribbit_wire::attribute::{type_code, Community, Origin};
 use ribbit_wire::update::Update;
@@ -73,15 +74,19 @@ impl PartialEq for AttrSet {
 
 impl Eq for AttrSet {}
 
-/// The shared copy of a set, in one allocation: the next hop (a length
-/// byte, 0, 4, 16 or 32, and the address bytes), then the attributes as
-/// `ribbit_wire::EncodedAttributes` writes them for 4-octet AS sessions.
-#[derive(Debug)]
-struct WireData {
-    /// The interner's keyed hash of `bytes`.
-    hash: u64,
-    bytes: Box<[u8]>,
-}
+/// The shared copy of a set, in one allocation with its reference count:
+/// as header the interner's keyed hash of the bytes; as slice the next hop
+/// (a length byte, 0, 4, 16 or 32, and the address bytes), then the
+/// attributes as `ribbit_wire::EncodedAttributes` writes them for 4-octet
+/// AS sessions. A thin pointer (8 bytes), as each path holds one.
+///
+/// ```text
+/// +-------+------+--------+---------+--------------------+
+/// | count | hash | length | nh len  | nh | attributes    |
+/// +-------+------+--------+---------+--------------------+
+///   8 B     8 B    8 B      1 B       0-32 B + about 60 B
+/// ```
+type WireData = ThinArc<u64, u8>;
 
 /// Append the next hop header of [`WireData`].
 fn write_next_hop(nh: &NextHop, out: &mut Vec<u8>) {
@@ -153,23 +158,23 @@ fn read_next_hop(bytes: &[u8]) -> (NextHop, &[u8]) {
 /// [`Interner`] are the same allocation, so comparing two is a pointer
 /// comparison ([`WireSet::same`]).
 #[derive(Debug, Clone)]
-pub struct WireSet(Arc<WireData>);
+pub struct WireSet(WireData);
 
 impl WireSet {
     /// The next hop.
     pub fn next_hop(&self) -> NextHop {
-        read_next_hop(&self.0.bytes).0
+        read_next_hop(&self.0.slice).0
     }
 
     /// The attributes as `ribbit_wire::EncodedAttributes` encodes them for 4-octet AS
     /// sessions, next hop left out.
     pub fn attribute_bytes(&self) -> &[u8] {
-        read_next_hop(&self.0.bytes).1
+        read_next_hop(&self.0.slice).1
     }
 
     /// The decoded attributes.
     pub fn attributes(&self) -> RouteAttrs {
-        let (next_hop, bytes) = read_next_hop(&self.0.bytes);
+        let (next_hop, bytes) = read_next_hop(&self.0.slice);
         RouteAttrs {
             next_hop,
             attributes: decode(bytes),
@@ -188,25 +193,25 @@ impl WireSet {
 
     /// Whether two handles point to the same interned set.
     pub fn same(&self, other: &WireSet) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        self.0.ptr() == other.0.ptr()
     }
 
     /// How many handles share this set (the interner's own included).
     pub fn users(&self) -> usize {
-        Arc::strong_count(&self.0)
+        ThinArc::strong_count(&self.0)
     }
 
     /// The address of the shared copy: equal for equal sets of one
     /// interner, for as long as the set lives.
     pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
+        self.0.ptr() as usize
     }
 
     /// A keyed hash of the set's content (next hop and attributes): equal
     /// for equal sets of one interner, and not something a neighbor can
     /// make collide (SipHash, keyed at random per interner).
     pub(crate) fn content_hash(&self) -> u64 {
-        self.0.hash
+        self.0.header.header
     }
 }
 
@@ -230,7 +235,7 @@ pub(crate) fn decode(bytes: &[u8]) -> PathAttributes {
 #[derive(Default)]
 pub struct Interner {
     /// Each set once, found by its hash (kept in the set) and bytes.
-    sets: HashTable<Arc<WireData>>,
+    sets: HashTable<WireData>,
     /// Keyed at random: neighbors choose the bytes.
     hasher: RandomState,
     /// Where a set is encoded to be looked up (no allocation when found).
@@ -269,22 +274,19 @@ impl Interner {
         attributes.encode_range(0..=type_code::AS_PATH, true, b);
         attributes.encode_range(type_code::MED..=u8::MAX, true, b);
         let hash = self.hasher.hash_one(&b[..]);
-        if let Some(e) = self.sets.find(hash, |e| e.bytes[..] == b[..]) {
-            return WireSet(Arc::clone(e));
+        if let Some(e) = self.sets.find(hash, |e| e.slice == b[..]) {
+            return WireSet(e.clone());
         }
-        let shared = Arc::new(WireData {
-            hash,
-            bytes: Box::from(&b[..]),
-        });
+        let shared = WireData::from_header_and_slice(hash, &b[..]);
         self.sets
-            .insert_unique(hash, Arc::clone(&shared), |e| e.hash);
+            .insert_unique(hash, shared.clone(), |e| e.header.header);
         WireSet(shared)
     }
 
     /// Drop the sets that nothing but the interner holds; returns how many.
     pub fn purge(&mut self) -> usize {
         let before = self.sets.len();
-        self.sets.retain(|e| Arc::strong_count(e) > 1);
+        self.sets.retain(|e| ThinArc::strong_count(e) > 1);
         before.saturating_sub(self.sets.len())
     }
 
