@@ -14,7 +14,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use ribbit_fsm::State;
@@ -299,21 +298,31 @@ impl EventFilter {
         }
     }
 
+    /// Whether the event's neighbor and type pass the filter (its
+    /// families are checked when it is rendered).
+    pub fn admits(&self, e: &PeerEvent) -> bool {
+        let Some(peer) = e.peer() else {
+            return false;
+        };
+        if self.neighbors.as_ref().is_some_and(|v| !v.contains(&peer)) {
+            return false;
+        }
+        let Some(kind) = EventType::of(e) else {
+            return false;
+        };
+        match &self.types {
+            Some(v) => v.contains(&kind),
+            None => EventType::DEFAULT.contains(&kind),
+        }
+    }
+
     /// The JSON line of an event, or `None` when the filter leaves it out.
     pub fn render(&self, e: &PeerEvent) -> Option<Bytes> {
         // Lost events are reported by the stream itself (`lost`).
+        if !self.admits(e) {
+            return None;
+        }
         let peer = e.peer()?;
-        if self.neighbors.as_ref().is_some_and(|v| !v.contains(&peer)) {
-            return None;
-        }
-        let kind = EventType::of(e)?;
-        let wanted = match &self.types {
-            Some(v) => v.contains(&kind),
-            None => EventType::DEFAULT.contains(&kind),
-        };
-        if !wanted {
-            return None;
-        }
         let time = now_float();
         let event = match e {
             PeerEvent::State { from, to, .. } => Event::State {
@@ -604,39 +613,77 @@ impl futures_core::Stream for LineStream {
     }
 }
 
-/// Start the task of one event stream: it renders the events `filter`
-/// lets through until the client goes away (the body is dropped) or the
-/// API stops.
+/// Start one event stream: it renders the events `filter` lets through
+/// until the client goes away (the body is dropped) or the API stops.
+///
+/// A thread of its own takes the events off the speaker's buffer as they
+/// come into a queue of up to `queue` events in front of the encoder
+/// ([`crate::event_thread`]): rendering JSON is the slow part, and a burst
+/// it cannot keep up with (a full table arriving) waits there rather than
+/// in the speaker's buffer, which it would overrun. Memory follows how far
+/// behind the stream is. Past `queue`, events are missed and reported with
+/// a `lost` line.
 pub fn stream(
-    mut rx: broadcast::Receiver<PeerEvent>,
+    rx: broadcast::Receiver<PeerEvent>,
     filter: EventFilter,
     mut stop: watch::Receiver<bool>,
     gauge: Arc<StreamGauge>,
+    queue: usize,
 ) -> LineStream {
     let (tx, lines) = mpsc::channel(STREAM_QUEUE);
     let guard = GaugeGuard::new(gauge);
+    let (fwd, mut events) = mpsc::channel::<Result<PeerEvent, u64>>(queue.max(1));
+    let wanted = filter.clone();
+    // It ends when the stream's task ends (the queue closes) or the
+    // speaker goes away.
+    let relay = event_thread::spawn("api-stream".to_string(), async move {
+        let mut batches = Batches::new(rx);
+        let mut batch = Vec::new();
+        loop {
+            let open = tokio::select! {
+                open = batches.next(&mut batch) => open,
+                () = fwd.closed() => return,
+            };
+            for item in batch.drain(..) {
+                let keep = match &item {
+                    Ok(e) => wanted.admits(e),
+                    Err(_) => true,
+                };
+                if keep && fwd.send(item).await.is_err() {
+                    return;
+                }
+            }
+            if !open {
+                return;
+            }
+        }
+    });
+    if let Err(e) = relay {
+        tracing::warn!(error = %e, "cannot start an event stream's thread; the stream ends");
+        return LineStream(lines);
+    }
     tokio::spawn(async move {
         let _guard = guard;
         loop {
             let next = tokio::select! {
-                r = rx.recv() => r,
+                r = events.recv() => r,
                 // Nothing to say and the client is gone: without this, a
                 // stream whose filter lets nothing through would live on.
                 () = tx.closed() => return,
                 _ = stop.changed() => return,
             };
             let out = match next {
-                Ok(e) => match filter.render(&e) {
+                Some(Ok(e)) => match filter.render(&e) {
                     Some(l) => l,
                     None => continue,
                 },
-                // The client (or this task) fell behind the speaker: say
-                // how much was lost rather than silently skip it.
-                Err(RecvError::Lagged(count)) => line(&Event::Lost {
+                // The stream fell behind the speaker: say how much was
+                // lost rather than silently skip it.
+                Some(Err(count)) => line(&Event::Lost {
                     time: now_float(),
                     count,
                 }),
-                Err(RecvError::Closed) => return,
+                None => return,
             };
             tokio::select! {
                 r = tx.send(out) => if r.is_err() { return },

@@ -672,11 +672,16 @@ async fn events(
     let filter = EventFilter::parse(&params, &known)?;
     // Subscribed before the answer's head goes out: a client that has the
     // head gets every event from then on.
+    let queue = s
+        .speaker
+        .config_snapshot_ref(|c| c.global.event_buffer)
+        .unwrap_or(crate::config::DEFAULT_EVENT_BUFFER);
     let lines = events::stream(
         s.speaker.subscribe().into_receiver(),
         filter,
         s.stop.clone(),
         Arc::clone(&s.streams),
+        queue,
     );
     Ok((
         StatusCode::OK,

@@ -61,7 +61,10 @@ pub use bmp::{
     DEFAULT_RECONNECT_BACKOFF_MAX, DEFAULT_STATISTICS_INTERVAL,
 };
 pub use flow::FlowConfig;
-pub use global::{default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
+pub use global::{
+    default_listen, Global, BGP_PORT, DEFAULT_CONNECT_RETRY, DEFAULT_EVENT_BUFFER,
+    DEFAULT_HOLD_TIME,
+};
 pub use max_prefix::{MaxPrefixAction, MaxPrefixConfig};
 pub use mrt::{
     FilePattern, MrtConfig, PatternError, DEFAULT_TABLE_INTERVAL, DEFAULT_UPDATES_INTERVAL,
