@@ -22,7 +22,7 @@ use toml::de::DeTable;
 use toml::Spanned;
 
 use super::report::Report;
-use super::values::{host_address, number};
+use super::values::{backoff, host_address, number};
 
 /// The collector port when `port` is not given: pmacct's default (BMP has
 /// no IANA port).
@@ -202,33 +202,23 @@ pub(super) fn read(r: &mut Report<'_>, table: Spanned<DeTable<'_>>) -> Option<Bm
             *out = v.get_ref().clone();
         }
     }
-    if let Some(v) = &raw.reconnect_backoff {
-        match number::<u64>(r, &ctx, "reconnect-backoff", v, 1..=3600) {
-            Some(s) => b.reconnect_backoff = Duration::from_secs(s),
-            None => ok = false,
+    match backoff(
+        r,
+        &ctx,
+        "reconnect-backoff",
+        (
+            raw.reconnect_backoff.as_ref(),
+            raw.reconnect_backoff_max.as_ref(),
+        ),
+        (1..=3600, 1..=86_400),
+        (b.reconnect_backoff, b.reconnect_backoff_max),
+        &span,
+    ) {
+        Some((first, longest)) => {
+            b.reconnect_backoff = first;
+            b.reconnect_backoff_max = longest;
         }
-    }
-    if let Some(v) = &raw.reconnect_backoff_max {
-        match number::<u64>(r, &ctx, "reconnect-backoff-max", v, 1..=86_400) {
-            Some(s) => b.reconnect_backoff_max = Duration::from_secs(s),
-            None => ok = false,
-        }
-    }
-    if b.reconnect_backoff > b.reconnect_backoff_max {
-        let at = raw
-            .reconnect_backoff
-            .as_ref()
-            .map_or_else(|| span.clone(), Spanned::span);
-        r.error(
-            &at,
-            &ctx,
-            format!(
-                "reconnect-backoff {} s is longer than reconnect-backoff-max {} s",
-                b.reconnect_backoff.as_secs(),
-                b.reconnect_backoff_max.as_secs()
-            ),
-        );
-        ok = false;
+        None => ok = false,
     }
     if let Some(q) = &raw.queue {
         match number::<usize>(r, &ctx, "queue", q, 16..=10_000_000) {

@@ -20,7 +20,7 @@ use toml::de::DeTable;
 use toml::Spanned;
 
 use super::report::Report;
-use super::values::number;
+use super::values::{backoff, number};
 use crate::process::shell;
 
 /// Lines a program may have waiting to be read when `queue` is not given.
@@ -371,33 +371,23 @@ pub(super) fn read(r: &mut Report<'_>, table: Spanned<DeTable<'_>>) -> Option<Pr
             }
         }
     }
-    if let Some(v) = &raw.restart_backoff {
-        match number::<u64>(r, &ctx, "restart-backoff", v, 0..=3600) {
-            Some(s) => p.restart_backoff = Duration::from_secs(s),
-            None => ok = false,
+    match backoff(
+        r,
+        &ctx,
+        "restart-backoff",
+        (
+            raw.restart_backoff.as_ref(),
+            raw.restart_backoff_max.as_ref(),
+        ),
+        (0..=3600, 1..=86_400),
+        (p.restart_backoff, p.restart_backoff_max),
+        &span,
+    ) {
+        Some((first, longest)) => {
+            p.restart_backoff = first;
+            p.restart_backoff_max = longest;
         }
-    }
-    if let Some(v) = &raw.restart_backoff_max {
-        match number::<u64>(r, &ctx, "restart-backoff-max", v, 1..=86_400) {
-            Some(s) => p.restart_backoff_max = Duration::from_secs(s),
-            None => ok = false,
-        }
-    }
-    if p.restart_backoff > p.restart_backoff_max {
-        let at = raw
-            .restart_backoff
-            .as_ref()
-            .map_or_else(|| span.clone(), Spanned::span);
-        r.error(
-            &at,
-            &ctx,
-            format!(
-                "restart-backoff {} s is longer than restart-backoff-max {} s",
-                p.restart_backoff.as_secs(),
-                p.restart_backoff_max.as_secs()
-            ),
-        );
-        ok = false;
+        None => ok = false,
     }
     if let Some(a) = raw.ack {
         p.ack = a;

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
+use std::time::Duration;
 
 use ribbit_wire::attribute::AS_TRANS;
 use toml::Spanned;
@@ -34,6 +35,52 @@ pub(super) fn number<T: TryFrom<i64>>(
         ),
     );
     None
+}
+
+/// A back-off that grows from a first wait to a longest one, in seconds
+/// (`KEY` and `KEY-max`, each optional): the two waits with `defaults`
+/// for what is not given, or `None` once a problem is recorded (a value
+/// out of `first`/`longest`, or a first wait longer than the longest).
+pub(super) fn backoff(
+    r: &mut Report<'_>,
+    context: &str,
+    key: &str,
+    given: (Option<&Spanned<i64>>, Option<&Spanned<i64>>),
+    ranges: (RangeInclusive<i64>, RangeInclusive<i64>),
+    defaults: (Duration, Duration),
+    whole: &std::ops::Range<usize>,
+) -> Option<(Duration, Duration)> {
+    let max_key = format!("{key}-max");
+    let mut ok = true;
+    let mut read = |v: Option<&Spanned<i64>>, name: &str, range, default: Duration| match v {
+        None => default,
+        Some(v) => number::<u64>(r, context, name, v, range).map_or_else(
+            || {
+                ok = false;
+                default
+            },
+            Duration::from_secs,
+        ),
+    };
+    let first = read(given.0, key, ranges.0, defaults.0);
+    let longest = read(given.1, &max_key, ranges.1, defaults.1);
+    if !ok {
+        return None;
+    }
+    if first > longest {
+        let at = given.0.map_or_else(|| whole.clone(), Spanned::span);
+        r.error(
+            &at,
+            context,
+            format!(
+                "{key} {} s is longer than {max_key} {} s",
+                first.as_secs(),
+                longest.as_secs()
+            ),
+        );
+        return None;
+    }
+    Some((first, longest))
 }
 
 /// An AS number: 1 to 4294967295, but not AS_TRANS (RFC 6793) and not 0 (RFC 7607).
