@@ -234,8 +234,9 @@ pub struct NeighborDetail {
     pub last_down: Option<String>,
 }
 
-/// Messages counted by type (RFC 4271 §4.1, RFC 2918).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+/// Messages counted by type (RFC 4271 §4.1, RFC 2918). The CLI reads it
+/// back from the API's JSON.
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct MessageCounters {
     /// OPEN.

@@ -361,21 +361,8 @@ pub struct Negotiated {
     pub capabilities: Vec<String>,
 }
 
-/// Messages by type.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct MessageCounters {
-    /// OPEN.
-    pub open: u64,
-    /// UPDATE.
-    pub update: u64,
-    /// NOTIFICATION.
-    pub notification: u64,
-    /// KEEPALIVE.
-    pub keepalive: u64,
-    /// ROUTE-REFRESH.
-    pub route_refresh: u64,
-}
+/// Messages by type, as the API writes them.
+pub use crate::api::model::MessageCounters;
 
 /// `GET /v1/stats`.
 #[derive(Debug, Clone, Deserialize)]
