@@ -15,6 +15,12 @@ use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ribbit_wire::attribute::{Origin, PathAttributes};
+use smallvec::SmallVec;
+
+/// The indices of the candidates still in the running: on the stack up to
+/// 16 (a destination rarely has more paths; a route server's, about one
+/// per client).
+type Survivors = SmallVec<[usize; 16]>;
 
 /// What the decision reads of a path's attributes. Implemented by
 /// [`PathAttributes`], and by anything that can answer more cheaply (the
@@ -202,14 +208,14 @@ fn router_id<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> u32 {
 
 /// Keep the candidates with the smallest `key`.
 fn keep_min<K: Ord, A: ?Sized>(
-    set: &mut Vec<usize>,
+    set: &mut Survivors,
     all: &[Candidate<'_, A>],
     key: impl Fn(&Candidate<'_, A>) -> K,
 ) {
     let Some(best) = set.iter().filter_map(|&i| all.get(i)).map(&key).min() else {
         return;
     };
-    set.retain(|&i| {
+    set.retain(|&mut i| {
         all.get(i)
             .is_some_and(|c| key(c).cmp(&best) == Ordering::Equal)
     });
@@ -221,11 +227,11 @@ pub fn best_path<A: PathFacts + ?Sized>(
     all: &[Candidate<'_, A>],
     options: DecisionOptions,
 ) -> Option<Decision> {
-    let mut set: Vec<usize> = (0..all.len())
+    let mut set: Survivors = (0..all.len())
         .filter(|&i| all.get(i).is_some_and(|c| c.reachable))
         .collect();
     let mut step = Step::OnlyPath;
-    let done = |set: &Vec<usize>| set.len() <= 1;
+    let done = |set: &Survivors| set.len() <= 1;
     macro_rules! eliminate {
         ($step:expr, $body:expr) => {
             if !done(&set) {
@@ -254,7 +260,7 @@ pub fn best_path<A: PathFacts + ?Sized>(
             // Remove every path whose MED is higher than that of another
             // remaining path from the same neighbouring AS.
             let snapshot = set.clone();
-            set.retain(|&i| {
+            set.retain(|&mut i| {
                 let Some(c) = all.get(i) else { return false };
                 let asn = neighbor_as(c);
                 !snapshot

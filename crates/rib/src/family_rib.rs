@@ -21,6 +21,7 @@ use ribbit_wire::family::NlriKind;
 use ribbit_wire::nlri::{Nlri, NlriList};
 use ribbit_wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use ribbit_wire::{EncodeContext, Family, Message, NextHop, UpdatePacker};
+use smallvec::SmallVec;
 
 use crate::chunk_map::ChunkMap;
 use crate::decision::best_path;
@@ -693,9 +694,9 @@ struct Want<X> {
 /// first few (path hiding, ADD-PATH best N) costs a decision each, not a
 /// ranking of every path.
 fn rank<X>(sh: &Shared, paths: &[Path<X>], mut each: impl FnMut(usize) -> bool) {
-    let facts: Vec<_> = paths.iter().map(|p| p.attrs.facts()).collect();
+    let facts = Shared::facts(paths);
     let mut c = sh.candidates(paths, &facts);
-    let mut order = Vec::with_capacity(paths.len());
+    let mut order: SmallVec<[usize; 8]> = SmallVec::new();
     loop {
         match best_path(&c, sh.options.decision) {
             Some(d) => {
@@ -1558,6 +1559,18 @@ impl<K: RouteKey> FamilyRib<K> {
                     // path it is allowed to have, not nothing, when the
                     // overall best is withheld from it (path hiding).
                     let paths = dest.paths();
+                    if best.peer() == to {
+                        // Withheld as its own: the runner-up, when the
+                        // decision found it, is what ranking would give
+                        // first (unless export refuses it too).
+                        let second = paths.iter().find(|p| p.has(flag::RUNNER_UP));
+                        if let Some((p, e)) =
+                            second.and_then(|p| Some((p, sh.export(memo, to, family, prefix, p)?)))
+                        {
+                            out.push(want(sh, p, e));
+                            return;
+                        }
+                    }
                     let mut first = true;
                     rank(sh, paths, |i| {
                         if std::mem::take(&mut first) {

@@ -27,6 +27,7 @@ use ribbit_wire::update::{MpNlri, Update};
 use ribbit_wire::{
     EncodeContext, EncodedAttributes, Family, Message, NextHop, PathAttributes, Safi,
 };
+use smallvec::SmallVec;
 
 use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
 use crate::export::{self, Source, Target};
@@ -518,6 +519,9 @@ pub(crate) struct Shared {
     /// Keyed at random: hashes stand for what was sent in the
     /// Adj-RIB-Out, and neighbors must not be able to make them collide.
     pub hasher: RandomState,
+    /// Whether a route server client is configured: the decision then
+    /// flags each destination's runner-up too ([`flag::RUNNER_UP`]).
+    pub path_hiding: bool,
 }
 
 /// A path's attributes as sent to one neighbor, encoded for its session
@@ -619,6 +623,13 @@ pub(crate) fn injected_next_hop(family: Family, addr: IpAddr) -> NextHop {
     }
 }
 
+/// The facts of a destination's paths, on the stack for the usual few.
+pub type PathsFacts = SmallVec<[Facts; 8]>;
+
+/// A destination's paths as the decision sees them, on the stack for the
+/// usual few (the decision runs at every change of a destination).
+pub type Candidates<'a> = SmallVec<[Candidate<'a, Facts>; 8]>;
+
 impl Shared {
     pub fn peer(&self, idx: u32) -> Option<&PeerState> {
         self.peers.get(idx as usize).and_then(Option::as_ref)
@@ -626,6 +637,15 @@ impl Shared {
 
     pub fn peer_mut(&mut self, idx: u32) -> Option<&mut PeerState> {
         self.peers.get_mut(idx as usize).and_then(Option::as_mut)
+    }
+
+    /// Keep [`Shared::path_hiding`] true to the neighbors' configuration.
+    fn note_path_hiding(&mut self) {
+        self.path_hiding = self
+            .peers
+            .iter()
+            .flatten()
+            .any(|p| p.config.route_server_client);
     }
 
     /// Whether a next hop can be used (RFC 4271 §9.1.2). Without an IGP,
@@ -656,15 +676,16 @@ impl Shared {
         })
     }
 
+    /// The facts of each of `paths`, in order, read from their sets.
+    pub fn facts<X>(paths: &[Path<X>]) -> PathsFacts {
+        paths.iter().map(|p| p.attrs.facts()).collect()
+    }
+
     /// Decision candidates for `paths`, whose facts are `facts`;
     /// long-lived stale paths (RFC 9494 §4.3: least preferred) take part
     /// only when nothing else is eligible.
-    pub fn candidates<'a, X>(
-        &self,
-        paths: &[Path<X>],
-        facts: &'a [Facts],
-    ) -> Vec<Candidate<'a, Facts>> {
-        let mut c: Vec<Candidate<'a, Facts>> = paths
+    pub fn candidates<'a, X>(&self, paths: &[Path<X>], facts: &'a [Facts]) -> Candidates<'a> {
+        let mut c: Candidates<'a> = paths
             .iter()
             .zip(facts)
             .enumerate()
@@ -699,19 +720,46 @@ impl Shared {
         if let [p] = paths {
             return self.eligible(p).then_some((0, Step::OnlyPath));
         }
-        let facts: Vec<Facts> = paths.iter().map(|p| p.attrs.facts()).collect();
+        let facts = Shared::facts(paths);
         let c = self.candidates(paths, &facts);
         best_path(&c, self.options.decision).map(|d| (d.best, d.step))
     }
 
-    /// Recompute the best path of a destination (flagged).
+    /// Recompute the best path of a destination (flagged), and its
+    /// runner-up ([`flag::RUNNER_UP`]) when a route server client may need
+    /// it.
     pub fn decide<X>(&self, paths: &mut [Path<X>]) {
-        let winner = self.decide_index(paths).map(|(i, _)| i);
+        let (winner, runner_up) = match paths {
+            [p] => (self.eligible(p).then_some(0), None),
+            _ => {
+                let facts = Shared::facts(paths);
+                let mut c = self.candidates(paths, &facts);
+                match best_path(&c, self.options.decision) {
+                    None => (None, None),
+                    Some(d) => {
+                        let from = paths.get(d.best).map(Path::peer);
+                        let alone = paths.iter().filter(|p| Some(p.peer()) == from).count() == 1;
+                        let runner_up = if alone && self.path_hiding {
+                            // The same candidates less the best: what
+                            // ranking the paths would find second.
+                            if let Some(b) = c.get_mut(d.best) {
+                                b.reachable = false;
+                            }
+                            best_path(&c, self.options.decision).map(|r| r.best)
+                        } else {
+                            None
+                        };
+                        (Some(d.best), runner_up)
+                    }
+                }
+            }
+        };
         for (i, p) in paths.iter_mut().enumerate() {
+            p.clear(flag::BEST | flag::RUNNER_UP);
             if Some(i) == winner {
                 p.set(flag::BEST);
-            } else {
-                p.clear(flag::BEST);
+            } else if Some(i) == runner_up {
+                p.set(flag::RUNNER_UP);
             }
         }
     }
@@ -1092,6 +1140,7 @@ impl Rib {
                 send_ids: RefCell::new(SendIds::default()),
                 local_addrs: Vec::new(),
                 hasher: RandomState::new(),
+                path_hiding: false,
             },
             families: BTreeMap::new(),
             flow_destinations: BTreeMap::new(),
@@ -1125,6 +1174,7 @@ impl Rib {
             eor_only: Vec::new(),
             refresh_only: Vec::new(),
         }));
+        self.sh.note_path_hiding();
         PeerId(idx)
     }
 
@@ -1164,6 +1214,7 @@ impl Rib {
         if let Some(slot) = self.sh.peers.get_mut(peer.0 as usize) {
             *slot = None;
         }
+        self.sh.note_path_hiding();
         self.sh.purge();
     }
 
@@ -1992,6 +2043,7 @@ impl Rib {
             || old.address != new.address;
         p.ebgp = new.is_ebgp();
         p.facts.address = new.address;
+        let rs_changed = old.route_server_client != new.route_server_client;
         p.facts.asn = new.peer_as;
         p.facts.local_asn = new.local_as;
         let kept = old.keep_adj_rib_in && new.keep_adj_rib_in;
@@ -2030,6 +2082,11 @@ impl Rib {
             for &to in &targets {
                 each!(t, t => t.start_walk(to, false, false, None));
             }
+        }
+        if rs_changed {
+            // Destinations decided from now on flag their runner-up; the
+            // others are ranked when needed, as without it.
+            self.sh.note_path_hiding();
         }
         // Re-imported rules, or a change of `flowspec-validation`.
         self.revalidate_all_flows();

@@ -2034,3 +2034,57 @@ fn observe_gives_the_neighbors_path_and_the_best() {
     assert!(mine.is_none());
     assert_eq!(best.and_then(|r| r.peer), Some(b));
 }
+
+/// Path hiding through the runner-up the decision flags: the best path's
+/// own client gets the runner-up, the next path when its export policy
+/// refuses the runner-up, and a new runner-up that did not change the best
+/// path.
+#[test]
+fn route_server_client_whose_path_is_best_gets_the_runner_up() {
+    use crate::policy::{Condition, Policy, PolicyChain, Rule, Verdict};
+    use std::sync::Arc;
+    let mut rib = rib();
+    let rs = |c: &mut PeerConfig| c.route_server_client = true;
+    let a = peer_with(&mut rib, 1, 65001, rs);
+    let b = peer_with(&mut rib, 2, 65002, rs);
+    let c = peer_with(&mut rib, 3, 65003, rs);
+    let d = peer_with(&mut rib, 4, 65004, rs);
+    let next_hop = |rib: &mut Rib, p| received(rib, p).get("10.0.0.0/8").map(|r| r.0);
+    rib.apply_update(a, &announce(&["10.0.0.0/8"], attrs(&[65001], "192.0.2.1")));
+    rib.apply_update(
+        c,
+        &announce(&["10.0.0.0/8"], attrs(&[65003, 5, 6], "192.0.2.3")),
+    );
+    assert_eq!(next_hop(&mut rib, a), Some(NextHop::V4(v4("192.0.2.3"))));
+    // b's path is better than c's, not than a's: only a hears of it.
+    rib.apply_update(
+        b,
+        &announce(&["10.0.0.0/8"], attrs(&[65002, 5], "192.0.2.2")),
+    );
+    let mut seen = received(&mut rib, a);
+    assert_eq!(
+        seen.get("10.0.0.0/8").map(|r| r.0),
+        Some(NextHop::V4(v4("192.0.2.2")))
+    );
+    assert_eq!(next_hop(&mut rib, d), Some(NextHop::V4(v4("192.0.2.1"))));
+    // a refuses what b sends: the path after the runner-up.
+    let mut config = rib.peer_config(a).unwrap().clone();
+    config.export = PolicyChain::new(
+        vec![Arc::new(Policy {
+            name: "not-from-b".into(),
+            rules: vec![Rule {
+                name: None,
+                conditions: vec![Condition::SourceAsn(vec![65002])],
+                actions: vec![],
+                verdict: Some(Verdict::Reject),
+            }],
+        })],
+        Verdict::Accept,
+    );
+    rib.reconfigure_peer(a, config);
+    drain(&mut rib, a, &mut seen);
+    assert_eq!(
+        seen.get("10.0.0.0/8").map(|r| r.0),
+        Some(NextHop::V4(v4("192.0.2.3")))
+    );
+}

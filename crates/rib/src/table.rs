@@ -12,10 +12,15 @@ use crate::intern::WireSet;
 
 /// The neighbor index of locally originated paths (neighbor indices are
 /// below it: they share a word with the flags).
-pub(crate) const LOCAL: u32 = 0x07ff_ffff;
+pub(crate) const LOCAL: u32 = 0x03ff_ffff;
 
 /// Path flags, in the top bits of the word that holds the neighbor.
 pub(crate) mod flag {
+    /// The best of the paths from other neighbors than the best path's,
+    /// when that neighbor sent only the best path here: what it gets as a
+    /// route server client (RFC 7947 §2.3.2), known without another
+    /// decision. Set only while a route server client is configured.
+    pub const RUNNER_UP: u32 = 1 << 26;
     /// A Flowspec rule that failed validation (RFC 8955 §6): kept, never
     /// best.
     pub const INVALID: u32 = 1 << 27;
@@ -174,6 +179,26 @@ impl<X> Dest<X> {
         if self.is_empty() {
             self.paths = Paths::One(path);
             return None;
+        }
+        if let Paths::Many(Some(v)) = &mut self.paths {
+            // In place: a route server's destinations have a path per
+            // client, and every arrival passes here.
+            return match v.iter().position(|p| p.is(peer, id)) {
+                Some(i) => {
+                    // The new one is the most recent: last.
+                    let tail = v.get_mut(i..)?;
+                    tail.rotate_left(1);
+                    let last = tail.last_mut()?;
+                    Some(std::mem::replace(last, path))
+                }
+                None => {
+                    // Exactly one more: no room kept that a full table's
+                    // worth of destinations would pay for.
+                    v.reserve_exact(1);
+                    v.push(path);
+                    None
+                }
+            };
         }
         self.edit(|v| {
             let old = v.iter().position(|p| p.is(peer, id)).map(|i| v.remove(i));

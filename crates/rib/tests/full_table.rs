@@ -74,6 +74,93 @@ fn full_table_in_random_order() {
     full_table(true);
 }
 
+/// Route server: ten clients announce their own view of the same 100,000
+/// prefixes (the harness's `route-server` scenario), interleaved a
+/// thousand UPDATEs at a time and in random order within each; every
+/// client, and a monitor that announces nothing, gets the best path it
+/// may have of each prefix.
+#[test]
+#[ignore = "a million paths: run in release, alone"]
+fn route_server_ten_clients() {
+    let (clients, n) = (10usize, 100_000usize);
+    let mut rib = Rib::new(RibOptions::new(65000, Ipv4Addr::new(10, 0, 0, 1)));
+    let mut tables = Vec::new();
+    let mut peers = Vec::new();
+    for i in 0..=clients {
+        let addr = Ipv4Addr::new(192, 0, 2, 1 + i as u8);
+        let asn = 65001 + i as u32;
+        let mut config = PeerConfig::new(IpAddr::V4(addr), asn, 65000);
+        config.route_server_client = true;
+        let peer = rib.add_peer(config);
+        rib.peer_up(peer, session([10, 0, 1, 1 + i as u8]));
+        peers.push(peer);
+        if i < clients {
+            let mut t = gen::view(n, asn, addr, i as u64);
+            shuffle(&mut t.updates);
+            tables.push(t);
+        }
+    }
+    let before = rss_bytes();
+    let ctx = DecodeContext::default();
+    let mut u = Update::default();
+    let mut buf = Vec::new();
+    let mut sent = vec![0usize; peers.len()];
+    let (mut apply_cpu, mut take_cpu) = (0u128, 0u128);
+    let start = Instant::now();
+    let rounds = tables.iter().map(|t| t.updates.len()).max().unwrap_or(0);
+    // UPDATEs of each client between two rounds of producing messages.
+    let step: usize = std::env::var("ROUTE_SERVER_STEP")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    for round in (0..rounds).step_by(step) {
+        let c = cpu_ns();
+        for (i, t) in tables.iter().enumerate() {
+            for m in t.updates.iter().skip(round).take(step) {
+                u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
+                let r = rib.apply_update(peers[i], &u);
+                assert_eq!(r.rejected, 0);
+            }
+        }
+        apply_cpu += cpu_ns() - c;
+        let c = cpu_ns();
+        for (i, &p) in peers.iter().enumerate() {
+            while rib.has_pending(p) {
+                buf.clear();
+                rib.take_into(p, 256 * 1024, &mut buf);
+                sent[i] += count_messages(&buf);
+            }
+        }
+        take_cpu += cpu_ns() - c;
+    }
+    let total = start.elapsed();
+    let after = rss_bytes();
+    let stats = rib.stats();
+    let paths = stats.families[0].paths;
+    assert_eq!(paths, n * clients);
+    for (i, p) in stats.peers.iter().enumerate() {
+        assert_eq!(p.families[0].advertised as usize, n, "client {i}");
+    }
+    let all = n * clients;
+    println!(
+        "{clients} clients x {n} prefixes: {} UPDATEs sent in all, {} attribute sets",
+        sent.iter().sum::<usize>(),
+        stats.attribute_sets
+    );
+    println!(
+        "CPU time: decode+apply {:.0} ns/path, take {:.0} ns/path, all {:.0} ns/path; {:.2} s elapsed",
+        apply_cpu as f64 / all as f64,
+        take_cpu as f64 / all as f64,
+        (apply_cpu + take_cpu) as f64 / all as f64,
+        total.as_secs_f64()
+    );
+    println!(
+        "memory: {} MB resident for the RIB, {:.1} bytes per path",
+        (after - before) / 1_000_000,
+        (after - before) as f64 / paths as f64
+    );
+}
+
 /// Fisher-Yates with a fixed xorshift: the same order every run.
 fn shuffle<T>(v: &mut [T]) {
     let mut x = 0x2545_f491_4f6c_dd1du64;

@@ -38,20 +38,31 @@ impl Rng {
 /// `prefixes` prefixes from the neighbor of AS `peer_as` with next hop
 /// `next_hop`.
 pub fn full_table(prefixes: usize, peer_as: u32, next_hop: Ipv4Addr) -> Table {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    view(prefixes, peer_as, next_hop, 0)
+}
+
+/// One neighbor's view of the same prefixes as every other `variant`:
+/// the same prefixes in the same UPDATEs, each variant with attributes of
+/// its own (a route server's clients all announcing the same table).
+/// Variant 0 is [`full_table`].
+pub fn view(prefixes: usize, peer_as: u32, next_hop: Ipv4Addr, variant: u64) -> Table {
+    // The prefixes and their grouping come from one generator, the
+    // attributes from another, so that every variant has the same prefixes.
+    let mut shape = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ variant.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let packer = UpdatePacker::new(EncodeContext::default());
     let mut updates = Vec::new();
     let mut i = 0usize;
     let mut sets = 0usize;
     let transit = [3356u32, 1299, 174, 2914, 6939, 6453, 3257, 6762, 9002, 1273];
     while i < prefixes {
-        let run = if rng.below(3) == 0 { 4 } else { 3 };
+        let run = if shape.below(3) == 0 { 4 } else { 3 };
         let run = run.min(prefixes - i);
         let nlri: Vec<PrefixNlri> = (i..i + run)
             .map(|n| {
                 // /24 steps from 1.0.0.0; a prefix aligned to a shorter
                 // length sometimes takes it (distinct keys either way).
-                let k = match rng.below(20) {
+                let k = match shape.below(20) {
                     0 => (n.trailing_zeros()).min(8),
                     1 | 2 => (n.trailing_zeros()).min(2),
                     _ => 0,
