@@ -2010,8 +2010,15 @@ impl Rib {
             }
             self.deferral_check();
         }
-        if let Some(p) = self.sh.peer_mut(peer.0) {
-            p.stale.remove(&family);
+        // Paths are stale only while their neighbor's family is: without
+        // that, nothing to sweep (a table's walk per neighbor and family at
+        // the end of every initial exchange).
+        let had_stale = self
+            .sh
+            .peer_mut(peer.0)
+            .is_some_and(|p| p.stale.remove(&family).is_some());
+        if !had_stale {
+            return;
         }
         if let Some(t) = self.families.get_mut(&family) {
             each!(t, t => t.remove_peer_paths(&mut self.sh, peer.0, true));

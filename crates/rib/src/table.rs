@@ -192,9 +192,13 @@ impl<X> Dest<X> {
                     Some(std::mem::replace(last, path))
                 }
                 None => {
-                    // Exactly one more: no room kept that a full table's
-                    // worth of destinations would pay for.
-                    v.reserve_exact(1);
+                    // A quarter more at a time: few reallocations as a
+                    // route server's clients each add theirs, and little
+                    // room left unused (a full table of destinations
+                    // would pay for a doubling).
+                    if v.len() == v.capacity() {
+                        v.reserve_exact(v.len() / 4 + 1);
+                    }
                     v.push(path);
                     None
                 }
