@@ -503,11 +503,12 @@ impl RibTask {
         // taken together, the room is given back once.
         let mut inbox = Vec::with_capacity(BURST);
         let mut open = true;
+        let mut questions = Vec::new();
         loop {
             tokio::select! {
                 biased;
                 c = control.recv() => match c {
-                    Some(c) => self.control(c),
+                    Some(c) => self.control_or_ask(c, &mut questions),
                     // The speaker is gone.
                     None => return,
                 },
@@ -518,15 +519,44 @@ impl RibTask {
             // then produce messages for every neighbor that can take them.
             for u in inbox.drain(..) {
                 while let Ok(c) = control.try_recv() {
-                    self.control(c);
+                    self.control_or_ask(c, &mut questions);
                 }
                 self.update(u);
+            }
+            if !questions.is_empty() {
+                // An answer reflects every UPDATE received before the
+                // question (whoever saw an End-of-RIB event and then asks
+                // finds the routes it closed): those still queued are
+                // applied first, as many as are queued now (while a table
+                // loads, the queue never empties).
+                for _ in 0..updates.len() {
+                    while let Ok(c) = control.try_recv() {
+                        self.control_or_ask(c, &mut questions);
+                    }
+                    match updates.try_recv() {
+                        Ok(u) => self.update(u),
+                        Err(_) => break,
+                    }
+                }
+                for q in questions.drain(..) {
+                    self.control(q);
+                }
             }
             if self.restarting.load(Ordering::Acquire) && !self.rib.deferring() {
                 info!("route selection no longer deferred: every neighbor gets its routes");
                 self.restarting.store(false, Ordering::Release);
             }
             self.send_pending();
+        }
+    }
+
+    /// Act on a control message now, or, for a question about the tables,
+    /// once the UPDATEs queued before it are applied (see [`RibTask::run`]).
+    fn control_or_ask(&mut self, c: RibControl, questions: &mut Vec<RibControl>) {
+        if matches!(c, RibControl::Query(_)) {
+            questions.push(c);
+        } else {
+            self.control(c);
         }
     }
 
