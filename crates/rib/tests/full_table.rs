@@ -95,8 +95,10 @@ fn route_server_ten_clients() {
         rib.peer_up(peer, session([10, 0, 1, 1 + i as u8]));
         peers.push(peer);
         if i < clients {
+            // Each client in its own order: the paths of a prefix arrive
+            // at different times, and the best path changes as they do.
             let mut t = gen::view(n, asn, addr, i as u64);
-            shuffle(&mut t.updates);
+            shuffle_seeded(&mut t.updates, i as u64 + 1);
             tables.push(t);
         }
     }
@@ -163,7 +165,12 @@ fn route_server_ten_clients() {
 
 /// Fisher-Yates with a fixed xorshift: the same order every run.
 fn shuffle<T>(v: &mut [T]) {
-    let mut x = 0x2545_f491_4f6c_dd1du64;
+    shuffle_seeded(v, 0);
+}
+
+/// [`shuffle`], one order per `seed`.
+fn shuffle_seeded<T>(v: &mut [T], seed: u64) {
+    let mut x = 0x2545_f491_4f6c_dd1du64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     for i in (1..v.len()).rev() {
         x ^= x << 13;
         x ^= x >> 7;
