@@ -25,9 +25,10 @@
 //! Nothing is allocated per line: text goes straight into the caller's
 //! buffer.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ribbit_wire::reader::Reader;
+use ribbit_wire::text::{self, digits, push_short, push_u32};
 use ribbit_wire::Prefix;
 
 use crate::bgp4mp::subtype as b4;
@@ -913,52 +914,6 @@ fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
     }
 }
 
-/// The decimal digits of `n`: a buffer and where they start in it.
-fn digits(mut n: u32) -> ([u8; 10], usize) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i = i.saturating_sub(1);
-        if let Some(d) = buf.get_mut(i) {
-            *d = b'0'.saturating_add((n % 10) as u8);
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            return (buf, i);
-        }
-    }
-}
-
-/// Append `n` in decimal.
-pub fn push_u32(out: &mut Vec<u8>, n: u32) {
-    let (buf, i) = digits(n);
-    push_short(out, buf.get(i..).unwrap_or(&[]));
-}
-
-/// Append a few bytes one by one: for the one to ten bytes of a number,
-/// a call to `memcpy` (what `extend_from_slice` makes of a length known
-/// only at run time) costs more than the copy, and the formatter makes
-/// several per path.
-fn push_short(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len());
-    for b in bytes {
-        out.push(*b);
-    }
-}
-
-/// Append an octet in decimal, without leading zeros (an IPv4 address's
-/// parts: four per address, two addresses per path).
-fn push_u8(out: &mut Vec<u8>, n: u8) {
-    let (hundreds, tens, ones) = (n / 100, n / 10 % 10, n % 10);
-    if n >= 100 {
-        out.push(b'0'.wrapping_add(hundreds));
-    }
-    if n >= 10 {
-        out.push(b'0'.wrapping_add(tens));
-    }
-    out.push(b'0'.wrapping_add(ones));
-}
-
 fn push_i32(out: &mut Vec<u8>, n: u32) {
     let signed = n as i32;
     if signed < 0 {
@@ -980,15 +935,7 @@ fn push_padded6(out: &mut Vec<u8>, n: u32) {
 }
 
 fn push_ipv4(out: &mut Vec<u8>, a: [u8; 4]) {
-    let [a0, a1, a2, a3] = a;
-    out.reserve(15);
-    push_u8(out, a0);
-    out.push(b'.');
-    push_u8(out, a1);
-    out.push(b'.');
-    push_u8(out, a2);
-    out.push(b'.');
-    push_u8(out, a3);
+    text::push_ipv4(out, Ipv4Addr::from(a));
 }
 
 /// IPv6 text as bgpdump writes it: lower-case groups without leading

@@ -33,6 +33,7 @@ pub mod reader;
 pub mod route_refresh;
 #[cfg(test)]
 mod testing;
+pub mod text;
 pub mod update;
 
 pub use attribute::{AsPath, Origin, PathAttributes};

@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 
 use ribbit_exabgp::json as exa;
 use ribbit_fsm::State;
+use ribbit_wire::text::{push_ipv4, push_short, push_u32, push_u64};
 use ribbit_wire::update::NextHop;
 use ribbit_wire::{Family, Notification};
 
@@ -109,6 +110,9 @@ pub struct EventEncoder {
     host: String,
     pid: u32,
     ppid: u32,
+    /// The envelope's members between `time` and `counter`, the same in
+    /// every event: `,"host":...,"pid":...,"ppid":...,"counter":`.
+    after_time: String,
     counters: HashMap<IpAddr, u64>,
     /// The last NOTIFICATION of each neighbor since its connection came
     /// up, for the reason of the `down` that follows.
@@ -120,13 +124,20 @@ pub struct EventEncoder {
 impl EventEncoder {
     /// An encoder for a program with these settings.
     pub fn new(encoder: Encoder, receive: &[EventKind], scope: NeighborScope) -> EventEncoder {
+        let host = host_name();
+        let (pid, ppid) = (std::process::id(), parent_pid());
+        let after_time = format!(
+            ",\"host\":{},\"pid\":{pid},\"ppid\":{ppid},\"counter\":",
+            Value::String(host.clone())
+        );
         EventEncoder {
             encoder,
             receive: receive.to_vec(),
             scope,
-            host: host_name(),
-            pid: std::process::id(),
-            ppid: parent_pid(),
+            host,
+            pid,
+            ppid,
+            after_time,
             counters: HashMap::new(),
             last_notification: HashMap::new(),
             ribbit: EventFilter::everything(),
@@ -273,20 +284,24 @@ impl EventEncoder {
     /// The envelope as text, up to the members of `neighbor` after `asn`
     /// (the caller adds its own and closes both objects).
     fn envelope_text(&mut self, kind: &str, peer: IpAddr, ends: Ends, out: &mut String) {
-        use std::fmt::Write as _;
         let counter = self.counter(peer);
-        let time = now();
-        let _ = write!(
-            out,
-            "{{\"exabgp\":\"{}\",\"time\":{time},\"host\":{},\"pid\":{},\"ppid\":{},\"counter\":{counter},\"type\":\"{kind}\",\"neighbor\":{{\"address\":{{\"local\":\"{}\",\"peer\":\"{peer}\"}},\"asn\":{{\"local\":{},\"peer\":{}}}",
-            exa::API_VERSION,
-            Value::String(self.host.clone()),
-            self.pid,
-            self.ppid,
-            ends.local_address,
-            ends.local_as,
-            ends.peer_as,
-        );
+        out.push_str("{\"exabgp\":\"");
+        out.push_str(exa::API_VERSION);
+        out.push_str("\",\"time\":");
+        push_time(out);
+        out.push_str(&self.after_time);
+        push_u64(out, counter);
+        out.push_str(",\"type\":\"");
+        out.push_str(kind);
+        out.push_str("\",\"neighbor\":{\"address\":{\"local\":\"");
+        push_ip(out, ends.local_address);
+        out.push_str("\",\"peer\":\"");
+        push_ip(out, peer);
+        out.push_str("\"},\"asn\":{\"local\":");
+        push_u32(out, ends.local_as);
+        out.push_str(",\"peer\":");
+        push_u32(out, ends.peer_as);
+        out.push('}');
     }
 
     fn exabgp(
@@ -582,7 +597,7 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
             if i > 0 {
                 out.push(',');
             }
-            let _ = write!(out, "{n}");
+            push_u32(out, n);
         }
         out.push(']');
     };
@@ -617,7 +632,11 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
             if i > 0 {
                 out.push(',');
             }
-            let _ = write!(out, "[{},{}]", c.high(), c.low());
+            out.push('[');
+            push_u32(out, u32::from(c.high()));
+            out.push(',');
+            push_u32(out, u32::from(c.low()));
+            out.push(']');
         }
         out.push(']');
     }
@@ -636,17 +655,23 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
             if i > 0 {
                 out.push(',');
             }
-            let _ = write!(out, "[{},{},{}]", c.global, c.local1, c.local2);
+            out.push('[');
+            push_u32(out, c.global);
+            out.push(',');
+            push_u32(out, c.local1);
+            out.push(',');
+            push_u32(out, c.local2);
+            out.push(']');
         }
         out.push(']');
     }
     if let Some(lp) = a.local_pref {
         member(out, "local-preference");
-        let _ = write!(out, "{lp}");
+        push_u32(out, lp);
     }
     if let Some(med) = a.med {
         member(out, "med");
-        let _ = write!(out, "{med}");
+        push_u32(out, med);
     }
     if let Some(o) = a.origin {
         member(out, "origin");
@@ -656,6 +681,48 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
     }
     if out.len() > start {
         out.push_str("},");
+    }
+}
+
+/// Now, in seconds since the epoch with microseconds, as [`now`] gives it
+/// to the JSON events, without formatting a float.
+fn push_time(out: &mut String) {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    push_u64(out, d.as_secs());
+    out.push('.');
+    let micros = d.subsec_micros();
+    let (buf, i) = ribbit_wire::text::digits(micros);
+    for _ in buf.len().saturating_sub(i)..6 {
+        out.push('0');
+    }
+    push_short(out, buf.get(i..).unwrap_or(&[]));
+}
+
+/// An address, IPv4 without the formatter.
+fn push_ip(out: &mut String, a: IpAddr) {
+    use std::fmt::Write as _;
+    match a {
+        IpAddr::V4(v4) => push_ipv4(out, v4),
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// A prefix as `address/length`, IPv4 without the formatter.
+fn push_prefix(out: &mut String, p: &ribbit_wire::Prefix) {
+    use std::fmt::Write as _;
+    match p {
+        ipnet::IpNet::V4(n) => {
+            push_ipv4(out, n.addr());
+            out.push('/');
+            push_u32(out, u32::from(n.prefix_len()));
+        }
+        ipnet::IpNet::V6(n) => {
+            let _ = write!(out, "{n}");
+        }
     }
 }
 
@@ -689,7 +756,9 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
         return false;
     }
     let prefix = |out: &mut String, n: &ribbit_wire::nlri::PrefixNlri| {
-        let _ = write!(out, "{{\"nlri\":\"{}\"", n.prefix);
+        out.push_str("{\"nlri\":\"");
+        push_prefix(out, &n.prefix);
+        out.push('"');
         if let Some(id) = n.path_id {
             let _ = write!(out, ",\"path-information\":\"{}\"", Ipv4Addr::from(id));
         }

@@ -1,0 +1,147 @@
+//! Numbers and IPv4 addresses written as text, fast: the formatter
+//! (`core::fmt`) costs more than the bytes when a line carries a dozen
+//! numbers and a million lines go out (MRT dumps as bgpdump lines, UPDATE
+//! events as ExaBGP JSON).
+
+use std::net::Ipv4Addr;
+
+/// Where text goes: bytes or a string, one ASCII byte at a time.
+pub trait TextOut {
+    /// Append one ASCII byte (below 128).
+    fn push_ascii(&mut self, b: u8);
+    /// Room for `n` more bytes.
+    fn reserve_text(&mut self, n: usize);
+}
+
+impl TextOut for Vec<u8> {
+    fn push_ascii(&mut self, b: u8) {
+        self.push(b);
+    }
+
+    fn reserve_text(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+impl TextOut for String {
+    fn push_ascii(&mut self, b: u8) {
+        self.push(char::from(b & 0x7f));
+    }
+
+    fn reserve_text(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+/// The decimal digits of `n`: a buffer and where they start in it.
+pub fn digits(mut n: u32) -> ([u8; 10], usize) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i = i.saturating_sub(1);
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0'.saturating_add((n % 10) as u8);
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            return (buf, i);
+        }
+    }
+}
+
+/// Append a few ASCII bytes one by one: for the one to ten bytes of a
+/// number, a call to `memcpy` (what `extend_from_slice` makes of a length
+/// known only at run time) costs more than the copy.
+pub fn push_short(out: &mut impl TextOut, bytes: &[u8]) {
+    out.reserve_text(bytes.len());
+    for b in bytes {
+        out.push_ascii(*b);
+    }
+}
+
+/// Append `n` in decimal.
+pub fn push_u32(out: &mut impl TextOut, n: u32) {
+    let (buf, i) = digits(n);
+    push_short(out, buf.get(i..).unwrap_or(&[]));
+}
+
+/// Append `n` in decimal.
+pub fn push_u64(out: &mut impl TextOut, n: u64) {
+    match u32::try_from(n) {
+        Ok(small) => push_u32(out, small),
+        Err(_) => {
+            // Above 4,294,967,295: the high digits, then the last nine.
+            push_u64(out, n / 1_000_000_000);
+            let low = u32::try_from(n % 1_000_000_000).unwrap_or(0);
+            let (buf, i) = digits(low);
+            for _ in buf.len().saturating_sub(i)..9 {
+                out.push_ascii(b'0');
+            }
+            push_short(out, buf.get(i..).unwrap_or(&[]));
+        }
+    }
+}
+
+/// Append an octet in decimal, without leading zeros.
+pub fn push_u8(out: &mut impl TextOut, n: u8) {
+    let (hundreds, tens, ones) = (n / 100, n / 10 % 10, n % 10);
+    if n >= 100 {
+        out.push_ascii(b'0'.wrapping_add(hundreds));
+    }
+    if n >= 10 {
+        out.push_ascii(b'0'.wrapping_add(tens));
+    }
+    out.push_ascii(b'0'.wrapping_add(ones));
+}
+
+/// Append an IPv4 address in dotted decimal.
+pub fn push_ipv4(out: &mut impl TextOut, a: Ipv4Addr) {
+    let [a0, a1, a2, a3] = a.octets();
+    out.reserve_text(15);
+    push_u8(out, a0);
+    out.push_ascii(b'.');
+    push_u8(out, a1);
+    out.push_ascii(b'.');
+    push_u8(out, a2);
+    out.push_ascii(b'.');
+    push_u8(out, a3);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_same_text_as_the_formatter(n: u32, a: u32, big: u64) {
+            let mut s = String::new();
+            push_u32(&mut s, n);
+            s.push(' ');
+            push_ipv4(&mut s, Ipv4Addr::from(a));
+            s.push(' ');
+            push_u64(&mut s, big);
+            prop_assert_eq!(s, format!("{n} {} {big}", Ipv4Addr::from(a)));
+            let mut v = Vec::new();
+            push_u32(&mut v, n);
+            prop_assert_eq!(v, n.to_string().into_bytes());
+        }
+    }
+
+    #[test]
+    fn edges() {
+        for n in [
+            0,
+            9,
+            10,
+            4_294_967_295,
+            4_294_967_296,
+            10_000_000_000,
+            u64::MAX,
+        ] {
+            let mut s = String::new();
+            push_u64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
+}
