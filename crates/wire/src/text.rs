@@ -13,21 +13,26 @@ pub trait TextOut {
     fn reserve_text(&mut self, n: usize);
 }
 
+// Inlined across crates: a call per byte would cost more than the byte.
 impl TextOut for Vec<u8> {
+    #[inline]
     fn push_ascii(&mut self, b: u8) {
         self.push(b);
     }
 
+    #[inline]
     fn reserve_text(&mut self, n: usize) {
         self.reserve(n);
     }
 }
 
 impl TextOut for String {
+    #[inline]
     fn push_ascii(&mut self, b: u8) {
         self.push(char::from(b & 0x7f));
     }
 
+    #[inline]
     fn reserve_text(&mut self, n: usize) {
         self.reserve(n);
     }
