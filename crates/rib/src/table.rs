@@ -8,6 +8,8 @@
 //! number, flags), and a destination with one path (most of a full table)
 //! holds it inline, with no allocation of its own.
 
+use thin_vec::ThinVec;
+
 use crate::intern::WireSet;
 
 /// The neighbor index of locally originated paths (neighbor indices are
@@ -95,10 +97,10 @@ impl<X> Path<X> {
 #[derive(Debug, Clone)]
 enum Paths<X> {
     One(Path<X>),
-    /// `None` when there is no path (no allocation). Boxed on purpose: a
-    /// thin pointer keeps the destination at the size of one path.
-    #[allow(clippy::box_collection)]
-    Many(Option<Box<Vec<Path<X>>>>),
+    /// None (an empty `ThinVec` allocates nothing) or two and more: one
+    /// allocation, its length and capacity in front of the paths, so that
+    /// reading them is one load from the destination, not two.
+    Many(ThinVec<Path<X>>),
 }
 
 /// A destination: its paths in the order they arrived (the decision's
@@ -111,7 +113,7 @@ pub(crate) struct Dest<X> {
 impl<X> Default for Dest<X> {
     fn default() -> Self {
         Dest {
-            paths: Paths::Many(None),
+            paths: Paths::Many(ThinVec::new()),
         }
     }
 }
@@ -121,7 +123,7 @@ impl<X> Dest<X> {
     pub fn paths(&self) -> &[Path<X>] {
         match &self.paths {
             Paths::One(p) => std::slice::from_ref(p),
-            Paths::Many(v) => v.as_deref().map_or(&[], Vec::as_slice),
+            Paths::Many(v) => v.as_slice(),
         }
     }
 
@@ -129,7 +131,7 @@ impl<X> Dest<X> {
     pub fn paths_mut(&mut self) -> &mut [Path<X>] {
         match &mut self.paths {
             Paths::One(p) => std::slice::from_mut(p),
-            Paths::Many(v) => v.as_deref_mut().map_or(&mut [], Vec::as_mut_slice),
+            Paths::Many(v) => v.as_mut_slice(),
         }
     }
 
@@ -143,23 +145,27 @@ impl<X> Dest<X> {
         self.paths().is_empty()
     }
 
-    /// Change the list of paths through a vector (multi-path changes are
-    /// rare enough that the round trip through the heap does not matter).
-    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<Path<X>>) -> R) -> R {
-        let mut v = match std::mem::replace(&mut self.paths, Paths::Many(None)) {
-            Paths::One(p) => vec![p],
-            Paths::Many(b) => b.map(|b| *b).unwrap_or_default(),
+    /// Change the list of paths through a vector: one path goes back
+    /// inline, several keep an allocation of their exact size.
+    fn edit<R>(&mut self, f: impl FnOnce(&mut ThinVec<Path<X>>) -> R) -> R {
+        let mut v = match std::mem::replace(&mut self.paths, Paths::Many(ThinVec::new())) {
+            Paths::One(p) => {
+                let mut v = ThinVec::with_capacity(2);
+                v.push(p);
+                v
+            }
+            Paths::Many(v) => v,
         };
         let r = f(&mut v);
         self.paths = match v.len() {
-            0 => Paths::Many(None),
+            0 => Paths::Many(ThinVec::new()),
             1 => match v.pop() {
                 Some(p) => Paths::One(p),
-                None => Paths::Many(None),
+                None => Paths::Many(ThinVec::new()),
             },
             _ => {
                 v.shrink_to_fit();
-                Paths::Many(Some(Box::new(v)))
+                Paths::Many(v)
             }
         };
         r
@@ -180,9 +186,10 @@ impl<X> Dest<X> {
             self.paths = Paths::One(path);
             return None;
         }
-        if let Paths::Many(Some(v)) = &mut self.paths {
-            // In place: a route server's destinations have a path per
-            // client, and every arrival passes here.
+        if let Paths::Many(v) = &mut self.paths {
+            // In place (two paths or more: not empty, checked above): a
+            // route server's destinations have a path per client, and
+            // every arrival passes here.
             return match v.iter().position(|p| p.is(peer, id)) {
                 Some(i) => {
                     // The new one is the most recent: last.
@@ -217,7 +224,7 @@ impl<X> Dest<X> {
             if !p.is(peer, path_id) {
                 return None;
             }
-            return match std::mem::replace(&mut self.paths, Paths::Many(None)) {
+            return match std::mem::replace(&mut self.paths, Paths::Many(ThinVec::new())) {
                 Paths::One(p) => Some(p),
                 Paths::Many(_) => None,
             };
