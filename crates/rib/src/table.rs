@@ -2,11 +2,12 @@
 //!
 //! Every path the neighbors sent for a destination (the post-policy
 //! Adj-RIB-In of every neighbor) and the locally originated ones live
-//! together in the destination, best first: the Loc-RIB is the first path
-//! of each destination whose [`flag::BEST`] is set. A path is 24 bytes for
-//! IPv4 and IPv6 (attribute set handle, neighbor, path identifier, arrival
-//! number, flags), and a destination with one path (most of a full table)
-//! holds it inline, with no allocation of its own.
+//! together in the destination, in arrival order: the Loc-RIB is the path
+//! of each destination whose [`flag::BEST`] is set. A path is 16 bytes for
+//! IPv4 and IPv6 (attribute set handle, neighbor and flags, path
+//! identifier); a destination with one path (most of a full table) holds
+//! it inline, with no allocation of its own, and several in one allocation
+//! behind one pointer.
 
 use thin_vec::ThinVec;
 
