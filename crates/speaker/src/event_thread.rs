@@ -45,6 +45,47 @@ pub fn spawn(
     })
 }
 
+/// An event as the relays hand it on: the event, or how many were missed.
+pub type Relayed = Result<PeerEvent, u64>;
+
+/// Hand the events of `sub` that `keep` admits (and every report of missed
+/// events) to a queue of `capacity`, on a thread named `name`, in batches:
+/// a reader that encodes them (the slow part) falls behind in its own
+/// queue, not in the speaker's buffer. The thread ends when the queue's
+/// receiver is dropped or the speaker goes away. `Err`: the thread could
+/// not start.
+pub fn relay(
+    name: String,
+    sub: broadcast::Receiver<PeerEvent>,
+    capacity: usize,
+    keep: impl Fn(&PeerEvent) -> bool + Send + 'static,
+) -> std::io::Result<tokio::sync::mpsc::Receiver<Relayed>> {
+    let (fwd, rx) = tokio::sync::mpsc::channel::<Relayed>(capacity.max(1));
+    spawn(name, async move {
+        let mut batches = Batches::new(sub);
+        let mut batch = Vec::new();
+        loop {
+            let open = tokio::select! {
+                open = batches.next(&mut batch) => open,
+                () = fwd.closed() => return,
+            };
+            for item in batch.drain(..) {
+                let wanted = match &item {
+                    Ok(e) => keep(e),
+                    Err(_) => true,
+                };
+                if wanted && fwd.send(item).await.is_err() {
+                    return;
+                }
+            }
+            if !open {
+                return;
+            }
+        }
+    })?;
+    Ok(rx)
+}
+
 /// A subscriber's events, taken in batches: the events that came, and
 /// `Err(n)` where `n` events were missed.
 #[derive(Debug)]
@@ -63,7 +104,7 @@ impl Batches {
     /// Wait for the next event, then take every event already there into
     /// `out` (appended). False once the speaker is gone and `out` got
     /// nothing. Cancel-safe: an event is either in `out` or still waiting.
-    pub async fn next(&mut self, out: &mut Vec<Result<PeerEvent, u64>>) -> bool {
+    pub async fn next(&mut self, out: &mut Vec<Relayed>) -> bool {
         if self.burst {
             // During a burst, what comes during a short pause is taken at
             // once; a quiet speaker's event is taken as soon as it comes.

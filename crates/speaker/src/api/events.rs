@@ -632,36 +632,19 @@ pub fn stream(
 ) -> LineStream {
     let (tx, lines) = mpsc::channel(STREAM_QUEUE);
     let guard = GaugeGuard::new(gauge);
-    let (fwd, mut events) = mpsc::channel::<Result<PeerEvent, u64>>(queue.max(1));
     let wanted = filter.clone();
     // It ends when the stream's task ends (the queue closes) or the
     // speaker goes away.
-    let relay = event_thread::spawn("api-stream".to_string(), async move {
-        let mut batches = Batches::new(rx);
-        let mut batch = Vec::new();
-        loop {
-            let open = tokio::select! {
-                open = batches.next(&mut batch) => open,
-                () = fwd.closed() => return,
-            };
-            for item in batch.drain(..) {
-                let keep = match &item {
-                    Ok(e) => wanted.admits(e),
-                    Err(_) => true,
-                };
-                if keep && fwd.send(item).await.is_err() {
-                    return;
-                }
-            }
-            if !open {
-                return;
-            }
-        }
+    let relay = event_thread::relay("api-stream".to_string(), rx, queue, move |e| {
+        wanted.admits(e)
     });
-    if let Err(e) = relay {
-        tracing::warn!(error = %e, "cannot start an event stream's thread; the stream ends");
-        return LineStream(lines);
-    }
+    let mut events = match relay {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start an event stream's thread; the stream ends");
+            return LineStream(lines);
+        }
+    };
     tokio::spawn(async move {
         let _guard = guard;
         loop {

@@ -26,7 +26,7 @@ use super::encode::{Ends, EventEncoder, GapCause};
 use super::queue::{bump, Closed, Outbox};
 use super::{show, ControlRequest, Program, Shared};
 use crate::config::{EventKind, NeighborScope};
-use crate::event_thread::{self, Batches};
+use crate::event_thread;
 use crate::peer::PeerEvent;
 use crate::speaker::Speaker;
 
@@ -257,37 +257,20 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     // size, and this task encodes them. Encoding is the costly part; done
     // here, beside the forwarder, a burst of UPDATEs does not make the
     // program fall behind the speaker's event buffer.
-    let (fwd, mut rx) = tokio::sync::mpsc::channel::<Result<PeerEvent, u64>>(cfg.queue.max(1));
     let sub = shared.speaker.subscribe().into_receiver();
     let scope = cfg.neighbors.clone();
     // A thread rather than a task (see crate::event_thread). It ends when
     // this task's end closes its queue or the speaker goes away.
-    let spawned = event_thread::spawn(format!("process-{}", cfg.name), async move {
-        let mut batches = Batches::new(sub);
-        let mut batch = Vec::new();
-        loop {
-            let open = tokio::select! {
-                open = batches.next(&mut batch) => open,
-                () = fwd.closed() => return,
-            };
-            for item in batch.drain(..) {
-                let wanted = match &item {
-                    Ok(e) => e.peer().is_some_and(|p| scope.contains(p)),
-                    Err(_) => true,
-                };
-                if wanted && fwd.send(item).await.is_err() {
-                    return;
-                }
-            }
-            if !open {
-                return;
-            }
-        }
+    let relay = event_thread::relay(format!("process-{}", cfg.name), sub, cfg.queue, move |e| {
+        e.peer().is_some_and(|p| scope.contains(p))
     });
-    if let Err(e) = spawned {
-        warn!(process = %cfg.name, error = %e, "cannot start the event thread; no events");
-        return;
-    }
+    let mut rx = match relay {
+        Ok(rx) => rx,
+        Err(e) => {
+            warn!(process = %cfg.name, error = %e, "cannot start the event thread; no events");
+            return;
+        }
+    };
     // Sessions may be up before the program starts (at Ribbit's start, or
     // when it is restarted): it is told what it missed, subscribed first
     // so that nothing falls between the two.
