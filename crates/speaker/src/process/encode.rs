@@ -627,18 +627,12 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
     }
     if !a.communities.is_empty() {
         member(out, "community");
-        out.push('[');
-        for (i, c) in a.communities.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push('[');
-            push_u32(out, u32::from(c.high()));
-            out.push(',');
-            push_u32(out, u32::from(c.low()));
-            out.push(']');
-        }
-        out.push(']');
+        push_tuples(
+            out,
+            a.communities
+                .iter()
+                .map(|c| [u32::from(c.high()), u32::from(c.low())]),
+        );
     }
     if path.is_some() {
         member(out, "confederation-path");
@@ -650,20 +644,12 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
     }
     if !a.large_communities.is_empty() {
         member(out, "large-community");
-        out.push('[');
-        for (i, c) in a.large_communities.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push('[');
-            push_u32(out, c.global);
-            out.push(',');
-            push_u32(out, c.local1);
-            out.push(',');
-            push_u32(out, c.local2);
-            out.push(']');
-        }
-        out.push(']');
+        push_tuples(
+            out,
+            a.large_communities
+                .iter()
+                .map(|c| [c.global, c.local1, c.local2]),
+        );
     }
     if let Some(lp) = a.local_pref {
         member(out, "local-preference");
@@ -682,6 +668,26 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
     if out.len() > start {
         out.push_str("},");
     }
+}
+
+/// A JSON list of lists of numbers: `[[1,2],[3,4]]` (communities, large
+/// communities).
+fn push_tuples<const N: usize>(out: &mut String, items: impl Iterator<Item = [u32; N]>) {
+    out.push('[');
+    for (i, t) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (j, n) in t.into_iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            push_u32(out, n);
+        }
+        out.push(']');
+    }
+    out.push(']');
 }
 
 /// Now, in seconds since the epoch with microseconds, as [`now`] gives it
