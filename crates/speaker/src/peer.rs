@@ -64,6 +64,65 @@ pub struct PeerSettings {
     pub restarting: Arc<AtomicBool>,
 }
 
+/// How many session events a subscriber of them may fall behind before it
+/// misses some (a session going down and up again makes about ten).
+pub const SESSION_EVENTS: usize = 4096;
+
+/// Where the neighbors publish their [`PeerEvent`]s. Subscribers of every
+/// event get them all; subscribers of session events get only state
+/// changes and NOTIFICATIONs, so that what keeps track of sessions (the
+/// HTTP API's tracker) is not woken for each UPDATE of a table load. An
+/// event nobody subscribed to is not sent (nor made, when it costs).
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    all: broadcast::Sender<PeerEvent>,
+    sessions: broadcast::Sender<PeerEvent>,
+}
+
+impl EventBus {
+    /// A bus where a subscriber of every event may fall `capacity` events
+    /// behind before it misses some, and one of session events
+    /// [`SESSION_EVENTS`].
+    pub fn new(capacity: usize) -> Self {
+        // A channel's buffer is allocated whole up front (tens of bytes
+        // per slot): session events are rare and need no large one.
+        EventBus {
+            all: broadcast::channel(capacity.max(1)).0,
+            sessions: broadcast::channel(SESSION_EVENTS).0,
+        }
+    }
+
+    /// Every event, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
+        self.all.subscribe()
+    }
+
+    /// State changes and NOTIFICATIONs, from now on.
+    pub fn subscribe_sessions(&self) -> broadcast::Receiver<PeerEvent> {
+        self.sessions.subscribe()
+    }
+
+    /// Whether anyone takes every event: events that cost something to
+    /// make (UPDATEs, OPENs) are only made then.
+    pub fn wanted(&self) -> bool {
+        self.all.receiver_count() > 0
+    }
+
+    /// Send an event to whoever subscribed to it.
+    pub fn publish(&self, event: PeerEvent) {
+        let session = matches!(
+            event,
+            PeerEvent::State { .. } | PeerEvent::Notification { .. }
+        );
+        if session && self.sessions.receiver_count() > 0 {
+            let _ = self.sessions.send(event.clone());
+        }
+        if self.wanted() {
+            let _ = self.all.send(event);
+        }
+    }
+}
+
 /// Something a neighbor did, for subscribers.
 #[derive(Debug, Clone)]
 pub enum PeerEvent {
@@ -429,7 +488,7 @@ struct PeerTask {
     flushed: mpsc::Sender<ConnId>,
     connected: mpsc::Sender<(u64, std::io::Result<TcpStream>)>,
     established: Option<(ConnId, Box<Negotiated>)>,
-    events: broadcast::Sender<PeerEvent>,
+    events: EventBus,
     /// The recorders (MRT, BMP), and the session as they know it.
     taps: Arc<Taps>,
     tap_session: Option<Arc<TapSession>>,
@@ -470,7 +529,7 @@ struct PeerTask {
 /// Start the task of one neighbor.
 pub fn spawn(
     settings: PeerSettings,
-    events: broadcast::Sender<PeerEvent>,
+    events: EventBus,
     taps: Arc<Taps>,
     rib: RibHandle,
     seed: u64,
@@ -483,7 +542,7 @@ pub fn spawn(
 
 async fn run(
     settings: PeerSettings,
-    events: broadcast::Sender<PeerEvent>,
+    events: EventBus,
     taps: Arc<Taps>,
     rib: RibHandle,
     seed: u64,
@@ -710,6 +769,9 @@ impl PeerTask {
     /// Publish an OPEN or KEEPALIVE, sent or received, to the subscribers
     /// (ExaBGP's `open` and `keepalive` events), when anyone listens.
     fn session_message_event(&self, bytes: &[u8], received: bool) {
+        if !self.events.wanted() {
+            return;
+        }
         let peer = self.settings.address;
         let event = match bytes.get(18).copied() {
             Some(t) if t == MessageType::Keepalive as u8 => PeerEvent::Keepalive { peer, received },
@@ -727,9 +789,7 @@ impl PeerTask {
             }
             _ => return,
         };
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(event);
-        }
+        self.events.publish(event);
     }
 
     /// The session as the recorders know it, when `id` is the established
@@ -895,7 +955,7 @@ impl PeerTask {
                     if to == State::Established {
                         self.established_count = self.established_count.saturating_add(1);
                     }
-                    let _ = self.events.send(PeerEvent::State {
+                    self.events.publish(PeerEvent::State {
                         peer: self.settings.address,
                         from,
                         to,
@@ -916,7 +976,7 @@ impl PeerTask {
                 Output::Established(id, n) => self.established(id, n),
                 Output::Update(u) => self.update(*u),
                 Output::RouteRefresh(rr) => {
-                    let _ = self.events.send(PeerEvent::RouteRefresh {
+                    self.events.publish(PeerEvent::RouteRefresh {
                         peer: self.settings.address,
                         refresh: rr,
                     });
@@ -935,7 +995,7 @@ impl PeerTask {
                 }
                 Output::NotificationSent(n) => {
                     warn!(notification = %n, "NOTIFICATION sent");
-                    let _ = self.events.send(PeerEvent::Notification {
+                    self.events.publish(PeerEvent::Notification {
                         peer: self.settings.address,
                         received: false,
                         notification: n,
@@ -943,7 +1003,7 @@ impl PeerTask {
                 }
                 Output::NotificationReceived(n) => {
                     warn!(notification = %n, "NOTIFICATION received");
-                    let _ = self.events.send(PeerEvent::Notification {
+                    self.events.publish(PeerEvent::Notification {
                         peer: self.settings.address,
                         received: true,
                         notification: n,
@@ -1120,8 +1180,8 @@ impl PeerTask {
             sink,
             alarms: self.alarms.clone(),
         });
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(PeerEvent::Negotiated {
+        if self.events.wanted() {
+            self.events.publish(PeerEvent::Negotiated {
                 peer: self.settings.address,
                 negotiated: Arc::new((*n).clone()),
             });
@@ -1382,8 +1442,8 @@ impl PeerTask {
             self.stale_until.retain(|(f, _, _)| *f != family);
             self.stale.retain(|f| *f != family);
         }
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(PeerEvent::Update {
+        if self.events.wanted() {
+            self.events.publish(PeerEvent::Update {
                 peer: self.settings.address,
                 update: Arc::clone(&update),
             });

@@ -26,8 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use ribbit_rib::{
     GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig, PeerId,
@@ -446,7 +445,7 @@ pub fn spawn(
     rib: Rib,
     names: HashMap<PeerId, IpAddr>,
     restarting: Arc<AtomicBool>,
-) -> (RibHandle, JoinHandle<()>) {
+) -> (RibHandle, oneshot::Receiver<()>) {
     let (control, control_rx) = mpsc::unbounded_channel();
     let (updates, updates_rx) = mpsc::channel(UPDATE_QUEUE);
     let span = tracing::info_span!("rib");
@@ -458,19 +457,27 @@ pub fn spawn(
         restarting,
         observers: Vec::new(),
     };
-    // A thread of its own: the RIB does most of the work during a table
-    // load and then stays on one core, with its tables in that core's
-    // caches and its allocations in one allocator arena, instead of moving
-    // between the runtime's workers at every wake-up. It needs no timer or
-    // socket, only channels, so the runtime's handle can drive it there.
+    // A thread of its own, named `rib` (as `top -H` shows it): the RIB
+    // does most of the work during a table load and then stays on one
+    // core, with its tables in that core's caches and its allocations in
+    // one allocator arena, instead of moving between the runtime's workers
+    // at every wake-up. It needs no timer or socket, only channels, so the
+    // runtime's handle can drive it there.
     let runtime = tokio::runtime::Handle::current();
-    let handle = tokio::task::spawn_blocking(move || {
+    let (done, ended) = oneshot::channel();
+    let run = move || {
         runtime.block_on(tracing::Instrument::instrument(
             task.run(control_rx, updates_rx),
             span,
-        ))
-    });
-    (RibHandle { control, updates }, handle)
+        ));
+        let _ = done.send(());
+    };
+    if let Err(e) = std::thread::Builder::new().name("rib".into()).spawn(run) {
+        // Without a thread the speaker cannot store a route: its RIB
+        // handle finds the channels closed and `serve` reports it.
+        error!(error = %e, "cannot start the RIB's thread");
+    }
+    (RibHandle { control, updates }, ended)
 }
 
 /// An established neighbor, as the RIB task sees it.

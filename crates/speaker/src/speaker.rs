@@ -27,7 +27,7 @@ use crate::config::{
 };
 use crate::net::connect::{self, TransportSettings};
 use crate::net::sockopt;
-use crate::peer::{self, PeerCommand, PeerEvent, PeerSettings, ReceivedRoute};
+use crate::peer::{self, EventBus, PeerCommand, PeerEvent, PeerSettings, ReceivedRoute};
 use crate::rib_task::{self, RibControl, RibHandle, RibQuery};
 use crate::rib_view::DestinationLine;
 use crate::tap::{TapMode, TapReceiver, Taps};
@@ -68,14 +68,15 @@ pub struct Speaker {
     listening: Vec<Arc<TcpListener>>,
     listeners: Vec<JoinHandle<()>>,
     local: Vec<SocketAddr>,
-    events: broadcast::Sender<PeerEvent>,
+    events: EventBus,
     taps: Arc<Taps>,
     /// The `[mrt]` recorder, if configured.
     mrt: Option<crate::mrt_dump::MrtDump>,
     /// The `[[bmp]]` collectors' clients.
     bmp: crate::bmp::Clients,
     pub(crate) rib: RibHandle,
-    rib_task: JoinHandle<()>,
+    /// Says when the RIB's thread ended.
+    rib_task: oneshot::Receiver<()>,
     /// Seeds the back-off jitter of each new neighbor differently.
     spawned: AtomicU64,
     /// The RIB's number for the next neighbor added.
@@ -283,7 +284,7 @@ impl Speaker {
             local.push(bound);
             bound_listeners.push(listener);
         }
-        let (events, _) = broadcast::channel(config.global.event_buffer.max(1));
+        let events = EventBus::new(config.global.event_buffer);
         let mut rib = Rib::new(rib_options(config));
         let mut ids = Vec::new();
         for n in &config.neighbors {
@@ -613,10 +614,19 @@ impl Speaker {
         self.bmp.metrics()
     }
 
-    /// Session events of every neighbor, from now on.
+    /// Every event of every neighbor, from now on.
     pub fn subscribe(&self) -> Events {
         Events {
             rx: self.events.subscribe(),
+        }
+    }
+
+    /// Only the session events of every neighbor (state changes and
+    /// NOTIFICATIONs), from now on: for keeping track of sessions without
+    /// being woken by every UPDATE.
+    pub fn subscribe_sessions(&self) -> Events {
+        Events {
+            rx: self.events.subscribe_sessions(),
         }
     }
 

@@ -543,6 +543,17 @@ async fn commands_answered_in_order_with_ids() {
     expect(3, "@q1 Peer ");
     expect(4, "@q1 127.0.3.22");
     assert!(l[4].contains("established"), "{}", l[4]);
+    // Up for h:mm:ss, and B's UPDATEs counted (its route and End-of-RIB),
+    // as the neighbor's own task counts them.
+    let columns: Vec<&str> = l[4].split_whitespace().collect();
+    let up = columns.get(3).copied().unwrap_or_default();
+    assert!(
+        up.split(':').count() == 3 && up.split(':').all(|x| x.parse::<u64>().is_ok()),
+        "uptime in {}",
+        l[4]
+    );
+    let updates: u64 = columns.last().and_then(|x| x.parse().ok()).unwrap_or(0);
+    assert!(updates >= 2, "UPDATEs received in {}", l[4]);
     expect(5, "@q1 done");
     // Columns count in the whole line, the id included.
     expect(6, "@q2 error column 5: ");

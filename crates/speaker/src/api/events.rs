@@ -49,8 +49,6 @@ pub struct Track {
     pub state: Option<(State, u64)>,
     /// Times the session came up.
     pub established_count: u64,
-    /// UPDATE messages received.
-    pub updates_received: u64,
     /// The last NOTIFICATION sent or received.
     pub last_notification: Option<LastNotification>,
 }
@@ -88,12 +86,10 @@ impl Tracker {
                     t.established_count += 1;
                 }
             }
-            PeerEvent::Update { peer, .. } => {
-                map.entry(*peer).or_default().updates_received += 1;
-            }
-            // Only `Events::next` makes these; this tracker reads the
-            // channel itself.
-            PeerEvent::Lagged { .. } => {}
+            // The tracker follows session events only (see
+            // `Speaker::subscribe_sessions`); `Events::next` alone makes
+            // `Lagged`, and this tracker reads the channel itself.
+            PeerEvent::Update { .. } | PeerEvent::Lagged { .. } => {}
             PeerEvent::Notification {
                 peer,
                 received,

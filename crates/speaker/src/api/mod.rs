@@ -154,7 +154,7 @@ impl ApiServer {
         let (stop, stop_rx) = watch::channel(false);
         let tracker = Arc::new(Tracker::default());
         let tracker_task = events::spawn_tracker(
-            speaker.subscribe().into_receiver(),
+            speaker.subscribe_sessions().into_receiver(),
             Arc::clone(&tracker),
             stop_rx.clone(),
         )
@@ -512,11 +512,11 @@ impl Inner {
                 d.established_count = info.established;
                 d.session = info.session.as_ref().map(Negotiated::new);
                 d.messages_received = MessageCounters::new(&info.received);
+                d.updates_received = info.received.update;
                 d.messages_sent = MessageCounters::new(&info.sent);
                 d.last_down = info.last_down;
             }
         }
-        d.updates_received = track.updates_received;
         d.last_notification = track.last_notification;
         if let Some(p) = stats.peers.iter().find(|p| p.address == n.address) {
             d.prefixes = PrefixCounts::sum(&p.families);

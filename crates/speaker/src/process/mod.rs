@@ -30,8 +30,6 @@ pub mod shell;
 mod show;
 mod supervisor;
 
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -40,11 +38,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use ribbit_fsm::State;
-
 use crate::config::{Overflow, ProcessConfig};
-use crate::event_thread::{self, Batches};
-use crate::peer::PeerEvent;
 use crate::speaker::Speaker;
 use queue::{CounterValues, Counters, Outbox};
 
@@ -69,27 +63,15 @@ pub struct Processes {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    /// Ends by itself once `stop` is sent.
-    tracker: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What the tasks of every program share.
 pub(crate) struct Shared {
     pub(crate) speaker: Arc<Speaker>,
     pub(crate) programs: Vec<Arc<Program>>,
-    /// What the programs have seen of each neighbor's session.
-    pub(crate) sessions: Mutex<HashMap<IpAddr, Seen>>,
     pub(crate) requests: mpsc::UnboundedSender<ControlRequest>,
     /// Where relative program paths are found and programs run.
     pub(crate) base_dir: PathBuf,
-}
-
-/// One neighbor's session as the event stream showed it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Seen {
-    pub(crate) state: State,
-    pub(crate) since: Instant,
-    pub(crate) updates_received: u64,
 }
 
 /// One configured program and what is known of its current run.
@@ -196,14 +178,10 @@ impl Processes {
         let shared = Arc::new(Shared {
             speaker,
             programs,
-            sessions: Mutex::new(HashMap::new()),
             requests,
             base_dir,
         });
         let (stop, stop_rx) = watch::channel(false);
-        let tracker = track_sessions(Arc::clone(&shared), stop_rx.clone())
-            .map_err(|e| tracing::warn!(error = %e, "cannot start the session tracker: `show neighbor` has no uptimes"))
-            .ok();
         let tasks = shared
             .programs
             .iter()
@@ -220,7 +198,6 @@ impl Processes {
                 shared,
                 stop,
                 tasks,
-                tracker,
             },
             rx,
         )
@@ -247,57 +224,5 @@ impl Processes {
             // Each supervisor bounds its own wait; this bounds a bug.
             let _ = tokio::time::timeout(STOP_GRACE * 3, t).await;
         }
-        if let Some(t) = self.tracker {
-            // It saw `stop` and ends within a moment: wait without holding
-            // a worker.
-            let _ = tokio::task::spawn_blocking(move || t.join()).await;
-        }
     }
-}
-
-/// Follow every neighbor's state for `show neighbor`, on a thread of its
-/// own (see [`crate::event_thread`]) until `stop` says so.
-fn track_sessions(
-    shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let events = shared.speaker.subscribe().into_receiver();
-    event_thread::spawn("process-sessions".to_string(), async move {
-        let mut batches = Batches::new(events);
-        let mut batch = Vec::new();
-        loop {
-            let open = tokio::select! {
-                open = batches.next(&mut batch) => open,
-                _ = stop.changed() => return,
-            };
-            let mut seen = shared
-                .sessions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            for e in batch.drain(..) {
-                match e {
-                    Ok(PeerEvent::State { peer, to, .. }) => {
-                        let s = seen.entry(peer).or_insert(Seen {
-                            state: to,
-                            since: Instant::now(),
-                            updates_received: 0,
-                        });
-                        s.state = to;
-                        s.since = Instant::now();
-                    }
-                    Ok(PeerEvent::Update { peer, .. }) => {
-                        if let Some(s) = seen.get_mut(&peer) {
-                            s.updates_received += 1;
-                        }
-                    }
-                    // Times and counts become approximate when events were
-                    // missed; states are asked of the speaker when shown.
-                    Ok(_) | Err(_) => {}
-                }
-            }
-            if !open {
-                return;
-            }
-        }
-    })
 }

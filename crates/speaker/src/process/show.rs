@@ -2,8 +2,8 @@
 //! programs may parse them (`show adj-rib`, `show neighbor summary`).
 
 use std::net::IpAddr;
-use std::sync::{Arc, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use ribbit_exabgp::json::{extended_community_string, family_key};
 use ribbit_fsm::State;
@@ -74,8 +74,12 @@ pub fn processes(programs: &[Arc<Program>]) -> Vec<String> {
     out
 }
 
-fn duration(since: Instant) -> String {
-    let s = since.elapsed().as_secs();
+/// Hours, minutes and seconds from `since` (Unix seconds) to now.
+fn duration(since: u64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let s = now.saturating_sub(since);
     format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
@@ -111,14 +115,6 @@ pub async fn neighbors(
             "you can filter by peer ip address adding it after the word neighbor".to_string(),
         ]);
     };
-    let seen = |p: IpAddr| {
-        shared
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&p)
-            .copied()
-    };
     let mut out = Vec::new();
     match view {
         NeighborView::Summary => {
@@ -129,10 +125,14 @@ pub async fn neighbors(
                 let Some(n) = speaker.neighbor_config(p) else {
                     continue;
                 };
-                let state = speaker.state(p).await;
-                let s = seen(p);
-                let updown = match (state, s) {
-                    (Some(State::Established), Some(s)) => duration(s.since),
+                // The neighbor's task answers for its session; none runs
+                // for a disabled neighbor.
+                let info = speaker.neighbor_info(p).await;
+                let state = info.as_ref().map(|i| i.state);
+                let updown = match (&info, state) {
+                    (Some(i), Some(State::Established)) => {
+                        i.since.map_or_else(String::new, duration)
+                    }
                     _ => "down".to_string(),
                 };
                 let sent = speaker.adj_rib_out(p).await.map_or(0, |v| v.len());
@@ -143,7 +143,7 @@ pub async fn neighbors(
                     updown,
                     state.map_or("disabled", |s| s.name()).to_lowercase(),
                     sent,
-                    s.map_or(0, |s| s.updates_received),
+                    info.as_ref().map_or(0, |i| i.received.update),
                 ));
             }
         }
@@ -153,8 +153,8 @@ pub async fn neighbors(
                 let Some(n) = speaker.neighbor_config(p) else {
                     continue;
                 };
-                let state = speaker.state(p).await;
-                let s = seen(p);
+                let info = speaker.neighbor_info(p).await;
+                let state = info.as_ref().map(|i| i.state);
                 let kv = |k: &str, l: &str, r: &str| format!("   {k:<20} {l:>15} {r:>15}");
                 out.push(format!("Neighbor {p}"));
                 out.push(String::new());
@@ -170,13 +170,13 @@ pub async fn neighbors(
                     &state.map_or("DISABLED", |s| s.name()).to_uppercase(),
                     "",
                 ));
-                if let Some(s) = s {
+                if let Some(since) = info.as_ref().and_then(|i| i.since) {
                     let what = if state == Some(State::Established) {
                         "up for"
                     } else {
                         "down for"
                     };
-                    out.push(kv(what, &duration(s.since), ""));
+                    out.push(kv(what, &duration(since), ""));
                 }
                 out.push(String::new());
                 out.push("  Setup                           Local          Remote".to_string());
@@ -199,7 +199,7 @@ pub async fn neighbors(
                 ));
                 out.push(kv(
                     "updates:",
-                    &s.map_or(0, |s| s.updates_received).to_string(),
+                    &info.as_ref().map_or(0, |i| i.received.update).to_string(),
                     "",
                 ));
                 out.push(String::new());
