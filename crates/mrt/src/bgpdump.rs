@@ -28,7 +28,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ribbit_wire::reader::Reader;
-use ribbit_wire::text::{self, digits, push_short, push_u32};
+use ribbit_wire::text::{self, push_padded, push_u32};
 use ribbit_wire::Prefix;
 
 use crate::bgp4mp::subtype as b4;
@@ -722,7 +722,7 @@ impl Line {
         push_u32(out, self.time.0);
         if let Some(us) = self.time.1 {
             out.push(b'.');
-            push_padded6(out, us);
+            push_padded(out, us, 6);
         }
         out.push(b'|');
         out.extend_from_slice(kind.as_bytes());
@@ -922,16 +922,6 @@ fn push_i32(out: &mut Vec<u8>, n: u32) {
     } else {
         push_u32(out, n);
     }
-}
-
-/// `n` in at least six digits, zeros in front (`%06ld`).
-fn push_padded6(out: &mut Vec<u8>, n: u32) {
-    let (buf, i) = digits(n);
-    let shown = buf.get(i..).unwrap_or(&[]);
-    for _ in shown.len()..6 {
-        out.push(b'0');
-    }
-    push_short(out, shown);
 }
 
 fn push_ipv4(out: &mut Vec<u8>, a: [u8; 4]) {
@@ -1208,7 +1198,7 @@ mod tests {
         out.push(b' ');
         push_u32(&mut out, u32::MAX);
         out.push(b' ');
-        push_padded6(&mut out, 5);
+        push_padded(&mut out, 5, 6);
         assert_eq!(out, b"-294967296 4294967295 000005");
     }
 

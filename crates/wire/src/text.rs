@@ -78,13 +78,20 @@ pub fn push_u64(out: &mut impl TextOut, n: u64) {
             // Above 4,294,967,295: the high digits, then the last nine.
             push_u64(out, n / 1_000_000_000);
             let low = u32::try_from(n % 1_000_000_000).unwrap_or(0);
-            let (buf, i) = digits(low);
-            for _ in buf.len().saturating_sub(i)..9 {
-                out.push_ascii(b'0');
-            }
-            push_short(out, buf.get(i..).unwrap_or(&[]));
+            push_padded(out, low, 9);
         }
     }
+}
+
+/// Append `n` in decimal in at least `width` digits, zeros in front (C's
+/// `%0*u`: microseconds after a decimal point, the low digits of a u64).
+pub fn push_padded(out: &mut impl TextOut, n: u32, width: usize) {
+    let (buf, i) = digits(n);
+    let shown = buf.get(i..).unwrap_or(&[]);
+    for _ in shown.len()..width {
+        out.push_ascii(b'0');
+    }
+    push_short(out, shown);
 }
 
 /// Append an octet in decimal, without leading zeros.

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use ribbit_exabgp::json as exa;
 use ribbit_fsm::State;
-use ribbit_wire::text::{push_ipv4, push_short, push_u32, push_u64};
+use ribbit_wire::text::{push_ipv4, push_padded, push_u32, push_u64};
 use ribbit_wire::update::NextHop;
 use ribbit_wire::{Family, Notification};
 
@@ -698,12 +698,7 @@ fn push_time(out: &mut String) {
         .unwrap_or_default();
     push_u64(out, d.as_secs());
     out.push('.');
-    let micros = d.subsec_micros();
-    let (buf, i) = ribbit_wire::text::digits(micros);
-    for _ in buf.len().saturating_sub(i)..6 {
-        out.push('0');
-    }
-    push_short(out, buf.get(i..).unwrap_or(&[]));
+    push_padded(out, d.subsec_micros(), 6);
 }
 
 /// An address, IPv4 without the formatter.
