@@ -25,6 +25,7 @@
 //! process ids and message counter in [`Neighbor`], so output is
 //! reproducible.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::{json, Map, Value};
@@ -259,25 +260,42 @@ fn next_hop_key(hop: &NextHop, list: &NlriList) -> String {
 }
 
 /// ExaBGP's name of a family, `"ipv4 unicast"` style, for any AFI/SAFI.
-pub fn family_key(family: Family) -> String {
-    format!("{} {}", afi_name(family.afi), safi_name(family.safi))
+/// The usual families are borrowed: an event stream names one per UPDATE.
+pub fn family_key(family: Family) -> Cow<'static, str> {
+    let name = match (family.afi.0, family.safi.0) {
+        (1, 1) => "ipv4 unicast",
+        (2, 1) => "ipv6 unicast",
+        (1, 2) => "ipv4 multicast",
+        (2, 2) => "ipv6 multicast",
+        (1, 4) => "ipv4 nlri-mpls",
+        (2, 4) => "ipv6 nlri-mpls",
+        (1, 128) => "ipv4 mpls-vpn",
+        (2, 128) => "ipv6 mpls-vpn",
+        (1, 133) => "ipv4 flow",
+        (2, 133) => "ipv6 flow",
+        (1, 134) => "ipv4 flow-vpn",
+        (2, 134) => "ipv6 flow-vpn",
+        _ => return format!("{} {}", afi_name(family.afi), safi_name(family.safi)).into(),
+    };
+    Cow::Borrowed(name)
 }
 
 /// ExaBGP's name of an AFI (`ipv4`, `ipv6`, `l2vpn`, `bgp-ls`); the number
 /// for others.
-pub fn afi_name(afi: Afi) -> String {
-    match afi.0 {
-        1 => "ipv4".into(),
-        2 => "ipv6".into(),
-        25 => "l2vpn".into(),
-        16388 => "bgp-ls".into(),
-        n => n.to_string(),
-    }
+pub fn afi_name(afi: Afi) -> Cow<'static, str> {
+    let name = match afi.0 {
+        1 => "ipv4",
+        2 => "ipv6",
+        25 => "l2vpn",
+        16388 => "bgp-ls",
+        n => return n.to_string().into(),
+    };
+    Cow::Borrowed(name)
 }
 
 /// ExaBGP's name of a SAFI (`unicast`, `nlri-mpls`, `mpls-vpn`, `flow`,
 /// ...); the number for others.
-pub fn safi_name(safi: Safi) -> String {
+pub fn safi_name(safi: Safi) -> Cow<'static, str> {
     let name = match safi.0 {
         1 => "unicast",
         2 => "multicast",
@@ -293,9 +311,9 @@ pub fn safi_name(safi: Safi) -> String {
         132 => "rtc",
         133 => "flow",
         134 => "flow-vpn",
-        n => return n.to_string(),
+        n => return n.to_string().into(),
     };
-    name.into()
+    Cow::Borrowed(name)
 }
 
 /// `"afi/safi"` as in capability listings (`ipv4/unicast`).
@@ -698,6 +716,21 @@ mod tests {
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn family_keys_are_the_afi_and_safi_names() {
+        for afi in [1, 2, 25, 16388, 7] {
+            for safi in [1, 2, 4, 5, 65, 70, 71, 72, 73, 85, 128, 132, 133, 134, 9] {
+                let f = Family::new(Afi(afi), Safi(safi));
+                let key = family_key(f);
+                assert_eq!(key, format!("{} {}", afi_name(f.afi), safi_name(f.safi)));
+                // The usual ones do not allocate.
+                if matches!((afi, safi), (1 | 2, 1 | 2 | 4 | 128 | 133 | 134)) {
+                    assert!(matches!(key, Cow::Borrowed(_)), "{key}");
+                }
+            }
+        }
     }
 
     fn decode(s: &str) -> Value {

@@ -473,7 +473,9 @@ impl EventEncoder {
                             line.push(',');
                         }
                         line.push_str("\"announce\":{");
-                        line.push_str(&Value::String(exa::family_key(first.family)).to_string());
+                        line.push_str(
+                            &Value::String(exa::family_key(first.family).into_owned()).to_string(),
+                        );
                         line.push_str(":{");
                         line.push_str(
                             &Value::String(next_hop_key(first.family, first.next_hop)).to_string(),
@@ -745,7 +747,6 @@ fn usual_attributes(a: &ribbit_wire::PathAttributes) -> bool {
 pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
     use ribbit_wire::update::MpNlri;
     use ribbit_wire::NlriList;
-    use std::fmt::Write as _;
     let a = &u.attributes;
     let plain_nlri = |m: &MpNlri| matches!(m, MpNlri::Decoded(NlriList::Prefixes(_)));
     if u.end_of_rib_family().is_some()
@@ -761,7 +762,9 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
         push_prefix(out, &n.prefix);
         out.push('"');
         if let Some(id) = n.path_id {
-            let _ = write!(out, ",\"path-information\":\"{}\"", Ipv4Addr::from(id));
+            out.push_str(",\"path-information\":\"");
+            push_ipv4(out, Ipv4Addr::from(id));
+            out.push('"');
         }
         out.push('}');
     };
@@ -775,12 +778,34 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
         }
         out.push(']');
     };
+    // Announced: IPv4 under the NEXT_HOP, MP under its next hop; at most
+    // one list of each kind, written in ExaBGP's order (by family name).
+    let mp = u.mp_reach.as_ref().and_then(|m| match &m.nlri {
+        MpNlri::Decoded(NlriList::Prefixes(v)) if !v.is_empty() => {
+            Some((m.family, (Some(m.next_hop), v.as_slice())))
+        }
+        _ => None,
+    });
+    let plain = (!u.announced.is_empty()).then(|| {
+        (
+            Family::IPV4_UNICAST,
+            (a.next_hop.map(NextHop::V4), u.announced.as_slice()),
+        )
+    });
+    let Some(announce) = in_family_order([plain, mp]) else {
+        return false;
+    };
+    let mp_gone = u.mp_unreach.as_ref().and_then(|m| match &m.nlri {
+        MpNlri::Decoded(NlriList::Prefixes(v)) if !v.is_empty() => Some((m.family, v.as_slice())),
+        _ => None,
+    });
+    let plain_gone =
+        (!u.withdrawn.is_empty()).then_some((Family::IPV4_UNICAST, u.withdrawn.as_slice()));
+    let Some(withdraw) = in_family_order([plain_gone, mp_gone]) else {
+        return false;
+    };
     out.push_str("{\"update\":{");
-    let has_routes = !u.announced.is_empty()
-        || u.mp_reach
-            .as_ref()
-            .is_some_and(|m| matches!(&m.nlri, MpNlri::Decoded(l) if !l.is_empty()));
-    if has_routes {
+    if announce.iter().any(Option::is_some) {
         // Followed by "announce": its comma is written with it.
         write_attributes(a, out);
     }
@@ -791,72 +816,53 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
         }
         first = false;
     };
-    // Announced: IPv4 under the NEXT_HOP, MP under its next hop.
-    let mut announce: Vec<(String, String, &[ribbit_wire::nlri::PrefixNlri])> = Vec::new();
-    if !u.announced.is_empty() {
-        let hop = a
-            .next_hop
-            .map_or_else(|| "null".to_string(), |h| h.to_string());
-        announce.push((exa::family_key(Family::IPV4_UNICAST), hop, &u.announced));
-    }
-    if let Some(m) = &u.mp_reach {
-        if let MpNlri::Decoded(NlriList::Prefixes(v)) = &m.nlri {
-            if !v.is_empty() {
-                announce.push((
-                    exa::family_key(m.family),
-                    next_hop_key(m.family, Some(m.next_hop)),
-                    v,
-                ));
-            }
-        }
-    }
-    let mut withdraw: Vec<(String, &[ribbit_wire::nlri::PrefixNlri])> = Vec::new();
-    if !u.withdrawn.is_empty() {
-        withdraw.push((exa::family_key(Family::IPV4_UNICAST), &u.withdrawn));
-    }
-    if let Some(m) = &u.mp_unreach {
-        if let MpNlri::Decoded(NlriList::Prefixes(v)) = &m.nlri {
-            if !v.is_empty() {
-                withdraw.push((exa::family_key(m.family), v));
-            }
-        }
-    }
-    // Families in map order, and one family twice (IPv4 in both places)
-    // would need merging: rare enough for the general path.
-    announce.sort_by(|x, y| x.0.cmp(&y.0));
-    withdraw.sort_by(|x, y| x.0.cmp(&y.0));
-    if announce.windows(2).any(|w| w[0].0 == w[1].0)
-        || withdraw.windows(2).any(|w| w[0].0 == w[1].0)
-    {
-        return false;
-    }
-    if !announce.is_empty() {
+    if announce.iter().any(Option::is_some) {
         sep(out);
         out.push_str("\"announce\":{");
-        for (i, (fam, hop, v)) in announce.iter().enumerate() {
+        for (i, (family, (hop, v))) in announce.iter().flatten().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            let _ = write!(out, "\"{fam}\":{{\"{hop}\":");
+            out.push('"');
+            out.push_str(&exa::family_key(*family));
+            out.push_str("\":{\"");
+            push_next_hop_key(out, *family, *hop);
+            out.push_str("\":");
             list(out, v);
             out.push('}');
         }
         out.push('}');
     }
-    if !withdraw.is_empty() {
+    if withdraw.iter().any(Option::is_some) {
         sep(out);
         out.push_str("\"withdraw\":{");
-        for (i, (fam, v)) in withdraw.iter().enumerate() {
+        for (i, (family, v)) in withdraw.iter().flatten().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            let _ = write!(out, "\"{fam}\":");
+            out.push('"');
+            out.push_str(&exa::family_key(*family));
+            out.push_str("\":");
             list(out, v);
         }
         out.push('}');
     }
     out.push_str("}}");
     true
+}
+
+/// Two lists of an UPDATE (the IPv4 NLRI or withdrawn field, and the MP
+/// one) in the order ExaBGP's map gives their families' names; `None` when
+/// both are of one family (IPv4 unicast in both places), which would need
+/// merging: rare enough for the general path.
+fn in_family_order<T: Copy>(lists: [Option<(Family, T)>; 2]) -> Option<[Option<(Family, T)>; 2]> {
+    match lists {
+        [Some(x), Some(y)] if x.0 == y.0 => None,
+        [Some(x), Some(y)] if exa::family_key(y.0) < exa::family_key(x.0) => {
+            Some([Some(y), Some(x)])
+        }
+        other => Some(other),
+    }
 }
 
 /// ExaBGP's `direction` member.
@@ -905,16 +911,25 @@ fn negotiated_json(n: &ribbit_fsm::Negotiated) -> Value {
 }
 
 fn next_hop_key(family: Family, nh: Option<NextHop>) -> String {
+    let mut s = String::new();
+    push_next_hop_key(&mut s, family, nh);
+    s
+}
+
+/// The next hop as ExaBGP names a list of announced routes by it: the
+/// address (IPv6: the global one), `no-nexthop` for Flowspec without one,
+/// else `null`.
+fn push_next_hop_key(out: &mut String, family: Family, nh: Option<NextHop>) {
     match nh {
-        Some(NextHop::V4(a)) => a.to_string(),
-        Some(NextHop::V6 { global, .. }) => global.to_string(),
+        Some(NextHop::V4(a)) => push_ipv4(out, a),
+        Some(NextHop::V6 { global, .. }) => push_ip(out, IpAddr::V6(global)),
         Some(NextHop::Empty) | None
             if family.safi == ribbit_wire::Safi::FLOWSPEC
                 || family.safi == ribbit_wire::Safi::FLOWSPEC_VPN =>
         {
-            "no-nexthop".to_string()
+            out.push_str("no-nexthop");
         }
-        Some(NextHop::Empty) | None => "null".to_string(),
+        Some(NextHop::Empty) | None => out.push_str("null"),
     }
 }
 
@@ -1119,6 +1134,51 @@ mod fast {
         assert!(!check(
             "announce route 10.0.0.0/24 next-hop 192.0.2.1 rd 1:1 label 5"
         ));
+    }
+
+    fn prefixes(list: &[&str]) -> Vec<ribbit_wire::nlri::PrefixNlri> {
+        list.iter()
+            .map(|p| ribbit_wire::nlri::PrefixNlri {
+                path_id: None,
+                prefix: p.parse().unwrap(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_lists_in_family_order() {
+        use ribbit_wire::update::{MpNlri, MpReach, MpUnreach};
+        use ribbit_wire::{NlriList, Update};
+        let multicast = Family::new(ribbit_wire::Afi::IPV4, ribbit_wire::Safi(2));
+        let mut u = Update {
+            announced: prefixes(&["10.0.0.0/24"]),
+            withdrawn: prefixes(&["10.9.0.0/24"]),
+            mp_reach: Some(MpReach {
+                family: multicast,
+                next_hop: NextHop::V4("192.0.2.2".parse().unwrap()),
+                nlri: MpNlri::Decoded(NlriList::Prefixes(prefixes(&["239.1.0.0/16"]))),
+            }),
+            mp_unreach: Some(MpUnreach {
+                family: multicast,
+                nlri: MpNlri::Decoded(NlriList::Prefixes(prefixes(&["239.2.0.0/16"]))),
+            }),
+            ..Update::default()
+        };
+        u.attributes.next_hop = Some("192.0.2.1".parse().unwrap());
+        let mut fast = String::new();
+        assert!(fast_update(&u, &mut fast));
+        let value: Value = serde_json::from_str(&fast).unwrap();
+        assert_eq!(value, exa::update(&u));
+        // The map's order: "ipv4 multicast" before "ipv4 unicast", in both.
+        let at = |what: &str, from: usize| from + fast[from..].find(what).unwrap();
+        let withdraw = at("\"withdraw\"", 0);
+        assert!(at("ipv4 multicast", 0) < at("ipv4 unicast", 0));
+        assert!(at("ipv4 multicast", withdraw) < at("ipv4 unicast", withdraw));
+        // IPv4 unicast in both places would need merging: nothing written.
+        u.mp_reach.as_mut().unwrap().family = Family::IPV4_UNICAST;
+        let mut out = String::new();
+        assert!(!fast_update(&u, &mut out));
+        assert!(out.is_empty());
     }
 }
 
