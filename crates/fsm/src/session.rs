@@ -8,6 +8,7 @@
 //! never reads a clock, opens a socket or sleeps.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ribbit_wire::message::{Header, MAX_MESSAGE_LEN};
@@ -173,7 +174,9 @@ pub enum Output {
     Established(ConnId, Box<Negotiated>),
     /// An UPDATE, decoded with the negotiated context. RFC 7606 findings are in
     /// [`Update::issues`]; a treat-as-withdraw UPDATE is delivered as such.
-    Update(Box<Update>),
+    /// Shared from the start: a driver hands it to its RIB and its event
+    /// listeners without copying it again.
+    Update(Arc<Update>),
     /// A ROUTE-REFRESH (RFC 2918, RFC 7313) for a negotiated family.
     RouteRefresh(RouteRefresh),
     /// We sent a NOTIFICATION.
@@ -703,7 +706,7 @@ impl Session {
             (ConnState::OpenConfirm, Message::Keepalive) => self.establish(now, i),
             (ConnState::Established, Message::Keepalive) => {}
             (ConnState::Established, Message::Update(u)) => {
-                self.outputs.push_back(Output::Update(Box::new(u)))
+                self.outputs.push_back(Output::Update(Arc::new(u)))
             }
             (ConnState::Established, Message::RouteRefresh(rr)) => {
                 let wanted = self

@@ -974,7 +974,7 @@ impl PeerTask {
                     }
                 }
                 Output::Established(id, n) => self.established(id, n),
-                Output::Update(u) => self.update(*u),
+                Output::Update(u) => self.update(u),
                 Output::RouteRefresh(rr) => {
                     self.events.publish(PeerEvent::RouteRefresh {
                         peer: self.settings.address,
@@ -1432,8 +1432,7 @@ impl PeerTask {
         });
     }
 
-    fn update(&mut self, update: Update) {
-        let update = Arc::new(update);
+    fn update(&mut self, update: Arc<Update>) {
         for issue in &update.issues {
             warn!(issue = %issue, "malformed attribute (RFC 7606)");
         }
