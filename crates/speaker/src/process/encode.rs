@@ -334,7 +334,7 @@ impl EventEncoder {
                 // The common shapes are written directly: a tree of JSON
                 // values costs several times more than the text, and a
                 // program may be fed a million prefixes.
-                let mut out = String::with_capacity(512);
+                let mut out = String::with_capacity(update_text_size(update));
                 self.envelope_text("update", peer, ends, &mut out);
                 out.push_str(",\"direction\":\"receive\",\"message\":");
                 if !fast_update(update, &mut out) {
@@ -727,6 +727,16 @@ fn push_prefix(out: &mut String, p: &ribbit_wire::Prefix) {
             let _ = write!(out, "{n}");
         }
     }
+}
+
+/// Room for an UPDATE event's line, so that it is written without growing:
+/// the envelope and attributes take a few hundred bytes, a prefix about 30
+/// (`{"nlri":"198.51.100.0/24"},`).
+fn update_text_size(u: &ribbit_wire::Update) -> usize {
+    let mp = u.mp_reach.as_ref().map_or(0, |m| m.nlri.len())
+        + u.mp_unreach.as_ref().map_or(0, |m| m.nlri.len());
+    let prefixes = u.announced.len() + u.withdrawn.len() + mp;
+    prefixes.saturating_mul(32).saturating_add(512)
 }
 
 /// Whether [`write_attributes`] covers every attribute present.

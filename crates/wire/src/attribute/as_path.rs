@@ -170,19 +170,25 @@ impl AsPath {
             let bytes = r
                 .take(count.saturating_mul(width))
                 .map_err(|_| AsPathError::Truncated)?;
-            let asns = if four_octet {
-                bytes
-                    .chunks_exact(4)
-                    .filter_map(|c| <[u8; 4]>::try_from(c).ok())
-                    .map(u32::from_be_bytes)
-                    .collect()
+            // Sized up front: the filter below never drops a whole chunk,
+            // but it hides the count from `collect`, which would grow the
+            // vector a few times per path.
+            let mut asns = Vec::with_capacity(count);
+            if four_octet {
+                asns.extend(
+                    bytes
+                        .chunks_exact(4)
+                        .filter_map(|c| <[u8; 4]>::try_from(c).ok())
+                        .map(u32::from_be_bytes),
+                );
             } else {
-                bytes
-                    .chunks_exact(2)
-                    .filter_map(|c| <[u8; 2]>::try_from(c).ok())
-                    .map(|c| u32::from(u16::from_be_bytes(c)))
-                    .collect()
-            };
+                asns.extend(
+                    bytes
+                        .chunks_exact(2)
+                        .filter_map(|c| <[u8; 2]>::try_from(c).ok())
+                        .map(|c| u32::from(u16::from_be_bytes(c))),
+                );
+            }
             segments.push(Segment { kind, asns });
         }
         Ok(AsPath { segments })
