@@ -473,9 +473,7 @@ impl EventEncoder {
                             line.push(',');
                         }
                         line.push_str("\"announce\":{");
-                        line.push_str(
-                            &Value::String(exa::family_key(first.family).into_owned()).to_string(),
-                        );
+                        line.push_str(&Value::String(exa::family_key(first.family)).to_string());
                         line.push_str(":{");
                         line.push_str(
                             &Value::String(next_hop_key(first.family, first.next_hop)).to_string(),
@@ -834,7 +832,7 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
                 out.push(',');
             }
             out.push('"');
-            out.push_str(&exa::family_key(*family));
+            exa::push_family_key(out, *family);
             out.push_str("\":{\"");
             push_next_hop_key(out, *family, *hop);
             out.push_str("\":");
@@ -851,7 +849,7 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
                 out.push(',');
             }
             out.push('"');
-            out.push_str(&exa::family_key(*family));
+            exa::push_family_key(out, *family);
             out.push_str("\":");
             list(out, v);
         }
@@ -866,11 +864,12 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
 /// both are of one family (IPv4 unicast in both places), which would need
 /// merging: rare enough for the general path.
 fn in_family_order<T: Copy>(lists: [Option<(Family, T)>; 2]) -> Option<[Option<(Family, T)>; 2]> {
+    // Names are `[a-z0-9-]+`, all above the space between them: comparing
+    // (AFI name, SAFI name) orders them as their joined text does.
+    let names = |f: Family| (exa::afi_name(f.afi), exa::safi_name(f.safi));
     match lists {
         [Some(x), Some(y)] if x.0 == y.0 => None,
-        [Some(x), Some(y)] if exa::family_key(y.0) < exa::family_key(x.0) => {
-            Some([Some(y), Some(x)])
-        }
+        [Some(x), Some(y)] if names(y.0) < names(x.0) => Some([Some(y), Some(x)]),
         other => Some(other),
     }
 }
@@ -887,7 +886,7 @@ fn direction(received: bool) -> &'static str {
 /// ExaBGP's `negotiated` member: what both OPENs agreed on, families as
 /// `"AFI SAFI"` strings.
 fn negotiated_json(n: &ribbit_fsm::Negotiated) -> Value {
-    let family = |f: &Family| format!("{} {}", exa::afi_name(f.afi), exa::safi_name(f.safi));
+    let family = |f: &Family| exa::family_key(*f);
     let families: Vec<String> = n.families.iter().map(family).collect();
     let add_path = |set: &ribbit_wire::FamilySet| -> Vec<String> {
         n.families

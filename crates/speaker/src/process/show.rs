@@ -216,7 +216,7 @@ pub async fn neighbors(
                     }
                     out.push(format!("  hold-time {};", n.hold_time));
                     out.push(format!("  passive {};", n.passive));
-                    let fams: Vec<_> = n.families.iter().map(|f| family_key(*f)).collect();
+                    let fams: Vec<String> = n.families.iter().map(|f| family_key(*f)).collect();
                     out.push(format!("  family {{ {}; }}", fams.join("; ")));
                     out.push("}".to_string());
                 }
