@@ -43,7 +43,7 @@ mod writer;
 
 pub use bgp4mp::{Bgp4mp, Bgp4mpEvent};
 pub use error::{Error, ErrorKind};
-pub use reader::{Compression, MrtReader, RawRecord};
+pub use reader::{Compression, MrtReader, RawRecord, DEFAULT_MAX_RECORD_LEN};
 pub use table_dump::TableDump;
 pub use table_dump_v2::{Peer, PeerIndexTable, Rib, RibEntry, RibNlri, TableDumpV2};
 pub use writer::{CompressedWriter, MrtWriter};

@@ -1827,7 +1827,7 @@ impl FlowMatch {
         self.prefix(ComponentType::SourcePrefix, prefix.into(), offset)
     }
 
-    /// IP protocol (type 3), 0 to 255; see [`protocol`](crate::route::protocol).
+    /// IP protocol (type 3), 0 to 255; see [`protocol`].
     ///
     /// ```
     /// # use ribbit::route::{protocol, Flow, Op, Ops};
@@ -1909,7 +1909,7 @@ impl FlowMatch {
         self.numeric(ComponentType::IcmpCode, "icmp-code", ops.into())
     }
 
-    /// TCP flags (type 9); see [`tcp_flags`](crate::route::tcp_flags).
+    /// TCP flags (type 9); see [`tcp_flags`].
     ///
     /// ```
     /// # use ribbit::route::{tcp_flags, Flow, Mask};
@@ -1955,7 +1955,7 @@ impl FlowMatch {
         self.numeric(ComponentType::Dscp, "traffic-class", ops.into())
     }
 
-    /// Fragment bits (type 12); see [`fragment`](crate::route::fragment).
+    /// Fragment bits (type 12); see [`fragment`].
     ///
     /// ```
     /// # use ribbit::route::{fragment, Flow, Mask};

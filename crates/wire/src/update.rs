@@ -564,8 +564,8 @@ impl Update {
     }
 
     /// Append the body (everything after the header). The caller makes sure
-    /// it fits the peer's maximum message size; [`crate::message::encode_update`]
-    /// and [`UpdatePacker`] do.
+    /// it fits the peer's maximum message size; [`crate::pack::UpdatePacker`]
+    /// does.
     pub fn encode_body(&self, ctx: &EncodeContext, out: &mut Vec<u8>) {
         let ap4 = ctx.add_path(IPV4);
         let wstart = out.len();

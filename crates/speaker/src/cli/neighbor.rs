@@ -37,6 +37,8 @@ pub struct NeighborArgs {
     /// prefix, or an address for the most specific prefix that contains
     /// it). ADDRESS enable | disable | reset | softreset [in | out]. add
     /// ADDRESS [KEY=VALUE ...]. del ADDRESS.
+    // The text above is the command's help, in its own notation.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(value_name = "ARGS", num_args = 0..)]
     pub words: Vec<String>,
     /// The family of adj-in, adj-out or softreset; for the tables, by
