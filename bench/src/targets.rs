@@ -336,17 +336,7 @@ impl Running {
 
     /// Peak memory and CPU of the process and its descendants, now.
     pub fn usage(&self) -> Usage {
-        let tick = clock_ticks();
-        let mut u = Usage::default();
-        for pid in tree(self.pid()) {
-            let Some((hwm, ticks)) = proc_usage(pid) else {
-                continue;
-            };
-            u.hwm_kib += hwm;
-            u.cpu_seconds += ticks as f64 / tick;
-            u.processes += 1;
-        }
-        u
+        tree_usage(self.pid())
     }
 
     /// Stop the process tree: SIGTERM to the process, then to any
@@ -370,6 +360,31 @@ impl Running {
             }
         }
     }
+}
+
+/// Peak memory and CPU of the process `root` and its descendants, now.
+pub fn tree_usage(root: u32) -> Usage {
+    usage_of(&tree(root))
+}
+
+/// Peak memory and CPU of the process `pid` alone (with the children it
+/// reaped), now.
+pub fn process_usage(pid: u32) -> Usage {
+    usage_of(&[pid])
+}
+
+fn usage_of(pids: &[u32]) -> Usage {
+    let tick = clock_ticks();
+    let mut u = Usage::default();
+    for &pid in pids {
+        let Some((hwm, ticks)) = proc_usage(pid) else {
+            continue;
+        };
+        u.hwm_kib += hwm;
+        u.cpu_seconds += ticks as f64 / tick;
+        u.processes += 1;
+    }
+    u
 }
 
 fn signal(pid: u32, sig: &str) {

@@ -17,7 +17,9 @@
 //! [--peer gobgp|monitor] [--routes 1000000] [--ribbit target/release/ribbit]`.
 //! Needs `gobgpd` and `gobgp` (announce to GoBGP), `exabgp` (target exabgp)
 //! and `python3`. Addresses 127.0.3.200-213, ports 11390-11398. Prints one
-//! line with the rate.
+//! line with the rate and the CPU time of the target (alone, and with the
+//! programs it runs): on a shared two-core machine the wall time of a
+//! CPU-bound run moves with the neighbours' load, its CPU time less.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -29,6 +31,7 @@ use clap::{Parser, ValueEnum};
 use ribbit_bench::gen::{self, TableSpec};
 use ribbit_bench::inject;
 use ribbit_bench::session::{self, Session, Speaker};
+use ribbit_bench::targets;
 use ribbit_wire::EncodeContext;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -330,7 +333,7 @@ fn receive(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         neighbor_as: load.asn,
         passive: true,
     };
-    let _target = start_target(a, &peering, &program, "\"update\"")?;
+    let target = start_target(a, &peering, &program, "\"update\"")?;
     let to = SocketAddr::new(local.parse()?, 11390);
     let stream = session::connect(me.parse::<IpAddr>()?, to, Duration::from_secs(30))?;
     let speaker = Speaker {
@@ -347,7 +350,7 @@ fn receive(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     inject::send(&writer, &load, |_| {})?;
     let words = wait_file(&done, Duration::from_secs(a.timeout))?;
     let end: f64 = words.first().ok_or("empty result")?.parse()?;
-    report(a, load.prefixes, end - t0);
+    report(a, load.prefixes, end - t0, &target);
     Ok(())
 }
 
@@ -413,7 +416,7 @@ fn announce(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         neighbor_as: 65002,
         passive: false,
     };
-    let _target = start_target(a, &peering, &program, "\"state\"")?;
+    let target = start_target(a, &peering, &program, "\"state\"")?;
     let words = wait_file(&started, Duration::from_secs(a.timeout))?;
     let t0: f64 = words.first().ok_or("empty")?.parse()?;
     let written: f64 = words.get(1).ok_or("empty")?.parse()?;
@@ -433,7 +436,7 @@ fn announce(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    report(a, a.routes, now() - t0);
+    report(a, a.routes, now() - t0, &target);
     Ok(())
 }
 
@@ -471,7 +474,7 @@ fn announce_to_monitor(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         neighbor_as: 65002,
         passive: false,
     };
-    let _target = start_target(a, &peering, &program, "\"state\"")?;
+    let target = start_target(a, &peering, &program, "\"state\"")?;
     let (stream, _) = listener.accept()?;
     let speaker = Speaker {
         asn: 65002,
@@ -495,7 +498,7 @@ fn announce_to_monitor(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
             let done = now() - at.elapsed().as_secs_f64();
             let updates = progress.updates.load(std::sync::atomic::Ordering::Relaxed);
             eprintln!("the monitor got them in {updates} UPDATEs");
-            report(a, a.routes, done - t0);
+            report(a, a.routes, done - t0, &target);
             return Ok(());
         }
         if let Some(why) = progress
@@ -518,12 +521,27 @@ fn announce_to_monitor(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-fn report(a: &Args, routes: usize, secs: f64) {
+/// Print the result, with the CPU time the target used: once it has been
+/// idle for a moment (its RIB may still be applying what the program has
+/// already seen), at most a few seconds after the end.
+fn report(a: &Args, routes: usize, secs: f64, target: &Running) {
+    let pid = target.0.id();
+    let mut cpu = targets::process_usage(pid).cpu_seconds;
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = targets::process_usage(pid).cpu_seconds;
+        let busy = now - cpu > 0.01;
+        cpu = now;
+        if !busy {
+            break;
+        }
+    }
+    let with_programs = targets::tree_usage(pid).cpu_seconds;
     let rate = routes as f64 / secs.max(1e-9);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{:?} {:?}: {routes} routes in {secs:.2} s = {rate:.0} routes/s",
+        "{:?} {:?}: {routes} routes in {secs:.2} s = {rate:.0} routes/s, CPU {cpu:.2} s ({with_programs:.2} s with its programs)",
         a.target, a.direction
     );
 }
