@@ -247,15 +247,27 @@ fn push_withdrawn(withdraw: &mut Map<String, Value>, family: &str, list: Vec<Val
     }
 }
 
-/// The key ExaBGP files announced routes under: the next hop, `no-nexthop`
-/// for Flowspec without one, `null` for other routes without one.
+/// The key ExaBGP files the routes of `list` under (see
+/// [`push_next_hop_key`]).
 fn next_hop_key(hop: &NextHop, list: &NlriList) -> String {
+    let mut key = String::new();
+    push_next_hop_key(&mut key, Some(*hop), matches!(list, NlriList::Flowspec(_)));
+    key
+}
+
+/// Append the key ExaBGP files announced routes under: the next hop (IPv6:
+/// its global address), `no-nexthop` for Flowspec without one, `null` for
+/// other routes without one.
+pub fn push_next_hop_key(out: &mut String, hop: Option<NextHop>, flowspec: bool) {
+    use std::fmt::Write as _;
     match hop {
-        NextHop::Empty if matches!(list, NlriList::Flowspec(_)) => "no-nexthop".to_string(),
-        NextHop::Empty => "null".to_string(),
-        NextHop::V4(a) => a.to_string(),
+        None | Some(NextHop::Empty) if flowspec => out.push_str("no-nexthop"),
+        None | Some(NextHop::Empty) => out.push_str("null"),
+        Some(NextHop::V4(a)) => ribbit_wire::text::push_ipv4(out, a),
         // ExaBGP names IPv6 next hops by their global address only.
-        NextHop::V6 { global, .. } => global.to_string(),
+        Some(NextHop::V6 { global, .. }) => {
+            let _ = write!(out, "{global}");
+        }
     }
 }
 

@@ -925,21 +925,11 @@ fn next_hop_key(family: Family, nh: Option<NextHop>) -> String {
     s
 }
 
-/// The next hop as ExaBGP names a list of announced routes by it: the
-/// address (IPv6: the global one), `no-nexthop` for Flowspec without one,
-/// else `null`.
+/// [`exa::push_next_hop_key`] for a route of `family`.
 fn push_next_hop_key(out: &mut String, family: Family, nh: Option<NextHop>) {
-    match nh {
-        Some(NextHop::V4(a)) => push_ipv4(out, a),
-        Some(NextHop::V6 { global, .. }) => push_ip(out, IpAddr::V6(global)),
-        Some(NextHop::Empty) | None
-            if family.safi == ribbit_wire::Safi::FLOWSPEC
-                || family.safi == ribbit_wire::Safi::FLOWSPEC_VPN =>
-        {
-            out.push_str("no-nexthop");
-        }
-        Some(NextHop::Empty) | None => out.push_str("null"),
-    }
+    let flowspec = family.safi == ribbit_wire::Safi::FLOWSPEC
+        || family.safi == ribbit_wire::Safi::FLOWSPEC_VPN;
+    exa::push_next_hop_key(out, nh, flowspec);
 }
 
 fn host_name() -> String {
