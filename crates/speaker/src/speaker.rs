@@ -706,6 +706,21 @@ impl Speaker {
         .await
     }
 
+    /// A neighbor's routes as a re-sync gives them (to a program, to an
+    /// event stream): as received when `keep-adj-rib-in` keeps them, else
+    /// as accepted; none for an address that is not a neighbor.
+    pub(crate) async fn resync_table(&self, peer: IpAddr) -> Vec<ReceivedRoute> {
+        let pre = self
+            .neighbor_config(peer)
+            .is_some_and(|n| n.keep_adj_rib_in);
+        let table = if pre {
+            self.adj_rib_in_pre_policy(peer).await
+        } else {
+            self.adj_rib_in(peer).await
+        };
+        table.unwrap_or_default()
+    }
+
     /// What we sent a neighbor (its Adj-RIB-Out).
     pub async fn adj_rib_out(&self, peer: IpAddr) -> Option<Vec<ReceivedRoute>> {
         let peer = self.id(peer)?;

@@ -327,6 +327,204 @@ async fn expect_error(lab: &Lab, path: &str, status: u16, want: &str) {
 }
 
 // ---------------------------------------------------------------------------
+// A stream that falls behind, with resync=true
+
+/// Addresses 127.0.6.71 (A) and .72 (B), port 11607: A with a small event
+/// buffer, so that a client that does not read loses events within a few
+/// thousand UPDATEs.
+fn resync_a_config() -> String {
+    format!(
+        r#"
+[global]
+asn = 65001
+router-id = "127.0.6.71"
+listen = ["127.0.6.71:11607"]
+event-buffer = 16
+
+[api]
+token = "{TOKEN}"
+
+[[neighbor]]
+address = "127.0.6.72"
+asn = 65002
+passive = true
+"#
+    )
+}
+
+/// B announces `routes` prefixes, each with its own MED: an UPDATE each.
+fn resync_b_config(routes: usize) -> String {
+    let mut text = r#"
+[global]
+asn = 65002
+router-id = "127.0.6.72"
+listen = []
+
+[[neighbor]]
+address = "127.0.6.71"
+port = 11607
+local-address = "127.0.6.72"
+asn = 65001
+connect-retry = 1
+"#
+    .to_string();
+    for i in 0..routes {
+        text.push_str(&format!(
+            "[[neighbor.route]]\nprefix = \"10.{}.{}.0/24\"\nmed = {i}\n",
+            100 + i / 256,
+            i % 256
+        ));
+    }
+    text
+}
+
+/// An event stream read straight off its socket, when the test says so.
+struct RawStream {
+    socket: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawStream {
+    /// `GET path` over HTTP/1.0 (the body is the bytes until the server
+    /// closes: no chunks) from a socket with a small receive buffer, so
+    /// that not reading soon stops the server from writing.
+    async fn open(addr: SocketAddr, path: &str) -> RawStream {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let mut socket = socket.connect(addr).await.expect("connect");
+        let req =
+            format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
+        socket.write_all(req.as_bytes()).await.expect("write");
+        let mut s = RawStream {
+            socket,
+            buf: Vec::new(),
+        };
+        let head = s.until_bytes(b"\r\n\r\n").await;
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        assert!(
+            head.starts_with("http/1.0 200") || head.starts_with("http/1.1 200"),
+            "{head}"
+        );
+        assert!(!head.contains("chunked"), "{head}");
+        s
+    }
+
+    /// The bytes up to and including `end`.
+    async fn until_bytes(&mut self, end: &[u8]) -> Vec<u8> {
+        loop {
+            if let Some(i) = self.buf.windows(end.len()).position(|w| w == end) {
+                return self.buf.drain(..i + end.len()).collect();
+            }
+            let mut chunk = [0u8; 65536];
+            let n = timeout(WITHIN, self.socket.read(&mut chunk))
+                .await
+                .expect("stream data in time")
+                .expect("read");
+            assert!(n > 0, "the stream ended");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    async fn next(&mut self) -> Value {
+        let line = self.until_bytes(b"\n").await;
+        serde_json::from_slice(&line).expect("each line is JSON")
+    }
+
+    /// Read until an event matches; returns the events read.
+    async fn until(&mut self, f: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let v = self.next().await;
+            let done = f(&v);
+            seen.push(v);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_with_resync_gets_the_tables_again_after_losing_events() {
+    let routes = 4000;
+    let mut config = parse("a.toml", &resync_a_config());
+    config.api.listen = "127.0.0.1:0".parse().unwrap();
+    let config = Arc::new(config);
+    let a = Arc::new(Speaker::start(&config).await.expect("A starts"));
+    let api = ApiServer::start(Arc::clone(&config), Arc::clone(&a))
+        .await
+        .expect("the API starts");
+    let b_addr: IpAddr = "127.0.6.72".parse().unwrap();
+
+    // The stream starts with a re-sync: B's state, no route yet.
+    let mut s = RawStream::open(api.local_addr(), "/v1/events?resync=true&type=state,update").await;
+    let first = s.until(|e| e["type"] == "resync-end").await;
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(first[0]["type"], "resync-state");
+    assert_eq!(first[0]["neighbor"], "127.0.6.72");
+    assert_ne!(first[0]["state"], "established", "{first:?}");
+    assert_eq!(first[1]["neighbors"], 1);
+    assert_eq!(first[1]["routes"], 0);
+
+    // B comes and sends its table while the client does not read.
+    let b = start("b.toml", &resync_b_config(routes)).await;
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let held = a.adj_rib_in(b_addr).await.map_or(0, |t| t.len());
+        if held == routes {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "A holds {held} of {routes} routes"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+
+    // The client reads again: events, the news that it lost some, then
+    // the state and table again, whole.
+    let seen = s
+        .until(|e| e["type"] == "resync-end" && e["routes"] == routes)
+        .await;
+    let lost = seen
+        .iter()
+        .rposition(|e| e["type"] == "lost")
+        .unwrap_or_else(|| panic!("no lost event in {} lines", seen.len()));
+    assert!(
+        seen[lost]["count"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        seen[lost]
+    );
+    let resync = &seen[lost + 1..];
+    let state = resync
+        .iter()
+        .find(|e| e["type"] == "resync-state")
+        .expect("B's state in the re-sync");
+    assert_eq!(state["state"], "established");
+    let prefixes: std::collections::BTreeSet<&str> = resync
+        .iter()
+        .filter(|e| e["type"] == "resync-routes")
+        .inspect(|e| assert_eq!(e["neighbor"], "127.0.6.72"))
+        .flat_map(|e| e["routes"].as_array().unwrap())
+        .map(|r| r["nlri"].as_str().unwrap())
+        .collect();
+    assert_eq!(prefixes.len(), routes);
+    assert!(prefixes.contains("10.100.0.0/24") && prefixes.contains("10.115.159.0/24"));
+    let end = resync.last().unwrap();
+    assert_eq!(end["neighbors"], 1);
+
+    // And the stream goes on: B leaves.
+    b.shutdown(None).await;
+    s.until(|e| e["type"] == "state" && e["from"] == "established")
+        .await;
+    drop(s);
+    api.stop().await;
+    if let Ok(a) = Arc::try_unwrap(a) {
+        a.shutdown(None).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The event stream, read in a task
 
 struct Stream {
@@ -696,6 +894,11 @@ async fn bad_requests_get_a_4xx_that_says_what_was_wrong_and_disturb_nothing() {
             "/v1/events?family=ipv5".into(),
             400,
             "unknown address family \"ipv5\"",
+        ),
+        (
+            "/v1/events?resync=yes".into(),
+            400,
+            "resync: expected true or false, not \"yes\"",
         ),
         ("/v1/routes".into(), 404, "no endpoint GET /v1/routes"),
     ];
@@ -1145,6 +1348,20 @@ async fn every_documented_endpoint_answers_with_the_documented_schema() {
     // The stream: every line fits the Event schema, through a session
     // going down and up again (state, notification, update events).
     let schema = events_schema.expect("/v1/events documents its 200");
+    // A stream with resync=true starts with the state and table of each
+    // neighbor, which fit it too.
+    let mut synced = open_stream(&lab, "?resync=true").await;
+    let seen = synced
+        .until("the re-sync's end", |e| e["type"] == "resync-end")
+        .await;
+    for kind in ["resync-state", "resync-routes"] {
+        assert!(seen.iter().any(|e| e["type"] == kind), "{kind}: {seen:?}");
+    }
+    for e in &seen {
+        let mut errs = Vec::new();
+        check(&doc, &schema, e, "event", &mut errs);
+        assert!(errs.is_empty(), "{}", errs.join("\n"));
+    }
     let mut all = open_stream(&lab, "").await;
     let mut session = open_stream(&lab, "?type=open,keepalive,negotiated").await;
     lab.c.take().unwrap().shutdown(Some("bye".into())).await;

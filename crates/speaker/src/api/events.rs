@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
@@ -20,14 +20,26 @@ use ribbit_fsm::State;
 use ribbit_wire::Family;
 
 use super::error::ApiError;
-use super::model::{state_name, LastNotification};
+use super::model::{state_name, AdjRoute, LastNotification};
 use crate::event_thread::{self, Batches};
 use crate::json;
 use crate::peer::PeerEvent;
+use crate::Speaker;
 
 /// Lines an event stream may hold for a slow client before it stops
 /// taking events from the speaker (and then reports the ones it lost).
 const STREAM_QUEUE: usize = 64;
+
+/// How long the speaker must be quiet before a re-sync reads the tables:
+/// events are published before the RIB applies their UPDATEs, so a table
+/// read in a burst could lack what the stream already said.
+const RESYNC_QUIET: Duration = Duration::from_millis(100);
+
+/// How long a due re-sync waits for a quiet speaker at most, once the
+/// stream has caught up: a speaker that is never quiet for
+/// [`RESYNC_QUIET`] (a busy peer's steady churn) must not put it off for
+/// ever.
+const RESYNC_PATIENCE: Duration = Duration::from_secs(1);
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -219,6 +231,9 @@ pub struct EventsQuery {
     /// Event types, comma-separated.
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// `true`: the current state and table first, and again after lost
+    /// events.
+    pub resync: Option<String>,
 }
 
 /// Which events a stream carries; `None` lets everything through.
@@ -227,6 +242,9 @@ pub struct EventFilter {
     neighbors: Option<Vec<IpAddr>>,
     families: Option<Vec<Family>>,
     types: Option<Vec<EventType>>,
+    /// Give the state and table of each neighbor in scope at the start and
+    /// after lost events (`resync=true`).
+    resync: bool,
 }
 
 fn list(text: &str) -> impl Iterator<Item = &str> {
@@ -275,7 +293,34 @@ impl EventFilter {
             }
             f.types = Some(v);
         }
+        if let Some(text) = &q.resync {
+            f.resync = match text.as_str() {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "resync: expected true or false, not {other:?}"
+                    )))
+                }
+            };
+        }
         Ok(f)
+    }
+
+    /// Whether the stream re-syncs (`resync=true`).
+    pub fn resyncs(&self) -> bool {
+        self.resync
+    }
+
+    fn neighbor_ok(&self, peer: IpAddr) -> bool {
+        self.neighbors.as_ref().is_none_or(|v| v.contains(&peer))
+    }
+
+    fn type_ok(&self, kind: EventType) -> bool {
+        match &self.types {
+            Some(v) => v.contains(&kind),
+            None => EventType::DEFAULT.contains(&kind),
+        }
     }
 
     fn family_ok(&self, family: &str) -> bool {
@@ -300,16 +345,10 @@ impl EventFilter {
         let Some(peer) = e.peer() else {
             return false;
         };
-        if self.neighbors.as_ref().is_some_and(|v| !v.contains(&peer)) {
+        if !self.neighbor_ok(peer) {
             return false;
         }
-        let Some(kind) = EventType::of(e) else {
-            return false;
-        };
-        match &self.types {
-            Some(v) => v.contains(&kind),
-            None => EventType::DEFAULT.contains(&kind),
-        }
+        EventType::of(e).is_some_and(|kind| self.type_ok(kind))
     }
 
     /// The JSON line of an event, or `None` when the filter leaves it out.
@@ -535,7 +574,35 @@ pub enum Event {
         /// How many events were lost.
         count: u64,
     },
+    /// A re-sync: a neighbor's state now.
+    ResyncState {
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// Its state (as in the neighbor list).
+        state: &'static str,
+    },
+    /// A re-sync: up to [`ROUTES_PER_LINE`] routes of a neighbor's
+    /// Adj-RIB-In (as received when it is kept, else as accepted).
+    ResyncRoutes {
+        /// The neighbor.
+        neighbor: IpAddr,
+        /// The routes.
+        routes: Vec<AdjRoute>,
+    },
+    /// The end of a re-sync: what was known before it is replaced by what
+    /// it said.
+    ResyncEnd {
+        /// When.
+        time: f64,
+        /// Neighbors it covered.
+        neighbors: usize,
+        /// Routes it gave.
+        routes: usize,
+    },
 }
+
+/// Routes a `resync-routes` line carries at most.
+pub const ROUTES_PER_LINE: usize = 1000;
 
 /// The members of an `update` event: Ribbit's JSON of the UPDATE
 /// (docs/json.md) less its wire length, with the neighbor and the time.
@@ -569,6 +636,17 @@ fn line(e: &Event) -> Bytes {
     let mut v = serde_json::to_vec(e).unwrap_or_default();
     v.push(b'\n');
     Bytes::from(v)
+}
+
+/// An event as one line of JSON text, without the newline (what a
+/// program with `encoder = "ribbit"` is written).
+pub fn text(e: &Event) -> String {
+    serde_json::to_string(e).unwrap_or_default()
+}
+
+/// The current time as events give it (Unix seconds, milliseconds).
+pub fn event_time() -> f64 {
+    now_float()
 }
 
 /// Counts the open event streams; one is taken for each stream and given
@@ -618,10 +696,12 @@ impl futures_core::Stream for LineStream {
 /// it cannot keep up with (a full table arriving) waits there rather than
 /// in the speaker's buffer, which it would overrun. Memory follows how far
 /// behind the stream is. Past `queue`, events are missed and reported with
-/// a `lost` line.
+/// a `lost` line; with `resync=true` a re-sync from `speaker`'s tables
+/// follows once the stream has caught up and the speaker is quiet.
 pub fn stream(
     rx: broadcast::Receiver<PeerEvent>,
     filter: EventFilter,
+    speaker: Arc<Speaker>,
     mut stop: watch::Receiver<bool>,
     gauge: Arc<StreamGauge>,
     queue: usize,
@@ -634,41 +714,142 @@ pub fn stream(
     let relay = event_thread::relay("api-stream".to_string(), rx, queue, move |e| {
         wanted.admits(e)
     });
-    let mut events = match relay {
+    let events = match relay {
         Ok(events) => events,
         Err(e) => {
             tracing::warn!(error = %e, "cannot start an event stream's thread; the stream ends");
             return LineStream(lines);
         }
     };
+    let mut task = StreamTask {
+        events,
+        // The first re-sync is due at once: subscribed before it reads
+        // the tables, the stream misses nothing between the two.
+        resync_due: filter.resync.then(Instant::now),
+        filter,
+        speaker,
+        tx,
+        last_event: Instant::now(),
+    };
     tokio::spawn(async move {
         let _guard = guard;
+        tokio::select! {
+            () = task.run() => {}
+            _ = stop.changed() => {}
+        }
+    });
+    LineStream(lines)
+}
+
+/// The work of one event stream.
+struct StreamTask {
+    events: mpsc::Receiver<event_thread::Relayed>,
+    filter: EventFilter,
+    speaker: Arc<Speaker>,
+    tx: mpsc::Sender<Bytes>,
+    /// Since when a re-sync waits to be given.
+    resync_due: Option<Instant>,
+    /// When the last event came.
+    last_event: Instant,
+}
+
+impl StreamTask {
+    /// Until the client goes away or the speaker stops.
+    async fn run(&mut self) {
         loop {
-            let next = tokio::select! {
-                r = events.recv() => r,
-                // Nothing to say and the client is gone: without this, a
-                // stream whose filter lets nothing through would live on.
-                () = tx.closed() => return,
-                _ = stop.changed() => return,
+            let next = match self.resync_due {
+                None => tokio::select! {
+                    r = self.events.recv() => r,
+                    // Nothing to say and the client is gone: without this,
+                    // a stream whose filter lets nothing through would
+                    // live on.
+                    () = self.tx.closed() => return,
+                },
+                Some(since) => {
+                    if self.events.is_empty()
+                        && (self.last_event.elapsed() >= RESYNC_QUIET
+                            || since.elapsed() >= RESYNC_PATIENCE)
+                    {
+                        self.resync_due = None;
+                        if self.resync().await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    tokio::select! {
+                        r = self.events.recv() => r,
+                        () = self.tx.closed() => return,
+                        () = tokio::time::sleep(RESYNC_QUIET / 4) => continue,
+                    }
+                }
             };
+            self.last_event = Instant::now();
             let out = match next {
-                Some(Ok(e)) => match filter.render(&e) {
+                Some(Ok(e)) => match self.filter.render(&e) {
                     Some(l) => l,
                     None => continue,
                 },
                 // The stream fell behind the speaker: say how much was
                 // lost rather than silently skip it.
-                Some(Err(count)) => line(&Event::Lost {
-                    time: now_float(),
-                    count,
-                }),
+                Some(Err(count)) => {
+                    if self.filter.resync && self.resync_due.is_none() {
+                        self.resync_due = Some(Instant::now());
+                    }
+                    line(&Event::Lost {
+                        time: now_float(),
+                        count,
+                    })
+                }
                 None => return,
             };
-            tokio::select! {
-                r = tx.send(out) => if r.is_err() { return },
-                _ = stop.changed() => return,
+            if self.tx.send(out).await.is_err() {
+                return;
             }
         }
-    });
-    LineStream(lines)
+    }
+
+    /// The state and table of each neighbor in scope, then the end line.
+    /// `Err`: the client is gone.
+    async fn resync(&mut self) -> Result<(), ()> {
+        let (mut neighbors, mut routes) = (0, 0);
+        for peer in self.speaker.neighbor_addresses() {
+            if !self.filter.neighbor_ok(peer) {
+                continue;
+            }
+            neighbors += 1;
+            if self.filter.type_ok(EventType::State) {
+                let state = state_name(self.speaker.state(peer).await);
+                self.send(&Event::ResyncState {
+                    neighbor: peer,
+                    state,
+                })
+                .await?;
+            }
+            if !self.filter.type_ok(EventType::Update) {
+                continue;
+            }
+            let mut table = self.speaker.resync_table(peer).await;
+            if self.filter.families.is_some() {
+                table.retain(|r| self.filter.family_ok(&r.family.to_string()));
+            }
+            routes += table.len();
+            for chunk in table.chunks(ROUTES_PER_LINE) {
+                self.send(&Event::ResyncRoutes {
+                    neighbor: peer,
+                    routes: chunk.iter().map(AdjRoute::new).collect(),
+                })
+                .await?;
+            }
+        }
+        self.send(&Event::ResyncEnd {
+            time: now_float(),
+            neighbors,
+            routes,
+        })
+        .await
+    }
+
+    async fn send(&self, e: &Event) -> Result<(), ()> {
+        self.tx.send(line(e)).await.map_err(|_| ())
+    }
 }

@@ -679,6 +679,7 @@ async fn events(
     let lines = events::stream(
         s.speaker.subscribe().into_receiver(),
         filter,
+        Arc::clone(&s.speaker),
         s.stop.clone(),
         Arc::clone(&s.streams),
         queue,

@@ -408,8 +408,8 @@ async fn initial(shared: &Shared, enc: &mut EventEncoder, outbox: &Outbox) -> Re
     Ok(())
 }
 
-/// A neighbor's routes for a re-sync: as received when they are kept,
-/// else as accepted; none when the program receives no updates.
+/// A neighbor's routes for a re-sync ([`Speaker::resync_table`]); none
+/// when the program receives no updates.
 async fn table(
     speaker: &Speaker,
     enc: &EventEncoder,
@@ -418,15 +418,7 @@ async fn table(
     if !enc.receives(EventKind::Update) {
         return Vec::new();
     }
-    let pre = speaker
-        .neighbor_config(peer)
-        .is_some_and(|n| n.keep_adj_rib_in);
-    let t = if pre {
-        speaker.adj_rib_in_pre_policy(peer).await
-    } else {
-        speaker.adj_rib_in(peer).await
-    };
-    t.unwrap_or_default()
+    speaker.resync_table(peer).await
 }
 
 /// The gap line, then each neighbor's state and table, then the end line.

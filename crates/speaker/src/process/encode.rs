@@ -25,14 +25,14 @@ use ribbit_wire::text::{push_ipv4, push_padded, push_u32, push_u64};
 use ribbit_wire::update::NextHop;
 use ribbit_wire::{Family, Notification};
 
-use crate::api::events::EventFilter;
+use crate::api::events::{self, Event, EventFilter};
 use crate::api::model::{state_name, AdjRoute};
 use crate::config::{Encoder, EventKind, NeighborConfig, NeighborScope};
 use crate::peer::{PeerEvent, ReceivedRoute};
 
 /// Routes per message when a table is written out (re-sync): big enough
 /// to be cheap, small enough that one line stays a few hundred kilobytes.
-pub const ROUTES_PER_LINE: usize = 1000;
+pub use crate::api::events::ROUTES_PER_LINE;
 
 /// What the ExaBGP envelope says about a neighbor: the session's ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,24 +420,20 @@ impl EventEncoder {
         }
         let established = state == Some(State::Established);
         match self.encoder {
+            // The event stream's re-sync lines (docs/api.md).
             Encoder::Ribbit => {
                 if self.receives(EventKind::State) {
-                    out.push(
-                        json!({
-                            "type": "resync-state",
-                            "neighbor": peer,
-                            "state": state_name(state),
-                        })
-                        .to_string(),
-                    );
+                    out.push(events::text(&Event::ResyncState {
+                        neighbor: peer,
+                        state: state_name(state),
+                    }));
                 }
                 if self.receives(EventKind::Update) {
                     for chunk in routes.chunks(ROUTES_PER_LINE) {
-                        let list: Vec<AdjRoute> = chunk.iter().map(AdjRoute::new).collect();
-                        out.push(
-                            json!({ "type": "resync-routes", "neighbor": peer, "routes": list })
-                                .to_string(),
-                        );
+                        out.push(events::text(&Event::ResyncRoutes {
+                            neighbor: peer,
+                            routes: chunk.iter().map(AdjRoute::new).collect(),
+                        }));
                     }
                 }
             }
@@ -514,13 +510,11 @@ impl EventEncoder {
                 "resync": { "neighbors": neighbors, "routes": routes },
             })
             .to_string(),
-            Encoder::Ribbit => json!({
-                "type": "resync-end",
-                "time": (now() * 1000.0).round() / 1000.0,
-                "neighbors": neighbors,
-                "routes": routes,
-            })
-            .to_string(),
+            Encoder::Ribbit => events::text(&Event::ResyncEnd {
+                time: events::event_time(),
+                neighbors,
+                routes,
+            }),
         }
     }
 
@@ -984,6 +978,44 @@ mod tests {
             Message::Update(u) => Arc::new(u),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn ribbit_resync_lines_are_the_event_streams() {
+        let mut enc = EventEncoder::new(Encoder::Ribbit, &all(), NeighborScope::All);
+        let route = |i: u32| ReceivedRoute {
+            family: Family::IPV4_UNICAST,
+            nlri: format!("10.{}.{}.0/24", i / 256, i % 256),
+            path_id: None,
+            next_hop: Some(NextHop::V4("192.0.2.1".parse().unwrap())),
+            attributes: Arc::new(ribbit_wire::PathAttributes::default()),
+        };
+        let routes: Vec<ReceivedRoute> = (0..1001).map(route).collect();
+        let mut lines = Vec::new();
+        enc.resync_neighbor(peer(), None, Some(State::Established), &routes, &mut lines);
+        let v: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            v[0],
+            json!({ "type": "resync-state", "neighbor": "127.0.3.2", "state": "established" })
+        );
+        // A thousand routes a line, in the HTTP API's route objects.
+        assert_eq!(v.len(), 3, "{lines:?}");
+        assert_eq!(v[1]["type"], "resync-routes");
+        assert_eq!(v[1]["routes"].as_array().unwrap().len(), 1000);
+        assert_eq!(
+            v[2]["routes"],
+            json!([{ "nlri": "10.3.232.0/24", "next-hop": "192.0.2.1", "attributes": {} }])
+        );
+        let end: Value = serde_json::from_str(&enc.resync_end(1, 1001)).unwrap();
+        assert_eq!(end["type"], "resync-end");
+        assert_eq!(
+            (end["neighbors"].clone(), end["routes"].clone()),
+            (json!(1), json!(1001))
+        );
+        assert!(end["time"].as_f64().is_some_and(|t| t > 0.0), "{end}");
     }
 
     #[test]
