@@ -33,13 +33,21 @@ const STREAM_QUEUE: usize = 64;
 /// How long the speaker must be quiet before a re-sync reads the tables:
 /// events are published before the RIB applies their UPDATEs, so a table
 /// read in a burst could lack what the stream already said.
-const RESYNC_QUIET: Duration = Duration::from_millis(100);
+pub(crate) const RESYNC_QUIET: Duration = Duration::from_millis(100);
 
 /// How long a due re-sync waits for a quiet speaker at most, once the
 /// stream has caught up: a speaker that is never quiet for
 /// [`RESYNC_QUIET`] (a busy peer's steady churn) must not put it off for
 /// ever.
-const RESYNC_PATIENCE: Duration = Duration::from_secs(1);
+pub(crate) const RESYNC_PATIENCE: Duration = Duration::from_secs(1);
+
+/// Whether a due re-sync may read the tables now (an event stream's, a
+/// program's): its reader has taken every event there is, and the speaker
+/// has been quiet for [`RESYNC_QUIET`] or the re-sync has waited
+/// [`RESYNC_PATIENCE`].
+pub(crate) fn resync_ready(caught_up: bool, quiet_for: Duration, waited: Duration) -> bool {
+    caught_up && (quiet_for >= RESYNC_QUIET || waited >= RESYNC_PATIENCE)
+}
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -766,10 +774,11 @@ impl StreamTask {
                     () = self.tx.closed() => return,
                 },
                 Some(since) => {
-                    if self.events.is_empty()
-                        && (self.last_event.elapsed() >= RESYNC_QUIET
-                            || since.elapsed() >= RESYNC_PATIENCE)
-                    {
+                    if resync_ready(
+                        self.events.is_empty(),
+                        self.last_event.elapsed(),
+                        since.elapsed(),
+                    ) {
                         self.resync_due = None;
                         if self.resync().await.is_err() {
                             return;
@@ -851,5 +860,37 @@ impl StreamTask {
 
     async fn send(&self, e: &Event) -> Result<(), ()> {
         self.tx.send(line(e)).await.map_err(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resync_waits_for_its_reader_and_a_quiet_speaker_but_not_for_ever() {
+        let ms = Duration::from_millis;
+        assert!(
+            !resync_ready(false, ms(500), ms(5000)),
+            "the reader is behind"
+        );
+        assert!(!resync_ready(true, ms(20), ms(300)), "a burst goes on");
+        assert!(resync_ready(true, ms(100), ms(100)));
+        assert!(resync_ready(true, ms(20), ms(1000)), "steady churn");
+    }
+
+    #[test]
+    fn resync_is_true_or_false() {
+        let q = |v: &str| EventsQuery {
+            resync: Some(v.to_string()),
+            ..EventsQuery::default()
+        };
+        assert!(EventFilter::parse(&q("true"), &[]).unwrap().resyncs());
+        assert!(!EventFilter::parse(&q("false"), &[]).unwrap().resyncs());
+        assert!(!EventFilter::parse(&EventsQuery::default(), &[])
+            .unwrap()
+            .resyncs());
+        let err = EventFilter::parse(&q("1"), &[]).unwrap_err();
+        assert_eq!(err.to_string(), "resync: expected true or false, not \"1\"");
     }
 }

@@ -26,6 +26,10 @@ pub struct MonitorArgs {
     /// (repeatable).
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
+    /// Start with each neighbor's state and table, and get them again
+    /// after lost events (`resync-state`, `resync-routes`, `resync-end`).
+    #[arg(long)]
+    pub resync: bool,
     /// Stop after this many events.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
@@ -43,6 +47,9 @@ pub fn events_query(args: &MonitorArgs) -> String {
             let list: Vec<String> = values.iter().map(|v| client::encode(v)).collect();
             parts.push(format!("{key}={}", list.join(",")));
         }
+    }
+    if args.resync {
+        parts.push("resync=true".to_string());
     }
     if parts.is_empty() {
         String::new()
@@ -86,5 +93,43 @@ async fn monitor(args: &MonitorArgs) -> Result<ExitCode, ClientError> {
             eprintln!("ribbit: the API ended the event stream (Ribbit stopped)");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        monitor: MonitorArgs,
+    }
+
+    fn query(args: &[&str]) -> String {
+        let cli = Cli::try_parse_from(std::iter::once("monitor").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        events_query(&cli.monitor)
+    }
+
+    #[test]
+    fn the_query_says_what_the_arguments_do() {
+        assert_eq!(query(&[]), "");
+        assert_eq!(
+            query(&[
+                "--neighbor",
+                "192.0.2.1",
+                "--type",
+                "update",
+                "--type",
+                "state"
+            ]),
+            "?neighbor=192.0.2.1&type=update,state"
+        );
+        assert_eq!(
+            query(&["--resync", "-a", "ipv4-unicast"]),
+            "?family=ipv4-unicast&resync=true"
+        );
     }
 }

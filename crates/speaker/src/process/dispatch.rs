@@ -25,6 +25,7 @@ use super::command::{self, AckSwitch, Line, Request, Rib};
 use super::encode::{Ends, EventEncoder, GapCause};
 use super::queue::{bump, Closed, Outbox};
 use super::{show, ControlRequest, Program, Shared};
+use crate::api::events::resync_ready;
 use crate::config::{EventKind, NeighborScope};
 use crate::event_thread;
 use crate::peer::PeerEvent;
@@ -279,6 +280,8 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     }
     let mut ends: HashMap<IpAddr, Option<Ends>> = HashMap::new();
     let mut missed: u64 = 0;
+    // When the first event of the current gap was missed.
+    let mut gap_since = std::time::Instant::now();
     let mut cause = GapCause::QueueFull;
     let mut last_event = std::time::Instant::now();
     let mut tick = tokio::time::interval(GAP_CHECK);
@@ -293,11 +296,12 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         // event it sent is then taken (delivered or dropped) and applied
         // to the tables the re-sync reads (events are published before
         // the RIB applies them, so a re-sync in a burst could miss some).
+        // A speaker never quiet that long (steady churn) does not put it
+        // off for more than a second.
         if missed > 0
             && next.is_none()
             && outbox.room() * 2 >= outbox.capacity()
-            && rx.is_empty()
-            && last_event.elapsed() >= GAP_CHECK
+            && resync_ready(rx.is_empty(), last_event.elapsed(), gap_since.elapsed())
         {
             if resync(&shared, &program, &mut enc, &outbox, missed, cause)
                 .await
@@ -319,6 +323,9 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                     .counters
                     .events_missed
                     .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                if missed == 0 {
+                    gap_since = std::time::Instant::now();
+                }
                 missed += n;
                 cause = GapCause::FellBehind;
                 continue;
@@ -355,6 +362,9 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
             match outbox.event(line).await {
                 Ok(true) => {}
                 Ok(false) => {
+                    if missed == 0 {
+                        gap_since = std::time::Instant::now();
+                    }
                     missed += 1;
                     cause = GapCause::QueueFull;
                 }
