@@ -27,7 +27,7 @@ use crate::chunk_map::ChunkMap;
 use crate::decision::best_path;
 use crate::dests::Dests;
 use crate::fast_hash::FastMap;
-use crate::intern::{community_bit, AttrSet, WireSet};
+use crate::intern::{community_bit, AttrSet, SharedViews, WireSet};
 use crate::key::{NlriKey, RouteKey};
 use crate::prefix::{PrefixKey, V4Key, V6Key};
 use crate::rib::{
@@ -1952,12 +1952,17 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     fn path_view(&self, key: &K, p: &Path<K::Extra>) -> RouteView {
+        self.path_view_in(key, p, p.attrs.view())
+    }
+
+    /// [`FamilyRib::path_view`] with the attributes already decoded.
+    fn path_view_in(&self, key: &K, p: &Path<K::Extra>, attrs: AttrSet) -> RouteView {
         view(
             self.family,
             key,
             p.path_id(),
             &p.extra,
-            p.attrs.view(),
+            attrs,
             (p.peer() != LOCAL).then_some(PeerId(p.peer())),
             p.has(flag::STALE),
         )
@@ -1986,6 +1991,7 @@ impl<K: RouteKey> FamilyRib<K> {
 
     /// A neighbor's routes, after or before import policy.
     pub fn adj_rib_in(&self, _sh: &Shared, peer: u32, pre_policy: bool) -> Vec<RouteView> {
+        let mut shared = SharedViews::default();
         if pre_policy {
             let Some(map) = self.pre.get(&peer) else {
                 return Vec::new();
@@ -1998,22 +2004,20 @@ impl<K: RouteKey> FamilyRib<K> {
                         k,
                         *id,
                         &p.extra,
-                        p.attrs.view(),
+                        shared.of(&p.attrs),
                         Some(PeerId(peer)),
                         p.stale,
                     )
                 })
                 .collect();
         }
-        self.loc
-            .iter()
-            .flat_map(|(k, d)| {
-                d.paths()
-                    .iter()
-                    .filter(|p| p.peer() == peer)
-                    .map(move |p| self.path_view(k, p))
-            })
-            .collect()
+        let mut views = Vec::new();
+        for (k, d) in self.loc.iter() {
+            for p in d.paths().iter().filter(|p| p.peer() == peer) {
+                views.push(self.path_view_in(k, p, shared.of(&p.attrs)));
+            }
+        }
+        views
     }
 
     /// What a neighbor was last sent. Its Adj-RIB-Out keeps hashes only:
@@ -2026,13 +2030,21 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut memo = ExportMemo::default();
         let mut wants = Vec::new();
         let mut views = Vec::new();
+        // One decoded copy per export result, kept with the result so that
+        // its address stands for it for the whole walk (a result made by
+        // an export policy is not in the memo).
+        let mut decoded: FastMap<usize, (Rc<Exported>, AttrSet)> = FastMap::default();
         let inj = self.inject.get(&peer);
         for (key, id) in self.loc.keys().filter(|(_, id)| st.adj.holds(*id)) {
             let dest = self.loc.at(id);
             Self::desired(sh, &mut memo, peer, self.family, key, dest, inj, &mut wants);
             for w in &wants {
                 let id = st.add_path.then_some(w.id);
-                let attrs = AttrSet::new(w.exported.attrs());
+                let attrs = decoded
+                    .entry(Rc::as_ptr(&w.exported) as usize)
+                    .or_insert_with(|| (Rc::clone(&w.exported), AttrSet::new(w.exported.attrs())))
+                    .1
+                    .clone();
                 views.push(view(self.family, key, id, &w.extra, attrs, None, false));
             }
         }

@@ -55,6 +55,30 @@ impl AttrSet {
     pub fn users(&self) -> usize {
         Arc::strong_count(&self.0)
     }
+
+    /// The address of the copy: equal for handles of one copy, for as
+    /// long as one lives (to share what is made from it).
+    pub fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+/// Decoded attribute sets shared by the routes of one answer: a full table
+/// is a million routes over a few hundred thousand sets, and decoding each
+/// route's own copy made a table's answer several hundred megabytes.
+/// Keyed by the interned set's address, valid while no set is freed (for
+/// one answer, made with the RIB borrowed).
+#[derive(Debug, Default)]
+pub(crate) struct SharedViews(crate::fast_hash::FastMap<usize, AttrSet>);
+
+impl SharedViews {
+    /// The decoded form of `set`, decoded once.
+    pub fn of(&mut self, set: &WireSet) -> AttrSet {
+        self.0
+            .entry(set.addr())
+            .or_insert_with(|| set.view())
+            .clone()
+    }
 }
 
 impl std::ops::Deref for AttrSet {

@@ -1345,6 +1345,9 @@ fn queries() {
     assert_eq!(pre.len(), 4);
     assert_eq!(pre[0].attrs.attributes.local_pref, Some(7));
     assert_eq!(post[0].attrs.attributes.local_pref, None);
+    // One UPDATE, one attribute set: its routes share one decoded copy.
+    assert!(pre.iter().all(|r| r.attrs.same(&pre[0].attrs)));
+    assert!(post.iter().all(|r| r.attrs.same(&post[0].attrs)));
     let s = rib.stats();
     assert_eq!(s.families[0].destinations, 4);
     assert!(s.attribute_sets >= 2);

@@ -40,31 +40,43 @@ fn wire_attributes(family: Family, view: &RouteView) -> PathAttributes {
     a
 }
 
-fn received_route(view: &RouteView) -> ReceivedRoute {
+fn received_route(view: &RouteView, attributes: Arc<PathAttributes>) -> ReceivedRoute {
     let (nlri, nlri_path_id) = nlri_text(&view.nlri, view.family);
     ReceivedRoute {
         family: view.family,
         nlri,
         path_id: view.path_id.or(nlri_path_id),
         next_hop: Some(view.attrs.next_hop),
-        attributes: Arc::new(wire_attributes(view.family, view)),
+        attributes,
     }
+}
+
+/// The routes of a table, family by family, with one copy of the
+/// attributes per set the RIB shares among them (the views of a family
+/// live until its routes are made, so a set's address stands for it).
+fn received_routes(mut table: impl FnMut(Family) -> Vec<RouteView>) -> Vec<ReceivedRoute> {
+    let mut out = Vec::new();
+    for family in Family::known() {
+        let views = table(family);
+        let mut shared: HashMap<usize, Arc<PathAttributes>> = HashMap::new();
+        out.extend(views.iter().map(|v| {
+            let a = shared
+                .entry(v.attrs.addr())
+                .or_insert_with(|| Arc::new(wire_attributes(v.family, v)));
+            received_route(v, Arc::clone(a))
+        }));
+    }
+    out
 }
 
 /// A neighbor's Adj-RIB-In, every family.
 pub fn adj_rib_in(rib: &Rib, peer: PeerId, pre_policy: bool) -> Vec<ReceivedRoute> {
-    Family::known()
-        .flat_map(|f| rib.adj_rib_in(peer, f, pre_policy))
-        .map(|v| received_route(&v))
-        .collect()
+    received_routes(|f| rib.adj_rib_in(peer, f, pre_policy))
 }
 
 /// A neighbor's Adj-RIB-Out, every family.
 pub fn adj_rib_out(rib: &Rib, peer: PeerId) -> Vec<ReceivedRoute> {
-    Family::known()
-        .flat_map(|f| rib.adj_rib_out(peer, f))
-        .map(|v| received_route(&v))
-        .collect()
+    received_routes(|f| rib.adj_rib_out(peer, f))
 }
 
 /// One path of a destination.

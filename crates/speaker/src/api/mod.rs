@@ -534,10 +534,11 @@ fn adj_page(
     routes: Vec<crate::peer::ReceivedRoute>,
     q: &query::Checked,
 ) -> AdjRibPage {
-    let mut routes: Vec<AdjRoute> = routes
+    // Selected and paged first, so that only the page is made into JSON
+    // (a full table is a million routes; a page is a few hundred).
+    let mut routes: Vec<&crate::peer::ReceivedRoute> = routes
         .iter()
         .filter(|r| r.family == family && query::selected(&r.nlri, q.select))
-        .map(AdjRoute::new)
         .collect();
     if matches!(q.select, Select::LongestMatch(_)) {
         query::longest(&mut routes, |r| &r.nlri);
@@ -547,7 +548,7 @@ fn adj_page(
         neighbor,
         family: family.to_string(),
         table,
-        routes,
+        routes: routes.into_iter().map(AdjRoute::new).collect(),
         next,
     }
 }

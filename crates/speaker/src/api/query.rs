@@ -3,7 +3,6 @@
 //! pages (`limit`, `after`), each checked with a message that says what is
 //! wrong.
 
-use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -214,15 +213,6 @@ impl RibParams {
     }
 }
 
-/// How two destinations of one family are ordered in pages: prefixes as
-/// the tables order them (address, then length), other NLRI by text.
-fn order(a: &str, b: &str) -> Ordering {
-    match (a.parse::<IpNet>(), b.parse::<IpNet>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
-}
-
 fn after(item: &str, cursor: &Cursor) -> bool {
     match cursor {
         Cursor::Prefix(p) => item.parse::<IpNet>().map_or(true, |n| n > *p),
@@ -260,6 +250,24 @@ pub fn longest<T>(items: &mut Vec<T>, nlri: impl Fn(&T) -> &str) {
     });
 }
 
+/// Where a destination goes in page order: prefixes as the tables order
+/// them (address, then length), other NLRI (Flowspec rules, VPN routes)
+/// by their text. A family's list holds one kind or the other.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum PageKey {
+    Prefix(IpNet),
+    Text(String),
+}
+
+impl PageKey {
+    fn of(nlri: &str) -> PageKey {
+        match nlri.parse::<IpNet>() {
+            Ok(n) => PageKey::Prefix(n),
+            Err(_) => PageKey::Text(nlri.to_string()),
+        }
+    }
+}
+
 /// Sort `items` into page order, drop those up to the cursor and cut the
 /// page at `limit`, never between two routes of one destination (ADD-PATH
 /// gives a destination several). Returns the cursor of the next page when
@@ -270,11 +278,13 @@ pub fn page<T>(
     limit: Option<usize>,
     cursor: Option<&Cursor>,
 ) -> Option<String> {
-    // Stable: routes of one destination keep their order.
-    items.sort_by(|a, b| order(nlri(a), nlri(b)));
     if let Some(c) = cursor {
         items.retain(|i| after(nlri(i), c));
     }
+    // Each NLRI parsed once, not at every comparison (a full table is a
+    // million of them); stable, so routes of one destination keep their
+    // order.
+    items.sort_by_cached_key(|i| PageKey::of(nlri(i)));
     let limit = limit?;
     if items.len() <= limit {
         return None;
