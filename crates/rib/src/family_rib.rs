@@ -1989,30 +1989,56 @@ impl<K: RouteKey> FamilyRib<K> {
         Box::new(iter.filter_map(move |(k, d)| d.best().map(|p| self.path_view(k, p))))
     }
 
-    /// A neighbor's routes, after or before import policy.
-    pub fn adj_rib_in(&self, _sh: &Shared, peer: u32, pre_policy: bool) -> Vec<RouteView> {
+    /// A neighbor's routes in key order, after or before import policy:
+    /// those of the destinations after the one of `after` (from the start
+    /// when `None`), at least `limit` of them when there are that many, the
+    /// last destination's all in (ADD-PATH gives one several).
+    pub fn adj_rib_in(
+        &self,
+        _sh: &Shared,
+        peer: u32,
+        pre_policy: bool,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<RouteView> {
+        let start = match after {
+            None => None,
+            Some(n) => match K::from_nlri(self.family, n) {
+                Some((k, _, _)) => Some(k),
+                None => return Vec::new(),
+            },
+        };
         let mut shared = SharedViews::default();
+        let mut views = Vec::new();
         if pre_policy {
             let Some(map) = self.pre.get(&peer) else {
                 return Vec::new();
             };
-            return map
-                .iter()
-                .map(|((k, id), p)| {
-                    view(
-                        self.family,
-                        k,
-                        *id,
-                        &p.extra,
-                        shared.of(&p.attrs),
-                        Some(PeerId(peer)),
-                        p.stale,
-                    )
-                })
-                .collect();
+            // Every path identifier of the destination `after` is behind.
+            let from = start.map_or(Bound::Unbounded, |k| Bound::Excluded((k, Some(u32::MAX))));
+            let mut last: Option<&K> = None;
+            for ((k, id), p) in map.range((from, Bound::Unbounded)) {
+                if views.len() >= limit && last != Some(k) {
+                    break;
+                }
+                last = Some(k);
+                views.push(view(
+                    self.family,
+                    k,
+                    *id,
+                    &p.extra,
+                    shared.of(&p.attrs),
+                    Some(PeerId(peer)),
+                    p.stale,
+                ));
+            }
+            return views;
         }
-        let mut views = Vec::new();
-        for (k, d) in self.loc.iter() {
+        let from = start.map_or(Bound::Unbounded, Bound::Excluded);
+        for (k, d) in self.loc.range_from(from) {
+            if views.len() >= limit {
+                break;
+            }
             for p in d.paths().iter().filter(|p| p.peer() == peer) {
                 views.push(self.path_view_in(k, p, shared.of(&p.attrs)));
             }

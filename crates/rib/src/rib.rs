@@ -2428,9 +2428,28 @@ impl Rib {
     /// A neighbor's routes of a family: after import policy (the paths it
     /// has in the tables), or before (when kept, else empty).
     pub fn adj_rib_in(&self, peer: PeerId, family: Family, pre_policy: bool) -> Vec<RouteView> {
+        self.adj_rib_in_page(peer, family, pre_policy, None, usize::MAX)
+    }
+
+    /// A page of [`Rib::adj_rib_in`] in key order: the routes of the
+    /// destinations after the one of `after` (from the start when `None`),
+    /// at least `limit` when there are that many, never cut inside a
+    /// destination (ADD-PATH gives one several routes). A table read in
+    /// pages holds the RIB for a page at a time, and its reader holds a
+    /// page of memory.
+    pub fn adj_rib_in_page(
+        &self,
+        peer: PeerId,
+        family: Family,
+        pre_policy: bool,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<RouteView> {
         match self.families.get(&family) {
             None => Vec::new(),
-            Some(t) => each!(t, t => t.adj_rib_in(&self.sh, peer.0, pre_policy)),
+            Some(t) => {
+                each!(t, t => t.adj_rib_in(&self.sh, peer.0, pre_policy, after, limit))
+            }
         }
     }
 

@@ -912,6 +912,15 @@ fn add_path_receive_and_send() {
     assert_eq!(d.paths.len(), 3);
     assert_eq!(d.paths[0].route.path_id, Some(2));
     assert_eq!(d.step, Some(Step::AsPathLength));
+    // A page of the neighbor's routes is never cut inside a destination.
+    let page = rib.adj_rib_in_page(src, V4, false, None, 1);
+    assert_eq!(page.len(), 3);
+    let NlriList::Prefixes(first) = &page[0].nlri else {
+        panic!()
+    };
+    assert!(rib
+        .adj_rib_in_page(src, V4, false, Some(Nlri::Prefix(&first[0])), 1)
+        .is_empty());
 
     let mk = |rib: &mut Rib, n: u8, mode: Option<AddPathSend>| {
         let id = rib.add_peer({
@@ -1348,6 +1357,28 @@ fn queries() {
     // One UPDATE, one attribute set: its routes share one decoded copy.
     assert!(pre.iter().all(|r| r.attrs.same(&pre[0].attrs)));
     assert!(post.iter().all(|r| r.attrs.same(&post[0].attrs)));
+    // In pages: the same routes in the same order.
+    for pre_policy in [true, false] {
+        let mut after: Option<NlriList> = None;
+        let mut pages = Vec::new();
+        loop {
+            let cursor = after.as_ref().and_then(|l| l.iter().next());
+            let page = rib.adj_rib_in_page(a, V4, pre_policy, cursor, 3);
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.nlri.clone());
+            pages.push(page.into_iter().map(|r| r.nlri).collect::<Vec<_>>());
+        }
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [3, 1], "pre-policy {pre_policy}");
+        let whole: Vec<NlriList> = rib
+            .adj_rib_in(a, V4, pre_policy)
+            .into_iter()
+            .map(|r| r.nlri)
+            .collect();
+        assert_eq!(pages.concat(), whole);
+    }
     let s = rib.stats();
     assert_eq!(s.families[0].destinations, 4);
     assert!(s.attribute_sets >= 2);
