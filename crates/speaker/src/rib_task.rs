@@ -281,6 +281,15 @@ fn touched(u: &Update) -> Vec<(Family, NlriList)> {
     out
 }
 
+/// A page of a neighbor's Adj-RIB-In ([`RibQuery::AdjRibInPage`]).
+#[derive(Debug, Default)]
+pub struct AdjRibInPage {
+    /// The routes.
+    pub routes: Vec<ReceivedRoute>,
+    /// The NLRI to ask the next page after; `None` when this was the last.
+    pub next: Option<NlriList>,
+}
+
 /// A question about the tables, answered on its oneshot channel.
 pub enum RibQuery {
     /// What a neighbor sent (after import policy, or before when kept).
@@ -291,6 +300,24 @@ pub enum RibQuery {
         pre_policy: bool,
         /// The answer.
         reply: oneshot::Sender<Vec<ReceivedRoute>>,
+    },
+    /// A page of what a neighbor sent, in one family: at least `limit`
+    /// routes after the destination `after` when there are that many,
+    /// whole destinations ([`Rib::adj_rib_in_page`]).
+    AdjRibInPage {
+        /// The neighbor.
+        peer: PeerId,
+        /// The family.
+        family: Family,
+        /// Before import policy.
+        pre_policy: bool,
+        /// The NLRI of the last destination of the previous page.
+        after: Option<NlriList>,
+        /// How many.
+        limit: usize,
+        /// The routes, and the NLRI to ask the next page after (`None`
+        /// once the table is done).
+        reply: oneshot::Sender<AdjRibInPage>,
     },
     /// What a neighbor was sent.
     AdjRibOut {
@@ -410,6 +437,7 @@ impl std::fmt::Debug for RibQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             RibQuery::AdjRibIn { .. } => "RibQuery::AdjRibIn",
+            RibQuery::AdjRibInPage { .. } => "RibQuery::AdjRibInPage",
             RibQuery::AdjRibOut { .. } => "RibQuery::AdjRibOut",
             RibQuery::Paths { .. } => "RibQuery::Paths",
             RibQuery::Stats { .. } => "RibQuery::Stats",
@@ -897,6 +925,26 @@ impl RibTask {
                 reply,
             } => {
                 let _ = reply.send(crate::rib_view::adj_rib_in(&self.rib, peer, pre_policy));
+            }
+            RibQuery::AdjRibInPage {
+                peer,
+                family,
+                pre_policy,
+                after,
+                limit,
+                reply,
+            } => {
+                let cursor = after.as_ref().and_then(|l| l.iter().next());
+                let views = self
+                    .rib
+                    .adj_rib_in_page(peer, family, pre_policy, cursor, limit);
+                let next = (views.len() >= limit)
+                    .then(|| views.last().map(|v| v.nlri.clone()))
+                    .flatten();
+                let _ = reply.send(AdjRibInPage {
+                    routes: crate::rib_view::received_routes_of(&views),
+                    next,
+                });
             }
             RibQuery::AdjRibOut { peer, reply } => {
                 let _ = reply.send(crate::rib_view::adj_rib_out(&self.rib, peer));

@@ -51,22 +51,29 @@ fn received_route(view: &RouteView, attributes: Arc<PathAttributes>) -> Received
     }
 }
 
-/// The routes of a table, family by family, with one copy of the
-/// attributes per set the RIB shares among them (the views of a family
-/// live until its routes are made, so a set's address stands for it).
+/// The routes of a table, family by family ([`received_routes_of`]).
 fn received_routes(mut table: impl FnMut(Family) -> Vec<RouteView>) -> Vec<ReceivedRoute> {
     let mut out = Vec::new();
     for family in Family::known() {
-        let views = table(family);
-        let mut shared: HashMap<usize, Arc<PathAttributes>> = HashMap::new();
-        out.extend(views.iter().map(|v| {
+        out.extend(received_routes_of(&table(family)));
+    }
+    out
+}
+
+/// Routes of one family with one copy of the attributes per set the RIB
+/// shares among them (the views live until the routes are made, so a
+/// set's address stands for it).
+pub fn received_routes_of(views: &[RouteView]) -> Vec<ReceivedRoute> {
+    let mut shared: HashMap<usize, Arc<PathAttributes>> = HashMap::new();
+    views
+        .iter()
+        .map(|v| {
             let a = shared
                 .entry(v.attrs.addr())
                 .or_insert_with(|| Arc::new(wire_attributes(v.family, v)));
             received_route(v, Arc::clone(a))
-        }));
-    }
-    out
+        })
+        .collect()
 }
 
 /// A neighbor's Adj-RIB-In, every family.

@@ -20,7 +20,7 @@ use ribbit_rib::{
     AddPathSend, MaxPrefix, MaxPrefixAction, PeerConfig, PeerId, Rib, RibOptions, RibStats, Verdict,
 };
 use ribbit_wire::capability::{Capability, GracefulRestartFamily, LongLivedFamily};
-use ribbit_wire::Family;
+use ribbit_wire::{Family, NlriList};
 
 use crate::config::{
     AddPathSendConfig, Config, MaxPrefixAction as MaxPrefixConfigAction, NeighborConfig,
@@ -53,6 +53,51 @@ pub enum StartError {
         /// Why.
         source: io::Error,
     },
+}
+
+/// Routes a re-sync reads from the RIB at a time: a line's worth.
+const RESYNC_PAGE: usize = crate::api::events::ROUTES_PER_LINE;
+
+/// A neighbor's table read for a re-sync, a page at a time
+/// ([`Speaker::resync_table`]): the RIB is held for a page, and the reader
+/// holds a page of memory, whatever the table's size.
+pub(crate) struct ResyncTable<'a> {
+    speaker: &'a Speaker,
+    peer: IpAddr,
+    pre_policy: bool,
+    /// The families still to read, the current one last.
+    families: Vec<Family>,
+    /// Where the current family's next page starts.
+    after: Option<NlriList>,
+}
+
+impl ResyncTable<'_> {
+    /// The next page of routes; `None` once the table is read (or the
+    /// neighbor is gone).
+    pub(crate) async fn next_page(&mut self) -> Option<Vec<ReceivedRoute>> {
+        loop {
+            let family = *self.families.first()?;
+            let page = self
+                .speaker
+                .adj_rib_in_page(
+                    self.peer,
+                    family,
+                    self.pre_policy,
+                    self.after.take(),
+                    RESYNC_PAGE,
+                )
+                .await?;
+            match page.next {
+                Some(n) => self.after = Some(n),
+                None => {
+                    self.families.remove(0);
+                }
+            }
+            if !page.routes.is_empty() {
+                return Some(page.routes);
+            }
+        }
+    }
 }
 
 /// A running BGP speaker.
@@ -706,19 +751,50 @@ impl Speaker {
         .await
     }
 
+    /// A page of what a neighbor announced to us in one family ([`Rib`'s
+    /// `adj_rib_in_page`](ribbit_rib::Rib::adj_rib_in_page)): a table read
+    /// this way holds the RIB and memory for a page at a time.
+    pub(crate) async fn adj_rib_in_page(
+        &self,
+        peer: IpAddr,
+        family: Family,
+        pre_policy: bool,
+        after: Option<NlriList>,
+        limit: usize,
+    ) -> Option<crate::rib_task::AdjRibInPage> {
+        let peer = self.id(peer)?;
+        self.ask_rib(|reply| RibQuery::AdjRibInPage {
+            peer,
+            family,
+            pre_policy,
+            after,
+            limit,
+            reply,
+        })
+        .await
+    }
+
     /// A neighbor's routes as a re-sync gives them (to a program, to an
-    /// event stream): as received when `keep-adj-rib-in` keeps them, else
-    /// as accepted; none for an address that is not a neighbor.
-    pub(crate) async fn resync_table(&self, peer: IpAddr) -> Vec<ReceivedRoute> {
-        let pre = self
+    /// event stream), to read a page at a time: as received when
+    /// `keep-adj-rib-in` keeps them, else as accepted; the families in
+    /// `families` (all when `None`).
+    pub(crate) fn resync_table(
+        &self,
+        peer: IpAddr,
+        families: Option<&[Family]>,
+    ) -> ResyncTable<'_> {
+        let pre_policy = self
             .neighbor_config(peer)
             .is_some_and(|n| n.keep_adj_rib_in);
-        let table = if pre {
-            self.adj_rib_in_pre_policy(peer).await
-        } else {
-            self.adj_rib_in(peer).await
-        };
-        table.unwrap_or_default()
+        ResyncTable {
+            speaker: self,
+            peer,
+            pre_policy,
+            families: Family::known()
+                .filter(|f| families.is_none_or(|v| v.contains(f)))
+                .collect(),
+            after: None,
+        }
     }
 
     /// What we sent a neighbor (its Adj-RIB-Out).

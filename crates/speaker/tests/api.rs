@@ -739,6 +739,25 @@ async fn every_endpoint_answers_with_what_the_speaker_has() {
         .filter_map(|r| r["nlri"].as_str())
         .collect();
     assert_eq!(routes, ["10.0.0.0/16", "10.0.1.0/24", "10.99.0.0/24"]);
+    // Page by page (straight from the RIB's table), the same routes.
+    for (query, whole) in [("", &adj), ("&pre-policy=true", &pre)] {
+        let mut walked = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = lab
+                .get(&format!(
+                    "/v1/neighbors/{b}/adj-rib-in/ipv4-unicast?limit=1{query}{after}"
+                ))
+                .await;
+            assert_eq!(page["routes"].as_array().map(Vec::len), Some(1), "{page}");
+            walked.push(page["routes"][0].clone());
+            match page["next"].as_str() {
+                Some(n) => after = format!("&after={n}"),
+                None => break,
+            }
+        }
+        assert_eq!(&Value::Array(walked), &whole["routes"], "{query}");
+    }
     let lm = lab
         .get(&format!(
             "/v1/neighbors/{b}/adj-rib-in/ipv4-unicast?longest-match=10.0.1.1"

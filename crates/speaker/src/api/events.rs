@@ -819,7 +819,7 @@ impl StreamTask {
 
     /// The state and table of each neighbor in scope, then the end line.
     /// `Err`: the client is gone.
-    async fn resync(&mut self) -> Result<(), ()> {
+    async fn resync(&self) -> Result<(), ()> {
         let (mut neighbors, mut routes) = (0, 0);
         for peer in self.speaker.neighbor_addresses() {
             if !self.filter.neighbor_ok(peer) {
@@ -837,17 +837,18 @@ impl StreamTask {
             if !self.filter.type_ok(EventType::Update) {
                 continue;
             }
-            let mut table = self.speaker.resync_table(peer).await;
-            if self.filter.families.is_some() {
-                table.retain(|r| self.filter.family_ok(&r.family.to_string()));
-            }
-            routes += table.len();
-            for chunk in table.chunks(ROUTES_PER_LINE) {
-                self.send(&Event::ResyncRoutes {
-                    neighbor: peer,
-                    routes: chunk.iter().map(AdjRoute::new).collect(),
-                })
-                .await?;
+            let mut table = self
+                .speaker
+                .resync_table(peer, self.filter.families.as_deref());
+            while let Some(page) = table.next_page().await {
+                routes += page.len();
+                for chunk in page.chunks(ROUTES_PER_LINE) {
+                    self.send(&Event::ResyncRoutes {
+                        neighbor: peer,
+                        routes: chunk.iter().map(AdjRoute::new).collect(),
+                    })
+                    .await?;
+                }
             }
         }
         self.send(&Event::ResyncEnd {

@@ -564,21 +564,54 @@ async fn adj_rib_in(
     let family = query::family(&family)?;
     let n = s.running(addr)?;
     let q = params.check(family)?;
-    let (table, routes) = if q.pre_policy {
-        if !n.keep_adj_rib_in {
-            return Err(ApiError::BadRequest(format!(
-                "pre-policy: neighbor {addr} does not keep its routes before import policy (set keep-adj-rib-in = true for it)"
-            )));
-        }
-        (
-            "adj-rib-in-pre-policy",
-            ask("the Adj-RIB-In", s.speaker.adj_rib_in_pre_policy(addr)).await?,
-        )
+    if q.pre_policy && !n.keep_adj_rib_in {
+        return Err(ApiError::BadRequest(format!(
+            "pre-policy: neighbor {addr} does not keep its routes before import policy (set keep-adj-rib-in = true for it)"
+        )));
+    }
+    let table = if q.pre_policy {
+        "adj-rib-in-pre-policy"
     } else {
-        (
-            "adj-rib-in",
-            ask("the Adj-RIB-In", s.speaker.adj_rib_in(addr)).await?,
-        )
+        "adj-rib-in"
+    };
+    // A page of a prefix family comes straight from the table, in its
+    // order (as the Loc-RIB's does): not a copy of a full table per page.
+    if let (Select::All, Some(limit), None | Some(query::Cursor::Prefix(_))) =
+        (&q.select, q.limit, &q.after)
+    {
+        if family.nlri_kind() == Some(ribbit_wire::family::NlriKind::Prefix) {
+            let after = match &q.after {
+                Some(query::Cursor::Prefix(p)) => Some(ribbit_wire::NlriList::Prefixes(vec![
+                    ribbit_wire::nlri::PrefixNlri {
+                        path_id: None,
+                        prefix: p.trunc(),
+                    },
+                ])),
+                _ => None,
+            };
+            let page = s.speaker.adj_rib_in_page(
+                addr,
+                family,
+                q.pre_policy,
+                after,
+                limit.saturating_add(1),
+            );
+            let page = ask("the Adj-RIB-In", page).await?;
+            let mut routes: Vec<&crate::peer::ReceivedRoute> = page.routes.iter().collect();
+            let next = query::page(&mut routes, |r| &r.nlri, Some(limit), None);
+            return Ok(Json(AdjRibPage {
+                neighbor: addr,
+                family: family.to_string(),
+                table,
+                routes: routes.into_iter().map(AdjRoute::new).collect(),
+                next,
+            }));
+        }
+    }
+    let routes = if q.pre_policy {
+        ask("the Adj-RIB-In", s.speaker.adj_rib_in_pre_policy(addr)).await?
+    } else {
+        ask("the Adj-RIB-In", s.speaker.adj_rib_in(addr)).await?
     };
     Ok(Json(adj_page(addr, family, table, routes, &q)))
 }

@@ -402,33 +402,40 @@ async fn initial(shared: &Shared, enc: &mut EventEncoder, outbox: &Outbox) -> Re
         if state != Some(ribbit_fsm::State::Established) {
             continue;
         }
-        let table = table(speaker, enc, peer).await;
-        let mut lines = Vec::new();
-        enc.resync_neighbor(
-            peer,
-            session_ends(speaker, peer).await,
-            state,
-            &table,
-            &mut lines,
-        );
-        for l in lines {
-            outbox.wait_put(l).await?;
-        }
+        give_neighbor(speaker, enc, outbox, peer, state).await?;
     }
     Ok(())
 }
 
-/// A neighbor's routes for a re-sync ([`Speaker::resync_table`]); none
-/// when the program receives no updates.
-async fn table(
+/// A neighbor's state line, then its table ([`Speaker::resync_table`],
+/// a page at a time) when the program receives updates. Returns how many
+/// routes were given.
+async fn give_neighbor(
     speaker: &Speaker,
-    enc: &EventEncoder,
+    enc: &mut EventEncoder,
+    outbox: &Outbox,
     peer: IpAddr,
-) -> Vec<crate::peer::ReceivedRoute> {
-    if !enc.receives(EventKind::Update) {
-        return Vec::new();
+    state: Option<ribbit_fsm::State>,
+) -> Result<usize, Closed> {
+    let ends = session_ends(speaker, peer).await;
+    let mut lines = Vec::new();
+    enc.resync_state(peer, ends, state, &mut lines);
+    for l in lines {
+        outbox.wait_put(l).await?;
     }
-    speaker.resync_table(peer).await
+    if !enc.receives(EventKind::Update) {
+        return Ok(0);
+    }
+    let (mut table, mut given) = (speaker.resync_table(peer, None), 0);
+    while let Some(routes) = table.next_page().await {
+        given += routes.len();
+        let mut lines = Vec::new();
+        enc.resync_routes(peer, ends, &routes, &mut lines);
+        for l in lines {
+            outbox.wait_put(l).await?;
+        }
+    }
+    Ok(given)
 }
 
 /// The gap line, then each neighbor's state and table, then the end line.
@@ -451,19 +458,7 @@ async fn resync(
         }
         neighbors += 1;
         let state = speaker.state(peer).await;
-        let table = table(speaker, enc, peer).await;
-        routes += table.len();
-        let mut lines = Vec::new();
-        enc.resync_neighbor(
-            peer,
-            session_ends(speaker, peer).await,
-            state,
-            &table,
-            &mut lines,
-        );
-        for l in lines {
-            outbox.wait_put(l).await?;
-        }
+        routes += give_neighbor(speaker, enc, outbox, peer, state).await?;
     }
     outbox.wait_put(enc.resync_end(neighbors, routes)).await
 }

@@ -415,83 +415,110 @@ impl EventEncoder {
         routes: &[ReceivedRoute],
         out: &mut Vec<String>,
     ) {
-        if !self.scope.contains(peer) {
+        self.resync_state(peer, ends, state, out);
+        self.resync_routes(peer, ends, routes, out);
+    }
+
+    /// A re-sync's state line of a neighbor, when the program receives
+    /// states.
+    pub fn resync_state(
+        &mut self,
+        peer: IpAddr,
+        ends: Option<Ends>,
+        state: Option<State>,
+        out: &mut Vec<String>,
+    ) {
+        if !self.scope.contains(peer) || !self.receives(EventKind::State) {
             return;
         }
-        let established = state == Some(State::Established);
         match self.encoder {
             // The event stream's re-sync lines (docs/api.md).
-            Encoder::Ribbit => {
-                if self.receives(EventKind::State) {
-                    out.push(events::text(&Event::ResyncState {
-                        neighbor: peer,
-                        state: state_name(state),
-                    }));
+            Encoder::Ribbit => out.push(events::text(&Event::ResyncState {
+                neighbor: peer,
+                state: state_name(state),
+            })),
+            Encoder::Exabgp => {
+                let Some(ends) = ends else {
+                    return;
+                };
+                let established = state == Some(State::Established);
+                let mut m = Map::new();
+                m.insert(
+                    "state".into(),
+                    json!(if established { "up" } else { "down" }),
+                );
+                if !established {
+                    m.insert("reason".into(), json!("re-sync after a gap"));
                 }
-                if self.receives(EventKind::Update) {
-                    for chunk in routes.chunks(ROUTES_PER_LINE) {
-                        out.push(events::text(&Event::ResyncRoutes {
-                            neighbor: peer,
-                            routes: chunk.iter().map(AdjRoute::new).collect(),
-                        }));
-                    }
+                out.push(self.envelope("state", peer, ends, m).to_string());
+            }
+        }
+    }
+
+    /// A re-sync's lines for routes of a neighbor's Adj-RIB-In (a table
+    /// takes as many calls as it has pages), when the program receives
+    /// updates.
+    pub fn resync_routes(
+        &mut self,
+        peer: IpAddr,
+        ends: Option<Ends>,
+        routes: &[ReceivedRoute],
+        out: &mut Vec<String>,
+    ) {
+        if !self.scope.contains(peer) || !self.receives(EventKind::Update) {
+            return;
+        }
+        match self.encoder {
+            Encoder::Ribbit => {
+                for chunk in routes.chunks(ROUTES_PER_LINE) {
+                    out.push(events::text(&Event::ResyncRoutes {
+                        neighbor: peer,
+                        routes: chunk.iter().map(AdjRoute::new).collect(),
+                    }));
                 }
             }
             Encoder::Exabgp => {
                 let Some(ends) = ends else {
                     return;
                 };
-                if self.receives(EventKind::State) {
-                    let mut m = Map::new();
-                    m.insert(
-                        "state".into(),
-                        json!(if established { "up" } else { "down" }),
-                    );
-                    if !established {
-                        m.insert("reason".into(), json!("re-sync after a gap"));
+                for group in table_groups(routes) {
+                    let Some(first) = group.first().copied() else {
+                        continue;
+                    };
+                    let mut line = String::with_capacity(256 + group.len() * 32);
+                    self.envelope_text("update", peer, ends, &mut line);
+                    line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
+                    let a = &first.attributes;
+                    if usual_attributes(a) {
+                        write_attributes(a, &mut line);
+                    } else {
+                        line.push_str("\"attribute\":");
+                        line.push_str(&Value::Object(exa::attributes(a)).to_string());
+                        line.push(',');
                     }
-                    out.push(self.envelope("state", peer, ends, m).to_string());
-                }
-                if self.receives(EventKind::Update) {
-                    for group in table_groups(routes) {
-                        let Some(first) = group.first().copied() else {
-                            continue;
-                        };
-                        let mut line = String::with_capacity(256 + group.len() * 32);
-                        self.envelope_text("update", peer, ends, &mut line);
-                        line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
-                        let a = &first.attributes;
-                        if usual_attributes(a) {
-                            write_attributes(a, &mut line);
-                        } else {
-                            line.push_str("\"attribute\":");
-                            line.push_str(&Value::Object(exa::attributes(a)).to_string());
+                    line.push_str("\"announce\":{");
+                    line.push_str(&Value::String(exa::family_key(first.family)).to_string());
+                    line.push_str(":{");
+                    line.push_str(
+                        &Value::String(next_hop_key(first.family, first.next_hop)).to_string(),
+                    );
+                    line.push_str(":[");
+                    for (i, r) in group.iter().enumerate() {
+                        if i > 0 {
                             line.push(',');
                         }
-                        line.push_str("\"announce\":{");
-                        line.push_str(&Value::String(exa::family_key(first.family)).to_string());
-                        line.push_str(":{");
-                        line.push_str(
-                            &Value::String(next_hop_key(first.family, first.next_hop)).to_string(),
-                        );
-                        line.push_str(":[");
-                        for (i, r) in group.iter().enumerate() {
-                            if i > 0 {
-                                line.push(',');
-                            }
-                            line.push_str("{\"nlri\":");
-                            line.push_str(&Value::String(r.nlri.clone()).to_string());
-                            if let Some(id) = r.path_id {
-                                line.push_str(&format!(
-                                    ",\"path-information\":\"{}\"",
-                                    Ipv4Addr::from(id)
-                                ));
-                            }
-                            line.push('}');
+                        line.push_str("{\"nlri\":");
+                        line.push_str(&Value::String(r.nlri.clone()).to_string());
+                        if let Some(id) = r.path_id {
+                            line.push_str(&format!(
+                                ",\"path-information\":\"{}\"",
+                                Ipv4Addr::from(id)
+                            ));
                         }
-                        line.push_str("]}}}}}}");
-                        out.push(line);
+                        line.push('}');
                     }
+                    line.push_str("]}}}}}}");
+                    out.push(line);
                 }
             }
         }
