@@ -554,6 +554,14 @@ async fn commands_answered_in_order_with_ids() {
     );
     let updates: u64 = columns.last().and_then(|x| x.parse().ok()).unwrap_or(0);
     assert!(updates >= 2, "UPDATEs received in {}", l[4]);
+    // #sent is what the RIB counts in B's Adj-RIB-Out.
+    let sent: usize = columns[columns.len() - 2].parse().unwrap();
+    assert_eq!(
+        sent,
+        pair.a.adj_rib_out(b).await.map_or(usize::MAX, |v| v.len()),
+        "{}",
+        l[4]
+    );
     expect(5, "@q1 done");
     // Columns count in the whole line, the id included.
     expect(6, "@q2 error column 5: ");

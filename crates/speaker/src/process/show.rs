@@ -1,6 +1,7 @@
 //! The text of the `show` commands and `help`, in ExaBGP's layouts where
 //! programs may parse them (`show adj-rib`, `show neighbor summary`).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -100,6 +101,37 @@ fn neighbors_in(
     }
 }
 
+/// Routes held from and for a neighbor, every family.
+#[derive(Debug, Clone, Copy, Default)]
+struct RouteCounts {
+    /// In its Adj-RIB-In after import policy.
+    accepted: u64,
+    /// In its Adj-RIB-Out.
+    advertised: u64,
+}
+
+/// Each neighbor's [`RouteCounts`], from the RIB's counters: not a copy of
+/// its tables, which for a full table would hold the RIB for a second.
+async fn route_counts(speaker: &Speaker) -> HashMap<IpAddr, RouteCounts> {
+    let Some(stats) = speaker.rib_stats().await else {
+        return HashMap::new();
+    };
+    stats
+        .peers
+        .iter()
+        .map(|p| {
+            let c = p
+                .families
+                .iter()
+                .fold(RouteCounts::default(), |c, f| RouteCounts {
+                    accepted: c.accepted + u64::from(f.accepted),
+                    advertised: c.advertised + u64::from(f.advertised),
+                });
+            (p.address, c)
+        })
+        .collect()
+}
+
 /// `show neighbor [ADDRESS] [summary|extensive|configuration]`.
 pub async fn neighbors(
     shared: &Shared,
@@ -115,6 +147,8 @@ pub async fn neighbors(
             "you can filter by peer ip address adding it after the word neighbor".to_string(),
         ]);
     };
+    let counts = route_counts(speaker).await;
+    let count = |p: IpAddr| counts.get(&p).copied().unwrap_or_default();
     let mut out = Vec::new();
     match view {
         NeighborView::Summary => {
@@ -135,7 +169,7 @@ pub async fn neighbors(
                     }
                     _ => "down".to_string(),
                 };
-                let sent = speaker.adj_rib_out(p).await.map_or(0, |v| v.len());
+                let sent = count(p).advertised;
                 out.push(format!(
                     "{:<15} {:<7} {:>9} {:<12} {:>10} {:>10}",
                     p,
@@ -190,12 +224,11 @@ pub async fn neighbors(
                 }
                 out.push(String::new());
                 out.push("  Routes                       Received        Advertised".to_string());
-                let received = speaker.adj_rib_in(p).await.map_or(0, |v| v.len());
-                let advertised = speaker.adj_rib_out(p).await.map_or(0, |v| v.len());
+                let c = count(p);
                 out.push(kv(
                     "routes:",
-                    &received.to_string(),
-                    &advertised.to_string(),
+                    &c.accepted.to_string(),
+                    &c.advertised.to_string(),
                 ));
                 out.push(kv(
                     "updates:",
