@@ -199,9 +199,10 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
         }
     }
 
-    /// Every key with its number, in key order, idle ones included.
-    pub fn keys(&self) -> impl Iterator<Item = (&K, u32)> + '_ {
-        self.index.iter().map(|(k, id)| (k, *id))
+    /// The keys from `start` on with their numbers, in key order, idle
+    /// ones included.
+    pub fn keys_from(&self, start: std::ops::Bound<K>) -> impl Iterator<Item = (&K, u32)> + '_ {
+        self.index.range_from(start).map(|(k, id)| (k, *id))
     }
 
     /// Every destination with a path, in key order.

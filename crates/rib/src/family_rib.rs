@@ -2049,9 +2049,24 @@ impl<K: RouteKey> FamilyRib<K> {
     /// What a neighbor was last sent. Its Adj-RIB-Out keeps hashes only:
     /// the attributes shown are those of the current export, the same
     /// unless a change is still waiting to be sent.
-    pub fn adj_rib_out(&self, sh: &Shared, peer: u32) -> Vec<RouteView> {
+    /// As [`FamilyRib::adj_rib_in`], a page: the destinations after the
+    /// one of `after`, at least `limit` routes when there are that many.
+    pub fn adj_rib_out(
+        &self,
+        sh: &Shared,
+        peer: u32,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<RouteView> {
         let Some(st) = self.out.get(&peer) else {
             return Vec::new();
+        };
+        let start = match after {
+            None => Bound::Unbounded,
+            Some(n) => match K::from_nlri(self.family, n) {
+                Some((k, _, _)) => Bound::Excluded(k),
+                None => return Vec::new(),
+            },
         };
         let mut memo = ExportMemo::default();
         let mut wants = Vec::new();
@@ -2061,7 +2076,14 @@ impl<K: RouteKey> FamilyRib<K> {
         // an export policy is not in the memo).
         let mut decoded: FastMap<usize, (Rc<Exported>, AttrSet)> = FastMap::default();
         let inj = self.inject.get(&peer);
-        for (key, id) in self.loc.keys().filter(|(_, id)| st.adj.holds(*id)) {
+        for (key, id) in self
+            .loc
+            .keys_from(start)
+            .filter(|(_, id)| st.adj.holds(*id))
+        {
+            if views.len() >= limit {
+                break;
+            }
             let dest = self.loc.at(id);
             Self::desired(sh, &mut memo, peer, self.family, key, dest, inj, &mut wants);
             for w in &wants {

@@ -2458,9 +2458,21 @@ impl Rib {
     /// attributes shown are the current export, which differs from what
     /// was sent only while a change waits to be sent.
     pub fn adj_rib_out(&self, peer: PeerId, family: Family) -> Vec<RouteView> {
+        self.adj_rib_out_page(peer, family, None, usize::MAX)
+    }
+
+    /// A page of [`Rib::adj_rib_out`], as [`Rib::adj_rib_in_page`] gives
+    /// one of the Adj-RIB-In.
+    pub fn adj_rib_out_page(
+        &self,
+        peer: PeerId,
+        family: Family,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<RouteView> {
         match self.families.get(&family) {
             None => Vec::new(),
-            Some(t) => each!(t, t => t.adj_rib_out(&self.sh, peer.0)),
+            Some(t) => each!(t, t => t.adj_rib_out(&self.sh, peer.0, after, limit)),
         }
     }
 

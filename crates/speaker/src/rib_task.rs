@@ -281,9 +281,23 @@ fn touched(u: &Update) -> Vec<(Family, NlriList)> {
     out
 }
 
-/// A page of a neighbor's Adj-RIB-In ([`RibQuery::AdjRibInPage`]).
+/// Which of a neighbor's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjTable {
+    /// What it sent us: after import policy, or before (`pre_policy`, only
+    /// kept with `keep-adj-rib-in`).
+    In {
+        /// Before import policy.
+        pre_policy: bool,
+    },
+    /// What we sent it.
+    Out,
+}
+
+/// A page of a neighbor's Adj-RIB-In or Adj-RIB-Out
+/// ([`RibQuery::AdjRibPage`]).
 #[derive(Debug, Default)]
-pub struct AdjRibInPage {
+pub struct RoutePage {
     /// The routes.
     pub routes: Vec<ReceivedRoute>,
     /// The NLRI to ask the next page after; `None` when this was the last.
@@ -301,23 +315,23 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<ReceivedRoute>>,
     },
-    /// A page of what a neighbor sent, in one family: at least `limit`
+    /// A page of a neighbor's table in one family: at least `limit`
     /// routes after the destination `after` when there are that many,
     /// whole destinations ([`Rib::adj_rib_in_page`]).
-    AdjRibInPage {
+    AdjRibPage {
         /// The neighbor.
         peer: PeerId,
         /// The family.
         family: Family,
-        /// Before import policy.
-        pre_policy: bool,
+        /// Which table.
+        table: AdjTable,
         /// The NLRI of the last destination of the previous page.
         after: Option<NlriList>,
         /// How many.
         limit: usize,
         /// The routes, and the NLRI to ask the next page after (`None`
         /// once the table is done).
-        reply: oneshot::Sender<AdjRibInPage>,
+        reply: oneshot::Sender<RoutePage>,
     },
     /// What a neighbor was sent.
     AdjRibOut {
@@ -437,7 +451,7 @@ impl std::fmt::Debug for RibQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             RibQuery::AdjRibIn { .. } => "RibQuery::AdjRibIn",
-            RibQuery::AdjRibInPage { .. } => "RibQuery::AdjRibInPage",
+            RibQuery::AdjRibPage { .. } => "RibQuery::AdjRibPage",
             RibQuery::AdjRibOut { .. } => "RibQuery::AdjRibOut",
             RibQuery::Paths { .. } => "RibQuery::Paths",
             RibQuery::Stats { .. } => "RibQuery::Stats",
@@ -926,22 +940,25 @@ impl RibTask {
             } => {
                 let _ = reply.send(crate::rib_view::adj_rib_in(&self.rib, peer, pre_policy));
             }
-            RibQuery::AdjRibInPage {
+            RibQuery::AdjRibPage {
                 peer,
                 family,
-                pre_policy,
+                table,
                 after,
                 limit,
                 reply,
             } => {
                 let cursor = after.as_ref().and_then(|l| l.iter().next());
-                let views = self
-                    .rib
-                    .adj_rib_in_page(peer, family, pre_policy, cursor, limit);
+                let views = match table {
+                    AdjTable::In { pre_policy } => self
+                        .rib
+                        .adj_rib_in_page(peer, family, pre_policy, cursor, limit),
+                    AdjTable::Out => self.rib.adj_rib_out_page(peer, family, cursor, limit),
+                };
                 let next = (views.len() >= limit)
                     .then(|| views.last().map(|v| v.nlri.clone()))
                     .flatten();
-                let _ = reply.send(AdjRibInPage {
+                let _ = reply.send(RoutePage {
                     routes: crate::rib_view::received_routes_of(&views),
                     next,
                 });

@@ -28,7 +28,7 @@ use crate::config::{
 use crate::net::connect::{self, TransportSettings};
 use crate::net::sockopt;
 use crate::peer::{self, EventBus, PeerCommand, PeerEvent, PeerSettings, ReceivedRoute};
-use crate::rib_task::{self, RibControl, RibHandle, RibQuery};
+use crate::rib_task::{self, AdjTable, RibControl, RibHandle, RibQuery, RoutePage};
 use crate::rib_view::DestinationLine;
 use crate::tap::{TapMode, TapReceiver, Taps};
 
@@ -79,10 +79,12 @@ impl ResyncTable<'_> {
             let family = *self.families.first()?;
             let page = self
                 .speaker
-                .adj_rib_in_page(
+                .adj_rib_page(
                     self.peer,
                     family,
-                    self.pre_policy,
+                    AdjTable::In {
+                        pre_policy: self.pre_policy,
+                    },
                     self.after.take(),
                     RESYNC_PAGE,
                 )
@@ -751,22 +753,22 @@ impl Speaker {
         .await
     }
 
-    /// A page of what a neighbor announced to us in one family ([`Rib`'s
-    /// `adj_rib_in_page`](ribbit_rib::Rib::adj_rib_in_page)): a table read
-    /// this way holds the RIB and memory for a page at a time.
-    pub(crate) async fn adj_rib_in_page(
+    /// A page of a neighbor's Adj-RIB-In or Adj-RIB-Out in one family
+    /// ([`Rib::adj_rib_in_page`](ribbit_rib::Rib::adj_rib_in_page)): a
+    /// table read this way holds the RIB and memory for a page at a time.
+    pub(crate) async fn adj_rib_page(
         &self,
         peer: IpAddr,
         family: Family,
-        pre_policy: bool,
+        table: AdjTable,
         after: Option<NlriList>,
         limit: usize,
-    ) -> Option<crate::rib_task::AdjRibInPage> {
+    ) -> Option<RoutePage> {
         let peer = self.id(peer)?;
-        self.ask_rib(|reply| RibQuery::AdjRibInPage {
+        self.ask_rib(|reply| RibQuery::AdjRibPage {
             peer,
             family,
-            pre_policy,
+            table,
             after,
             limit,
             reply,

@@ -740,15 +740,22 @@ async fn every_endpoint_answers_with_what_the_speaker_has() {
         .collect();
     assert_eq!(routes, ["10.0.0.0/16", "10.0.1.0/24", "10.99.0.0/24"]);
     // Page by page (straight from the RIB's table), the same routes.
-    for (query, whole) in [("", &adj), ("&pre-policy=true", &pre)] {
+    let out_whole = lab
+        .get(&format!("/v1/neighbors/{c}/adj-rib-out/ipv4-unicast"))
+        .await;
+    assert_eq!(out_whole["routes"].as_array().map(Vec::len), Some(2));
+    for (table, whole) in [
+        (format!("{b}/adj-rib-in/ipv4-unicast?limit=1"), &adj),
+        (
+            format!("{b}/adj-rib-in/ipv4-unicast?limit=1&pre-policy=true"),
+            &pre,
+        ),
+        (format!("{c}/adj-rib-out/ipv4-unicast?limit=1"), &out_whole),
+    ] {
         let mut walked = Vec::new();
         let mut after = String::new();
         loop {
-            let page = lab
-                .get(&format!(
-                    "/v1/neighbors/{b}/adj-rib-in/ipv4-unicast?limit=1{query}{after}"
-                ))
-                .await;
+            let page = lab.get(&format!("/v1/neighbors/{table}{after}")).await;
             assert_eq!(page["routes"].as_array().map(Vec::len), Some(1), "{page}");
             walked.push(page["routes"][0].clone());
             match page["next"].as_str() {
@@ -756,7 +763,7 @@ async fn every_endpoint_answers_with_what_the_speaker_has() {
                 None => break,
             }
         }
-        assert_eq!(&Value::Array(walked), &whole["routes"], "{query}");
+        assert_eq!(&Value::Array(walked), &whole["routes"], "{table}");
     }
     let lm = lab
         .get(&format!(

@@ -54,6 +54,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::config::{ApiToken, Config, NeighborConfig};
+use crate::rib_task::AdjTable;
 use crate::Speaker;
 
 pub use error::ApiError;
@@ -553,6 +554,51 @@ fn adj_page(
     }
 }
 
+/// A page of a prefix family's Adj-RIB straight from the table, in its
+/// order (as the Loc-RIB's comes): not a copy of a full table per page.
+/// `None` for the queries it does not answer (a selection, another kind
+/// of family, a text cursor).
+async fn adj_fast_page(
+    speaker: &Speaker,
+    addr: IpAddr,
+    family: ribbit_wire::Family,
+    paged: AdjTable,
+    table: &'static str,
+    q: &query::Checked,
+) -> Option<Result<AdjRibPage, ApiError>> {
+    let (Select::All, Some(limit), None | Some(query::Cursor::Prefix(_))) =
+        (&q.select, q.limit, &q.after)
+    else {
+        return None;
+    };
+    if family.nlri_kind() != Some(ribbit_wire::family::NlriKind::Prefix) {
+        return None;
+    }
+    let after = match &q.after {
+        Some(query::Cursor::Prefix(p)) => Some(ribbit_wire::NlriList::Prefixes(vec![
+            ribbit_wire::nlri::PrefixNlri {
+                path_id: None,
+                prefix: p.trunc(),
+            },
+        ])),
+        _ => None,
+    };
+    let page = speaker.adj_rib_page(addr, family, paged, after, limit.saturating_add(1));
+    let page = match ask("the Adj-RIB", page).await {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut routes: Vec<&crate::peer::ReceivedRoute> = page.routes.iter().collect();
+    let next = query::page(&mut routes, |r| &r.nlri, Some(limit), None);
+    Some(Ok(AdjRibPage {
+        neighbor: addr,
+        family: family.to_string(),
+        table,
+        routes: routes.into_iter().map(AdjRoute::new).collect(),
+        next,
+    }))
+}
+
 async fn adj_rib_in(
     State(s): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -574,39 +620,11 @@ async fn adj_rib_in(
     } else {
         "adj-rib-in"
     };
-    // A page of a prefix family comes straight from the table, in its
-    // order (as the Loc-RIB's does): not a copy of a full table per page.
-    if let (Select::All, Some(limit), None | Some(query::Cursor::Prefix(_))) =
-        (&q.select, q.limit, &q.after)
-    {
-        if family.nlri_kind() == Some(ribbit_wire::family::NlriKind::Prefix) {
-            let after = match &q.after {
-                Some(query::Cursor::Prefix(p)) => Some(ribbit_wire::NlriList::Prefixes(vec![
-                    ribbit_wire::nlri::PrefixNlri {
-                        path_id: None,
-                        prefix: p.trunc(),
-                    },
-                ])),
-                _ => None,
-            };
-            let page = s.speaker.adj_rib_in_page(
-                addr,
-                family,
-                q.pre_policy,
-                after,
-                limit.saturating_add(1),
-            );
-            let page = ask("the Adj-RIB-In", page).await?;
-            let mut routes: Vec<&crate::peer::ReceivedRoute> = page.routes.iter().collect();
-            let next = query::page(&mut routes, |r| &r.nlri, Some(limit), None);
-            return Ok(Json(AdjRibPage {
-                neighbor: addr,
-                family: family.to_string(),
-                table,
-                routes: routes.into_iter().map(AdjRoute::new).collect(),
-                next,
-            }));
-        }
+    let paged = AdjTable::In {
+        pre_policy: q.pre_policy,
+    };
+    if let Some(page) = adj_fast_page(&s.speaker, addr, family, paged, table, &q).await {
+        return page.map(Json);
     }
     let routes = if q.pre_policy {
         ask("the Adj-RIB-In", s.speaker.adj_rib_in_pre_policy(addr)).await?
@@ -632,8 +650,12 @@ async fn adj_rib_out(
             "pre-policy applies to the Adj-RIB-In only".to_string(),
         ));
     }
+    let table = "adj-rib-out";
+    if let Some(page) = adj_fast_page(&s.speaker, addr, family, AdjTable::Out, table, &q).await {
+        return page.map(Json);
+    }
     let routes = ask("the Adj-RIB-Out", s.speaker.adj_rib_out(addr)).await?;
-    Ok(Json(adj_page(addr, family, "adj-rib-out", routes, &q)))
+    Ok(Json(adj_page(addr, family, table, routes, &q)))
 }
 
 async fn rib(
