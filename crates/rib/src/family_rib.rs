@@ -1986,7 +1986,12 @@ impl<K: RouteKey> FamilyRib<K> {
             Some(k) => Bound::Excluded(k),
         };
         let iter = self.loc.range_from(start);
-        Box::new(iter.filter_map(move |(k, d)| d.best().map(|p| self.path_view(k, p))))
+        // The table is borrowed while the iterator lives: no set is freed.
+        let mut shared = SharedViews::default();
+        Box::new(iter.filter_map(move |(k, d)| {
+            d.best()
+                .map(|p| self.path_view_in(k, p, shared.of(&p.attrs)))
+        }))
     }
 
     /// A neighbor's routes in key order, after or before import policy:

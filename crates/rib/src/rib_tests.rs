@@ -1348,6 +1348,10 @@ fn queries() {
     };
     let rest = rib.loc_rib_page(V4, Some(Nlri::Prefix(&last[0])), 10);
     assert_eq!(rest.len(), 2);
+    // One set for the four: one decoded copy in an answer.
+    let best: Vec<RouteView> = rib.loc_rib(V4).collect();
+    assert_eq!(best.len(), 4);
+    assert!(best.iter().all(|r| r.attrs.same(&best[0].attrs)));
     // Pre-policy keeps LOCAL_PREF as received; post-policy ignored it (eBGP).
     let pre = rib.adj_rib_in(a, V4, true);
     let post = rib.adj_rib_in(a, V4, false);
