@@ -416,14 +416,22 @@ pub enum RibQuery {
         /// The answer.
         reply: oneshot::Sender<Vec<InjectedRoute>>,
     },
-    /// One view of the routes, every family, as the RIB holds them (next
-    /// hop and attributes apart): what a BMP collector is sent when it
-    /// connects ([`crate::bmp`]).
+    /// A page of one view of the routes in one family, as the RIB holds
+    /// them (next hop and attributes apart): what a BMP collector is sent
+    /// when it connects ([`crate::bmp`]), read a page at a time.
     Routes {
         /// Which view.
         view: RouteSource,
-        /// The answer: empty when the neighbor is unknown.
-        reply: oneshot::Sender<Vec<RouteView>>,
+        /// The family.
+        family: Family,
+        /// The NLRI of the last destination of the previous page.
+        after: Option<NlriList>,
+        /// How many (whole destinations: a few more when ADD-PATH gives
+        /// the last one several).
+        limit: usize,
+        /// The routes (none when the neighbor is unknown), and the NLRI to
+        /// ask the next page after (`None` once the view is done).
+        reply: oneshot::Sender<(Vec<RouteView>, Option<NlriList>)>,
     },
 }
 
@@ -905,33 +913,36 @@ impl RibTask {
 
     fn query(&self, q: RibQuery) {
         match q {
-            RibQuery::Routes { view, reply } => {
+            RibQuery::Routes {
+                view,
+                family,
+                after,
+                limit,
+                reply,
+            } => {
                 let id = |addr: IpAddr| {
                     self.names
                         .iter()
                         .find(|(_, a)| **a == addr)
                         .map(|(id, _)| *id)
                 };
+                let cursor = after.as_ref().and_then(|l| l.iter().next());
                 let routes = match view {
                     RouteSource::AdjRibIn { peer, pre_policy } => id(peer)
                         .map(|p| {
-                            Family::known()
-                                .flat_map(|f| self.rib.adj_rib_in(p, f, pre_policy))
-                                .collect()
+                            self.rib
+                                .adj_rib_in_page(p, family, pre_policy, cursor, limit)
                         })
                         .unwrap_or_default(),
                     RouteSource::AdjRibOut { peer } => id(peer)
-                        .map(|p| {
-                            Family::known()
-                                .flat_map(|f| self.rib.adj_rib_out(p, f))
-                                .collect()
-                        })
+                        .map(|p| self.rib.adj_rib_out_page(p, family, cursor, limit))
                         .unwrap_or_default(),
-                    RouteSource::LocRib => {
-                        Family::known().flat_map(|f| self.rib.loc_rib(f)).collect()
-                    }
+                    RouteSource::LocRib => self.rib.loc_rib_page(family, cursor, limit),
                 };
-                let _ = reply.send(routes);
+                let next = (routes.len() >= limit)
+                    .then(|| routes.last().map(|r| r.nlri.clone()))
+                    .flatten();
+                let _ = reply.send((routes, next));
             }
             RibQuery::AdjRibIn {
                 peer,

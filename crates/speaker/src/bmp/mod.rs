@@ -35,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ribbit_bmp::{info, stat, termination, Message, Stat, StatValue, Tlv};
 use ribbit_rib::{RibStats, RouteView};
-use ribbit_wire::{EncodeContext, Family};
+use ribbit_wire::{EncodeContext, Family, NlriList};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -56,6 +56,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes gathered before they are written.
 const WRITE_CHUNK: usize = 64 * 1024;
+/// Routes a dump asks the RIB for at a time.
+const DUMP_PAGE: usize = 1000;
 /// A collector session that lasted this long resets the back-off.
 const STABLE: Duration = Duration::from_secs(60);
 /// How long [`Clients::stop`] waits for each collector's Termination.
@@ -374,35 +376,45 @@ impl Client {
             // `keep-adj-rib-in`; without, the list is empty and pre-policy
             // routes are those that arrive from now on.
             if m.pre_policy {
-                let routes = self
-                    .routes(RouteSource::AdjRibIn {
-                        peer: s.peer,
-                        pre_policy: true,
-                    })
-                    .await?;
+                let view = RouteSource::AdjRibIn {
+                    peer: s.peer,
+                    pre_policy: true,
+                };
                 let h = encode::peer_header(&s, View::PrePolicy, now);
-                self.dump(&routes, &h, encode::received_context(&s), &families);
+                let ctx = encode::received_context(&s);
+                self.dump(stream, view, &h, ctx, &families).await?;
             }
             if m.post_policy {
-                let routes = self
-                    .routes(RouteSource::AdjRibIn {
-                        peer: s.peer,
-                        pre_policy: false,
-                    })
-                    .await?;
+                let view = RouteSource::AdjRibIn {
+                    peer: s.peer,
+                    pre_policy: false,
+                };
                 let h = encode::peer_header(&s, View::PostPolicy, now);
-                self.dump(&routes, &h, encode::received_context(&s), &families);
+                let ctx = encode::received_context(&s);
+                self.dump(stream, view, &h, ctx, &families).await?;
             }
             if m.adj_rib_out {
-                let routes = self.routes(RouteSource::AdjRibOut { peer: s.peer }).await?;
+                let view = RouteSource::AdjRibOut { peer: s.peer };
                 let h = encode::peer_header(&s, View::AdjRibOut, now);
-                self.dump(&routes, &h, s.negotiated.encode_context(), &families);
+                let ctx = s.negotiated.encode_context();
+                self.dump(stream, view, &h, ctx, &families).await?;
             }
             self.flush(stream).await?;
         }
         if m.loc_rib {
-            let routes = self.routes(RouteSource::LocRib).await?;
-            let mut families: Vec<Family> = routes.iter().map(|r| r.family).collect();
+            // Peer Up names the families before any route comes: those
+            // the tables hold, from the RIB's counters.
+            let mut families: Vec<Family> = self
+                .rib_stats()
+                .await
+                .map(|st| {
+                    st.families
+                        .iter()
+                        .filter(|f| f.destinations > 0)
+                        .map(|f| f.family)
+                        .collect()
+                })
+                .unwrap_or_default();
             families.sort();
             families.dedup();
             if !families.contains(&Family::IPV4_UNICAST) {
@@ -412,15 +424,34 @@ impl Client {
             self.push(&encode::loc_rib_up(&self.local, &families, now));
             self.loc_rib_up = true;
             let h = encode::loc_rib_header(&self.local, now);
-            self.dump(&routes, &h, EncodeContext::default(), &families);
+            self.dump(
+                stream,
+                RouteSource::LocRib,
+                &h,
+                EncodeContext::default(),
+                &families,
+            )
+            .await?;
         }
         Ok(())
     }
 
-    async fn routes(&self, view: RouteSource) -> Result<Vec<RouteView>, End> {
+    /// A page of a view's routes in one family, and where the next starts.
+    async fn routes(
+        &self,
+        view: RouteSource,
+        family: Family,
+        after: Option<NlriList>,
+    ) -> Result<(Vec<RouteView>, Option<NlriList>), End> {
         let (reply, rx) = oneshot::channel();
         self.rib
-            .send(RibControl::Query(RibQuery::Routes { view, reply }))
+            .send(RibControl::Query(RibQuery::Routes {
+                view,
+                family,
+                after,
+                limit: DUMP_PAGE,
+                reply,
+            }))
             .map_err(|_| End::Stopped)?;
         rx.await.map_err(|_| End::Stopped)
     }
@@ -433,20 +464,37 @@ impl Client {
         rx.await.ok()
     }
 
-    /// Route Monitoring for every route of a view, then End-of-RIB for
-    /// `families` and the families the routes had.
-    fn dump(
+    /// Route Monitoring for every route of a view, a page of the RIB at a
+    /// time, each written before the next is asked for (the RIB task is
+    /// held for a page, and the dump holds a page of memory), then
+    /// End-of-RIB for `families` and the families the routes had.
+    async fn dump(
         &mut self,
-        routes: &[RouteView],
+        stream: &mut TcpStream,
+        view: RouteSource,
         header: &ribbit_bmp::PeerHeader,
         ctx: EncodeContext,
         families: &[Family],
-    ) {
-        let n = encode::routes(routes, header, ctx, &mut self.out);
-        self.count(n);
+    ) -> Result<(), End> {
         let mut all: BTreeSet<Family> = families.iter().copied().collect();
-        all.extend(routes.iter().map(|r| r.family));
+        for family in Family::known() {
+            let mut after = None;
+            loop {
+                let (routes, next) = self.routes(view, family, after).await?;
+                if !routes.is_empty() {
+                    all.insert(family);
+                }
+                let n = encode::routes(&routes, header, ctx, &mut self.out);
+                self.count(n);
+                self.flush(stream).await?;
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+        }
         encode::end_of_rib(header, ctx, &all, &mut self.out);
+        Ok(())
     }
 
     fn count(&self, n: usize) {
@@ -850,7 +898,7 @@ mod tests {
             while let Some(c) = rx.recv().await {
                 match c {
                     RibControl::Query(RibQuery::Routes { reply, .. }) => {
-                        let _ = reply.send(Vec::new());
+                        let _ = reply.send((Vec::new(), None));
                     }
                     RibControl::Query(RibQuery::Stats { reply }) => {
                         let _ = reply.send(RibStats {
