@@ -281,6 +281,15 @@ fn touched(u: &Update) -> Vec<(Family, NlriList)> {
     out
 }
 
+/// Where the page after `page` starts, when one may follow: a page asked
+/// for `limit` routes that got fewer was the last.
+fn next_after(page: &[RouteView], limit: usize) -> Option<NlriList> {
+    if page.len() < limit {
+        return None;
+    }
+    page.last().map(|r| r.nlri.clone())
+}
+
 /// Which of a neighbor's tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdjTable {
@@ -939,9 +948,7 @@ impl RibTask {
                         .unwrap_or_default(),
                     RouteSource::LocRib => self.rib.loc_rib_page(family, cursor, limit),
                 };
-                let next = (routes.len() >= limit)
-                    .then(|| routes.last().map(|r| r.nlri.clone()))
-                    .flatten();
+                let next = next_after(&routes, limit);
                 let _ = reply.send((routes, next));
             }
             RibQuery::AdjRibIn {
@@ -966,9 +973,7 @@ impl RibTask {
                         .adj_rib_in_page(peer, family, pre_policy, cursor, limit),
                     AdjTable::Out => self.rib.adj_rib_out_page(peer, family, cursor, limit),
                 };
-                let next = (views.len() >= limit)
-                    .then(|| views.last().map(|v| v.nlri.clone()))
-                    .flatten();
+                let next = next_after(&views, limit);
                 let _ = reply.send(RoutePage {
                     routes: crate::rib_view::received_routes_of(&views),
                     next,

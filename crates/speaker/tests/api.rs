@@ -197,15 +197,21 @@ async fn start(name: &str, text: &str) -> Speaker {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// Start a lab and wait until A has B's and C's routes.
-async fn lab(k: u8) -> Lab {
-    let mut config = parse("a.toml", &a_config(k));
+/// Start A from `text` with its API on a free port of 127.0.0.1.
+async fn start_with_api(text: &str) -> (Arc<Speaker>, ApiServer) {
+    let mut config = parse("a.toml", text);
     config.api.listen = "127.0.0.1:0".parse().unwrap();
     let config = Arc::new(config);
     let a = Arc::new(Speaker::start(&config).await.expect("A starts"));
     let api = ApiServer::start(Arc::clone(&config), Arc::clone(&a))
         .await
         .expect("the API starts");
+    (a, api)
+}
+
+/// Start a lab and wait until A has B's and C's routes.
+async fn lab(k: u8) -> Lab {
+    let (a, api) = start_with_api(&a_config(k)).await;
     let url = format!("http://{}", api.local_addr());
     let b = start("b.toml", &b_config(k)).await;
     let c = start("c.toml", &c_config(k)).await;
@@ -447,13 +453,7 @@ impl RawStream {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_with_resync_gets_the_tables_again_after_losing_events() {
     let routes = 4000;
-    let mut config = parse("a.toml", &resync_a_config());
-    config.api.listen = "127.0.0.1:0".parse().unwrap();
-    let config = Arc::new(config);
-    let a = Arc::new(Speaker::start(&config).await.expect("A starts"));
-    let api = ApiServer::start(Arc::clone(&config), Arc::clone(&a))
-        .await
-        .expect("the API starts");
+    let (a, api) = start_with_api(&resync_a_config()).await;
     let b_addr: IpAddr = "127.0.6.72".parse().unwrap();
 
     // The stream starts with a re-sync: B's state, no route yet.
