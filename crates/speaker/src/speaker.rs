@@ -55,39 +55,33 @@ pub enum StartError {
     },
 }
 
-/// Routes a re-sync reads from the RIB at a time: a line's worth.
-const RESYNC_PAGE: usize = crate::api::events::ROUTES_PER_LINE;
+/// Routes read from the RIB at a time when a table is read in pages: a
+/// re-sync line's worth.
+const TABLE_PAGE: usize = crate::api::events::ROUTES_PER_LINE;
 
-/// A neighbor's table read for a re-sync, a page at a time
-/// ([`Speaker::resync_table`]): the RIB is held for a page, and the reader
-/// holds a page of memory, whatever the table's size.
-pub(crate) struct ResyncTable<'a> {
+/// A neighbor's Adj-RIB-In or Adj-RIB-Out read a page at a time
+/// ([`Speaker::adj_rib_pages`]): the RIB is held for a page, and the
+/// reader holds a page of memory, whatever the table's size.
+pub(crate) struct AdjRibPages<'a> {
     speaker: &'a Speaker,
     peer: IpAddr,
-    pre_policy: bool,
-    /// The families still to read, the current one last.
+    table: AdjTable,
+    /// The families still to read, the current one first.
     families: Vec<Family>,
     /// Where the current family's next page starts.
     after: Option<NlriList>,
 }
 
-impl ResyncTable<'_> {
+impl AdjRibPages<'_> {
     /// The next page of routes; `None` once the table is read (or the
     /// neighbor is gone).
     pub(crate) async fn next_page(&mut self) -> Option<Vec<ReceivedRoute>> {
         loop {
             let family = *self.families.first()?;
+            let after = self.after.take();
             let page = self
                 .speaker
-                .adj_rib_page(
-                    self.peer,
-                    family,
-                    AdjTable::In {
-                        pre_policy: self.pre_policy,
-                    },
-                    self.after.take(),
-                    RESYNC_PAGE,
-                )
+                .adj_rib_page(self.peer, family, self.table, after, TABLE_PAGE)
                 .await?;
             match page.next {
                 Some(n) => self.after = Some(n),
@@ -776,6 +770,25 @@ impl Speaker {
         .await
     }
 
+    /// A neighbor's table to read a page at a time, the families in
+    /// `families` (all when `None`).
+    pub(crate) fn adj_rib_pages(
+        &self,
+        peer: IpAddr,
+        table: AdjTable,
+        families: Option<&[Family]>,
+    ) -> AdjRibPages<'_> {
+        AdjRibPages {
+            speaker: self,
+            peer,
+            table,
+            families: Family::known()
+                .filter(|f| families.is_none_or(|v| v.contains(f)))
+                .collect(),
+            after: None,
+        }
+    }
+
     /// A neighbor's routes as a re-sync gives them (to a program, to an
     /// event stream), to read a page at a time: as received when
     /// `keep-adj-rib-in` keeps them, else as accepted; the families in
@@ -784,19 +797,11 @@ impl Speaker {
         &self,
         peer: IpAddr,
         families: Option<&[Family]>,
-    ) -> ResyncTable<'_> {
+    ) -> AdjRibPages<'_> {
         let pre_policy = self
             .neighbor_config(peer)
             .is_some_and(|n| n.keep_adj_rib_in);
-        ResyncTable {
-            speaker: self,
-            peer,
-            pre_policy,
-            families: Family::known()
-                .filter(|f| families.is_none_or(|v| v.contains(f)))
-                .collect(),
-            after: None,
-        }
+        self.adj_rib_pages(peer, AdjTable::In { pre_policy }, families)
     }
 
     /// What we sent a neighbor (its Adj-RIB-Out).

@@ -29,6 +29,7 @@ use crate::api::events::resync_ready;
 use crate::config::{EventKind, NeighborScope};
 use crate::event_thread;
 use crate::peer::PeerEvent;
+use crate::rib_task::AdjTable;
 use crate::speaker::Speaker;
 
 /// The most route commands handed to the speaker in one call.
@@ -570,13 +571,7 @@ impl Dispatcher {
         lines: Vec<String>,
         result: Result<(), String>,
     ) -> Result<(), Closed> {
-        let tag = |l: &str| match id {
-            Some(id) => format!("@{id} {l}"),
-            None => l.to_string(),
-        };
-        for l in &lines {
-            self.outbox.reply(tag(l)).await?;
-        }
+        self.reply_lines(id, lines).await?;
         if let Err(e) = &result {
             bump(&self.program.counters.errors);
             if !self.ack {
@@ -589,7 +584,19 @@ impl Dispatcher {
                 // One line, whatever the message holds.
                 Err(e) => format!("error {}", e.replace(['\n', '\r'], " ")),
             };
-            self.outbox.reply(tag(&ack)).await?;
+            self.reply_lines(id, vec![ack]).await?;
+        }
+        Ok(())
+    }
+
+    /// Lines of an answer, each with the command's id when it had one.
+    async fn reply_lines(&mut self, id: Option<&str>, lines: Vec<String>) -> Result<(), Closed> {
+        for l in lines {
+            let line = match id {
+                Some(id) => format!("@{id} {l}"),
+                None => l,
+            };
+            self.outbox.reply(line).await?;
         }
         Ok(())
     }
@@ -886,16 +893,34 @@ impl Dispatcher {
                     Err(e) => self.answer(id, Vec::new(), Err(e)).await,
                 }
             }
+            // `show adj-rib in|out [ADDRESS] [extensive]`: ExaBGP's lines,
+            // `neighbor 192.0.2.2 ipv4 unicast 10.0.0.0/24 next-hop
+            // 192.0.2.2`, written a page of the RIB at a time (a full
+            // table is a million lines).
             Request::ShowAdjRib {
                 rib,
                 address,
                 extensive,
             } => {
-                let r = show::adj_rib(&speaker, &scope, rib, address, extensive).await;
-                match r {
-                    Ok(lines) => self.answer(id, lines, Ok(())).await,
-                    Err(e) => self.answer(id, Vec::new(), Err(e)).await,
+                let peers = match show::neighbors_in(&speaker, &scope, address) {
+                    Ok(p) => p,
+                    Err(e) => return self.answer(id, Vec::new(), Err(e)).await,
+                };
+                let table = match rib {
+                    Rib::In => AdjTable::In { pre_policy: false },
+                    Rib::Out => AdjTable::Out,
+                };
+                for p in peers {
+                    let mut pages = speaker.adj_rib_pages(p, table, None);
+                    while let Some(routes) = pages.next_page().await {
+                        let lines = routes
+                            .iter()
+                            .map(|r| show::route_line(p, r, extensive))
+                            .collect();
+                        self.reply_lines(id, lines).await?;
+                    }
                 }
+                self.answer(id, Vec::new(), Ok(())).await
             }
             Request::Teardown { neighbors, code } => {
                 let r = self.teardown(&neighbors, code).await;

@@ -11,7 +11,7 @@ use ribbit_fsm::State;
 use ribbit_wire::update::NextHop;
 use ribbit_wire::PathAttributes;
 
-use super::command::{NeighborView, Rib};
+use super::command::NeighborView;
 use super::{Program, Shared};
 use crate::config::NeighborScope;
 use crate::peer::ReceivedRoute;
@@ -84,7 +84,7 @@ fn duration(since: u64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
-fn neighbors_in(
+pub(crate) fn neighbors_in(
     speaker: &Speaker,
     scope: &NeighborScope,
     only: Option<IpAddr>,
@@ -259,31 +259,9 @@ pub async fn neighbors(
     Ok(out)
 }
 
-/// `show adj-rib in|out [ADDRESS] [extensive]`: ExaBGP's lines,
-/// `neighbor 192.0.2.2 ipv4 unicast 10.0.0.0/24 next-hop 192.0.2.2`, with
-/// every attribute when extensive.
-pub async fn adj_rib(
-    speaker: &Speaker,
-    scope: &NeighborScope,
-    rib: Rib,
-    only: Option<IpAddr>,
-    extensive: bool,
-) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for p in neighbors_in(speaker, scope, only)? {
-        let routes = match rib {
-            Rib::In => speaker.adj_rib_in(p).await,
-            Rib::Out => speaker.adj_rib_out(p).await,
-        }
-        .unwrap_or_default();
-        for r in &routes {
-            out.push(route_line(p, r, extensive));
-        }
-    }
-    Ok(out)
-}
-
-fn route_line(peer: IpAddr, r: &ReceivedRoute, extensive: bool) -> String {
+/// One route of `show adj-rib`: ExaBGP's line, every attribute when
+/// `extensive`.
+pub(crate) fn route_line(peer: IpAddr, r: &ReceivedRoute, extensive: bool) -> String {
     let mut s = format!("neighbor {peer} {} {}", family_key(r.family), r.nlri);
     if let Some(id) = r.path_id {
         s.push_str(&format!(
