@@ -566,23 +566,13 @@ async fn adj_fast_page(
     table: &'static str,
     q: &query::Checked,
 ) -> Option<Result<AdjRibPage, ApiError>> {
-    let (Select::All, Some(limit), None | Some(query::Cursor::Prefix(_))) =
-        (&q.select, q.limit, &q.after)
-    else {
-        return None;
-    };
-    if family.nlri_kind() != Some(ribbit_wire::family::NlriKind::Prefix) {
-        return None;
-    }
-    let after = match &q.after {
-        Some(query::Cursor::Prefix(p)) => Some(ribbit_wire::NlriList::Prefixes(vec![
-            ribbit_wire::nlri::PrefixNlri {
-                path_id: None,
-                prefix: p.trunc(),
-            },
-        ])),
-        _ => None,
-    };
+    let (after, limit) = q.table_page(family)?;
+    let after = after.map(|p| {
+        ribbit_wire::NlriList::Prefixes(vec![ribbit_wire::nlri::PrefixNlri {
+            path_id: None,
+            prefix: p.trunc(),
+        }])
+    });
     let page = speaker.adj_rib_page(addr, family, paged, after, limit.saturating_add(1));
     let page = match ask("the Adj-RIB", page).await {
         Ok(p) => p,
@@ -675,25 +665,17 @@ async fn rib(
     let sp = &s.speaker;
     // A page of a prefix family comes straight from the table, in its
     // order: no walk of the whole table per page.
-    if let (Select::All, Some(limit), None | Some(query::Cursor::Prefix(_))) =
-        (&q.select, q.limit, &q.after)
-    {
-        if family.nlri_kind() == Some(ribbit_wire::family::NlriKind::Prefix) {
-            let after = match &q.after {
-                Some(query::Cursor::Prefix(p)) => Some(*p),
-                _ => None,
-            };
-            let mut lines = ask("the RIB", sp.page(family, after, limit.saturating_add(1))).await?;
-            let next = (lines.len() > limit).then(|| {
-                lines.truncate(limit);
-                lines.last().map(|l| l.nlri.clone()).unwrap_or_default()
-            });
-            return Ok(Json(RibPage {
-                family: family.to_string(),
-                destinations: lines.into_iter().map(Destination::new).collect(),
-                next,
-            }));
-        }
+    if let Some((after, limit)) = q.table_page(family) {
+        let mut lines = ask("the RIB", sp.page(family, after, limit.saturating_add(1))).await?;
+        let next = (lines.len() > limit).then(|| {
+            lines.truncate(limit);
+            lines.last().map(|l| l.nlri.clone()).unwrap_or_default()
+        });
+        return Ok(Json(RibPage {
+            family: family.to_string(),
+            destinations: lines.into_iter().map(Destination::new).collect(),
+            next,
+        }));
     }
     let lines = match q.select {
         Select::All => ask("the RIB", sp.paths(family, None)).await?,

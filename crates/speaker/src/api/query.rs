@@ -250,6 +250,25 @@ pub fn longest<T>(items: &mut Vec<T>, nlri: impl Fn(&T) -> &str) {
     });
 }
 
+impl Checked {
+    /// Where a page starts and how long it is, when it can come straight
+    /// from the table in its order: every destination of a prefix family,
+    /// a `limit`, no cursor or a prefix one.
+    pub fn table_page(&self, family: Family) -> Option<(Option<IpNet>, usize)> {
+        let limit = self.limit?;
+        if self.select != Select::All
+            || family.nlri_kind() != Some(ribbit_wire::family::NlriKind::Prefix)
+        {
+            return None;
+        }
+        match &self.after {
+            None => Some((None, limit)),
+            Some(Cursor::Prefix(p)) => Some((Some(*p), limit)),
+            Some(Cursor::Text(_)) => None,
+        }
+    }
+}
+
 /// Where a destination goes in page order: prefixes as the tables order
 /// them (address, then length), other NLRI (Flowspec rules, VPN routes)
 /// by their text. A family's list holds one kind or the other.
