@@ -187,11 +187,6 @@ pub enum RibControl {
     /// Report route changes to an observer from now on (see
     /// [`RibChange`]).
     Observe(Observer),
-    /// A page of routes its reader is done with, to be freed here, where
-    /// it was made: glibc's allocator is slow when one thread keeps
-    /// allocating what another keeps freeing (a BMP dump page by page ran
-    /// at half speed, `_int_malloc` half of the RIB's thread).
-    Release(Vec<RouteView>),
 }
 
 /// A change of the routes, for an observer (a BMP collector's client):
@@ -898,7 +893,6 @@ impl RibTask {
             }
             RibControl::Query(q) => self.query(q),
             RibControl::Observe(o) => self.observers.push(o),
-            RibControl::Release(routes) => drop(routes),
         }
     }
 

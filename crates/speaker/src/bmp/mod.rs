@@ -486,8 +486,6 @@ impl Client {
                 }
                 let n = encode::routes(&routes, header, ctx, &mut self.out);
                 self.count(n);
-                // Freed where it was made (see `RibControl::Release`).
-                let _ = self.rib.send(RibControl::Release(routes));
                 self.flush(stream).await?;
                 match next {
                     Some(n) => after = Some(n),
