@@ -920,6 +920,23 @@ impl RibTask {
         }
     }
 
+    /// A page of a neighbor's Adj-RIB-In or Adj-RIB-Out.
+    fn adj_page(
+        &self,
+        peer: PeerId,
+        table: AdjTable,
+        family: Family,
+        after: Option<Nlri<'_>>,
+        limit: usize,
+    ) -> Vec<RouteView> {
+        match table {
+            AdjTable::In { pre_policy } => self
+                .rib
+                .adj_rib_in_page(peer, family, pre_policy, after, limit),
+            AdjTable::Out => self.rib.adj_rib_out_page(peer, family, after, limit),
+        }
+    }
+
     fn query(&self, q: RibQuery) {
         match q {
             RibQuery::Routes {
@@ -939,12 +956,12 @@ impl RibTask {
                 let routes = match view {
                     RouteSource::AdjRibIn { peer, pre_policy } => id(peer)
                         .map(|p| {
-                            self.rib
-                                .adj_rib_in_page(p, family, pre_policy, cursor, limit)
+                            let table = AdjTable::In { pre_policy };
+                            self.adj_page(p, table, family, cursor, limit)
                         })
                         .unwrap_or_default(),
                     RouteSource::AdjRibOut { peer } => id(peer)
-                        .map(|p| self.rib.adj_rib_out_page(p, family, cursor, limit))
+                        .map(|p| self.adj_page(p, AdjTable::Out, family, cursor, limit))
                         .unwrap_or_default(),
                     RouteSource::LocRib => self.rib.loc_rib_page(family, cursor, limit),
                 };
@@ -967,12 +984,7 @@ impl RibTask {
                 reply,
             } => {
                 let cursor = after.as_ref().and_then(|l| l.iter().next());
-                let views = match table {
-                    AdjTable::In { pre_policy } => self
-                        .rib
-                        .adj_rib_in_page(peer, family, pre_policy, cursor, limit),
-                    AdjTable::Out => self.rib.adj_rib_out_page(peer, family, cursor, limit),
-                };
+                let views = self.adj_page(peer, table, family, cursor, limit);
                 let next = next_after(&views, limit);
                 let _ = reply.send(RoutePage {
                     routes: crate::rib_view::received_routes_of(&views),
