@@ -18,7 +18,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::net::Ipv4Addr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashTable;
 use triomphe::ThinArc;
@@ -30,20 +30,57 @@ use ribbit_wire::{DecodeContext, NextHop, PathAttributes};
 use crate::decision::PathFacts;
 use crate::route::RouteAttrs;
 
-/// Decoded attributes behind a shared handle, as the query functions of
-/// [`crate::Rib`] return them. Cloning is cheap.
+/// A route's next hop and attributes behind a shared handle, as the query
+/// functions of [`crate::Rib`] return them. Cloning is cheap.
+///
+/// Made from an interned set ([`WireSet::view`]), it keeps the set's wire
+/// form and decodes it the first time the attributes are read, on the
+/// thread that reads them: a page of a full table is made on the RIB's
+/// thread without decoding anything, and whoever sends the routes on in
+/// wire form ([`AttrSet::wire`], BMP) never decodes them at all.
 #[derive(Debug, Clone)]
-pub struct AttrSet(Arc<RouteAttrs>);
+pub struct AttrSet(Arc<Held>);
+
+#[derive(Debug)]
+enum Held {
+    Decoded(RouteAttrs),
+    /// An interned set, and its decoded form once read.
+    Wire {
+        set: WireSet,
+        decoded: OnceLock<RouteAttrs>,
+    },
+}
 
 impl AttrSet {
     /// A handle to `attrs`.
     pub fn new(attrs: RouteAttrs) -> AttrSet {
-        AttrSet(Arc::new(attrs))
+        AttrSet(Arc::new(Held::Decoded(attrs)))
     }
 
-    /// The attributes.
+    /// A handle to an interned set, decoded when first read.
+    fn of_wire(set: WireSet) -> AttrSet {
+        AttrSet(Arc::new(Held::Wire {
+            set,
+            decoded: OnceLock::new(),
+        }))
+    }
+
+    /// The attributes (decoded now if they were not yet).
     pub fn get(&self) -> &RouteAttrs {
-        &self.0
+        match &*self.0 {
+            Held::Decoded(a) => a,
+            Held::Wire { set, decoded } => decoded.get_or_init(|| set.attributes()),
+        }
+    }
+
+    /// The interned set these attributes are, in wire form, when they
+    /// came from the tables: attribute bytes with 4-octet AS numbers
+    /// ([`WireSet::attribute_bytes`]) and the next hop.
+    pub fn wire(&self) -> Option<&WireSet> {
+        match &*self.0 {
+            Held::Decoded(_) => None,
+            Held::Wire { set, .. } => Some(set),
+        }
     }
 
     /// Whether two handles point to the same copy.
@@ -85,14 +122,19 @@ impl std::ops::Deref for AttrSet {
     type Target = RouteAttrs;
 
     fn deref(&self) -> &RouteAttrs {
-        &self.0
+        self.get()
     }
 }
 
 /// Equal when the attributes are.
 impl PartialEq for AttrSet {
     fn eq(&self, other: &AttrSet) -> bool {
-        self.same(other) || self.0 == other.0
+        self.same(other)
+            || match (self.wire(), other.wire()) {
+                // Interned by one interner: equal sets are one set.
+                (Some(a), Some(b)) if a.same(b) => true,
+                _ => self.get() == other.get(),
+            }
     }
 }
 
@@ -205,9 +247,10 @@ impl WireSet {
         }
     }
 
-    /// The decoded attributes behind a handle.
+    /// A handle to the attributes, decoded when first read (see
+    /// [`AttrSet`]).
     pub fn view(&self) -> AttrSet {
-        AttrSet::new(self.attributes())
+        AttrSet::of_wire(self.clone())
     }
 
     /// What the decision and the tables read, straight from the bytes.

@@ -211,22 +211,23 @@ impl UpdatePacker {
             (nh, _) => nh,
         };
         let encoded = EncodedAttributes::new(attributes, self.ctx.four_octet_as);
-        self.announce_encoded(family, &encoded, next_hop, nlri, out)
+        self.announce_encoded(family, encoded.view(), next_hop, nlri, out)
     }
 
     /// [`UpdatePacker::announce`] with attributes encoded beforehand
-    /// ([`EncodedAttributes`], made with this session's `four_octet_as`),
-    /// so that a set sent with many NLRI, in many calls, is encoded once.
+    /// ([`EncodedAttributes::view`], or any bytes of that form, with this
+    /// session's `four_octet_as`), so that a set sent with many NLRI, in
+    /// many calls, is encoded once.
     pub fn announce_encoded(
         &self,
         family: Family,
-        attributes: &EncodedAttributes,
+        attributes: AttributesView<'_>,
         next_hop: NextHop,
         nlri: &NlriList,
         out: &mut Vec<u8>,
     ) -> Result<usize, TooLarge> {
         let (bytes, ends) = encode_nlri(family, self.ctx.add_path(family), nlri);
-        self.announce_wire(family, attributes.view(), next_hop, &bytes, &ends, out)
+        self.announce_wire(family, attributes, next_hop, &bytes, &ends, out)
     }
 
     /// [`UpdatePacker::announce_encoded`] of NLRI already in wire form:
@@ -636,7 +637,7 @@ mod tests {
                     .unwrap();
                 let mut pre = Vec::new();
                 packer
-                    .announce_encoded(family, &encoded, nh, &list, &mut pre)
+                    .announce_encoded(family, encoded.view(), nh, &list, &mut pre)
                     .unwrap();
                 assert_eq!(pre, by_value);
                 if list.len() <= 10 {

@@ -11,8 +11,8 @@ use ribbit_bmp::{flags, info, Message, PeerDownReason, PeerHeader, PeerType, Pee
 use ribbit_fsm::DownReason;
 use ribbit_rib::RouteView;
 use ribbit_wire::{
-    Capability, EncodeContext, Family, Message as BgpMessage, MessageType, NlriList, Open, Update,
-    UpdatePacker, HEADER_LEN,
+    AttributesView, Capability, EncodeContext, Family, Message as BgpMessage, MessageType,
+    NlriList, Open, Update, UpdatePacker, HEADER_LEN,
 };
 
 use crate::tap::TapSession;
@@ -179,11 +179,24 @@ pub fn routes(
     let mut sent = 0usize;
     for r in routes {
         update.clear();
-        let a = r.attrs.get();
-        if packer
-            .announce(r.family, &a.attributes, a.next_hop, &r.nlri, &mut update)
-            .is_err()
-        {
+        // The tables keep a set's attributes encoded as a 4-octet AS
+        // session sends them: for such a session they go as they are,
+        // without being decoded and encoded again.
+        let wire = r
+            .attrs
+            .wire()
+            .filter(|_| ctx.four_octet_as)
+            .and_then(|set| Some((AttributesView::parse(set.attribute_bytes())?, set)));
+        let packed = match wire {
+            Some((view, set)) => {
+                packer.announce_encoded(r.family, view, set.next_hop(), &r.nlri, &mut update)
+            }
+            None => {
+                let a = r.attrs.get();
+                packer.announce(r.family, &a.attributes, a.next_hop, &r.nlri, &mut update)
+            }
+        };
+        if packed.is_err() {
             // A route whose attributes do not fit a message was not sent
             // to any peer either; the collector does without it.
             continue;
@@ -258,5 +271,97 @@ mod tests {
         let all: Vec<&[u8]> = bgp_messages(&buf).collect();
         assert_eq!(all, vec![&ka[..], &up[..]]);
         assert!(!is_update(all[0]) && is_update(all[1]));
+    }
+
+    /// Routes from the tables go out in wire form when the context has
+    /// 4-octet AS numbers: the same bytes as encoding their decoded
+    /// attributes, IPv4 and IPv6; a 2-octet context decodes them.
+    #[test]
+    fn wire_routes_encode_as_their_decoded_attributes_do() {
+        use ribbit_rib::{AttrSet, PeerConfig, Rib, RibOptions, SessionInfo};
+        use ribbit_wire::attribute::{AsPath, Community, Origin};
+        use ribbit_wire::nlri::PrefixNlri;
+        use ribbit_wire::update::{MpNlri, MpReach};
+        use ribbit_wire::{NextHop, PathAttributes};
+
+        let mut rib = Rib::new(RibOptions::new(65000, Ipv4Addr::new(10, 0, 0, 1)));
+        let peer = rib.add_peer(PeerConfig::new("192.0.2.1".parse().unwrap(), 65001, 65000));
+        rib.peer_up(
+            peer,
+            SessionInfo {
+                router_id: Ipv4Addr::new(10, 0, 1, 1),
+                families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
+                encode: EncodeContext::default(),
+                local_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
+                local_v6: None,
+                llgr: false,
+                graceful_restart: None,
+            },
+        );
+        let attributes = PathAttributes {
+            origin: Some(Origin::Egp),
+            as_path: Some(AsPath::sequence(vec![65001, 4_200_000_001, 174])),
+            next_hop: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            med: Some(20),
+            communities: vec![Community(0xfde9_0064), Community::NO_EXPORT],
+            ..PathAttributes::default()
+        };
+        let v4 = Update {
+            attributes: attributes.clone(),
+            announced: vec![PrefixNlri {
+                path_id: None,
+                prefix: "198.51.100.0/24".parse().unwrap(),
+            }],
+            ..Update::default()
+        };
+        let v6 = Update {
+            attributes: PathAttributes {
+                next_hop: None,
+                ..attributes
+            },
+            mp_reach: Some(MpReach {
+                family: Family::IPV6_UNICAST,
+                next_hop: NextHop::V6 {
+                    global: "2001:db8::1".parse().unwrap(),
+                    link_local: None,
+                },
+                nlri: MpNlri::Decoded(NlriList::Prefixes(vec![PrefixNlri {
+                    path_id: None,
+                    prefix: "2001:db8:100::/48".parse().unwrap(),
+                }])),
+            }),
+            ..Update::default()
+        };
+        rib.apply_update(peer, &v4);
+        rib.apply_update(peer, &v6);
+        let header = PeerHeader::global(
+            "192.0.2.1".parse().unwrap(),
+            65001,
+            Ipv4Addr::new(10, 0, 1, 1),
+            SystemTime::UNIX_EPOCH,
+        );
+        let two_octet = EncodeContext {
+            four_octet_as: false,
+            ..EncodeContext::default()
+        };
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            let wire = rib.loc_rib_page(family, None, 10);
+            assert_eq!(wire.len(), 1, "{family}");
+            assert!(wire[0].attrs.wire().is_some());
+            let decoded: Vec<RouteView> = wire
+                .iter()
+                .map(|r| RouteView {
+                    attrs: AttrSet::new(r.attrs.get().clone()),
+                    ..r.clone()
+                })
+                .collect();
+            assert!(decoded[0].attrs.wire().is_none());
+            for ctx in [EncodeContext::default(), two_octet] {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                assert_eq!(routes(&wire, &header, ctx, &mut a), 1);
+                assert_eq!(routes(&decoded, &header, ctx, &mut b), 1);
+                assert_eq!(a, b, "{family}, 4-octet AS: {}", ctx.four_octet_as);
+            }
+        }
     }
 }
