@@ -38,10 +38,17 @@ use crate::route::RouteAttrs;
 /// thread that reads them: a page of a full table is made on the RIB's
 /// thread without decoding anything, and whoever sends the routes on in
 /// wire form ([`AttrSet::wire`], BMP) never decodes them at all.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AttrSet(Arc<Held>);
 
-#[derive(Debug)]
+/// The attributes, decoded, whichever form the handle holds: a failing
+/// comparison shows what differs, not bytes.
+impl std::fmt::Debug for AttrSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AttrSet").field(self.get()).finish()
+    }
+}
+
 enum Held {
     Decoded(RouteAttrs),
     /// An interned set, and its decoded form once read.
