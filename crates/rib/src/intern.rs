@@ -638,8 +638,10 @@ mod tests {
     }
 
     proptest! {
-        /// The wire form gives back exactly the attributes, and the facts
-        /// read from it are those of the decoded attributes.
+        /// The wire form gives back exactly the attributes (decoded now or
+        /// through a handle), is what the codec encodes for a 4-octet AS
+        /// session, and the facts read from it are those of the decoded
+        /// attributes.
         #[test]
         fn wire_form_round_trips(a in path_attributes(), nh in 0u8..4, addr in any::<u128>()) {
             let mut interner = Interner::new();
@@ -656,6 +658,12 @@ mod tests {
             prop_assert_eq!(set.next_hop(), next_hop);
             let encoded = ribbit_wire::EncodedAttributes::new(&a, true);
             prop_assert_eq!(set.attribute_bytes(), encoded.as_bytes());
+            // What BMP sends as it is (`AttrSet::wire`), and what a
+            // reader of the handle gets.
+            prop_assert!(ribbit_wire::AttributesView::parse(set.attribute_bytes()).is_some());
+            let view = set.view();
+            prop_assert!(view.wire().is_some_and(|w| w.same(&set)));
+            prop_assert_eq!(view.get(), &r);
             let f = set.facts();
             prop_assert_eq!(f.local_pref(), a.local_pref());
             prop_assert_eq!(f.path_len(), PathFacts::path_len(&a));
