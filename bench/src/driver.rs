@@ -476,6 +476,20 @@ impl Drop for TempDir {
     }
 }
 
+/// How many times as fast `ours` is as `theirs` (seconds to all
+/// prefixes): in total, and above the harness's `floor` (the design's
+/// measure: ../shared/design/benchmarks.md asks for under a third of the
+/// fastest daemon's time above the floor). `None` above the floor when a
+/// time is not above it.
+pub fn speedup(ours: f64, theirs: f64, floor: Option<f64>) -> (f64, Option<f64>) {
+    let total = theirs / ours;
+    let above = floor.and_then(|f| {
+        let (o, t) = (ours - f, theirs - f);
+        (o > 0.0 && t > 0.0).then(|| t / o)
+    });
+    (total, above)
+}
+
 /// Median and spread (min–max) of some figures.
 pub fn median(values: &[f64]) -> Option<(f64, f64, f64)> {
     if values.is_empty() {
@@ -490,4 +504,19 @@ pub fn median(values: &[f64]) -> Option<(f64, f64, f64)> {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     };
     Some((m, v[0], v[n - 1]))
+}
+
+#[cfg(test)]
+mod speedup_tests {
+    use super::speedup;
+
+    #[test]
+    fn in_total_and_above_the_floor() {
+        let (total, above) = speedup(1.08, 2.19, Some(0.24));
+        assert!((total - 2.028).abs() < 0.001, "{total}");
+        assert!((above.unwrap() - 2.321).abs() < 0.001, "{above:?}");
+        assert_eq!(speedup(1.0, 2.0, None).1, None);
+        // A time at or under the floor has nothing above it.
+        assert_eq!(speedup(0.2, 2.0, Some(0.24)).1, None);
+    }
 }

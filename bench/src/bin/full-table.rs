@@ -260,9 +260,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "|---|---|---|---|---|{}---|---|---|---|",
         if churn { "---|---|" } else { "" }
     );
+    // Medians of the time to all prefixes, for the comparison below.
+    let mut medians: Vec<(Kind, f64)> = Vec::new();
     for (kind, runs) in &results {
         let ok: Vec<&RunResult> = runs.iter().filter(|r| r.error.is_none()).collect();
         let complete: Vec<f64> = ok.iter().filter_map(|r| r.complete).collect();
+        if let Some((m, _, _)) = median(&complete) {
+            medians.push((*kind, m));
+        }
         let last: Vec<f64> = ok.iter().filter_map(|r| r.last_update).collect();
         let (m, spread) = fmt_spread(&complete);
         let (lm, _) = fmt_spread(&last);
@@ -303,5 +308,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             runs.len()
         );
     }
+    compare(&medians, &plan);
     Ok(())
+}
+
+/// Ribbit's median against each other daemon's, in total and above the
+/// floor, as the targets are stated.
+fn compare(medians: &[(Kind, f64)], plan: &Plan) {
+    let time = |k: Kind| medians.iter().find(|(x, _)| *x == k).map(|(_, t)| *t);
+    let Some(ours) = time(Kind::Ribbit) else {
+        return;
+    };
+    let floor = time(Kind::Floor);
+    let others: Vec<(Kind, f64)> = medians
+        .iter()
+        .filter(|(k, _)| !matches!(k, Kind::Ribbit | Kind::Floor))
+        .copied()
+        .collect();
+    if !others.is_empty() {
+        println!();
+    }
+    for (kind, theirs) in others {
+        let (total, above) = driver::speedup(ours, theirs, floor);
+        let above = match (above, floor) {
+            (Some(x), Some(f)) => format!(", {x:.2}× above the floor ({f:.2} s)"),
+            _ => String::new(),
+        };
+        println!(
+            "Ribbit against {}: {total:.2}× as fast in total{above}.",
+            targets::version(kind, plan)
+        );
+    }
 }
