@@ -35,9 +35,11 @@ use crate::route::RouteAttrs;
 ///
 /// Made from an interned set ([`WireSet::view`]), it keeps the set's wire
 /// form and decodes it the first time the attributes are read, on the
-/// thread that reads them: a page of a full table is made on the RIB's
-/// thread without decoding anything, and whoever sends the routes on in
-/// wire form ([`AttrSet::wire`], BMP) never decodes them at all.
+/// thread that reads them: a page of a full table's Loc-RIB or Adj-RIB-In
+/// is made on the RIB's thread without decoding anything, and whoever
+/// sends the routes on in wire form ([`AttrSet::wire`], BMP) never decodes
+/// them at all. (An Adj-RIB-Out answer holds export results, decoded once
+/// each when the answer is made.)
 #[derive(Clone)]
 pub struct AttrSet(Arc<Held>);
 
@@ -107,16 +109,17 @@ impl AttrSet {
     }
 }
 
-/// Decoded attribute sets shared by the routes of one answer: a full table
-/// is a million routes over a few hundred thousand sets, and decoding each
-/// route's own copy made a table's answer several hundred megabytes.
+/// One handle per attribute set for the routes of one answer: a full table
+/// is a million routes over a few hundred thousand sets, and a handle per
+/// route would be decoded once per route by whoever reads the answer (a
+/// decoded copy each made a table's answer several hundred megabytes).
 /// Keyed by the interned set's address, valid while no set is freed (for
 /// one answer, made with the RIB borrowed).
 #[derive(Debug, Default)]
 pub(crate) struct SharedViews(crate::fast_hash::FastMap<usize, AttrSet>);
 
 impl SharedViews {
-    /// The decoded form of `set`, decoded once.
+    /// The handle of `set` in this answer, made once.
     pub fn of(&mut self, set: &WireSet) -> AttrSet {
         self.0
             .entry(set.addr())
