@@ -1030,29 +1030,32 @@ impl<K: RouteKey> FamilyRib<K> {
         let changed = before != best_sig(dest);
         let h = if changed { ANY } else { hint(dest) };
         self.loc.changed(id, &key, was_empty);
-        if same {
+        match old {
             // Only flags (stale) changed: nothing anyone sees.
-            return;
-        }
-        if old.is_none() {
-            self.paths = self.paths.saturating_add(1);
-            self.adjust_accepted(sh, peer, 1);
+            Some(_) if same => return,
+            // Released once the comparisons by address above are done.
+            Some(o) => sh.release(o),
+            None => {
+                self.paths = self.paths.saturating_add(1);
+                self.adjust_accepted(sh, peer, 1);
+            }
         }
         touch(&self.out, &mut self.log, &key, id, changed, h);
     }
 
-    /// Remove the path `peer` sent with `path_id` for `key`.
-    fn remove_path(
-        &mut self,
-        sh: &mut Shared,
-        peer: u32,
-        key: &K,
-        path_id: Option<u32>,
-    ) -> Option<Path<K::Extra>> {
-        let id = self.loc.id(key)?;
-        let dest = self.loc.at_mut(id)?;
+    /// Remove the path `peer` sent with `path_id` for `key`; whether there
+    /// was one.
+    fn remove_path(&mut self, sh: &mut Shared, peer: u32, key: &K, path_id: Option<u32>) -> bool {
+        let Some(id) = self.loc.id(key) else {
+            return false;
+        };
+        let Some(dest) = self.loc.at_mut(id) else {
+            return false;
+        };
         let before = best_sig(dest);
-        let removed = dest.remove(peer, path_id)?;
+        let Some(removed) = dest.remove(peer, path_id) else {
+            return false;
+        };
         let (changed, h) = if dest.is_empty() {
             (true, ANY)
         } else {
@@ -1064,18 +1067,15 @@ impl<K: RouteKey> FamilyRib<K> {
         self.paths = self.paths.saturating_sub(1);
         self.adjust_accepted(sh, peer, -1);
         touch(&self.out, &mut self.log, key, id, changed, h);
-        Some(removed)
+        sh.release(removed);
+        true
     }
 
-    /// Withdraw the path a neighbor (or [`LOCAL`]) has for an NLRI.
-    pub fn withdraw(
-        &mut self,
-        sh: &mut Shared,
-        peer: u32,
-        nlri: Nlri<'_>,
-    ) -> Option<Path<K::Extra>> {
-        let (key, path_id, _) = K::from_nlri(self.family, nlri)?;
-        self.remove_path(sh, peer, &key, path_id)
+    /// Withdraw the path a neighbor (or [`LOCAL`]) has for an NLRI;
+    /// whether there was one.
+    pub fn withdraw(&mut self, sh: &mut Shared, peer: u32, nlri: Nlri<'_>) -> bool {
+        K::from_nlri(self.family, nlri)
+            .is_some_and(|(key, path_id, _)| self.remove_path(sh, peer, &key, path_id))
     }
 
     /// One announcement from a neighbor, `set` being the attributes after
@@ -1139,7 +1139,7 @@ impl<K: RouteKey> FamilyRib<K> {
             let Some((set, reachable)) = accepted else {
                 rejected = rejected.saturating_add(1);
                 // A refused announcement replaces what the neighbor had.
-                if self.remove_path(sh, peer, &key, path_id).is_some() {
+                if self.remove_path(sh, peer, &key, path_id) {
                     count = count.saturating_sub(1);
                 }
                 continue;
@@ -1212,12 +1212,16 @@ impl<K: RouteKey> FamilyRib<K> {
                 continue;
             }
             let changed = before != best_sig(dest);
-            if old.is_none() {
-                *paths = paths.saturating_add(1);
-                count = count.saturating_add(1);
-                under |= limit.is_some_and(|m| count <= m.limit);
-            }
             let h = if changed { ANY } else { hint(dest) };
+            match old {
+                // Released once the comparisons by address above are done.
+                Some(o) => sh.release(o),
+                None => {
+                    *paths = paths.saturating_add(1);
+                    count = count.saturating_add(1);
+                    under |= limit.is_some_and(|m| count <= m.limit);
+                }
+            }
             touch(out, log, &key, id, changed, h);
         }
         report.rejected = report
@@ -1474,6 +1478,14 @@ impl<K: RouteKey> FamilyRib<K> {
             pre,
             ..
         } = self;
+        // A neighbor with a large share of the table (a full table's going
+        // down): one purge at the end costs less than finding each of its
+        // sets in the interner on its own.
+        let held = sh
+            .peer(peer)
+            .and_then(|p| p.counters.get(family))
+            .map_or(0, |c| c.accepted as usize);
+        let bulk = held >= sh.interner.len() / 4;
         let mut removed = 0usize;
         loc.for_each_mut(|key, id, d| {
             let before = best_sig(d);
@@ -1484,13 +1496,21 @@ impl<K: RouteKey> FamilyRib<K> {
             removed = removed.saturating_add(gone.len());
             if d.is_empty() {
                 touch(out, log, key, id, true, ANY);
-                return;
+            } else {
+                sh.decide(d.paths_mut());
+                let changed = before != best_sig(d);
+                let h = if changed { ANY } else { hint(d) };
+                touch(out, log, key, id, changed, h);
             }
-            sh.decide(d.paths_mut());
-            let changed = before != best_sig(d);
-            let h = if changed { ANY } else { hint(d) };
-            touch(out, log, key, id, changed, h);
+            if !bulk {
+                for p in gone {
+                    sh.release(p);
+                }
+            }
         });
+        if bulk {
+            sh.purge();
+        }
         *paths = paths.saturating_sub(removed);
         if let Some(p) = sh.peer_mut(peer) {
             let c = p.counter(*family);

@@ -360,6 +360,23 @@ impl Interner {
         WireSet(shared)
     }
 
+    /// Let go of a set that a path held. When nothing but the interner
+    /// holds it any more it leaves the interner now: churn (sets replaced
+    /// by new ones) then costs no memory beyond the table's, where waiting
+    /// for [`Interner::purge`] let dead sets pile up to as many as the live
+    /// ones. A set held elsewhere too (an Adj-RIB-In copy, an answer being
+    /// read) stays until a purge finds it unused.
+    pub fn release(&mut self, set: WireSet) {
+        // This handle and the interner's: no other holder can make more.
+        if set.users() != 2 {
+            return;
+        }
+        let ptr = set.0.ptr();
+        if let Ok(entry) = self.sets.find_entry(set.content_hash(), |e| e.ptr() == ptr) {
+            entry.remove();
+        }
+    }
+
     /// Drop the sets that nothing but the interner holds; returns how many.
     pub fn purge(&mut self) -> usize {
         let before = self.sets.len();
@@ -577,6 +594,29 @@ mod tests {
         other.next_hop = NextHop::V4("192.0.2.2".parse().unwrap());
         let x = interner.intern(&attrs(65001, 1));
         assert!(!x.same(&interner.intern(&other)));
+    }
+
+    #[test]
+    fn a_released_set_leaves_once_nothing_else_holds_it() {
+        let mut interner = Interner::new();
+        let a = interner.intern(&attrs(65001, 1));
+        let b = interner.intern(&attrs(65001, 1));
+        let kept = interner.intern(&attrs(65002, 1));
+        let elsewhere = kept.clone();
+        // `b` still holds the first set.
+        interner.release(a);
+        assert_eq!(interner.len(), 2);
+        interner.release(b);
+        assert_eq!(interner.len(), 1);
+        // Held outside the tables: it stays until a purge finds it unused.
+        interner.release(kept);
+        assert_eq!(interner.len(), 1);
+        drop(elsewhere);
+        assert_eq!(interner.purge(), 1);
+        assert!(interner.is_empty());
+        // Interned again, it is a new set.
+        let again = interner.intern(&attrs(65001, 1));
+        assert_eq!((interner.len(), again.users()), (1, 2));
     }
 
     #[test]

@@ -1039,6 +1039,12 @@ impl Shared {
         self.purge();
     }
 
+    /// A path that left the tables: its set leaves the interner too when
+    /// nothing else holds it ([`Interner::release`]).
+    pub fn release<X>(&mut self, path: Path<X>) {
+        self.interner.release(path.attrs);
+    }
+
     pub fn purge(&mut self) {
         self.interner.purge();
         self.purge_at = self.interner.len().saturating_mul(2).max(PURGE_MIN);
@@ -1599,7 +1605,7 @@ impl Rib {
         let Some(t) = self.families.get_mut(&family) else {
             return false;
         };
-        each!(t, t => t.withdraw(&mut self.sh, LOCAL, nlri).is_some())
+        each!(t, t => t.withdraw(&mut self.sh, LOCAL, nlri))
     }
 
     /// The import rules that do not depend on the prefix: LOCAL_PREF from

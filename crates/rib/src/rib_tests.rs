@@ -1426,6 +1426,50 @@ fn reconfigure_reimports_or_asks_for_a_refresh() {
     assert!(seen.routes.is_empty());
 }
 
+/// Churn costs no memory beyond the table's: a set that no path holds any
+/// more leaves the interner at once (replaced, withdrawn, its neighbor
+/// down), not at the next purge; one still held outside the tables (an
+/// answer being read) stays until a purge finds it unused.
+#[test]
+fn sets_leave_the_interner_with_their_last_path() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    let mon = peer(&mut rib, 3, 65003);
+    let mut seen = received(&mut rib, mon);
+    let sets = |rib: &Rib| rib.stats().attribute_sets;
+    for round in 0..50u32 {
+        rib.apply_update(
+            a,
+            &announce(
+                &["10.0.0.0/8", "11.0.0.0/8"],
+                attrs(&[65001, round], "192.0.2.1"),
+            ),
+        );
+        rib.apply_update(
+            b,
+            &announce(&["10.0.0.0/8"], attrs(&[65002, round], "192.0.2.2")),
+        );
+        assert_eq!(sets(&rib), 2, "round {round}");
+    }
+    drain(&mut rib, mon, &mut seen);
+    assert_eq!(
+        seen.get("11.0.0.0/8").unwrap().1.as_path,
+        Some(AsPath::sequence([LOCAL_AS, 65001, 49]))
+    );
+    rib.apply_update(b, &withdraw(&["10.0.0.0/8"]));
+    assert_eq!(sets(&rib), 1);
+    // Read from outside (an API page) while it is withdrawn.
+    let page = rib.adj_rib_in(a, V4, false);
+    rib.peer_down(a, None);
+    assert_eq!(sets(&rib), 1);
+    drop(page);
+    rib.sh.purge();
+    assert_eq!(sets(&rib), 0);
+    drain(&mut rib, mon, &mut seen);
+    assert!(seen.routes.is_empty());
+}
+
 #[test]
 fn remove_peer_withdraws_its_paths() {
     let mut rib = rib();
@@ -1437,8 +1481,7 @@ fn remove_peer_withdraws_its_paths() {
     assert!(rib.peer_config(a).is_none());
     drain(&mut rib, mon, &mut seen);
     assert!(seen.routes.is_empty());
-    // Sets nobody uses go at the next purge (run when the interner grew).
-    rib.sh.purge();
+    // Its sets went with its paths.
     assert_eq!(rib.stats().attribute_sets, 0);
 }
 

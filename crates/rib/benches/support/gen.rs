@@ -46,6 +46,19 @@ pub fn full_table(prefixes: usize, peer_as: u32, next_hop: Ipv4Addr) -> Table {
 /// its own (a route server's clients all announcing the same table).
 /// Variant 0 is [`full_table`].
 pub fn view(prefixes: usize, peer_as: u32, next_hop: Ipv4Addr, variant: u64) -> Table {
+    view_of(prefixes, peer_as, next_hop, variant, |_| true)
+}
+
+/// The UPDATEs of [`view`] whose position `keep` admits, the others left
+/// out (a churn of part of a table, without the memory of the rest).
+/// `sets` still counts every UPDATE's.
+pub fn view_of(
+    prefixes: usize,
+    peer_as: u32,
+    next_hop: Ipv4Addr,
+    variant: u64,
+    keep: impl Fn(usize) -> bool,
+) -> Table {
     // The prefixes and their grouping come from one generator, the
     // attributes from another, so that every variant has the same prefixes.
     let mut shape = Rng(0x9e37_79b9_7f4a_7c15);
@@ -97,6 +110,11 @@ pub fn view(prefixes: usize, peer_as: u32, next_hop: Ipv4Addr, variant: u64) -> 
             communities,
             ..PathAttributes::default()
         };
+        if !keep(sets) {
+            sets += 1;
+            i += run;
+            continue;
+        }
         let mut buf = Vec::new();
         packer
             .announce(
