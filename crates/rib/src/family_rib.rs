@@ -1264,9 +1264,9 @@ impl<K: RouteKey> FamilyRib<K> {
     }
 
     /// Keep a route before import policy.
-    pub fn pre_insert(&mut self, peer: u32, nlri: Nlri<'_>, attrs: WireSet) {
+    pub fn pre_insert(&mut self, sh: &mut Shared, peer: u32, nlri: Nlri<'_>, attrs: WireSet) {
         if let Some((key, id, extra)) = K::from_nlri(self.family, nlri) {
-            self.pre.entry(peer).or_default().insert(
+            let old = self.pre.entry(peer).or_default().insert(
                 (key, id),
                 PrePath {
                     attrs,
@@ -1274,16 +1274,21 @@ impl<K: RouteKey> FamilyRib<K> {
                     stale: false,
                 },
             );
+            if let Some(old) = old {
+                sh.interner.release(old.attrs);
+            }
         }
     }
 
     /// Forget a kept pre-policy route.
-    pub fn pre_remove(&mut self, peer: u32, nlri: Nlri<'_>) {
+    pub fn pre_remove(&mut self, sh: &mut Shared, peer: u32, nlri: Nlri<'_>) {
         let Some(map) = self.pre.get_mut(&peer) else {
             return;
         };
-        if let Some((key, id, _)) = K::from_nlri(self.family, nlri) {
-            map.remove(&(key, id));
+        if let Some(old) =
+            K::from_nlri(self.family, nlri).and_then(|(key, id, _)| map.remove(&(key, id)))
+        {
+            sh.interner.release(old.attrs);
         }
     }
 

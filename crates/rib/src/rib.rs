@@ -1935,7 +1935,7 @@ impl Rib {
         each!(t, t => {
             for nlri in list.iter() {
                 t.withdraw(&mut self.sh, peer.0, nlri);
-                t.pre_remove(peer.0, nlri);
+                t.pre_remove(&mut self.sh, peer.0, nlri);
                 n = n.saturating_add(1);
             }
         });
@@ -1994,7 +1994,7 @@ impl Rib {
         each!(t, t => {
             if let Some(pre) = &pre {
                 for nlri in list.iter() {
-                    t.pre_insert(peer.0, nlri, pre.clone());
+                    t.pre_insert(&mut self.sh, peer.0, nlri, pre.clone());
                 }
             }
             match list {

@@ -1468,6 +1468,18 @@ fn sets_leave_the_interner_with_their_last_path() {
     assert_eq!(sets(&rib), 0);
     drain(&mut rib, mon, &mut seen);
     assert!(seen.routes.is_empty());
+    // A neighbor whose routes are also kept before import policy: the set
+    // leaves with the last of its two holders, whichever goes last.
+    let kept = peer_with(&mut rib, 4, 65004, |c| c.keep_adj_rib_in = true);
+    for round in 0..20u32 {
+        rib.apply_update(
+            kept,
+            &announce(&["12.0.0.0/8"], attrs(&[65004, round], "192.0.2.4")),
+        );
+        assert_eq!(sets(&rib), 1, "round {round}");
+    }
+    rib.apply_update(kept, &withdraw(&["12.0.0.0/8"]));
+    assert_eq!(sets(&rib), 0);
 }
 
 #[test]
