@@ -265,6 +265,50 @@ fn full_table_churn_rounds() {
     );
 }
 
+/// The neighbor with the full table goes down and comes back with the same
+/// table (a session reset): the time to withdraw it from the monitor, the
+/// time to take it again, and memory after each.
+#[test]
+#[ignore = "a million prefixes: run in release, alone"]
+fn full_table_neighbor_resets() {
+    let n = 1_050_000;
+    let mut table = gen::full_table(n, 65001, Ipv4Addr::new(192, 0, 2, 1));
+    shuffle(&mut table.updates);
+    let before = rss_bytes();
+    let (mut rib, src, mon) = source_and_monitor();
+    let ctx = DecodeContext::default();
+    let mut u = Update::default();
+    let mut buf = Vec::new();
+    let mb = || (rss_bytes() - before) / 1_000_000;
+    for round in 0..3 {
+        let cpu = cpu_ns();
+        for chunk in table.updates.chunks(1000) {
+            for m in chunk {
+                u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
+                rib.apply_update(src, &u);
+            }
+            drain(&mut rib, mon, &mut buf);
+            drain(&mut rib, src, &mut buf);
+        }
+        let load = cpu_ns() - cpu;
+        assert_eq!(rib.stats().families[0].paths, n);
+        let loaded = mb();
+        let cpu = cpu_ns();
+        rib.peer_down(src, None);
+        let msgs = drain(&mut rib, mon, &mut buf);
+        let down = cpu_ns() - cpu;
+        assert_eq!(rib.stats().families[0].paths, 0);
+        println!(
+            "round {round}: table taken in {} ms ({loaded} MB), withdrawn in {} ms ({msgs} UPDATEs, {} MB, {} sets left)",
+            load / 1_000_000,
+            down / 1_000_000,
+            mb(),
+            rib.stats().attribute_sets
+        );
+        rib.peer_up(src, session([10, 0, 1, 1]));
+    }
+}
+
 /// Fisher-Yates with a fixed xorshift: the same order every run.
 fn shuffle<T>(v: &mut [T]) {
     shuffle_seeded(v, 0);
