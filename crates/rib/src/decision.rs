@@ -206,6 +206,37 @@ fn router_id<A: PathFacts + ?Sized>(c: &Candidate<'_, A>) -> u32 {
         .map_or(0, u32::from)
 }
 
+/// What the steps before MED compare (LOCAL_PREF, locally originated,
+/// AS_PATH length, ORIGIN), as one key: the smaller, the more preferred.
+pub type BeforeMed = (std::cmp::Reverse<u32>, bool, usize, u8);
+
+/// The [`BeforeMed`] key of a path with `attributes`, locally originated
+/// or not. Those four steps each keep the paths with the best value, so
+/// together they keep the paths with the smallest key: a path whose key is
+/// greater than the best path's is gone before MED compares anything, and
+/// neither adding nor removing it can change which path wins (RFC 4271
+/// §9.1.2.2; MED is what makes the order depend on other paths).
+pub fn before_med<A: PathFacts + ?Sized>(attributes: &A, local: bool) -> BeforeMed {
+    let c = Candidate {
+        attributes,
+        peer: (!local).then_some(PeerInfo {
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            router_id: Ipv4Addr::UNSPECIFIED,
+            ebgp: false,
+        }),
+        reachable: true,
+        igp_cost: None,
+        received: 0,
+        path_id: None,
+    };
+    (
+        std::cmp::Reverse(local_pref(&c)),
+        c.peer.is_some(),
+        path_len(&c),
+        origin(&c),
+    )
+}
+
 /// Keep the candidates with the smallest `key`.
 fn keep_min<K: Ord, A: ?Sized>(
     set: &mut Survivors,
@@ -443,6 +474,50 @@ mod tests {
     }
 
     proptest! {
+        /// A path whose [`before_med`] key is greater than the winner's
+        /// changes nothing, added or removed, whatever MED does among the
+        /// others ([`Shared::unchanged_by`] relies on it).
+        #[test]
+        fn a_path_out_before_med_changes_nothing(
+            paths in proptest::collection::vec((proptest::option::of(98u32..102), 1usize..4, 1u32..4, proptest::option::of(0u32..3), any::<bool>(), 0u8..8, any::<bool>()), 2..10),
+            always in any::<bool>(),
+            oldest in any::<bool>(),
+        ) {
+            let owned: Vec<(PathAttributes, Option<PeerInfo>, bool)> = paths
+                .iter()
+                .map(|&(lp, len, first, m, ebgp, n, reachable)| {
+                    let mut path = vec![first];
+                    path.extend(std::iter::repeat_n(64_512, len - 1));
+                    // Neighbor 0: a locally originated path.
+                    (attrs(lp, &path, m), (n > 0).then(|| peer(n, ebgp)).flatten(), reachable)
+                })
+                .collect();
+            let cands: Vec<Candidate<'_>> = owned
+                .iter()
+                .enumerate()
+                .map(|(i, (a, p, r))| Candidate { path_id: Some(i as u32), reachable: *r, received: i as u64, ..cand(a, *p) })
+                .collect();
+            let options = DecisionOptions { always_compare_med: always, prefer_oldest: oldest };
+            let key = |c: &Candidate<'_>| before_med(c.attributes, c.peer.is_none());
+            // The last candidate arrives after the others.
+            let (last, rest) = cands.split_last().unwrap();
+            let Some(d) = best_path(rest, options) else { return Ok(()) };
+            if key(last) > key(&rest[d.best]) || !last.reachable {
+                prop_assert_eq!(best_path(&cands, options).map(|x| x.best), Some(d.best));
+            }
+            // Any one of the others leaves.
+            let Some(whole) = best_path(&cands, options) else { return Ok(()) };
+            for i in 0..cands.len() {
+                let out = key(&cands[i]) > key(&cands[whole.best]) || !cands[i].reachable;
+                if i == whole.best || !out {
+                    continue;
+                }
+                let fewer: Vec<Candidate<'_>> = cands.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
+                let best = best_path(&fewer, options).map(|x| x.best + usize::from(x.best >= i));
+                prop_assert_eq!(best, Some(whole.best));
+            }
+        }
+
         /// The winner does not depend on the order of the candidates.
         #[test]
         fn order_does_not_matter(

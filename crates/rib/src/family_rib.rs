@@ -1026,7 +1026,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let same = old
             .as_ref()
             .is_some_and(|o| o.attrs.addr() == new_attrs && o.extra == new_extra);
-        sh.decide(dest.paths_mut());
+        sh.decide_after(dest.paths_mut(), old.as_ref());
         let changed = before != best_sig(dest);
         let h = if changed { ANY } else { hint(dest) };
         self.loc.changed(id, &key, was_empty);
@@ -1206,7 +1206,7 @@ impl<K: RouteKey> FamilyRib<K> {
             let same = old
                 .as_ref()
                 .is_some_and(|o| o.attrs.addr() == new_attrs && o.extra == new_extra);
-            sh.decide(dest.paths_mut());
+            sh.decide_after(dest.paths_mut(), old.as_ref());
             if same {
                 // Only flags (stale) changed: nothing anyone sees.
                 continue;

@@ -29,7 +29,7 @@ use ribbit_wire::{
 };
 use smallvec::SmallVec;
 
-use crate::decision::{best_path, Candidate, DecisionOptions, PeerInfo, Step};
+use crate::decision::{before_med, best_path, Candidate, DecisionOptions, PeerInfo, Step};
 use crate::export::{self, Source, Target};
 use crate::family_rib::AnyFamily;
 use crate::fast_hash::FastMap;
@@ -509,6 +509,9 @@ pub(crate) struct Shared {
     pub interner: Interner,
     /// Interner size at which the next purge runs.
     pub purge_at: usize,
+    /// Decisions [`Shared::decide_after`] found unchanged (for tests).
+    #[cfg(test)]
+    pub shortcuts: std::cell::Cell<u64>,
     /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
     /// (Allocated while producing messages and answering queries alike,
     /// hence the cell.)
@@ -726,6 +729,77 @@ impl Shared {
         let facts = Shared::facts(paths);
         let c = self.candidates(paths, &facts);
         best_path(&c, self.options.decision).map(|d| (d.best, d.step))
+    }
+
+    /// Whether the flagged best path and runner-up of a destination stay
+    /// as they are now that its last path arrived, replacing `old` if it
+    /// had one: true when the new path and the replaced one are out before
+    /// MED compares anything against both ([`decision::before_med`]),
+    /// found by reading three sets where [`Shared::decide`] reads every
+    /// path's (a route server's destinations have a path per client, and
+    /// most arrivals lose). `false`: nothing is known, decide.
+    ///
+    /// [`decision::before_med`]: crate::decision::before_med
+    pub fn unchanged_by<X>(&self, paths: &[Path<X>], old: Option<&Path<X>>) -> bool {
+        let (Some(new), true) = (paths.last(), paths.len() >= 2) else {
+            return false;
+        };
+        let Some(best) = paths.iter().find(|p| p.has(flag::BEST)) else {
+            return false;
+        };
+        // A second path from the best's neighbor changes whether it needs
+        // a runner-up.
+        if new.peer() == best.peer() || old.is_some_and(|o| o.has(flag::BEST | flag::RUNNER_UP)) {
+            return false;
+        }
+        let runner = paths.iter().find(|p| p.has(flag::RUNNER_UP));
+        let alone = paths.iter().filter(|p| p.peer() == best.peer()).count() == 1;
+        if self.path_hiding && alone && runner.is_none() {
+            return false;
+        }
+        // Long-lived stale paths rank below every other (RFC 9494 §4.3),
+        // which the key does not say: decided in full.
+        let key = |p: &Path<X>| {
+            let f = p.attrs.facts();
+            (!f.has(community_bit::LLGR_STALE)).then(|| before_med(&f, p.peer() == LOCAL))
+        };
+        let Some(b) = key(best).filter(|_| self.eligible(best)) else {
+            return false;
+        };
+        let r = match runner {
+            Some(r) => match key(r).filter(|_| self.eligible(r)) {
+                Some(k) => Some(k),
+                None => return false,
+            },
+            None => None,
+        };
+        let out = |p: &Path<X>| {
+            !self.eligible(p) || key(p).is_some_and(|k| k > b && r.is_none_or(|r| k > r))
+        };
+        out(new) && old.is_none_or(out)
+    }
+
+    /// [`Shared::decide`] after the last of `paths` arrived (replacing
+    /// `old`), unless [`Shared::unchanged_by`] shows it would change
+    /// nothing. Debug builds check that it would not.
+    pub fn decide_after<X: Clone>(&self, paths: &mut [Path<X>], old: Option<&Path<X>>) {
+        if !self.unchanged_by(paths, old) {
+            self.decide(paths);
+            return;
+        }
+        #[cfg(test)]
+        self.shortcuts.set(self.shortcuts.get() + 1);
+        #[cfg(debug_assertions)]
+        {
+            let mut full = paths.to_vec();
+            self.decide(&mut full);
+            let flags = |v: &[Path<X>]| -> Vec<(bool, bool)> {
+                v.iter()
+                    .map(|p| (p.has(flag::BEST), p.has(flag::RUNNER_UP)))
+                    .collect()
+            };
+            debug_assert_eq!(flags(paths), flags(&full), "the decision's shortcut");
+        }
     }
 
     /// Recompute the best path of a destination (flagged), and its
@@ -1146,6 +1220,8 @@ impl Rib {
                 peers: Vec::new(),
                 interner: Interner::new(),
                 purge_at: PURGE_MIN,
+                #[cfg(test)]
+                shortcuts: std::cell::Cell::new(0),
                 send_ids: RefCell::new(SendIds::default()),
                 local_addrs: Vec::new(),
                 hasher: RandomState::new(),

@@ -1482,6 +1482,77 @@ fn sets_leave_the_interner_with_their_last_path() {
     assert_eq!(sets(&rib), 0);
 }
 
+/// Random announcements and withdrawals from six neighbors (route server
+/// clients or plain eBGP, local preference set on import for some): every
+/// decision the shortcut of [`Shared::decide_after`] skips is checked
+/// against the full one (debug builds), the shortcut is taken often, and
+/// the monitor ends with each destination's best path.
+#[test]
+fn skipped_decisions_match_full_ones() {
+    for route_server in [false, true] {
+        let mut rib = rib();
+        // Neighbors 3 and 6 are iBGP: their LOCAL_PREF counts, and their
+        // paths share a neighbouring AS, so MED compares them.
+        let asn = |n: u8| {
+            if n.is_multiple_of(3) {
+                LOCAL_AS
+            } else {
+                65000 + u32::from(n)
+            }
+        };
+        let peers: Vec<PeerId> = (1..=6u8)
+            .map(|n| {
+                peer_with(&mut rib, n, asn(n), |c| {
+                    c.route_server_client = route_server
+                })
+            })
+            .collect();
+        let mon = peer(&mut rib, 9, 65009);
+        let mut seen = received(&mut rib, mon);
+        let prefixes: Vec<String> = (0..24).map(|i| format!("10.{i}.0.0/16")).collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..4000 {
+            let from = peers[next(6) as usize];
+            let p = prefixes[next(24) as usize].as_str();
+            if next(8) == 0 {
+                rib.apply_update(from, &withdraw(&[p]));
+                continue;
+            }
+            let n = from.0 as u8 + 1;
+            let ibgp = asn(n) == LOCAL_AS;
+            let mut path = vec![if ibgp { 65100 } else { asn(n) }];
+            path.extend((0..next(4)).map(|i| 64_512 + i as u32));
+            let mut a = attrs(&path, &format!("192.0.2.{n}"));
+            a.med = (next(2) == 0).then(|| next(3) as u32);
+            if ibgp {
+                a.local_pref = Some(99 + next(3) as u32);
+            }
+            if next(4) == 0 {
+                a.origin = Some(Origin::Incomplete);
+            }
+            rib.apply_update(from, &announce(&[p], a));
+        }
+        let shortcuts = rib.sh.shortcuts.get();
+        assert!(
+            shortcuts > 500,
+            "route server {route_server}: {shortcuts} decisions skipped"
+        );
+        drain(&mut rib, mon, &mut seen);
+        for p in &prefixes {
+            let best = rib
+                .destination_prefix(V4, pfx(p))
+                .and_then(|d| d.paths.into_iter().find(|x| x.best));
+            assert_eq!(seen.get(p).is_some(), best.is_some(), "{p}");
+        }
+    }
+}
+
 #[test]
 fn remove_peer_withdraws_its_paths() {
     let mut rib = rib();
