@@ -8,42 +8,14 @@
 
 #[path = "support/gen.rs"]
 mod gen;
+#[path = "support/peers.rs"]
+mod peers;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ribbit_rib::{PeerConfig, PeerId, Rib, RibOptions, SessionInfo};
 use ribbit_wire::update::Update;
-use ribbit_wire::{DecodeContext, EncodeContext, Family, HEADER_LEN};
-
-fn session(id: u8) -> SessionInfo {
-    SessionInfo {
-        router_id: Ipv4Addr::new(10, 0, 1, id),
-        families: vec![Family::IPV4_UNICAST],
-        encode: EncodeContext::default(),
-        local_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
-        local_v6: None,
-        llgr: false,
-        graceful_restart: None,
-    }
-}
-
-fn setup() -> (Rib, PeerId, PeerId) {
-    let mut rib = Rib::new(RibOptions::new(65000, Ipv4Addr::new(10, 0, 0, 1)));
-    let src = rib.add_peer(PeerConfig::new(
-        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-        65001,
-        65000,
-    ));
-    let mon = rib.add_peer(PeerConfig::new(
-        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
-        65002,
-        65000,
-    ));
-    rib.peer_up(src, session(1));
-    rib.peer_up(mon, session(2));
-    (rib, src, mon)
-}
+use ribbit_wire::{DecodeContext, HEADER_LEN};
 
 fn table(c: &mut Criterion) {
     let n = 100_000;
@@ -56,7 +28,7 @@ fn table(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("apply_and_send_100k", |b| {
         b.iter_batched(
-            setup,
+            peers::source_and_monitor,
             |(mut rib, src, mon)| {
                 let mut u = Update::default();
                 let mut out = Vec::new();
@@ -77,7 +49,7 @@ fn table(c: &mut Criterion) {
     });
     g.bench_function("apply_only_100k", |b| {
         b.iter_batched(
-            setup,
+            peers::source_and_monitor,
             |(mut rib, src, _)| {
                 let mut u = Update::default();
                 for m in &t.updates {

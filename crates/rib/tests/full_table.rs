@@ -7,13 +7,16 @@
 
 #[path = "../benches/support/gen.rs"]
 mod gen;
+#[path = "../benches/support/peers.rs"]
+mod peers;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use ribbit_rib::{PeerConfig, PeerId, Rib, RibOptions, SessionInfo};
+use peers::{session, source_and_monitor};
+use ribbit_rib::{PeerConfig, PeerId, Rib, RibOptions};
 use ribbit_wire::update::Update;
-use ribbit_wire::{DecodeContext, EncodeContext, Family, HEADER_LEN};
+use ribbit_wire::{DecodeContext, HEADER_LEN};
 
 /// Nanoseconds of CPU this thread used (from /proc: what the RIB costs,
 /// whatever else the machine runs).
@@ -45,37 +48,6 @@ fn count_messages(mut buf: &[u8]) -> usize {
         buf = &buf[len..];
     }
     n
-}
-
-fn session(router_id: [u8; 4]) -> SessionInfo {
-    SessionInfo {
-        router_id: Ipv4Addr::from(router_id),
-        families: vec![Family::IPV4_UNICAST],
-        encode: EncodeContext::default(),
-        local_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
-        local_v6: None,
-        llgr: false,
-        graceful_restart: None,
-    }
-}
-
-/// A RIB with the table's eBGP source (AS 65001, 192.0.2.1) and an eBGP
-/// monitor (AS 65002), both up.
-fn source_and_monitor() -> (Rib, PeerId, PeerId) {
-    let mut rib = Rib::new(RibOptions::new(65000, Ipv4Addr::new(10, 0, 0, 1)));
-    let src = rib.add_peer(PeerConfig::new(
-        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-        65001,
-        65000,
-    ));
-    let mon = rib.add_peer(PeerConfig::new(
-        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
-        65002,
-        65000,
-    ));
-    rib.peer_up(src, session([10, 0, 1, 1]));
-    rib.peer_up(mon, session([10, 0, 1, 2]));
-    (rib, src, mon)
 }
 
 /// Give `peer` everything it has pending; returns the UPDATEs.
