@@ -1513,9 +1513,6 @@ impl<K: RouteKey> FamilyRib<K> {
                 }
             }
         });
-        if bulk {
-            sh.purge();
-        }
         *paths = paths.saturating_sub(removed);
         if let Some(p) = sh.peer_mut(peer) {
             let c = p.counter(*family);
@@ -1530,6 +1527,10 @@ impl<K: RouteKey> FamilyRib<K> {
             }
         } else {
             pre.remove(&peer);
+        }
+        // After the kept pre-policy routes went too: their sets with them.
+        if bulk {
+            sh.purge();
         }
     }
 

@@ -1480,6 +1480,13 @@ fn sets_leave_the_interner_with_their_last_path() {
     }
     rib.apply_update(kept, &withdraw(&["12.0.0.0/8"]));
     assert_eq!(sets(&rib), 0);
+    // Down with its routes kept both ways: the purge comes after both went.
+    rib.apply_update(
+        kept,
+        &announce(&["12.0.0.0/8"], attrs(&[65004, 99], "192.0.2.4")),
+    );
+    rib.peer_down(kept, None);
+    assert_eq!(sets(&rib), 0);
 }
 
 /// Random announcements and withdrawals from six neighbors (route server
