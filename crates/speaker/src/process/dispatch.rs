@@ -27,7 +27,7 @@ use super::queue::{bump, Closed, Outbox};
 use super::{show, ControlRequest, Program, Shared};
 use crate::api::events::resync_ready;
 use crate::config::{EventKind, NeighborScope};
-use crate::event_thread;
+use crate::event_thread::{self, Relayed};
 use crate::peer::PeerEvent;
 use crate::rib_task::AdjTable;
 use crate::speaker::Speaker;
@@ -38,6 +38,11 @@ pub const MAX_BATCH: usize = 10_000;
 /// How often a program's event task looks whether a dropped program has
 /// room again for its gap and re-sync, when no event comes.
 const GAP_CHECK: Duration = Duration::from_millis(100);
+
+/// Events the program's task takes from its relay at a time: enough for
+/// large writes during a burst, few enough that a re-sync check or a
+/// command's reply is not held up behind a whole table.
+const EVENT_BATCH: usize = 1024;
 
 // ------------------------------------------------------------------ routes
 
@@ -287,9 +292,14 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     let mut last_event = std::time::Instant::now();
     let mut tick = tokio::time::interval(GAP_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The events the relay has ready are taken together, their lines
+    // queued together and handed to the writer once: a burst goes to the
+    // program in large writes.
+    let mut batch: Vec<Relayed> = Vec::new();
+    let mut line = String::new();
     loop {
-        let next = tokio::select! {
-            r = rx.recv() => Some(r),
+        let taken = tokio::select! {
+            n = rx.recv_many(&mut batch, EVENT_BATCH) => Some(n),
             _ = tick.tick() => None,
         };
         // Time for the gap and the re-sync once the program has read half
@@ -300,7 +310,7 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         // A speaker never quiet that long (steady churn) does not put it
         // off for more than a second.
         if missed > 0
-            && next.is_none()
+            && taken.is_none()
             && outbox.room() * 2 >= outbox.capacity()
             && resync_ready(rx.is_empty(), last_event.elapsed(), gap_since.elapsed())
         {
@@ -313,54 +323,60 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
             missed = 0;
             ends.clear();
         }
-        if next.is_some() {
-            last_event = std::time::Instant::now();
-        }
-        let e = match next {
+        match taken {
             None => continue,
-            Some(Some(Ok(e))) => e,
-            Some(Some(Err(n))) => {
-                program
-                    .counters
-                    .events_missed
-                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                if missed == 0 {
-                    gap_since = std::time::Instant::now();
+            // The relay is gone (the speaker stopped).
+            Some(0) => return,
+            Some(_) => last_event = std::time::Instant::now(),
+        }
+        for item in batch.drain(..) {
+            let e = match item {
+                Ok(e) => e,
+                Err(n) => {
+                    program
+                        .counters
+                        .events_missed
+                        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    if missed == 0 {
+                        gap_since = std::time::Instant::now();
+                    }
+                    missed += n;
+                    cause = GapCause::FellBehind;
+                    continue;
                 }
-                missed += n;
-                cause = GapCause::FellBehind;
+            };
+            let peer = match &e {
+                PeerEvent::State { peer, to, .. } => {
+                    // Up: our address on the new session is known (and the
+                    // neighbor's settings may have changed since the last
+                    // one): looked up afresh, then kept until the next
+                    // session.
+                    if *to == ribbit_fsm::State::Established {
+                        ends.remove(peer);
+                    }
+                    *peer
+                }
+                other => match other.peer() {
+                    Some(peer) => peer,
+                    None => continue,
+                },
+            };
+            if !enc.in_scope(peer) {
                 continue;
             }
-            Some(None) => return,
-        };
-        let peer = match &e {
-            PeerEvent::State { peer, to, .. } => {
-                // Up: our address on the new session is known (and the
-                // neighbor's settings may have changed since the last one):
-                // looked up afresh, then kept until the next session.
-                if *to == ribbit_fsm::State::Established {
-                    ends.remove(peer);
+            let end = match ends.get(&peer) {
+                Some(e) => *e,
+                None => {
+                    let e = session_ends(&shared.speaker, peer).await;
+                    ends.insert(peer, e);
+                    e
                 }
-                *peer
+            };
+            line.clear();
+            if !enc.event(&e, |_| end, &mut line) {
+                continue;
             }
-            other => match other.peer() {
-                Some(peer) => peer,
-                None => continue,
-            },
-        };
-        if !enc.in_scope(peer) {
-            continue;
-        }
-        let end = match ends.get(&peer) {
-            Some(e) => *e,
-            None => {
-                let e = session_ends(&shared.speaker, peer).await;
-                ends.insert(peer, e);
-                e
-            }
-        };
-        for line in enc.event(&e, |_| end) {
-            match outbox.event(line).await {
+            match outbox.event(&line).await {
                 Ok(true) => {}
                 Ok(false) => {
                     if missed == 0 {
@@ -371,6 +387,11 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 }
                 Err(Closed) => return,
             }
+        }
+        outbox.flush();
+        // A burst's buffer is not kept for the quiet that follows.
+        if line.capacity() > 64 * 1024 {
+            line = String::new();
         }
     }
 }
@@ -422,8 +443,9 @@ async fn give_neighbor(
     let mut lines = Vec::new();
     enc.resync_state(peer, ends, state, &mut lines);
     for l in lines {
-        outbox.wait_put(l).await?;
+        outbox.wait_put(&l).await?;
     }
+    outbox.flush();
     if !enc.receives(EventKind::Update) {
         return Ok(0);
     }
@@ -433,8 +455,9 @@ async fn give_neighbor(
         let mut lines = Vec::new();
         enc.resync_routes(peer, ends, &routes, &mut lines);
         for l in lines {
-            outbox.wait_put(l).await?;
+            outbox.wait_put(&l).await?;
         }
+        outbox.flush();
     }
     Ok(given)
 }
@@ -450,7 +473,7 @@ async fn resync(
 ) -> Result<(), Closed> {
     bump(&program.counters.gaps);
     warn!(process = %program.config.name, missed, reason = ?cause, "process missed events; re-sync");
-    outbox.wait_put(enc.gap(missed, cause)).await?;
+    outbox.wait_put(&enc.gap(missed, cause)).await?;
     let speaker = &shared.speaker;
     let (mut neighbors, mut routes) = (0, 0);
     for peer in speaker.neighbor_addresses() {
@@ -461,7 +484,9 @@ async fn resync(
         let state = speaker.state(peer).await;
         routes += give_neighbor(speaker, enc, outbox, peer, state).await?;
     }
-    outbox.wait_put(enc.resync_end(neighbors, routes)).await
+    outbox.wait_put(&enc.resync_end(neighbors, routes)).await?;
+    outbox.flush();
+    Ok(())
 }
 
 // ---------------------------------------------------------------- commands
@@ -596,7 +621,7 @@ impl Dispatcher {
                 Some(id) => format!("@{id} {l}"),
                 None => l,
             };
-            self.outbox.reply(line).await?;
+            self.outbox.reply(&line).await?;
         }
         Ok(())
     }

@@ -154,14 +154,21 @@ impl EventEncoder {
         self.scope.contains(peer)
     }
 
-    /// The lines for one event (none when the program does not receive
-    /// it). `ends` looks up a neighbor's session ends.
-    pub fn event(&mut self, e: &PeerEvent, ends: impl Fn(IpAddr) -> Option<Ends>) -> Vec<String> {
+    /// Append the line for one event to `out` (without its end of line);
+    /// false, with nothing appended, when the program does not receive
+    /// it. `ends` looks up a neighbor's session ends. One reused buffer
+    /// rather than a string per line: a full table is a million lines.
+    pub fn event(
+        &mut self,
+        e: &PeerEvent,
+        ends: impl Fn(IpAddr) -> Option<Ends>,
+        out: &mut String,
+    ) -> bool {
         let Some(peer) = e.peer() else {
-            return Vec::new();
+            return false;
         };
         if !self.scope.contains(peer) {
-            return Vec::new();
+            return false;
         }
         // Remember NOTIFICATIONs even when they are not sent: they are the
         // reason of the next `down`.
@@ -184,7 +191,7 @@ impl EventEncoder {
             PeerEvent::Keepalive { received, .. } if *received => EventKind::Keepalive,
             PeerEvent::Negotiated { .. } => EventKind::Negotiated,
             PeerEvent::Open { .. } | PeerEvent::Keepalive { .. } | PeerEvent::Lagged { .. } => {
-                return Vec::new()
+                return false
             }
         };
         let reason = match e {
@@ -204,22 +211,23 @@ impl EventEncoder {
             }
         }
         if !self.receives(kind) {
-            return Vec::new();
+            return false;
         }
         match self.encoder {
-            Encoder::Ribbit => self
-                .ribbit
-                .render(e)
-                .and_then(|b| String::from_utf8(b.to_vec()).ok())
-                .map(|s| s.trim_end().to_string())
-                .into_iter()
-                .collect(),
-            Encoder::Exabgp => {
-                let Some(ends) = ends(peer) else {
-                    return Vec::new();
-                };
-                self.exabgp(e, peer, ends, reason).into_iter().collect()
-            }
+            Encoder::Ribbit => match self.ribbit.render(e) {
+                Some(b) => match std::str::from_utf8(&b) {
+                    Ok(text) => {
+                        out.push_str(text.trim_end());
+                        true
+                    }
+                    Err(_) => false,
+                },
+                None => false,
+            },
+            Encoder::Exabgp => match ends(peer) {
+                Some(ends) => self.exabgp(e, peer, ends, reason, out),
+                None => false,
+            },
         }
     }
 
@@ -310,7 +318,8 @@ impl EventEncoder {
         peer: IpAddr,
         ends: Ends,
         reason: Option<String>,
-    ) -> Option<String> {
+        out: &mut String,
+    ) -> bool {
         let value = match e {
             PeerEvent::State { from, to, .. } => {
                 let state = if *to == State::Established {
@@ -321,7 +330,7 @@ impl EventEncoder {
                     "down"
                 } else {
                     // Idle <-> Connect <-> Active: ExaBGP says nothing.
-                    return None;
+                    return false;
                 };
                 let mut m = Map::new();
                 m.insert("state".into(), json!(state));
@@ -334,14 +343,14 @@ impl EventEncoder {
                 // The common shapes are written directly: a tree of JSON
                 // values costs several times more than the text, and a
                 // program may be fed a million prefixes.
-                let mut out = String::with_capacity(update_text_size(update));
-                self.envelope_text("update", peer, ends, &mut out);
+                out.reserve(update_text_size(update));
+                self.envelope_text("update", peer, ends, out);
                 out.push_str(",\"direction\":\"receive\",\"message\":");
-                if !fast_update(update, &mut out) {
+                if !fast_update(update, out) {
                     out.push_str(&exa::update(update).to_string());
                 }
                 out.push_str("}}");
-                return Some(out);
+                return true;
             }
             PeerEvent::RouteRefresh { refresh, .. } => {
                 let mut m = Map::new();
@@ -375,9 +384,11 @@ impl EventEncoder {
                 m.insert("negotiated".into(), negotiated_json(negotiated));
                 self.envelope("negotiated", peer, ends, m)
             }
-            PeerEvent::Lagged { .. } => return None,
+            PeerEvent::Lagged { .. } => return false,
         };
-        Some(value.to_string())
+        // Written into `out` rather than a string of its own.
+        use std::fmt::Write as _;
+        write!(out, "{value}").is_ok()
     }
 
     /// The line that says events were lost.
@@ -977,6 +988,16 @@ fn parent_pid() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The line `enc` writes for `e`, if any.
+    pub(super) fn line(
+        enc: &mut EventEncoder,
+        e: &PeerEvent,
+        ends: impl Fn(IpAddr) -> Option<Ends>,
+    ) -> Option<String> {
+        let mut out = String::new();
+        enc.event(e, ends, &mut out).then_some(out)
+    }
     use ribbit_wire::{DecodeContext, Message, Update};
     use std::sync::Arc;
 
@@ -1053,8 +1074,8 @@ mod tests {
             from,
             to,
         };
-        let lines = enc.event(&state(State::Active, State::OpenSent), |_| ends());
-        let v: Value = serde_json::from_str(&lines[0]).unwrap();
+        let text = line(&mut enc, &state(State::Active, State::OpenSent), |_| ends()).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["exabgp"], "4.0.1");
         assert_eq!(v["type"], "state");
         assert_eq!(v["counter"], 1);
@@ -1063,11 +1084,19 @@ mod tests {
             json!({ "address": { "local": "127.0.3.1", "peer": "127.0.3.2" },
                     "asn": { "local": 65001, "peer": 65002 }, "state": "connected" })
         );
-        assert!(enc
-            .event(&state(State::OpenSent, State::OpenConfirm), |_| ends())
-            .is_empty());
+        assert!(line(
+            &mut enc,
+            &state(State::OpenSent, State::OpenConfirm),
+            |_| ends()
+        )
+        .is_none());
         let v: Value = serde_json::from_str(
-            &enc.event(&state(State::OpenConfirm, State::Established), |_| ends())[0],
+            &line(
+                &mut enc,
+                &state(State::OpenConfirm, State::Established),
+                |_| ends(),
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(v["neighbor"]["state"], "up");
@@ -1084,13 +1113,15 @@ mod tests {
             .unwrap();
         let hex: String = bytes[0].iter().map(|b| format!("{b:02X}")).collect();
         let v: Value = serde_json::from_str(
-            &enc.event(
+            &line(
+                &mut enc,
                 &PeerEvent::Update {
                     peer: peer(),
                     update: update(&hex),
                 },
                 |_| ends(),
-            )[0],
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(v["type"], "update");
@@ -1102,7 +1133,8 @@ mod tests {
         .unwrap();
         assert_eq!(v["neighbor"], expected);
         let n = Notification::new(6, 2, Vec::new());
-        enc.event(
+        line(
+            &mut enc,
             &PeerEvent::Notification {
                 peer: peer(),
                 received: true,
@@ -1111,7 +1143,10 @@ mod tests {
             |_| ends(),
         );
         let v: Value = serde_json::from_str(
-            &enc.event(&state(State::Established, State::Idle), |_| ends())[0],
+            &line(&mut enc, &state(State::Established, State::Idle), |_| {
+                ends()
+            })
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(v["neighbor"]["state"], "down");
@@ -1120,9 +1155,7 @@ mod tests {
             .unwrap()
             .starts_with("peer reset, message (notification received (6,2)) error(Cease / "));
         // Idle -> Connect is nothing ExaBGP reports.
-        assert!(enc
-            .event(&state(State::Idle, State::Connect), |_| ends())
-            .is_empty());
+        assert!(line(&mut enc, &state(State::Idle, State::Connect), |_| ends()).is_none());
     }
 
     #[test]
@@ -1134,11 +1167,11 @@ mod tests {
             from: State::OpenConfirm,
             to: State::Established,
         };
-        assert!(enc.event(&e, |_| ends()).is_empty());
+        assert!(line(&mut enc, &e, |_| ends()).is_none());
         let mut enc = EventEncoder::new(Encoder::Exabgp, &[EventKind::Update], NeighborScope::All);
-        assert!(enc.event(&e, |_| ends()).is_empty());
+        assert!(line(&mut enc, &e, |_| ends()).is_none());
         let mut enc = EventEncoder::new(Encoder::Ribbit, &[EventKind::State], NeighborScope::All);
-        let v: Value = serde_json::from_str(&enc.event(&e, |_| None)[0]).unwrap();
+        let v: Value = serde_json::from_str(&line(&mut enc, &e, |_| None).unwrap()).unwrap();
         assert_eq!(v["type"], "state");
         assert_eq!(v["to"], "established");
     }
@@ -1289,9 +1322,11 @@ mod timing {
         );
         let t = std::time::Instant::now();
         let n = 100_000;
-        let mut bytes = 0;
+        let (mut bytes, mut out) = (0, String::new());
         for _ in 0..n {
-            bytes += enc.event(&e, |_| ends)[0].len();
+            out.clear();
+            enc.event(&e, |_| ends, &mut out);
+            bytes += out.len();
         }
         let el = t.elapsed();
         println!(

@@ -3,11 +3,11 @@
 //! that a program that stops reading holds up nothing but itself.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
-use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
 
 use crate::config::Overflow;
 
@@ -86,38 +86,113 @@ pub fn bump(c: &AtomicU64) {
 #[error("the program's input is closed")]
 pub struct Closed;
 
+/// How much the writer hands to the pipe at a time: room in the queue is
+/// given back as each piece is written, not only once a large batch is.
+const WRITE_PIECE: usize = 64 * 1024;
+
+/// A buffer the writer keeps between batches: a burst's larger buffer is
+/// given back once written.
+const KEPT_BUFFER: usize = 1024 * 1024;
+
+/// The queue shared by a program's [`Outbox`]es and its writer: text
+/// rather than a line per slot, so that a burst of events costs one
+/// hand-over and a few large writes instead of a wake-up and a small
+/// write per line.
+#[derive(Debug)]
+struct Queue {
+    pending: Mutex<Pending>,
+    /// Wakes the writer: lines to write, or the last sender went.
+    to_writer: Notify,
+    /// Wakes senders waiting for room (or for the news that the writer went).
+    room: Notify,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    /// Lines not yet taken by the writer, each ended by `\n`.
+    text: Vec<u8>,
+    /// Lines queued and not yet written into the pipe (in `text`, or taken
+    /// by the writer and being written): what the capacity bounds.
+    lines: usize,
+    /// Every outbox is gone: the writer ends once it has written the rest.
+    senders_gone: bool,
+    /// The writer is gone: nothing queued will be read.
+    writer_gone: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Nothing panics while the lock is held; a poisoned lock still
+        // holds consistent text and counts.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Marks the senders gone when the last clone of an [`Outbox`] drops.
+#[derive(Debug)]
+struct Senders(Arc<Queue>);
+
+impl Drop for Senders {
+    fn drop(&mut self) {
+        self.0.lock().senders_gone = true;
+        self.0.to_writer.notify_one();
+    }
+}
+
 /// The sending side of a program's queue.
+///
+/// Lines put with [`Outbox::event`] and [`Outbox::wait_put`] do not wake
+/// the writer: [`Outbox::flush`] does (and so does a sender that has to
+/// wait for room), so that a caller that queues a batch hands it over at
+/// once. A writer still busy with earlier lines takes them along when it
+/// next looks. Replies and [`Outbox::try_put`] lines wake it straight away.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<String>,
+    queue: Arc<Queue>,
+    /// Held for its drop: the last outbox gone ends the writer.
+    _senders: Arc<Senders>,
     policy: Overflow,
-    capacity: usize,
     counters: Arc<Counters>,
+}
+
+/// The writer's side of a program's queue ([`write_lines`]).
+#[derive(Debug)]
+pub struct Inbox {
+    queue: Arc<Queue>,
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.queue.lock().writer_gone = true;
+        self.queue.room.notify_waiters();
+    }
 }
 
 impl Outbox {
     /// A queue of `capacity` lines and the receiving end for the writer.
-    pub fn new(
-        capacity: usize,
-        policy: Overflow,
-        counters: Arc<Counters>,
-    ) -> (Outbox, mpsc::Receiver<String>) {
-        let capacity = capacity.max(1);
-        let (tx, rx) = mpsc::channel(capacity);
+    pub fn new(capacity: usize, policy: Overflow, counters: Arc<Counters>) -> (Outbox, Inbox) {
+        let queue = Arc::new(Queue {
+            pending: Mutex::new(Pending::default()),
+            to_writer: Notify::new(),
+            room: Notify::new(),
+            capacity: capacity.max(1),
+        });
         (
             Outbox {
-                tx,
+                _senders: Arc::new(Senders(Arc::clone(&queue))),
+                queue: Arc::clone(&queue),
                 policy,
-                capacity,
                 counters,
             },
-            rx,
+            Inbox { queue },
         )
     }
 
-    /// Queue an event line. `Ok(false)`: dropped (queue full, `drop`
-    /// policy); with `block` this waits for room.
-    pub async fn event(&self, line: String) -> Result<bool, Closed> {
+    /// Queue an event line, handed over by [`Outbox::flush`]. `Ok(false)`:
+    /// dropped (queue full, `drop` policy); with `block` this waits for
+    /// room.
+    pub async fn event(&self, line: &str) -> Result<bool, Closed> {
         let queued = self.put(line).await?;
         if !queued {
             bump(&self.counters.events_dropped);
@@ -125,9 +200,10 @@ impl Outbox {
         Ok(queued)
     }
 
-    /// Queue a reply line, as events are queued.
-    pub async fn reply(&self, line: String) -> Result<bool, Closed> {
+    /// Queue a reply line, as events are queued, and hand it to the writer.
+    pub async fn reply(&self, line: &str) -> Result<bool, Closed> {
         let queued = self.put(line).await?;
+        self.flush();
         if !queued {
             bump(&self.counters.replies_dropped);
         }
@@ -135,42 +211,70 @@ impl Outbox {
     }
 
     /// Queue a line whatever the policy, waiting for room (re-sync lines:
-    /// dropping them would defeat their purpose).
-    pub async fn wait_put(&self, line: String) -> Result<(), Closed> {
-        self.tx.send(line).await.map_err(|_| Closed)?;
-        bump(&self.counters.lines);
-        Ok(())
+    /// dropping them would defeat their purpose); handed over by
+    /// [`Outbox::flush`].
+    pub async fn wait_put(&self, line: &str) -> Result<(), Closed> {
+        loop {
+            let room = self.queue.room.notified();
+            tokio::pin!(room);
+            // Registered before looking, so that room made in between
+            // still wakes this sender.
+            room.as_mut().enable();
+            match self.push(line) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    // What is held must go out for room to come.
+                    self.flush();
+                    room.await;
+                }
+                Err(Closed) => return Err(Closed),
+            }
+        }
     }
 
-    /// Queue a line if there is room now, whatever the policy.
-    pub fn try_put(&self, line: String) -> bool {
-        let ok = self.tx.try_send(line).is_ok();
-        if ok {
-            bump(&self.counters.lines);
-        }
+    /// Queue a line if there is room now, whatever the policy, and hand it
+    /// to the writer.
+    pub fn try_put(&self, line: &str) -> bool {
+        let ok = self.push(line) == Ok(true);
+        self.flush();
         ok
     }
 
-    async fn put(&self, line: String) -> Result<bool, Closed> {
+    /// Hand what is held to the writer.
+    pub fn flush(&self) {
+        self.queue.to_writer.notify_one();
+    }
+
+    async fn put(&self, line: &str) -> Result<bool, Closed> {
         match self.policy {
             Overflow::Block => {
                 self.wait_put(line).await?;
                 Ok(true)
             }
-            Overflow::Drop => match self.tx.try_send(line) {
-                Ok(()) => {
-                    bump(&self.counters.lines);
-                    Ok(true)
-                }
-                Err(mpsc::error::TrySendError::Full(_)) => Ok(false),
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(Closed),
-            },
+            Overflow::Drop => self.push(line),
         }
     }
 
-    /// Lines waiting now.
+    /// Append `line` if there is room.
+    fn push(&self, line: &str) -> Result<bool, Closed> {
+        let mut p = self.queue.lock();
+        if p.writer_gone {
+            return Err(Closed);
+        }
+        if p.lines >= self.queue.capacity {
+            return Ok(false);
+        }
+        p.text.extend_from_slice(line.as_bytes());
+        p.text.push(b'\n');
+        p.lines += 1;
+        drop(p);
+        bump(&self.counters.lines);
+        Ok(true)
+    }
+
+    /// Lines waiting now (queued and not yet in the program's pipe).
     pub fn len(&self) -> usize {
-        self.capacity.saturating_sub(self.tx.capacity())
+        self.queue.lock().lines
     }
 
     /// Whether nothing waits.
@@ -180,17 +284,17 @@ impl Outbox {
 
     /// Room for this many more lines now.
     pub fn room(&self) -> usize {
-        self.tx.capacity()
+        self.queue.capacity.saturating_sub(self.len())
     }
 
     /// The queue's size.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.queue.capacity
     }
 
     /// Whether the writer is gone.
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.queue.lock().writer_gone
     }
 
     /// The counters of the program.
@@ -199,70 +303,145 @@ impl Outbox {
     }
 }
 
-/// Write the queued lines to `out` until the queue is closed and empty or
-/// `out` fails; flush whenever the queue runs dry, so that a line never
-/// waits in a buffer while the program waits for it.
-pub async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<String>, out: W) {
-    let mut w = BufWriter::with_capacity(64 * 1024, out);
-    while let Some(line) = rx.recv().await {
-        if write_one(&mut w, &line).await.is_err() {
-            return;
+/// Write the queued lines to `out` until every [`Outbox`] is gone and the
+/// queue is empty, or `out` fails. Whatever is there when the writer looks
+/// goes out in one batch, so that a line never waits in a buffer while the
+/// program waits for it, and a burst goes out in large writes.
+pub async fn write_lines<W: AsyncWrite + Unpin>(inbox: Inbox, mut out: W) {
+    let queue = &inbox.queue;
+    let mut text = Vec::new();
+    loop {
+        let ended = {
+            let mut p = queue.lock();
+            std::mem::swap(&mut p.text, &mut text);
+            p.senders_gone
+        };
+        if text.is_empty() {
+            if ended {
+                break;
+            }
+            queue.to_writer.notified().await;
+            continue;
         }
-        // Whatever else is already queued goes in the same write.
-        while let Ok(line) = rx.try_recv() {
-            if write_one(&mut w, &line).await.is_err() {
+        for piece in text.chunks(WRITE_PIECE) {
+            if out.write_all(piece).await.is_err() {
                 return;
             }
+            let written = piece.iter().filter(|&&b| b == b'\n').count();
+            let mut p = queue.lock();
+            p.lines = p.lines.saturating_sub(written);
+            drop(p);
+            queue.room.notify_waiters();
         }
-        if w.flush().await.is_err() {
+        if out.flush().await.is_err() {
             return;
         }
+        text.clear();
+        if text.capacity() > KEPT_BUFFER {
+            text = Vec::new();
+        }
     }
-    let _ = w.shutdown().await;
-}
-
-async fn write_one<W: AsyncWrite + Unpin>(w: &mut BufWriter<W>, line: &str) -> std::io::Result<()> {
-    w.write_all(line.as_bytes()).await?;
-    w.write_all(b"\n").await
+    let _ = out.shutdown().await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
 
-    #[tokio::test]
-    async fn drop_policy_counts_and_block_waits() {
-        let counters = Arc::new(Counters::default());
-        let (out, mut rx) = Outbox::new(2, Overflow::Drop, Arc::clone(&counters));
-        assert!(out.event("a".into()).await.unwrap());
-        assert!(out.reply("b".into()).await.unwrap());
-        assert!(!out.event("c".into()).await.unwrap());
-        assert!(!out.reply("d".into()).await.unwrap());
-        assert_eq!(out.len(), 2);
-        let v = counters.values();
-        assert_eq!((v.lines, v.events_dropped, v.replies_dropped), (2, 1, 1));
-        assert_eq!(rx.recv().await.as_deref(), Some("a"));
-
-        let (out, mut rx) = Outbox::new(1, Overflow::Block, Arc::new(Counters::default()));
-        out.event("x".into()).await.unwrap();
-        let o2 = out.clone();
-        let blocked = tokio::spawn(async move { o2.event("y".into()).await });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(!blocked.is_finished(), "a full queue must make block wait");
-        assert_eq!(rx.recv().await.as_deref(), Some("x"));
-        assert!(blocked.await.unwrap().unwrap());
-        drop(rx);
-        assert_eq!(out.event("z".into()).await, Err(Closed));
+    async fn read_exactly(r: &mut tokio::io::DuplexStream, n: usize) -> String {
+        let mut buf = vec![0; n];
+        r.read_exact(&mut buf).await.unwrap();
+        String::from_utf8(buf).unwrap()
     }
 
     #[tokio::test]
-    async fn writer_writes_lines() {
-        let (out, rx) = Outbox::new(8, Overflow::Block, Arc::new(Counters::default()));
-        out.event("one".into()).await.unwrap();
-        out.reply("two".into()).await.unwrap();
+    async fn drop_policy_counts_and_keeps_what_fits() {
+        let counters = Arc::new(Counters::default());
+        let (out, inbox) = Outbox::new(2, Overflow::Drop, Arc::clone(&counters));
+        assert!(out.event("a").await.unwrap());
+        assert!(out.reply("b").await.unwrap());
+        assert!(!out.event("c").await.unwrap());
+        assert!(!out.reply("d").await.unwrap());
+        assert!(!out.try_put("e"));
+        assert_eq!((out.len(), out.room()), (2, 0));
+        let v = counters.values();
+        assert_eq!((v.lines, v.events_dropped, v.replies_dropped), (2, 1, 1));
+        let (w, mut r) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(write_lines(inbox, w));
+        assert_eq!(read_exactly(&mut r, 4).await, "a\nb\n");
         drop(out);
-        let mut buf = Vec::new();
-        write_lines(rx, &mut buf).await;
-        assert_eq!(buf, b"one\ntwo\n");
+        writer.await.unwrap();
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "", "the writer ends with its senders");
+    }
+
+    #[tokio::test]
+    async fn block_waits_for_room_and_a_closed_pipe_is_reported() {
+        let (out, inbox) = Outbox::new(1, Overflow::Block, Arc::new(Counters::default()));
+        out.event("x").await.unwrap();
+        let o2 = out.clone();
+        let blocked = tokio::spawn(async move { o2.event("y").await });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!blocked.is_finished(), "a full queue must make block wait");
+        let (w, mut r) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(write_lines(inbox, w));
+        // Waiting for room hands the held line to the writer.
+        assert!(blocked.await.unwrap().unwrap());
+        out.flush();
+        assert_eq!(read_exactly(&mut r, 4).await, "x\ny\n");
+        drop(r);
+        assert!(out.reply("z").await.unwrap());
+        writer.await.unwrap();
+        assert!(out.is_closed());
+        assert_eq!(out.event("w").await, Err(Closed));
+        assert_eq!(out.wait_put("w").await, Err(Closed));
+    }
+
+    #[tokio::test]
+    async fn events_are_held_until_flushed_and_replies_are_not() {
+        let (out, inbox) = Outbox::new(8, Overflow::Block, Arc::new(Counters::default()));
+        let (w, mut r) = tokio::io::duplex(1024);
+        tokio::spawn(write_lines(inbox, w));
+        // The writer has found the queue empty and waits.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        out.event("one").await.unwrap();
+        out.wait_put("two").await.unwrap();
+        let mut buf = [0u8; 16];
+        let early = tokio::time::timeout(std::time::Duration::from_millis(50), r.read(&mut buf));
+        assert!(early.await.is_err(), "held lines must wait for flush");
+        out.flush();
+        assert_eq!(read_exactly(&mut r, 8).await, "one\ntwo\n");
+        out.reply("three").await.unwrap();
+        assert_eq!(read_exactly(&mut r, 6).await, "three\n");
+    }
+
+    #[tokio::test]
+    async fn room_comes_back_as_a_large_batch_is_written() {
+        let lines = 2_000;
+        let (out, inbox) = Outbox::new(lines, Overflow::Drop, Arc::new(Counters::default()));
+        let line = "x".repeat(99);
+        for _ in 0..lines {
+            assert!(out.event(&line).await.unwrap());
+        }
+        assert_eq!(out.room(), 0);
+        // A pipe smaller than one piece: the writer waits on the reader.
+        let (w, mut r) = tokio::io::duplex(4096);
+        tokio::spawn(write_lines(inbox, w));
+        out.flush();
+        let first = read_exactly(&mut r, 2 * WRITE_PIECE).await;
+        // Whole lines, the last one cut where the read stopped.
+        assert!(first.split('\n').all(|l| line.starts_with(l)));
+        // The first piece went into the pipe: its lines no longer count,
+        // though the batch is not all written.
+        let freed = out.room();
+        assert!(freed >= WRITE_PIECE / 100 && freed < lines, "room {freed}");
+        let rest = read_exactly(&mut r, lines * 100 - 2 * WRITE_PIECE).await;
+        assert!(rest.ends_with('\n'));
+        drop(out);
+        let mut tail = Vec::new();
+        r.read_to_end(&mut tail).await.unwrap();
+        assert!(tail.is_empty());
     }
 }

@@ -171,7 +171,7 @@ async fn run(
         // ExaBGP's last word to its programs, then the end of their input.
         let enc = EventEncoder::new(cfg.encoder, &[], cfg.neighbors.clone());
         if let Some(l) = enc.shutdown() {
-            outbox.try_put(l);
+            outbox.try_put(&l);
         }
     }
     drop(commands);
