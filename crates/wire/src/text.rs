@@ -38,20 +38,37 @@ impl TextOut for String {
     }
 }
 
+/// "00" to "99": the digits of a number are written two at a time, half
+/// the divisions of one at a time.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// The decimal digits of `n`: a buffer and where they start in it.
 pub fn digits(mut n: u32) -> ([u8; 10], usize) {
     let mut buf = [0u8; 10];
     let mut i = buf.len();
-    loop {
-        i = i.saturating_sub(1);
-        if let Some(d) = buf.get_mut(i) {
-            *d = b'0'.saturating_add((n % 10) as u8);
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            return (buf, i);
+    // Ten digits at most: `i` stays within the buffer.
+    while n >= 10 && i >= 2 {
+        let pair = ((n % 100) as usize).wrapping_mul(2);
+        n /= 100;
+        i = i.saturating_sub(2);
+        let to = buf.get_mut(i..i.saturating_add(2));
+        if let (Some(to), Some(from)) = (to, PAIRS.get(pair..pair.saturating_add(2))) {
+            to.copy_from_slice(from);
         }
     }
+    // The odd digit in front (or the only one, 0 included).
+    if n > 0 || i == buf.len() {
+        i = i.saturating_sub(1);
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0'.saturating_add(n as u8);
+        }
+    }
+    (buf, i)
 }
 
 /// Append a few ASCII bytes one by one: for the one to ten bytes of a
@@ -146,6 +163,10 @@ mod tests {
             0,
             9,
             10,
+            99,
+            100,
+            101,
+            1_000,
             4_294_967_295,
             4_294_967_296,
             10_000_000_000,

@@ -112,6 +112,8 @@ struct Queue {
 struct Pending {
     /// Lines not yet taken by the writer, each ended by `\n`.
     text: Vec<u8>,
+    /// How many lines `text` holds.
+    in_text: usize,
     /// Lines queued and not yet written into the pipe (in `text`, or taken
     /// by the writer and being written): what the capacity bounds.
     lines: usize,
@@ -215,20 +217,20 @@ impl Outbox {
     /// [`Outbox::flush`].
     pub async fn wait_put(&self, line: &str) -> Result<(), Closed> {
         loop {
+            if self.push(line)? {
+                return Ok(());
+            }
             let room = self.queue.room.notified();
             tokio::pin!(room);
-            // Registered before looking, so that room made in between
-            // still wakes this sender.
+            // Registered before looking again, so that room made in
+            // between still wakes this sender.
             room.as_mut().enable();
-            match self.push(line) {
-                Ok(true) => return Ok(()),
-                Ok(false) => {
-                    // What is held must go out for room to come.
-                    self.flush();
-                    room.await;
-                }
-                Err(Closed) => return Err(Closed),
+            if self.push(line)? {
+                return Ok(());
             }
+            // What is held must go out for room to come.
+            self.flush();
+            room.await;
         }
     }
 
@@ -266,6 +268,7 @@ impl Outbox {
         }
         p.text.extend_from_slice(line.as_bytes());
         p.text.push(b'\n');
+        p.in_text += 1;
         p.lines += 1;
         drop(p);
         bump(&self.counters.lines);
@@ -311,10 +314,10 @@ pub async fn write_lines<W: AsyncWrite + Unpin>(inbox: Inbox, mut out: W) {
     let queue = &inbox.queue;
     let mut text = Vec::new();
     loop {
-        let ended = {
+        let (lines, ended) = {
             let mut p = queue.lock();
             std::mem::swap(&mut p.text, &mut text);
-            p.senders_gone
+            (std::mem::take(&mut p.in_text), p.senders_gone)
         };
         if text.is_empty() {
             if ended {
@@ -323,14 +326,24 @@ pub async fn write_lines<W: AsyncWrite + Unpin>(inbox: Inbox, mut out: W) {
             queue.to_writer.notified().await;
             continue;
         }
+        // Room comes back as the pieces go, in proportion to the bytes
+        // written (counting the pieces' lines would cost more than the
+        // writing); the last piece gives back the rest.
+        let (mut written, mut released) = (0usize, 0usize);
         for piece in text.chunks(WRITE_PIECE) {
             if out.write_all(piece).await.is_err() {
                 return;
             }
-            let written = piece.iter().filter(|&&b| b == b'\n').count();
+            written += piece.len();
+            let done = if written == text.len() {
+                lines
+            } else {
+                lines.saturating_mul(written) / text.len()
+            };
             let mut p = queue.lock();
-            p.lines = p.lines.saturating_sub(written);
+            p.lines = p.lines.saturating_sub(done.saturating_sub(released));
             drop(p);
+            released = done;
             queue.room.notify_waiters();
         }
         if out.flush().await.is_err() {
