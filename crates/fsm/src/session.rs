@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ribbit_wire::message::{Header, MAX_MESSAGE_LEN};
+use ribbit_wire::message::{Header, MessageType, MAX_MESSAGE_LEN};
 use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::{
     Capability, DecodeContext, DecodeError, EncodeContext, Message, Notification, Open,
@@ -223,7 +223,13 @@ pub struct Session {
     reported: State,
     outputs: VecDeque<Output>,
     rng: u64,
+    /// UPDATEs given back ([`Session::recycle`]) to decode the next ones
+    /// into.
+    spares: Vec<Arc<Update>>,
 }
+
+/// Spare UPDATEs a session keeps ([`Session::recycle`]).
+pub const SPARE_UPDATES: usize = 32;
 
 /// How long an established session must stay up before the back-off resets:
 /// a peer that accepts and then drops us must not cause a reconnect storm.
@@ -252,7 +258,24 @@ impl Session {
             reported: State::Idle,
             outputs: VecDeque::new(),
             rng: seed | 1,
+            spares: Vec::new(),
         }
+    }
+
+    /// Give back an UPDATE this session produced ([`Output::Update`]) once
+    /// nobody else holds it: a later UPDATE is decoded into it, reusing its
+    /// memory, where decoding afresh costs several allocations (and, once
+    /// shared across threads, frees on another thread). Up to
+    /// [`SPARE_UPDATES`] are kept; one still shared is not used.
+    pub fn recycle(&mut self, update: Arc<Update>) {
+        if self.spares.len() < SPARE_UPDATES {
+            self.spares.push(update);
+        }
+    }
+
+    /// How many more UPDATEs [`Session::recycle`] would keep now.
+    pub fn spare_room(&self) -> usize {
+        SPARE_UPDATES.saturating_sub(self.spares.len())
     }
 
     /// The configuration.
@@ -670,6 +693,32 @@ impl Session {
         self.idle_until = Some(now + self.backoff());
     }
 
+    /// An UPDATE's body, decoded into a spare UPDATE that nobody shares
+    /// any more when there is one.
+    fn decode_update(
+        &mut self,
+        body: &[u8],
+        ctx: &DecodeContext,
+    ) -> Result<Arc<Update>, DecodeError> {
+        while let Some(mut spare) = self.spares.pop() {
+            if let Some(u) = Arc::get_mut(&mut spare) {
+                u.decode_into(body, ctx)?;
+                return Ok(spare);
+            }
+        }
+        Update::decode(body, ctx).map(Arc::new)
+    }
+
+    /// Every message from the peer shows it is alive (RFC 4271 §8.2.2:
+    /// KEEPALIVE and UPDATE restart the hold timer; so does any other).
+    fn alive(&mut self, now: Instant, i: usize) {
+        if let Some(c) = self.conns.get_mut(i) {
+            if let Some(n) = c.negotiated.as_ref() {
+                c.hold = (n.hold_time > 0).then(|| now + secs(n.hold_time));
+            }
+        }
+    }
+
     fn message(&mut self, now: Instant, id: ConnId, bytes: &[u8]) {
         let Some(i) = self.index(id) else { return };
         let Some(conn) = self.conns.get(i) else {
@@ -680,18 +729,28 @@ impl Session {
             .as_ref()
             .map_or(DEFAULT_CONTEXT, Negotiated::decode_context);
         let state = conn.state;
-        let decoded = Header::peek(bytes, &ctx).and_then(|_| Message::decode(bytes, &ctx));
-        let message = match decoded {
+        let (kind, body) = match Header::peek(bytes, &ctx).and_then(|_| Message::split(bytes, &ctx))
+        {
+            Ok(split) => split,
+            Err(e) => return self.decode_failed(now, i, &e),
+        };
+        if kind == MessageType::Update && state == ConnState::Established {
+            // The common case, shared as soon as it is decoded (into a
+            // spare UPDATE when there is one).
+            match self.decode_update(body, &ctx) {
+                Ok(u) => {
+                    self.alive(now, i);
+                    self.outputs.push_back(Output::Update(u));
+                }
+                Err(e) => self.decode_failed(now, i, &e),
+            }
+            return;
+        }
+        let message = match Message::decode_body(kind, body, &ctx) {
             Ok(m) => m,
             Err(e) => return self.decode_failed(now, i, &e),
         };
-        // Every message from the peer shows it is alive (RFC 4271 §8.2.2:
-        // KEEPALIVE and UPDATE restart the hold timer; so does any other).
-        if let Some(c) = self.conns.get_mut(i) {
-            if let Some(n) = c.negotiated.as_ref() {
-                c.hold = (n.hold_time > 0).then(|| now + secs(n.hold_time));
-            }
-        }
+        self.alive(now, i);
         match (state, message) {
             (_, Message::Notification(n)) => {
                 self.outputs
@@ -705,6 +764,8 @@ impl Session {
             }
             (ConnState::OpenConfirm, Message::Keepalive) => self.establish(now, i),
             (ConnState::Established, Message::Keepalive) => {}
+            // Taken before decoding (see above); here for the table of
+            // states to be whole.
             (ConnState::Established, Message::Update(u)) => {
                 self.outputs.push_back(Output::Update(Arc::new(u)))
             }

@@ -628,3 +628,58 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn updates_are_decoded_into_recycled_ones_nobody_else_holds() {
+    let mut h = Harness::active();
+    h.establish(1);
+    let first = match &h.input(Input::Message(1, &update()))[..] {
+        [Output::Update(u)] => u.clone(),
+        other => panic!("{other:?}"),
+    };
+    // A second UPDATE, with other attributes and two prefixes.
+    let mut other = Update::default();
+    other.attributes.origin = Some(ribbit_wire::Origin::Incomplete);
+    other.attributes.next_hop = Some(Ipv4Addr::new(198, 51, 100, 9));
+    other.attributes.med = Some(7);
+    other.announced = ["10.9.0.0/16", "10.8.1.0/24"]
+        .iter()
+        .map(|p| ribbit_wire::nlri::PrefixNlri {
+            path_id: None,
+            prefix: p.parse().unwrap(),
+        })
+        .collect();
+    let bytes = Message::Update(other.clone()).to_bytes(&EncodeContext::default());
+
+    // Still shared (the copy the test keeps): not used, decoded afresh.
+    let kept = first.clone();
+    h.session.recycle(first);
+    let fresh = match &h.input(Input::Message(1, &bytes))[..] {
+        [Output::Update(u)] => u.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(!std::sync::Arc::ptr_eq(&fresh, &kept));
+    // (Without an AS_PATH: an RFC 7606 issue, treat-as-withdraw.)
+    assert_eq!(fresh.announced, other.announced);
+    assert!(fresh.treat_as_withdraw());
+
+    // Given back unshared: the next UPDATE is decoded into it, with nothing
+    // left over from what it held.
+    let spare_at = std::sync::Arc::as_ptr(&kept);
+    // (The harness keeps a copy of every output.)
+    h.out.clear();
+    h.session.recycle(kept);
+    let reused = match &h.input(Input::Message(1, &bytes))[..] {
+        [Output::Update(u)] => u.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(std::sync::Arc::as_ptr(&reused), spare_at);
+    assert_eq!(*reused, *fresh);
+    assert!(reused.attributes.as_path.is_none());
+
+    // Kept up to a bound.
+    for _ in 0..100 {
+        h.session.recycle(std::sync::Arc::new(Update::default()));
+    }
+    assert_eq!(h.session.spare_room(), 0);
+}

@@ -755,6 +755,13 @@ impl PeerTask {
     fn message(&mut self, id: ConnId, bytes: BytesMut) {
         self.received.count(&bytes);
         self.session_message_event(&bytes, true);
+        // UPDATEs the RIB is done with, to decode the next ones into: a
+        // few at a time, for one lock every few messages.
+        let room = self.session.spare_room();
+        if room > ribbit_fsm::session::SPARE_UPDATES / 2 {
+            let session = &mut self.session;
+            self.rib.spares.take(room, |u| session.recycle(u));
+        }
         let now = self.now();
         self.session.handle(now, Input::Message(id, &bytes));
         if let Some(session) = self.tapped(id) {

@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
@@ -491,6 +491,55 @@ pub struct RibHandle {
     pub control: mpsc::UnboundedSender<RibControl>,
     /// UPDATEs.
     pub updates: mpsc::Sender<RibUpdate>,
+    /// UPDATEs the RIB is done with and nobody else holds.
+    pub spares: Arc<SpareUpdates>,
+}
+
+/// UPDATEs the RIB has applied and nobody else holds, for the neighbor
+/// tasks to decode the next ones into ([`ribbit_fsm::Session::recycle`]).
+/// A full table is hundreds of thousands of UPDATEs of several allocations
+/// each, made on one thread and, without this, freed on another (where
+/// glibc's allocator takes the first thread's arena lock).
+#[derive(Debug, Default)]
+pub struct SpareUpdates {
+    kept: std::sync::Mutex<Vec<Arc<Update>>>,
+}
+
+/// The most spare UPDATEs kept, for all neighbors.
+const SPARES_KEPT: usize = 1024;
+
+/// A spare UPDATE with more room than this many prefixes is freed, not
+/// kept: what the spares hold stays small.
+const SPARE_PREFIXES: usize = 256;
+
+impl SpareUpdates {
+    /// Keep those of `spent` that nobody else holds, while there is room;
+    /// the others are handed back.
+    pub fn keep(&self, spent: impl IntoIterator<Item = Arc<Update>>) -> Vec<Arc<Update>> {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rest = Vec::new();
+        for mut u in spent {
+            let small = Arc::get_mut(&mut u).is_some_and(|u| {
+                u.announced
+                    .capacity()
+                    .saturating_add(u.withdrawn.capacity())
+                    <= SPARE_PREFIXES
+            });
+            if small && kept.len() < SPARES_KEPT {
+                kept.push(u);
+            } else {
+                rest.push(u);
+            }
+        }
+        rest
+    }
+
+    /// Hand up to `n` spare UPDATEs to `give`.
+    pub fn take(&self, n: usize, give: impl FnMut(Arc<Update>)) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let from = kept.len().saturating_sub(n);
+        kept.drain(from..).for_each(give);
+    }
 }
 
 /// The address of each neighbor the RIB knows, for messages.
@@ -509,12 +558,14 @@ pub fn spawn(
     let (updates, updates_rx) = mpsc::channel(UPDATE_QUEUE);
     let span = tracing::info_span!("rib");
     restarting.store(rib.deferring(), Ordering::Release);
+    let spares = Arc::new(SpareUpdates::default());
     let task = RibTask {
         rib,
         names,
         sessions: HashMap::new(),
         restarting,
         observers: Vec::new(),
+        spares: Arc::clone(&spares),
     };
     // A thread of its own, named `rib` (as `top -H` shows it): the RIB
     // does most of the work during a table load and then stays on one
@@ -536,7 +587,14 @@ pub fn spawn(
         // handle finds the channels closed and `serve` reports it.
         error!(error = %e, "cannot start the RIB's thread");
     }
-    (RibHandle { control, updates }, ended)
+    (
+        RibHandle {
+            control,
+            updates,
+            spares: Arc::clone(&spares),
+        },
+        ended,
+    )
 }
 
 /// An established neighbor, as the RIB task sees it.
@@ -555,6 +613,8 @@ struct RibTask {
     restarting: Arc<AtomicBool>,
     /// Who gets [`RibChange`]s.
     observers: Vec<Observer>,
+    /// Where applied UPDATEs go back to the neighbor tasks.
+    spares: Arc<SpareUpdates>,
 }
 
 impl RibTask {
@@ -612,12 +672,16 @@ impl RibTask {
                 }
             }
             if !inbox.is_empty() {
-                // The decoded UPDATEs are freed on the runtime's workers,
-                // where the neighbor tasks made them: off the RIB's thread
-                // (a tenth of its time during a table load), and in the
-                // allocator arena they came from.
-                let spent = std::mem::replace(&mut inbox, Vec::with_capacity(BURST));
-                tokio::spawn(async move { drop(spent) });
+                // The applied UPDATEs nobody else holds go back to the
+                // neighbor tasks to decode into; the rest are let go of on
+                // the runtime's workers, where the neighbor tasks made
+                // them: off the RIB's thread (freeing is a tenth of its
+                // time during a table load), and in the allocator arena
+                // they came from.
+                let rest = self.spares.keep(inbox.drain(..).map(|u| u.update));
+                if !rest.is_empty() {
+                    tokio::spawn(async move { drop(rest) });
+                }
             }
             if self.restarting.load(Ordering::Acquire) && !self.rib.deferring() {
                 info!("route selection no longer deferred: every neighbor gets its routes");
@@ -1081,5 +1145,40 @@ impl RibTask {
                 let _ = reply.send(routes);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ribbit_wire::nlri::PrefixNlri;
+
+    fn with_prefixes(n: usize) -> Arc<Update> {
+        let prefix = PrefixNlri {
+            path_id: None,
+            prefix: "10.0.0.0/24".parse().unwrap(),
+        };
+        Arc::new(Update {
+            announced: vec![prefix; n],
+            ..Update::default()
+        })
+    }
+
+    #[test]
+    fn spares_keep_only_small_unshared_updates_up_to_a_bound() {
+        let spares = SpareUpdates::default();
+        let shared = with_prefixes(1);
+        let held = Arc::clone(&shared);
+        let rest = spares.keep([shared, with_prefixes(2), with_prefixes(SPARE_PREFIXES + 1)]);
+        // The shared one and the large one come back.
+        assert_eq!(rest.len(), 2);
+        assert!(rest.iter().any(|u| Arc::ptr_eq(u, &held)));
+        let rest = spares.keep((0..SPARES_KEPT).map(|_| with_prefixes(1)));
+        assert_eq!(rest.len(), 1, "kept up to SPARES_KEPT");
+        let mut got = Vec::new();
+        spares.take(10, |u| got.push(u));
+        assert_eq!(got.len(), 10);
+        spares.take(usize::MAX, |u| got.push(u));
+        assert_eq!(got.len(), SPARES_KEPT);
     }
 }

@@ -151,6 +151,33 @@ impl Message {
     /// Decode one whole message (header included). `buf` must hold exactly
     /// one message; trailing bytes are a length error.
     pub fn decode(buf: &[u8], ctx: &DecodeContext) -> Result<Message, DecodeError> {
+        let (kind, body) = Message::split(buf, ctx)?;
+        Message::decode_body(kind, body, ctx)
+    }
+
+    /// Decode the body of a message of type `kind` (everything after its
+    /// header, [`Message::split`]).
+    pub fn decode_body(
+        kind: MessageType,
+        body: &[u8],
+        ctx: &DecodeContext,
+    ) -> Result<Message, DecodeError> {
+        Ok(match kind {
+            MessageType::Open => Message::Open(Open::decode(body)?),
+            MessageType::Update => Message::Update(Update::decode(body, ctx)?),
+            MessageType::Notification => Message::Notification(Notification::decode(body)?),
+            MessageType::Keepalive => Message::Keepalive,
+            MessageType::RouteRefresh => Message::RouteRefresh(RouteRefresh::decode(body)?),
+        })
+    }
+
+    /// The type and body of one whole message, its header checked as
+    /// [`Message::decode`] checks it: for a caller that decodes an UPDATE's
+    /// body into an UPDATE it already has ([`Update::decode_into`]).
+    pub fn split<'b>(
+        buf: &'b [u8],
+        ctx: &DecodeContext,
+    ) -> Result<(MessageType, &'b [u8]), DecodeError> {
         let header = Header::peek(buf, ctx)?.ok_or_else(|| {
             DecodeError::new(
                 0,
@@ -176,14 +203,7 @@ impl Message {
             )
             .with_data(length.to_be_bytes()));
         }
-        let body = buf.get(HEADER_LEN..).unwrap_or_default();
-        Ok(match header.kind {
-            MessageType::Open => Message::Open(Open::decode(body)?),
-            MessageType::Update => Message::Update(Update::decode(body, ctx)?),
-            MessageType::Notification => Message::Notification(Notification::decode(body)?),
-            MessageType::Keepalive => Message::Keepalive,
-            MessageType::RouteRefresh => Message::RouteRefresh(RouteRefresh::decode(body)?),
-        })
+        Ok((header.kind, buf.get(HEADER_LEN..).unwrap_or_default()))
     }
 
     /// Encode the whole message, header included. UPDATEs that do not fit
