@@ -505,8 +505,11 @@ pub struct SpareUpdates {
     kept: std::sync::Mutex<Vec<Arc<Update>>>,
 }
 
-/// The most spare UPDATEs kept, for all neighbors.
-const SPARES_KEPT: usize = 1024;
+/// The most spare UPDATEs kept, for all neighbors: enough for a busy
+/// neighbor task to find some whenever it looks (it takes up to
+/// [`ribbit_fsm::session::SPARE_UPDATES`] at a time); past it, applied
+/// UPDATEs are freed. (1,024 was no faster in a full table's load.)
+const SPARES_KEPT: usize = 256;
 
 /// A spare UPDATE with more room than this many prefixes is freed, not
 /// kept: what the spares hold stays small.
