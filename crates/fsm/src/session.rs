@@ -228,8 +228,9 @@ pub struct Session {
     spares: Vec<Arc<Update>>,
 }
 
-/// Spare UPDATEs a session keeps ([`Session::recycle`]).
-pub const SPARE_UPDATES: usize = 32;
+/// Spare UPDATEs a session keeps ([`Session::recycle`]): a few, since a
+/// route server's hundreds of sessions each keep theirs.
+pub const SPARE_UPDATES: usize = 8;
 
 /// How long an established session must stay up before the back-off resets:
 /// a peer that accepts and then drops us must not cause a reconnect storm.
@@ -680,6 +681,8 @@ impl Session {
                 self.failures = 0;
             }
             self.established_at = None;
+            // No UPDATE comes before the next session is up.
+            self.spares = Vec::new();
         }
         if !self.conns.is_empty() || !self.running {
             // The other connection of a collision carries on.

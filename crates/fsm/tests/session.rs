@@ -677,9 +677,12 @@ fn updates_are_decoded_into_recycled_ones_nobody_else_holds() {
     assert_eq!(*reused, *fresh);
     assert!(reused.attributes.as_path.is_none());
 
-    // Kept up to a bound.
+    // Kept up to a bound, and let go of when the session goes down.
     for _ in 0..100 {
         h.session.recycle(std::sync::Arc::new(Update::default()));
     }
     assert_eq!(h.session.spare_room(), 0);
+    let out = h.input(Input::Closed(1));
+    assert!(out.iter().any(|o| matches!(o, Output::Down(_))), "{out:?}");
+    assert_eq!(h.session.spare_room(), ribbit_fsm::session::SPARE_UPDATES);
 }
