@@ -389,15 +389,11 @@ impl Speaker {
         let mrt = config.mrt.as_ref().map(|m| {
             crate::mrt_dump::MrtDump::start(m, config.global.router_id, &taps, rib.clone())
         });
-        let listeners = listening
-            .iter()
-            .map(|l| tokio::spawn(accept_loop(Arc::clone(l), Arc::clone(&neighbors))))
-            .collect();
-        let speaker = Speaker {
+        let mut speaker = Speaker {
             neighbors,
             config: Mutex::new(config.clone()),
             listening,
-            listeners,
+            listeners: Vec::new(),
             local,
             events,
             taps,
@@ -413,6 +409,15 @@ impl Speaker {
         for (n, id) in config.neighbors.iter().zip(ids) {
             speaker.spawn_neighbor(config, n, id);
         }
+        // Connections are taken once every neighbor is known: a peer that
+        // connected while Ribbit started waits in the listen backlog until
+        // then, where an earlier accept would refuse it as unknown (and it
+        // might not try again for minutes).
+        speaker.listeners = speaker
+            .listening
+            .iter()
+            .map(|l| tokio::spawn(accept_loop(Arc::clone(l), Arc::clone(&speaker.neighbors))))
+            .collect();
         Ok(speaker)
     }
 
