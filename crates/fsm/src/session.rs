@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ribbit_wire::message::{Header, MessageType, MAX_MESSAGE_LEN};
+use ribbit_wire::message::{MessageType, MAX_MESSAGE_LEN};
 use ribbit_wire::notification::{code, subcode};
 use ribbit_wire::{
     Capability, DecodeContext, DecodeError, EncodeContext, Message, Notification, Open,
@@ -732,8 +732,7 @@ impl Session {
             .as_ref()
             .map_or(DEFAULT_CONTEXT, Negotiated::decode_context);
         let state = conn.state;
-        let (kind, body) = match Header::peek(bytes, &ctx).and_then(|_| Message::split(bytes, &ctx))
-        {
+        let (kind, body) = match Message::split(bytes, &ctx) {
             Ok(split) => split,
             Err(e) => return self.decode_failed(now, i, &e),
         };

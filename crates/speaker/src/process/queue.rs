@@ -151,9 +151,8 @@ impl Drop for Senders {
 /// next looks. Replies and [`Outbox::try_put`] lines wake it straight away.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    queue: Arc<Queue>,
-    /// Held for its drop: the last outbox gone ends the writer.
-    _senders: Arc<Senders>,
+    /// The queue, shared by every clone: the last one gone ends the writer.
+    senders: Arc<Senders>,
     policy: Overflow,
     counters: Arc<Counters>,
 }
@@ -172,6 +171,10 @@ impl Drop for Inbox {
 }
 
 impl Outbox {
+    fn queue(&self) -> &Queue {
+        &self.senders.0
+    }
+
     /// A queue of `capacity` lines and the receiving end for the writer.
     pub fn new(capacity: usize, policy: Overflow, counters: Arc<Counters>) -> (Outbox, Inbox) {
         let queue = Arc::new(Queue {
@@ -182,8 +185,7 @@ impl Outbox {
         });
         (
             Outbox {
-                _senders: Arc::new(Senders(Arc::clone(&queue))),
-                queue: Arc::clone(&queue),
+                senders: Arc::new(Senders(Arc::clone(&queue))),
                 policy,
                 counters,
             },
@@ -220,7 +222,7 @@ impl Outbox {
             if self.push(line)? {
                 return Ok(());
             }
-            let room = self.queue.room.notified();
+            let room = self.queue().room.notified();
             tokio::pin!(room);
             // Registered before looking again, so that room made in
             // between still wakes this sender.
@@ -244,7 +246,7 @@ impl Outbox {
 
     /// Hand what is held to the writer.
     pub fn flush(&self) {
-        self.queue.to_writer.notify_one();
+        self.queue().to_writer.notify_one();
     }
 
     async fn put(&self, line: &str) -> Result<bool, Closed> {
@@ -259,11 +261,11 @@ impl Outbox {
 
     /// Append `line` if there is room.
     fn push(&self, line: &str) -> Result<bool, Closed> {
-        let mut p = self.queue.lock();
+        let mut p = self.queue().lock();
         if p.writer_gone {
             return Err(Closed);
         }
-        if p.lines >= self.queue.capacity {
+        if p.lines >= self.queue().capacity {
             return Ok(false);
         }
         p.text.extend_from_slice(line.as_bytes());
@@ -277,7 +279,7 @@ impl Outbox {
 
     /// Lines waiting now (queued and not yet in the program's pipe).
     pub fn len(&self) -> usize {
-        self.queue.lock().lines
+        self.queue().lock().lines
     }
 
     /// Whether nothing waits.
@@ -287,17 +289,17 @@ impl Outbox {
 
     /// Room for this many more lines now.
     pub fn room(&self) -> usize {
-        self.queue.capacity.saturating_sub(self.len())
+        self.queue().capacity.saturating_sub(self.len())
     }
 
     /// The queue's size.
     pub fn capacity(&self) -> usize {
-        self.queue.capacity
+        self.queue().capacity
     }
 
     /// Whether the writer is gone.
     pub fn is_closed(&self) -> bool {
-        self.queue.lock().writer_gone
+        self.queue().lock().writer_gone
     }
 
     /// The counters of the program.
