@@ -13,22 +13,36 @@
 //! a full run's room at once.
 //!
 //! A full table is reached in random order (UPDATEs come grouped by
-//! attribute set, not by prefix), and finding the run of a key through a
-//! B-tree of 20,000 separators is most of what a lookup costs. Past
-//! [`SPREAD_AT`] entries the map is split into 4,096 independent ones by
-//! the key's top bits ([`Radix`], which follows the key order): the slot is
-//! an index, and each slot's B-tree is a node or two.
+//! attribute set, not by prefix), so each lookup is a chain of cache
+//! misses, one per level it goes through. Past [`SPREAD_AT`] entries the
+//! map is split into 65,536 independent ones by the key's top 16 bits
+//! ([`Radix`], which follows the key order): for IPv4 that is one slot per
+//! /16, which holds a few tens of prefixes in a full table. A slot holds
+//! its entries as one flat run while they are at most [`FLAT`] (no B-tree:
+//! the slot, its keys, its values: three places), and as runs under a
+//! B-tree beyond.
+//!
+//! ```text
+//!   slots (by the key's top 16 bits)
+//!   ...
+//!   [0x0a01] Flat: keys [10.1.0.0/16, 10.1.2.0/24, ...]  vals [7, 3, ...]
+//!   [0x0a02] Runs: B-tree { sep -> run of <= 32, sep -> run, ... }
+//!   ...
+//! ```
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-/// Entries at which a map spreads over radix slots: 64 per slot, so that
-/// the slots' own nodes (one B-tree leaf each, about 400 bytes) cost a few
-/// bytes per entry, not tens (a route server has a map per client).
-pub(crate) const SPREAD_AT: usize = 64 << SLOT_BITS;
-/// Radix slots of a spread map (the key's top 12 bits).
-pub(crate) const SLOT_BITS: u32 = 12;
+/// Entries at which a map spreads over radix slots: 4 per slot, so that
+/// the slot array (48 bytes a slot) costs at most 12 bytes per entry when
+/// it is made and 3 in a full table.
+pub(crate) const SPREAD_AT: usize = 4 << SLOT_BITS;
+/// Radix slots of a spread map (the key's top 16 bits).
+pub(crate) const SLOT_BITS: u32 = 16;
 const SLOTS: usize = 1 << SLOT_BITS;
+
+/// Entries a slot holds as one flat run before it takes a B-tree of runs.
+pub(crate) const FLAT: usize = 2 * CHUNK;
 
 /// The top 32 bits of a key's order: `a <= b` implies `a.radix() <=
 /// b.radix()`. Keys without such bits keep 0 (one slot).
@@ -49,7 +63,7 @@ impl<K: Radix> Radix for (K, u32) {
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkMap<K, V> {
     /// One map, or [`SLOTS`] by radix.
-    slots: Vec<Runs<K, V>>,
+    slots: Vec<Slot<K, V>>,
     len: usize,
     /// Entries at which it spreads.
     spread_at: usize,
@@ -58,7 +72,7 @@ pub(crate) struct ChunkMap<K, V> {
 impl<K: Ord + Clone + Radix, V> Default for ChunkMap<K, V> {
     fn default() -> Self {
         ChunkMap {
-            slots: vec![Runs::default()],
+            slots: vec![Slot::default()],
             len: 0,
             spread_at: SPREAD_AT,
         }
@@ -98,20 +112,28 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         }
     }
 
-    /// Spread the entries over the radix slots, in order (each slot's
-    /// runs filled completely).
+    /// Spread the entries over the radix slots, in order.
     fn spread(&mut self) {
         let Some(one) = self.slots.pop() else {
             return;
         };
-        self.slots = (0..SLOTS).map(|_| Runs::default()).collect();
-        for (_, run) in one.runs {
-            for (k, v) in run.into_iter() {
-                let i = self.slot(&k);
-                if let Some(slot) = self.slots.get_mut(i) {
-                    slot.insert_new(k, v);
-                }
+        self.slots = (0..SLOTS).map(|_| Slot::default()).collect();
+        let runs = match one {
+            Slot::Flat(run) => vec![run],
+            Slot::Runs(runs) => runs.runs.into_values().collect(),
+        };
+        for (k, v) in runs.into_iter().flat_map(Run::into_iter) {
+            let i = self.slot(&k);
+            if let Some(slot) = self.slots.get_mut(i) {
+                slot.insert(k, v);
             }
+        }
+    }
+
+    /// Spread first when the map has grown to it.
+    fn make_room(&mut self) {
+        if self.slots.len() == 1 && self.len >= self.spread_at {
+            self.spread();
         }
     }
 
@@ -126,6 +148,14 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         self.slots.get_mut(i)?.get_mut(key)
     }
 
+    /// The value of `key`, or when it is absent the value of an entry
+    /// next to where it would go: reading it brings into the cache what
+    /// inserting `key` touches ([`ChunkMap::get`] reads only keys when the
+    /// key is absent).
+    pub fn near(&self, key: &K) -> Option<&V> {
+        self.slots.get(self.slot(key))?.near(key)
+    }
+
     /// The value of `key`, inserted with `make` when missing, and whether
     /// it was: for values copied out (destination numbers), found or put
     /// in place in one descent unless a run has to be split (`None`
@@ -134,9 +164,7 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
     where
         V: Copy,
     {
-        if self.slots.len() == 1 && self.len >= self.spread_at {
-            self.spread();
-        }
+        self.make_room();
         let i = self.slot(&key);
         let r = self.slots.get_mut(i)?.get_or_insert_copy(key, make);
         if r.1 {
@@ -147,12 +175,9 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
 
     /// Set the value of `key`; returns the old one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if self.slots.len() == 1 && self.len >= self.spread_at {
-            self.spread();
-        }
+        self.make_room();
         let i = self.slot(&key);
-        let slot = self.slots.get_mut(i)?;
-        let old = slot.insert(key, value);
+        let old = self.slots.get_mut(i)?.insert(key, value);
         if old.is_none() {
             self.len += 1;
         }
@@ -214,9 +239,194 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         let mut len = 0;
         for s in &mut self.slots {
             s.retain(&mut keep);
-            len += s.len;
+            len += s.len();
         }
         self.len = len;
+    }
+}
+
+/// One radix slot (or the whole map before it spreads): a flat run while
+/// it holds at most [`FLAT`] entries, runs under a B-tree beyond. A slot
+/// that shrinks back keeps its B-tree.
+#[derive(Debug, Clone)]
+enum Slot<K, V> {
+    Flat(Run<K, V>),
+    Runs(Runs<K, V>),
+}
+
+impl<K, V> Default for Slot<K, V> {
+    fn default() -> Self {
+        Slot::Flat(Run {
+            keys: Vec::new(),
+            vals: Vec::new(),
+        })
+    }
+}
+
+impl<K: Ord + Clone, V> Slot<K, V> {
+    fn len(&self) -> usize {
+        match self {
+            Slot::Flat(run) => run.len(),
+            Slot::Runs(runs) => runs.len,
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        match self {
+            Slot::Flat(run) => run.vals.get(run.find(key).ok()?),
+            Slot::Runs(runs) => runs.get(key),
+        }
+    }
+
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        match self {
+            Slot::Flat(run) => {
+                let i = run.find(key).ok()?;
+                run.vals.get_mut(i)
+            }
+            Slot::Runs(runs) => runs.get_mut(key),
+        }
+    }
+
+    fn near(&self, key: &K) -> Option<&V> {
+        let run = match self {
+            Slot::Flat(run) => run,
+            Slot::Runs(runs) => runs.runs.range(..=key).next_back()?.1,
+        };
+        let i = run.find(key).unwrap_or_else(|i| i);
+        run.vals.get(i.min(run.len().saturating_sub(1)))
+    }
+
+    /// A flat run that is full, as runs under a B-tree.
+    fn runs_of(run: &mut Run<K, V>) -> Runs<K, V> {
+        let mut runs = Runs::default();
+        for (k, v) in std::mem::replace(run, Run::with_capacity(0)).into_iter() {
+            runs.insert_new(k, v);
+        }
+        runs
+    }
+
+    fn get_or_insert_copy(&mut self, key: K, make: impl FnOnce() -> V) -> (V, bool)
+    where
+        V: Copy,
+    {
+        match self {
+            Slot::Runs(runs) => runs.get_or_insert_copy(key, make),
+            Slot::Flat(run) => match run.find(&key) {
+                Ok(i) => match run.vals.get(i) {
+                    Some(v) => (*v, false),
+                    None => (make(), false),
+                },
+                Err(i) if run.len() < FLAT => {
+                    let v = make();
+                    run.insert(i, key, v);
+                    (v, true)
+                }
+                Err(_) => {
+                    let mut runs = Self::runs_of(run);
+                    let r = runs.get_or_insert_copy(key, make);
+                    *self = Slot::Runs(runs);
+                    r
+                }
+            },
+        }
+    }
+
+    fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self {
+            Slot::Runs(runs) => runs.insert(key, value),
+            Slot::Flat(run) => match run.find(&key) {
+                Ok(i) => run.vals.get_mut(i).map(|v| std::mem::replace(v, value)),
+                Err(i) if run.len() < FLAT => {
+                    run.insert(i, key, value);
+                    None
+                }
+                Err(_) => {
+                    let mut runs = Self::runs_of(run);
+                    let old = runs.insert(key, value);
+                    *self = Slot::Runs(runs);
+                    old
+                }
+            },
+        }
+    }
+
+    fn remove(&mut self, key: &K) -> Option<V> {
+        match self {
+            Slot::Flat(run) => {
+                let (_, v) = run.remove(run.find(key).ok()?)?;
+                if run.is_empty() {
+                    *run = Run::with_capacity(0);
+                }
+                Some(v)
+            }
+            Slot::Runs(runs) => runs.remove(key),
+        }
+    }
+
+    fn first(&self) -> Option<(&K, &V)> {
+        match self {
+            Slot::Flat(run) => run.entry(0),
+            Slot::Runs(runs) => runs.first(),
+        }
+    }
+
+    fn next_after(&self, key: &K) -> Option<(&K, &V)> {
+        match self {
+            Slot::Flat(run) => run.entry(match run.find(key) {
+                Ok(i) => i + 1,
+                Err(i) => i,
+            }),
+            Slot::Runs(runs) => runs.next_after(key),
+        }
+    }
+
+    /// The runs of this slot from the one that holds (or would hold) `from`
+    /// on, all of them without.
+    fn runs_from(&self, from: Option<&K>) -> impl Iterator<Item = &Run<K, V>> + '_ {
+        let (flat, tree) = match self {
+            Slot::Flat(run) => (Some(run), None),
+            Slot::Runs(runs) => {
+                let sep = from.and_then(|k| runs.runs.range(..=k).next_back().map(|(s, _)| s));
+                let range = match sep {
+                    Some(s) => runs.runs.range::<K, _>(s..),
+                    None => runs.runs.range::<K, _>(..),
+                };
+                (None, Some(range.map(|(_, r)| r)))
+            }
+        };
+        flat.into_iter().chain(tree.into_iter().flatten())
+    }
+
+    fn range_from(&self, start: Bound<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
+        let from = match &start {
+            Bound::Included(k) | Bound::Excluded(k) => Some(k),
+            Bound::Unbounded => None,
+        };
+        let runs = self.runs_from(from);
+        let skip = move |k: &K| match &start {
+            Bound::Included(s) => k < s,
+            Bound::Excluded(s) => k <= s,
+            Bound::Unbounded => false,
+        };
+        runs.flat_map(|r| r.iter())
+            .skip_while(move |(k, _)| skip(k))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.runs_from(None).flat_map(|r| r.iter())
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&K, &V) -> bool) {
+        match self {
+            Slot::Flat(run) => {
+                run.retain(keep);
+                if run.is_empty() {
+                    *run = Run::with_capacity(0);
+                }
+            }
+            Slot::Runs(runs) => runs.retain(keep),
+        }
     }
 }
 
@@ -267,12 +477,14 @@ impl<K: Ord, V> Run<K, V> {
     }
 
     /// Insert at `i`, growing by [`GROW`] entries when full (never past
-    /// [`CHUNK`]): runs that keys reach in random order are split in
-    /// halves and fill slowly, and space allocated ahead of them would be
-    /// a third of the table's.
+    /// [`CHUNK`], or [`FLAT`] for a slot's flat run): runs that keys reach
+    /// in random order are split in halves and fill slowly, and space
+    /// allocated ahead of them would be a third of the table's.
     fn insert(&mut self, i: usize, key: K, value: V) {
-        if self.keys.len() == self.keys.capacity() {
-            let step = GROW.min(CHUNK.saturating_sub(self.keys.len())).max(1);
+        let len = self.keys.len();
+        if len == self.keys.capacity() {
+            let limit = if len < CHUNK { CHUNK } else { FLAT };
+            let step = GROW.min(limit.saturating_sub(len)).max(1);
             self.keys.reserve_exact(step);
             self.vals.reserve_exact(step);
         }
@@ -536,32 +748,6 @@ impl<K: Ord + Clone, V> Runs<K, V> {
             .or_else(|| runs.next().and_then(|(_, r)| r.entry(0)))
     }
 
-    /// Entries from `start` on, in key order.
-    fn range_from(&self, start: Bound<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
-        let first_sep = match &start {
-            Bound::Included(k) | Bound::Excluded(k) => {
-                self.runs.range(..=k).next_back().map(|(s, _)| s)
-            }
-            Bound::Unbounded => None,
-        };
-        let runs: Box<dyn Iterator<Item = &Run<K, V>> + '_> = match first_sep {
-            Some(s) => Box::new(self.runs.range(s..).map(|(_, r)| r)),
-            None => Box::new(self.runs.values()),
-        };
-        let skip = move |k: &K| match &start {
-            Bound::Included(s) => k < s,
-            Bound::Excluded(s) => k <= s,
-            Bound::Unbounded => false,
-        };
-        runs.flat_map(|r| r.iter())
-            .skip_while(move |(k, _)| skip(k))
-    }
-
-    /// Every entry, in key order.
-    fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.runs.values().flat_map(|r| r.iter())
-    }
-
     /// Keep the entries for which `keep` is true; runs left sparse are
     /// packed again.
     fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
@@ -617,16 +803,20 @@ mod tests {
             m.insert(i, i);
         }
         assert_eq!(m.len(), 10_000);
-        assert_eq!(m.slots[0].runs.len(), 10_000usize.div_ceil(CHUNK));
+        let Some(Slot::Runs(runs)) = m.slots.first() else {
+            panic!("10,000 entries are past a flat run");
+        };
+        assert_eq!(runs.runs.len(), 10_000usize.div_ceil(CHUNK));
         assert_eq!(m.get(&5000), Some(&5000));
         assert_eq!(m.next_after(&9999), None);
         assert_eq!(m.next_after(&41).map(|(k, _)| *k), Some(42));
         assert_eq!(m.range_inclusive(10, 20).count(), 11);
     }
 
+    /// 256 keys a slot: spread maps have flat slots and slots of runs.
     impl Radix for u16 {
         fn radix(&self) -> u32 {
-            u32::from(*self) << 16
+            u32::from(*self) << 8
         }
     }
 
@@ -671,8 +861,17 @@ mod tests {
             }
             prop_assert_eq!(m.first(), b.iter().next());
             for slot in &m.slots {
+                let runs = match slot {
+                    Slot::Flat(run) => {
+                        prop_assert!(run.len() <= FLAT);
+                        prop_assert!(run.keys.windows(2).all(|w| w[0] < w[1]));
+                        prop_assert_eq!(run.keys.len(), run.vals.len());
+                        continue;
+                    }
+                    Slot::Runs(runs) => runs,
+                };
                 let mut last: Option<u16> = None;
-                for (sep, run) in &slot.runs {
+                for (sep, run) in &runs.runs {
                     prop_assert!(run.len() <= CHUNK && !run.is_empty());
                     // A separator no greater than its run's keys and
                     // above every key before.
@@ -684,7 +883,7 @@ mod tests {
                     last = run.keys.last().copied();
                 }
             }
-            prop_assert_eq!(m.slots.iter().map(|s| s.len).sum::<usize>(), m.len());
+            prop_assert_eq!(m.slots.iter().map(Slot::len).sum::<usize>(), m.len());
         }
     }
 }

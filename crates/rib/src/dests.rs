@@ -81,6 +81,13 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
         self.index.get(key).copied()
     }
 
+    /// The number of `key`, or when it has none the number of a key next
+    /// to where it would go: what [`Dests::entry`] would read, brought
+    /// into the cache ahead of it.
+    pub fn near(&self, key: &K) -> Option<u32> {
+        self.index.near(key).copied()
+    }
+
     /// The destination numbered `id`.
     pub fn at(&self, id: u32) -> Option<&Dest<X>> {
         self.dests.get(id as usize)

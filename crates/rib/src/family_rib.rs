@@ -1247,7 +1247,7 @@ impl<K: RouteKey> FamilyRib<K> {
         let mut found = 0u32;
         for nlri in nlris {
             if let Some((key, _, _)) = K::from_nlri(self.family, nlri) {
-                found ^= self.loc.id(&key).unwrap_or(0);
+                found ^= self.loc.near(&key).unwrap_or(0);
             }
         }
         // Not used: only the loads matter.
