@@ -1,7 +1,9 @@
 //! The RIB end to end on part of a synthetic full table: decoding and
 //! applying the UPDATEs of one neighbor, then producing the UPDATEs for
-//! one monitor. Throughput is per prefix. The whole table, with memory per
-//! path, is `tests/full_table.rs`.
+//! one monitor. Throughput is per prefix. `apply_only_1m` applies a whole
+//! table, where the index is spread over radix slots and every lookup
+//! misses the caches. The whole table with memory per path is
+//! `tests/full_table.rs`.
 
 // criterion's macros generate public functions without documentation.
 #![allow(missing_docs)]
@@ -48,6 +50,27 @@ fn table(c: &mut Criterion) {
         )
     });
     g.bench_function("apply_only_100k", |b| {
+        b.iter_batched(
+            peers::source_and_monitor,
+            |(mut rib, src, _)| {
+                let mut u = Update::default();
+                for m in &t.updates {
+                    u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
+                    rib.apply_update(src, &u);
+                }
+                rib
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    let n = 1_050_000;
+    let t = gen::full_table(n, 65001, Ipv4Addr::new(192, 0, 2, 1));
+    let mut g = c.benchmark_group("rib");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("apply_only_1m", |b| {
         b.iter_batched(
             peers::source_and_monitor,
             |(mut rib, src, _)| {

@@ -47,6 +47,13 @@ pub(crate) const FLAT: usize = 2 * CHUNK;
 /// The top 32 bits of a key's order: `a <= b` implies `a.radix() <=
 /// b.radix()`. Keys without such bits keep 0 (one slot).
 pub(crate) trait Radix {
+    /// Whether a run is searched by comparing every key of it rather than
+    /// by halving: for small keys that compare like integers. A run's
+    /// keys are reached at random places of a large table, and a binary
+    /// search waits for each cache line it reads in turn (and for each
+    /// branch it mispredicts), where a scan reads all of them at once.
+    const SCAN: bool = false;
+
     /// The bits.
     fn radix(&self) -> u32 {
         0
@@ -263,7 +270,7 @@ impl<K, V> Default for Slot<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V> Slot<K, V> {
+impl<K: Ord + Clone + Radix, V> Slot<K, V> {
     fn len(&self) -> usize {
         match self {
             Slot::Flat(run) => run.len(),
@@ -446,7 +453,7 @@ struct Run<K, V> {
     vals: Vec<V>,
 }
 
-impl<K: Ord, V> Run<K, V> {
+impl<K: Ord + Radix, V> Run<K, V> {
     /// An empty run with room for `n` entries.
     fn with_capacity(n: usize) -> Self {
         Run {
@@ -465,7 +472,15 @@ impl<K: Ord, V> Run<K, V> {
 
     /// Where `key` is (`Ok`) or would go (`Err`).
     fn find(&self, key: &K) -> Result<usize, usize> {
-        self.keys.binary_search(key)
+        if !K::SCAN {
+            return self.keys.binary_search(key);
+        }
+        // The keys below it, counted without a branch per key.
+        let i: usize = self.keys.iter().map(|k| usize::from(k < key)).sum();
+        match self.keys.get(i) {
+            Some(k) if k == key => Ok(i),
+            _ => Err(i),
+        }
     }
 
     fn first_key(&self) -> Option<&K> {
@@ -559,7 +574,7 @@ impl<K: Ord + Clone, V> Default for Runs<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V> Runs<K, V> {
+impl<K: Ord + Clone + Radix, V> Runs<K, V> {
     /// The separator of the run that holds (or would hold) `key`.
     fn run_of(&self, key: &K) -> Option<&K> {
         self.runs
@@ -815,6 +830,8 @@ mod tests {
 
     /// 256 keys a slot: spread maps have flat slots and slots of runs.
     impl Radix for u16 {
+        const SCAN: bool = true;
+
         fn radix(&self) -> u32 {
             u32::from(*self) << 8
         }

@@ -17,12 +17,16 @@ use crate::chunk_map::Radix;
 use crate::prefix::{PrefixKey, V4Key, V6Key};
 
 impl Radix for V4Key {
+    const SCAN: bool = true;
+
     fn radix(&self) -> u32 {
         u32::from(self.addr())
     }
 }
 
 impl Radix for V6Key {
+    const SCAN: bool = true;
+
     fn radix(&self) -> u32 {
         let a = u128::from(ipnet::Ipv6Net::from(*self).network());
         u32::try_from(a >> 96).unwrap_or(u32::MAX)
