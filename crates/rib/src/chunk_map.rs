@@ -33,10 +33,11 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-/// Entries at which a map spreads over radix slots: 4 per slot, so that
-/// the slot array (48 bytes a slot) costs at most 12 bytes per entry when
-/// it is made and 3 in a full table.
-pub(crate) const SPREAD_AT: usize = 4 << SLOT_BITS;
+/// Entries at which a map spreads over radix slots: one per slot. The
+/// slot array (48 bytes a slot, 3 MiB) costs 48 bytes per entry when it
+/// is made and 3 in a full table, and a table on its way to a full one
+/// spends little of its load in one deep B-tree.
+pub(crate) const SPREAD_AT: usize = 1 << SLOT_BITS;
 /// Radix slots of a spread map (the key's top 16 bits).
 pub(crate) const SLOT_BITS: u32 = 16;
 const SLOTS: usize = 1 << SLOT_BITS;
