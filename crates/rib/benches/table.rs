@@ -53,10 +53,18 @@ fn table(c: &mut Criterion) {
         b.iter_batched(
             peers::source_and_monitor,
             |(mut rib, src, _)| {
-                let mut u = Update::default();
-                for m in &t.updates {
-                    u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
-                    rib.apply_update(src, &u);
+                // As the speaker's RIB task does: decoded UPDATEs come in
+                // bursts, warmed a group at a time.
+                let mut group: Vec<Update> = Vec::new();
+                for ms in t.updates.chunks(32) {
+                    group.resize_with(ms.len(), Update::default);
+                    for (u, m) in group.iter_mut().zip(ms) {
+                        u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
+                    }
+                    rib.warm(group.iter());
+                    for u in &group {
+                        rib.apply_update(src, u);
+                    }
                 }
                 rib
             },
@@ -74,10 +82,18 @@ fn table(c: &mut Criterion) {
         b.iter_batched(
             peers::source_and_monitor,
             |(mut rib, src, _)| {
-                let mut u = Update::default();
-                for m in &t.updates {
-                    u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
-                    rib.apply_update(src, &u);
+                // As the speaker's RIB task does: decoded UPDATEs come in
+                // bursts, warmed a group at a time.
+                let mut group: Vec<Update> = Vec::new();
+                for ms in t.updates.chunks(32) {
+                    group.resize_with(ms.len(), Update::default);
+                    for (u, m) in group.iter_mut().zip(ms) {
+                        u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
+                    }
+                    rib.warm(group.iter());
+                    for u in &group {
+                        rib.apply_update(src, u);
+                    }
                 }
                 rib
             },

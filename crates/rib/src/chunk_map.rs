@@ -156,12 +156,36 @@ impl<K: Ord + Clone + Radix, V> ChunkMap<K, V> {
         self.slots.get_mut(i)?.get_mut(key)
     }
 
-    /// The value of `key`, or when it is absent the value of an entry
-    /// next to where it would go: reading it brings into the cache what
-    /// inserting `key` touches ([`ChunkMap::get`] reads only keys when the
-    /// key is absent).
-    pub fn near(&self, key: &K) -> Option<&V> {
-        self.slots.get(self.slot(key))?.near(key)
+    /// Bring into the cache what looking up each of `keys` reads, a stage
+    /// at a time for all of them: the slots, then every cache line of each
+    /// flat slot's keys and values. Within a stage the loads do not depend
+    /// on each other, so the processor has many cache misses in flight at
+    /// once, where one lookup after another waits for each in turn (slot,
+    /// then keys, then values). Returns a value made of what was read.
+    pub fn warm(&self, keys: &[K]) -> u64
+    where
+        V: Copy,
+    {
+        const LINE: usize = 64;
+        let mut seen = 0u64;
+        for k in keys {
+            if let Some(s) = self.slots.get(self.slot(k)) {
+                seen = seen.wrapping_add(s.len() as u64);
+            }
+        }
+        let key_step = (LINE / std::mem::size_of::<K>().max(1)).max(1);
+        let val_step = (LINE / std::mem::size_of::<V>().max(1)).max(1);
+        for k in keys {
+            if let Some(Slot::Flat(run)) = self.slots.get(self.slot(k)) {
+                for key in run.keys.iter().step_by(key_step) {
+                    seen = seen.wrapping_add(u64::from(key.radix()));
+                }
+                for v in run.vals.iter().step_by(val_step) {
+                    std::hint::black_box(*v);
+                }
+            }
+        }
+        seen
     }
 
     /// The value of `key`, inserted with `make` when missing, and whether
@@ -294,15 +318,6 @@ impl<K: Ord + Clone + Radix, V> Slot<K, V> {
             }
             Slot::Runs(runs) => runs.get_mut(key),
         }
-    }
-
-    fn near(&self, key: &K) -> Option<&V> {
-        let run = match self {
-            Slot::Flat(run) => run,
-            Slot::Runs(runs) => runs.runs.range(..=key).next_back()?.1,
-        };
-        let i = run.find(key).unwrap_or_else(|i| i);
-        run.vals.get(i.min(run.len().saturating_sub(1)))
     }
 
     /// A flat run that is full, as runs under a B-tree.
@@ -878,6 +893,11 @@ mod tests {
                 prop_assert_eq!(m.next_after(&k), b.range((Bound::Excluded(k), Bound::Unbounded)).next());
             }
             prop_assert_eq!(m.first(), b.iter().next());
+            // Warming reads flat slots and slots of runs, present keys and
+            // absent ones, without a change.
+            let keys: Vec<u16> = (0..600).step_by(7).collect();
+            m.warm(&keys);
+            prop_assert!(m.iter().eq(b.iter()));
             for slot in &m.slots {
                 let runs = match slot {
                     Slot::Flat(run) => {

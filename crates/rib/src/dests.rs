@@ -81,11 +81,11 @@ impl<K: Ord + Clone + Radix, X> Dests<K, X> {
         self.index.get(key).copied()
     }
 
-    /// The number of `key`, or when it has none the number of a key next
-    /// to where it would go: what [`Dests::entry`] would read, brought
-    /// into the cache ahead of it.
-    pub fn near(&self, key: &K) -> Option<u32> {
-        self.index.near(key).copied()
+    /// Bring into the cache what looking up each of `keys` reads
+    /// ([`ChunkMap::warm`]): for the prefixes of many UPDATEs, before they
+    /// are applied one by one.
+    pub fn warm(&self, keys: &[K]) -> u64 {
+        self.index.warm(keys)
     }
 
     /// The destination numbered `id`.

@@ -1238,20 +1238,15 @@ impl<K: RouteKey> FamilyRib<K> {
         }
     }
 
-    /// Look the destinations of an UPDATE's prefixes up before
-    /// [`FamilyRib::import_list`] changes them: the lookups do not depend
-    /// on each other, so the processor overlaps their cache misses (a
-    /// table larger than the caches is reached at random places), and the
-    /// changes find the table's runs in the cache.
-    pub fn warm<'n>(&self, nlris: impl Iterator<Item = Nlri<'n>>) {
-        let mut found = 0u32;
-        for nlri in nlris {
-            if let Some((key, _, _)) = K::from_nlri(self.family, nlri) {
-                found ^= self.loc.near(&key).unwrap_or(0);
-            }
-        }
-        // Not used: only the loads matter.
-        std::hint::black_box(found);
+    /// Bring into the cache what applying many UPDATEs' prefixes will read
+    /// of the index, a stage at a time for all of them ([`Dests::warm`]):
+    /// far more cache misses in flight than looking one prefix up after
+    /// another gives.
+    pub fn warm_many<'n>(&self, nlris: impl Iterator<Item = Nlri<'n>>) {
+        let keys: Vec<K> = nlris
+            .filter_map(|n| K::from_nlri(self.family, n).map(|(k, _, _)| k))
+            .collect();
+        std::hint::black_box(self.loc.warm(&keys));
     }
 
     /// A locally originated route.

@@ -1748,6 +1748,21 @@ impl Rib {
         Imported::Changed(Box::new(a))
     }
 
+    /// Bring into the cache what applying `updates` (about to be applied
+    /// in this order) will read of the IPv4 unicast table, the family of a
+    /// full table. Applying them one by one reaches the table at random
+    /// places, one UPDATE's few prefixes at a time; this overlaps the cache
+    /// misses of all of them. Changes nothing.
+    pub fn warm<'u>(&self, updates: impl Iterator<Item = &'u Update>) {
+        if let Some(AnyFamily::V4(t)) = self.families.get(&Family::IPV4_UNICAST) {
+            t.warm_many(
+                updates
+                    .flat_map(|u| u.withdrawn.iter().chain(&u.announced))
+                    .map(Nlri::Prefix),
+            );
+        }
+    }
+
     /// Apply one decoded UPDATE of an established neighbor.
     pub fn apply_update(&mut self, peer: PeerId, update: &Update) -> UpdateReport {
         let mut report = UpdateReport::default();
@@ -2075,7 +2090,6 @@ impl Rib {
             }
             match list {
                 Nlris::Prefixes(v) => {
-                    t.warm(v.iter().map(Nlri::Prefix));
                     t.import_list(&mut self.sh, peer.0, v.iter().map(Nlri::Prefix), accepted, report)
                 }
                 Nlris::List(l) => t.import_list(&mut self.sh, peer.0, l.iter(), accepted, report),
