@@ -314,6 +314,18 @@ pub(crate) struct FamilyRib<K: RouteKey> {
     inject: FastMap<u32, InjectTable<K>>,
     /// Idle destinations left after [`FamilyRib::release_idle`] last ran.
     idle_checked: usize,
+    /// What [`FamilyRib::take`] works in, empty between calls.
+    room: TakeRoom,
+}
+
+/// What [`FamilyRib::take`] works in between calls: its batch's room and
+/// how many export results the last pass held (the results themselves
+/// are valid for one pass only, and are `Rc`s), to make room for as many
+/// at once.
+#[derive(Debug, Default)]
+struct TakeRoom {
+    results: usize,
+    batch: BatchRoom,
 }
 
 /// The routes of an injection table at `key`, by path identifier.
@@ -487,22 +499,101 @@ struct Batch {
     withdrawn: u32,
     w_acc: Acc,
     bytes: usize,
+    /// Where [`Batch::encode`] sorts.
+    order: Vec<u32>,
+    at: Vec<u32>,
+    sorted: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+/// The maps and vectors of a [`Batch`], empty, with the room they grew
+/// to: kept by the family between [`FamilyRib::take`]s, so that a table's
+/// load (a pass every few hundred UPDATEs) does not grow them from nothing
+/// at every pass (rehashing the group index, reallocating the NLRI). The
+/// groups hold export results (`Rc`, which the RIB's thread alone may
+/// hold): only their number is kept, to allocate them at once.
+#[derive(Default)]
+struct BatchRoom {
+    groups: usize,
+    index: FastMap<u64, u32>,
+    nlri: Vec<u8>,
+    items: Vec<(u32, u32)>,
+    order: Vec<u32>,
+    at: Vec<u32>,
+    sorted: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl std::fmt::Debug for BatchRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchRoom")
+            .field("nlri", &self.nlri.capacity())
+            .field("items", &self.items.capacity())
+            .finish()
+    }
 }
 
 impl Batch {
-    fn new(family: Family, ctx: EncodeContext) -> Batch {
+    fn new(family: Family, ctx: EncodeContext, room: BatchRoom) -> Batch {
         let classic = family == Family::IPV4_UNICAST;
+        let BatchRoom {
+            groups,
+            index,
+            nlri,
+            items,
+            order,
+            at,
+            sorted,
+            ends,
+        } = room;
         Batch {
             family,
             ctx,
-            groups: Vec::new(),
-            index: FastMap::default(),
+            groups: Vec::with_capacity(groups),
+            index,
             last: None,
-            nlri: Vec::new(),
-            items: Vec::new(),
+            nlri,
+            items,
             withdrawn: 0,
             w_acc: Acc::new(if classic { 0 } else { 7 }, ctx.max_message_len()),
             bytes: 0,
+            order,
+            at,
+            sorted,
+            ends,
+        }
+    }
+
+    /// Its maps and vectors, emptied (nothing held: the groups' export
+    /// results go), for the next batch.
+    fn into_room(self) -> BatchRoom {
+        let Batch {
+            groups,
+            mut index,
+            mut nlri,
+            mut items,
+            mut order,
+            mut at,
+            mut sorted,
+            mut ends,
+            ..
+        } = self;
+        index.clear();
+        nlri.clear();
+        items.clear();
+        order.clear();
+        at.clear();
+        sorted.clear();
+        ends.clear();
+        BatchRoom {
+            groups: groups.len(),
+            index,
+            nlri,
+            items,
+            order,
+            at,
+            sorted,
+            ends,
         }
     }
 
@@ -594,7 +685,7 @@ impl Batch {
     }
 
     /// Encode everything, withdrawals first, appended to `out`.
-    fn encode(self, out: &mut Vec<u8>) {
+    fn encode(&mut self, out: &mut Vec<u8>) {
         if self.items.is_empty() {
             return;
         }
@@ -602,7 +693,8 @@ impl Batch {
         out.reserve(self.bytes);
         // Where each group's NLRI go once sorted: withdrawals first, then
         // the groups in the order they were made.
-        let mut at: Vec<u32> = Vec::with_capacity(self.groups.len() + 1);
+        let at = &mut self.at;
+        at.clear();
         let mut next = self.withdrawn;
         at.push(0);
         for g in &self.groups {
@@ -617,7 +709,9 @@ impl Batch {
             }
         };
         // Counting sort of the NLRI by group, keeping their order within.
-        let mut order = vec![0u32; self.items.len()];
+        let order = &mut self.order;
+        order.clear();
+        order.resize(self.items.len(), 0);
         for (i, &(group, _)) in self.items.iter().enumerate() {
             if let Some(pos) = at.get_mut(slot(group)) {
                 if let Some(o) = order.get_mut(*pos as usize) {
@@ -626,8 +720,11 @@ impl Batch {
                 *pos = pos.saturating_add(1);
             }
         }
-        let mut sorted = Vec::with_capacity(self.nlri.len());
-        let mut ends = Vec::with_capacity(self.items.len());
+        let order = &self.order;
+        let (mut sorted, mut ends) = (
+            std::mem::take(&mut self.sorted),
+            std::mem::take(&mut self.ends),
+        );
         let range = |i: u32| {
             let i = i as usize;
             let end = self.items.get(i).map_or(0, |x| x.1 as usize);
@@ -675,6 +772,8 @@ impl Batch {
                 );
             });
         }
+        self.sorted = sorted;
+        self.ends = ends;
     }
 }
 
@@ -739,6 +838,7 @@ impl<K: RouteKey> FamilyRib<K> {
             log: ChangeLog::new(),
             inject: FastMap::default(),
             idle_checked: 0,
+            room: TakeRoom::default(),
         }
     }
 
@@ -1723,6 +1823,7 @@ impl<K: RouteKey> FamilyRib<K> {
             out: outs,
             inject,
             log,
+            room,
             ..
         } = self;
         let Some(st) = outs.get_mut(&peer) else {
@@ -1741,8 +1842,10 @@ impl<K: RouteKey> FamilyRib<K> {
             );
         }
         let wire_ids = st.add_path;
-        let mut batch = Batch::new(family, session.encode);
-        let mut memo = ExportMemo::default();
+        let mut batch = Batch::new(family, session.encode, std::mem::take(&mut room.batch));
+        // As many as the last pass, within reason (a walk's pass can hold
+        // a result per set of the table).
+        let mut memo = ExportMemo::with_capacity(room.results.min(4096));
         let mut eor = false;
         let mut eorr = false;
         let mut wants: Vec<Want<K::Extra>> = Vec::new();
@@ -1866,6 +1969,8 @@ impl<K: RouteKey> FamilyRib<K> {
             }
         }
         batch.encode(out);
+        room.batch = batch.into_room();
+        room.results = memo.len();
         if eor {
             out.extend_from_slice(&end_of_rib(family, &session.encode));
         }

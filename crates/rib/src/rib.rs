@@ -571,6 +571,21 @@ pub(crate) struct ExportMemo {
     last: Option<(MemoKey, Option<Rc<Exported>>)>,
 }
 
+impl ExportMemo {
+    /// An empty memo with room for `n` results.
+    pub fn with_capacity(n: usize) -> Self {
+        ExportMemo {
+            ruled: FastMap::with_capacity_and_hasher(n, Default::default()),
+            last: None,
+        }
+    }
+
+    /// The results held.
+    pub fn len(&self) -> usize {
+        self.ruled.len()
+    }
+}
+
 /// What [`ExportMemo`] is keyed by: the source set's address and neighbor.
 type MemoKey = (usize, u32);
 
