@@ -15,9 +15,46 @@ mod peers;
 
 use std::net::Ipv4Addr;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use ribbit_rib::{PeerId, Rib};
 use ribbit_wire::update::Update;
 use ribbit_wire::{DecodeContext, HEADER_LEN};
+
+/// Decode and apply `updates` from `src` as the speaker's RIB task does:
+/// UPDATEs come in bursts, the table warmed for 32 at a time.
+fn apply(rib: &mut Rib, src: PeerId, updates: &[Vec<u8>], ctx: &DecodeContext) {
+    let mut group: Vec<Update> = Vec::new();
+    for ms in updates.chunks(32) {
+        group.resize_with(ms.len(), Update::default);
+        for (u, m) in group.iter_mut().zip(ms) {
+            u.decode_into(&m[HEADER_LEN..], ctx).unwrap();
+        }
+        rib.warm(group.iter());
+        for u in &group {
+            rib.apply_update(src, u);
+        }
+    }
+}
+
+/// A benchmark of applying `updates` alone, no message produced.
+fn apply_only(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    updates: &[Vec<u8>],
+    ctx: &DecodeContext,
+) {
+    g.bench_function(name, |b| {
+        b.iter_batched(
+            peers::source_and_monitor,
+            |(mut rib, src, _)| {
+                apply(&mut rib, src, updates, ctx);
+                rib
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+}
 
 fn table(c: &mut Criterion) {
     let n = 100_000;
@@ -32,13 +69,9 @@ fn table(c: &mut Criterion) {
         b.iter_batched(
             peers::source_and_monitor,
             |(mut rib, src, mon)| {
-                let mut u = Update::default();
                 let mut out = Vec::new();
                 for chunk in t.updates.chunks(1000) {
-                    for m in chunk {
-                        u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
-                        rib.apply_update(src, &u);
-                    }
+                    apply(&mut rib, src, chunk, &ctx);
                     while rib.has_pending(mon) {
                         out.clear();
                         rib.take_messages(mon, 256 * 1024, &mut out);
@@ -49,28 +82,7 @@ fn table(c: &mut Criterion) {
             criterion::BatchSize::PerIteration,
         )
     });
-    g.bench_function("apply_only_100k", |b| {
-        b.iter_batched(
-            peers::source_and_monitor,
-            |(mut rib, src, _)| {
-                // As the speaker's RIB task does: decoded UPDATEs come in
-                // bursts, warmed a group at a time.
-                let mut group: Vec<Update> = Vec::new();
-                for ms in t.updates.chunks(32) {
-                    group.resize_with(ms.len(), Update::default);
-                    for (u, m) in group.iter_mut().zip(ms) {
-                        u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
-                    }
-                    rib.warm(group.iter());
-                    for u in &group {
-                        rib.apply_update(src, u);
-                    }
-                }
-                rib
-            },
-            criterion::BatchSize::PerIteration,
-        )
-    });
+    apply_only(&mut g, "apply_only_100k", &t.updates, &ctx);
     g.finish();
 
     let n = 1_050_000;
@@ -78,28 +90,7 @@ fn table(c: &mut Criterion) {
     let mut g = c.benchmark_group("rib");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("apply_only_1m", |b| {
-        b.iter_batched(
-            peers::source_and_monitor,
-            |(mut rib, src, _)| {
-                // As the speaker's RIB task does: decoded UPDATEs come in
-                // bursts, warmed a group at a time.
-                let mut group: Vec<Update> = Vec::new();
-                for ms in t.updates.chunks(32) {
-                    group.resize_with(ms.len(), Update::default);
-                    for (u, m) in group.iter_mut().zip(ms) {
-                        u.decode_into(&m[HEADER_LEN..], &ctx).unwrap();
-                    }
-                    rib.warm(group.iter());
-                    for u in &group {
-                        rib.apply_update(src, u);
-                    }
-                }
-                rib
-            },
-            criterion::BatchSize::PerIteration,
-        )
-    });
+    apply_only(&mut g, "apply_only_1m", &t.updates, &ctx);
     g.finish();
 }
 

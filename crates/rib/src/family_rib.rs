@@ -489,21 +489,14 @@ struct Batch {
     family: Family,
     ctx: EncodeContext,
     groups: Vec<Group>,
-    index: FastMap<u64, u32>,
     /// The group of the last announcement (consecutive destinations often
     /// share their attribute set).
     last: Option<(u64, u32)>,
-    /// NLRI bytes, and per NLRI (group, end in `nlri`).
-    nlri: Vec<u8>,
-    items: Vec<(u32, u32)>,
     withdrawn: u32,
     w_acc: Acc,
     bytes: usize,
-    /// Where [`Batch::encode`] sorts.
-    order: Vec<u32>,
-    at: Vec<u32>,
-    sorted: Vec<u8>,
-    ends: Vec<u32>,
+    /// Its maps and vectors.
+    room: BatchRoom,
 }
 
 /// The maps and vectors of a [`Batch`], empty, with the room they grew
@@ -515,9 +508,12 @@ struct Batch {
 #[derive(Default)]
 struct BatchRoom {
     groups: usize,
+    /// Group by export result hash.
     index: FastMap<u64, u32>,
+    /// NLRI bytes, and per NLRI (group, end in `nlri`).
     nlri: Vec<u8>,
     items: Vec<(u32, u32)>,
+    /// Where [`Batch::encode`] sorts.
     order: Vec<u32>,
     at: Vec<u32>,
     sorted: Vec<u8>,
@@ -536,65 +532,31 @@ impl std::fmt::Debug for BatchRoom {
 impl Batch {
     fn new(family: Family, ctx: EncodeContext, room: BatchRoom) -> Batch {
         let classic = family == Family::IPV4_UNICAST;
-        let BatchRoom {
-            groups,
-            index,
-            nlri,
-            items,
-            order,
-            at,
-            sorted,
-            ends,
-        } = room;
         Batch {
             family,
             ctx,
-            groups: Vec::with_capacity(groups),
-            index,
+            groups: Vec::with_capacity(room.groups),
             last: None,
-            nlri,
-            items,
             withdrawn: 0,
             w_acc: Acc::new(if classic { 0 } else { 7 }, ctx.max_message_len()),
             bytes: 0,
-            order,
-            at,
-            sorted,
-            ends,
+            room,
         }
     }
 
     /// Its maps and vectors, emptied (nothing held: the groups' export
     /// results go), for the next batch.
     fn into_room(self) -> BatchRoom {
-        let Batch {
-            groups,
-            mut index,
-            mut nlri,
-            mut items,
-            mut order,
-            mut at,
-            mut sorted,
-            mut ends,
-            ..
-        } = self;
-        index.clear();
-        nlri.clear();
-        items.clear();
-        order.clear();
-        at.clear();
-        sorted.clear();
-        ends.clear();
-        BatchRoom {
-            groups: groups.len(),
-            index,
-            nlri,
-            items,
-            order,
-            at,
-            sorted,
-            ends,
-        }
+        let mut r = self.room;
+        r.groups = self.groups.len();
+        r.index.clear();
+        r.nlri.clear();
+        r.items.clear();
+        r.order.clear();
+        r.at.clear();
+        r.sorted.clear();
+        r.ends.clear();
+        r
     }
 
     fn path_id_len(&self) -> usize {
@@ -619,7 +581,7 @@ impl Batch {
     fn group_of(&self, hash: u64) -> Option<u32> {
         match self.last {
             Some((h, i)) if h == hash => Some(i),
-            _ => self.index.get(&hash).copied(),
+            _ => self.room.index.get(&hash).copied(),
         }
     }
 
@@ -634,9 +596,9 @@ impl Batch {
     }
 
     fn push<K: RouteKey>(&mut self, group: u32, key: &K, id: Option<u32>, extra: &K::Extra) {
-        key.write_nlri(self.family, id, extra, &mut self.nlri);
-        let end = u32::try_from(self.nlri.len()).unwrap_or(u32::MAX);
-        self.items.push((group, end));
+        key.write_nlri(self.family, id, extra, &mut self.room.nlri);
+        let end = u32::try_from(self.room.nlri.len()).unwrap_or(u32::MAX);
+        self.room.items.push((group, end));
     }
 
     fn announce<K: RouteKey>(
@@ -657,7 +619,7 @@ impl Batch {
                     count: 0,
                 });
                 let i = u32::try_from(self.groups.len() - 1).unwrap_or(WITHDRAW - 1);
-                self.index.insert(e.hash, i);
+                self.room.index.insert(e.hash, i);
                 i
             }
         };
@@ -686,14 +648,14 @@ impl Batch {
 
     /// Encode everything, withdrawals first, appended to `out`.
     fn encode(&mut self, out: &mut Vec<u8>) {
-        if self.items.is_empty() {
+        if self.room.items.is_empty() {
             return;
         }
         let packer = UpdatePacker::new(self.ctx);
         out.reserve(self.bytes);
         // Where each group's NLRI go once sorted: withdrawals first, then
         // the groups in the order they were made.
-        let at = &mut self.at;
+        let at = &mut self.room.at;
         at.clear();
         let mut next = self.withdrawn;
         at.push(0);
@@ -709,10 +671,10 @@ impl Batch {
             }
         };
         // Counting sort of the NLRI by group, keeping their order within.
-        let order = &mut self.order;
+        let order = &mut self.room.order;
         order.clear();
-        order.resize(self.items.len(), 0);
-        for (i, &(group, _)) in self.items.iter().enumerate() {
+        order.resize(self.room.items.len(), 0);
+        for (i, &(group, _)) in self.room.items.iter().enumerate() {
             if let Some(pos) = at.get_mut(slot(group)) {
                 if let Some(o) = order.get_mut(*pos as usize) {
                     *o = u32::try_from(i).unwrap_or(u32::MAX);
@@ -720,19 +682,19 @@ impl Batch {
                 *pos = pos.saturating_add(1);
             }
         }
-        let order = &self.order;
+        let order = &self.room.order;
         let (mut sorted, mut ends) = (
-            std::mem::take(&mut self.sorted),
-            std::mem::take(&mut self.ends),
+            std::mem::take(&mut self.room.sorted),
+            std::mem::take(&mut self.room.ends),
         );
         let range = |i: u32| {
             let i = i as usize;
-            let end = self.items.get(i).map_or(0, |x| x.1 as usize);
+            let end = self.room.items.get(i).map_or(0, |x| x.1 as usize);
             let begin = match i.checked_sub(1) {
-                Some(p) => self.items.get(p).map_or(0, |x| x.1 as usize),
+                Some(p) => self.room.items.get(p).map_or(0, |x| x.1 as usize),
                 None => 0,
             };
-            self.nlri.get(begin..end).unwrap_or_default()
+            self.room.nlri.get(begin..end).unwrap_or_default()
         };
         let mut cursor = 0usize;
         let mut emit = |count: u32,
@@ -772,8 +734,8 @@ impl Batch {
                 );
             });
         }
-        self.sorted = sorted;
-        self.ends = ends;
+        self.room.sorted = sorted;
+        self.room.ends = ends;
     }
 }
 
