@@ -9,11 +9,11 @@
 //! ([`apply_wire`], the common case: no decoding, no re-encoding), and
 //! both give the same bytes (a property test checks it).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ribbit_wire::attribute::{flags, type_code, write_attribute};
 use ribbit_wire::capability::Role;
-use ribbit_wire::NextHop;
+use ribbit_wire::{EncodeContext, NextHop};
 
 use crate::intern::{community_bit, Facts};
 use crate::rib::{PeerConfig, SessionInfo};
@@ -36,17 +36,72 @@ pub(crate) struct Source {
     pub router_id: Ipv4Addr,
 }
 
-/// The neighbor a path is sent to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Target<'a> {
-    /// Its configuration.
-    pub config: &'a PeerConfig,
-    /// Its session.
-    pub session: &'a SessionInfo,
+/// Everything the export rules read of the neighbor a path is sent to,
+/// copied out of its configuration and session: neighbors equal in it get
+/// the same result for the same path, so a round of passes over several
+/// neighbors computes it once for them all (`crate::rib::ExportMemo`).
+/// The rules take nothing else of the neighbor, which keeps that true.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Target {
+    /// A route server client (RFC 7947).
+    pub route_server_client: bool,
+    /// A route reflector client (RFC 4456).
+    pub route_reflector_client: bool,
+    /// Its BGP role (RFC 9234) as configured: ours on the session.
+    pub role: Option<Role>,
+    /// Our AS on the session.
+    pub local_as: u32,
+    /// eBGP: the next hop is passed on unchanged.
+    pub next_hop_unchanged: bool,
+    /// eBGP: MED is passed on.
+    pub send_med: bool,
+    /// iBGP: our address as next hop.
+    pub next_hop_self: bool,
     /// Whether the session is eBGP.
     pub ebgp: bool,
     /// Our cluster identifier (RFC 4456 §7).
     pub cluster_id: Ipv4Addr,
+    /// It negotiated long-lived graceful restart (RFC 9494).
+    pub llgr: bool,
+    /// Our IPv4 address on the session, for next-hop self.
+    pub local_v4: Option<Ipv4Addr>,
+    /// Our IPv6 address on the session, for next-hop self.
+    pub local_v6: Option<Ipv6Addr>,
+    /// The neighbor's own address is IPv6 (which of ours `next-hop self`
+    /// gives an injected route when both are known).
+    pub ipv6_neighbor: bool,
+    /// How what it is sent is encoded.
+    pub encode: EncodeContext,
+    /// It has an export policy: the rules' result is also decoded for it.
+    pub typed: bool,
+}
+
+impl Target {
+    /// The neighbor with configuration `config`, on `session`.
+    pub fn new(
+        config: &PeerConfig,
+        session: &SessionInfo,
+        ebgp: bool,
+        cluster_id: Ipv4Addr,
+    ) -> Target {
+        Target {
+            route_server_client: config.route_server_client,
+            route_reflector_client: config.route_reflector_client,
+            role: config.role,
+            local_as: config.local_as,
+            next_hop_unchanged: config.next_hop_unchanged,
+            send_med: config.send_med,
+            next_hop_self: config.next_hop_self,
+            ebgp,
+            cluster_id,
+            llgr: session.llgr,
+            local_v4: session.local_v4,
+            local_v6: session.local_v6,
+            ipv6_neighbor: config.address.is_ipv6(),
+            encode: session.encode,
+            typed: !config.export.is_pass_through(),
+        }
+    }
 }
 
 /// What the rules do to a path sent to one neighbor.
@@ -77,8 +132,7 @@ fn bit(code: u8) -> u64 {
 /// horizon and route reflection (RFC 4271 §9.2, RFC 4456 §8), route leak
 /// prevention (RFC 9234 §5), and the attribute rules of eBGP (RFC 4271
 /// §5.1), iBGP and route servers (RFC 7947 §2.2).
-pub(crate) fn plan(src: &Source, t: &Target<'_>, facts: &Facts) -> Option<Plan> {
-    let cfg = t.config;
+pub(crate) fn plan(src: &Source, t: &Target, facts: &Facts) -> Option<Plan> {
     // NO_ADVERTISE: to nobody. NO_EXPORT and NO_EXPORT_SUBCONFED: not over
     // eBGP (without confederations both stop at the AS border). Route
     // server clients are external peers: RFC 7947 §2.2 keeps the route
@@ -94,19 +148,19 @@ pub(crate) fn plan(src: &Source, t: &Target<'_>, facts: &Facts) -> Option<Plan> 
     }
     // iBGP-learned to iBGP: only as a route reflector. From a client to
     // everyone; from a non-client to clients only.
-    if !src.local && !src.ebgp && !t.ebgp && !src.rr_client && !cfg.route_reflector_client {
+    if !src.local && !src.ebgp && !t.ebgp && !src.rr_client && !t.route_reflector_client {
         return None;
     }
     // Long-lived stale paths only to neighbors that negotiated LLGR
     // (RFC 9494 §4.5).
-    if !t.session.llgr && facts.has(community_bit::LLGR_STALE) {
+    if !t.llgr && facts.has(community_bit::LLGR_STALE) {
         return None;
     }
     // RFC 9234 §5 egress 2: a path with OTC is not sent to a provider, a
     // peer or a route server (our role customer, peer, RS client).
     if facts.otc.is_some()
         && matches!(
-            cfg.role,
+            t.role,
             Some(Role::Customer | Role::Peer | Role::RouteServerClient)
         )
     {
@@ -116,35 +170,35 @@ pub(crate) fn plan(src: &Source, t: &Target<'_>, facts: &Facts) -> Option<Plan> 
     // RFC 9234 §5 egress 1: to a customer, a peer or an RS client (our
     // role provider, peer, route server), OTC with our AS when absent.
     if matches!(
-        cfg.role,
+        t.role,
         Some(Role::Provider | Role::Peer | Role::RouteServer)
     ) {
-        p.otc = Some(cfg.local_as);
+        p.otc = Some(t.local_as);
     }
     // Only meaningful inside an AS: LOCAL_PREF (RFC 4271 §5.1.5),
     // ORIGINATOR_ID and CLUSTER_LIST (RFC 4456 §8).
     let internal =
         bit(type_code::LOCAL_PREF) | bit(type_code::ORIGINATOR_ID) | bit(type_code::CLUSTER_LIST);
-    if cfg.route_server_client {
+    if t.route_server_client {
         // RFC 7947 §2.2: transparent. No AS of ours, next hop and MED as
         // they are.
         p.strip = internal;
     } else if t.ebgp {
         p.strip = internal;
         // RFC 4271 §5.1.2: our AS in front.
-        p.prepend = Some(cfg.local_as);
+        p.prepend = Some(t.local_as);
         // RFC 4271 §5.1.3: ourselves as next hop, unless configured not to.
-        p.next_hop_self = !cfg.next_hop_unchanged;
+        p.next_hop_self = !t.next_hop_unchanged;
         // RFC 4271 §5.1.4: a MED received from a neighboring AS is not
         // passed on to another. Our own routes keep the MED they were
         // given, and `send_med` passes every MED on.
-        if !cfg.send_med && !src.local {
+        if !t.send_med && !src.local {
             p.strip |= bit(type_code::MED);
         }
     } else {
         // iBGP: LOCAL_PREF is always sent (RFC 4271 §5.1.5).
         p.local_pref = Some(DEFAULT_LOCAL_PREF);
-        p.next_hop_self = cfg.next_hop_self;
+        p.next_hop_self = t.next_hop_self;
         // RFC 4456 §8: reflecting an iBGP-learned path, record its
         // originator (unless already there) and our cluster.
         if !src.local && !src.ebgp {
@@ -161,11 +215,11 @@ pub(crate) fn plan(src: &Source, t: &Target<'_>, facts: &Facts) -> Option<Plan> 
 /// front (RFC 4271 §5.1.2) and no LOCAL_PREF (§5.1.5); on iBGP LOCAL_PREF
 /// 100 when absent (§5.1.5: it is always sent inside the AS). No community
 /// rule, no next hop change, MED kept: the route goes as it was given.
-pub(crate) fn injection_plan(config: &PeerConfig, ebgp: bool) -> Plan {
-    if ebgp {
+pub(crate) fn injection_plan(t: &Target) -> Plan {
+    if t.ebgp {
         Plan {
             strip: bit(type_code::LOCAL_PREF),
-            prepend: Some(config.local_as),
+            prepend: Some(t.local_as),
             ..Plan::default()
         }
     } else {
@@ -178,11 +232,11 @@ pub(crate) fn injection_plan(config: &PeerConfig, ebgp: bool) -> Plan {
 
 /// Our address on the session for a next hop of the same family; `None`
 /// when the runtime does not know one (the next hop is then left as is).
-fn next_hop_self(current: NextHop, session: &SessionInfo) -> Option<NextHop> {
+fn next_hop_self(current: NextHop, t: &Target) -> Option<NextHop> {
     match current {
         NextHop::Empty => None,
-        NextHop::V4(_) => session.local_v4.map(NextHop::V4),
-        NextHop::V6 { .. } => session.local_v6.map(|global| NextHop::V6 {
+        NextHop::V4(_) => t.local_v4.map(NextHop::V4),
+        NextHop::V6 { .. } => t.local_v6.map(|global| NextHop::V6 {
             global,
             link_local: None,
         }),
@@ -190,17 +244,17 @@ fn next_hop_self(current: NextHop, session: &SessionInfo) -> Option<NextHop> {
 }
 
 /// The next hop sent under `plan`.
-pub(crate) fn next_hop(plan: &Plan, current: NextHop, session: &SessionInfo) -> NextHop {
+pub(crate) fn next_hop(plan: &Plan, current: NextHop, t: &Target) -> NextHop {
     if plan.next_hop_self {
-        next_hop_self(current, session).unwrap_or(current)
+        next_hop_self(current, t).unwrap_or(current)
     } else {
         current
     }
 }
 
 /// Apply a plan to decoded attributes.
-pub(crate) fn apply(plan: &Plan, attrs: &mut RouteAttrs, session: &SessionInfo) {
-    attrs.next_hop = next_hop(plan, attrs.next_hop, session);
+pub(crate) fn apply(plan: &Plan, attrs: &mut RouteAttrs, t: &Target) {
+    attrs.next_hop = next_hop(plan, attrs.next_hop, t);
     let a = &mut attrs.attributes;
     let strip = |code: u8| plan.strip & bit(code) != 0;
     if strip(type_code::MED) {
@@ -470,19 +524,19 @@ mod tests {
             cfg.send_med = send_med;
             cfg.role = role.map(Role::from_code);
             let s = session();
-            let t = Target { config: &cfg, session: &s, ebgp: t_ebgp, cluster_id: Ipv4Addr::new(10, 255, 0, 1) };
+            let t = Target::new(&cfg, &s, t_ebgp, Ipv4Addr::new(10, 255, 0, 1));
             let src = Source { local, ebgp: src_ebgp, rr_client, router_id: Ipv4Addr::new(10, 0, 1, 1) };
             let mut typed = RouteAttrs { next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 7)), attributes: a };
             let mut interner = Interner::new();
             let set = interner.intern(&typed);
             prop_assert_eq!(plan(&src, &t, &set.facts()), plan(&src, &t, &facts_of(&typed.attributes)));
             let Some(p) = plan(&src, &t, &set.facts()) else { return Ok(()) };
-            apply(&p, &mut typed, &s);
+            apply(&p, &mut typed, &t);
             let mut wire = Vec::new();
             apply_wire(&p, set.attribute_bytes(), &mut wire);
             let want = ribbit_wire::EncodedAttributes::new(&typed.attributes, true);
             prop_assert_eq!(&wire[..], want.as_bytes());
-            prop_assert_eq!(next_hop(&p, set.next_hop(), &s), typed.next_hop);
+            prop_assert_eq!(next_hop(&p, set.next_hop(), &t), typed.next_hop);
         }
     }
 }

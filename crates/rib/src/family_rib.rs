@@ -314,18 +314,8 @@ pub(crate) struct FamilyRib<K: RouteKey> {
     inject: FastMap<u32, InjectTable<K>>,
     /// Idle destinations left after [`FamilyRib::release_idle`] last ran.
     idle_checked: usize,
-    /// What [`FamilyRib::take`] works in, empty between calls.
-    room: TakeRoom,
-}
-
-/// What [`FamilyRib::take`] works in between calls: its batch's room and
-/// how many export results the last pass held (the results themselves
-/// are valid for one pass only, and are `Rc`s), to make room for as many
-/// at once.
-#[derive(Debug, Default)]
-struct TakeRoom {
-    results: usize,
-    batch: BatchRoom,
+    /// What [`FamilyRib::take`]'s batch works in, empty between calls.
+    room: BatchRoom,
 }
 
 /// The routes of an injection table at `key`, by path identifier.
@@ -800,7 +790,7 @@ impl<K: RouteKey> FamilyRib<K> {
             log: ChangeLog::new(),
             inject: FastMap::default(),
             idle_checked: 0,
-            room: TakeRoom::default(),
+            room: BatchRoom::default(),
         }
     }
 
@@ -1755,10 +1745,14 @@ impl<K: RouteKey> FamilyRib<K> {
 
     /// Produce messages for a neighbor, about `budget` bytes (at least
     /// something when `first` and anything is due), appended to `out` back
-    /// to back; returns the bytes appended.
+    /// to back; returns the bytes appended. Export results come from and
+    /// go to `memo`, shared by the round's passes.
+    // As for `desired`: a struct for the arguments would live for one call.
+    #[allow(clippy::too_many_arguments)]
     pub fn take(
         &mut self,
         sh: &mut Shared,
+        memo: &mut ExportMemo,
         peer: u32,
         session: &SessionInfo,
         budget: usize,
@@ -1804,10 +1798,7 @@ impl<K: RouteKey> FamilyRib<K> {
             );
         }
         let wire_ids = st.add_path;
-        let mut batch = Batch::new(family, session.encode, std::mem::take(&mut room.batch));
-        // As many as the last pass, within reason (a walk's pass can hold
-        // a result per set of the table).
-        let mut memo = ExportMemo::with_capacity(room.results.min(4096));
+        let mut batch = Batch::new(family, session.encode, std::mem::take(room));
         let mut eor = false;
         let mut eorr = false;
         let mut wants: Vec<Want<K::Extra>> = Vec::new();
@@ -1847,7 +1838,7 @@ impl<K: RouteKey> FamilyRib<K> {
                 break;
             };
             let dest = id.and_then(|id| loc.at(id));
-            Self::desired(sh, &mut memo, peer, family, &key, dest, inj, &mut wants);
+            Self::desired(sh, memo, peer, family, &key, dest, inj, &mut wants);
             match id {
                 Some(id) => st.adj.get(id, &mut sent),
                 None => sent.clear(),
@@ -1931,8 +1922,7 @@ impl<K: RouteKey> FamilyRib<K> {
             }
         }
         batch.encode(out);
-        room.batch = batch.into_room();
-        room.results = memo.len();
+        *room = batch.into_room();
         if eor {
             out.extend_from_slice(&end_of_rib(family, &session.encode));
         }

@@ -63,9 +63,9 @@ pub use intern::{AttrSet, Facts, Interner, WireSet};
 pub use policy::{Outcome, PeerFacts, Policies, Policy, PolicyChain, Subject, Verdict};
 pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
 pub use rib::{
-    AddPathSend, BlackholeAction, DestinationView, FamilyStats, GracefulDown, Ineligible,
-    InjectError, InjectNextHop, InjectedRoute, Injection, MaxPrefix, MaxPrefixAction, MaxPrefixHit,
-    PathView, PeerConfig, PeerFamilyStats, PeerId, PeerStats, Reconfigured, Rib, RibOptions,
-    RibStats, RouteView, SessionInfo, UpdateReport,
+    AddPathSend, BlackholeAction, DestinationView, ExportMemo, FamilyStats, GracefulDown,
+    Ineligible, InjectError, InjectNextHop, InjectedRoute, Injection, MaxPrefix, MaxPrefixAction,
+    MaxPrefixHit, PathView, PeerConfig, PeerFamilyStats, PeerId, PeerStats, Reconfigured, Rib,
+    RibOptions, RibStats, RouteView, SessionInfo, UpdateReport,
 };
 pub use route::RouteAttrs;

@@ -557,37 +557,69 @@ impl Exported {
 /// The export rules result for a source set.
 type Memoized = Option<Rc<Exported>>;
 
-/// Export rules results while producing one neighbor's messages, by
-/// source attribute set and source neighbor. Keyed by the set's address:
-/// valid for one pass that removes no path and purges no set (producing a
-/// neighbor's messages, answering a query), during which no address is
-/// freed and reused. Holding a reference to each set instead cost two
-/// atomic operations on a cold cache line per set and neighbor.
+/// Export rules results, shared by the passes of one round (each
+/// neighbor's messages produced one after the other, see
+/// [`Rib::take_round`]), by source attribute set, source neighbor and
+/// class of neighbor: neighbors equal in all that the rules read of them
+/// (`export::Target`) get the same result, so ten route server clients
+/// cost one computation per path, not ten.
+///
+/// Keyed by the set's address, which stands for the set while nothing is
+/// interned: valid for a round during which no UPDATE is applied and no
+/// neighbor's configuration or session changes (between two rounds, or
+/// for a query's walk, [`ExportMemo::clear`] it). Holding a reference to
+/// each set instead cost two atomic operations on a cold cache line per
+/// set and neighbor.
 #[derive(Debug, Default)]
-pub(crate) struct ExportMemo {
+pub struct ExportMemo {
     ruled: FastMap<MemoKey, Memoized>,
-    /// The last result looked up: the destinations of one UPDATE come
-    /// one after the other, with the same set.
-    last: Option<(MemoKey, Option<Rc<Exported>>)>,
+    /// The last result looked up, by set, source, neighbor (not class)
+    /// and family: the destinations of one UPDATE come one after the
+    /// other, with the same set.
+    last: Option<(MemoKey, Memoized)>,
+    /// The classes of neighbor met in the round, numbered.
+    classes: FastMap<export::Target, u32>,
+    /// The class of each neighbor met in the round, and what the rules
+    /// read of it.
+    class_of: FastMap<u32, (u32, export::Target)>,
 }
+
+/// Results an [`ExportMemo`] keeps room for between rounds (a round that
+/// held more, such as a walk over a table whose paths are all refused,
+/// gives its room back).
+const MEMO_KEPT: usize = 1 << 16;
 
 impl ExportMemo {
-    /// An empty memo with room for `n` results.
-    pub fn with_capacity(n: usize) -> Self {
-        ExportMemo {
-            ruled: FastMap::with_capacity_and_hasher(n, Default::default()),
-            last: None,
+    /// Forget every result, for a new round (or after a change).
+    pub fn clear(&mut self) {
+        if self.ruled.capacity() > MEMO_KEPT {
+            self.ruled = FastMap::default();
+        } else {
+            self.ruled.clear();
         }
+        self.last = None;
+        self.classes.clear();
+        self.class_of.clear();
     }
 
-    /// The results held.
-    pub fn len(&self) -> usize {
-        self.ruled.len()
+    /// The class of neighbor `to` and what the rules read of it.
+    fn class(&mut self, sh: &Shared, to: u32) -> Option<(u32, &export::Target)> {
+        if !self.class_of.contains_key(&to) {
+            let p = sh.peer(to)?;
+            let session = p.session.as_ref()?;
+            let t = export::Target::new(&p.config, session, p.ebgp, sh.cluster_id);
+            let next = u32::try_from(self.classes.len()).ok()?;
+            let n = *self.classes.entry(t.clone()).or_insert(next);
+            self.class_of.insert(to, (n, t));
+        }
+        self.class_of.get(&to).map(|(n, t)| (*n, t))
     }
 }
 
-/// What [`ExportMemo`] is keyed by: the source set's address and neighbor.
-type MemoKey = (usize, u32);
+/// What [`ExportMemo`] is keyed by: the source set's address, the source
+/// (a neighbor, or one of the sources below), the class of neighbor
+/// and family (the next hop of an injected route depends on it).
+type MemoKey = (usize, u32, u32, Family);
 
 /// ADD-PATH send identifiers of received (neighbor, path id) pairs.
 #[derive(Debug, Default)]
@@ -918,19 +950,24 @@ impl Shared {
         }
         let target = self.peer(to)?;
         let pass_through = target.config.export.is_pass_through();
-        let key = (path.attrs.addr(), path.peer());
+        let last = (path.attrs.addr(), path.peer(), to, family);
         let ruled = match &memo.last {
-            Some((k, r)) if *k == key => r.clone(),
+            Some((k, r)) if *k == last => r.clone(),
             _ => {
+                let class = memo.class(self, to)?.0;
+                let key = (path.attrs.addr(), path.peer(), class, family);
                 let r = match memo.ruled.get(&key) {
                     Some(r) => r.clone(),
                     None => {
-                        let r = self.export_rules(to, path, !pass_through).map(Rc::new);
+                        let r = {
+                            let (_, t) = memo.class(self, to)?;
+                            self.export_rules(t, path).map(Rc::new)
+                        };
                         memo.ruled.insert(key, r.clone());
                         r
                     }
                 };
-                memo.last = Some((key, r.clone()));
+                memo.last = Some((last, r.clone()));
                 r
             }
         }?;
@@ -955,32 +992,24 @@ impl Shared {
         }
     }
 
-    /// The export rules applied to a path for neighbor `to`: on the wire
+    /// The export rules applied to a path for a neighbor `t`: on the wire
     /// form when nothing needs the decoded attributes (no export policy,
     /// a 4-octet AS session), else on the decoded attributes.
-    fn export_rules<X>(&self, to: u32, path: &Path<X>, typed: bool) -> Option<Exported> {
-        let target = self.peer(to)?;
-        let session = target.session.as_ref()?;
+    fn export_rules<X>(&self, t: &Target, path: &Path<X>) -> Option<Exported> {
         let (source, _) = self.source(path.peer())?;
-        let t = Target {
-            config: &target.config,
-            session,
-            ebgp: target.ebgp,
-            cluster_id: self.cluster_id,
-        };
-        let plan = export::plan(&source, &t, &path.attrs.facts())?;
-        if typed || !session.encode.four_octet_as {
+        let plan = export::plan(&source, t, &path.attrs.facts())?;
+        if t.typed || !t.encode.four_octet_as {
             let mut attrs = path.attrs.attributes();
-            export::apply(&plan, &mut attrs, session);
-            return self.exported(attrs, &session.encode);
+            export::apply(&plan, &mut attrs, t);
+            return self.exported(attrs, &t.encode);
         }
         let bytes = path.attrs.attribute_bytes();
         let mut out = Vec::with_capacity(bytes.len() + 16);
         export::apply_wire(&plan, bytes, &mut out);
         let encoded = EncodedAttributes::from_bytes(out)?;
-        let next_hop = export::next_hop(&plan, path.attrs.next_hop(), session);
+        let next_hop = export::next_hop(&plan, path.attrs.next_hop(), t);
         let hash = derived_hash(&path.attrs, &plan, next_hop);
-        self.finish_export_hashed(None, next_hop, encoded, &session.encode, hash)
+        self.finish_export_hashed(None, next_hop, encoded, &t.encode, hash)
     }
 
     /// What neighbor `to` is sent for a route injected for it (once per
@@ -1002,13 +1031,16 @@ impl Shared {
         } else {
             INJECTED
         };
-        let key = (route.attrs.addr(), source);
+        let class = memo.class(self, to)?.0;
+        let key = (route.attrs.addr(), source, class, family);
         let ruled = match memo.ruled.get(&key) {
             Some(r) => r.clone(),
             None => {
-                let r = self
-                    .injected_rules(to, family, &route.attrs, route.next_hop_self)
-                    .map(Rc::new);
+                let r = {
+                    let (_, t) = memo.class(self, to)?;
+                    self.injected_rules(t, family, &route.attrs, route.next_hop_self)
+                        .map(Rc::new)
+                };
                 memo.ruled.insert(key, r.clone());
                 r
             }
@@ -1037,41 +1069,37 @@ impl Shared {
 
     fn injected_rules(
         &self,
-        to: u32,
+        t: &Target,
         family: Family,
         set: &WireSet,
         next_hop_self: bool,
     ) -> Option<Exported> {
-        let target = self.peer(to)?;
-        let session = target.session.as_ref()?;
         let next_hop = if next_hop_self {
             // Our address on the session: the one of the neighbor's
             // address family, as ExaBGP takes the socket's own address.
-            let (v4, v6) = (
-                session.local_v4.map(IpAddr::V4),
-                session.local_v6.map(IpAddr::V6),
-            );
-            let local = match target.config.address {
-                IpAddr::V4(_) => v4.or(v6),
-                IpAddr::V6(_) => v6.or(v4),
+            let (v4, v6) = (t.local_v4.map(IpAddr::V4), t.local_v6.map(IpAddr::V6));
+            let local = if t.ipv6_neighbor {
+                v6.or(v4)
+            } else {
+                v4.or(v6)
             }?;
             injected_next_hop(family, local)
         } else {
             set.next_hop()
         };
-        let plan = export::injection_plan(&target.config, target.ebgp);
-        if !session.encode.four_octet_as {
+        let plan = export::injection_plan(t);
+        if !t.encode.four_octet_as {
             let mut attrs = set.attributes();
-            export::apply(&plan, &mut attrs, session);
+            export::apply(&plan, &mut attrs, t);
             attrs.next_hop = next_hop;
-            return self.exported(attrs, &session.encode);
+            return self.exported(attrs, &t.encode);
         }
         let bytes = set.attribute_bytes();
         let mut out = Vec::with_capacity(bytes.len() + 8);
         export::apply_wire(&plan, bytes, &mut out);
         let encoded = EncodedAttributes::from_bytes(out)?;
         let hash = derived_hash(set, &plan, next_hop);
-        self.finish_export_hashed(None, next_hop, encoded, &session.encode, hash)
+        self.finish_export_hashed(None, next_hop, encoded, &t.encode, hash)
     }
 
     /// Encode attributes for a session; `None` when they are too large to
@@ -2378,6 +2406,21 @@ impl Rib {
     /// pass over a family since [`Rib::peer_up`], one End-of-RIB (RFC 4724
     /// §2). The Adj-RIB-Out is updated as messages are produced.
     pub fn take_into(&mut self, peer: PeerId, budget: usize, buf: &mut Vec<u8>) -> usize {
+        self.take_round(&mut ExportMemo::default(), peer, budget, buf)
+    }
+
+    /// [`Rib::take_into`] for one neighbor of a round: several neighbors'
+    /// messages produced one after the other, with nothing applied or
+    /// changed in between, share the export rules' results in `memo`
+    /// (neighbors alike in what the rules read get one computation per
+    /// path). [`ExportMemo::clear`] it before the next round.
+    pub fn take_round(
+        &mut self,
+        memo: &mut ExportMemo,
+        peer: PeerId,
+        budget: usize,
+        buf: &mut Vec<u8>,
+    ) -> usize {
         if self.deferral.is_some() {
             return 0;
         }
@@ -2397,7 +2440,7 @@ impl Rib {
             };
             let left = budget.saturating_sub(used);
             used = used.saturating_add(
-                each!(t, t => t.take(&mut self.sh, peer.0, &session, left, used == 0, buf)),
+                each!(t, t => t.take(&mut self.sh, memo, peer.0, &session, left, used == 0, buf)),
             );
         }
         // An End-of-RIB waits for the family's pending messages: it ends

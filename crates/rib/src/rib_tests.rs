@@ -2259,3 +2259,83 @@ fn route_server_client_whose_path_is_best_gets_the_runner_up() {
         Some(NextHop::V4(v4("192.0.2.3")))
     );
 }
+
+/// A round of passes sharing one [`ExportMemo`] gives every neighbor what
+/// a pass of its own gives it: only neighbors alike in all the export rules
+/// read share a result (two route server clients do; a plain eBGP peer, one
+/// with next-hop unchanged, one with another local address, iBGP peers, a
+/// reflector client, a provider-role peer and one with an export policy
+/// each get their own).
+#[test]
+fn a_round_shares_export_results_only_between_alike_neighbors() {
+    use crate::policy::{Action, Amount, Policy, PolicyChain, Rule};
+    use std::sync::Arc;
+    fn build() -> (Rib, Vec<PeerId>) {
+        let mut rib = rib();
+        let ebgp = peer(&mut rib, 1, 65001);
+        let ibgp = peer_with(&mut rib, 2, LOCAL_AS, |c| c.route_reflector_client = true);
+        let mut targets = vec![
+            peer_with(&mut rib, 3, 65003, |c| c.route_server_client = true),
+            peer_with(&mut rib, 4, 65004, |c| c.route_server_client = true),
+            peer(&mut rib, 5, 65005),
+            peer_with(&mut rib, 6, 65006, |c| c.next_hop_unchanged = true),
+            peer(&mut rib, 7, LOCAL_AS),
+            peer_with(&mut rib, 8, LOCAL_AS, |c| c.route_reflector_client = true),
+            peer_with(&mut rib, 9, 65009, |c| c.role = Some(Role::Provider)),
+            peer_with(&mut rib, 10, 65010, |c| {
+                c.export = PolicyChain::new(
+                    vec![Arc::new(Policy {
+                        name: "med".into(),
+                        rules: vec![Rule {
+                            name: None,
+                            conditions: vec![],
+                            actions: vec![Action::Med(Amount::Set(7))],
+                            verdict: None,
+                        }],
+                    })],
+                    Verdict::Accept,
+                )
+            }),
+        ];
+        // Alike in configuration, not in our address on the session.
+        let other = rib.add_peer(PeerConfig::new(ip("192.0.2.11"), 65005, LOCAL_AS));
+        rib.peer_up(other, session("10.0.1.11", "192.0.2.253"));
+        targets.push(other);
+        let mut med = attrs(&[65001, 7], "192.0.2.1");
+        med.med = Some(50);
+        rib.apply_update(ebgp, &announce(&["10.1.0.0/16", "10.1.1.0/24"], med));
+        let mut no_export = attrs(&[65001, 8], "192.0.2.1");
+        no_export.communities = vec![Community::NO_EXPORT];
+        rib.apply_update(ebgp, &announce(&["10.2.0.0/16"], no_export));
+        let mut internal = attrs(&[65020], "192.0.2.2");
+        internal.local_pref = Some(200);
+        rib.apply_update(ibgp, &announce(&["10.3.0.0/16", "10.1.2.0/24"], internal));
+        (rib, targets)
+    }
+    let (mut alone, targets) = build();
+    let (mut round, _) = build();
+    let mut memo = ExportMemo::default();
+    let mut rounds = 0;
+    while targets.iter().any(|t| round.has_pending(*t)) {
+        for t in &targets {
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            alone.take_into(*t, 512, &mut a);
+            round.take_round(&mut memo, *t, 512, &mut b);
+            assert_eq!(a, b, "neighbor {t:?}, round {rounds}");
+        }
+        memo.clear();
+        rounds += 1;
+        assert!(rounds < 1000);
+    }
+    // The neighbors are not all alike: what they got differs.
+    let got: Vec<Received> = {
+        let (mut rib, _) = build();
+        targets.iter().map(|t| received(&mut rib, *t)).collect()
+    };
+    let nh = |r: &Received| r.get("10.1.0.0/16").map(|x| x.0);
+    assert_eq!(nh(&got[0]), Some(NextHop::V4(v4("192.0.2.1"))));
+    assert_eq!(nh(&got[2]), Some(NextHop::V4(v4("192.0.2.254"))));
+    assert_eq!(nh(&got[8]), Some(NextHop::V4(v4("192.0.2.253"))));
+    assert_eq!(got[7].get("10.1.0.0/16").and_then(|x| x.1.med), Some(7));
+}

@@ -29,8 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 use ribbit_rib::{
-    GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig, PeerId,
-    Reconfigured, Rib, RibStats, RouteView, SessionInfo,
+    ExportMemo, GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig,
+    PeerId, Reconfigured, Rib, RibStats, RouteView, SessionInfo,
 };
 use ribbit_wire::{Family, Nlri, NlriList, Update};
 
@@ -638,6 +638,9 @@ impl RibTask {
         let mut inbox = Vec::with_capacity(BURST);
         let mut open = true;
         let mut questions = Vec::new();
+        // Export results shared by the neighbors of a round of
+        // `send_pending` (it holds `Rc`s: kept here, on the RIB's thread).
+        let mut memo = ExportMemo::default();
         loop {
             tokio::select! {
                 biased;
@@ -698,7 +701,7 @@ impl RibTask {
                 info!("route selection no longer deferred: every neighbor gets its routes");
                 self.restarting.store(false, Ordering::Release);
             }
-            self.send_pending();
+            self.send_pending(&mut memo);
         }
     }
 
@@ -971,8 +974,9 @@ impl RibTask {
         }
     }
 
-    /// Give every neighbor that wrote its last batch the next one.
-    fn send_pending(&mut self) {
+    /// Give every neighbor that wrote its last batch the next one, sharing
+    /// the export rules' results between them in `memo`.
+    fn send_pending(&mut self, memo: &mut ExportMemo) {
         for peer in self.rib.pending_peers() {
             let Some(s) = self.sessions.get_mut(&peer) else {
                 continue;
@@ -981,7 +985,7 @@ impl RibTask {
                 continue;
             }
             let mut batch = Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 8);
-            self.rib.take_into(peer, BATCH_BYTES, &mut batch);
+            self.rib.take_round(memo, peer, BATCH_BYTES, &mut batch);
             if batch.is_empty() {
                 continue;
             }
@@ -993,6 +997,8 @@ impl RibTask {
                 Err(e) => warn!(peer = %peer, error = %e, "neighbor did not take its batch"),
             }
         }
+        // The results are valid while nothing is applied.
+        memo.clear();
     }
 
     /// A page of a neighbor's Adj-RIB-In or Adj-RIB-Out.
