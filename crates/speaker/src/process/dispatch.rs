@@ -297,6 +297,11 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     // program in large writes.
     let mut batch: Vec<Relayed> = Vec::new();
     let mut line = String::new();
+    // The batch's UPDATEs, offered back to the neighbor tasks once encoded
+    // (`SpareUpdates`): while a table streams to a program this task is
+    // often the last to hold them, and freeing them here was a seventh of
+    // its time while the neighbor task allocated new ones.
+    let mut spent: Vec<Arc<ribbit_wire::Update>> = Vec::new();
     loop {
         let taken = tokio::select! {
             n = rx.recv_many(&mut batch, EVENT_BATCH) => Some(n),
@@ -373,7 +378,11 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                 }
             };
             line.clear();
-            if !enc.event(&e, |_| end, &mut line) {
+            let encoded = enc.event(&e, |_| end, &mut line);
+            if let PeerEvent::Update { update, .. } = e {
+                spent.push(update);
+            }
+            if !encoded {
                 continue;
             }
             match outbox.event(&line).await {
@@ -389,6 +398,7 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
             }
         }
         outbox.flush();
+        drop(shared.speaker.rib.spares.keep(spent.drain(..)));
         // A burst's buffer is not kept for the quiet that follows.
         if line.capacity() > 64 * 1024 {
             line = String::new();
