@@ -47,7 +47,7 @@ pub(crate) struct Target {
     pub route_server_client: bool,
     /// A route reflector client (RFC 4456).
     pub route_reflector_client: bool,
-    /// Its BGP role (RFC 9234) as configured: ours on the session.
+    /// Our BGP role on the session (RFC 9234), as configured for it.
     pub role: Option<Role>,
     /// Our AS on the session.
     pub local_as: u32,

@@ -566,10 +566,10 @@ type Memoized = Option<Rc<Exported>>;
 ///
 /// Keyed by the set's address, which stands for the set while nothing is
 /// interned: valid for a round during which no UPDATE is applied and no
-/// neighbor's configuration or session changes (between two rounds, or
-/// for a query's walk, [`ExportMemo::clear`] it). Holding a reference to
-/// each set instead cost two atomic operations on a cold cache line per
-/// set and neighbor.
+/// neighbor's configuration or session changes ([`ExportMemo::clear`] it
+/// between rounds; a query's walk has a memo of its own). Holding a
+/// reference to each set instead cost two atomic operations on a cold
+/// cache line per set and neighbor.
 #[derive(Debug, Default)]
 pub struct ExportMemo {
     ruled: FastMap<MemoKey, Memoized>,
