@@ -614,6 +614,29 @@ impl ExportMemo {
         }
         self.class_of.get(&to).map(|(n, t)| (*n, t))
     }
+
+    /// The rules' result for the set at `addr` from `source`, sent to
+    /// neighbor `to` in `family`: the one its class already has, else
+    /// `rules` run on what they read of it. `None`: `to` has no session.
+    fn ruled(
+        &mut self,
+        sh: &Shared,
+        to: u32,
+        addr: usize,
+        source: u32,
+        family: Family,
+        rules: impl FnOnce(&export::Target) -> Option<Exported>,
+    ) -> Option<Memoized> {
+        let class = self.class(sh, to)?.0;
+        let key = (addr, source, class, family);
+        if let Some(r) = self.ruled.get(&key) {
+            return Some(r.clone());
+        }
+        let (_, t) = self.class_of.get(&to)?;
+        let r = rules(t).map(Rc::new);
+        self.ruled.insert(key, r.clone());
+        Some(r)
+    }
 }
 
 /// What [`ExportMemo`] is keyed by: the source set's address, the source
@@ -934,7 +957,8 @@ impl Shared {
     }
 
     /// What neighbor `to` gets for a path of `family` to `prefix`: the
-    /// export rules (once per attribute set and source in `memo`), then its
+    /// export rules (once per attribute set, source and class of neighbor
+    /// in `memo`), then its
     /// export policy. `None`: nothing is sent.
     pub fn export<X>(
         &self,
@@ -954,19 +978,9 @@ impl Shared {
         let ruled = match &memo.last {
             Some((k, r)) if *k == last => r.clone(),
             _ => {
-                let class = memo.class(self, to)?.0;
-                let key = (path.attrs.addr(), path.peer(), class, family);
-                let r = match memo.ruled.get(&key) {
-                    Some(r) => r.clone(),
-                    None => {
-                        let r = {
-                            let (_, t) = memo.class(self, to)?;
-                            self.export_rules(t, path).map(Rc::new)
-                        };
-                        memo.ruled.insert(key, r.clone());
-                        r
-                    }
-                };
+                let r = memo.ruled(self, to, path.attrs.addr(), path.peer(), family, |t| {
+                    self.export_rules(t, path)
+                })?;
                 memo.last = Some((last, r.clone()));
                 r
             }
@@ -1031,20 +1045,9 @@ impl Shared {
         } else {
             INJECTED
         };
-        let class = memo.class(self, to)?.0;
-        let key = (route.attrs.addr(), source, class, family);
-        let ruled = match memo.ruled.get(&key) {
-            Some(r) => r.clone(),
-            None => {
-                let r = {
-                    let (_, t) = memo.class(self, to)?;
-                    self.injected_rules(t, family, &route.attrs, route.next_hop_self)
-                        .map(Rc::new)
-                };
-                memo.ruled.insert(key, r.clone());
-                r
-            }
-        }?;
+        let ruled = memo.ruled(self, to, route.attrs.addr(), source, family, |t| {
+            self.injected_rules(t, family, &route.attrs, route.next_hop_self)
+        })??;
         // The neighbor's export policy applies to what we originate too,
         // as it does in BIRD and GoBGP (the source is local).
         let target = self.peer(to)?;
