@@ -958,8 +958,7 @@ impl Shared {
 
     /// What neighbor `to` gets for a path of `family` to `prefix`: the
     /// export rules (once per attribute set, source and class of neighbor
-    /// in `memo`), then its
-    /// export policy. `None`: nothing is sent.
+    /// in `memo`), then its export policy. `None`: nothing is sent.
     pub fn export<X>(
         &self,
         memo: &mut ExportMemo,
