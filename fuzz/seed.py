@@ -32,6 +32,7 @@ def write(target, name, data):
 
 
 count = 0
+updates = []
 for text in messages():
     digits = "".join(c for c in text if c in "0123456789abcdefABCDEF")
     if len(digits) % 2:
@@ -42,8 +43,22 @@ for text in messages():
     write("round_trip", name, b"\x00\x01" + msg)
     if len(msg) > 19 and msg[18] == 2:
         write("update_decode", name, b"\x00\x01" + msg[19:])
+        updates.append(msg[19:])
     count += 1
 print("%d seeds written under %s" % (count, os.path.join(here, "corpus")))
+
+# rib_updates: a settings byte, then (neighbor, length, UPDATE body)
+# records. Each seed sends a few of the vectors' UPDATEs from neighbors 1
+# and 2 (4-octet AS sessions, no ADD-PATH) and drains after the last.
+short = [u for u in updates if len(u) < 256]
+for i in range(0, len(short), 4):
+    data = bytes([0x05])
+    group = short[i:i + 4]
+    for j, body in enumerate(group):
+        who = 1 + (j % 2) + (8 if j == len(group) - 1 else 0)
+        data += bytes([who, len(body)]) + body
+    write("rib_updates", "seed-%03d" % (i // 4), data)
+print("%d rib_updates seeds written" % ((len(short) + 3) // 4))
 
 # The API commands of the encoding vectors, for exabgp_command.
 commands = 0
