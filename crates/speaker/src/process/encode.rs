@@ -835,6 +835,12 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
     let Some(announce) = in_family_order([plain, mp]) else {
         return false;
     };
+    // Attributes without anything announced (withdrawals that carry some,
+    // or attributes alone) are shown too, as ExaBGP shows them: rare,
+    // left to the general path.
+    if announce.iter().all(Option::is_none) && *a != ribbit_wire::PathAttributes::default() {
+        return false;
+    }
     let mp_gone = u.mp_unreach.as_ref().and_then(|m| match &m.nlri {
         MpNlri::Decoded(NlriList::Prefixes(v)) if !v.is_empty() => Some((m.family, v.as_slice())),
         _ => None,
@@ -1225,6 +1231,32 @@ mod fast {
         assert!(!check(
             "announce route 10.0.0.0/24 next-hop 192.0.2.1 rd 1:1 label 5"
         ));
+    }
+
+    /// Found by the `event_json` fuzz target: attributes with nothing
+    /// announced are shown, as ExaBGP shows them, by either path.
+    #[test]
+    fn attributes_without_announcements_are_shown() {
+        use ribbit_wire::{AsPath, Origin, Update};
+        let attributes = ribbit_wire::PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::sequence(vec![65001])),
+            med: Some(0),
+            ..ribbit_wire::PathAttributes::default()
+        };
+        for withdrawn in [vec![], prefixes(&["10.9.0.0/24"])] {
+            let u = Update {
+                attributes: attributes.clone(),
+                withdrawn,
+                ..Update::default()
+            };
+            let mut fast = String::new();
+            if fast_update(&u, &mut fast) {
+                let value: Value = serde_json::from_str(&fast).unwrap();
+                assert_eq!(value, exa::update(&u));
+            }
+            assert!(exa::update(&u)["update"]["attribute"]["med"] == 0);
+        }
     }
 
     fn prefixes(list: &[&str]) -> Vec<ribbit_wire::nlri::PrefixNlri> {
