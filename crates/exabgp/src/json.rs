@@ -224,7 +224,13 @@ pub fn update(u: &Update) -> Value {
     json!({ "update": body })
 }
 
+/// File announced routes under their family and next hop; an empty list
+/// (an MP_REACH_NLRI without NLRI) files nothing, as ExaBGP lists routes,
+/// not attributes.
 fn push_announced(announce: &mut Map<String, Value>, family: &str, hop: &str, list: Vec<Value>) {
+    if list.is_empty() {
+        return;
+    }
     let by_hop = announce
         .entry(family.to_string())
         .or_insert_with(|| Value::Object(Map::new()));
@@ -238,7 +244,12 @@ fn push_announced(announce: &mut Map<String, Value>, family: &str, hop: &str, li
     }
 }
 
+/// File withdrawn routes under their family; an empty list (an
+/// MP_UNREACH_NLRI without NLRI beside other withdrawals) files nothing.
 fn push_withdrawn(withdraw: &mut Map<String, Value>, family: &str, list: Vec<Value>) {
+    if list.is_empty() {
+        return;
+    }
     let entry = withdraw
         .entry(family.to_string())
         .or_insert_with(|| Value::Array(Vec::new()));
@@ -739,6 +750,30 @@ mod tests {
     fn decode(s: &str) -> Value {
         let msg = Message::decode(&hex(s), &DecodeContext::default()).unwrap();
         message(&msg, &Neighbor::decoder(65533, 65533))
+    }
+
+    /// Found by the `event_json` fuzz target: an MP_UNREACH_NLRI without
+    /// NLRI beside a classic withdrawal lists no family of its own (it is
+    /// not an End-of-RIB then, and ExaBGP lists routes, not attributes).
+    #[test]
+    fn an_empty_mp_list_beside_routes_lists_nothing() {
+        use ribbit_wire::nlri::PrefixNlri;
+        use ribbit_wire::update::{MpNlri, MpUnreach};
+        let u = Update {
+            withdrawn: vec![PrefixNlri {
+                path_id: None,
+                prefix: "0.0.0.0/0".parse().unwrap(),
+            }],
+            mp_unreach: Some(MpUnreach {
+                family: Family::IPV6_UNICAST,
+                nlri: MpNlri::Decoded(NlriList::Prefixes(Vec::new())),
+            }),
+            ..Update::default()
+        };
+        assert_eq!(
+            update(&u),
+            json!({ "update": { "withdraw": { "ipv4 unicast": [ { "nlri": "0.0.0.0/0" } ] } } })
+        );
     }
 
     #[test]
