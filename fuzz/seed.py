@@ -43,6 +43,7 @@ for text in messages():
     write("round_trip", name, b"\x00\x01" + msg)
     if len(msg) > 19 and msg[18] == 2:
         write("update_decode", name, b"\x00\x01" + msg[19:])
+        write("event_json", name, b"\x00\x01" + msg[19:])
         updates.append(msg[19:])
     count += 1
 print("%d seeds written under %s" % (count, os.path.join(here, "corpus")))
