@@ -69,3 +69,9 @@ for path in sorted(glob.glob(os.path.join(qa, "encoding", "*.ci"))):
             write("exabgp_command", "seed-%04d" % commands, line.split(":cmd:", 1)[1].strip().encode())
             commands += 1
 print("%d command seeds written" % commands)
+
+# config_parse: the example configurations.
+examples = sorted(glob.glob(os.path.join(here, "..", "examples", "*.toml")))
+for i, path in enumerate(examples):
+    write("config_parse", "seed-%02d" % i, open(path, "rb").read())
+print("%d config_parse seeds written" % len(examples))
