@@ -98,7 +98,9 @@ fuzz_target!(|data: &[u8]| {
     let mut options = RibOptions::new(LOCAL_AS, Ipv4Addr::new(10, 0, 0, 1));
     options.cluster_id = (settings & 32 != 0).then_some(Ipv4Addr::new(10, 0, 0, 9));
     let mut rib = Rib::new(options);
-    let peers: Vec<PeerId> = (0..4u8).map(|n| rib.add_peer(config(n, settings))).collect();
+    let peers: Vec<PeerId> = (0..4u8)
+        .map(|n| rib.add_peer(config(n, settings)))
+        .collect();
     for (n, &p) in (0u8..).zip(&peers) {
         rib.peer_up(p, session(n, settings));
     }
