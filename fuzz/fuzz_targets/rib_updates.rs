@@ -55,7 +55,7 @@ fn decode_context(e: &EncodeContext) -> DecodeContext {
     DecodeContext {
         four_octet_as: e.four_octet_as,
         extended_message: e.extended_message,
-        add_path: e.add_path.clone(),
+        add_path: e.add_path,
     }
 }
 
