@@ -308,92 +308,15 @@ pub(crate) fn decode(bytes: &[u8]) -> PathAttributes {
         .unwrap_or_default()
 }
 
-/// Append a set as [`WireData`] holds it: the next hop header, then
-/// every attribute but NEXT_HOP in type order, as `EncodedAttributes::new`
-/// lays them out for 4-octet AS sessions.
-fn write_set(next_hop: NextHop, attributes: &PathAttributes, out: &mut Vec<u8>) {
-    write_next_hop(&next_hop, out);
-    attributes.encode_range(0..=type_code::AS_PATH, true, out);
-    attributes.encode_range(type_code::MED..=u8::MAX, true, out);
-}
-
-/// Encodes and hashes attribute sets for one [`Interner`] where UPDATEs
-/// are decoded, so that the thread that owns the tables (the busiest
-/// while a table loads) only looks them up ([`Interner::intern_prepared`]).
-/// Cloning is cheap.
-#[derive(Debug, Clone)]
-pub struct SetHasher {
-    /// The interner's key.
-    hasher: RandomState,
-    /// The interner's `key`: a set prepared for another interner is
-    /// hashed again rather than trusted.
-    key: u64,
-}
-
-impl SetHasher {
-    /// The set an UPDATE announces its routes with, encoded and hashed:
-    /// of its IPv4 NLRI field, else of its MP_REACH_NLRI. `None` when it
-    /// announces nothing.
-    pub fn prepare(&self, update: &Update) -> Option<PreparedSet> {
-        let next_hop = if !update.announced.is_empty() {
-            update
-                .attributes
-                .next_hop
-                .map_or(NextHop::Empty, NextHop::V4)
-        } else {
-            update.mp_reach.as_ref()?.next_hop
-        };
-        let mut bytes = Vec::with_capacity(96);
-        write_set(next_hop, &update.attributes, &mut bytes);
-        Some(PreparedSet {
-            next_hop,
-            hash: self.hasher.hash_one(&bytes[..]),
-            key: self.key,
-            bytes,
-        })
-    }
-}
-
-/// An attribute set encoded and hashed for an interner
-/// ([`SetHasher::prepare`]).
-#[derive(Debug, Clone)]
-pub struct PreparedSet {
-    next_hop: NextHop,
-    hash: u64,
-    key: u64,
-    bytes: Vec<u8>,
-}
-
-impl PreparedSet {
-    /// The next hop it was prepared with.
-    pub fn next_hop(&self) -> NextHop {
-        self.next_hop
-    }
-}
-
 /// The table of distinct attribute sets.
+#[derive(Default)]
 pub struct Interner {
     /// Each set once, found by its hash (kept in the set) and bytes.
     sets: HashTable<WireData>,
     /// Keyed at random: neighbors choose the bytes.
     hasher: RandomState,
-    /// What tells `hasher`'s key apart from another interner's: the hash
-    /// of nothing under it.
-    key: u64,
     /// Where a set is encoded to be looked up (no allocation when found).
     scratch: Vec<u8>,
-}
-
-impl Default for Interner {
-    fn default() -> Interner {
-        let hasher = RandomState::new();
-        Interner {
-            sets: HashTable::new(),
-            key: hasher.hash_one(()),
-            hasher,
-            scratch: Vec::new(),
-        }
-    }
 }
 
 impl std::fmt::Debug for Interner {
@@ -420,44 +343,21 @@ impl Interner {
     /// [`Interner::intern`] of a next hop and attributes held apart (as
     /// an UPDATE holds them; `attributes.next_hop` is ignored).
     pub fn intern_parts(&mut self, next_hop: NextHop, attributes: &PathAttributes) -> WireSet {
-        let mut b = std::mem::take(&mut self.scratch);
+        let b = &mut self.scratch;
         b.clear();
-        write_set(next_hop, attributes, &mut b);
+        write_next_hop(&next_hop, b);
+        // The layout of `EncodedAttributes::new`: every attribute but
+        // NEXT_HOP, in type order.
+        attributes.encode_range(0..=type_code::AS_PATH, true, b);
+        attributes.encode_range(type_code::MED..=u8::MAX, true, b);
         let hash = self.hasher.hash_one(&b[..]);
-        let set = self.intern_bytes(hash, &b);
-        self.scratch = b;
-        set
-    }
-
-    /// [`Interner::intern_parts`] of a set encoded and hashed beforehand,
-    /// on another thread ([`SetHasher::prepare`]).
-    pub fn intern_prepared(&mut self, prepared: &PreparedSet) -> WireSet {
-        let hash = if prepared.key == self.key {
-            prepared.hash
-        } else {
-            // Hashed with another interner's key: hashed again.
-            self.hasher.hash_one(&prepared.bytes[..])
-        };
-        self.intern_bytes(hash, &prepared.bytes)
-    }
-
-    /// The set of these [`WireData`] bytes, whose hash is `hash`.
-    fn intern_bytes(&mut self, hash: u64, bytes: &[u8]) -> WireSet {
-        if let Some(e) = self.sets.find(hash, |e| e.slice == *bytes) {
+        if let Some(e) = self.sets.find(hash, |e| e.slice == b[..]) {
             return WireSet(e.clone());
         }
-        let shared = WireData::from_header_and_slice(hash, bytes);
+        let shared = WireData::from_header_and_slice(hash, &b[..]);
         self.sets
             .insert_unique(hash, shared.clone(), |e| e.header.header);
         WireSet(shared)
-    }
-
-    /// Who encodes and hashes sets for this interner on other threads.
-    pub fn set_hasher(&self) -> SetHasher {
-        SetHasher {
-            hasher: self.hasher.clone(),
-            key: self.key,
-        }
     }
 
     /// Let go of a set that a path held. When nothing but the interner
@@ -717,53 +617,6 @@ mod tests {
         // Interned again, it is a new set.
         let again = interner.intern(&attrs(65001, 1));
         assert_eq!((interner.len(), again.users()), (1, 2));
-    }
-
-    /// An UPDATE announcing a prefix with `attrs` (IPv4 NLRI field).
-    fn announcing(attrs: &RouteAttrs) -> Update {
-        let mut u = Update {
-            attributes: attrs.attributes.clone(),
-            ..Update::default()
-        };
-        if let NextHop::V4(a) = attrs.next_hop {
-            u.attributes.next_hop = Some(a);
-        }
-        u.announced.push(ribbit_wire::nlri::PrefixNlri {
-            path_id: None,
-            prefix: "198.51.100.0/24".parse().unwrap(),
-        });
-        u
-    }
-
-    #[test]
-    fn a_prepared_set_is_the_set_interned_from_its_parts() {
-        let mut interner = Interner::new();
-        let sets = interner.set_hasher();
-        let a = attrs(65001, 1);
-        let prepared = sets.prepare(&announcing(&a)).unwrap();
-        assert_eq!(prepared.next_hop(), a.next_hop);
-        let first = interner.intern_prepared(&prepared);
-        assert!(first.same(&interner.intern(&a)));
-        assert_eq!(first.attributes(), a);
-        // New when prepared first, found when prepared again.
-        let b = attrs(65002, 2);
-        let second = interner.intern_prepared(&sets.prepare(&announcing(&b)).unwrap());
-        assert!(second.same(&interner.intern(&b)));
-        assert_eq!(interner.len(), 2);
-        // Nothing announced, nothing prepared.
-        assert!(sets.prepare(&Update::default()).is_none());
-    }
-
-    #[test]
-    fn a_set_prepared_for_another_interner_is_hashed_again() {
-        let mut interner = Interner::new();
-        let elsewhere = Interner::new().set_hasher();
-        let a = attrs(65001, 1);
-        let set = interner.intern_prepared(&elsewhere.prepare(&announcing(&a)).unwrap());
-        // The interner's own hash: found again, and released.
-        assert!(set.same(&interner.intern(&a)));
-        interner.release(set);
-        assert!(interner.is_empty());
     }
 
     #[test]

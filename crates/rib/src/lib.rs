@@ -59,7 +59,7 @@ pub mod route;
 mod table;
 
 pub use decision::{best_path, Candidate, Decision, DecisionOptions, PathFacts, PeerInfo, Step};
-pub use intern::{AttrSet, Facts, Interner, PreparedSet, SetHasher, WireSet};
+pub use intern::{AttrSet, Facts, Interner, WireSet};
 pub use policy::{Outcome, PeerFacts, Policies, Policy, PolicyChain, Subject, Verdict};
 pub use prefix::{AnyKey, PrefixKey, PrefixTable, V4Key, V6Key};
 pub use rib::{

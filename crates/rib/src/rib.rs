@@ -34,7 +34,7 @@ use crate::export::{self, Source, Target};
 use crate::family_rib::AnyFamily;
 use crate::fast_hash::FastMap;
 use crate::flow_validation;
-use crate::intern::{community_bit, AttrSet, Facts, Interner, PreparedSet, SetHasher, WireSet};
+use crate::intern::{community_bit, AttrSet, Facts, Interner, WireSet};
 use crate::key::RouteKey;
 use crate::policy::{Outcome, PeerFacts, PolicyChain, Subject};
 use crate::route::RouteAttrs;
@@ -1810,24 +1810,6 @@ impl Rib {
 
     /// Apply one decoded UPDATE of an established neighbor.
     pub fn apply_update(&mut self, peer: PeerId, update: &Update) -> UpdateReport {
-        self.apply_prepared(peer, update, None)
-    }
-
-    /// Who encodes and hashes attribute sets for this RIB where UPDATEs
-    /// are decoded ([`Rib::apply_prepared`]).
-    pub fn set_hasher(&self) -> SetHasher {
-        self.sh.interner.set_hasher()
-    }
-
-    /// [`Rib::apply_update`] with the set it announces its routes with
-    /// encoded and hashed beforehand ([`SetHasher::prepare`] of this RIB's
-    /// [`Rib::set_hasher`]), so that only its lookup is left to do here.
-    pub fn apply_prepared(
-        &mut self,
-        peer: PeerId,
-        update: &Update,
-        prepared: Option<&PreparedSet>,
-    ) -> UpdateReport {
         let mut report = UpdateReport::default();
         let Some(p) = self.sh.peer(peer.0) else {
             return report;
@@ -1864,8 +1846,7 @@ impl Rib {
                     .next_hop
                     .map_or(NextHop::Empty, NextHop::V4);
                 let a = &update.attributes;
-                let f = Family::IPV4_UNICAST;
-                self.announce_list(peer, f, list, (nh, a, prepared), &mut report);
+                self.announce_list(peer, Family::IPV4_UNICAST, list, nh, a, &mut report);
             }
         }
         if let Some(reach) = &update.mp_reach {
@@ -1874,8 +1855,8 @@ impl Rib {
                     self.withdraw_list(peer, reach.family, Nlris::List(list), &mut report)
                 }
                 MpNlri::Decoded(list) => {
-                    let attrs = (reach.next_hop, &update.attributes, prepared);
-                    self.announce_list(peer, reach.family, Nlris::List(list), attrs, &mut report);
+                    let (nh, a) = (reach.next_hop, &update.attributes);
+                    self.announce_list(peer, reach.family, Nlris::List(list), nh, a, &mut report);
                 }
                 MpNlri::Raw(_) => self.ignore(peer, reach.family, 1, &mut report),
             }
@@ -2107,7 +2088,8 @@ impl Rib {
         peer: PeerId,
         family: Family,
         list: Nlris<'_>,
-        (next_hop, raw, prepared): (NextHop, &PathAttributes, Option<&PreparedSet>),
+        next_hop: NextHop,
+        raw: &PathAttributes,
         report: &mut UpdateReport,
     ) {
         if !self.negotiated(peer, family) || family.nlri_kind().is_none() {
@@ -2120,21 +2102,10 @@ impl Rib {
         let keep_pre = p.config.keep_adj_rib_in;
         let typed_needed = !p.config.import.is_pass_through();
         let imported = self.import_rules(p, next_hop, raw);
-        // The set as received, prepared where the UPDATE was decoded when
-        // it is this one (the UPDATE's other family has another next hop).
-        let prepared = prepared.filter(|p| p.next_hop() == next_hop);
-        let interner = &mut self.sh.interner;
-        let mut received = || match prepared {
-            Some(p) => interner.intern_prepared(p),
-            None => interner.intern_parts(next_hop, raw),
-        };
-        let pre = keep_pre.then(&mut received);
+        let pre = keep_pre.then(|| self.sh.interner.intern_parts(next_hop, raw));
         let set: Option<Accepted> = match imported {
             Imported::Unchanged => {
-                let set = match &pre {
-                    Some(pre) => pre.clone(),
-                    None => received(),
-                };
+                let set = self.sh.interner.intern_parts(next_hop, raw);
                 let typed =
                     typed_needed.then(|| Box::new(RouteAttrs::new(raw.clone(), Some(next_hop))));
                 Some((typed, set))

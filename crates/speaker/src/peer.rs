@@ -1457,7 +1457,6 @@ impl PeerTask {
         let u = RibUpdate {
             peer: self.settings.id,
             epoch: self.epoch,
-            prepared: self.rib.sets.prepare(&update),
             update,
         };
         // Straight into the RIB's queue when there is room; otherwise the

@@ -30,7 +30,7 @@ use tracing::{error, info, warn};
 
 use ribbit_rib::{
     ExportMemo, GracefulDown, InjectError, InjectedRoute, Injection, MaxPrefixHit, PeerConfig,
-    PeerId, PreparedSet, Reconfigured, Rib, RibStats, RouteView, SessionInfo, SetHasher,
+    PeerId, Reconfigured, Rib, RibStats, RouteView, SessionInfo,
 };
 use ribbit_wire::{Family, Nlri, NlriList, Update};
 
@@ -63,10 +63,6 @@ pub struct RibUpdate {
     pub epoch: u64,
     /// The UPDATE.
     pub update: Arc<Update>,
-    /// The set it announces its routes with, encoded and hashed where it
-    /// was decoded ([`RibHandle::sets`]): the RIB's thread, the busiest
-    /// while tables load, then only looks it up.
-    pub prepared: Option<PreparedSet>,
 }
 
 /// Routes of one family sharing attributes, to inject ([`Rib::inject`]).
@@ -502,8 +498,6 @@ pub struct RibHandle {
     pub updates: mpsc::Sender<RibUpdate>,
     /// UPDATEs the RIB is done with and nobody else holds.
     pub spares: Arc<SpareUpdates>,
-    /// Encodes and hashes attribute sets for the RIB's interner.
-    pub sets: SetHasher,
 }
 
 /// UPDATEs the RIB has applied and nobody else holds, for the neighbor
@@ -573,7 +567,6 @@ pub fn spawn(
     let span = tracing::info_span!("rib");
     restarting.store(rib.deferring(), Ordering::Release);
     let spares = Arc::new(SpareUpdates::default());
-    let sets = rib.set_hasher();
     let task = RibTask {
         rib,
         names,
@@ -607,7 +600,6 @@ pub fn spawn(
             control,
             updates,
             spares: Arc::clone(&spares),
-            sets,
         },
         ended,
     )
@@ -812,9 +804,7 @@ impl RibTask {
             // Queued before its session went down.
             return;
         }
-        let report = self
-            .rib
-            .apply_prepared(u.peer, &u.update, u.prepared.as_ref());
+        let report = self.rib.apply_update(u.peer, &u.update);
         if !self.observers.is_empty() {
             self.observe_update(u.peer, &u.update);
         }
