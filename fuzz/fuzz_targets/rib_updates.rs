@@ -5,8 +5,10 @@
 //!
 //! Input: one byte of settings, then records of a neighbor byte and a
 //! length byte followed by that many bytes of UPDATE body. The neighbor
-//! byte's low two bits choose the neighbor; its top bits turn the record
-//! into a session event instead (down, down gracefully, up again).
+//! byte's low two bits choose the neighbor; bit 3 has every neighbor's
+//! due messages taken after the record; its top three bits turn the
+//! record into a session event instead (5 up again, 6 down gracefully, 7
+//! down and up).
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
