@@ -757,9 +757,10 @@ async fn slow_reader_drop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_block() {
-    // More UPDATEs than the speaker's event buffer (event-buffer = 4096) and the queue
-    // together: a blocked program falls behind the speaker.
-    let routes = 6000;
+    // More UPDATEs than the speaker's event buffer (event-buffer = 4096),
+    // the queue and the program's pipe (1 MiB, about 2,500 lines of 400
+    // bytes) together: a blocked program falls behind the speaker.
+    let routes = 10_000;
     let (lab, slow_log, pair) = slow_reader(4, "block", 20, routes).await;
     let s = pair
         .processes()

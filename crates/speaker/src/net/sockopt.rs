@@ -1,9 +1,10 @@
 //! Socket options BGP needs and std does not offer: TCP-MD5 signatures
 //! (RFC 2385), GTSM (RFC 5082) and the TTL of eBGP multihop sessions.
 //!
-//! This is the one module of Ribbit allowed to use `unsafe`: each block is a
-//! single `setsockopt(2)` call on a descriptor the caller owns, with a
-//! pointer to a value that lives for the whole call and its exact size.
+//! This is one of the two modules of Ribbit allowed to use `unsafe` (the
+//! other: `process::pipe`): each block is a single `setsockopt(2)` call on
+//! a descriptor the caller owns, with a pointer to a value that lives for
+//! the whole call and its exact size.
 #![allow(unsafe_code)]
 
 use std::io;

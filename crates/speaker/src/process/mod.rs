@@ -12,6 +12,7 @@
 //! | `dispatch` | carrying out a command on the [`Speaker`], replies and acks |
 //! | `encode` | events as lines: ExaBGP 4.2's JSON or Ribbit's, gap and re-sync |
 //! | `queue` | each program's bounded queue, its overflow policy and counters, the writer |
+//! | `pipe` | the pipes to and from a program, grown to 1 MiB |
 //! | `supervisor` | starting a program, restarting it with back-off, stopping it |
 //! | `show` | the text of `show neighbor`, `show adj-rib`, `show processes` |
 //! | `reload` | `reload` and `restart`: the configuration file applied again |
@@ -24,6 +25,7 @@ pub mod command;
 pub mod dispatch;
 pub mod encode;
 mod metrics;
+mod pipe;
 pub mod queue;
 pub mod reload;
 pub mod shell;

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
-use super::dispatch;
 use super::encode::EventEncoder;
 use super::queue::{bump, write_lines, Outbox};
+use super::{dispatch, pipe};
 use super::{Program, Shared, STOP_GRACE};
 use crate::config::OnExit;
 
@@ -123,6 +123,16 @@ async fn run(
         live.pid = child.id();
         live.outbox = Some(outbox.clone());
         live.next_start = None;
+    }
+    // Larger pipes both ways: a burst of events or of commands crosses in
+    // fewer, larger reads and writes. Where the system refuses, the pipes
+    // keep their size and work as well, only slower under load.
+    let grown = [
+        stdin.as_ref().map(|p| pipe::grow(p, pipe::PIPE_SIZE)),
+        stdout.as_ref().map(|p| pipe::grow(p, pipe::PIPE_SIZE)),
+    ];
+    if let Some(e) = grown.into_iter().flatten().find_map(Result::err) {
+        debug!(process = %cfg.name, error = %e, "pipes keep their size");
     }
     let writer = stdin.map(|s| tokio::spawn(write_lines(rx, s)));
     let name = cfg.name.clone();
