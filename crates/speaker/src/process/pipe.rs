@@ -9,9 +9,13 @@
 //! benchmark the program used about a quarter less CPU, and a million
 //! prefixes reached it a seventh sooner (docs/benchmarks.md).
 //!
-//! Besides `net/sockopt.rs`, this is the one module allowed `unsafe`: a
-//! single `fcntl(2)` on a descriptor the caller owns, with an integer
-//! argument.
+//! A grown pipe counts 256 pages against its user's share
+//! (`/proc/sys/fs/pipe-user-pages-soft`, 16,384 by default): the pipes of 32
+//! programs fit in it; past it Linux refuses an unprivileged user, and those
+//! pipes keep 64 KiB.
+//!
+//! With `net/sockopt.rs`, one of the two modules allowed `unsafe`: a single
+//! `fcntl(2)` on a descriptor the caller owns, with an integer argument.
 #![allow(unsafe_code)]
 
 use std::io;
