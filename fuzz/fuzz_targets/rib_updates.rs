@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
 use ribbit_rib::{AddPathSend, GracefulDown, PeerConfig, PeerId, Rib, RibOptions, SessionInfo};
-use ribbit_wire::{DecodeContext, EncodeContext, Family, FamilySet, Message, Update};
+use ribbit_wire::{EncodeContext, Family, FamilySet, Message, Update};
 
 const LOCAL_AS: u32 = 65000;
 
@@ -51,14 +51,6 @@ fn encode(n: u8, settings: u8) -> EncodeContext {
     }
 }
 
-fn decode_context(e: &EncodeContext) -> DecodeContext {
-    DecodeContext {
-        four_octet_as: e.four_octet_as,
-        extended_message: e.extended_message,
-        add_path: e.add_path,
-    }
-}
-
 fn session(n: u8, settings: u8) -> SessionInfo {
     SessionInfo {
         router_id: Ipv4Addr::new(10, 0, 1, n + 1),
@@ -74,8 +66,8 @@ fn session(n: u8, settings: u8) -> SessionInfo {
 /// Every message due to each neighbor, decoded as it would read them.
 fn drain(rib: &mut Rib, peers: &[PeerId], settings: u8) {
     for (n, &p) in (0u8..).zip(peers) {
-        let ctx = decode_context(&encode(n, settings));
-        let limit = if settings & 8 != 0 { 65_535 } else { 4_096 };
+        let sent_with = encode(n, settings);
+        let (ctx, limit) = (sent_with.mirror(), sent_with.max_message_len());
         let mut rounds = 0;
         while rib.has_pending(p) && rounds < 64 {
             rounds += 1;
@@ -137,7 +129,7 @@ fuzz_target!(|data: &[u8]| {
             }
             5..=7 => {}
             _ => {
-                let ctx = decode_context(&encode(n, settings));
+                let ctx = encode(n, settings).mirror();
                 if update.decode_into(body, &ctx).is_ok() {
                     rib.apply_update(peer, &update);
                 }

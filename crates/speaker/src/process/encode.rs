@@ -838,7 +838,7 @@ pub fn fast_update(u: &ribbit_wire::Update, out: &mut String) -> bool {
     // Attributes without anything announced (withdrawals that carry some,
     // or attributes alone) are shown too, as ExaBGP shows them: rare,
     // left to the general path.
-    if announce.iter().all(Option::is_none) && *a != ribbit_wire::PathAttributes::default() {
+    if announce.iter().all(Option::is_none) && !a.is_empty() {
         return false;
     }
     let mp_gone = u.mp_unreach.as_ref().and_then(|m| match &m.nlri {
