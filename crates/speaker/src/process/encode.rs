@@ -101,6 +101,15 @@ impl GapCause {
     }
 }
 
+/// What a program's lines say of one neighbor.
+#[derive(Debug, Default)]
+struct NeighborText {
+    /// Its events counted so far (ExaBGP's `counter`).
+    counter: u64,
+    /// The envelope of its UPDATEs after `counter`, for these ends.
+    update_head: Option<(Ends, String)>,
+}
+
 /// Turns the speaker's events into the lines of one program.
 #[derive(Debug)]
 pub struct EventEncoder {
@@ -113,7 +122,12 @@ pub struct EventEncoder {
     /// The envelope's members between `time` and `counter`, the same in
     /// every event: `,"host":...,"pid":...,"ppid":...,"counter":`.
     after_time: String,
-    counters: HashMap<IpAddr, u64>,
+    /// Per neighbor: the events counted, and what its UPDATEs' envelope
+    /// says of it.
+    neighbors: HashMap<IpAddr, NeighborText>,
+    /// The seconds of the last time written, and their text: they change
+    /// once a second, the microseconds every event.
+    seconds: (u64, String),
     /// The last NOTIFICATION of each neighbor since its connection came
     /// up, for the reason of the `down` that follows.
     last_notification: HashMap<IpAddr, (bool, Notification)>,
@@ -138,7 +152,8 @@ impl EventEncoder {
             pid,
             ppid,
             after_time,
-            counters: HashMap::new(),
+            neighbors: HashMap::new(),
+            seconds: (0, String::new()),
             last_notification: HashMap::new(),
             ribbit: EventFilter::everything(),
         }
@@ -252,9 +267,9 @@ impl EventEncoder {
     }
 
     fn counter(&mut self, peer: IpAddr) -> u64 {
-        let c = self.counters.entry(peer).or_insert(0);
-        *c += 1;
-        *c
+        let n = self.neighbors.entry(peer).or_default();
+        n.counter += 1;
+        n.counter
     }
 
     /// ExaBGP's envelope for a neighbor: everything but `type` and the
@@ -289,27 +304,36 @@ impl EventEncoder {
         })
     }
 
-    /// The envelope as text, up to the members of `neighbor` after `asn`
-    /// (the caller adds its own and closes both objects).
-    fn envelope_text(&mut self, kind: &str, peer: IpAddr, ends: Ends, out: &mut String) {
-        let counter = self.counter(peer);
+    /// An UPDATE's envelope as text, up to the members of `neighbor` after
+    /// `asn` (the caller adds its own and closes both objects). What it
+    /// says of the neighbor is written once per session's ends, not per
+    /// UPDATE: a table is a million of them.
+    fn update_envelope(&mut self, peer: IpAddr, ends: Ends, out: &mut String) {
         out.push_str("{\"exabgp\":\"");
         out.push_str(exa::API_VERSION);
         out.push_str("\",\"time\":");
-        push_time(out);
+        push_time(&mut self.seconds, out);
         out.push_str(&self.after_time);
-        push_u64(out, counter);
-        out.push_str(",\"type\":\"");
-        out.push_str(kind);
-        out.push_str("\",\"neighbor\":{\"address\":{\"local\":\"");
-        push_ip(out, ends.local_address);
-        out.push_str("\",\"peer\":\"");
-        push_ip(out, peer);
-        out.push_str("\"},\"asn\":{\"local\":");
-        push_u32(out, ends.local_as);
-        out.push_str(",\"peer\":");
-        push_u32(out, ends.peer_as);
-        out.push('}');
+        let n = self.neighbors.entry(peer).or_default();
+        n.counter += 1;
+        push_u64(out, n.counter);
+        let head = match &mut n.update_head {
+            Some((e, text)) if *e == ends => text,
+            slot => {
+                let mut text = String::new();
+                text.push_str(",\"type\":\"update\",\"neighbor\":{\"address\":{\"local\":\"");
+                push_ip(&mut text, ends.local_address);
+                text.push_str("\",\"peer\":\"");
+                push_ip(&mut text, peer);
+                text.push_str("\"},\"asn\":{\"local\":");
+                push_u32(&mut text, ends.local_as);
+                text.push_str(",\"peer\":");
+                push_u32(&mut text, ends.peer_as);
+                text.push('}');
+                &mut slot.insert((ends, text)).1
+            }
+        };
+        out.push_str(head);
     }
 
     fn exabgp(
@@ -344,7 +368,7 @@ impl EventEncoder {
                 // values costs several times more than the text, and a
                 // program may be fed a million prefixes.
                 out.reserve(update_text_size(update));
-                self.envelope_text("update", peer, ends, out);
+                self.update_envelope(peer, ends, out);
                 out.push_str(",\"direction\":\"receive\",\"message\":");
                 if !fast_update(update, out) {
                     out.push_str(&exa::update(update).to_string());
@@ -497,7 +521,7 @@ impl EventEncoder {
                         continue;
                     };
                     let mut line = String::with_capacity(256 + group.len() * 32);
-                    self.envelope_text("update", peer, ends, &mut line);
+                    self.update_envelope(peer, ends, &mut line);
                     line.push_str(",\"direction\":\"receive\",\"message\":{\"update\":{");
                     let a = &first.attributes;
                     if usual_attributes(a) {
@@ -723,12 +747,19 @@ fn push_tuples<const N: usize>(out: &mut String, items: impl Iterator<Item = [u3
 }
 
 /// Now, in seconds since the epoch with microseconds, as [`now`] gives it
-/// to the JSON events, without formatting a float.
-fn push_time(out: &mut String) {
+/// to the JSON events, without formatting a float; `seconds` keeps the
+/// text of the whole seconds last written.
+fn push_time(seconds: &mut (u64, String), out: &mut String) {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    push_u64(out, d.as_secs());
+    let (last, text) = seconds;
+    if *last != d.as_secs() || text.is_empty() {
+        *last = d.as_secs();
+        text.clear();
+        push_u64(text, d.as_secs());
+    }
+    out.push_str(text);
     out.push('.');
     push_padded(out, d.subsec_micros(), 6);
 }
