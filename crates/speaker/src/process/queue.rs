@@ -2,6 +2,7 @@
 //! of the program, written to its standard input by a task of its own, so
 //! that a program that stops reading holds up nothing but itself.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -86,16 +87,18 @@ pub fn bump(c: &AtomicU64) {
 #[error("the program's input is closed")]
 pub struct Closed;
 
-/// How much the writer hands to the pipe at a time: room in the queue is
-/// given back as each piece is written, not only once a large batch is.
-const WRITE_PIECE: usize = 64 * 1024;
+/// The size of the blocks queued lines are kept in, and so of the writes
+/// to the pipe: room in the queue is given back as each block is written,
+/// not only once a large batch is.
+const BLOCK: usize = 64 * 1024;
 
-/// A buffer the writer keeps between batches: a burst's larger buffer is
-/// given back once written.
-const KEPT_BUFFER: usize = 1024 * 1024;
+/// Written blocks kept to fill again (2 MiB): a burst's lines go into
+/// memory already in use rather than into a buffer grown, copied and
+/// faulted in page by page, and given back once written.
+const SPARE_BLOCKS: usize = 32;
 
-/// The queue shared by a program's [`Outbox`]es and its writer: text
-/// rather than a line per slot, so that a burst of events costs one
+/// The queue shared by a program's [`Outbox`]es and its writer: text in
+/// blocks rather than a line per slot, so that a burst of events costs one
 /// hand-over and a few large writes instead of a wake-up and a small
 /// write per line.
 #[derive(Debug)]
@@ -108,19 +111,58 @@ struct Queue {
     capacity: usize,
 }
 
+/// Lines, each ended by `\n`, in one allocation of about [`BLOCK`] bytes
+/// (a longer line has one of its own).
+#[derive(Debug, Default)]
+struct Block {
+    text: Vec<u8>,
+    lines: usize,
+}
+
 #[derive(Debug, Default)]
 struct Pending {
-    /// Lines not yet taken by the writer, each ended by `\n`.
-    text: Vec<u8>,
-    /// How many lines `text` holds.
-    in_text: usize,
-    /// Lines queued and not yet written into the pipe (in `text`, or taken
-    /// by the writer and being written): what the capacity bounds.
+    /// Lines not yet taken by the writer; the last block is being filled.
+    blocks: VecDeque<Block>,
+    /// Empty blocks to fill, at most [`SPARE_BLOCKS`].
+    spare: Vec<Vec<u8>>,
+    /// Lines queued and not yet written into the pipe (in `blocks`, or
+    /// taken by the writer and being written): what the capacity bounds.
     lines: usize,
     /// Every outbox is gone: the writer ends once it has written the rest.
     senders_gone: bool,
     /// The writer is gone: nothing queued will be read.
     writer_gone: bool,
+}
+
+impl Pending {
+    /// Append `line` and its end, in the last block if it fits there.
+    fn append(&mut self, line: &str) {
+        let need = line.len().saturating_add(1);
+        let fits = self
+            .blocks
+            .back()
+            .is_some_and(|b| b.text.capacity().saturating_sub(b.text.len()) >= need);
+        if !fits {
+            let mut text = self.spare.pop().unwrap_or_default();
+            text.reserve_exact(BLOCK.max(need));
+            self.blocks.push_back(Block { text, lines: 0 });
+        }
+        if let Some(b) = self.blocks.back_mut() {
+            b.text.extend_from_slice(line.as_bytes());
+            b.text.push(b'\n');
+            b.lines += 1;
+        }
+    }
+
+    /// A block written: its lines no longer count, its memory is kept to
+    /// fill again while few are.
+    fn written(&mut self, mut block: Block) {
+        self.lines = self.lines.saturating_sub(block.lines);
+        block.text.clear();
+        if self.spare.len() < SPARE_BLOCKS && block.text.capacity() <= 2 * BLOCK {
+            self.spare.push(block.text);
+        }
+    }
 }
 
 impl Queue {
@@ -268,9 +310,7 @@ impl Outbox {
         if p.lines >= self.queue().capacity {
             return Ok(false);
         }
-        p.text.extend_from_slice(line.as_bytes());
-        p.text.push(b'\n');
-        p.in_text += 1;
+        p.append(line);
         p.lines += 1;
         drop(p);
         bump(&self.counters.lines);
@@ -314,46 +354,29 @@ impl Outbox {
 /// program waits for it, and a burst goes out in large writes.
 pub async fn write_lines<W: AsyncWrite + Unpin>(inbox: Inbox, mut out: W) {
     let queue = &inbox.queue;
-    let mut text = Vec::new();
+    let mut batch = VecDeque::new();
     loop {
-        let (lines, ended) = {
+        let ended = {
             let mut p = queue.lock();
-            std::mem::swap(&mut p.text, &mut text);
-            (std::mem::take(&mut p.in_text), p.senders_gone)
+            std::mem::swap(&mut p.blocks, &mut batch);
+            p.senders_gone
         };
-        if text.is_empty() {
+        if batch.is_empty() {
             if ended {
                 break;
             }
             queue.to_writer.notified().await;
             continue;
         }
-        // Room comes back as the pieces go, in proportion to the bytes
-        // written (counting the pieces' lines would cost more than the
-        // writing); the last piece gives back the rest.
-        let (mut written, mut released) = (0usize, 0usize);
-        for piece in text.chunks(WRITE_PIECE) {
-            if out.write_all(piece).await.is_err() {
+        while let Some(block) = batch.pop_front() {
+            if out.write_all(&block.text).await.is_err() {
                 return;
             }
-            written += piece.len();
-            let done = if written == text.len() {
-                lines
-            } else {
-                lines.saturating_mul(written) / text.len()
-            };
-            let mut p = queue.lock();
-            p.lines = p.lines.saturating_sub(done.saturating_sub(released));
-            drop(p);
-            released = done;
+            queue.lock().written(block);
             queue.room.notify_waiters();
         }
         if out.flush().await.is_err() {
             return;
-        }
-        text.clear();
-        if text.capacity() > KEPT_BUFFER {
-            text = Vec::new();
         }
     }
     let _ = out.shutdown().await;
@@ -445,14 +468,18 @@ mod tests {
         let (w, mut r) = tokio::io::duplex(4096);
         tokio::spawn(write_lines(inbox, w));
         out.flush();
-        let first = read_exactly(&mut r, 2 * WRITE_PIECE).await;
+        let first = read_exactly(&mut r, 2 * BLOCK).await;
         // Whole lines, the last one cut where the read stopped.
         assert!(first.split('\n').all(|l| line.starts_with(l)));
-        // The first piece went into the pipe: its lines no longer count,
+        // The first block went into the pipe: its lines no longer count,
         // though the batch is not all written.
         let freed = out.room();
-        assert!(freed >= WRITE_PIECE / 100 && freed < lines, "room {freed}");
-        let rest = read_exactly(&mut r, lines * 100 - 2 * WRITE_PIECE).await;
+        let per_block = BLOCK / 100;
+        assert!(
+            freed >= per_block && freed % per_block == 0 && freed < lines,
+            "room {freed}"
+        );
+        let rest = read_exactly(&mut r, lines * 100 - 2 * BLOCK).await;
         assert!(rest.ends_with('\n'));
         drop(out);
         let mut tail = Vec::new();
