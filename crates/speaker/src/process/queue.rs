@@ -464,7 +464,7 @@ mod tests {
             assert!(out.event(&line).await.unwrap());
         }
         assert_eq!(out.room(), 0);
-        // A pipe smaller than one piece: the writer waits on the reader.
+        // A pipe smaller than one block: the writer waits on the reader.
         let (w, mut r) = tokio::io::duplex(4096);
         tokio::spawn(write_lines(inbox, w));
         out.flush();
