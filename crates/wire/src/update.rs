@@ -17,7 +17,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::attribute::{self, flags, type_code, As4Pending, Incoming, PathAttributes};
+use crate::attribute::{self, flags, type_code, As4Pending, AsPath, Incoming, PathAttributes};
 use crate::context::{DecodeContext, EncodeContext};
 use crate::error::{Action, AttributeIssue, DecodeError, Reason};
 use crate::family::{Afi, Family, NlriKind, Safi};
@@ -325,6 +325,9 @@ impl Update {
     /// session that decodes one UPDATE after another allocates nothing once
     /// the buffers have grown. On error the UPDATE's content is unspecified.
     pub fn decode_into(&mut self, body: &[u8], ctx: &DecodeContext) -> Result<(), DecodeError> {
+        // The last AS_PATH's memory, for this one's: a path is a list of
+        // lists, the most allocations of an UPDATE decoded afresh.
+        let mut spare_path = self.attributes.as_path.take();
         self.clear();
         let mut r = Reader::new(body, crate::HEADER_LEN);
         let trunc = |what| move |t| DecodeError::truncated(what, t, MALFORMED_LIST);
@@ -350,7 +353,7 @@ impl Update {
             )
         })?;
         read_ipv4_field(&mut r, ctx, &mut self.announced)?;
-        self.decode_attributes(ar, ctx)
+        self.decode_attributes(ar, ctx, &mut spare_path)
     }
 
     /// Empty every field, keeping the buffers.
@@ -376,6 +379,7 @@ impl Update {
         &mut self,
         mut r: Reader<'_>,
         ctx: &DecodeContext,
+        spare_path: &mut Option<AsPath>,
     ) -> Result<(), DecodeError> {
         let mut seen = [0u64; 4];
         let mut pending = As4Pending::default();
@@ -499,6 +503,7 @@ impl Update {
                     if let Err(reason) = attribute::decode_value(
                         &mut self.attributes,
                         &mut pending,
+                        spare_path,
                         incoming,
                         ctx.four_octet_as,
                     ) {

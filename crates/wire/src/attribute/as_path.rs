@@ -157,8 +157,19 @@ impl AsPath {
 
     /// Decode the attribute value with 2- or 4-octet AS numbers.
     pub fn decode(value: &[u8], four_octet: bool) -> Result<AsPath, AsPathError> {
+        let mut path = AsPath {
+            segments: Vec::with_capacity(1),
+        };
+        path.decode_into(value, four_octet)?;
+        Ok(path)
+    }
+
+    /// [`AsPath::decode`] into this path's memory, replacing its segments:
+    /// a decoder that reuses its UPDATEs reuses their paths' lists too.
+    /// Left with no meaning on error.
+    pub fn decode_into(&mut self, value: &[u8], four_octet: bool) -> Result<(), AsPathError> {
         let mut r = Reader::new(value, 0);
-        let mut segments = Vec::with_capacity(1);
+        let mut used = 0;
         while !r.is_empty() {
             let kind = r.u8().map_err(|_| AsPathError::Truncated)?;
             let kind = SegmentType::from_code(kind).ok_or(AsPathError::UnknownSegmentType(kind))?;
@@ -170,10 +181,23 @@ impl AsPath {
             let bytes = r
                 .take(count.saturating_mul(width))
                 .map_err(|_| AsPathError::Truncated)?;
+            if used == self.segments.len() {
+                self.segments.push(Segment {
+                    kind,
+                    asns: Vec::new(),
+                });
+            }
+            let Some(segment) = self.segments.get_mut(used) else {
+                break;
+            };
+            used = used.saturating_add(1);
+            segment.kind = kind;
+            let asns = &mut segment.asns;
+            asns.clear();
             // Sized up front: the filter below never drops a whole chunk,
-            // but it hides the count from `collect`, which would grow the
+            // but it hides the count from `extend`, which would grow the
             // vector a few times per path.
-            let mut asns = Vec::with_capacity(count);
+            asns.reserve_exact(count);
             if four_octet {
                 asns.extend(
                     bytes
@@ -189,9 +213,9 @@ impl AsPath {
                         .map(|c| u32::from(u16::from_be_bytes(c))),
                 );
             }
-            segments.push(Segment { kind, asns });
         }
-        Ok(AsPath { segments })
+        self.segments.truncate(used);
+        Ok(())
     }
 
     /// Encode with 4-octet AS numbers, or with 2-octet ones where AS_TRANS
@@ -396,6 +420,20 @@ mod tests {
         path.encode(false, &mut out2);
         assert_eq!(out2, [2, 2, 0xfd, 0xe9, 0x5b, 0xa0]);
         assert!(path.needs_four_octets());
+    }
+
+    #[test]
+    fn decoding_into_a_used_path_replaces_it() {
+        let long: AsPath = "65001 65002 { 65010 65011 } 65003".parse().unwrap();
+        let short: AsPath = "( 64512 ) 65001".parse().unwrap();
+        let mut path = AsPath::default();
+        for p in [&long, &short, &long, &AsPath::default(), &short] {
+            let mut bytes = Vec::new();
+            p.encode(true, &mut bytes);
+            path.decode_into(&bytes, true).unwrap();
+            assert_eq!(&path, p);
+            assert_eq!(AsPath::decode(&bytes, true).as_ref(), Ok(p));
+        }
     }
 
     #[test]

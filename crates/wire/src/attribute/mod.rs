@@ -248,11 +248,13 @@ fn nonzero_multiple(len: usize, n: usize) -> bool {
 }
 
 /// Parse one known attribute's value into `attrs`, whose lists are empty
-/// (the caller cleared them and discards repeated attributes). Returns the
+/// (the caller cleared them and discards repeated attributes); an AS_PATH
+/// is decoded into `spare_path`'s memory when it holds some. Returns the
 /// reason when it is malformed; the caller applies [`malformed_action`].
 pub(crate) fn decode_value(
     attrs: &mut PathAttributes,
     pending: &mut As4Pending,
+    spare_path: &mut Option<AsPath>,
     a: Incoming<'_>,
     four_octet_as: bool,
 ) -> Result<(), Reason> {
@@ -271,7 +273,8 @@ pub(crate) fn decode_value(
             });
         }
         AS_PATH => {
-            let path = AsPath::decode(v, four_octet_as).map_err(|e| {
+            let mut path = spare_path.take().unwrap_or_default();
+            path.decode_into(v, four_octet_as).map_err(|e| {
                 Reason::MalformedAsPath(match e {
                     as_path::AsPathError::Truncated => "segment runs past the attribute",
                     as_path::AsPathError::UnknownSegmentType(_) => "unknown segment type",
