@@ -512,9 +512,12 @@ pub struct SpareUpdates {
 
 /// The most spare UPDATEs kept, for all neighbors: enough for a busy
 /// neighbor task to find some whenever it looks (it takes up to
-/// [`ribbit_fsm::session::SPARE_UPDATES`] at a time); past it, applied
-/// UPDATEs are freed. (1,024 was no faster in a full table's load.)
-const SPARES_KEPT: usize = 256;
+/// [`ribbit_fsm::session::SPARE_UPDATES`] at a time), and for a whole
+/// batch a program's event task hands back at once (up to 1,024 events,
+/// `process::dispatch`): with 256, three in four of a table streamed to a
+/// program were freed there and decoded afresh. Past it, applied UPDATEs
+/// are freed; the spares are small ([`SPARE_PREFIXES`]).
+const SPARES_KEPT: usize = 1024;
 
 /// A spare UPDATE with more room than this many prefixes is freed, not
 /// kept: what the spares hold stays small.
