@@ -115,7 +115,9 @@ struct Queue {
 /// (a longer line has one of its own).
 #[derive(Debug, Default)]
 struct Block {
+    /// The lines' text.
     text: Vec<u8>,
+    /// How many lines it holds.
     lines: usize,
 }
 
