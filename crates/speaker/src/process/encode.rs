@@ -647,34 +647,34 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
         out.push_str(name);
         out.push_str("\":");
     };
-    let numbers = |out: &mut String, v: &mut dyn Iterator<Item = u32>| {
-        out.push('[');
-        for (i, n) in v.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_u32(out, n);
-        }
-        out.push(']');
-    };
     if let Some(agg) = a.aggregator {
         member(out, "aggregator");
         let _ = write!(out, "\"{}:{}\"", agg.asn, agg.address);
     }
     let path = a.as_path.as_ref().filter(|p| !p.segments.is_empty());
-    let of_kind = |kind: SegmentType| {
-        path.into_iter()
-            .flat_map(|p| p.segments.iter())
-            .filter(move |s| s.kind == kind)
-            .flat_map(|s| s.asns.iter().copied())
+    let segments = path.map_or(&[][..], |p| p.segments.as_slice());
+    // The ASNs of the segments of one kind, in order, as one list.
+    let asns_of = |out: &mut String, kind: SegmentType| {
+        out.push('[');
+        let mut first = true;
+        for s in segments.iter().filter(|s| s.kind == kind) {
+            for &n in &s.asns {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                push_u32(out, n);
+            }
+        }
+        out.push(']');
     };
-    let has = |kind: SegmentType| of_kind(kind).next().is_some();
+    let has = |kind: SegmentType| segments.iter().any(|s| s.kind == kind);
     if path.is_some() {
         member(out, "as-path");
-        numbers(out, &mut of_kind(SegmentType::Sequence));
+        asns_of(out, SegmentType::Sequence);
         if has(SegmentType::Set) {
             member(out, "as-set");
-            numbers(out, &mut of_kind(SegmentType::Set));
+            asns_of(out, SegmentType::Set);
         }
     }
     if a.atomic_aggregate {
@@ -692,10 +692,10 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
     }
     if path.is_some() {
         member(out, "confederation-path");
-        numbers(out, &mut of_kind(SegmentType::ConfedSequence));
+        asns_of(out, SegmentType::ConfedSequence);
         if has(SegmentType::ConfedSet) {
             member(out, "confederation-set");
-            numbers(out, &mut of_kind(SegmentType::ConfedSet));
+            asns_of(out, SegmentType::ConfedSet);
         }
     }
     if !a.large_communities.is_empty() {
@@ -1297,6 +1297,29 @@ mod fast {
                 prefix: p.parse().unwrap(),
             })
             .collect()
+    }
+
+    #[test]
+    fn every_kind_of_segment_as_the_general_encoder_writes_it() {
+        let mut u = ribbit_wire::Update {
+            announced: prefixes(&["10.0.0.0/24"]),
+            ..ribbit_wire::Update::default()
+        };
+        u.attributes.next_hop = Some("192.0.2.1".parse().unwrap());
+        u.attributes.as_path = Some(
+            "[ 64512 64513 ] { 64514 } 65001 ( 65010 65011 ) 65003 ( 65012 )"
+                .parse()
+                .unwrap(),
+        );
+        let mut fast = String::new();
+        assert!(fast_update(&u, &mut fast));
+        let value: Value = serde_json::from_str(&fast).unwrap();
+        assert_eq!(value, exa::update(&u));
+        let attribute = &value["update"]["attribute"];
+        assert_eq!(attribute["as-path"], json!([65001, 65003]));
+        assert_eq!(attribute["as-set"], json!([65010, 65011, 65012]));
+        assert_eq!(attribute["confederation-path"], json!([64512, 64513]));
+        assert_eq!(attribute["confederation-set"], json!([64514]));
     }
 
     #[test]
