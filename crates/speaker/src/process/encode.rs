@@ -266,10 +266,11 @@ impl EventEncoder {
         }
     }
 
-    fn counter(&mut self, peer: IpAddr) -> u64 {
+    /// The neighbor's text, its counter moved on for one more event.
+    fn count_event(&mut self, peer: IpAddr) -> &mut NeighborText {
         let n = self.neighbors.entry(peer).or_default();
         n.counter += 1;
-        n.counter
+        n
     }
 
     /// ExaBGP's envelope for a neighbor: everything but `type` and the
@@ -291,7 +292,7 @@ impl EventEncoder {
             json!({ "local": ends.local_as, "peer": ends.peer_as }),
         );
         n.extend(neighbor);
-        let counter = self.counter(peer);
+        let counter = self.count_event(peer).counter;
         json!({
             "exabgp": exa::API_VERSION,
             "time": now(),
@@ -314,8 +315,7 @@ impl EventEncoder {
         out.push_str("\",\"time\":");
         push_time(&mut self.seconds, out);
         out.push_str(&self.after_time);
-        let n = self.neighbors.entry(peer).or_default();
-        n.counter += 1;
+        let n = self.count_event(peer);
         push_u64(out, n.counter);
         let head = match &mut n.update_head {
             Some((e, text)) if *e == ends => text,
