@@ -651,8 +651,10 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
         member(out, "aggregator");
         let _ = write!(out, "\"{}:{}\"", agg.asn, agg.address);
     }
-    let path = a.as_path.as_ref().filter(|p| !p.segments.is_empty());
-    let segments = path.map_or(&[][..], |p| p.segments.as_slice());
+    let segments = a
+        .as_path
+        .as_ref()
+        .map_or(&[][..], |p| p.segments.as_slice());
     // The ASNs of the segments of one kind, in order, as one list.
     let asns_of = |out: &mut String, kind: SegmentType| {
         out.push('[');
@@ -669,7 +671,7 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
         out.push(']');
     };
     let has = |kind: SegmentType| segments.iter().any(|s| s.kind == kind);
-    if path.is_some() {
+    if !segments.is_empty() {
         member(out, "as-path");
         asns_of(out, SegmentType::Sequence);
         if has(SegmentType::Set) {
@@ -690,7 +692,7 @@ fn write_attributes(a: &ribbit_wire::PathAttributes, out: &mut String) {
                 .map(|c| [u32::from(c.high()), u32::from(c.low())]),
         );
     }
-    if path.is_some() {
+    if !segments.is_empty() {
         member(out, "confederation-path");
         asns_of(out, SegmentType::ConfedSequence);
         if has(SegmentType::ConfedSet) {
