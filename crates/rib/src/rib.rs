@@ -2102,14 +2102,17 @@ impl Rib {
         let keep_pre = p.config.keep_adj_rib_in;
         let typed_needed = !p.config.import.is_pass_through();
         let imported = self.import_rules(p, next_hop, raw);
-        let pre = keep_pre.then(|| self.sh.interner.intern_parts(next_hop, raw));
+        // The set as received, interned once: the pre-policy copy's, and
+        // the path's when the import rules change nothing.
+        let received = (keep_pre || matches!(imported, Imported::Unchanged))
+            .then(|| self.sh.interner.intern_parts(next_hop, raw));
+        let pre = received.as_ref().filter(|_| keep_pre).cloned();
         let set: Option<Accepted> = match imported {
-            Imported::Unchanged => {
-                let set = self.sh.interner.intern_parts(next_hop, raw);
+            Imported::Unchanged => received.map(|set| {
                 let typed =
                     typed_needed.then(|| Box::new(RouteAttrs::new(raw.clone(), Some(next_hop))));
-                Some((typed, set))
-            }
+                (typed, set)
+            }),
             Imported::Changed(a) => {
                 let set = self.sh.interner.intern(&a);
                 Some((Some(a), set))
