@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use ribbit_rib::{PeerId, Rib};
+use ribbit_rib::{ExportMemo, PeerId, Rib};
 use ribbit_wire::update::Update;
 use ribbit_wire::{DecodeContext, HEADER_LEN};
 
@@ -91,7 +91,43 @@ fn table(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
     apply_only(&mut g, "apply_only_1m", &t.updates, &ctx);
+    g.bench_function("apply_and_send_1m", |b| {
+        b.iter_batched(
+            peers::source_and_monitor,
+            |(mut rib, src, mon)| {
+                apply_and_send(&mut rib, src, mon, &t.updates, &ctx);
+                rib
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
     g.finish();
+}
+
+/// The RIB task's loop over a whole table: bursts of 512 UPDATEs applied,
+/// then a round of at most 256 KiB of messages for the monitor (which
+/// takes them at once), the export results shared through one memo kept
+/// from round to round.
+fn apply_and_send(
+    rib: &mut Rib,
+    src: PeerId,
+    mon: PeerId,
+    updates: &[Vec<u8>],
+    ctx: &DecodeContext,
+) {
+    let mut memo = ExportMemo::default();
+    let mut out = Vec::new();
+    for burst in updates.chunks(512) {
+        apply(rib, src, burst, ctx);
+        out.clear();
+        rib.take_round(&mut memo, mon, 256 * 1024, &mut out);
+        memo.clear();
+    }
+    while rib.has_pending(mon) {
+        out.clear();
+        rib.take_round(&mut memo, mon, 256 * 1024, &mut out);
+        memo.clear();
+    }
 }
 
 criterion_group!(benches, table);

@@ -582,6 +582,11 @@ pub struct ExportMemo {
     /// The class of each neighbor met in the round, and what the rules
     /// read of it.
     class_of: FastMap<u32, (u32, export::Target)>,
+    /// Results of earlier rounds nobody holds any more, reused with their
+    /// buffers: a full table makes one result per set and round, and
+    /// two allocations each (the shared result, its bytes) were a third
+    /// of the export rules' time.
+    spare: Vec<Rc<Exported>>,
 }
 
 /// Results an [`ExportMemo`] keeps room for between rounds (a round that
@@ -589,15 +594,24 @@ pub struct ExportMemo {
 /// gives its room back).
 const MEMO_KEPT: usize = 1 << 16;
 
+/// Results an [`ExportMemo`] keeps for reuse between rounds: about as
+/// many as a round of a full table makes.
+const SPARE_KEPT: usize = 4096;
+
 impl ExportMemo {
     /// Forget every result, for a new round (or after a change).
     pub fn clear(&mut self) {
+        self.last = None;
+        let room = SPARE_KEPT.saturating_sub(self.spare.len());
+        self.spare.extend(
+            self.ruled
+                .drain()
+                .filter_map(|(_, r)| r.filter(|r| Rc::strong_count(r) == 1))
+                .take(room),
+        );
         if self.ruled.capacity() > MEMO_KEPT {
             self.ruled = FastMap::default();
-        } else {
-            self.ruled.clear();
         }
-        self.last = None;
         self.classes.clear();
         self.class_of.clear();
     }
@@ -625,7 +639,7 @@ impl ExportMemo {
         addr: usize,
         source: u32,
         family: Family,
-        rules: impl FnOnce(&export::Target) -> Option<Exported>,
+        rules: impl FnOnce(&export::Target, Vec<u8>) -> Option<Exported>,
     ) -> Option<Memoized> {
         let class = self.class(sh, to)?.0;
         let key = (addr, source, class, family);
@@ -633,7 +647,28 @@ impl ExportMemo {
             return Some(r.clone());
         }
         let (_, t) = self.class_of.get(&to)?;
-        let r = rules(t).map(Rc::new);
+        // A spare result is held by nobody else: its room and its bytes'
+        // buffer take the new one.
+        let r = match self.spare.pop() {
+            Some(mut shared) => match Rc::get_mut(&mut shared) {
+                Some(slot) => {
+                    let mut buffer = std::mem::take(&mut slot.encoded).into_bytes();
+                    buffer.clear();
+                    match rules(t, buffer) {
+                        Some(e) => {
+                            *slot = e;
+                            Some(shared)
+                        }
+                        None => {
+                            self.spare.push(shared);
+                            None
+                        }
+                    }
+                }
+                None => rules(t, Vec::new()).map(Rc::new),
+            },
+            None => rules(t, Vec::new()).map(Rc::new),
+        };
         self.ruled.insert(key, r.clone());
         Some(r)
     }
@@ -977,9 +1012,14 @@ impl Shared {
         let ruled = match &memo.last {
             Some((k, r)) if *k == last => r.clone(),
             _ => {
-                let r = memo.ruled(self, to, path.attrs.addr(), path.peer(), family, |t| {
-                    self.export_rules(t, path)
-                })?;
+                let r = memo.ruled(
+                    self,
+                    to,
+                    path.attrs.addr(),
+                    path.peer(),
+                    family,
+                    |t, buf| self.export_rules(t, path, buf),
+                )?;
                 memo.last = Some((last, r.clone()));
                 r
             }
@@ -1007,8 +1047,9 @@ impl Shared {
 
     /// The export rules applied to a path for a neighbor `t`: on the wire
     /// form when nothing needs the decoded attributes (no export policy,
-    /// a 4-octet AS session), else on the decoded attributes.
-    fn export_rules<X>(&self, t: &Target, path: &Path<X>) -> Option<Exported> {
+    /// a 4-octet AS session), else on the decoded attributes. The wire
+    /// form is written into `out` (empty, its room reused).
+    fn export_rules<X>(&self, t: &Target, path: &Path<X>, mut out: Vec<u8>) -> Option<Exported> {
         let (source, _) = self.source(path.peer())?;
         let plan = export::plan(&source, t, &path.attrs.facts())?;
         if t.typed || !t.encode.four_octet_as {
@@ -1017,7 +1058,7 @@ impl Shared {
             return self.exported(attrs, &t.encode);
         }
         let bytes = path.attrs.attribute_bytes();
-        let mut out = Vec::with_capacity(bytes.len() + 16);
+        out.reserve(bytes.len() + 16);
         export::apply_wire(&plan, bytes, &mut out);
         let encoded = EncodedAttributes::from_bytes(out)?;
         let next_hop = export::next_hop(&plan, path.attrs.next_hop(), t);
@@ -1044,8 +1085,8 @@ impl Shared {
         } else {
             INJECTED
         };
-        let ruled = memo.ruled(self, to, route.attrs.addr(), source, family, |t| {
-            self.injected_rules(t, family, &route.attrs, route.next_hop_self)
+        let ruled = memo.ruled(self, to, route.attrs.addr(), source, family, |t, buf| {
+            self.injected_rules(t, family, &route.attrs, route.next_hop_self, buf)
         })??;
         // The neighbor's export policy applies to what we originate too,
         // as it does in BIRD and GoBGP (the source is local).
@@ -1075,6 +1116,7 @@ impl Shared {
         family: Family,
         set: &WireSet,
         next_hop_self: bool,
+        mut out: Vec<u8>,
     ) -> Option<Exported> {
         let next_hop = if next_hop_self {
             // Our address on the session: the one of the neighbor's
@@ -1097,7 +1139,7 @@ impl Shared {
             return self.exported(attrs, &t.encode);
         }
         let bytes = set.attribute_bytes();
-        let mut out = Vec::with_capacity(bytes.len() + 8);
+        out.reserve(bytes.len() + 8);
         export::apply_wire(&plan, bytes, &mut out);
         let encoded = EncodedAttributes::from_bytes(out)?;
         let hash = derived_hash(set, &plan, next_hop);

@@ -2339,3 +2339,40 @@ fn a_round_shares_export_results_only_between_alike_neighbors() {
     assert_eq!(nh(&got[8]), Some(NextHop::V4(v4("192.0.2.253"))));
     assert_eq!(got[7].get("10.1.0.0/16").and_then(|x| x.1.med), Some(7));
 }
+
+/// Export results are reused from round to round (their room and their
+/// bytes' buffer): what a round sends after new UPDATEs arrived is made
+/// anew, byte for byte what a pass of its own sends.
+#[test]
+fn export_results_reused_between_rounds_are_made_anew() {
+    fn build() -> (Rib, PeerId, PeerId) {
+        let mut rib = rib();
+        let source = peer(&mut rib, 1, 65001);
+        let monitor = peer(&mut rib, 2, 65002);
+        (rib, source, monitor)
+    }
+    let (mut alone, source, monitor) = build();
+    let (mut round, _, _) = build();
+    let mut memo = ExportMemo::default();
+    for i in 0..40u32 {
+        // Sets of different lengths, so that a reused buffer holding a
+        // longer set's bytes would show.
+        let path: Vec<u32> = (0..=(i % 7)).map(|x| 65001 + x * 10 + i).collect();
+        let mut a = attrs(&path, "192.0.2.1");
+        a.med = (i % 2 == 0).then_some(i);
+        let prefix = format!("10.{i}.0.0/16");
+        let update = announce(&[&prefix], a);
+        alone.apply_update(source, &update);
+        round.apply_update(source, &update);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        alone.take_into(monitor, 4096, &mut x);
+        round.take_round(&mut memo, monitor, 4096, &mut y);
+        memo.clear();
+        assert_eq!(x, y, "round {i}");
+        assert!(!y.is_empty(), "round {i}");
+    }
+    assert!(
+        !round.has_pending(monitor),
+        "everything was sent in its round"
+    );
+}

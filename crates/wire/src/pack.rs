@@ -30,7 +30,7 @@ pub struct TooLarge {
 /// hop: every attribute of a [`PathAttributes`] but NEXT_HOP, in ascending
 /// type order, and the two places where NEXT_HOP (IPv4 unicast) or
 /// MP_REACH_NLRI (every other family) go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct EncodedAttributes {
     /// (A vector: made once per set and session and soon dropped, it is
     /// not worth shrinking.)
@@ -78,6 +78,12 @@ impl EncodedAttributes {
             next_hop_at: u32::try_from(next_hop_at).ok()?,
             mp_at: u32::try_from(mp_at).ok()?,
         })
+    }
+
+    /// The bytes, for their buffer to be reused (see
+    /// [`EncodedAttributes::from_bytes`]).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 
     /// A borrowed view of the same.
