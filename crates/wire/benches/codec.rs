@@ -130,8 +130,16 @@ fn decode(c: &mut Criterion) {
 }
 
 fn encode(c: &mut Criterion) {
-    let mut group = c.benchmark_group("encode_update");
     let attrs = attributes();
+    c.bench_function("encode_attribute_set", |b| {
+        let mut out = Vec::with_capacity(256);
+        b.iter(|| {
+            out.clear();
+            black_box(&attrs).encode(true, &mut out);
+            out.len()
+        })
+    });
+    let mut group = c.benchmark_group("encode_update");
     let nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
     for n in [1u32, 100, 1000] {
         let list = prefixes(n);
