@@ -647,31 +647,34 @@ impl ExportMemo {
             return Some(r.clone());
         }
         let (_, t) = self.class_of.get(&to)?;
-        // A spare result is held by nobody else: its room and its bytes'
-        // buffer take the new one.
-        let r = match self.spare.pop() {
-            Some(mut shared) => match Rc::get_mut(&mut shared) {
-                Some(slot) => {
-                    let mut buffer = std::mem::take(&mut slot.encoded).into_bytes();
-                    buffer.clear();
-                    match rules(t, buffer) {
-                        Some(e) => {
-                            *slot = e;
-                            Some(shared)
-                        }
-                        None => {
-                            self.spare.push(shared);
-                            None
-                        }
-                    }
-                }
-                None => rules(t, Vec::new()).map(Rc::new),
-            },
-            None => rules(t, Vec::new()).map(Rc::new),
-        };
+        let r = rules(t, spare_buffer(&mut self.spare)).map(|e| share(&mut self.spare, e));
         self.ruled.insert(key, r.clone());
         Some(r)
     }
+}
+
+/// An empty buffer with the room of a spare result's bytes (the spare
+/// stays in `spare`, its bytes gone), or a new one.
+fn spare_buffer(spare: &mut [Rc<Exported>]) -> Vec<u8> {
+    let mut buffer = spare
+        .last_mut()
+        .and_then(Rc::get_mut)
+        .map(|s| std::mem::take(&mut s.encoded).into_bytes())
+        .unwrap_or_default();
+    buffer.clear();
+    buffer
+}
+
+/// `e` shared, in the room of a spare result when there is one (spares
+/// are held by nobody else: see [`ExportMemo::clear`]).
+fn share(spare: &mut Vec<Rc<Exported>>, e: Exported) -> Rc<Exported> {
+    if let Some(mut shared) = spare.pop() {
+        if let Some(slot) = Rc::get_mut(&mut shared) {
+            *slot = e;
+            return shared;
+        }
+    }
+    Rc::new(e)
 }
 
 /// What [`ExportMemo`] is keyed by: the source set's address, the source
