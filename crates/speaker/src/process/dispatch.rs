@@ -537,7 +537,8 @@ pub(crate) async fn commands(
             continue;
         }
         bump(&d.program.counters.commands);
-        if d.handle(text).await.is_err() {
+        let work = d.take(text);
+        if !matches!(work, Work::Done) && d.carry_out(work).await.is_err() {
             return;
         }
     }
@@ -553,22 +554,108 @@ struct Batch {
     ids: Vec<Option<String>>,
 }
 
+/// What a line still needs once [`Dispatcher::take`] has done what needs
+/// no waiting; each is carried out after the batch before it is sent.
+enum Work {
+    /// Nothing: its route joined the batch.
+    Done,
+    /// A route that starts a new batch.
+    NewBatch(Option<String>, Vec<IpAddr>, Route),
+    /// Only the answer.
+    Answer(Option<String>, Result<(), String>),
+    /// A route command that is not a route, to these neighbors.
+    Routes(Option<String>, Vec<IpAddr>, RouteControl),
+    /// Any other command.
+    Command(Option<String>, Request),
+}
+
+/// The route commands that carry no route.
+enum RouteControl {
+    /// `announce route-refresh FAMILY`.
+    Refresh(Family),
+    /// `announce eor FAMILY`.
+    EndOfRib(Family),
+    /// `announce watchdog NAME` (true) / `withdraw watchdog NAME`.
+    Watchdog(String, bool),
+}
+
+/// One route command's change, on its way into a batch.
+// Moved once, into the batch: a Box would be an allocation per command.
+#[allow(clippy::large_enum_variant)]
+enum Route {
+    Announce(Announcement),
+    Withdraw(Withdrawal),
+}
+
 impl Batch {
     fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
 
     /// Whether a command of this kind for these neighbors may join.
-    fn fits(&self, neighbors: &[IpAddr], announce: bool) -> bool {
+    fn fits(&self, neighbors: &[IpAddr], route: &Route) -> bool {
         match &self.change {
             None => true,
             Some(c) => {
                 self.neighbors == neighbors
-                    && matches!(c, Change::Announce(_)) == announce
+                    && matches!(c, Change::Announce(_)) == matches!(route, Route::Announce(_))
                     && self.ids.len() < MAX_BATCH
             }
         }
     }
+
+    /// Add a command's route (after [`Batch::fits`]). A route that differs
+    /// from the one before it only in its NLRI joins that one's NLRI list,
+    /// as the speaker would group them anyway: ten thousand commands of a
+    /// table are one entry, not ten thousand to move and free.
+    fn add(&mut self, neighbors: Vec<IpAddr>, id: Option<String>, route: Route) {
+        self.ids.push(id);
+        match (&mut self.change, route) {
+            (Some(Change::Announce(v)), Route::Announce(a)) => {
+                let joined = v
+                    .last_mut()
+                    .is_some_and(|last| same_but_nlri(last, &a) && last.nlri.extend_from(&a.nlri));
+                if !joined {
+                    v.push(a);
+                }
+            }
+            (Some(Change::Withdraw(v)), Route::Withdraw(w)) => {
+                let joined = v
+                    .last_mut()
+                    .is_some_and(|last| last.family == w.family && last.nlri.extend_from(&w.nlri));
+                if !joined {
+                    v.push(w);
+                }
+            }
+            (slot, route) => {
+                *slot = Some(match route {
+                    Route::Announce(a) => Change::Announce(vec![a]),
+                    Route::Withdraw(w) => Change::Withdraw(vec![w]),
+                });
+                self.neighbors = neighbors;
+            }
+        }
+    }
+}
+
+/// Whether two announcements are the same but for their NLRI.
+fn same_but_nlri(a: &Announcement, b: &Announcement) -> bool {
+    // Every field named, so that a new one is not forgotten here.
+    let Announcement {
+        family,
+        nlri: _,
+        next_hop,
+        attributes,
+        watchdog,
+        held,
+        name,
+    } = a;
+    *family == b.family
+        && *next_hop == b.next_hop
+        && *held == b.held
+        && *watchdog == b.watchdog
+        && *name == b.name
+        && *attributes == b.attributes
 }
 
 struct Dispatcher {
@@ -580,22 +667,35 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    async fn handle(&mut self, text: &str) -> Result<(), Closed> {
+    /// Do what a line asks that needs no waiting: a route joins the
+    /// batch here, which is what nearly every line of a busy program is.
+    fn take(&mut self, text: &str) -> Work {
         match command::parse(text) {
             Err(e) => {
-                self.flush().await?;
                 debug!(process = %self.program.config.name, line = text, error = %e.message, "command refused");
-                self.answer(e.id.as_deref(), Vec::new(), Err(e.message))
-                    .await
+                Work::Answer(e.id, Err(e.message))
             }
             Ok(Line {
                 id,
                 request: Request::Route(cmd),
-            }) => self.route(id, cmd).await,
-            Ok(Line { id, request }) => {
-                self.flush().await?;
-                self.control(id, request).await
+            }) => self.take_route(id, cmd),
+            Ok(Line { id, request }) => Work::Command(id, request),
+        }
+    }
+
+    /// Carry out what [`Dispatcher::take`] left, after the routes batched
+    /// before it.
+    async fn carry_out(&mut self, work: Work) -> Result<(), Closed> {
+        self.flush().await?;
+        match work {
+            Work::Done => Ok(()),
+            Work::NewBatch(id, neighbors, route) => {
+                self.batch.add(neighbors, id, route);
+                Ok(())
             }
+            Work::Answer(id, r) => self.answer(id.as_deref(), Vec::new(), r).await,
+            Work::Routes(id, neighbors, what) => self.route_control(id, neighbors, what).await,
+            Work::Command(id, request) => self.control(id, request).await,
         }
     }
 
@@ -659,67 +759,82 @@ impl Dispatcher {
         Ok(Some((self.select(selectors)?, !selectors.is_empty())))
     }
 
-    async fn route(&mut self, id: Option<String>, cmd: ApiCommand) -> Result<(), Closed> {
+    /// A route command: an announcement or withdrawal joins the batch
+    /// when it fits.
+    fn take_route(&mut self, id: Option<String>, cmd: ApiCommand) -> Work {
         let targets = match self.targets(&cmd.neighbors) {
             Ok(t) => t,
-            Err(e) => {
-                self.flush().await?;
-                return self.answer(id.as_deref(), Vec::new(), Err(e)).await;
-            }
+            Err(e) => return Work::Answer(id, Err(e)),
         };
-        // Route changes: to the named neighbors, to the program's that have
-        // the family, or (empty) to every neighbor that has it.
-        let route_targets = |family: Family| -> Vec<IpAddr> {
-            match &targets {
-                None => Vec::new(),
-                Some((v, true)) => v.clone(),
-                Some((v, false)) => with_family(&self.shared.speaker, v, family),
-            }
+        let control = |what| {
+            let neighbors = match &targets {
+                None => self.shared.speaker.neighbor_addresses(),
+                Some((v, _)) => v.clone(),
+            };
+            Work::Routes(id.clone(), neighbors, what)
         };
-        let neighbors = match &targets {
-            None => self.shared.speaker.neighbor_addresses(),
-            Some((v, _)) => v.clone(),
+        let route = match cmd.command {
+            Command::Announce(a) => Route::Announce(a),
+            Command::Withdraw(w) => Route::Withdraw(w),
+            Command::RouteRefresh(f) => return control(RouteControl::Refresh(f)),
+            Command::EndOfRib(f) => return control(RouteControl::EndOfRib(f)),
+            Command::AnnounceWatchdog(name) => return control(RouteControl::Watchdog(name, true)),
+            Command::WithdrawWatchdog(name) => return control(RouteControl::Watchdog(name, false)),
         };
-        match cmd.command {
-            Command::Announce(a) => {
-                let to = route_targets(a.family);
-                if targets.is_some() && to.is_empty() {
-                    // None of the program's neighbors has the family.
-                    return self.answer(id.as_deref(), Vec::new(), Ok(())).await;
-                }
-                if let Some(w) = &a.watchdog {
-                    self.watch(w, &to, &a);
-                }
-                self.batch_change(id, to, Change::Announce(vec![a])).await
+        let family = match &route {
+            Route::Announce(a) => a.family,
+            Route::Withdraw(w) => w.family,
+        };
+        // To the named neighbors, to the program's that have the family,
+        // or (empty) to every neighbor that has it.
+        let to = match &targets {
+            None => Vec::new(),
+            Some((v, true)) => v.clone(),
+            Some((v, false)) => with_family(&self.shared.speaker, v, family),
+        };
+        if targets.is_some() && to.is_empty() {
+            // None of the program's neighbors has the family.
+            return Work::Answer(id, Ok(()));
+        }
+        if let Route::Announce(a) = &route {
+            if let Some(w) = &a.watchdog {
+                self.watch(w, &to, a);
             }
-            Command::Withdraw(w) => {
-                let to = route_targets(w.family);
-                if targets.is_some() && to.is_empty() {
-                    return self.answer(id.as_deref(), Vec::new(), Ok(())).await;
-                }
-                self.batch_change(id, to, Change::Withdraw(vec![w])).await
-            }
-            Command::RouteRefresh(family) => {
-                self.flush().await?;
+        }
+        if !self.batch.fits(&to, &route) {
+            return Work::NewBatch(id, to, route);
+        }
+        self.batch.add(to, id, route);
+        Work::Done
+    }
+
+    /// The route commands that are not routes, to `neighbors`.
+    async fn route_control(
+        &mut self,
+        id: Option<String>,
+        neighbors: Vec<IpAddr>,
+        what: RouteControl,
+    ) -> Result<(), Closed> {
+        let speaker = Arc::clone(&self.shared.speaker);
+        let r = match what {
+            RouteControl::Refresh(family) => {
                 let mut asked = 0;
                 for p in &neighbors {
-                    if self.shared.speaker.route_refresh(*p, family).await {
+                    if speaker.route_refresh(*p, family).await {
                         asked += 1;
                     }
                 }
-                let r = if asked == 0 {
+                if asked == 0 {
                     Err("no selected neighbor could be asked for a route refresh".to_string())
                 } else {
                     Ok(())
-                };
-                self.answer(id.as_deref(), Vec::new(), r).await
+                }
             }
-            Command::EndOfRib(family) => {
-                // After the routes of this program handed over before it.
-                self.flush().await?;
-                // A neighbor whose session is not up gets its End-of-RIB
-                // after its first table anyway (RFC 4724 §2).
-                let speaker = &self.shared.speaker;
+            RouteControl::EndOfRib(family) => {
+                // After the routes of this program handed over before it
+                // (the batch is sent). A neighbor whose session is not up
+                // gets its End-of-RIB after its first table anyway
+                // (RFC 4724 §2).
                 let mut configured = 0;
                 for p in &neighbors {
                     let has = speaker
@@ -730,24 +845,15 @@ impl Dispatcher {
                         speaker.send_end_of_rib(*p, family).await;
                     }
                 }
-                let r = if configured == 0 {
+                if configured == 0 {
                     Err(format!("no selected neighbor is configured for {family}"))
                 } else {
                     Ok(())
-                };
-                self.answer(id.as_deref(), Vec::new(), r).await
+                }
             }
-            Command::AnnounceWatchdog(name) => {
-                self.flush().await?;
-                let r = self.watchdog(&name, true).await;
-                self.answer(id.as_deref(), Vec::new(), r).await
-            }
-            Command::WithdrawWatchdog(name) => {
-                self.flush().await?;
-                let r = self.watchdog(&name, false).await;
-                self.answer(id.as_deref(), Vec::new(), r).await
-            }
-        }
+            RouteControl::Watchdog(name, announce) => self.watchdog(&name, announce).await,
+        };
+        self.answer(id.as_deref(), Vec::new(), r).await
     }
 
     fn watch(&self, name: &str, neighbors: &[IpAddr], a: &Announcement) {
@@ -793,28 +899,6 @@ impl Dispatcher {
         Ok(())
     }
 
-    async fn batch_change(
-        &mut self,
-        id: Option<String>,
-        neighbors: Vec<IpAddr>,
-        change: Change,
-    ) -> Result<(), Closed> {
-        let announce = matches!(change, Change::Announce(_));
-        if !self.batch.fits(&neighbors, announce) {
-            self.flush().await?;
-        }
-        match (&mut self.batch.change, change) {
-            (Some(Change::Announce(v)), Change::Announce(more)) => v.extend(more),
-            (Some(Change::Withdraw(v)), Change::Withdraw(more)) => v.extend(more),
-            (slot, change) => {
-                *slot = Some(change);
-                self.batch.neighbors = neighbors;
-            }
-        }
-        self.batch.ids.push(id);
-        Ok(())
-    }
-
     /// Hand the waiting routes to the speaker and answer their commands.
     async fn flush(&mut self) -> Result<(), Closed> {
         let batch = std::mem::take(&mut self.batch);
@@ -834,7 +918,10 @@ impl Dispatcher {
         // Held routes (the `withdraw` keyword with a watchdog) are known,
         // not sent.
         let change = match change {
-            Change::Announce(v) => Change::Announce(v.into_iter().filter(|a| !a.held).collect()),
+            Change::Announce(mut v) => {
+                v.retain(|a| !a.held);
+                Change::Announce(v)
+            }
             w => w,
         };
         if matches!(&change, Change::Announce(v) if v.is_empty()) {
@@ -1121,4 +1208,98 @@ pub fn select(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ribbit_exabgp::text::parse;
+
+    fn route(line: &str) -> Route {
+        match parse(line).expect("a valid command").command {
+            Command::Announce(a) => Route::Announce(a),
+            Command::Withdraw(w) => Route::Withdraw(w),
+            other => panic!("not a route: {other:?}"),
+        }
+    }
+
+    fn prefixes(list: &NlriList) -> Vec<String> {
+        match list {
+            NlriList::Prefixes(v) => v.iter().map(|n| n.prefix.to_string()).collect(),
+            other => panic!("not prefixes: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn routes_differing_only_in_nlri_join_the_one_before() {
+        let mut b = Batch::default();
+        for (i, line) in [
+            "announce route 10.0.0.0/24 next-hop 192.0.2.1 med 5",
+            "announce route 10.0.1.0/24 next-hop 192.0.2.1 med 5",
+            // Another MED, another next hop, held: each starts an entry.
+            "announce route 10.0.2.0/24 next-hop 192.0.2.1 med 6",
+            "announce route 10.0.3.0/24 next-hop 192.0.2.2 med 6",
+            "announce route 10.0.4.0/24 next-hop 192.0.2.2 med 6 watchdog w withdraw",
+            // Back to an earlier set: joins only the one just before.
+            "announce route 10.0.5.0/24 next-hop 192.0.2.1 med 5",
+            "announce route 10.0.6.0/24 next-hop 192.0.2.1 med 5",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let r = route(line);
+            assert!(b.fits(&[], &r));
+            b.add(Vec::new(), Some(i.to_string()), r);
+        }
+        // Every command is answered, in order.
+        let ids: Vec<_> = b.ids.iter().map(|i| i.as_deref().unwrap_or("")).collect();
+        assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6"]);
+        let Some(Change::Announce(v)) = &b.change else {
+            panic!("announcements expected: {:?}", b.change);
+        };
+        let lists: Vec<_> = v.iter().map(|a| prefixes(&a.nlri)).collect();
+        assert_eq!(
+            lists,
+            [
+                vec!["10.0.0.0/24", "10.0.1.0/24"],
+                vec!["10.0.2.0/24"],
+                vec!["10.0.3.0/24"],
+                vec!["10.0.4.0/24"],
+                vec!["10.0.5.0/24", "10.0.6.0/24"],
+            ]
+        );
+        assert_eq!(v[0].attributes.med, Some(5));
+        assert!(v[3].held && !v[2].held);
+        // A withdrawal does not join announcements: the batch goes first.
+        assert!(!b.fits(&[], &route("withdraw route 10.0.0.0/24")));
+    }
+
+    #[test]
+    fn withdrawals_of_one_family_join() {
+        let mut b = Batch::default();
+        for line in [
+            "withdraw route 10.0.0.0/24",
+            "withdraw route 10.0.1.0/24",
+            "withdraw route 2001:db8::/32",
+            "withdraw route 10.0.2.0/24",
+        ] {
+            b.add(Vec::new(), None, route(line));
+        }
+        let Some(Change::Withdraw(v)) = &b.change else {
+            panic!("withdrawals expected: {:?}", b.change);
+        };
+        let lists: Vec<_> = v.iter().map(|w| prefixes(&w.nlri)).collect();
+        assert_eq!(
+            lists,
+            [
+                vec!["10.0.0.0/24", "10.0.1.0/24"],
+                vec!["2001:db8::/32"],
+                vec!["10.0.2.0/24"],
+            ]
+        );
+        assert_eq!(b.ids.len(), 4);
+        // Other neighbors: a batch of their own.
+        let to = ["192.0.2.9".parse().expect("an address")];
+        assert!(!b.fits(&to, &route("withdraw route 10.0.3.0/24")));
+    }
 }
