@@ -142,6 +142,44 @@ fn selected(n: &NeighborConfig, s: &NeighborSelector) -> bool {
         && s.local_address.is_none_or(|a| n.local_address == Some(a))
 }
 
+/// Routes handed to the RIB task, which applies them in the order it gets
+/// them; [`Submitted::applied`] waits until it has.
+#[derive(Debug)]
+#[must_use = "the routes' outcome is known only once applied"]
+pub(crate) struct Submitted {
+    /// Neighbors the routes go to.
+    neighbors: usize,
+    /// The RIB task's answer for each of its messages.
+    replies: Vec<Reply>,
+}
+
+/// The RIB task's answer to one message of a [`Submitted`].
+#[derive(Debug)]
+enum Reply {
+    /// To [`RibControl::Inject`]: the routes injected.
+    Injected(oneshot::Receiver<Result<usize, InjectError>>),
+    /// To [`RibControl::Retract`]: the routes withdrawn.
+    Retracted(oneshot::Receiver<usize>),
+}
+
+impl Submitted {
+    /// Wait until the RIB task has applied the routes; what it applied.
+    pub(crate) async fn applied(self) -> Result<Applied, AnnounceError> {
+        let mut applied = Applied {
+            neighbors: self.neighbors,
+            ..Applied::default()
+        };
+        for reply in self.replies {
+            let n = match reply {
+                Reply::Injected(rx) => rx.await.map_err(|_| AnnounceError::Stopped)??,
+                Reply::Retracted(rx) => rx.await.map_err(|_| AnnounceError::Stopped)?,
+            };
+            applied.routes = applied.routes.saturating_add(n);
+        }
+        Ok(applied)
+    }
+}
+
 impl Speaker {
     /// The neighbors an ExaBGP neighbor selector list names (`neighbor
     /// 192.0.2.1 local-as 65000 , neighbor ...`), by address, `local-as`,
@@ -232,6 +270,19 @@ impl Speaker {
         to: &[IpAddr],
         announcements: &[Announcement],
     ) -> Result<Applied, AnnounceError> {
+        self.submit_announcements(to, announcements)?
+            .applied()
+            .await
+    }
+
+    /// [`Speaker::announce_all`] up to handing the routes to the RIB task:
+    /// checked and queued, to be applied in order with what is queued
+    /// after them; [`Submitted::applied`] waits for them.
+    pub(crate) fn submit_announcements(
+        &self,
+        to: &[IpAddr],
+        announcements: &[Announcement],
+    ) -> Result<Submitted, AnnounceError> {
         // Grouped by the neighbors they go to (per family when `to` is
         // empty), checked before anything is sent.
         let mut groups: Vec<(Vec<PeerId>, Vec<InjectRoutes>)> = Vec::new();
@@ -267,49 +318,42 @@ impl Speaker {
             }
             group.push(injection(a)?);
         }
-        self.apply(
+        self.submit(
             groups,
             |peers, routes, reply| RibControl::Inject {
                 peers,
                 routes,
                 reply: Some(reply),
             },
-            |n| n.map_err(AnnounceError::from),
+            Reply::Injected,
         )
-        .await
     }
 
-    /// Send each group to the RIB task as one control message and add up
-    /// the routes its answers count.
-    async fn apply<R, T>(
+    /// Send each group to the RIB task as one control message.
+    fn submit<R, T>(
         &self,
         groups: Vec<(Vec<PeerId>, R)>,
         message: impl Fn(Vec<PeerId>, R, oneshot::Sender<T>) -> RibControl,
-        count: impl Fn(T) -> Result<usize, AnnounceError>,
-    ) -> Result<Applied, AnnounceError> {
-        let mut waits = Vec::new();
+        reply: impl Fn(oneshot::Receiver<T>) -> Reply,
+    ) -> Result<Submitted, AnnounceError> {
+        let mut replies = Vec::new();
         let mut reached = HashSet::new();
         for (peers, routes) in groups {
             reached.extend(peers.iter().copied());
             if peers.is_empty() {
                 continue;
             }
-            let (reply, rx) = oneshot::channel();
+            let (tx, rx) = oneshot::channel();
             self.rib
                 .control
-                .send(message(peers, routes, reply))
+                .send(message(peers, routes, tx))
                 .map_err(|_| AnnounceError::Stopped)?;
-            waits.push(rx);
+            replies.push(reply(rx));
         }
-        let mut applied = Applied {
+        Ok(Submitted {
             neighbors: reached.len(),
-            ..Applied::default()
-        };
-        for rx in waits {
-            let n = count(rx.await.map_err(|_| AnnounceError::Stopped)?)?;
-            applied.routes = applied.routes.saturating_add(n);
-        }
-        Ok(applied)
+            replies,
+        })
     }
 
     /// Withdraw routes announced with [`Speaker::announce`] (ExaBGP's
@@ -333,6 +377,16 @@ impl Speaker {
         to: &[IpAddr],
         withdrawals: &[Withdrawal],
     ) -> Result<Applied, AnnounceError> {
+        self.submit_withdrawals(to, withdrawals)?.applied().await
+    }
+
+    /// [`Speaker::withdraw_all`] up to handing the routes to the RIB task,
+    /// as [`Speaker::submit_announcements`].
+    pub(crate) fn submit_withdrawals(
+        &self,
+        to: &[IpAddr],
+        withdrawals: &[Withdrawal],
+    ) -> Result<Submitted, AnnounceError> {
         let mut groups: Vec<(Vec<PeerId>, Vec<Withdrawn>)> = Vec::new();
         for w in withdrawals {
             let peers = self.targets(to, w.family)?;
@@ -342,16 +396,15 @@ impl Speaker {
                 None => groups.push((peers, vec![route])),
             }
         }
-        self.apply(
+        self.submit(
             groups,
             |peers, routes, reply| RibControl::Retract {
                 peers,
                 routes,
                 reply: Some(reply),
             },
-            Ok,
+            Reply::Retracted,
         )
-        .await
     }
 
     /// The routes announced to a neighbor (static routes and

@@ -486,6 +486,9 @@ async fn commands_answered_in_order_with_ids() {
     })
     .await;
     let mut peer_events = pair.b.subscribe();
+    // A line too long to be a command, of 16 MiB and a byte: refused
+    // without being held whole, and the next line is read as usual.
+    let too_long = format!("announce route {}", "1".repeat((16 << 20) + 1 - 15));
     // The program waits for its commands until now.
     write_atomically(
         &commands,
@@ -498,6 +501,7 @@ async fn commands_answered_in_order_with_ids() {
             "neighbor 192.0.2.99 announce route-refresh ipv4 unicast",
             "@q7 show adj-rib out extensive",
             "# a comment",
+            &too_long,
             "@q4 neighbor 127.0.3.22 teardown 7",
             "@q5 neighbor 127.0.3.22 teardown 4",
             "silence-ack",
@@ -575,18 +579,19 @@ async fn commands_answered_in_order_with_ids() {
     assert_eq!(l[9], "error no neighbor 192.0.2.99");
     assert_eq!(l[10], "@q7 done");
     assert_eq!(l[11], "done", "the comment");
-    expect(12, "@q4 error teardown 7: ");
-    assert_eq!(l[13], "@q5 done");
+    expect(12, "error a line of more than 16777216 bytes (");
+    expect(13, "@q4 error teardown 7: ");
+    assert_eq!(l[14], "@q5 done");
     // silence-ack: no answer to it nor to the version (its output line is
     // still written); enable-ack: done.
-    expect(14, "ribbit ");
-    assert_eq!(l[15], "done");
+    expect(15, "ribbit ");
+    assert_eq!(l[16], "done");
     // disable-ack is answered, then nothing until enable-ack.
-    assert_eq!(l[16], "@q6 done");
-    assert_eq!(l[17], "done");
-    expect(18, "@end ribbit ");
-    assert_eq!(l[19], "@end done");
-    assert_eq!(l.len(), 20, "{l:#?}");
+    assert_eq!(l[17], "@q6 done");
+    assert_eq!(l[18], "done");
+    expect(19, "@end ribbit ");
+    assert_eq!(l[20], "@end done");
+    assert_eq!(l.len(), 21, "{l:#?}");
 
     // teardown 4 reached B as Cease / Administrative Reset.
     let n = tokio::time::timeout(PROPAGATE, async {
@@ -608,8 +613,107 @@ async fn commands_answered_in_order_with_ids() {
     // The session comes back, and the program's counters show it all.
     pair.established().await;
     let s = &pair.processes().status()[0];
-    assert_eq!(s.counters.errors, 5, "{s:?}");
-    assert_eq!(s.counters.commands, 17, "{s:?}");
+    assert_eq!(s.counters.errors, 6, "{s:?}");
+    assert_eq!(s.counters.commands, 18, "{s:?}");
+    pair.stop().await;
+}
+
+/// A table written in one go: the speaker takes it in batches, reads the
+/// next while the RIB applies the one before, and still answers every
+/// command in order, a control command in the middle after the routes
+/// before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_written_at_once_is_answered_in_order() {
+    const ROUTES: usize = 25_000;
+    let lab = Lab::new("process-at-once");
+    let log = lab.path("replies.log");
+    let commands = lab.path("commands.txt");
+    let procs = process_toml(
+        "table",
+        &format!(
+            "{} {} {} --at-once",
+            script("log-events.py"),
+            log.display(),
+            commands.display()
+        ),
+        "receive = []",
+    );
+    let pair = Pair::start(&lab, 11, &procs, 0).await;
+    pair.established().await;
+    let prefix = |i: usize| format!("10.{}.{}.0/24", i / 256, i % 256);
+    let mut written = Vec::new();
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..ROUTES {
+        // Runs of routes with the same attributes, and a few that differ.
+        let med = if i % 1000 < 3 { 7 } else { 5 };
+        written.push(format!(
+            "@r{i} announce route {} next-hop 192.0.2.1 med {med}",
+            prefix(i)
+        ));
+        expected.insert(prefix(i), med);
+        if i == 12_345 {
+            written.push("@v version".to_string());
+        }
+        if i % 5000 == 4999 {
+            written.push(format!("@w{i} withdraw route {}", prefix(i - 10)));
+            expected.remove(&prefix(i - 10));
+        }
+    }
+    written.push("@end version".to_string());
+    write_atomically(&commands, &written.join("\n"));
+    let logp = log.clone();
+    let replies = eventually("the last answer", PROPAGATE, || {
+        let logp = logp.clone();
+        async move {
+            let l = lines(&logp);
+            if l.last().is_some_and(|x| x == "@end done") {
+                Ok(l)
+            } else {
+                Err(format!("{} lines, the last {:?}", l.len(), l.last()))
+            }
+        }
+    })
+    .await;
+    // Each command answered once, in the order written; the versions
+    // print their line first.
+    let mut want = Vec::new();
+    for l in &written {
+        let id = l.split_whitespace().next().unwrap_or_default();
+        if l.ends_with(" version") {
+            want.push(format!("{id} ribbit"));
+        }
+        want.push(format!("{id} done"));
+    }
+    let got: Vec<String> = replies
+        .iter()
+        .map(|l| {
+            if l.contains(" ribbit ") {
+                l.split(" ribbit ").next().unwrap_or_default().to_string() + " ribbit"
+            } else {
+                l.clone()
+            }
+        })
+        .collect();
+    assert_eq!(got.len(), want.len(), "answers");
+    if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
+        panic!("answer {i}: {:?} where {:?} was due", got[i], want[i]);
+    }
+    // B holds every route announced and not withdrawn, with its MED.
+    let want_b: Vec<String> = expected
+        .iter()
+        .map(|(p, med)| format!("ipv4-unicast {p} med {med}"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    eventually("B holds the table", PROPAGATE, || async {
+        let seen = b_sees(&pair).await;
+        if seen == want_b {
+            Ok(())
+        } else {
+            Err(format!("{} routes of {}", seen.len(), want_b.len()))
+        }
+    })
+    .await;
     pair.stop().await;
 }
 

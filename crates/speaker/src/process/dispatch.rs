@@ -7,13 +7,15 @@
 //! same neighbors that the program wrote in one go are handed to the
 //! speaker in one call, then each is answered; the answers are the same,
 //! and a program that writes a million routes is not a million calls.
+//! While the RIB task applies a batch, the next one is read (at most
+//! [`MAX_SENT`] wait so); any other command, and the program's falling
+//! silent, waits until the routes before it are applied and answered.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStdout;
 use tracing::{debug, info, warn};
 
@@ -23,8 +25,10 @@ use ribbit_wire::{Family, NlriList};
 
 use super::command::{self, AckSwitch, Line, Request, Rib};
 use super::encode::{Ends, EventEncoder, GapCause};
+use super::lines::{self, Lines, Next};
 use super::queue::{bump, Closed, Outbox};
 use super::{show, ControlRequest, Program, Shared};
+use crate::announce::Submitted;
 use crate::api::events::resync_ready;
 use crate::config::{EventKind, NeighborScope};
 use crate::event_thread::{self, Relayed};
@@ -34,6 +38,10 @@ use crate::speaker::Speaker;
 
 /// The most route commands handed to the speaker in one call.
 pub const MAX_BATCH: usize = 10_000;
+
+/// The most batches handed to the speaker and not yet applied: the next
+/// batch is read while the RIB task applies these.
+const MAX_SENT: usize = 2;
 
 /// How often a program's event task looks whether a dropped program has
 /// room again for its gap and re-sync, when no event comes.
@@ -511,28 +519,51 @@ pub(crate) async fn commands(
     let Some(stdout) = stdout else {
         return;
     };
-    let mut reader = BufReader::with_capacity(256 * 1024, stdout);
+    let mut lines = Lines::new(stdout, lines::MAX_LINE);
     let mut d = Dispatcher {
         ack: program.config.ack,
         shared,
         program,
         outbox,
         batch: Batch::default(),
+        sent: VecDeque::new(),
     };
-    let mut buf = Vec::new();
     loop {
-        // Whatever the program wrote at once is batched; when nothing more
-        // is buffered, the batch goes to the speaker before waiting.
-        if !d.batch.is_empty() && !reader.buffer().contains(&b'\n') && d.flush().await.is_err() {
-            return;
-        }
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim_end_matches(['\n', '\r']);
+        let text = match lines.next() {
+            Some(Next::Whole(line)) => String::from_utf8_lossy(lines.get(line)),
+            Some(Next::TooLong(len)) => {
+                bump(&d.program.counters.commands);
+                let e = format!(
+                    "a line of more than {} bytes ({len} read) is not a command: skipped",
+                    lines::MAX_LINE
+                );
+                if d.carry_out(Work::Answer(None, Err(e))).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            None if lines.ended() => break,
+            None => {
+                // Nothing whole is buffered: read what the program wrote
+                // without waiting; only when it wrote nothing more do the
+                // batched routes go to the speaker, and their commands get
+                // their answers, before waiting.
+                let read = match lines.read_now() {
+                    Some(r) => r,
+                    None => {
+                        if d.flush().await.is_err() || d.settle().await.is_err() {
+                            return;
+                        }
+                        lines.read().await
+                    }
+                };
+                if read.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let text = text.trim_end_matches('\r');
         if text.trim().is_empty() {
             continue;
         }
@@ -542,7 +573,9 @@ pub(crate) async fn commands(
             return;
         }
     }
-    let _ = d.flush().await;
+    if d.flush().await.is_ok() {
+        let _ = d.settle().await;
+    }
 }
 
 /// Route commands waiting to go to the speaker together.
@@ -588,10 +621,6 @@ enum Route {
 }
 
 impl Batch {
-    fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
     /// Whether a command of this kind for these neighbors may join.
     fn fits(&self, neighbors: &[IpAddr], route: &Route) -> bool {
         match &self.change {
@@ -664,6 +693,21 @@ struct Dispatcher {
     outbox: Outbox,
     ack: bool,
     batch: Batch,
+    /// Batches handed to the speaker, oldest first, their commands not
+    /// answered yet.
+    sent: VecDeque<Sent>,
+}
+
+/// A batch handed to the speaker.
+struct Sent {
+    /// The id of each of its commands, to answer them in order.
+    ids: Vec<Option<String>>,
+    /// The routes queued for the RIB task (none when all were held), or
+    /// why they were refused.
+    outcome: Result<Option<Submitted>, String>,
+    /// The change and where it went, to remember once applied (`on-exit =
+    /// "withdraw"`).
+    record: Option<(Vec<IpAddr>, Change)>,
 }
 
 impl Dispatcher {
@@ -687,6 +731,11 @@ impl Dispatcher {
     /// before it.
     async fn carry_out(&mut self, work: Work) -> Result<(), Closed> {
         self.flush().await?;
+        // A new batch is read while the speaker applies the one before;
+        // anything else is answered after the routes before it.
+        if !matches!(work, Work::NewBatch(..)) {
+            self.settle().await?;
+        }
         match work {
             Work::Done => Ok(()),
             Work::NewBatch(id, neighbors, route) => {
@@ -899,21 +948,53 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Hand the waiting routes to the speaker and answer their commands.
+    /// Hand the waiting routes to the speaker. Their commands are
+    /// answered once it has applied them ([`Dispatcher::settle`]); until
+    /// then the program's next lines are read, with at most [`MAX_SENT`]
+    /// batches waiting so.
     async fn flush(&mut self) -> Result<(), Closed> {
         let batch = std::mem::take(&mut self.batch);
-        let Some(change) = batch.change else {
-            return Ok(());
-        };
-        let r = self.send(&batch.neighbors, change).await;
-        for id in batch.ids {
-            self.answer(id.as_deref(), Vec::new(), r.clone()).await?;
+        if let Some(change) = batch.change {
+            let sent = self.submit(batch.neighbors, change, batch.ids);
+            self.sent.push_back(sent);
+        }
+        while self.sent.len() > MAX_SENT {
+            self.settle_oldest().await?;
         }
         Ok(())
     }
 
-    /// Routes to the speaker, remembered for `on-exit = "withdraw"`.
+    /// Answer the commands of every batch handed to the speaker, once it
+    /// has applied them.
+    async fn settle(&mut self) -> Result<(), Closed> {
+        while !self.sent.is_empty() {
+            self.settle_oldest().await?;
+        }
+        Ok(())
+    }
+
+    async fn settle_oldest(&mut self) -> Result<(), Closed> {
+        let Some(sent) = self.sent.pop_front() else {
+            return Ok(());
+        };
+        let r = self.applied(sent.outcome, sent.record).await;
+        // Without acks a success has nothing to say.
+        if self.ack || r.is_err() {
+            for id in sent.ids {
+                self.answer(id.as_deref(), Vec::new(), r.clone()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Routes to the speaker, at once (watchdogs).
     async fn send(&mut self, neighbors: &[IpAddr], change: Change) -> Result<(), String> {
+        let sent = self.submit(neighbors.to_vec(), change, Vec::new());
+        self.applied(sent.outcome, sent.record).await
+    }
+
+    /// Queue routes for the speaker's RIB task.
+    fn submit(&self, neighbors: Vec<IpAddr>, change: Change, ids: Vec<Option<String>>) -> Sent {
         let keep = self.program.config.on_exit == crate::config::OnExit::Withdraw;
         // Held routes (the `withdraw` keyword with a watchdog) are known,
         // not sent.
@@ -925,17 +1006,39 @@ impl Dispatcher {
             w => w,
         };
         if matches!(&change, Change::Announce(v) if v.is_empty()) {
-            return Ok(());
+            return Sent {
+                ids,
+                outcome: Ok(None),
+                record: None,
+            };
         }
-        let recorded = keep.then(|| change.clone());
-        send_routes(&self.shared.speaker, neighbors, change).await?;
-        if let Some(c) = recorded {
+        let speaker = &self.shared.speaker;
+        let outcome = match &change {
+            Change::Announce(list) => speaker.submit_announcements(&neighbors, list),
+            Change::Withdraw(list) => speaker.submit_withdrawals(&neighbors, list),
+        };
+        Sent {
+            ids,
+            outcome: outcome.map(Some).map_err(|e| e.to_string()),
+            record: keep.then_some((neighbors, change)),
+        }
+    }
+
+    /// Wait until routes handed to the speaker are applied; remember them
+    /// for `on-exit = "withdraw"` when they were.
+    async fn applied(
+        &self,
+        outcome: Result<Option<Submitted>, String>,
+        record: Option<(Vec<IpAddr>, Change)>,
+    ) -> Result<(), String> {
+        if let Some(submitted) = outcome? {
+            submitted.applied().await.map_err(|e| e.to_string())?;
+        }
+        if let Some((neighbors, c)) = record {
             let speaker = &self.shared.speaker;
             // No neighbor named: it went to every neighbor of its family.
-            let all;
             let to = if neighbors.is_empty() {
-                all = speaker.neighbor_addresses();
-                &all[..]
+                speaker.neighbor_addresses()
             } else {
                 neighbors
             };
@@ -947,7 +1050,7 @@ impl Dispatcher {
                 .routes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .record(to, &c, |p, f| {
+                .record(&to, &c, |p, f| {
                     families.get(&p).is_some_and(|v| v.contains(&f))
                 });
         }

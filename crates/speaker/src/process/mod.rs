@@ -24,6 +24,7 @@
 pub mod command;
 pub mod dispatch;
 pub mod encode;
+mod lines;
 mod metrics;
 mod pipe;
 pub mod queue;
