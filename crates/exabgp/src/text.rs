@@ -786,6 +786,10 @@ enum Want {
     Family(Family),
 }
 
+/// How many keywords [`Draft::once`] refuses twice (`next-hop`,
+/// `origin`, `med`, ...).
+const ONCE_KEYWORDS: usize = 17;
+
 /// What a route command collects before its family is settled.
 #[derive(Default)]
 struct Draft<'a> {
@@ -798,8 +802,11 @@ struct Draft<'a> {
     watchdog: Option<String>,
     held: bool,
     name: Option<String>,
-    /// Where each attribute first appeared, to refuse giving one twice.
-    seen: Vec<(&'static str, usize)>,
+    /// Where each single-valued keyword first appeared, to refuse giving
+    /// one twice: the first `seen_len` entries. In place rather than a
+    /// vector, an allocation less for each command of a table.
+    seen: [(&'static str, usize); ONCE_KEYWORDS],
+    seen_len: usize,
     /// Generic attributes, checked against the typed ones once all are known.
     generic: Vec<(RawAttribute, Tok<'a>)>,
 }
@@ -808,13 +815,18 @@ impl<'a> Draft<'a> {
     /// Refuse a second occurrence of a single-valued keyword: silently
     /// keeping one of two values hides mistakes.
     fn once(&mut self, key: &'static str, kw: Tok<'_>) -> Result<(), ParseError> {
-        if let Some((_, col)) = self.seen.iter().find(|s| s.0 == key) {
+        let seen = self.seen.get(..self.seen_len).unwrap_or_default();
+        if let Some((_, col)) = seen.iter().find(|s| s.0 == key) {
             return Err(ParseError::at(
                 kw,
                 format!("\"{key}\" is given twice (first at column {col})"),
             ));
         }
-        self.seen.push((key, kw.column));
+        // Each keyword takes a place once: there is one per keyword.
+        if let Some(slot) = self.seen.get_mut(self.seen_len) {
+            *slot = (key, kw.column);
+            self.seen_len = self.seen_len.saturating_add(1);
+        }
         Ok(())
     }
 
@@ -1551,7 +1563,7 @@ fn route<'a>(
             ));
         }
     }
-    finish_routes(c, vec![(prefix, p)], d, want, act)
+    finish_routes(c, &[(prefix, p)], d, want, act)
 }
 
 /// `announce attributes ATTRIBUTES... nlri PREFIX...`.
@@ -1588,7 +1600,7 @@ fn attributes_nlri<'a>(
             nlri.text
         )));
     }
-    finish_routes(c, prefixes, d, Want::Auto, act)
+    finish_routes(c, &prefixes, d, Want::Auto, act)
 }
 
 fn afi_of(p: &IpNet) -> Afi {
@@ -1610,7 +1622,7 @@ fn afi_name(afi: Afi) -> &'static str {
 /// `next-hop` fit it, apply `split`, and build the command.
 fn finish_routes<'a>(
     c: &Cursor<'a>,
-    prefixes: Vec<(IpNet, Tok<'a>)>,
+    prefixes: &[(IpNet, Tok<'a>)],
     mut d: Draft<'a>,
     want: Want,
     act: Action,
@@ -1673,21 +1685,29 @@ fn finish_routes<'a>(
     if act == Action::Announce && labeled && d.labels.is_none() {
         return Err(c.ended(format!("an {name} route needs a \"label\"")));
     }
-    let mut nets = Vec::with_capacity(prefixes.len());
-    for (p, _) in &prefixes {
-        match d.split {
-            Some((len, at)) => nets.extend(split(*p, len, at)?),
-            None => nets.push(*p),
+    // `split` makes several prefixes of each; without it (nearly every
+    // command) the NLRI are the prefixes as given.
+    let split_nets;
+    let nets: &[(IpNet, Tok<'_>)] = match d.split {
+        Some((len, at)) => {
+            let mut v = Vec::new();
+            for (p, t) in prefixes {
+                v.extend(split(*p, len, at)?.into_iter().map(|n| (n, *t)));
+            }
+            split_nets = v;
+            &split_nets
         }
-    }
+        None => prefixes,
+    };
     let labels = d.labels.take().map(|(l, _)| l).unwrap_or_default();
     let path_id = d.path_id;
+    let prefixes = nets.iter().map(|(prefix, _)| *prefix);
     let nlri = if safi == Safi::VPN {
         let rd =
             d.rd.map(|(rd, _)| rd)
                 .unwrap_or(RouteDistinguisher::Other([0; 8]));
         NlriList::Vpn(
-            nets.into_iter()
+            prefixes
                 .map(|prefix| VpnNlri {
                     path_id,
                     labels: labels.clone(),
@@ -1698,7 +1718,7 @@ fn finish_routes<'a>(
         )
     } else if safi == Safi::LABELED {
         NlriList::Labeled(
-            nets.into_iter()
+            prefixes
                 .map(|prefix| LabeledNlri {
                     path_id,
                     labels: labels.clone(),
@@ -1708,7 +1728,7 @@ fn finish_routes<'a>(
         )
     } else {
         NlriList::Prefixes(
-            nets.into_iter()
+            prefixes
                 .map(|prefix| PrefixNlri { path_id, prefix })
                 .collect(),
         )
@@ -3146,6 +3166,39 @@ mod tests {
         );
         let e = err("announce flow route { match { color red; } }");
         assert_eq!(e.token, "color");
+    }
+
+    #[test]
+    fn every_single_valued_keyword_is_refused_twice() {
+        // Every keyword `Draft::once` knows, in one command.
+        let all = "announce route 10.0.0.0/24 rd 65000:1 label 100 next-hop 192.0.2.1 \
+                   origin igp med 1 local-preference 2 as-path [ 65001 ] \
+                   originator-id 192.0.2.2 cluster-list [ 192.0.2.3 ] atomic-aggregate \
+                   aggregator ( 65001:192.0.2.4 ) aigp 3 path-information 4 split /25 \
+                   watchdog dog withdraw name n";
+        parse(all).unwrap_or_else(|e| panic!("{}", e.message));
+        for again in [
+            "rd 65000:2",
+            "label 101",
+            "next-hop 192.0.2.9",
+            "origin egp",
+            "med 9",
+            "local-preference 9",
+            "as-path [ 65009 ]",
+            "originator-id 192.0.2.9",
+            "cluster-list [ 192.0.2.9 ]",
+            "atomic-aggregate",
+            "aggregator ( 65009:192.0.2.9 )",
+            "aigp 9",
+            "path-information 9",
+            "split /26",
+            "watchdog cat",
+            "withdraw",
+            "name m",
+        ] {
+            let e = err(&format!("{all} {again}"));
+            assert!(e.message.contains("given twice"), "{again}: {}", e.message);
+        }
     }
 
     #[test]
