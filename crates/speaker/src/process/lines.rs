@@ -173,22 +173,83 @@ impl<R: AsyncRead + Unpin> Lines<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use tokio::io::AsyncWriteExt;
 
-    /// Every line of `lines` until the input ends, as text (`TooLong(n)`
-    /// as `<n>`), reading with [`Lines::read`].
-    async fn all<R: AsyncRead + Unpin>(lines: &mut Lines<R>) -> Vec<String> {
+    /// Gives `text` at most `chunk` bytes per read.
+    struct Chunked {
+        text: Vec<u8>,
+        at: usize,
+        chunk: usize,
+    }
+
+    impl AsyncRead for Chunked {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let end = (self.at + self.chunk).min(self.text.len());
+            let n = (end - self.at).min(buf.remaining());
+            buf.put_slice(&self.text[self.at..self.at + n]);
+            self.at += n;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    proptest! {
+        /// However the input is cut, the lines are those of the text, a
+        /// line longer than the limit reported once instead.
+        #[test]
+        fn lines_are_those_of_the_text(
+            text in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'a'), any::<u8>()], 0..400),
+            chunk in 1usize..50,
+            max in 1usize..40,
+        ) {
+            let mut pieces: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+            if text.last() == Some(&b'\n') || text.is_empty() {
+                pieces.pop();
+            }
+            let want: Vec<Option<&[u8]>> = pieces
+                .iter()
+                .map(|p| (p.len() <= max).then_some(*p))
+                .collect();
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let got = rt.block_on(async {
+                let mut lines = Lines::new(Chunked { text: text.clone(), at: 0, chunk }, max);
+                each(&mut lines).await
+            });
+            let got: Vec<Option<&[u8]>> = got.iter().map(|l| l.as_deref().ok()).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    /// Every line of `lines` until the input ends (`Err(n)`: too long),
+    /// reading with [`Lines::read`].
+    async fn each<R: AsyncRead + Unpin>(lines: &mut Lines<R>) -> Vec<Result<Vec<u8>, usize>> {
         let mut out = Vec::new();
         loop {
             match lines.next() {
-                Some(Next::Whole(r)) => out.push(String::from_utf8_lossy(lines.get(r)).into()),
-                Some(Next::TooLong(n)) => out.push(format!("<{n}>")),
+                Some(Next::Whole(r)) => out.push(Ok(lines.get(r).to_vec())),
+                Some(Next::TooLong(n)) => out.push(Err(n)),
                 None if lines.ended() => return out,
                 None => {
                     lines.read().await.unwrap();
                 }
             }
         }
+    }
+
+    /// [`each`] as text, `TooLong(n)` as `<n>`.
+    async fn all<R: AsyncRead + Unpin>(lines: &mut Lines<R>) -> Vec<String> {
+        each(lines)
+            .await
+            .into_iter()
+            .map(|l| match l {
+                Ok(text) => String::from_utf8_lossy(&text).into(),
+                Err(n) => format!("<{n}>"),
+            })
+            .collect()
     }
 
     #[tokio::test]
