@@ -41,7 +41,7 @@ pub const MAX_BATCH: usize = 10_000;
 
 /// The most batches handed to the speaker and not yet applied: the next
 /// batch is read while the RIB task applies these.
-const MAX_SENT: usize = 2;
+pub const MAX_SENT: usize = 2;
 
 /// How often a program's event task looks whether a dropped program has
 /// room again for its gap and re-sync, when no event comes.
