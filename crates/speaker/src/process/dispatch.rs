@@ -568,9 +568,10 @@ pub(crate) async fn commands(
             continue;
         }
         bump(&d.program.counters.commands);
-        let work = d.take(text);
-        if !matches!(work, Work::Done) && d.carry_out(work).await.is_err() {
-            return;
+        if let Some(work) = d.take(text) {
+            if d.carry_out(work).await.is_err() {
+                return;
+            }
         }
     }
     if d.flush().await.is_ok() {
@@ -590,8 +591,6 @@ struct Batch {
 /// What a line still needs once [`Dispatcher::take`] has done what needs
 /// no waiting; each is carried out after the batch before it is sent.
 enum Work {
-    /// Nothing: its route joined the batch.
-    Done,
     /// A route that starts a new batch.
     NewBatch(Option<String>, Vec<IpAddr>, Route),
     /// Only the answer.
@@ -712,18 +711,19 @@ struct Sent {
 
 impl Dispatcher {
     /// Do what a line asks that needs no waiting: a route joins the
-    /// batch here, which is what nearly every line of a busy program is.
-    fn take(&mut self, text: &str) -> Work {
+    /// batch here, which is what nearly every line of a busy program is
+    /// (`None`: nothing is left to do).
+    fn take(&mut self, text: &str) -> Option<Work> {
         match command::parse(text) {
             Err(e) => {
                 debug!(process = %self.program.config.name, line = text, error = %e.message, "command refused");
-                Work::Answer(e.id, Err(e.message))
+                Some(Work::Answer(e.id, Err(e.message)))
             }
             Ok(Line {
                 id,
                 request: Request::Route(cmd),
             }) => self.take_route(id, cmd),
-            Ok(Line { id, request }) => Work::Command(id, request),
+            Ok(Line { id, request }) => Some(Work::Command(id, request)),
         }
     }
 
@@ -737,7 +737,6 @@ impl Dispatcher {
             self.settle().await?;
         }
         match work {
-            Work::Done => Ok(()),
             Work::NewBatch(id, neighbors, route) => {
                 self.batch.add(neighbors, id, route);
                 Ok(())
@@ -810,17 +809,17 @@ impl Dispatcher {
 
     /// A route command: an announcement or withdrawal joins the batch
     /// when it fits.
-    fn take_route(&mut self, id: Option<String>, cmd: ApiCommand) -> Work {
+    fn take_route(&mut self, id: Option<String>, cmd: ApiCommand) -> Option<Work> {
         let targets = match self.targets(&cmd.neighbors) {
             Ok(t) => t,
-            Err(e) => return Work::Answer(id, Err(e)),
+            Err(e) => return Some(Work::Answer(id, Err(e))),
         };
         let control = |what| {
             let neighbors = match &targets {
                 None => self.shared.speaker.neighbor_addresses(),
                 Some((v, _)) => v.clone(),
             };
-            Work::Routes(id.clone(), neighbors, what)
+            Some(Work::Routes(id.clone(), neighbors, what))
         };
         let route = match cmd.command {
             Command::Announce(a) => Route::Announce(a),
@@ -843,7 +842,7 @@ impl Dispatcher {
         };
         if targets.is_some() && to.is_empty() {
             // None of the program's neighbors has the family.
-            return Work::Answer(id, Ok(()));
+            return Some(Work::Answer(id, Ok(())));
         }
         if let Route::Announce(a) = &route {
             if let Some(w) = &a.watchdog {
@@ -851,10 +850,10 @@ impl Dispatcher {
             }
         }
         if !self.batch.fits(&to, &route) {
-            return Work::NewBatch(id, to, route);
+            return Some(Work::NewBatch(id, to, route));
         }
         self.batch.add(to, id, route);
-        Work::Done
+        None
     }
 
     /// The route commands that are not routes, to `neighbors`.
