@@ -26,7 +26,7 @@ use ribbit_wire::{Family, NlriList};
 use super::command::{self, AckSwitch, Line, Request, Rib};
 use super::encode::{Ends, EventEncoder, GapCause};
 use super::lines::{self, Lines, Next};
-use super::queue::{bump, Closed, Outbox};
+use super::queue::{bump, Closed, EventLines, Outbox};
 use super::{show, ControlRequest, Program, Shared};
 use crate::announce::Submitted;
 use crate::api::events::resync_ready;
@@ -293,10 +293,11 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         return;
     }
     let mut ends: HashMap<IpAddr, Option<Ends>> = HashMap::new();
-    let mut missed: u64 = 0;
-    // When the first event of the current gap was missed.
-    let mut gap_since = std::time::Instant::now();
-    let mut cause = GapCause::QueueFull;
+    let mut gap = Gap {
+        missed: 0,
+        since: std::time::Instant::now(),
+        cause: GapCause::QueueFull,
+    };
     let mut last_event = std::time::Instant::now();
     let mut tick = tokio::time::interval(GAP_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -304,7 +305,7 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     // queued together and handed to the writer once: a burst goes to the
     // program in large writes.
     let mut batch: Vec<Relayed> = Vec::new();
-    let mut line = String::new();
+    let mut lines = EventLines::default();
     // The batch's UPDATEs, offered back to the neighbor tasks once encoded
     // (`SpareUpdates`): while a table streams to a program this task is
     // often the last to hold them, and freeing them here was a seventh of
@@ -322,18 +323,18 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
         // the RIB applies them, so a re-sync in a burst could miss some).
         // A speaker never quiet that long (steady churn) does not put it
         // off for more than a second.
-        if missed > 0
+        if gap.missed > 0
             && taken.is_none()
             && outbox.room() * 2 >= outbox.capacity()
-            && resync_ready(rx.is_empty(), last_event.elapsed(), gap_since.elapsed())
+            && resync_ready(rx.is_empty(), last_event.elapsed(), gap.since.elapsed())
         {
-            if resync(&shared, &program, &mut enc, &outbox, missed, cause)
+            if resync(&shared, &program, &mut enc, &outbox, gap.missed, gap.cause)
                 .await
                 .is_err()
             {
                 return;
             }
-            missed = 0;
+            gap.missed = 0;
             ends.clear();
         }
         match taken {
@@ -350,11 +351,11 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                         .counters
                         .events_missed
                         .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                    if missed == 0 {
-                        gap_since = std::time::Instant::now();
+                    if gap.missed == 0 {
+                        gap.since = std::time::Instant::now();
                     }
-                    missed += n;
-                    cause = GapCause::FellBehind;
+                    gap.missed += n;
+                    gap.cause = GapCause::FellBehind;
                     continue;
                 }
             };
@@ -385,33 +386,45 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
                     e
                 }
             };
-            line.clear();
-            let encoded = enc.event(&e, |_| end, &mut line);
+            lines.add(|out| enc.event(&e, |_| end, out));
             if let PeerEvent::Update { update, .. } = e {
                 spent.push(update);
             }
-            if !encoded {
-                continue;
+            if lines.is_full() && queue_lines(&outbox, &mut lines, &mut gap).await.is_err() {
+                return;
             }
-            match outbox.event(&line).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    if missed == 0 {
-                        gap_since = std::time::Instant::now();
-                    }
-                    missed += 1;
-                    cause = GapCause::QueueFull;
-                }
-                Err(Closed) => return,
-            }
+        }
+        if queue_lines(&outbox, &mut lines, &mut gap).await.is_err() {
+            return;
         }
         outbox.flush();
         drop(shared.speaker.rib.spares.keep(spent.drain(..)));
-        // A burst's buffer is not kept for the quiet that follows.
-        if line.capacity() > 64 * 1024 {
-            line = String::new();
-        }
     }
+}
+
+/// Events a program missed since its last re-sync: how many, since when,
+/// and why.
+struct Gap {
+    missed: u64,
+    since: std::time::Instant,
+    cause: GapCause,
+}
+
+/// Queue the encoded event lines; those dropped for want of room count as
+/// missed.
+async fn queue_lines(outbox: &Outbox, lines: &mut EventLines, gap: &mut Gap) -> Result<(), Closed> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let dropped = outbox.events(lines).await?;
+    if dropped > 0 {
+        if gap.missed == 0 {
+            gap.since = std::time::Instant::now();
+        }
+        gap.missed += dropped;
+        gap.cause = GapCause::QueueFull;
+    }
+    Ok(())
 }
 
 /// A neighbor's session ends for ExaBGP's envelope: our address on the

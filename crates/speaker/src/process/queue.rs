@@ -87,6 +87,54 @@ pub fn bump(c: &AtomicU64) {
 #[error("the program's input is closed")]
 pub struct Closed;
 
+/// Event lines encoded straight into the buffer that is queued as a block
+/// ([`Outbox::events`]): a burst of events costs no copy of its text and
+/// one hand-over per block rather than a lock per line.
+#[derive(Debug, Default)]
+pub struct EventLines {
+    /// The lines, each ended by `\n`.
+    text: String,
+    /// Where each line ends in `text` (after its `\n`).
+    ends: Vec<usize>,
+}
+
+impl EventLines {
+    /// Add the line `write` appends to the text it is given; it returns
+    /// whether it wrote one (nothing is kept otherwise). Whether one was
+    /// added.
+    pub fn add(&mut self, write: impl FnOnce(&mut String) -> bool) -> bool {
+        let start = self.text.len();
+        if !write(&mut self.text) {
+            self.text.truncate(start);
+            return false;
+        }
+        self.text.push('\n');
+        self.ends.push(self.text.len());
+        true
+    }
+
+    /// Lines held.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether no line is held.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Whether they make a block: time to hand them over.
+    pub fn is_full(&self) -> bool {
+        self.text.len() >= BLOCK - BLOCK / 4
+    }
+
+    /// Forget the lines.
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+}
+
 /// The size of the blocks queued lines are kept in, and so of the writes
 /// to the pipe: room in the queue is given back as each block is written,
 /// not only once a large batch is.
@@ -156,6 +204,22 @@ impl Pending {
         }
     }
 
+    /// Queue `text`, `lines` whole lines, as a block of its own (no copy);
+    /// an empty buffer to fill next is given back in its place, a spare
+    /// one when there is.
+    fn append_block(&mut self, text: String, lines: usize) -> String {
+        self.blocks.push_back(Block {
+            text: text.into_bytes(),
+            lines,
+        });
+        self.lines = self.lines.saturating_add(lines);
+        match self.spare.pop() {
+            // Spare blocks are kept empty: no text to check.
+            Some(spare) => String::from_utf8(spare).unwrap_or_default(),
+            None => String::with_capacity(BLOCK),
+        }
+    }
+
     /// A block written: its lines no longer count, its memory is kept to
     /// fill again while few are.
     fn written(&mut self, mut block: Block) {
@@ -188,7 +252,7 @@ impl Drop for Senders {
 
 /// The sending side of a program's queue.
 ///
-/// Lines put with [`Outbox::event`] and [`Outbox::wait_put`] do not wake
+/// Lines put with [`Outbox::events`] and [`Outbox::wait_put`] do not wake
 /// the writer: [`Outbox::flush`] does (and so does a sender that has to
 /// wait for room), so that a caller that queues a batch hands it over at
 /// once. A writer still busy with earlier lines takes them along when it
@@ -237,15 +301,62 @@ impl Outbox {
         )
     }
 
-    /// Queue an event line, handed over by [`Outbox::flush`]. `Ok(false)`:
-    /// dropped (queue full, `drop` policy); with `block` this waits for
-    /// room.
-    pub async fn event(&self, line: &str) -> Result<bool, Closed> {
-        let queued = self.put(line).await?;
-        if !queued {
-            bump(&self.counters.events_dropped);
+    /// Queue event lines, handed over by [`Outbox::flush`]; `lines` is
+    /// left empty. Returns how many were dropped (queue full, `drop`
+    /// policy: the last ones); with `block` this waits for room for all.
+    pub async fn events(&self, lines: &mut EventLines) -> Result<u64, Closed> {
+        loop {
+            let queued = {
+                let mut p = self.queue().lock();
+                if p.writer_gone {
+                    return Err(Closed);
+                }
+                let room = self.queue().capacity.saturating_sub(p.lines);
+                let take = lines.len().min(room);
+                if take == lines.len() && take > 0 {
+                    let text = std::mem::take(&mut lines.text);
+                    lines.text = p.append_block(text, take);
+                    lines.ends.clear();
+                } else if take > 0 {
+                    // Part of them fit: the rest stays (its text moved to
+                    // the front of a buffer of its own).
+                    let cut = lines.ends.get(take - 1).copied().unwrap_or(0);
+                    let rest = lines.text.split_off(cut);
+                    let text = std::mem::replace(&mut lines.text, rest);
+                    drop(p.append_block(text, take));
+                    lines.ends.drain(..take);
+                    lines.ends.iter_mut().for_each(|e| *e -= cut);
+                }
+                take
+            };
+            if queued > 0 {
+                self.counters
+                    .lines
+                    .fetch_add(queued as u64, Ordering::Relaxed);
+            }
+            if lines.is_empty() {
+                return Ok(0);
+            }
+            if self.policy == Overflow::Drop {
+                let dropped = lines.len() as u64;
+                self.counters
+                    .events_dropped
+                    .fetch_add(dropped, Ordering::Relaxed);
+                lines.clear();
+                return Ok(dropped);
+            }
+            let room = self.queue().room.notified();
+            tokio::pin!(room);
+            // Registered before looking again, so that room made in
+            // between still wakes this sender.
+            room.as_mut().enable();
+            if self.queue().lock().lines < self.queue().capacity {
+                continue;
+            }
+            // What is held must go out for room to come.
+            self.flush();
+            room.await;
         }
-        Ok(queued)
     }
 
     /// Queue a reply line, as events are queued, and hand it to the writer.
@@ -389,6 +500,17 @@ mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
 
+    /// One event line queued as the events task queues them: whether it
+    /// was (not dropped).
+    async fn event(out: &Outbox, line: &str) -> Result<bool, Closed> {
+        let mut lines = EventLines::default();
+        lines.add(|text| {
+            text.push_str(line);
+            true
+        });
+        Ok(out.events(&mut lines).await? == 0)
+    }
+
     async fn read_exactly(r: &mut tokio::io::DuplexStream, n: usize) -> String {
         let mut buf = vec![0; n];
         r.read_exact(&mut buf).await.unwrap();
@@ -399,9 +521,9 @@ mod tests {
     async fn drop_policy_counts_and_keeps_what_fits() {
         let counters = Arc::new(Counters::default());
         let (out, inbox) = Outbox::new(2, Overflow::Drop, Arc::clone(&counters));
-        assert!(out.event("a").await.unwrap());
+        assert!(event(&out, "a").await.unwrap());
         assert!(out.reply("b").await.unwrap());
-        assert!(!out.event("c").await.unwrap());
+        assert!(!event(&out, "c").await.unwrap());
         assert!(!out.reply("d").await.unwrap());
         assert!(!out.try_put("e"));
         assert_eq!((out.len(), out.room()), (2, 0));
@@ -420,9 +542,9 @@ mod tests {
     #[tokio::test]
     async fn block_waits_for_room_and_a_closed_pipe_is_reported() {
         let (out, inbox) = Outbox::new(1, Overflow::Block, Arc::new(Counters::default()));
-        out.event("x").await.unwrap();
+        event(&out, "x").await.unwrap();
         let o2 = out.clone();
-        let blocked = tokio::spawn(async move { o2.event("y").await });
+        let blocked = tokio::spawn(async move { event(&o2, "y").await });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!blocked.is_finished(), "a full queue must make block wait");
         let (w, mut r) = tokio::io::duplex(1024);
@@ -435,7 +557,7 @@ mod tests {
         assert!(out.reply("z").await.unwrap());
         writer.await.unwrap();
         assert!(out.is_closed());
-        assert_eq!(out.event("w").await, Err(Closed));
+        assert_eq!(event(&out, "w").await, Err(Closed));
         assert_eq!(out.wait_put("w").await, Err(Closed));
     }
 
@@ -446,7 +568,7 @@ mod tests {
         tokio::spawn(write_lines(inbox, w));
         // The writer has found the queue empty and waits.
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        out.event("one").await.unwrap();
+        event(&out, "one").await.unwrap();
         out.wait_put("two").await.unwrap();
         let mut buf = [0u8; 16];
         let early = tokio::time::timeout(std::time::Duration::from_millis(50), r.read(&mut buf));
@@ -457,13 +579,73 @@ mod tests {
         assert_eq!(read_exactly(&mut r, 6).await, "three\n");
     }
 
+    fn event_lines(words: &[&str]) -> EventLines {
+        let mut lines = EventLines::default();
+        for w in words {
+            assert!(lines.add(|out| {
+                out.push_str(w);
+                true
+            }));
+        }
+        // A line its writer declines leaves nothing behind.
+        assert!(!lines.add(|out| {
+            out.push_str("half written");
+            false
+        }));
+        lines
+    }
+
+    #[tokio::test]
+    async fn event_lines_are_queued_whole_and_the_last_dropped_when_full() {
+        let counters = Arc::new(Counters::default());
+        let (out, inbox) = Outbox::new(3, Overflow::Drop, Arc::clone(&counters));
+        let mut lines = event_lines(&["a", "b"]);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(out.events(&mut lines).await, Ok(0));
+        assert!(lines.is_empty());
+        // One more fits: the last two of three are dropped.
+        let mut lines = event_lines(&["c", "d", "e"]);
+        assert_eq!(out.events(&mut lines).await, Ok(2));
+        assert!(lines.is_empty());
+        let v = counters.values();
+        assert_eq!((v.lines, v.events_dropped), (3, 2));
+        let (w, mut r) = tokio::io::duplex(1024);
+        tokio::spawn(write_lines(inbox, w));
+        out.flush();
+        assert_eq!(read_exactly(&mut r, 6).await, "a\nb\nc\n");
+    }
+
+    #[tokio::test]
+    async fn event_lines_wait_for_room_with_block_and_keep_their_order() {
+        let (out, inbox) = Outbox::new(2, Overflow::Block, Arc::new(Counters::default()));
+        let o2 = out.clone();
+        let sender = tokio::spawn(async move {
+            let mut lines = event_lines(&["one", "two", "three", "four", "five"]);
+            let dropped = o2.events(&mut lines).await;
+            (dropped, lines.len())
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!sender.is_finished(), "a full queue must make block wait");
+        assert_eq!(out.len(), 2);
+        let (w, mut r) = tokio::io::duplex(1024);
+        tokio::spawn(write_lines(inbox, w));
+        // Waiting for room hands what is held to the writer, a part at a
+        // time, in order.
+        assert_eq!(sender.await.unwrap(), (Ok(0), 0));
+        out.flush();
+        assert_eq!(
+            read_exactly(&mut r, 24).await,
+            "one\ntwo\nthree\nfour\nfive\n"
+        );
+    }
+
     #[tokio::test]
     async fn room_comes_back_as_a_large_batch_is_written() {
         let lines = 2_000;
         let (out, inbox) = Outbox::new(lines, Overflow::Drop, Arc::new(Counters::default()));
         let line = "x".repeat(99);
         for _ in 0..lines {
-            assert!(out.event(&line).await.unwrap());
+            assert!(event(&out, &line).await.unwrap());
         }
         assert_eq!(out.room(), 0);
         // A pipe smaller than one block: the writer waits on the reader.
