@@ -302,8 +302,8 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
     let mut tick = tokio::time::interval(GAP_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The events the relay has ready are taken together, their lines
-    // queued together and handed to the writer once: a burst goes to the
-    // program in large writes.
+    // encoded into blocks of the queue and handed to the writer a block
+    // at a time: a burst goes to the program in large writes.
     let mut batch: Vec<Relayed> = Vec::new();
     let mut lines = EventLines::default();
     // The batch's UPDATEs, offered back to the neighbor tasks once encoded
@@ -390,8 +390,14 @@ pub(crate) async fn events(shared: Arc<Shared>, program: Arc<Program>, outbox: O
             if let PeerEvent::Update { update, .. } = e {
                 spent.push(update);
             }
-            if lines.is_full() && queue_lines(&outbox, &mut lines, &mut gap).await.is_err() {
-                return;
+            if lines.is_full() {
+                if queue_lines(&outbox, &mut lines, &mut gap).await.is_err() {
+                    return;
+                }
+                // Written while the rest of the batch is encoded: the
+                // program reads text still in the cache, and the queue
+                // does not grow into memory never touched before.
+                outbox.flush();
             }
         }
         if queue_lines(&outbox, &mut lines, &mut gap).await.is_err() {
