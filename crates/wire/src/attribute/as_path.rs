@@ -196,8 +196,10 @@ impl AsPath {
             asns.clear();
             // Sized up front: the filter below never drops a whole chunk,
             // but it hides the count from `extend`, which would grow the
-            // vector a few times per path.
-            asns.reserve_exact(count);
+            // vector a few times per path. Not exactly: a segment decoded
+            // into again and again (a neighbor's UPDATEs, one after the
+            // other) then soon has room for the paths that follow.
+            asns.reserve(count);
             if four_octet {
                 asns.extend(
                     bytes
